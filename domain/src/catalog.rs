@@ -1,0 +1,455 @@
+//! The catalog as merchants define it: validation rules for products and
+//! categories, and publishing a set of products as one immutable catalog
+//! version (index + per-product records) behind a pointer.
+
+use crate::money::Currency;
+use crate::records::{
+    content_hash, index_key, product_key, CatalogIndex, CatalogPointer, CategoryRecord,
+    IndexedProduct, ProductRecord, INDEX_SCHEMA, POINTER_SCHEMA, PRODUCT_SCHEMA,
+};
+use std::collections::{BTreeMap, HashSet};
+
+/// Limits on a product record (documented in ARCHITECTURE.md and OpenAPI).
+pub mod limits {
+    pub const NAME_MAX: usize = 200;
+    pub const DESCRIPTION_MAX: usize = 5_000;
+    pub const TAGS_MAX: usize = 20;
+    pub const TAG_MAX: usize = 40;
+    pub const VARIANTS_MAX: usize = 50;
+    pub const VARIANT_NAME_MAX: usize = 100;
+    pub const OPTIONS_MAX: usize = 10;
+    pub const IMAGES_MAX: usize = 10;
+    pub const URL_MAX: usize = 2_048;
+    pub const ALT_MAX: usize = 200;
+    pub const SLUG_MAX: usize = 120;
+    pub const ID_MAX: usize = 44;
+    pub const SKU_MAX: usize = 64;
+    /// Highest price in minor units (one billion major units).
+    pub const PRICE_MAX: i64 = 100_000_000_000;
+}
+
+/// A product id: `prd_` then 1–40 lowercase letters or digits. Ids contain
+/// an underscore and slugs never do, so one path segment names either.
+pub fn is_product_id(s: &str) -> bool {
+    s.len() <= limits::ID_MAX
+        && s.strip_prefix("prd_").is_some_and(|rest| {
+            !rest.is_empty()
+                && rest
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+/// A slug: lowercase letters and digits in words joined by single hyphens.
+pub fn is_slug(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= limits::SLUG_MAX
+        && s.split('-').all(|w| {
+            !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+        })
+}
+
+/// A SKU: uppercase letters, digits and hyphens, starting with a letter or digit.
+pub fn is_sku(s: &str) -> bool {
+    s.len() <= limits::SKU_MAX
+        && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+        && s
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// One rule a record breaks, naming the offending field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// JSON path of the field, e.g. `variants[1].sku`.
+    pub field: String,
+    /// Stable machine code, e.g. `invalid_sku`.
+    pub code: &'static str,
+    pub message: String,
+}
+
+fn err(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.into(),
+        code,
+        message: message.into(),
+    }
+}
+
+fn check_len(errors: &mut Vec<FieldError>, field: &str, value: &str, min: usize, max: usize) {
+    let n = value.chars().count();
+    if n < min || n > max {
+        errors.push(err(
+            field,
+            "invalid_length",
+            format!("must be {min} to {max} characters, got {n}"),
+        ));
+    }
+}
+
+/// Seconds since the Unix epoch of an RFC 3339 timestamp.
+pub fn parse_timestamp(s: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(s)
+        .ok()
+        .map(|t| t.timestamp())
+}
+
+/// Checks one product record on its own (uniqueness across the catalog is
+/// checked by [`publish`]).
+pub fn validate_product(p: &ProductRecord, categories: &[CategoryRecord]) -> Vec<FieldError> {
+    let mut e = Vec::new();
+    if p.schema != PRODUCT_SCHEMA {
+        e.push(err(
+            "schema",
+            "unsupported_schema",
+            format!("expected {PRODUCT_SCHEMA}"),
+        ));
+    }
+    if !is_product_id(&p.id) {
+        e.push(err(
+            "id",
+            "invalid_id",
+            "must be prd_ followed by 1 to 40 lowercase letters or digits",
+        ));
+    }
+    if !is_slug(&p.slug) {
+        e.push(err(
+            "slug",
+            "invalid_slug",
+            "must be lowercase words of letters and digits joined by single hyphens, at most 120 characters",
+        ));
+    }
+    check_len(&mut e, "name", p.name.trim(), 1, limits::NAME_MAX);
+    check_len(&mut e, "description", &p.description, 0, limits::DESCRIPTION_MAX);
+    if !categories.iter().any(|c| c.slug == p.category) {
+        e.push(err("category", "unknown_category", "no such category"));
+    }
+    if p.tags.len() > limits::TAGS_MAX {
+        e.push(err(
+            "tags",
+            "too_many",
+            format!("at most {} tags", limits::TAGS_MAX),
+        ));
+    }
+    for (i, t) in p.tags.iter().enumerate() {
+        check_len(&mut e, &format!("tags[{i}]"), t.trim(), 1, limits::TAG_MAX);
+    }
+    if parse_timestamp(&p.created_at).is_none() {
+        e.push(err(
+            "created_at",
+            "invalid_timestamp",
+            "must be an RFC 3339 timestamp",
+        ));
+    }
+    if p.images.len() > limits::IMAGES_MAX {
+        e.push(err(
+            "images",
+            "too_many",
+            format!("at most {} images", limits::IMAGES_MAX),
+        ));
+    }
+    for (i, img) in p.images.iter().enumerate() {
+        let ok_url = img.url.len() <= limits::URL_MAX
+            && (img.url.starts_with("https://") || img.url.starts_with('/'))
+            && !img.url.chars().any(char::is_whitespace);
+        if !ok_url {
+            e.push(err(
+                format!("images[{i}].url"),
+                "invalid_url",
+                "must be an https:// URL or a path starting with /",
+            ));
+        }
+        check_len(
+            &mut e,
+            &format!("images[{i}].alt"),
+            img.alt.trim(),
+            1,
+            limits::ALT_MAX,
+        );
+    }
+    if p.variants.is_empty() || p.variants.len() > limits::VARIANTS_MAX {
+        e.push(err(
+            "variants",
+            "invalid_length",
+            format!("must have 1 to {} variants", limits::VARIANTS_MAX),
+        ));
+    }
+    let mut skus = HashSet::new();
+    for (i, v) in p.variants.iter().enumerate() {
+        let f = |name: &str| format!("variants[{i}].{name}");
+        if !is_sku(&v.sku) {
+            e.push(err(
+                f("sku"),
+                "invalid_sku",
+                "must be 1 to 64 uppercase letters, digits or hyphens",
+            ));
+        } else if !skus.insert(v.sku.as_str()) {
+            e.push(err(f("sku"), "duplicate_sku", "appears twice in this product"));
+        }
+        check_len(&mut e, &f("name"), v.name.trim(), 1, limits::VARIANT_NAME_MAX);
+        if v.options.len() > limits::OPTIONS_MAX {
+            e.push(err(f("options"), "too_many", "at most 10 options"));
+        }
+        if v.prices.is_empty() {
+            e.push(err(
+                f("prices"),
+                "missing_price",
+                "needs a price in at least one currency",
+            ));
+        }
+        for (cur, amount) in &v.prices {
+            if !(0..=limits::PRICE_MAX).contains(amount) {
+                e.push(err(
+                    format!("variants[{i}].prices.{cur}"),
+                    "invalid_price",
+                    "must be a non-negative integer of minor units",
+                ));
+            }
+        }
+    }
+    e
+}
+
+/// Why a set of products could not be published.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublishError {
+    /// A product breaks a rule; `product` is its id.
+    InvalidProduct {
+        product: String,
+        errors: Vec<FieldError>,
+    },
+    /// Two products share an id, slug or SKU.
+    Duplicate { field: &'static str, value: String },
+    /// A category slug is malformed or defined twice.
+    InvalidCategory { slug: String },
+}
+
+/// One catalog version ready to write: immutable entries first, pointer last.
+#[derive(Debug, Clone)]
+pub struct Publication {
+    pub pointer: CatalogPointer,
+    pub index: CatalogIndex,
+    /// `(key, JSON value)` for the index and every product record.
+    pub entries: Vec<(String, String)>,
+}
+
+/// Publishes `products` as catalog version number `seq`. The version name is
+/// a hash of the index, so the same content always gets the same version.
+pub fn publish(
+    seq: u64,
+    currencies: Vec<Currency>,
+    categories: Vec<CategoryRecord>,
+    products: &[ProductRecord],
+) -> Result<Publication, PublishError> {
+    let mut seen_categories = HashSet::new();
+    for c in &categories {
+        if !is_slug(&c.slug) || !seen_categories.insert(c.slug.as_str()) || c.name.trim().is_empty()
+        {
+            return Err(PublishError::InvalidCategory {
+                slug: c.slug.clone(),
+            });
+        }
+    }
+    let mut ids = HashSet::new();
+    let mut slugs = HashSet::new();
+    let mut skus = HashSet::new();
+    for p in products {
+        let errors = validate_product(p, &categories);
+        if !errors.is_empty() {
+            return Err(PublishError::InvalidProduct {
+                product: p.id.clone(),
+                errors,
+            });
+        }
+        if !ids.insert(p.id.as_str()) {
+            return Err(PublishError::Duplicate {
+                field: "id",
+                value: p.id.clone(),
+            });
+        }
+        if !slugs.insert(p.slug.as_str()) {
+            return Err(PublishError::Duplicate {
+                field: "slug",
+                value: p.slug.clone(),
+            });
+        }
+        for v in &p.variants {
+            if !skus.insert(v.sku.as_str()) {
+                return Err(PublishError::Duplicate {
+                    field: "sku",
+                    value: v.sku.clone(),
+                });
+            }
+        }
+    }
+
+    let mut sorted: Vec<&ProductRecord> = products.iter().collect();
+    sorted.sort_by(|a, b| a.id.cmp(&b.id));
+    let mut entries = Vec::with_capacity(sorted.len() + 1);
+    let mut indexed = Vec::with_capacity(sorted.len());
+    for p in sorted {
+        let json = serde_json::to_string(p).expect("a product record always serializes");
+        let rev = content_hash(json.as_bytes());
+        entries.push((product_key(&p.id, &rev), json));
+        indexed.push(index_entry(p, rev));
+    }
+    let index = CatalogIndex {
+        schema: INDEX_SCHEMA,
+        currencies,
+        categories,
+        products: indexed,
+    };
+    let index_json = serde_json::to_string(&index).expect("an index always serializes");
+    let version = content_hash(index_json.as_bytes());
+    entries.push((index_key(&version), index_json));
+    Ok(Publication {
+        pointer: CatalogPointer {
+            schema: POINTER_SCHEMA,
+            version,
+            seq,
+        },
+        index,
+        entries,
+    })
+}
+
+fn index_entry(p: &ProductRecord, rev: String) -> IndexedProduct {
+    let mut prices: BTreeMap<Currency, [i64; 2]> = BTreeMap::new();
+    for v in &p.variants {
+        for (cur, amount) in &v.prices {
+            let e = prices.entry(*cur).or_insert([*amount, *amount]);
+            e[0] = e[0].min(*amount);
+            e[1] = e[1].max(*amount);
+        }
+    }
+    IndexedProduct {
+        id: p.id.clone(),
+        rev,
+        slug: p.slug.clone(),
+        name: p.name.clone(),
+        category: p.category.clone(),
+        tags: p.tags.clone(),
+        description: p.description.clone(),
+        position: p.position,
+        created_at: parse_timestamp(&p.created_at).unwrap_or(0),
+        image: p.images.first().cloned(),
+        variant_count: p.variants.len() as u32,
+        prices,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::records::VariantRecord;
+
+    fn cat() -> Vec<CategoryRecord> {
+        vec![CategoryRecord {
+            slug: "kitchen".into(),
+            name: "Kitchen".into(),
+        }]
+    }
+
+    fn product(id: &str, slug: &str, sku: &str) -> ProductRecord {
+        ProductRecord {
+            schema: PRODUCT_SCHEMA,
+            id: id.into(),
+            slug: slug.into(),
+            name: "Kettle".into(),
+            description: "Boils water.".into(),
+            category: "kitchen".into(),
+            tags: vec!["tea".into()],
+            position: 0,
+            created_at: "2026-01-02T03:04:05Z".into(),
+            images: vec![],
+            variants: vec![VariantRecord {
+                sku: sku.into(),
+                name: "Default".into(),
+                options: BTreeMap::new(),
+                prices: BTreeMap::from([(Currency::parse("USD").unwrap(), 2500)]),
+            }],
+        }
+    }
+
+    #[test]
+    fn ids_slugs_and_skus_have_disjoint_shapes() {
+        let table = [
+            ("prd_00042", true, false, false),
+            ("steel-kettle-2", false, true, false),
+            ("KTL-0001-S", false, false, true),
+            ("Steel-Kettle", false, false, false),
+            ("a--b", false, false, false),
+            ("-a", false, false, false),
+            ("prd_", false, false, false),
+        ];
+        for (s, id, slug, sku) in table {
+            assert_eq!(is_product_id(s), id, "id {s}");
+            assert_eq!(is_slug(s), slug, "slug {s}");
+            assert_eq!(is_sku(s), sku, "sku {s}");
+        }
+    }
+
+    #[test]
+    fn validation_names_each_offending_field() {
+        let mut p = product("prd_1", "kettle", "KTL-1");
+        p.name = " ".into();
+        p.category = "garden".into();
+        p.created_at = "yesterday".into();
+        p.variants[0]
+            .prices
+            .insert(Currency::parse("EUR").unwrap(), -1);
+        let fields: Vec<_> = validate_product(&p, &cat())
+            .into_iter()
+            .map(|e| (e.field, e.code))
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                ("name".to_string(), "invalid_length"),
+                ("category".to_string(), "unknown_category"),
+                ("created_at".to_string(), "invalid_timestamp"),
+                ("variants[0].prices.EUR".to_string(), "invalid_price"),
+            ]
+        );
+    }
+
+    #[test]
+    fn publish_refuses_duplicates_across_products() {
+        let usd = vec![Currency::parse("USD").unwrap()];
+        let dup_slug = [
+            product("prd_1", "kettle", "KTL-1"),
+            product("prd_2", "kettle", "KTL-2"),
+        ];
+        assert_eq!(
+            publish(1, usd.clone(), cat(), &dup_slug).unwrap_err(),
+            PublishError::Duplicate {
+                field: "slug",
+                value: "kettle".into()
+            }
+        );
+        let dup_sku = [
+            product("prd_1", "kettle", "KTL-1"),
+            product("prd_2", "kettle-2", "KTL-1"),
+        ];
+        assert!(matches!(
+            publish(1, usd, cat(), &dup_sku),
+            Err(PublishError::Duplicate { field: "sku", .. })
+        ));
+    }
+
+    #[test]
+    fn same_content_publishes_the_same_version_and_any_change_a_new_one() {
+        let usd = vec![Currency::parse("USD").unwrap()];
+        let a = [product("prd_1", "kettle", "KTL-1")];
+        let v1 = publish(1, usd.clone(), cat(), &a).unwrap();
+        let v1_again = publish(2, usd.clone(), cat(), &a).unwrap();
+        assert_eq!(v1.pointer.version, v1_again.pointer.version);
+        let mut b = a.clone();
+        b[0].variants[0]
+            .prices
+            .insert(Currency::parse("USD").unwrap(), 2600);
+        let v2 = publish(3, usd, cat(), &b).unwrap();
+        assert_ne!(v1.pointer.version, v2.pointer.version);
+        assert_eq!(v2.index.products[0].prices.values().next(), Some(&[2600, 2600]));
+    }
+}

@@ -1,0 +1,18 @@
+//! Edgecart's domain: the rules of the shop as pure Rust.
+//!
+//! Money, the catalog model and its validation, publishing a catalog
+//! version, and catalog search (full text, filters, facets, sorting,
+//! keyset pagination), plus the deterministic demo catalog.
+//!
+//! What this crate must not do: depend on `worker` or any runtime, perform
+//! I/O, read a clock or a random source, or know about HTTP (no status
+//! codes, no headers). Time and randomness, when rules need them, are
+//! passed in as values. Everything here is tested natively with `cargo test`.
+
+pub mod catalog;
+pub mod cursor;
+pub mod demo;
+pub mod money;
+pub mod records;
+pub mod search;
+pub mod text;

@@ -1,0 +1,136 @@
+//! Serialized records: the exact shapes stored in Workers KV. They are
+//! contracts between versions of the Worker, so each carries a `schema`
+//! number and refuses unknown fields. Domain code reads them through the
+//! types in [`crate::catalog`] and [`crate::search`].
+//!
+//! KV layout (see ARCHITECTURE.md):
+//! - `catalog/current` → [`CatalogPointer`], the only mutable key;
+//! - `catalog/index/{version}` → [`CatalogIndex`], immutable;
+//! - `catalog/product/{id}/{rev}` → [`ProductRecord`], immutable.
+
+use crate::money::Currency;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+pub const PRODUCT_SCHEMA: u32 = 1;
+pub const INDEX_SCHEMA: u32 = 1;
+pub const POINTER_SCHEMA: u32 = 1;
+
+/// The KV key of the mutable pointer to the published catalog version.
+pub const POINTER_KEY: &str = "catalog/current";
+
+/// The KV key of one published version's search index.
+pub fn index_key(version: &str) -> String {
+    format!("catalog/index/{version}")
+}
+
+/// The KV key of one revision of one product's full record.
+pub fn product_key(id: &str, rev: &str) -> String {
+    format!("catalog/product/{id}/{rev}")
+}
+
+/// A product as a merchant defines it: the full record behind the detail page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductRecord {
+    pub schema: u32,
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    /// Slug of the product's category.
+    pub category: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    /// Merchandising rank: lower comes first in the default ordering.
+    #[serde(default)]
+    pub position: u32,
+    /// RFC 3339 timestamp.
+    pub created_at: String,
+    #[serde(default)]
+    pub images: Vec<ImageRecord>,
+    pub variants: Vec<VariantRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageRecord {
+    pub url: String,
+    pub alt: String,
+}
+
+/// One purchasable variant (SKU) with its price list: minor units per currency.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantRecord {
+    pub sku: String,
+    pub name: String,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    pub prices: BTreeMap<Currency, i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryRecord {
+    pub slug: String,
+    pub name: String,
+}
+
+/// The mutable pointer: which catalog version is live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogPointer {
+    pub schema: u32,
+    /// Content hash of the index: changes whenever anything shown changes.
+    pub version: String,
+    /// Publication counter, increasing with every publish.
+    pub seq: u64,
+}
+
+/// One published catalog version's search index, decoded once per isolate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CatalogIndex {
+    pub schema: u32,
+    pub currencies: Vec<Currency>,
+    pub categories: Vec<CategoryRecord>,
+    pub products: Vec<IndexedProduct>,
+}
+
+/// What the index keeps of a product: enough to search, filter, sort and
+/// render a listing card, plus the revision of its full record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IndexedProduct {
+    pub id: String,
+    pub rev: String,
+    pub slug: String,
+    pub name: String,
+    pub category: String,
+    pub tags: Vec<String>,
+    pub description: String,
+    pub position: u32,
+    /// Seconds since the Unix epoch.
+    pub created_at: i64,
+    pub image: Option<ImageRecord>,
+    pub variant_count: u32,
+    /// Lowest and highest variant price per currency, in minor units.
+    pub prices: BTreeMap<Currency, [i64; 2]>,
+}
+
+/// FNV-1a, 64 bit: a stable content hash for revisions and versions (not a
+/// security boundary: it only names content).
+pub fn content_hash(bytes: &[u8]) -> String {
+    format!("{:016x}", fnv1a64(bytes))
+}
+
+/// The FNV-1a 64-bit hash behind [`content_hash`].
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}

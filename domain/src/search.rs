@@ -1,0 +1,669 @@
+//! Catalog search: a decoded, in-memory snapshot of one catalog version that
+//! answers list and search queries (full text, filters, facets, sorting and
+//! keyset pagination) without further I/O.
+//!
+//! Ranking: every query word must match (AND). Words are matched exactly,
+//! except the last one, which also matches as a prefix while it is being
+//! typed. A word scores its inverse document frequency times the weight of
+//! the fields it occurs in (name 8, tags 4, category 3, description 1); a
+//! prefix match scores three quarters of an exact one. Ties fall back to the
+//! product id, so every ordering is total and stable.
+
+use crate::cursor::{self, CursorKey};
+use crate::money::{Currency, Money};
+use crate::records::{fnv1a64, CatalogIndex, ImageRecord};
+use crate::text;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+/// Limits on list queries, shared by the API and its documentation.
+pub mod limits {
+    pub const DEFAULT_PAGE: usize = 20;
+    pub const MAX_PAGE: usize = 100;
+    /// Longest accepted `q`, in characters.
+    pub const MAX_QUERY_CHARS: usize = 200;
+    /// Most words of `q` that are used; more are refused.
+    pub const MAX_QUERY_WORDS: usize = 12;
+}
+
+const WEIGHT_NAME: u32 = 8;
+const WEIGHT_TAG: u32 = 4;
+const WEIGHT_CATEGORY: u32 = 3;
+const WEIGHT_DESCRIPTION: u32 = 1;
+
+/// The orders a listing can be sorted in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SortOrder {
+    /// Best text match first; without `q`, the merchant's featured order.
+    Relevance,
+    PriceAsc,
+    PriceDesc,
+    Name,
+    Newest,
+}
+
+impl SortOrder {
+    pub const ALL: [SortOrder; 5] = [
+        SortOrder::Relevance,
+        SortOrder::PriceAsc,
+        SortOrder::PriceDesc,
+        SortOrder::Name,
+        SortOrder::Newest,
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|o| o.as_str() == s)
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SortOrder::Relevance => "relevance",
+            SortOrder::PriceAsc => "price_asc",
+            SortOrder::PriceDesc => "price_desc",
+            SortOrder::Name => "name",
+            SortOrder::Newest => "newest",
+        }
+    }
+}
+
+/// A category with the number of products in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    pub slug: String,
+    pub name: String,
+    pub product_count: u32,
+}
+
+/// A product as a listing shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Listing {
+    pub id: String,
+    pub rev: String,
+    pub slug: String,
+    pub name: String,
+    category: usize,
+    pub tags: Vec<String>,
+    pub image: Option<ImageRecord>,
+    pub variant_count: u32,
+    pub position: u32,
+    pub created_at: i64,
+    /// Lowest and highest price, per catalog currency (same order).
+    prices: Vec<Option<[i64; 2]>>,
+    sort_name: String,
+}
+
+/// Price range of one listing in one currency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriceRange {
+    pub from: Money,
+    pub to: Money,
+}
+
+/// A price band of the facet counts: both bounds inclusive, so they can be
+/// sent back as `min_price`/`max_price` as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PriceBand {
+    pub min_price: i64,
+    pub max_price: Option<i64>,
+    pub count: u32,
+}
+
+/// Band edges in major units; the last band is open-ended.
+const BAND_EDGES: [i64; 5] = [25, 50, 100, 250, 500];
+
+/// A list/search request, already parsed into domain values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProductQuery {
+    pub text: Option<String>,
+    pub category: Option<String>,
+    pub currency: Currency,
+    pub min_price: Option<i64>,
+    pub max_price: Option<i64>,
+    pub sort: SortOrder,
+    pub limit: usize,
+    pub cursor: Option<String>,
+}
+
+impl ProductQuery {
+    pub fn new(currency: Currency) -> Self {
+        ProductQuery {
+            text: None,
+            category: None,
+            currency,
+            min_price: None,
+            max_price: None,
+            sort: SortOrder::Relevance,
+            limit: limits::DEFAULT_PAGE,
+            cursor: None,
+        }
+    }
+}
+
+/// Why a query cannot be answered against this catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum QueryError {
+    /// The catalog has no price list in that currency.
+    UnsupportedCurrency,
+    UnknownCategory,
+    /// The cursor is malformed or belongs to another query.
+    InvalidCursor,
+    /// `min_price` is above `max_price`.
+    InvalidPriceRange,
+    /// `q` has more than [`limits::MAX_QUERY_WORDS`] words.
+    TooManyWords,
+}
+
+/// One page of results with facet counts over the whole filtered set.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProductPage<'a> {
+    pub items: Vec<&'a Listing>,
+    pub total: usize,
+    pub categories: Vec<(&'a Category, u32)>,
+    pub price_bands: Vec<PriceBand>,
+    pub next_cursor: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Posting {
+    doc: u32,
+    weight: u32,
+}
+
+#[derive(Debug)]
+struct Term {
+    text: String,
+    postings: Vec<Posting>,
+}
+
+/// One catalog version, decoded and indexed for queries.
+#[derive(Debug)]
+pub struct Catalog {
+    version: String,
+    currencies: Vec<Currency>,
+    categories: Vec<Category>,
+    products: Vec<Listing>,
+    by_id: HashMap<String, u32>,
+    by_slug: HashMap<String, u32>,
+    /// Sorted by text, for exact lookup and prefix ranges.
+    terms: Vec<Term>,
+    featured: Vec<u32>,
+    newest: Vec<u32>,
+    by_name: Vec<u32>,
+    /// Per currency: docs priced in it, by lowest price ascending / descending.
+    price_asc: Vec<Vec<u32>>,
+    price_desc: Vec<Vec<u32>>,
+}
+
+impl Catalog {
+    /// The catalog of a shop that has published nothing yet.
+    pub fn empty(currencies: Vec<Currency>) -> Self {
+        Self::from_index(
+            "empty".into(),
+            CatalogIndex {
+                schema: crate::records::INDEX_SCHEMA,
+                currencies,
+                categories: vec![],
+                products: vec![],
+            },
+        )
+    }
+
+    /// Decodes a serialized index (`catalog/index/{version}`).
+    pub fn decode(version: String, json: &str) -> Result<Self, serde_json::Error> {
+        let index: CatalogIndex = serde_json::from_str(json)?;
+        Ok(Self::from_index(version, index))
+    }
+
+    pub fn from_index(version: String, index: CatalogIndex) -> Self {
+        let currencies = index.currencies;
+        let mut categories: Vec<Category> = index
+            .categories
+            .into_iter()
+            .map(|c| Category {
+                slug: c.slug,
+                name: c.name,
+                product_count: 0,
+            })
+            .collect();
+        let category_pos: HashMap<String, usize> = categories
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.slug.clone(), i))
+            .collect();
+        let category_tokens: Vec<Vec<String>> =
+            categories.iter().map(|c| text::tokens(&c.name)).collect();
+
+        let mut products = Vec::with_capacity(index.products.len());
+        let mut term_map: HashMap<String, Vec<Posting>> = HashMap::new();
+        for (doc, p) in index.products.into_iter().enumerate() {
+            let doc = doc as u32;
+            // A product whose category vanished is still listed, under the
+            // first category; publishing refuses such a catalog anyway.
+            let category = category_pos.get(&p.category).copied().unwrap_or(0);
+            if let Some(c) = categories.get_mut(category) {
+                c.product_count += 1;
+            }
+            let mut weights: HashMap<String, u32> = HashMap::new();
+            let add = |tokens: Vec<String>, w: u32, seen: &mut HashMap<String, u32>| {
+                let mut local: Vec<String> = tokens;
+                local.sort();
+                local.dedup();
+                for t in local {
+                    if !text::is_stop_word(&t) {
+                        *seen.entry(t).or_insert(0) += w;
+                    }
+                }
+            };
+            add(text::tokens(&p.name), WEIGHT_NAME, &mut weights);
+            add(
+                p.tags.iter().flat_map(|t| text::tokens(t)).collect(),
+                WEIGHT_TAG,
+                &mut weights,
+            );
+            if let Some(ct) = category_tokens.get(category) {
+                add(ct.clone(), WEIGHT_CATEGORY, &mut weights);
+            }
+            add(text::tokens(&p.description), WEIGHT_DESCRIPTION, &mut weights);
+            for (t, weight) in weights {
+                term_map.entry(t).or_default().push(Posting { doc, weight });
+            }
+            let prices = currencies
+                .iter()
+                .map(|c| p.prices.get(c).copied())
+                .collect();
+            products.push(Listing {
+                sort_name: text::fold(&p.name),
+                id: p.id,
+                rev: p.rev,
+                slug: p.slug,
+                name: p.name,
+                category,
+                tags: p.tags,
+                image: p.image,
+                variant_count: p.variant_count,
+                position: p.position,
+                created_at: p.created_at,
+                prices,
+            });
+        }
+
+        let mut terms: Vec<Term> = term_map
+            .into_iter()
+            .map(|(text, mut postings)| {
+                postings.sort_by_key(|p| p.doc);
+                Term { text, postings }
+            })
+            .collect();
+        terms.sort_by(|a, b| a.text.cmp(&b.text));
+
+        let by_id = products
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.id.clone(), i as u32))
+            .collect();
+        let by_slug = products
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.slug.clone(), i as u32))
+            .collect();
+
+        let mut catalog = Catalog {
+            version,
+            currencies,
+            categories,
+            products,
+            by_id,
+            by_slug,
+            terms,
+            featured: vec![],
+            newest: vec![],
+            by_name: vec![],
+            price_asc: vec![],
+            price_desc: vec![],
+        };
+        let all: Vec<u32> = (0..catalog.products.len() as u32).collect();
+        catalog.featured = catalog.presort(&all, SortOrder::Relevance, 0);
+        catalog.newest = catalog.presort(&all, SortOrder::Newest, 0);
+        catalog.by_name = catalog.presort(&all, SortOrder::Name, 0);
+        for ci in 0..catalog.currencies.len() {
+            let priced: Vec<u32> = all
+                .iter()
+                .copied()
+                .filter(|&d| catalog.products[d as usize].prices[ci].is_some())
+                .collect();
+            let asc = catalog.presort(&priced, SortOrder::PriceAsc, ci);
+            let desc = catalog.presort(&priced, SortOrder::PriceDesc, ci);
+            catalog.price_asc.push(asc);
+            catalog.price_desc.push(desc);
+        }
+        catalog
+    }
+
+    fn presort(&self, docs: &[u32], sort: SortOrder, currency: usize) -> Vec<u32> {
+        let mut keyed: Vec<(CursorKey, u32)> = docs
+            .iter()
+            .map(|&d| (self.key(d, sort, currency, 0), d))
+            .collect();
+        keyed.sort_by(|a, b| self.cmp_keyed(a, b));
+        keyed.into_iter().map(|(_, d)| d).collect()
+    }
+
+    fn cmp_keyed(&self, a: &(CursorKey, u32), b: &(CursorKey, u32)) -> Ordering {
+        a.0.cmp(&b.0).then_with(|| {
+            self.products[a.1 as usize]
+                .id
+                .cmp(&self.products[b.1 as usize].id)
+        })
+    }
+
+    /// The primary sort key of a doc, ascending (descending orders negate).
+    fn key(&self, doc: u32, sort: SortOrder, currency: usize, score: u32) -> CursorKey {
+        let p = &self.products[doc as usize];
+        let from = p.prices.get(currency).copied().flatten().map_or(0, |r| r[0]);
+        match sort {
+            SortOrder::Relevance if score > 0 => CursorKey::Int(-i64::from(score)),
+            SortOrder::Relevance => CursorKey::Int(i64::from(p.position)),
+            SortOrder::PriceAsc => CursorKey::Int(from),
+            SortOrder::PriceDesc => CursorKey::Int(-from),
+            SortOrder::Name => CursorKey::Text(p.sort_name.clone()),
+            SortOrder::Newest => CursorKey::Int(-p.created_at),
+        }
+    }
+
+    pub fn version(&self) -> &str {
+        &self.version
+    }
+
+    pub fn currencies(&self) -> &[Currency] {
+        &self.currencies
+    }
+
+    pub fn categories(&self) -> &[Category] {
+        &self.categories
+    }
+
+    pub fn len(&self) -> usize {
+        self.products.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.products.is_empty()
+    }
+
+    /// Finds a product by id (`prd_…`) or slug.
+    pub fn find(&self, id_or_slug: &str) -> Option<&Listing> {
+        self.by_id
+            .get(id_or_slug)
+            .or_else(|| self.by_slug.get(id_or_slug))
+            .map(|&d| &self.products[d as usize])
+    }
+
+    pub fn category_of(&self, listing: &Listing) -> Option<&Category> {
+        self.categories.get(listing.category)
+    }
+
+    /// The listing's price range in `currency`, if it is sold in it.
+    pub fn price_range(&self, listing: &Listing, currency: Currency) -> Option<PriceRange> {
+        let ci = self.currencies.iter().position(|c| *c == currency)?;
+        listing.prices[ci].map(|[lo, hi]| PriceRange {
+            from: Money::new(lo, currency),
+            to: Money::new(hi, currency),
+        })
+    }
+
+    /// Answers a list/search query.
+    pub fn query(&self, q: &ProductQuery) -> Result<ProductPage<'_>, QueryError> {
+        let ci = self
+            .currencies
+            .iter()
+            .position(|c| *c == q.currency)
+            .ok_or(QueryError::UnsupportedCurrency)?;
+        let category = match &q.category {
+            Some(slug) => Some(
+                self.categories
+                    .iter()
+                    .position(|c| &c.slug == slug)
+                    .ok_or(QueryError::UnknownCategory)?,
+            ),
+            None => None,
+        };
+        if let (Some(lo), Some(hi)) = (q.min_price, q.max_price) {
+            if lo > hi {
+                return Err(QueryError::InvalidPriceRange);
+            }
+        }
+        let words = QueryWords::parse(q.text.as_deref().unwrap_or(""));
+        if words.words.len() > limits::MAX_QUERY_WORDS {
+            return Err(QueryError::TooManyWords);
+        }
+        let fingerprint = fingerprint(q, &words);
+        let after = match &q.cursor {
+            Some(c) => Some(cursor::decode(c, fingerprint).ok_or(QueryError::InvalidCursor)?),
+            None => None,
+        };
+
+        let passes = |doc: u32| -> bool {
+            let p = &self.products[doc as usize];
+            let Some([from, _]) = p.prices[ci] else {
+                return false;
+            };
+            category.is_none_or(|c| p.category == c)
+                && q.min_price.is_none_or(|lo| from >= lo)
+                && q.max_price.is_none_or(|hi| from <= hi)
+        };
+
+        let unit = q.currency.major_unit();
+        let mut scratch = Facets::new(self.categories.len(), unit);
+        let limit = q.limit.max(1);
+        let mut page: Vec<(CursorKey, u32)> = Vec::with_capacity(limit.min(self.products.len()) + 1);
+        let is_after = |key: &CursorKey, doc: u32| match &after {
+            None => true,
+            Some((ck, cid)) => match key.cmp(ck) {
+                Ordering::Greater => true,
+                Ordering::Less => false,
+                Ordering::Equal => self.products[doc as usize].id.as_str() > cid.as_str(),
+            },
+        };
+
+        if words.words.is_empty() {
+            let order = match q.sort {
+                SortOrder::Relevance => &self.featured,
+                SortOrder::Newest => &self.newest,
+                SortOrder::Name => &self.by_name,
+                SortOrder::PriceAsc => &self.price_asc[ci],
+                SortOrder::PriceDesc => &self.price_desc[ci],
+            };
+            let mut started = after.is_none();
+            for &doc in order {
+                if !passes(doc) {
+                    continue;
+                }
+                scratch.count(&self.products[doc as usize], ci);
+                if page.len() <= limit {
+                    let key = self.key(doc, q.sort, ci, 0);
+                    if !started {
+                        started = is_after(&key, doc);
+                    }
+                    if started {
+                        page.push((key, doc));
+                    }
+                }
+            }
+        } else {
+            let mut matched: Vec<(CursorKey, u32)> = Vec::new();
+            for (doc, score) in self.text_matches(&words) {
+                if !passes(doc) {
+                    continue;
+                }
+                scratch.count(&self.products[doc as usize], ci);
+                let key = self.key(doc, q.sort, ci, score);
+                if is_after(&key, doc) {
+                    matched.push((key, doc));
+                }
+            }
+            matched.sort_by(|a, b| self.cmp_keyed(a, b));
+            matched.truncate(limit + 1);
+            page = matched;
+        }
+
+        let next_cursor = if page.len() > limit {
+            page.truncate(limit);
+            page.last()
+                .map(|(key, doc)| cursor::encode(fingerprint, key, &self.products[*doc as usize].id))
+        } else {
+            None
+        };
+        Ok(ProductPage {
+            items: page
+                .iter()
+                .map(|(_, d)| &self.products[*d as usize])
+                .collect(),
+            total: scratch.total,
+            categories: self
+                .categories
+                .iter()
+                .zip(scratch.categories)
+                .collect(),
+            price_bands: scratch
+                .bands
+                .iter()
+                .enumerate()
+                .map(|(i, &count)| PriceBand {
+                    min_price: if i == 0 { 0 } else { BAND_EDGES[i - 1] * unit },
+                    max_price: BAND_EDGES.get(i).map(|e| e * unit - 1),
+                    count,
+                })
+                .collect(),
+            next_cursor,
+        })
+    }
+
+    /// Docs matching every word, with their scores. A word's matches share
+    /// one idf, computed from how many docs the word (with its prefix
+    /// expansions) matches, so a rare expansion cannot outrank the word.
+    fn text_matches(&self, words: &QueryWords) -> Vec<(u32, u32)> {
+        let n = self.products.len();
+        let mut scores = vec![0u32; n];
+        let mut hits = vec![0u8; n];
+        for (i, word) in words.words.iter().enumerate() {
+            let prefix = words.last_is_prefix && i + 1 == words.words.len();
+            let start = self
+                .terms
+                .partition_point(|t| t.text.as_str() < word.as_str());
+            // Field weight per doc, in quarters: exact 4/4, prefix 3/4.
+            let mut best: HashMap<u32, u32> = HashMap::new();
+            for term in &self.terms[start..] {
+                let exact = term.text == *word;
+                if !exact && !(prefix && term.text.starts_with(word.as_str())) {
+                    break;
+                }
+                let quarters = if exact { 4 } else { 3 };
+                for p in &term.postings {
+                    let e = best.entry(p.doc).or_insert(0);
+                    *e = (*e).max(p.weight * quarters);
+                }
+                if !prefix {
+                    break;
+                }
+            }
+            let idf = idf(n, best.len());
+            for (doc, w) in best {
+                if usize::from(hits[doc as usize]) == i {
+                    hits[doc as usize] += 1;
+                    scores[doc as usize] += idf * w;
+                }
+            }
+        }
+        let need = words.words.len();
+        (0..n as u32)
+            .filter(|&d| usize::from(hits[d as usize]) == need)
+            .map(|d| (d, scores[d as usize].max(1)))
+            .collect()
+    }
+}
+
+/// Inverse document frequency in thousandths: ln(1 + n / df).
+fn idf(n: usize, df: usize) -> u32 {
+    (1000.0 * (1.0 + n.max(1) as f64 / df.max(1) as f64).ln()).round() as u32
+}
+
+/// Facet counters over a filtered set.
+struct Facets {
+    total: usize,
+    categories: Vec<u32>,
+    bands: [u32; BAND_EDGES.len() + 1],
+    /// One major unit of the query's currency, in minor units.
+    unit: i64,
+}
+
+impl Facets {
+    fn new(categories: usize, unit: i64) -> Self {
+        Facets {
+            total: 0,
+            categories: vec![0; categories],
+            bands: [0; BAND_EDGES.len() + 1],
+            unit,
+        }
+    }
+
+    fn count(&mut self, p: &Listing, ci: usize) {
+        self.total += 1;
+        if let Some(c) = self.categories.get_mut(p.category) {
+            *c += 1;
+        }
+        let from = p.prices[ci].map_or(0, |r| r[0]);
+        let band = BAND_EDGES
+            .iter()
+            .take_while(|&&e| from >= e * self.unit)
+            .count();
+        self.bands[band] += 1;
+    }
+}
+
+/// The words of a query, normalised: stop words dropped (except the last,
+/// which may still be typed out), duplicates dropped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct QueryWords {
+    words: Vec<String>,
+    last_is_prefix: bool,
+}
+
+impl QueryWords {
+    fn parse(q: &str) -> Self {
+        let tokens = text::tokens(q);
+        let last_is_prefix = q
+            .chars()
+            .last()
+            .is_some_and(|c| c.is_alphanumeric());
+        let n = tokens.len();
+        let mut words: Vec<String> = Vec::with_capacity(n);
+        for (i, t) in tokens.into_iter().enumerate() {
+            let is_last = i + 1 == n;
+            if (is_last && last_is_prefix) || !text::is_stop_word(&t) {
+                if let Some(pos) = words.iter().position(|w| *w == t) {
+                    words.remove(pos);
+                }
+                words.push(t);
+            }
+        }
+        QueryWords {
+            words,
+            last_is_prefix,
+        }
+    }
+}
+
+/// Identifies everything about a query that its pages must share.
+fn fingerprint(q: &ProductQuery, words: &QueryWords) -> u64 {
+    let canonical = format!(
+        "{:?}|{}|{:?}|{}|{:?}|{:?}|{}",
+        words.words,
+        words.last_is_prefix,
+        q.category,
+        q.currency,
+        q.min_price,
+        q.max_price,
+        q.sort.as_str()
+    );
+    fnv1a64(canonical.as_bytes())
+}

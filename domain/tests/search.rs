@@ -1,0 +1,419 @@
+//! Catalog search rules: ranking, filters, sort orders, facets, pagination.
+
+use edgecart_domain::catalog::publish;
+use edgecart_domain::demo;
+use edgecart_domain::money::Currency;
+use edgecart_domain::records::{CategoryRecord, ProductRecord, VariantRecord, PRODUCT_SCHEMA};
+use edgecart_domain::search::{Catalog, ProductQuery, QueryError, SortOrder};
+use proptest::prelude::*;
+use std::collections::{BTreeMap, HashSet};
+
+fn usd() -> Currency {
+    Currency::parse("USD").unwrap()
+}
+
+fn eur() -> Currency {
+    Currency::parse("EUR").unwrap()
+}
+
+struct Item {
+    id: u32,
+    name: &'static str,
+    category: &'static str,
+    tags: &'static [&'static str],
+    description: &'static str,
+    usd: &'static [i64],
+    eur: Option<i64>,
+    position: u32,
+    day: u32,
+}
+
+fn item(id: u32, name: &'static str, category: &'static str, usd: &'static [i64]) -> Item {
+    Item {
+        id,
+        name,
+        category,
+        tags: &[],
+        description: "",
+        usd,
+        eur: Some(usd[0]),
+        position: id,
+        day: id,
+    }
+}
+
+fn fixture() -> Catalog {
+    let items = vec![
+        Item {
+            tags: &["breakfast"],
+            description: "Dark roast whole beans.",
+            ..item(1, "Ethiopian Coffee Beans", "coffee", &[1500, 2500])
+        },
+        Item {
+            description: "Smooth coffee for the fridge.",
+            position: 0,
+            ..item(2, "Cold Brew Concentrate", "coffee", &[900])
+        },
+        Item {
+            tags: &["coffee"],
+            ..item(3, "Café Crème Mug", "kitchen", &[1200])
+        },
+        Item {
+            description: "Coffee stains wipe off.",
+            ..item(4, "Walnut Cutting Board", "kitchen", &[4500])
+        },
+        Item {
+            tags: &["camping"],
+            ..item(5, "Copper Kettle", "kitchen", &[7500])
+        },
+        Item {
+            eur: None,
+            ..item(6, "Alpine Tent", "outdoor", &[30000, 45000])
+        },
+        item(7, "Coffee Grinder", "kitchen", &[6000]),
+        item(8, "Coffeehouse Playlist Book", "books", &[1500]),
+    ];
+    let categories = ["coffee", "kitchen", "outdoor", "books"]
+        .into_iter()
+        .map(|s| CategoryRecord {
+            slug: s.into(),
+            name: format!("{}{}", s[..1].to_uppercase(), &s[1..]),
+        })
+        .collect();
+    let products: Vec<ProductRecord> = items
+        .into_iter()
+        .map(|i| ProductRecord {
+            schema: PRODUCT_SCHEMA,
+            id: format!("prd_{}", i.id),
+            slug: format!("p-{}", i.id),
+            name: i.name.into(),
+            description: i.description.into(),
+            category: i.category.into(),
+            tags: i.tags.iter().map(|t| t.to_string()).collect(),
+            position: i.position,
+            created_at: format!("2026-01-{:02}T00:00:00Z", i.day),
+            images: vec![],
+            variants: i
+                .usd
+                .iter()
+                .enumerate()
+                .map(|(v, &amount)| {
+                    let mut prices = BTreeMap::from([(usd(), amount)]);
+                    if let Some(e) = i.eur {
+                        prices.insert(eur(), e + v as i64);
+                    }
+                    VariantRecord {
+                        sku: format!("SKU-{}-{v}", i.id),
+                        name: format!("v{v}"),
+                        options: BTreeMap::new(),
+                        prices,
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    let publication = publish(1, vec![usd(), eur()], categories, &products).unwrap();
+    Catalog::from_index(publication.pointer.version, publication.index)
+}
+
+fn ids(catalog: &Catalog, q: &ProductQuery) -> Vec<String> {
+    catalog
+        .query(q)
+        .unwrap()
+        .items
+        .iter()
+        .map(|l| l.id.trim_start_matches("prd_").to_string())
+        .collect()
+}
+
+fn search(text: &str) -> ProductQuery {
+    ProductQuery {
+        text: Some(text.into()),
+        ..ProductQuery::new(usd())
+    }
+}
+
+#[test]
+fn ranking_table() {
+    let c = fixture();
+    let table: &[(&str, &[&str])] = &[
+        // Name matches outrank tag, category and description matches; the
+        // last word also matches as a prefix ("coffeehouse"), below an exact match.
+        ("coffee", &["1", "7", "8", "2", "3", "4"]),
+        ("coff", &["1", "7", "8", "2", "3", "4"]),
+        // Case and accents do not matter.
+        ("CAFE CREME", &["3"]),
+        ("café", &["3"]),
+        // Every word must match.
+        ("coffee beans", &["1"]),
+        ("coffee tent", &[]),
+        // Stop words are ignored, except as the word being typed.
+        ("the kettle", &["5"]),
+        // A finished last word (trailing space) no longer matches as a prefix.
+        ("coff ", &[]),
+        // Nothing searchable means no text filter at all.
+        ("!!!", &["2", "1", "3", "4", "5", "6", "7", "8"]),
+    ];
+    for (q, want) in table {
+        assert_eq!(ids(&c, &search(q)), *want, "q={q:?}");
+    }
+}
+
+#[test]
+fn filters_table() {
+    let c = fixture();
+    let base = ProductQuery::new(usd());
+    let table: Vec<(&str, ProductQuery, &[&str])> = vec![
+        (
+            "category",
+            ProductQuery {
+                category: Some("kitchen".into()),
+                ..base.clone()
+            },
+            &["3", "4", "5", "7"],
+        ),
+        (
+            "price range on the lowest variant price, inclusive",
+            ProductQuery {
+                min_price: Some(1200),
+                max_price: Some(4500),
+                ..base.clone()
+            },
+            &["1", "3", "4", "8"],
+        ),
+        (
+            "products without a price in the currency are not listed",
+            ProductQuery::new(eur()),
+            &["2", "1", "3", "4", "5", "7", "8"],
+        ),
+        (
+            "text and category together",
+            ProductQuery {
+                text: Some("coffee".into()),
+                category: Some("coffee".into()),
+                ..base.clone()
+            },
+            &["1", "2"],
+        ),
+    ];
+    for (what, q, want) in table {
+        assert_eq!(ids(&c, &q), want, "{what}");
+    }
+}
+
+#[test]
+fn sort_orders_table() {
+    let c = fixture();
+    let table: &[(SortOrder, &[&str])] = &[
+        (SortOrder::Relevance, &["2", "1", "3", "4", "5", "6", "7", "8"]),
+        (SortOrder::PriceAsc, &["2", "3", "1", "8", "4", "7", "5", "6"]),
+        (SortOrder::PriceDesc, &["6", "5", "7", "4", "1", "8", "3", "2"]),
+        (SortOrder::Name, &["6", "3", "7", "8", "2", "5", "1", "4"]),
+        (SortOrder::Newest, &["8", "7", "6", "5", "4", "3", "2", "1"]),
+    ];
+    for (sort, want) in table {
+        let q = ProductQuery {
+            sort: *sort,
+            ..ProductQuery::new(usd())
+        };
+        assert_eq!(ids(&c, &q), *want, "{sort:?}");
+    }
+    // A sort order applies to search results too.
+    let q = ProductQuery {
+        sort: SortOrder::PriceDesc,
+        ..search("coffee")
+    };
+    assert_eq!(ids(&c, &q), ["7", "4", "1", "8", "3", "2"]);
+}
+
+#[test]
+fn facets_count_the_filtered_set() {
+    let c = fixture();
+    let page = c.query(&search("coffee")).unwrap();
+    assert_eq!(page.total, 6);
+    let cats: Vec<(&str, u32)> = page
+        .categories
+        .iter()
+        .map(|(cat, n)| (cat.slug.as_str(), *n))
+        .collect();
+    assert_eq!(cats, [("coffee", 2), ("kitchen", 3), ("outdoor", 0), ("books", 1)]);
+    let bands: Vec<(i64, Option<i64>, u32)> = page
+        .price_bands
+        .iter()
+        .map(|b| (b.min_price, b.max_price, b.count))
+        .collect();
+    assert_eq!(
+        bands,
+        [
+            (0, Some(2499), 4),
+            (2500, Some(4999), 1),
+            (5000, Some(9999), 1),
+            (10000, Some(24999), 0),
+            (25000, Some(49999), 0),
+            (50000, None, 0),
+        ]
+    );
+    let sum: u32 = page.categories.iter().map(|(_, n)| n).sum();
+    assert_eq!(sum as usize, page.total);
+}
+
+#[test]
+fn query_errors() {
+    let c = fixture();
+    let cases = [
+        (
+            ProductQuery::new(Currency::parse("GBP").unwrap()),
+            QueryError::UnsupportedCurrency,
+        ),
+        (
+            ProductQuery {
+                category: Some("garden".into()),
+                ..ProductQuery::new(usd())
+            },
+            QueryError::UnknownCategory,
+        ),
+        (
+            ProductQuery {
+                min_price: Some(10),
+                max_price: Some(9),
+                ..ProductQuery::new(usd())
+            },
+            QueryError::InvalidPriceRange,
+        ),
+        (
+            ProductQuery {
+                cursor: Some("bm90IGEgY3Vyc29y".into()),
+                ..ProductQuery::new(usd())
+            },
+            QueryError::InvalidCursor,
+        ),
+        (
+            search("a b c d e f g h i j k l m n"),
+            QueryError::TooManyWords,
+        ),
+    ];
+    for (q, want) in cases {
+        assert_eq!(c.query(&q).unwrap_err(), want, "{q:?}");
+    }
+}
+
+#[test]
+fn a_cursor_only_continues_its_own_query() {
+    let c = fixture();
+    let first = c
+        .query(&ProductQuery {
+            limit: 2,
+            ..ProductQuery::new(usd())
+        })
+        .unwrap();
+    let cursor = first.next_cursor.clone().unwrap();
+    let other = ProductQuery {
+        limit: 2,
+        sort: SortOrder::Name,
+        cursor: Some(cursor.clone()),
+        ..ProductQuery::new(usd())
+    };
+    assert_eq!(c.query(&other).unwrap_err(), QueryError::InvalidCursor);
+    // A different page size is the same query.
+    let next = ProductQuery {
+        limit: 3,
+        cursor: Some(cursor),
+        ..ProductQuery::new(usd())
+    };
+    assert_eq!(ids(&c, &next), ["3", "4", "5"]);
+}
+
+#[test]
+fn finds_by_id_or_slug_and_counts_categories() {
+    let c = fixture();
+    assert_eq!(c.find("prd_3").unwrap().name, "Café Crème Mug");
+    assert_eq!(c.find("p-3").unwrap().id, "prd_3");
+    assert!(c.find("prd_99").is_none());
+    let counts: Vec<_> = c
+        .categories()
+        .iter()
+        .map(|c| (c.slug.as_str(), c.product_count))
+        .collect();
+    assert_eq!(
+        counts,
+        [("coffee", 2), ("kitchen", 4), ("outdoor", 1), ("books", 1)]
+    );
+}
+
+fn demo_catalog() -> &'static Catalog {
+    use std::sync::OnceLock;
+    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+    CATALOG.get_or_init(|| {
+        let products = demo::products(demo::DEFAULT_SEED, 1_500);
+        let publication = publish(1, demo::currencies(), demo::categories(), &products).unwrap();
+        Catalog::from_index(publication.pointer.version, publication.index)
+    })
+}
+
+fn arb_query() -> impl Strategy<Value = ProductQuery> {
+    let texts = prop::option::of(prop::sample::select(vec![
+        "coffee", "cof", "kettle ", "wireless head", "crème", "organic", "gift", "the", "zzz",
+        "classic b", "s",
+    ]));
+    let cats = prop::option::of(prop::sample::select(vec![
+        "coffee-tea", "kitchen", "audio", "books", "toys",
+    ]));
+    let sorts = prop::sample::select(SortOrder::ALL.to_vec());
+    let currency = prop::sample::select(vec!["USD", "EUR"]);
+    (
+        texts,
+        cats,
+        sorts,
+        currency,
+        prop::option::of(0i64..20_000),
+        prop::option::of(10_000i64..80_000),
+        1usize..=100,
+    )
+        .prop_map(|(text, cat, sort, cur, lo, hi, limit)| ProductQuery {
+            text: text.map(String::from),
+            category: cat.map(String::from),
+            currency: Currency::parse(cur).unwrap(),
+            min_price: lo,
+            max_price: hi.map(|h| h.max(lo.unwrap_or(0))),
+            sort,
+            limit,
+            cursor: None,
+        })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(120))]
+
+    /// Paging with `next_cursor` through any filtered query returns every
+    /// matching product exactly once, in the order of one unpaged query.
+    #[test]
+    fn paging_returns_every_match_exactly_once_in_order(q in arb_query()) {
+        let c = demo_catalog();
+        let all = c
+            .query(&ProductQuery { limit: usize::MAX - 1, cursor: None, ..q.clone() })
+            .unwrap();
+        let want: Vec<&str> = all.items.iter().map(|l| l.id.as_str()).collect();
+        prop_assert_eq!(want.len(), all.total);
+
+        let mut got: Vec<&str> = Vec::new();
+        let mut seen = HashSet::new();
+        let mut cursor = None;
+        for _ in 0..=c.len() {
+            let page = c.query(&ProductQuery { cursor: cursor.clone(), ..q.clone() }).unwrap();
+            prop_assert!(page.items.len() <= q.limit);
+            prop_assert_eq!(page.total, all.total);
+            for l in &page.items {
+                prop_assert!(seen.insert(l.id.as_str()), "{} twice", l.id);
+                got.push(l.id.as_str());
+            }
+            match page.next_cursor {
+                Some(next) => {
+                    prop_assert_eq!(page.items.len(), q.limit);
+                    cursor = Some(next);
+                }
+                None => break,
+            }
+        }
+        prop_assert_eq!(got, want);
+    }
+}
