@@ -1,1 +1,28 @@
-//! placeholder
+//! The Edgecart Worker: HTTP routing, the public catalog API served from
+//! Workers KV, edge caching, request ids and structured logs.
+//!
+//! This crate is glue. Shop rules (money, search, validation, publishing)
+//! live in `edgecart-domain`; Durable Object classes live in
+//! `edgecart-durable-objects`. Here we only parse requests, load what the
+//! domain needs, call it, and render its answer. Modules that do not touch
+//! the runtime (`http`, `routes`, `catalog_api`, `config`) are tested
+//! natively with `cargo test`.
+
+pub mod app;
+pub mod catalog_api;
+pub mod catalog_store;
+pub mod config;
+pub mod http;
+pub mod routes;
+
+use worker::{event, Context, Env, Request, Response};
+
+#[event(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[event(fetch)]
+async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
+    Ok(app::handle(req, &env).await)
+}

@@ -45,7 +45,9 @@ pub fn is_slug(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= limits::SLUG_MAX
         && s.split('-').all(|w| {
-            !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+            !w.is_empty()
+                && w.bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
         })
 }
 
@@ -53,8 +55,7 @@ pub fn is_slug(s: &str) -> bool {
 pub fn is_sku(s: &str) -> bool {
     s.len() <= limits::SKU_MAX
         && s.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
-        && s
-            .bytes()
+        && s.bytes()
             .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-')
 }
 
@@ -120,7 +121,13 @@ pub fn validate_product(p: &ProductRecord, categories: &[CategoryRecord]) -> Vec
         ));
     }
     check_len(&mut e, "name", p.name.trim(), 1, limits::NAME_MAX);
-    check_len(&mut e, "description", &p.description, 0, limits::DESCRIPTION_MAX);
+    check_len(
+        &mut e,
+        "description",
+        &p.description,
+        0,
+        limits::DESCRIPTION_MAX,
+    );
     if !categories.iter().any(|c| c.slug == p.category) {
         e.push(err("category", "unknown_category", "no such category"));
     }
@@ -184,9 +191,19 @@ pub fn validate_product(p: &ProductRecord, categories: &[CategoryRecord]) -> Vec
                 "must be 1 to 64 uppercase letters, digits or hyphens",
             ));
         } else if !skus.insert(v.sku.as_str()) {
-            e.push(err(f("sku"), "duplicate_sku", "appears twice in this product"));
+            e.push(err(
+                f("sku"),
+                "duplicate_sku",
+                "appears twice in this product",
+            ));
         }
-        check_len(&mut e, &f("name"), v.name.trim(), 1, limits::VARIANT_NAME_MAX);
+        check_len(
+            &mut e,
+            &f("name"),
+            v.name.trim(),
+            1,
+            limits::VARIANT_NAME_MAX,
+        );
         if v.options.len() > limits::OPTIONS_MAX {
             e.push(err(f("options"), "too_many", "at most 10 options"));
         }
@@ -450,6 +467,9 @@ mod tests {
             .insert(Currency::parse("USD").unwrap(), 2600);
         let v2 = publish(3, usd, cat(), &b).unwrap();
         assert_ne!(v1.pointer.version, v2.pointer.version);
-        assert_eq!(v2.index.products[0].prices.values().next(), Some(&[2600, 2600]));
+        assert_eq!(
+            v2.index.products[0].prices.values().next(),
+            Some(&[2600, 2600])
+        );
     }
 }

@@ -263,7 +263,11 @@ impl Catalog {
             if let Some(ct) = category_tokens.get(category) {
                 add(ct.clone(), WEIGHT_CATEGORY, &mut weights);
             }
-            add(text::tokens(&p.description), WEIGHT_DESCRIPTION, &mut weights);
+            add(
+                text::tokens(&p.description),
+                WEIGHT_DESCRIPTION,
+                &mut weights,
+            );
             for (t, weight) in weights {
                 term_map.entry(t).or_default().push(Posting { doc, weight });
             }
@@ -359,7 +363,12 @@ impl Catalog {
     /// The primary sort key of a doc, ascending (descending orders negate).
     fn key(&self, doc: u32, sort: SortOrder, currency: usize, score: u32) -> CursorKey {
         let p = &self.products[doc as usize];
-        let from = p.prices.get(currency).copied().flatten().map_or(0, |r| r[0]);
+        let from = p
+            .prices
+            .get(currency)
+            .copied()
+            .flatten()
+            .map_or(0, |r| r[0]);
         match sort {
             SortOrder::Relevance if score > 0 => CursorKey::Int(-i64::from(score)),
             SortOrder::Relevance => CursorKey::Int(i64::from(p.position)),
@@ -455,7 +464,8 @@ impl Catalog {
         let unit = q.currency.major_unit();
         let mut scratch = Facets::new(self.categories.len(), unit);
         let limit = q.limit.max(1);
-        let mut page: Vec<(CursorKey, u32)> = Vec::with_capacity(limit.min(self.products.len()) + 1);
+        let mut page: Vec<(CursorKey, u32)> =
+            Vec::with_capacity(limit.min(self.products.len()) + 1);
         let is_after = |key: &CursorKey, doc: u32| match &after {
             None => true,
             Some((ck, cid)) => match key.cmp(ck) {
@@ -508,8 +518,9 @@ impl Catalog {
 
         let next_cursor = if page.len() > limit {
             page.truncate(limit);
-            page.last()
-                .map(|(key, doc)| cursor::encode(fingerprint, key, &self.products[*doc as usize].id))
+            page.last().map(|(key, doc)| {
+                cursor::encode(fingerprint, key, &self.products[*doc as usize].id)
+            })
         } else {
             None
         };
@@ -519,11 +530,7 @@ impl Catalog {
                 .map(|(_, d)| &self.products[*d as usize])
                 .collect(),
             total: scratch.total,
-            categories: self
-                .categories
-                .iter()
-                .zip(scratch.categories)
-                .collect(),
+            categories: self.categories.iter().zip(scratch.categories).collect(),
             price_bands: scratch
                 .bands
                 .iter()
@@ -631,10 +638,7 @@ struct QueryWords {
 impl QueryWords {
     fn parse(q: &str) -> Self {
         let tokens = text::tokens(q);
-        let last_is_prefix = q
-            .chars()
-            .last()
-            .is_some_and(|c| c.is_alphanumeric());
+        let last_is_prefix = q.chars().last().is_some_and(|c| c.is_alphanumeric());
         let n = tokens.len();
         let mut words: Vec<String> = Vec::with_capacity(n);
         for (i, t) in tokens.into_iter().enumerate() {

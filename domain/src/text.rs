@@ -82,7 +82,18 @@ pub fn tokens(text: &str) -> Vec<String> {
 pub fn is_stop_word(token: &str) -> bool {
     matches!(
         token,
-        "a" | "an" | "and" | "at" | "by" | "for" | "in" | "of" | "on" | "or" | "the" | "to" | "with"
+        "a" | "an"
+            | "and"
+            | "at"
+            | "by"
+            | "for"
+            | "in"
+            | "of"
+            | "on"
+            | "or"
+            | "the"
+            | "to"
+            | "with"
     )
 }
 

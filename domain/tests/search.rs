@@ -205,9 +205,18 @@ fn filters_table() {
 fn sort_orders_table() {
     let c = fixture();
     let table: &[(SortOrder, &[&str])] = &[
-        (SortOrder::Relevance, &["2", "1", "3", "4", "5", "6", "7", "8"]),
-        (SortOrder::PriceAsc, &["2", "3", "1", "8", "4", "7", "5", "6"]),
-        (SortOrder::PriceDesc, &["6", "5", "7", "4", "1", "8", "3", "2"]),
+        (
+            SortOrder::Relevance,
+            &["2", "1", "3", "4", "5", "6", "7", "8"],
+        ),
+        (
+            SortOrder::PriceAsc,
+            &["2", "3", "1", "8", "4", "7", "5", "6"],
+        ),
+        (
+            SortOrder::PriceDesc,
+            &["6", "5", "7", "4", "1", "8", "3", "2"],
+        ),
         (SortOrder::Name, &["6", "3", "7", "8", "2", "5", "1", "4"]),
         (SortOrder::Newest, &["8", "7", "6", "5", "4", "3", "2", "1"]),
     ];
@@ -236,7 +245,10 @@ fn facets_count_the_filtered_set() {
         .iter()
         .map(|(cat, n)| (cat.slug.as_str(), *n))
         .collect();
-    assert_eq!(cats, [("coffee", 2), ("kitchen", 3), ("outdoor", 0), ("books", 1)]);
+    assert_eq!(
+        cats,
+        [("coffee", 2), ("kitchen", 3), ("outdoor", 0), ("books", 1)]
+    );
     let bands: Vec<(i64, Option<i64>, u32)> = page
         .price_bands
         .iter()
@@ -352,11 +364,24 @@ fn demo_catalog() -> &'static Catalog {
 
 fn arb_query() -> impl Strategy<Value = ProductQuery> {
     let texts = prop::option::of(prop::sample::select(vec![
-        "coffee", "cof", "kettle ", "wireless head", "crème", "organic", "gift", "the", "zzz",
-        "classic b", "s",
+        "coffee",
+        "cof",
+        "kettle ",
+        "wireless head",
+        "crème",
+        "organic",
+        "gift",
+        "the",
+        "zzz",
+        "classic b",
+        "s",
     ]));
     let cats = prop::option::of(prop::sample::select(vec![
-        "coffee-tea", "kitchen", "audio", "books", "toys",
+        "coffee-tea",
+        "kitchen",
+        "audio",
+        "books",
+        "toys",
     ]));
     let sorts = prop::sample::select(SortOrder::ALL.to_vec());
     let currency = prop::sample::select(vec!["USD", "EUR"]);

@@ -1,0 +1,268 @@
+// Shared helpers for the project's scripts: running commands, installing
+// the pinned toolchain into ignored project folders, building the Worker,
+// seeding local KV and starting/stopping `wrangler dev` on 127.0.0.1.
+// Only Node built-ins are imported here: this runs before `npm install`.
+
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+export const TOOLS = path.join(ROOT, '.tools');
+export const CACHE = path.join(ROOT, '.cache');
+const BIN = path.join(ROOT, 'node_modules', '.bin');
+
+export const WORKER_BUILD_VERSION = '0.8.7';
+
+/** Environment for every wrangler/workerd run: offline, no telemetry. */
+export function offlineEnv(extra = {}) {
+  return {
+    ...process.env,
+    PATH: `${path.join(TOOLS, 'bin')}${path.delimiter}${BIN}${path.delimiter}${process.env.PATH}`,
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    WRANGLER_SEND_METRICS: 'false',
+    WRANGLER_HIDE_BANNER: 'true',
+    NO_UPDATE_NOTIFIER: '1',
+    ...extra,
+  };
+}
+
+export function log(msg) {
+  process.stderr.write(`[edgecart] ${msg}\n`);
+}
+
+/** npm packages, reinstalled only when package.json or the lockfile changed. */
+function installNpmPackages() {
+  const lockHash = fileHash([path.join(ROOT, 'package.json'), path.join(ROOT, 'package-lock.json')]);
+  const stamp = path.join(CACHE, 'npm-installed');
+  const installed = fs.existsSync(path.join(ROOT, 'node_modules', '.package-lock.json'));
+  if (!installed || !fs.existsSync(stamp) || fs.readFileSync(stamp, 'utf8') !== lockHash) {
+    log('installing npm packages');
+    run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error']);
+    fs.writeFileSync(stamp, lockHash);
+  }
+}
+
+/** Runs a command to completion, inheriting stdio; throws on failure. */
+export function run(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, stdio: 'inherit', env: offlineEnv(), ...opts });
+  if (r.error) throw new Error(`${cmd}: ${r.error.message}`);
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exited with ${r.status ?? r.signal}`);
+  return r;
+}
+
+/** Runs a command and returns its trimmed stdout, or null if it fails. */
+export function output(cmd, args, opts = {}) {
+  const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: offlineEnv(), ...opts });
+  return r.status === 0 ? r.stdout.trim() : null;
+}
+
+function fileHash(files) {
+  const h = createHash('sha256');
+  for (const f of files) {
+    h.update(path.relative(ROOT, f));
+    h.update('\0');
+    h.update(fs.existsSync(f) ? fs.readFileSync(f) : Buffer.alloc(0));
+    h.update('\0');
+  }
+  return h.digest('hex');
+}
+
+function listFiles(dir) {
+  if (!fs.existsSync(dir)) return [];
+  return fs
+    .readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((e) => e.isFile())
+    .map((e) => path.join(e.parentPath ?? e.path, e.name))
+    .sort();
+}
+
+/** The wasm-bindgen version Cargo.lock pins (the CLI must match exactly). */
+export function lockedWasmBindgenVersion() {
+  const lock = fs.readFileSync(path.join(ROOT, 'Cargo.lock'), 'utf8');
+  const m = lock.match(/name = "wasm-bindgen"\nversion = "([^"]+)"/);
+  if (!m) throw new Error('Cargo.lock does not pin wasm-bindgen');
+  return m[1];
+}
+
+function cargoInstall(crate, version, binary, versionPattern, locked) {
+  const exe = path.join(TOOLS, 'bin', binary);
+  const have = fs.existsSync(exe) ? output(exe, ['--version']) : null;
+  if (have && versionPattern.test(have)) return;
+  log(`installing ${crate} ${version} into .tools (one time, a few minutes)`);
+  const args = ['install', '--root', TOOLS, crate, '--version', version];
+  if (locked) args.push('--locked');
+  run('cargo', args);
+}
+
+/**
+ * Installs what the project needs and is missing: the wasm32 target, npm
+ * packages, worker-build and the wasm-bindgen CLI (into .tools/), and, on
+ * request, Debian packages for benchmarks. Skips everything already there.
+ */
+export function setup({ bench = false, npm = true } = {}) {
+  fs.mkdirSync(CACHE, { recursive: true });
+  if (!output('rustup', ['--version'])) throw new Error('rustup is required (https://rustup.rs)');
+  const targets = output('rustup', ['target', 'list', '--installed']) ?? '';
+  if (!targets.split('\n').includes('wasm32-unknown-unknown')) {
+    run('rustup', ['target', 'add', 'wasm32-unknown-unknown']);
+  }
+  const components = output('rustup', ['component', 'list', '--installed']) ?? '';
+  for (const c of ['rustfmt', 'clippy']) {
+    if (!components.split('\n').some((l) => l.startsWith(c))) run('rustup', ['component', 'add', c]);
+  }
+
+  if (npm) installNpmPackages();
+
+  cargoInstall('worker-build', WORKER_BUILD_VERSION, 'worker-build', new RegExp(`\\b${WORKER_BUILD_VERSION.replaceAll('.', '\\.')}\\b`), true);
+  const wb = lockedWasmBindgenVersion();
+  // wasm-bindgen-cli's own lockfile pins crates the registry mirror lacks, so no --locked.
+  cargoInstall('wasm-bindgen-cli', wb, 'wasm-bindgen', new RegExp(`wasm-bindgen ${wb.replaceAll('.', '\\.')}\\b`), false);
+
+  if (bench && !output('which', ['wrk'])) {
+    log('installing wrk from Debian packages');
+    const sudo = process.getuid && process.getuid() !== 0 ? ['sudo'] : [];
+    const apt = (args) => (sudo.length ? run('sudo', ['apt-get', ...args]) : run('apt-get', args));
+    apt(['update', '-qq']);
+    apt(['install', '-y', '-qq', 'wrk']);
+  }
+}
+
+const BUILD_INPUTS = () => [
+  ...['Cargo.toml', 'Cargo.lock', 'rust-toolchain.toml', 'domain/Cargo.toml', 'durable-objects/Cargo.toml'].map((f) =>
+    path.join(ROOT, f),
+  ),
+  ...listFiles(path.join(ROOT, 'src')),
+  ...listFiles(path.join(ROOT, 'domain', 'src')),
+  ...listFiles(path.join(ROOT, 'durable-objects', 'src')),
+];
+
+/** Builds the Worker with worker-build unless its inputs are unchanged. */
+export function buildWorker() {
+  const hash = fileHash(BUILD_INPUTS());
+  const stamp = path.join(ROOT, 'build', '.inputs-hash');
+  const shim = path.join(ROOT, 'build', 'worker', 'shim.mjs');
+  if (fs.existsSync(shim) && fs.existsSync(stamp) && fs.readFileSync(stamp, 'utf8') === hash) {
+    log('worker build is up to date');
+    return;
+  }
+  log('building the worker (release, wasm32)');
+  run(path.join(TOOLS, 'bin', 'worker-build'), ['--release'], {
+    env: offlineEnv({
+      WASM_BINDGEN_BIN: path.join(TOOLS, 'bin', 'wasm-bindgen'),
+      ESBUILD_BIN: path.join(BIN, 'esbuild'),
+      WASM_OPT_BIN: path.join(BIN, 'wasm-opt'),
+    }),
+  });
+  fs.writeFileSync(stamp, hash);
+}
+
+/** Writes the demo catalog as a `wrangler kv bulk put` file; returns its version. */
+export function generateDemoCatalog(file, { size } = {}) {
+  const args = ['run', '--quiet', '--release', '-p', 'edgecart-tools', '--', 'demo', '--out', file];
+  if (size) args.push('--size', String(size));
+  const out = output('cargo', args, { stdio: ['ignore', 'pipe', 'inherit'] });
+  if (out === null) throw new Error('generating the demo catalog failed');
+  const m = out.match(/catalog version (\w+)/);
+  return m ? m[1] : 'unknown';
+}
+
+/** Seeds the demo catalog into local KV under `persistTo`, once per catalog version. */
+export function seedDemoCatalog(persistTo, opts = {}) {
+  fs.mkdirSync(persistTo, { recursive: true });
+  const file = path.join(CACHE, `demo-catalog${opts.size ? `-${opts.size}` : ''}.json`);
+  const version = generateDemoCatalog(file, opts);
+  const marker = path.join(persistTo, `.edgecart-seeded-${version}`);
+  if (fs.existsSync(marker)) return version;
+  log(`seeding demo catalog ${version} into local KV`);
+  run(path.join(BIN, 'wrangler'), ['kv', 'bulk', 'put', file, '--binding', 'CATALOG', '--local', '--persist-to', persistTo], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  fs.writeFileSync(marker, new Date().toISOString());
+  return version;
+}
+
+/** A TCP port that was free on 127.0.0.1 a moment ago. */
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealth(url, child, deadlineMs) {
+  const until = Date.now() + deadlineMs;
+  while (Date.now() < until) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited early with ${child.exitCode}`);
+    try {
+      const r = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2000) });
+      if (r.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`the worker did not answer ${url}/health within ${deadlineMs / 1000}s`);
+}
+
+/**
+ * Starts `wrangler dev` on 127.0.0.1:`port` with local state in `persistTo`.
+ * Returns { url, pid, stop }. `stop` ends only the process group we started.
+ */
+export async function startWorker({ port, persistTo, vars = {}, logFile, stdio } = {}) {
+  const inspectorPort = await freePort();
+  const args = [
+    'dev',
+    '--ip', '127.0.0.1',
+    '--port', String(port),
+    '--inspector-port', String(inspectorPort),
+    '--persist-to', persistTo,
+    '--show-interactive-dev-session=false',
+    '--live-reload=false',
+  ];
+  for (const [k, v] of Object.entries(vars)) args.push('--var', `${k}:${v}`);
+  let out = stdio ?? 'inherit';
+  if (logFile) out = fs.openSync(logFile, 'a');
+  const child = spawn(path.join(BIN, 'wrangler'), args, {
+    cwd: ROOT,
+    env: offlineEnv({ CI: 'true' }),
+    stdio: ['ignore', out, out],
+    detached: true,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = () => stopGroup(child);
+  try {
+    await waitForHealth(url, child, 120_000);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { url, pid: child.pid, child, stop };
+}
+
+/** Ends the process group of a child we spawned detached: TERM, then KILL. */
+export async function stopGroup(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const timer = setTimeout(() => {
+    try {
+      process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, 5000);
+  await exited;
+  clearTimeout(timer);
+}

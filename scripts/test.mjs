@@ -1,0 +1,43 @@
+// `npm test`: every test. Formatting and lints, the native Rust tests, then
+// end-to-end tests against the real Worker under workerd (wrangler dev on a
+// free 127.0.0.1 port, fresh local state, stopped afterwards).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { buildWorker, freePort, log, ROOT, run, seedDemoCatalog, setup, startWorker } from './lib.mjs';
+
+setup();
+log('cargo fmt --check');
+run('cargo', ['fmt', '--all', '--', '--check']);
+log('cargo clippy');
+run('cargo', ['clippy', '--workspace', '--all-targets', '--quiet', '--', '-D', 'warnings']);
+log('cargo test (domain and native worker modules)');
+run('cargo', ['test', '--workspace', '--quiet']);
+buildWorker();
+
+const state = fs.mkdtempSync(path.join(os.tmpdir(), 'edgecart-e2e-'));
+const logFile = path.join(ROOT, '.cache', 'e2e-worker.log');
+fs.writeFileSync(logFile, '');
+let worker;
+let failed = false;
+try {
+  seedDemoCatalog(state);
+  worker = await startWorker({ port: await freePort(), persistTo: state, logFile });
+  log(`end-to-end tests against ${worker.url} (worker log: .cache/e2e-worker.log)`);
+  const files = fs
+    .readdirSync(path.join(ROOT, 'tests', 'e2e'))
+    .filter((f) => f.endsWith('.test.mjs'))
+    .map((f) => path.join('tests', 'e2e', f));
+  try {
+    run(process.execPath, ['--test', '--test-concurrency=1', ...files], {
+      env: { ...process.env, EDGECART_URL: worker.url, EDGECART_LOG: logFile },
+    });
+  } catch (e) {
+    failed = true;
+    log(e.message);
+  }
+} finally {
+  if (worker) await worker.stop();
+  fs.rmSync(state, { recursive: true, force: true });
+}
+process.exit(failed ? 1 : 0);

@@ -1,0 +1,286 @@
+//! The request pipeline: request id, routing, CORS, conditional GETs,
+//! `Server-Timing`, and one JSON log line per request. Handlers return
+//! `ApiResponse` or `ApiError`; only this module touches the runtime's
+//! request and response types.
+
+use crate::catalog_api::{self, Params, DETAIL_PARAMS, LIST_PARAMS};
+use crate::catalog_store::{CatalogStore, Warnings};
+use crate::config::Config;
+use crate::http::{etag_matches, not_modified, ApiError, ApiResponse, Result};
+use crate::routes::{self, Route, ALLOW};
+use serde::Serialize;
+use std::cell::OnceCell;
+use worker::{console_log, Date, Env, Headers, Request, Response};
+
+/// Catalog reads may be stored but must be revalidated (cheap: a 304 by
+/// ETag), so a published change is seen on the next request.
+const CATALOG_CACHE_CONTROL: &str = "public, no-cache";
+const OPENAPI: &str = include_str!("openapi.json");
+
+thread_local! {
+    static CONFIG: OnceCell<std::result::Result<Config, String>> = const { OnceCell::new() };
+}
+
+fn config(env: &Env) -> Result<Config> {
+    CONFIG.with(|c| {
+        c.get_or_init(|| Config::from_vars(|name| env.var(name).ok().map(|v| v.to_string())))
+            .clone()
+            .map_err(|cause| ApiError::Misconfigured { cause })
+    })
+}
+
+/// What a request did, for its log line.
+#[derive(Default)]
+struct Trace {
+    catalog_version: Option<String>,
+    catalog_ms: Option<u64>,
+    warnings: Warnings,
+}
+
+/// Serves one request; never fails (every error becomes problem+json).
+pub async fn handle(req: Request, env: &Env) -> Response {
+    let started = Date::now().as_millis();
+    let method = req.method().to_string();
+    let request_id = request_id(req.headers().get("X-Request-Id").ok().flatten());
+    let (path, instance, pairs) = match req.url() {
+        Ok(url) => {
+            let instance = match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_string(),
+            };
+            let pairs = url
+                .query_pairs()
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            (url.path().to_string(), instance, pairs)
+        }
+        Err(_) => ("/".to_string(), "/".to_string(), Vec::new()),
+    };
+    let if_none_match = req.headers().get("If-None-Match").ok().flatten();
+    let mut trace = Trace::default();
+
+    let outcome = if method == "OPTIONS" {
+        preflight(&path)
+    } else {
+        dispatch(
+            &method,
+            &path,
+            pairs,
+            if_none_match.as_deref(),
+            env,
+            started,
+            &mut trace,
+        )
+        .await
+    };
+    let (mut response, error) = match outcome {
+        Ok(r) => (r, None),
+        Err(e) => (e.to_response(&instance, &request_id), Some(e)),
+    };
+
+    let total_ms = Date::now().as_millis().saturating_sub(started);
+    response.header("X-Request-Id", request_id.clone());
+    response.header("Access-Control-Allow-Origin", "*");
+    response.header(
+        "Access-Control-Expose-Headers",
+        "ETag, X-Request-Id, Server-Timing, Retry-After",
+    );
+    let mut timing = format!("app;dur={total_ms}");
+    if let Some(ms) = trace.catalog_ms {
+        timing.push_str(&format!(", catalog;dur={ms}"));
+    }
+    response.header("Server-Timing", timing);
+
+    log(&LogLine {
+        ts: iso_time(started),
+        level: if response.status >= 500 {
+            "error"
+        } else {
+            "info"
+        },
+        request_id: &request_id,
+        method: &method,
+        path: &path,
+        status: response.status,
+        duration_ms: total_ms,
+        code: error.as_ref().map(ApiError::code),
+        cause: error.as_ref().and_then(ApiError::cause),
+        catalog_version: trace.catalog_version.as_deref(),
+        warnings: &trace.warnings,
+    });
+    into_response(response)
+}
+
+async fn dispatch(
+    method: &str,
+    path: &str,
+    pairs: Vec<(String, String)>,
+    if_none_match: Option<&str>,
+    env: &Env,
+    now_ms: u64,
+    trace: &mut Trace,
+) -> Result<ApiResponse> {
+    let route = routes::resolve(method, path)?;
+    match route {
+        Route::Health => {
+            Params::parse(pairs, &[])?;
+            Ok(ApiResponse::json(&serde_json::json!({ "status": "ok" })))
+        }
+        Route::OpenApi => {
+            Params::parse(pairs, &[])?;
+            let etag = format!(
+                "\"{}\"",
+                edgecart_domain::records::content_hash(OPENAPI.as_bytes())
+            );
+            conditional(if_none_match, &etag, CATALOG_CACHE_CONTROL, || {
+                Ok(ApiResponse::new(
+                    200,
+                    "application/json; charset=utf-8",
+                    OPENAPI.as_bytes().to_vec(),
+                ))
+            })
+        }
+        Route::ListProducts | Route::ListCategories | Route::GetProduct { .. } => {
+            let config = config(env)?;
+            let kv = env.kv("CATALOG").map_err(|e| ApiError::Misconfigured {
+                cause: format!("KV binding CATALOG: {e}"),
+            })?;
+            let store = CatalogStore::new(kv, &config);
+            let catalog = store.current(now_ms, &mut trace.warnings).await?;
+            trace.catalog_ms = Some(Date::now().as_millis().saturating_sub(now_ms));
+            trace.catalog_version = Some(catalog.version().to_string());
+            // The default currency shapes responses too, so it is part of the validator.
+            let etag = format!("\"{}.{}\"", catalog.version(), config.default_currency);
+            match route {
+                Route::ListProducts => {
+                    let params = Params::parse(pairs, LIST_PARAMS)?;
+                    let query =
+                        catalog_api::parse_list_query(&params, &catalog, config.default_currency)?;
+                    conditional(if_none_match, &etag, CATALOG_CACHE_CONTROL, || {
+                        catalog_api::list_products(&catalog, &query)
+                    })
+                }
+                Route::ListCategories => {
+                    Params::parse(pairs, &[])?;
+                    conditional(if_none_match, &etag, CATALOG_CACHE_CONTROL, || {
+                        Ok(catalog_api::list_categories(&catalog))
+                    })
+                }
+                Route::GetProduct { id_or_slug } => {
+                    let params = Params::parse(pairs, DETAIL_PARAMS)?;
+                    let currency =
+                        catalog_api::parse_currency(&params, &catalog, config.default_currency)?;
+                    let listing = catalog.find(id_or_slug).ok_or(ApiError::ProductNotFound)?;
+                    if if_none_match.is_some_and(|h| etag_matches(h, &etag)) {
+                        return Ok(not_modified(&etag, CATALOG_CACHE_CONTROL));
+                    }
+                    let record = store.record(listing).await?;
+                    let mut r = catalog_api::product_detail(&catalog, listing, &record, currency);
+                    r.header("ETag", etag);
+                    r.header("Cache-Control", CATALOG_CACHE_CONTROL);
+                    Ok(r)
+                }
+                Route::Health | Route::OpenApi => unreachable!("handled above"),
+            }
+        }
+    }
+}
+
+/// Answers 304 when the client's copy is current, else renders and tags.
+fn conditional(
+    if_none_match: Option<&str>,
+    etag: &str,
+    cache_control: &str,
+    render: impl FnOnce() -> Result<ApiResponse>,
+) -> Result<ApiResponse> {
+    if if_none_match.is_some_and(|h| etag_matches(h, etag)) {
+        return Ok(not_modified(etag, cache_control));
+    }
+    let mut r = render()?;
+    r.header("ETag", etag.to_string());
+    r.header("Cache-Control", cache_control.to_string());
+    Ok(r)
+}
+
+/// CORS preflight for any served path.
+fn preflight(path: &str) -> Result<ApiResponse> {
+    routes::match_path(path).ok_or(ApiError::RouteNotFound)?;
+    let mut r = ApiResponse {
+        status: 204,
+        headers: Vec::new(),
+        body: Vec::new(),
+    };
+    r.header("Allow", ALLOW);
+    r.header("Access-Control-Allow-Methods", ALLOW);
+    r.header(
+        "Access-Control-Allow-Headers",
+        "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id",
+    );
+    r.header("Access-Control-Max-Age", "86400");
+    Ok(r)
+}
+
+/// The client's `X-Request-Id` when it is sane, else a fresh random one.
+fn request_id(given: Option<String>) -> String {
+    if let Some(id) = given.filter(|id| {
+        !id.is_empty()
+            && id.len() <= 64
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.')
+    }) {
+        return id;
+    }
+    let mut bytes = [0u8; 12];
+    if getrandom::fill(&mut bytes).is_err() {
+        // The platform always has a random source; fall back to the clock.
+        bytes[..8].copy_from_slice(&Date::now().as_millis().to_be_bytes());
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn iso_time(ms: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms as i64)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+#[derive(Serialize)]
+struct LogLine<'a> {
+    ts: String,
+    level: &'a str,
+    request_id: &'a str,
+    method: &'a str,
+    path: &'a str,
+    status: u16,
+    duration_ms: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    code: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cause: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    catalog_version: Option<&'a str>,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    warnings: &'a [String],
+}
+
+fn log(line: &LogLine) {
+    if let Ok(json) = serde_json::to_string(line) {
+        console_log!("{json}");
+    }
+}
+
+fn into_response(r: ApiResponse) -> Response {
+    let headers = Headers::new();
+    for (name, value) in &r.headers {
+        let _ = headers.append(name, value);
+    }
+    let builder = Response::builder()
+        .with_status(r.status)
+        .with_headers(headers);
+    if r.body.is_empty() {
+        builder.empty()
+    } else {
+        builder.fixed(r.body)
+    }
+}

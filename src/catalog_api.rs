@@ -1,0 +1,480 @@
+//! The catalog endpoints without the runtime: query-string parsing into
+//! domain queries, and rendering domain results as API bodies. Loading the
+//! catalog is `catalog_store`'s job; this module only sees values.
+
+use crate::http::{ApiError, ApiResponse, Result};
+use edgecart_domain::catalog::limits::PRICE_MAX;
+use edgecart_domain::money::{Currency, CurrencyError, Money};
+use edgecart_domain::records::{ImageRecord, ProductRecord};
+use edgecart_domain::search::{limits, Catalog, Listing, ProductQuery, QueryError, SortOrder};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// Query parameters of a request, each given at most once.
+pub struct Params<'a> {
+    pairs: Vec<(String, String)>,
+    allowed: &'a [&'static str],
+}
+
+impl<'a> Params<'a> {
+    /// Refuses unknown and repeated parameters. An empty value counts as
+    /// absent, as HTML forms send them.
+    pub fn parse(pairs: Vec<(String, String)>, allowed: &'a [&'static str]) -> Result<Self> {
+        for (i, (name, _)) in pairs.iter().enumerate() {
+            if !allowed.contains(&name.as_str()) {
+                return Err(ApiError::invalid(
+                    name,
+                    "unknown_parameter",
+                    format!(
+                        "Unknown query parameter {name:?}; this route accepts: {}.",
+                        if allowed.is_empty() {
+                            "none".to_string()
+                        } else {
+                            allowed.join(", ")
+                        }
+                    ),
+                ));
+            }
+            if pairs[..i].iter().any(|(n, _)| n == name) {
+                return Err(ApiError::invalid(
+                    name,
+                    "duplicate_parameter",
+                    format!("Query parameter {name:?} is given more than once."),
+                ));
+            }
+        }
+        Ok(Params { pairs, allowed })
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        debug_assert!(self.allowed.contains(&name));
+        self.pairs
+            .iter()
+            .find(|(n, v)| n == name && !v.is_empty())
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub const LIST_PARAMS: &[&str] = &[
+    "q",
+    "category",
+    "min_price",
+    "max_price",
+    "sort",
+    "currency",
+    "limit",
+    "cursor",
+];
+pub const DETAIL_PARAMS: &[&str] = &["currency"];
+
+fn parse_price(params: &Params, name: &str) -> Result<Option<i64>> {
+    let Some(raw) = params.get(name) else {
+        return Ok(None);
+    };
+    match raw.parse::<i64>() {
+        Ok(n) if raw.bytes().all(|b| b.is_ascii_digit()) && n <= PRICE_MAX => Ok(Some(n)),
+        _ => Err(ApiError::invalid(
+            name,
+            "invalid_price",
+            format!("{name} must be a non-negative integer of minor units (at most {PRICE_MAX})."),
+        )),
+    }
+}
+
+/// The currency a request asks for: `currency` if given, else the store's
+/// default, else the catalog's first price list.
+pub fn parse_currency(params: &Params, catalog: &Catalog, default: Currency) -> Result<Currency> {
+    let unknown = |detail: String| ApiError::invalid("currency", "unknown_currency", detail);
+    let priced = catalog.currencies();
+    match params.get("currency") {
+        Some(raw) => {
+            let c = Currency::parse(raw).map_err(|e| match e {
+                CurrencyError::Malformed => {
+                    unknown(format!("{raw:?} is not an ISO 4217 currency code."))
+                }
+                CurrencyError::Unknown => unknown(format!("{raw:?} is not a known currency.")),
+            })?;
+            if priced.contains(&c) {
+                Ok(c)
+            } else {
+                Err(unknown(format!(
+                    "This catalog has no prices in {c}; it is priced in {}.",
+                    join(priced)
+                )))
+            }
+        }
+        None if priced.is_empty() || priced.contains(&default) => Ok(default),
+        None => Ok(priced[0]),
+    }
+}
+
+fn join(currencies: &[Currency]) -> String {
+    currencies
+        .iter()
+        .map(Currency::as_str)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Parses `GET /v1/products` parameters into a domain query.
+pub fn parse_list_query(
+    params: &Params,
+    catalog: &Catalog,
+    default: Currency,
+) -> Result<ProductQuery> {
+    let currency = parse_currency(params, catalog, default)?;
+    let text = params.get("q").map(str::to_string);
+    if let Some(q) = &text {
+        if q.chars().count() > limits::MAX_QUERY_CHARS {
+            return Err(ApiError::invalid(
+                "q",
+                "query_too_long",
+                format!("q must be at most {} characters.", limits::MAX_QUERY_CHARS),
+            ));
+        }
+    }
+    let sort = match params.get("sort") {
+        None => SortOrder::Relevance,
+        Some(raw) => SortOrder::parse(raw).ok_or_else(|| {
+            ApiError::invalid(
+                "sort",
+                "invalid_sort",
+                format!(
+                    "sort must be one of: {}.",
+                    SortOrder::ALL.map(|s| s.as_str()).join(", ")
+                ),
+            )
+        })?,
+    };
+    let limit = match params.get("limit") {
+        None => limits::DEFAULT_PAGE,
+        Some(raw) => match raw.parse::<usize>() {
+            Ok(n)
+                if (1..=limits::MAX_PAGE).contains(&n)
+                    && raw.bytes().all(|b| b.is_ascii_digit()) =>
+            {
+                n
+            }
+            _ => {
+                return Err(ApiError::invalid(
+                    "limit",
+                    "invalid_limit",
+                    format!("limit must be an integer from 1 to {}.", limits::MAX_PAGE),
+                ))
+            }
+        },
+    };
+    Ok(ProductQuery {
+        text,
+        category: params.get("category").map(str::to_string),
+        currency,
+        min_price: parse_price(params, "min_price")?,
+        max_price: parse_price(params, "max_price")?,
+        sort,
+        limit,
+        cursor: params.get("cursor").map(str::to_string),
+    })
+}
+
+/// Maps a domain query error to the parameter that caused it.
+pub fn query_error(e: QueryError) -> ApiError {
+    match e {
+        QueryError::UnsupportedCurrency => {
+            ApiError::invalid("currency", "unknown_currency", "This catalog has no prices in that currency.")
+        }
+        QueryError::UnknownCategory => ApiError::invalid(
+            "category",
+            "unknown_category",
+            "No category has this slug; GET /v1/categories lists them.",
+        ),
+        QueryError::InvalidCursor => ApiError::invalid(
+            "cursor",
+            "invalid_cursor",
+            "The cursor is malformed or belongs to a different query; pass next_cursor back with the same filters and sort.",
+        ),
+        QueryError::InvalidPriceRange => ApiError::invalid(
+            "min_price",
+            "invalid_price_range",
+            "min_price must not be greater than max_price.",
+        ),
+        QueryError::TooManyWords => ApiError::invalid(
+            "q",
+            "query_too_long",
+            format!("q may have at most {} words.", limits::MAX_QUERY_WORDS),
+        ),
+    }
+}
+
+#[derive(Serialize)]
+struct CategoryRef<'a> {
+    slug: &'a str,
+    name: &'a str,
+}
+
+#[derive(Serialize)]
+struct ListItem<'a> {
+    id: &'a str,
+    slug: &'a str,
+    name: &'a str,
+    category: Option<CategoryRef<'a>>,
+    tags: &'a [String],
+    image: Option<&'a ImageRecord>,
+    variant_count: u32,
+    price: Option<Money>,
+    price_max: Option<Money>,
+    url: String,
+}
+
+fn list_item<'a>(catalog: &'a Catalog, l: &'a Listing, currency: Currency) -> ListItem<'a> {
+    let range = catalog.price_range(l, currency);
+    ListItem {
+        id: &l.id,
+        slug: &l.slug,
+        name: &l.name,
+        category: catalog.category_of(l).map(|c| CategoryRef {
+            slug: &c.slug,
+            name: &c.name,
+        }),
+        tags: &l.tags,
+        image: l.image.as_ref(),
+        variant_count: l.variant_count,
+        price: range.map(|r| r.from),
+        price_max: range.map(|r| r.to),
+        url: format!("/v1/products/{}", l.slug),
+    }
+}
+
+/// Answers `GET /v1/products`.
+pub fn list_products(catalog: &Catalog, query: &ProductQuery) -> Result<ApiResponse> {
+    #[derive(Serialize)]
+    struct CategoryCount<'a> {
+        slug: &'a str,
+        name: &'a str,
+        count: u32,
+    }
+    #[derive(Serialize)]
+    struct Band {
+        min_price: i64,
+        max_price: Option<i64>,
+        count: u32,
+    }
+    #[derive(Serialize)]
+    struct Facets<'a> {
+        categories: Vec<CategoryCount<'a>>,
+        price_bands: Vec<Band>,
+    }
+    #[derive(Serialize)]
+    struct Body<'a> {
+        items: Vec<ListItem<'a>>,
+        total: usize,
+        currency: Currency,
+        facets: Facets<'a>,
+        next_cursor: Option<String>,
+    }
+    let page = catalog.query(query).map_err(query_error)?;
+    let body = Body {
+        items: page
+            .items
+            .iter()
+            .map(|l| list_item(catalog, l, query.currency))
+            .collect(),
+        total: page.total,
+        currency: query.currency,
+        facets: Facets {
+            categories: page
+                .categories
+                .iter()
+                .map(|(c, n)| CategoryCount {
+                    slug: &c.slug,
+                    name: &c.name,
+                    count: *n,
+                })
+                .collect(),
+            price_bands: page
+                .price_bands
+                .iter()
+                .map(|b| Band {
+                    min_price: b.min_price,
+                    max_price: b.max_price,
+                    count: b.count,
+                })
+                .collect(),
+        },
+        next_cursor: page.next_cursor,
+    };
+    Ok(ApiResponse::json(&body))
+}
+
+/// Answers `GET /v1/categories`.
+pub fn list_categories(catalog: &Catalog) -> ApiResponse {
+    #[derive(Serialize)]
+    struct Item<'a> {
+        slug: &'a str,
+        name: &'a str,
+        product_count: u32,
+    }
+    #[derive(Serialize)]
+    struct Body<'a> {
+        items: Vec<Item<'a>>,
+    }
+    ApiResponse::json(&Body {
+        items: catalog
+            .categories()
+            .iter()
+            .map(|c| Item {
+                slug: &c.slug,
+                name: &c.name,
+                product_count: c.product_count,
+            })
+            .collect(),
+    })
+}
+
+/// Answers `GET /v1/products/{id_or_slug}` from the product's full record.
+pub fn product_detail(
+    catalog: &Catalog,
+    listing: &Listing,
+    record: &ProductRecord,
+    currency: Currency,
+) -> ApiResponse {
+    #[derive(Serialize)]
+    struct Variant<'a> {
+        sku: &'a str,
+        name: &'a str,
+        options: &'a BTreeMap<String, String>,
+        price: Option<Money>,
+        prices: Vec<Money>,
+    }
+    #[derive(Serialize)]
+    struct Body<'a> {
+        id: &'a str,
+        slug: &'a str,
+        name: &'a str,
+        description: &'a str,
+        category: Option<CategoryRef<'a>>,
+        tags: &'a [String],
+        images: &'a [ImageRecord],
+        created_at: &'a str,
+        currency: Currency,
+        price: Option<Money>,
+        price_max: Option<Money>,
+        variants: Vec<Variant<'a>>,
+    }
+    let range = catalog.price_range(listing, currency);
+    ApiResponse::json(&Body {
+        id: &record.id,
+        slug: &record.slug,
+        name: &record.name,
+        description: &record.description,
+        category: catalog.category_of(listing).map(|c| CategoryRef {
+            slug: &c.slug,
+            name: &c.name,
+        }),
+        tags: &record.tags,
+        images: &record.images,
+        created_at: &record.created_at,
+        currency,
+        price: range.map(|r| r.from),
+        price_max: range.map(|r| r.to),
+        variants: record
+            .variants
+            .iter()
+            .map(|v| Variant {
+                sku: &v.sku,
+                name: &v.name,
+                options: &v.options,
+                price: v.prices.get(&currency).map(|&a| Money::new(a, currency)),
+                prices: v.prices.iter().map(|(c, a)| Money::new(*a, *c)).collect(),
+            })
+            .collect(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use edgecart_domain::catalog::publish;
+    use edgecart_domain::demo;
+
+    fn catalog() -> Catalog {
+        let products = demo::products(demo::DEFAULT_SEED, 200);
+        let p = publish(1, demo::currencies(), demo::categories(), &products).unwrap();
+        Catalog::from_index(p.pointer.version, p.index)
+    }
+
+    fn pairs(q: &str) -> Vec<(String, String)> {
+        q.split('&')
+            .filter(|s| !s.is_empty())
+            .map(|kv| {
+                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+                (k.to_string(), v.to_string())
+            })
+            .collect()
+    }
+
+    fn parse(q: &str) -> Result<ProductQuery> {
+        let c = catalog();
+        let params = Params::parse(pairs(q), LIST_PARAMS)?;
+        let query = parse_list_query(&params, &c, Currency::parse("USD").unwrap())?;
+        c.query(&query).map_err(query_error)?;
+        Ok(query)
+    }
+
+    #[test]
+    fn bad_parameters_get_stable_codes() {
+        let long = format!("q={}", "a".repeat(201));
+        let table = [
+            ("sort=cheapest", "invalid_sort"),
+            ("limit=0", "invalid_limit"),
+            ("limit=1000", "invalid_limit"),
+            ("limit=+5", "invalid_limit"),
+            ("limit=ten", "invalid_limit"),
+            ("min_price=-1", "invalid_price"),
+            ("max_price=1.5", "invalid_price"),
+            ("min_price=500&max_price=100", "invalid_price_range"),
+            ("cursor=%%%", "invalid_cursor"),
+            ("cursor=abc", "invalid_cursor"),
+            ("currency=XYZ", "unknown_currency"),
+            ("currency=dollars", "unknown_currency"),
+            ("currency=GBP", "unknown_currency"),
+            (long.as_str(), "query_too_long"),
+            ("category=garden", "unknown_category"),
+            ("color=red", "unknown_parameter"),
+            ("limit=5&limit=6", "duplicate_parameter"),
+        ];
+        for (q, code) in table {
+            let e = parse(q).unwrap_err();
+            assert_eq!(e.code(), code, "{q}");
+            assert_eq!(e.status(), 400, "{q}");
+        }
+    }
+
+    #[test]
+    fn good_parameters_parse() {
+        let q = parse("q=coffee&category=kitchen&min_price=0&max_price=5000&sort=price_desc&currency=eur&limit=100").unwrap();
+        assert_eq!(q.currency.as_str(), "EUR");
+        assert_eq!(q.sort, SortOrder::PriceDesc);
+        assert_eq!(q.limit, 100);
+        // Empty values are absent values.
+        let q = parse("q=&category=&limit=&sort=").unwrap();
+        assert_eq!(q, ProductQuery::new(Currency::parse("USD").unwrap()));
+    }
+
+    #[test]
+    fn list_body_has_items_facets_total_and_cursor() {
+        let c = catalog();
+        let q = ProductQuery {
+            limit: 3,
+            ..ProductQuery::new(Currency::parse("EUR").unwrap())
+        };
+        let r = list_products(&c, &q).unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["items"].as_array().unwrap().len(), 3);
+        assert_eq!(v["total"], 200);
+        assert_eq!(v["currency"], "EUR");
+        assert_eq!(v["items"][0]["price"]["currency"], "EUR");
+        assert!(v["next_cursor"].is_string());
+        assert_eq!(v["facets"]["categories"].as_array().unwrap().len(), 10);
+        assert_eq!(v["facets"]["price_bands"].as_array().unwrap().len(), 6);
+    }
+}

@@ -1,0 +1,173 @@
+//! Reads the published catalog from Workers KV and keeps it in isolate
+//! memory: the pointer for `CATALOG_POINTER_TTL_MS`, the decoded index for
+//! as long as the pointer names its version, and product records (immutable,
+//! keyed by revision) in a bounded cache. A list or search request costs no
+//! KV read once the isolate is warm.
+//!
+//! Degraded mode: when KV cannot be read, or the new index has not reached
+//! this location yet, the isolate keeps serving the version it has and logs
+//! a warning; only an isolate with no catalog at all answers 503.
+
+use crate::config::Config;
+use crate::http::ApiError;
+use edgecart_domain::records::{
+    index_key, product_key, CatalogPointer, ProductRecord, POINTER_KEY,
+};
+use edgecart_domain::search::{Catalog, Listing};
+use std::cell::RefCell;
+use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
+use worker::kv::KvStore;
+
+/// KV edge-cache time for immutable keys (index versions, product revisions).
+const IMMUTABLE_CACHE_TTL_S: u64 = 86_400;
+/// Product records kept per isolate.
+const RECORD_CACHE_MAX: usize = 4_096;
+
+struct PointerState {
+    pointer: Option<CatalogPointer>,
+    fetched_at_ms: u64,
+}
+
+#[derive(Default)]
+struct IsolateCache {
+    pointer: Option<PointerState>,
+    catalog: Option<Rc<Catalog>>,
+    records: HashMap<String, Rc<ProductRecord>>,
+    record_order: VecDeque<String>,
+}
+
+thread_local! {
+    static CACHE: RefCell<IsolateCache> = RefCell::new(IsolateCache::default());
+}
+
+/// Things worth logging that did not fail the request.
+pub type Warnings = Vec<String>;
+
+pub struct CatalogStore<'a> {
+    kv: KvStore,
+    config: &'a Config,
+}
+
+impl<'a> CatalogStore<'a> {
+    pub fn new(kv: KvStore, config: &'a Config) -> Self {
+        CatalogStore { kv, config }
+    }
+
+    /// The live catalog, decoded.
+    pub async fn current(
+        &self,
+        now_ms: u64,
+        warnings: &mut Warnings,
+    ) -> Result<Rc<Catalog>, ApiError> {
+        let fresh = CACHE.with(|c| {
+            c.borrow()
+                .pointer
+                .as_ref()
+                .filter(|p| now_ms.saturating_sub(p.fetched_at_ms) < self.config.pointer_ttl_ms)
+                .map(|p| p.pointer.clone())
+        });
+        let pointer = match fresh {
+            Some(p) => p,
+            None => match self.read_pointer().await {
+                Ok(p) => {
+                    CACHE.with(|c| {
+                        c.borrow_mut().pointer = Some(PointerState {
+                            pointer: p.clone(),
+                            fetched_at_ms: now_ms,
+                        })
+                    });
+                    p
+                }
+                Err(cause) => return self.fallback(cause, warnings),
+            },
+        };
+        let Some(pointer) = pointer else {
+            let currencies = vec![self.config.default_currency];
+            return Ok(self.keep(Catalog::empty(currencies)));
+        };
+        let cached = CACHE.with(|c| c.borrow().catalog.clone());
+        if let Some(catalog) = cached.filter(|c| c.version() == pointer.version) {
+            return Ok(catalog);
+        }
+        let key = index_key(&pointer.version);
+        match self
+            .kv
+            .get(&key)
+            .cache_ttl(IMMUTABLE_CACHE_TTL_S)
+            .text()
+            .await
+        {
+            Ok(Some(json)) => match Catalog::decode(pointer.version.clone(), &json) {
+                Ok(catalog) => Ok(self.keep(catalog)),
+                Err(e) => self.fallback(format!("{key} does not decode: {e}"), warnings),
+            },
+            Ok(None) => self.fallback(format!("{key} is not visible here yet"), warnings),
+            Err(e) => self.fallback(format!("reading {key}: {e}"), warnings),
+        }
+    }
+
+    async fn read_pointer(&self) -> Result<Option<CatalogPointer>, String> {
+        let raw = self
+            .kv
+            .get(POINTER_KEY)
+            .text()
+            .await
+            .map_err(|e| format!("reading {POINTER_KEY}: {e}"))?;
+        raw.map(|json| {
+            serde_json::from_str(&json).map_err(|e| format!("{POINTER_KEY} does not decode: {e}"))
+        })
+        .transpose()
+    }
+
+    fn keep(&self, catalog: Catalog) -> Rc<Catalog> {
+        let catalog = Rc::new(catalog);
+        CACHE.with(|c| c.borrow_mut().catalog = Some(catalog.clone()));
+        catalog
+    }
+
+    /// Serves the version this isolate already has, or fails with 503.
+    fn fallback(&self, cause: String, warnings: &mut Warnings) -> Result<Rc<Catalog>, ApiError> {
+        match CACHE.with(|c| c.borrow().catalog.clone()) {
+            Some(catalog) => {
+                warnings.push(format!(
+                    "serving catalog {} because {cause}",
+                    catalog.version()
+                ));
+                Ok(catalog)
+            }
+            None => Err(ApiError::CatalogUnavailable { cause }),
+        }
+    }
+
+    /// The full record behind a listing, at the revision the index names.
+    pub async fn record(&self, listing: &Listing) -> Result<Rc<ProductRecord>, ApiError> {
+        let key = product_key(&listing.id, &listing.rev);
+        if let Some(r) = CACHE.with(|c| c.borrow().records.get(&key).cloned()) {
+            return Ok(r);
+        }
+        let unavailable = |cause: String| ApiError::CatalogUnavailable { cause };
+        let json = self
+            .kv
+            .get(&key)
+            .cache_ttl(IMMUTABLE_CACHE_TTL_S)
+            .text()
+            .await
+            .map_err(|e| unavailable(format!("reading {key}: {e}")))?
+            .ok_or_else(|| unavailable(format!("{key} is not visible here yet")))?;
+        let record: ProductRecord = serde_json::from_str(&json)
+            .map_err(|e| unavailable(format!("{key} does not decode: {e}")))?;
+        let record = Rc::new(record);
+        CACHE.with(|c| {
+            let mut c = c.borrow_mut();
+            if c.records.len() >= RECORD_CACHE_MAX {
+                if let Some(oldest) = c.record_order.pop_front() {
+                    c.records.remove(&oldest);
+                }
+            }
+            c.record_order.push_back(key.clone());
+            c.records.insert(key, record.clone());
+        });
+        Ok(record)
+    }
+}

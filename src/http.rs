@@ -1,0 +1,246 @@
+//! The HTTP edge: the one error enum every handler returns, its mapping to
+//! RFC 9457 problem+json, and a plain response value that the Worker glue
+//! turns into a `worker::Response`. Nothing here performs I/O: turning an
+//! error into a response has no side effects (logging happens in `app`).
+
+use serde::Serialize;
+
+pub type Result<T, E = ApiError> = std::result::Result<T, E>;
+
+/// Every way a request can fail, with the status each one answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// 400: a query parameter is malformed, out of range, unknown or repeated.
+    /// `code` is the stable machine code (`invalid_limit`, `invalid_sort`, …).
+    InvalidParameter {
+        param: String,
+        code: &'static str,
+        detail: String,
+    },
+    /// 404: no route has this path.
+    RouteNotFound,
+    /// 404: no product has this id or slug.
+    ProductNotFound,
+    /// 405: the path exists but not with this method; `allow` lists the methods.
+    MethodNotAllowed { allow: &'static str },
+    /// 503: the catalog store could not be read or decoded. The cause is
+    /// logged, never shown to the client.
+    CatalogUnavailable { cause: String },
+    /// 503: the Worker's configuration is invalid. Logged like the above.
+    Misconfigured { cause: String },
+}
+
+impl ApiError {
+    pub fn invalid(param: &str, code: &'static str, detail: impl Into<String>) -> Self {
+        ApiError::InvalidParameter {
+            param: param.to_string(),
+            code,
+            detail: detail.into(),
+        }
+    }
+
+    pub fn status(&self) -> u16 {
+        match self {
+            ApiError::InvalidParameter { .. } => 400,
+            ApiError::RouteNotFound | ApiError::ProductNotFound => 404,
+            ApiError::MethodNotAllowed { .. } => 405,
+            ApiError::CatalogUnavailable { .. } | ApiError::Misconfigured { .. } => 503,
+        }
+    }
+
+    /// The stable machine code clients branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidParameter { code, .. } => code,
+            ApiError::RouteNotFound => "route_not_found",
+            ApiError::ProductNotFound => "product_not_found",
+            ApiError::MethodNotAllowed { .. } => "method_not_allowed",
+            ApiError::CatalogUnavailable { .. } => "catalog_unavailable",
+            ApiError::Misconfigured { .. } => "misconfigured",
+        }
+    }
+
+    fn title(&self) -> &'static str {
+        match self {
+            ApiError::InvalidParameter { .. } => "Invalid request parameter",
+            ApiError::RouteNotFound => "No such route",
+            ApiError::ProductNotFound => "No such product",
+            ApiError::MethodNotAllowed { .. } => "Method not allowed",
+            ApiError::CatalogUnavailable { .. } => "Catalog temporarily unavailable",
+            ApiError::Misconfigured { .. } => "Service misconfigured",
+        }
+    }
+
+    fn detail(&self) -> String {
+        match self {
+            ApiError::InvalidParameter { detail, .. } => detail.clone(),
+            ApiError::RouteNotFound => "No API route matches this path.".into(),
+            ApiError::ProductNotFound => "No product has this id or slug.".into(),
+            ApiError::MethodNotAllowed { allow } => format!("This route allows {allow}."),
+            ApiError::CatalogUnavailable { .. } | ApiError::Misconfigured { .. } => {
+                "Please retry shortly.".into()
+            }
+        }
+    }
+
+    /// What to log about this error beyond its code (internal causes).
+    pub fn cause(&self) -> Option<&str> {
+        match self {
+            ApiError::CatalogUnavailable { cause } | ApiError::Misconfigured { cause } => {
+                Some(cause)
+            }
+            _ => None,
+        }
+    }
+
+    /// The problem+json response for this error.
+    pub fn to_response(&self, instance: &str, request_id: &str) -> ApiResponse {
+        #[derive(Serialize)]
+        struct Problem<'a> {
+            #[serde(rename = "type")]
+            kind: String,
+            title: &'a str,
+            status: u16,
+            detail: String,
+            code: &'a str,
+            instance: &'a str,
+            request_id: &'a str,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            param: Option<&'a str>,
+        }
+        let code = self.code();
+        let problem = Problem {
+            kind: format!("https://edgecart.dev/problems/{code}"),
+            title: self.title(),
+            status: self.status(),
+            detail: self.detail(),
+            code,
+            instance,
+            request_id,
+            param: match self {
+                ApiError::InvalidParameter { param, .. } => Some(param),
+                _ => None,
+            },
+        };
+        let mut response = ApiResponse::new(
+            self.status(),
+            "application/problem+json",
+            serde_json::to_vec(&problem).unwrap_or_default(),
+        );
+        response.header("Cache-Control", "no-store");
+        match self {
+            ApiError::MethodNotAllowed { allow } => response.header("Allow", *allow),
+            ApiError::CatalogUnavailable { .. } | ApiError::Misconfigured { .. } => {
+                response.header("Retry-After", "5")
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// A response as plain data; `app` converts it for the runtime.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiResponse {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+}
+
+impl ApiResponse {
+    pub fn new(status: u16, content_type: &str, body: Vec<u8>) -> Self {
+        ApiResponse {
+            status,
+            headers: vec![("Content-Type", content_type.to_string())],
+            body,
+        }
+    }
+
+    pub fn json<T: Serialize>(value: &T) -> Self {
+        let body = serde_json::to_vec(value).unwrap_or_default();
+        ApiResponse::new(200, "application/json; charset=utf-8", body)
+    }
+
+    pub fn header(&mut self, name: &'static str, value: impl Into<String>) {
+        self.headers.push((name, value.into()));
+    }
+
+    pub fn header_value(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Does an `If-None-Match` header value match this strong `etag`? Uses the
+/// weak comparison RFC 9110 prescribes for `If-None-Match`.
+pub fn etag_matches(if_none_match: &str, etag: &str) -> bool {
+    let bare = |t: &str| t.trim().trim_start_matches("W/").to_string();
+    let want = bare(etag);
+    if_none_match
+        .split(',')
+        .any(|t| t.trim() == "*" || bare(t) == want)
+}
+
+/// A 304 for a conditional GET that matched: validators and caching
+/// headers of the full response, no body.
+pub fn not_modified(etag: &str, cache_control: &str) -> ApiResponse {
+    ApiResponse {
+        status: 304,
+        headers: vec![
+            ("ETag", etag.to_string()),
+            ("Cache-Control", cache_control.to_string()),
+        ],
+        body: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn problem_json_carries_code_status_and_param() {
+        let e = ApiError::invalid("limit", "invalid_limit", "limit must be 1 to 100");
+        let r = e.to_response("/v1/products?limit=0", "req-1");
+        assert_eq!(r.status, 400);
+        assert_eq!(
+            r.header_value("content-type"),
+            Some("application/problem+json")
+        );
+        let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
+        assert_eq!(v["code"], "invalid_limit");
+        assert_eq!(v["status"], 400);
+        assert_eq!(v["param"], "limit");
+        assert_eq!(v["request_id"], "req-1");
+        assert_eq!(v["type"], "https://edgecart.dev/problems/invalid_limit");
+    }
+
+    #[test]
+    fn internal_causes_are_never_shown() {
+        let e = ApiError::CatalogUnavailable {
+            cause: "kv exploded at key catalog/index/abc".into(),
+        };
+        let r = e.to_response("/v1/products", "req-2");
+        assert_eq!(r.status, 503);
+        assert!(!String::from_utf8(r.body).unwrap().contains("exploded"));
+        assert_eq!(r.header_value("retry-after"), Some("5"));
+    }
+
+    #[test]
+    fn if_none_match_table() {
+        let etag = "\"v1\"";
+        for (header, matches) in [
+            ("\"v1\"", true),
+            ("W/\"v1\"", true),
+            ("\"v0\", \"v1\"", true),
+            ("*", true),
+            ("\"v2\"", false),
+            ("v1", false),
+            ("", false),
+        ] {
+            assert_eq!(etag_matches(header, etag), matches, "{header}");
+        }
+    }
+}
