@@ -14,6 +14,10 @@ run('cargo', ['clippy', '--workspace', '--all-targets', '--quiet', '--', '-D', '
 log('cargo test (domain and native worker modules)');
 run('cargo', ['test', '--workspace', '--quiet']);
 buildWorker();
+log('wrangler deploy --dry-run (the bundle and config are deployable)');
+run('npx', ['wrangler', 'deploy', '--dry-run', '--outdir', path.join('.cache', 'dry-run')], {
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
 
 const state = fs.mkdtempSync(path.join(os.tmpdir(), 'edgecart-e2e-'));
 const logFile = path.join(ROOT, '.cache', 'e2e-worker.log');

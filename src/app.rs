@@ -156,6 +156,8 @@ async fn dispatch(
                     let params = Params::parse(pairs, LIST_PARAMS)?;
                     let query =
                         catalog_api::parse_list_query(&params, &catalog, config.default_currency)?;
+                    // Refuse a bad query even when the client holds a matching ETag.
+                    catalog.validate(&query).map_err(catalog_api::query_error)?;
                     conditional(if_none_match, &etag, CATALOG_CACHE_CONTROL, || {
                         catalog_api::list_products(&catalog, &query)
                     })

@@ -222,6 +222,7 @@ struct ListItem<'a> {
     variant_count: u32,
     price: Option<Money>,
     price_max: Option<Money>,
+    created_at: String,
     url: String,
 }
 
@@ -240,8 +241,15 @@ fn list_item<'a>(catalog: &'a Catalog, l: &'a Listing, currency: Currency) -> Li
         variant_count: l.variant_count,
         price: range.map(|r| r.from),
         price_max: range.map(|r| r.to),
+        created_at: rfc3339(l.created_at),
         url: format!("/v1/products/{}", l.slug),
     }
+}
+
+fn rfc3339(unix_seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(unix_seconds, 0)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
 }
 
 /// Answers `GET /v1/products`.

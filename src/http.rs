@@ -224,7 +224,9 @@ mod tests {
         };
         let r = e.to_response("/v1/products", "req-2");
         assert_eq!(r.status, 503);
-        assert!(!String::from_utf8(r.body).unwrap().contains("exploded"));
+        assert!(!String::from_utf8(r.body.clone())
+            .unwrap()
+            .contains("exploded"));
         assert_eq!(r.header_value("retry-after"), Some("5"));
     }
 

@@ -116,3 +116,25 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod openapi_tests {
+    use super::ROUTES;
+
+    /// A served route missing from the OpenAPI document fails this test.
+    #[test]
+    fn openapi_documents_every_served_route() {
+        let doc: serde_json::Value =
+            serde_json::from_str(include_str!("openapi.json")).expect("openapi.json is JSON");
+        assert!(doc["openapi"].as_str().unwrap_or("").starts_with("3.1"));
+        for spec in ROUTES {
+            let op = &doc["paths"][spec.path][spec.method.to_ascii_lowercase()];
+            assert!(
+                op.is_object(),
+                "{} {} is served but not in openapi.json",
+                spec.method,
+                spec.path
+            );
+        }
+    }
+}

@@ -420,8 +420,12 @@ impl Catalog {
         })
     }
 
-    /// Answers a list/search query.
-    pub fn query(&self, q: &ProductQuery) -> Result<ProductPage<'_>, QueryError> {
+    /// Checks a query against this catalog without running it.
+    pub fn validate(&self, q: &ProductQuery) -> Result<(), QueryError> {
+        self.plan(q).map(|_| ())
+    }
+
+    fn plan(&self, q: &ProductQuery) -> Result<Plan, QueryError> {
         let ci = self
             .currencies
             .iter()
@@ -450,6 +454,24 @@ impl Catalog {
             Some(c) => Some(cursor::decode(c, fingerprint).ok_or(QueryError::InvalidCursor)?),
             None => None,
         };
+        Ok(Plan {
+            ci,
+            category,
+            words,
+            fingerprint,
+            after,
+        })
+    }
+
+    /// Answers a list/search query.
+    pub fn query(&self, q: &ProductQuery) -> Result<ProductPage<'_>, QueryError> {
+        let Plan {
+            ci,
+            category,
+            words,
+            fingerprint,
+            after,
+        } = self.plan(q)?;
 
         let passes = |doc: u32| -> bool {
             let p = &self.products[doc as usize];
@@ -561,7 +583,8 @@ impl Catalog {
             let mut best: HashMap<u32, u32> = HashMap::new();
             for term in &self.terms[start..] {
                 let exact = term.text == *word;
-                if !exact && !(prefix && term.text.starts_with(word.as_str())) {
+                let expands = prefix && term.text.starts_with(word.as_str());
+                if !exact && !expands {
                     break;
                 }
                 let quarters = if exact { 4 } else { 3 };
@@ -592,6 +615,16 @@ impl Catalog {
 /// Inverse document frequency in thousandths: ln(1 + n / df).
 fn idf(n: usize, df: usize) -> u32 {
     (1000.0 * (1.0 + n.max(1) as f64 / df.max(1) as f64).ln()).round() as u32
+}
+
+/// A validated query, resolved against one catalog.
+struct Plan {
+    /// Index of the query currency among the catalog's.
+    ci: usize,
+    category: Option<usize>,
+    words: QueryWords,
+    fingerprint: u64,
+    after: Option<(CursorKey, String)>,
 }
 
 /// Facet counters over a filtered set.

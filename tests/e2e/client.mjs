@@ -1,0 +1,87 @@
+// A small typed client for the end-to-end tests: one method per endpoint,
+// against the Worker that scripts/test.mjs started (EDGECART_URL).
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+
+export const BASE = process.env.EDGECART_URL;
+if (!BASE) throw new Error('EDGECART_URL is not set: run the e2e tests through `npm test`');
+
+/** A response with its decoded body. */
+async function send(method, path, { headers = {}, body } = {}) {
+  const r = await fetch(BASE + path, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+  const text = await r.text();
+  let json = null;
+  const type = r.headers.get('content-type') ?? '';
+  if (type.includes('json') && text) json = JSON.parse(text);
+  return { status: r.status, headers: r.headers, text, json };
+}
+
+export const api = {
+  get: (path, headers) => send('GET', path, { headers }),
+  request: send,
+  health: () => send('GET', '/health'),
+  openapi: () => send('GET', '/openapi.json'),
+  products: (params = {}, headers) => send('GET', `/v1/products${qs(params)}`, { headers }),
+  product: (idOrSlug, params = {}, headers) =>
+    send('GET', `/v1/products/${encodeURIComponent(idOrSlug)}${qs(params)}`, { headers }),
+  categories: () => send('GET', '/v1/categories'),
+};
+
+export function qs(params) {
+  const s = new URLSearchParams(params).toString();
+  return s ? `?${s}` : '';
+}
+
+/** Asserts an RFC 9457 problem with a stable code. */
+export function assertProblem(res, status, code) {
+  assert.equal(res.status, status, `${code}: ${res.text}`);
+  assert.match(res.headers.get('content-type'), /^application\/problem\+json/);
+  assert.equal(res.json.code, code);
+  assert.equal(res.json.status, status);
+  assert.ok(res.json.title, 'problem has a title');
+  assert.ok(res.json.detail, 'problem has a detail');
+  assert.ok(res.json.type, 'problem has a type');
+  assert.ok(res.headers.get('x-request-id'), 'problem has a request id');
+}
+
+/** Folds case and accents the way the server's search does (for assertions). */
+export function fold(s) {
+  return s
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .replace(/ß/g, 'ss')
+    .toLowerCase();
+}
+
+/** Every page of a listing, following next_cursor (bounded). */
+export async function allPages(params) {
+  const items = [];
+  let cursor;
+  let first;
+  for (let i = 0; i < 1000; i++) {
+    const res = await api.products(cursor ? { ...params, cursor } : params);
+    assert.equal(res.status, 200, res.text);
+    first ??= res.json;
+    items.push(...res.json.items);
+    cursor = res.json.next_cursor;
+    if (!cursor) return { items, first };
+  }
+  throw new Error('more than 1000 pages');
+}
+
+/** Waits for the worker's log line of a request id (logs are flushed asynchronously). */
+export async function logLine(requestId, timeoutMs = 10_000) {
+  const file = process.env.EDGECART_LOG;
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    for (const line of lines) {
+      const at = line.indexOf('{"ts"');
+      if (at < 0 || !line.includes(requestId)) continue;
+      const entry = JSON.parse(line.slice(at));
+      if (entry.request_id === requestId) return entry;
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`no log line for request ${requestId}`);
+}
