@@ -266,3 +266,34 @@ export async function stopGroup(child) {
   await exited;
   clearTimeout(timer);
 }
+
+/**
+ * Starts the built Worker straight on workerd through Miniflare, with the
+ * bindings wrangler.toml declares and local state in `persistTo` (the same
+ * layout `wrangler dev --persist-to` uses). Unlike `wrangler dev` there is no
+ * proxy in front and no rebuild on source changes: benchmarks measure the
+ * Worker itself; `assets: false` also leaves out the static-assets router in
+ * front of it. Returns { url, stop }.
+ */
+export async function startDirectWorker({ port, persistTo, logFile, assets = true }) {
+  const { Miniflare } = await import('miniflare');
+  const { unstable_getMiniflareWorkerOptions } = await import('wrangler');
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, 'wrangler.toml'));
+  if (!assets) delete workerOptions.assets;
+  const out = logFile ? fs.createWriteStream(logFile, { flags: 'a' }) : process.stderr;
+  const mf = new Miniflare({
+    ...workerOptions,
+    modules: true,
+    scriptPath: path.join(ROOT, 'build', 'index.js'),
+    modulesRoot: path.join(ROOT, 'build'),
+    kvPersist: path.join(persistTo, 'v3', 'kv'),
+    host: '127.0.0.1',
+    port,
+    handleRuntimeStdio(stdout, stderr) {
+      stdout.pipe(out);
+      stderr.pipe(out);
+    },
+  });
+  const url = (await mf.ready).href.replace(/\/$/, '');
+  return { url, stop: () => mf.dispose() };
+}

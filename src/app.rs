@@ -4,7 +4,7 @@
 //! request and response types.
 
 use crate::catalog_api::{self, Params, DETAIL_PARAMS, LIST_PARAMS};
-use crate::catalog_store::{CatalogStore, Warnings};
+use crate::catalog_store::{rendered, CatalogStore, Warnings};
 use crate::config::Config;
 use crate::http::{etag_matches, not_modified, ApiError, ApiResponse, Result};
 use crate::routes::{self, Route, ALLOW};
@@ -159,7 +159,9 @@ async fn dispatch(
                     // Refuse a bad query even when the client holds a matching ETag.
                     catalog.validate(&query).map_err(catalog_api::query_error)?;
                     conditional(if_none_match, &etag, CATALOG_CACHE_CONTROL, || {
-                        catalog_api::list_products(&catalog, &query)
+                        rendered(catalog.version(), format!("list {query:?}"), || {
+                            catalog_api::list_products(&catalog, &query)
+                        })
                     })
                 }
                 Route::ListCategories => {

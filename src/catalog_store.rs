@@ -1,15 +1,16 @@
 //! Reads the published catalog from Workers KV and keeps it in isolate
 //! memory: the pointer for `CATALOG_POINTER_TTL_MS`, the decoded index for
 //! as long as the pointer names its version, and product records (immutable,
-//! keyed by revision) in a bounded cache. A list or search request costs no
-//! KV read once the isolate is warm.
+//! keyed by revision) in a bounded cache, and rendered list/search responses
+//! of the live version. A list or search request costs no KV read once the
+//! isolate is warm, and a repeated one is not even re-rendered.
 //!
 //! Degraded mode: when KV cannot be read, or the new index has not reached
 //! this location yet, the isolate keeps serving the version it has and logs
 //! a warning; only an isolate with no catalog at all answers 503.
 
 use crate::config::Config;
-use crate::http::ApiError;
+use crate::http::{ApiError, ApiResponse};
 use edgecart_domain::records::{
     index_key, product_key, CatalogPointer, ProductRecord, POINTER_KEY,
 };
@@ -23,6 +24,8 @@ use worker::kv::KvStore;
 const IMMUTABLE_CACHE_TTL_S: u64 = 86_400;
 /// Product records kept per isolate.
 const RECORD_CACHE_MAX: usize = 4_096;
+/// Rendered list/search responses kept per isolate (for the live version).
+const RENDERED_CACHE_MAX: usize = 512;
 
 struct PointerState {
     pointer: Option<CatalogPointer>,
@@ -35,6 +38,58 @@ struct IsolateCache {
     catalog: Option<Rc<Catalog>>,
     records: HashMap<String, Rc<ProductRecord>>,
     record_order: VecDeque<String>,
+    rendered: RenderedCache,
+}
+
+/// Responses rendered from one catalog version, keyed by the parsed query.
+/// A response is a pure function of (version, query), so an entry is valid
+/// for as long as the version is live; a new version empties the cache.
+#[derive(Default)]
+struct RenderedCache {
+    version: String,
+    entries: HashMap<String, Rc<ApiResponse>>,
+    order: VecDeque<String>,
+}
+
+/// The response for `key` rendered from catalog `version`: from the isolate's
+/// cache, or rendered now and kept (only successes are kept).
+pub fn rendered(
+    version: &str,
+    key: String,
+    render: impl FnOnce() -> Result<ApiResponse, ApiError>,
+) -> Result<ApiResponse, ApiError> {
+    let hit = CACHE.with(|c| {
+        let c = c.borrow();
+        (c.rendered.version == version)
+            .then(|| c.rendered.entries.get(&key).cloned())
+            .flatten()
+    });
+    if let Some(r) = hit {
+        return Ok((*r).clone());
+    }
+    let response = render()?;
+    CACHE.with(|c| {
+        let cache = &mut c.borrow_mut().rendered;
+        if cache.version != version {
+            *cache = RenderedCache {
+                version: version.to_string(),
+                ..RenderedCache::default()
+            };
+        }
+        if cache.entries.len() >= RENDERED_CACHE_MAX {
+            if let Some(oldest) = cache.order.pop_front() {
+                cache.entries.remove(&oldest);
+            }
+        }
+        if cache
+            .entries
+            .insert(key.clone(), Rc::new(response.clone()))
+            .is_none()
+        {
+            cache.order.push_back(key);
+        }
+    });
+    Ok(response)
 }
 
 thread_local! {
@@ -165,8 +220,9 @@ impl<'a> CatalogStore<'a> {
                     c.records.remove(&oldest);
                 }
             }
-            c.record_order.push_back(key.clone());
-            c.records.insert(key, record.clone());
+            if c.records.insert(key.clone(), record.clone()).is_none() {
+                c.record_order.push_back(key);
+            }
         });
         Ok(record)
     }

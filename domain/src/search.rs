@@ -192,6 +192,13 @@ pub struct Catalog {
     /// Per currency: docs priced in it, by lowest price ascending / descending.
     price_asc: Vec<Vec<u32>>,
     price_desc: Vec<Vec<u32>>,
+    /// Per currency: facets of every product priced in it.
+    all_facets: Vec<Facets>,
+    /// Columns for the filter-and-facet scan, indexed by doc: category, and
+    /// per currency the lowest price ([`NOT_PRICED`] if none) and its band.
+    doc_category: Vec<u16>,
+    from_price: Vec<Vec<i64>>,
+    price_band: Vec<Vec<u8>>,
 }
 
 impl Catalog {
@@ -324,7 +331,24 @@ impl Catalog {
             by_name: vec![],
             price_asc: vec![],
             price_desc: vec![],
+            all_facets: vec![],
+            doc_category: vec![],
+            from_price: vec![],
+            price_band: vec![],
         };
+        catalog.doc_category = catalog.products.iter().map(|p| p.category as u16).collect();
+        for (ci, currency) in catalog.currencies.iter().enumerate() {
+            let unit = currency.major_unit();
+            let from: Vec<i64> = catalog
+                .products
+                .iter()
+                .map(|p| p.prices[ci].map_or(NOT_PRICED, |r| r[0]))
+                .collect();
+            catalog
+                .price_band
+                .push(from.iter().map(|&f| band_of(f.max(0), unit)).collect());
+            catalog.from_price.push(from);
+        }
         let all: Vec<u32> = (0..catalog.products.len() as u32).collect();
         catalog.featured = catalog.presort(&all, SortOrder::Relevance, 0);
         catalog.newest = catalog.presort(&all, SortOrder::Newest, 0);
@@ -337,6 +361,12 @@ impl Catalog {
                 .collect();
             let asc = catalog.presort(&priced, SortOrder::PriceAsc, ci);
             let desc = catalog.presort(&priced, SortOrder::PriceDesc, ci);
+            let mut facets = Facets::new(catalog.categories.len());
+            for &d in &priced {
+                let d = d as usize;
+                facets.count(catalog.doc_category[d], catalog.price_band[ci][d]);
+            }
+            catalog.all_facets.push(facets);
             catalog.price_asc.push(asc);
             catalog.price_desc.push(desc);
         }
@@ -473,18 +503,26 @@ impl Catalog {
             after,
         } = self.plan(q)?;
 
+        let from_price = &self.from_price[ci];
+        let price_band = &self.price_band[ci];
         let passes = |doc: u32| -> bool {
-            let p = &self.products[doc as usize];
-            let Some([from, _]) = p.prices[ci] else {
-                return false;
-            };
-            category.is_none_or(|c| p.category == c)
+            let from = from_price[doc as usize];
+            from != NOT_PRICED
+                && category.is_none_or(|c| usize::from(self.doc_category[doc as usize]) == c)
                 && q.min_price.is_none_or(|lo| from >= lo)
                 && q.max_price.is_none_or(|hi| from <= hi)
         };
+        let count = |facets: &mut Facets, doc: u32| {
+            facets.count(self.doc_category[doc as usize], price_band[doc as usize]);
+        };
 
         let unit = q.currency.major_unit();
-        let mut scratch = Facets::new(self.categories.len(), unit);
+        // Without filters the facets are the catalog's own, counted at decode.
+        let unfiltered = words.words.is_empty()
+            && category.is_none()
+            && q.min_price.is_none()
+            && q.max_price.is_none();
+        let mut scratch = Facets::new(self.categories.len());
         let limit = q.limit.max(1);
         let mut page: Vec<(CursorKey, u32)> =
             Vec::with_capacity(limit.min(self.products.len()) + 1);
@@ -510,7 +548,13 @@ impl Catalog {
                 if !passes(doc) {
                     continue;
                 }
-                scratch.count(&self.products[doc as usize], ci);
+                if unfiltered {
+                    if page.len() > limit {
+                        break;
+                    }
+                } else {
+                    count(&mut scratch, doc);
+                }
                 if page.len() <= limit {
                     let key = self.key(doc, q.sort, ci, 0);
                     if !started {
@@ -527,17 +571,24 @@ impl Catalog {
                 if !passes(doc) {
                     continue;
                 }
-                scratch.count(&self.products[doc as usize], ci);
+                count(&mut scratch, doc);
                 let key = self.key(doc, q.sort, ci, score);
                 if is_after(&key, doc) {
                     matched.push((key, doc));
                 }
             }
+            // Only the first limit + 1 need ordering.
+            if matched.len() > limit + 1 {
+                matched.select_nth_unstable_by(limit, |a, b| self.cmp_keyed(a, b));
+                matched.truncate(limit + 1);
+            }
             matched.sort_by(|a, b| self.cmp_keyed(a, b));
-            matched.truncate(limit + 1);
             page = matched;
         }
 
+        if unfiltered {
+            scratch = self.all_facets[ci].clone();
+        }
         let next_cursor = if page.len() > limit {
             page.truncate(limit);
             page.last().map(|(key, doc)| {
@@ -574,13 +625,15 @@ impl Catalog {
         let n = self.products.len();
         let mut scores = vec![0u32; n];
         let mut hits = vec![0u8; n];
+        // Best field weight per doc for the current word, in quarters
+        // (exact 4/4, prefix 3/4); `touched` lists the non-zero entries.
+        let mut best = vec![0u32; n];
+        let mut touched: Vec<u32> = Vec::new();
         for (i, word) in words.words.iter().enumerate() {
             let prefix = words.last_is_prefix && i + 1 == words.words.len();
             let start = self
                 .terms
                 .partition_point(|t| t.text.as_str() < word.as_str());
-            // Field weight per doc, in quarters: exact 4/4, prefix 3/4.
-            let mut best: HashMap<u32, u32> = HashMap::new();
             for term in &self.terms[start..] {
                 let exact = term.text == *word;
                 let expands = prefix && term.text.starts_with(word.as_str());
@@ -589,19 +642,24 @@ impl Catalog {
                 }
                 let quarters = if exact { 4 } else { 3 };
                 for p in &term.postings {
-                    let e = best.entry(p.doc).or_insert(0);
-                    *e = (*e).max(p.weight * quarters);
+                    let b = &mut best[p.doc as usize];
+                    if *b == 0 {
+                        touched.push(p.doc);
+                    }
+                    *b = (*b).max(p.weight * quarters);
                 }
                 if !prefix {
                     break;
                 }
             }
-            let idf = idf(n, best.len());
-            for (doc, w) in best {
-                if usize::from(hits[doc as usize]) == i {
-                    hits[doc as usize] += 1;
-                    scores[doc as usize] += idf * w;
+            let idf = idf(n, touched.len());
+            for doc in touched.drain(..) {
+                let d = doc as usize;
+                if usize::from(hits[d]) == i {
+                    hits[d] += 1;
+                    scores[d] += idf * best[d];
                 }
+                best[d] = 0;
             }
         }
         let need = words.words.len();
@@ -628,37 +686,41 @@ struct Plan {
 }
 
 /// Facet counters over a filtered set.
+#[derive(Debug, Clone)]
 struct Facets {
     total: usize,
     categories: Vec<u32>,
     bands: [u32; BAND_EDGES.len() + 1],
-    /// One major unit of the query's currency, in minor units.
-    unit: i64,
 }
 
 impl Facets {
-    fn new(categories: usize, unit: i64) -> Self {
+    fn new(categories: usize) -> Self {
         Facets {
             total: 0,
             categories: vec![0; categories],
             bands: [0; BAND_EDGES.len() + 1],
-            unit,
         }
     }
 
-    fn count(&mut self, p: &Listing, ci: usize) {
+    fn count(&mut self, category: u16, band: u8) {
         self.total += 1;
-        if let Some(c) = self.categories.get_mut(p.category) {
+        if let Some(c) = self.categories.get_mut(usize::from(category)) {
             *c += 1;
         }
-        let from = p.prices[ci].map_or(0, |r| r[0]);
-        let band = BAND_EDGES
-            .iter()
-            .take_while(|&&e| from >= e * self.unit)
-            .count();
-        self.bands[band] += 1;
+        self.bands[usize::from(band)] += 1;
     }
 }
+
+/// The price band (index into the facet bands) of a price in minor units.
+fn band_of(price: i64, unit: i64) -> u8 {
+    BAND_EDGES
+        .iter()
+        .take_while(|&&e| price >= e * unit)
+        .count() as u8
+}
+
+/// Marks a doc without a price in a currency in [`Catalog::from_price`].
+const NOT_PRICED: i64 = -1;
 
 /// The words of a query, normalised: stop words dropped (except the last,
 /// which may still be typed out), duplicates dropped.
