@@ -178,8 +178,13 @@ async fn dispatch(
                     if if_none_match.is_some_and(|h| etag_matches(h, &etag)) {
                         return Ok(not_modified(&etag, CATALOG_CACHE_CONTROL));
                     }
-                    let record = store.record(listing).await?;
-                    let mut r = catalog_api::product_detail(&catalog, listing, &record, currency);
+                    let shard = store.shard_of(&catalog, listing).await?;
+                    let record = shard.products.get(&listing.id).ok_or_else(|| {
+                        ApiError::CatalogUnavailable {
+                            cause: format!("{} is missing from its shard", listing.id),
+                        }
+                    })?;
+                    let mut r = catalog_api::product_detail(&catalog, listing, record, currency);
                     r.header("ETag", etag);
                     r.header("Cache-Control", CATALOG_CACHE_CONTROL);
                     Ok(r)

@@ -1,6 +1,6 @@
 //! Reads the published catalog from Workers KV and keeps it in isolate
 //! memory: the pointer for `CATALOG_POINTER_TTL_MS`, the decoded index for
-//! as long as the pointer names its version, and product records (immutable,
+//! as long as the pointer names its version, product shards (immutable,
 //! keyed by revision) in a bounded cache, and rendered list/search responses
 //! of the live version. A list or search request costs no KV read once the
 //! isolate is warm, and a repeated one is not even re-rendered.
@@ -11,9 +11,7 @@
 
 use crate::config::Config;
 use crate::http::{ApiError, ApiResponse};
-use edgecart_domain::records::{
-    index_key, product_key, CatalogPointer, ProductRecord, POINTER_KEY,
-};
+use edgecart_domain::records::{index_key, CatalogPointer, ProductShard, POINTER_KEY};
 use edgecart_domain::search::{Catalog, Listing};
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
@@ -22,8 +20,8 @@ use worker::kv::KvStore;
 
 /// KV edge-cache time for immutable keys (index versions, product revisions).
 const IMMUTABLE_CACHE_TTL_S: u64 = 86_400;
-/// Product records kept per isolate.
-const RECORD_CACHE_MAX: usize = 4_096;
+/// Product shards kept per isolate (all of them, for catalogs up to ~20,000 products).
+const SHARD_CACHE_MAX: usize = 256;
 /// Rendered list/search responses kept per isolate (for the live version).
 const RENDERED_CACHE_MAX: usize = 512;
 
@@ -36,8 +34,8 @@ struct PointerState {
 struct IsolateCache {
     pointer: Option<PointerState>,
     catalog: Option<Rc<Catalog>>,
-    records: HashMap<String, Rc<ProductRecord>>,
-    record_order: VecDeque<String>,
+    shards: HashMap<String, Rc<ProductShard>>,
+    shard_order: VecDeque<String>,
     rendered: RenderedCache,
 }
 
@@ -195,13 +193,20 @@ impl<'a> CatalogStore<'a> {
         }
     }
 
-    /// The full record behind a listing, at the revision the index names.
-    pub async fn record(&self, listing: &Listing) -> Result<Rc<ProductRecord>, ApiError> {
-        let key = product_key(&listing.id, &listing.rev);
-        if let Some(r) = CACHE.with(|c| c.borrow().records.get(&key).cloned()) {
-            return Ok(r);
-        }
+    /// The shard holding a listing's full record, at the revision the
+    /// catalog's index names.
+    pub async fn shard_of(
+        &self,
+        catalog: &Catalog,
+        listing: &Listing,
+    ) -> Result<Rc<ProductShard>, ApiError> {
         let unavailable = |cause: String| ApiError::CatalogUnavailable { cause };
+        let key = catalog
+            .record_key(listing)
+            .ok_or_else(|| unavailable(format!("no shard names {}", listing.id)))?;
+        if let Some(shard) = CACHE.with(|c| c.borrow().shards.get(&key).cloned()) {
+            return Ok(shard);
+        }
         let json = self
             .kv
             .get(&key)
@@ -210,20 +215,20 @@ impl<'a> CatalogStore<'a> {
             .await
             .map_err(|e| unavailable(format!("reading {key}: {e}")))?
             .ok_or_else(|| unavailable(format!("{key} is not visible here yet")))?;
-        let record: ProductRecord = serde_json::from_str(&json)
+        let shard: ProductShard = serde_json::from_str(&json)
             .map_err(|e| unavailable(format!("{key} does not decode: {e}")))?;
-        let record = Rc::new(record);
+        let shard = Rc::new(shard);
         CACHE.with(|c| {
             let mut c = c.borrow_mut();
-            if c.records.len() >= RECORD_CACHE_MAX {
-                if let Some(oldest) = c.record_order.pop_front() {
-                    c.records.remove(&oldest);
+            if c.shards.len() >= SHARD_CACHE_MAX {
+                if let Some(oldest) = c.shard_order.pop_front() {
+                    c.shards.remove(&oldest);
                 }
             }
-            if c.records.insert(key.clone(), record.clone()).is_none() {
-                c.record_order.push_back(key);
+            if c.shards.insert(key.clone(), shard.clone()).is_none() {
+                c.shard_order.push_back(key);
             }
         });
-        Ok(record)
+        Ok(shard)
     }
 }

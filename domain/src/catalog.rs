@@ -4,8 +4,9 @@
 
 use crate::money::Currency;
 use crate::records::{
-    content_hash, index_key, product_key, CatalogIndex, CatalogPointer, CategoryRecord,
-    IndexedProduct, ProductRecord, INDEX_SCHEMA, POINTER_SCHEMA, PRODUCT_SCHEMA,
+    content_hash, index_key, price_shard_key, product_shard_key, shard_of, CatalogIndex,
+    CatalogPointer, CategoryRecord, IndexedProduct, PriceShard, ProductRecord, ProductShard,
+    SkuPrices, INDEX_SCHEMA, POINTER_SCHEMA, PRODUCT_SCHEMA, SHARDS, SHARD_SCHEMA,
 };
 use std::collections::{BTreeMap, HashSet};
 
@@ -246,7 +247,7 @@ pub enum PublishError {
 pub struct Publication {
     pub pointer: CatalogPointer,
     pub index: CatalogIndex,
-    /// `(key, JSON value)` for the index and every product record.
+    /// `(key, JSON value)` of every non-empty shard, then of the index.
     pub entries: Vec<(String, String)>,
 }
 
@@ -302,21 +303,72 @@ pub fn publish(
 
     let mut sorted: Vec<&ProductRecord> = products.iter().collect();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut entries = Vec::with_capacity(sorted.len() + 1);
+    let mut product_shards: Vec<ProductShard> = (0..SHARDS)
+        .map(|_| ProductShard {
+            schema: SHARD_SCHEMA,
+            products: BTreeMap::new(),
+        })
+        .collect();
+    let mut price_shards: Vec<PriceShard> = (0..SHARDS)
+        .map(|_| PriceShard {
+            schema: SHARD_SCHEMA,
+            skus: BTreeMap::new(),
+        })
+        .collect();
     let mut indexed = Vec::with_capacity(sorted.len());
     for p in sorted {
-        let json = serde_json::to_string(p).expect("a product record always serializes");
-        let rev = content_hash(json.as_bytes());
-        entries.push((product_key(&p.id, &rev), json));
-        indexed.push(index_entry(p, rev));
+        indexed.push(index_entry(p));
+        for v in &p.variants {
+            price_shards[shard_of(&v.sku)].skus.insert(
+                v.sku.clone(),
+                SkuPrices {
+                    product: p.id.clone(),
+                    prices: v.prices.clone(),
+                },
+            );
+        }
+        product_shards[shard_of(&p.id)]
+            .products
+            .insert(p.id.clone(), p.clone());
     }
+    let mut entries = Vec::new();
+    let mut write_shards = |jsons: Vec<Option<String>>, key: fn(usize, &str) -> String| {
+        jsons
+            .into_iter()
+            .enumerate()
+            .map(|(i, json)| match json {
+                Some(json) => {
+                    let rev = content_hash(json.as_bytes());
+                    entries.push((key(i, &rev), json));
+                    rev
+                }
+                None => String::new(),
+            })
+            .collect::<Vec<String>>()
+    };
+    let product_revs = write_shards(
+        product_shards
+            .iter()
+            .map(|s| (!s.products.is_empty()).then(|| to_json(s)))
+            .collect(),
+        product_shard_key,
+    );
+    let price_revs = write_shards(
+        price_shards
+            .iter()
+            .map(|s| (!s.skus.is_empty()).then(|| to_json(s)))
+            .collect(),
+        price_shard_key,
+    );
     let index = CatalogIndex {
         schema: INDEX_SCHEMA,
         currencies,
         categories,
         products: indexed,
+        product_shards: product_revs,
+        price_shards: price_revs,
     };
-    let index_json = serde_json::to_string(&index).expect("an index always serializes");
+    let index_json = to_json(&index);
     let version = content_hash(index_json.as_bytes());
     entries.push((index_key(&version), index_json));
     Ok(Publication {
@@ -330,7 +382,11 @@ pub fn publish(
     })
 }
 
-fn index_entry(p: &ProductRecord, rev: String) -> IndexedProduct {
+fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("records always serialize")
+}
+
+fn index_entry(p: &ProductRecord) -> IndexedProduct {
     let mut prices: BTreeMap<Currency, [i64; 2]> = BTreeMap::new();
     for v in &p.variants {
         for (cur, amount) in &v.prices {
@@ -341,7 +397,6 @@ fn index_entry(p: &ProductRecord, rev: String) -> IndexedProduct {
     }
     IndexedProduct {
         id: p.id.clone(),
-        rev,
         slug: p.slug.clone(),
         name: p.name.clone(),
         category: p.category.clone(),

@@ -9,6 +9,7 @@
 //! codes, no headers). Time and randomness, when rules need them, are
 //! passed in as values. Everything here is tested natively with `cargo test`.
 
+pub mod admin;
 pub mod catalog;
 pub mod cursor;
 pub mod demo;

@@ -6,15 +6,24 @@
 //! KV layout (see ARCHITECTURE.md):
 //! - `catalog/current` → [`CatalogPointer`], the only mutable key;
 //! - `catalog/index/{version}` → [`CatalogIndex`], immutable;
-//! - `catalog/product/{id}/{rev}` → [`ProductRecord`], immutable.
+//! - `catalog/products/{shard}/{rev}` → [`ProductShard`], immutable;
+//! - `catalog/prices/{shard}/{rev}` → [`PriceShard`], immutable.
+//!
+//! Products are spread over [`SHARDS`] shards by a hash of their id, SKU
+//! prices by a hash of the SKU, so a publish writes at most 2 × SHARDS + 2
+//! keys however large the catalog, and a reader fetches one small shard.
 
 use crate::money::Currency;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub const PRODUCT_SCHEMA: u32 = 1;
-pub const INDEX_SCHEMA: u32 = 1;
+pub const INDEX_SCHEMA: u32 = 2;
 pub const POINTER_SCHEMA: u32 = 1;
+pub const SHARD_SCHEMA: u32 = 1;
+
+/// Number of product shards and of price shards.
+pub const SHARDS: usize = 256;
 
 /// The KV key of the mutable pointer to the published catalog version.
 pub const POINTER_KEY: &str = "catalog/current";
@@ -24,9 +33,19 @@ pub fn index_key(version: &str) -> String {
     format!("catalog/index/{version}")
 }
 
-/// The KV key of one revision of one product's full record.
-pub fn product_key(id: &str, rev: &str) -> String {
-    format!("catalog/product/{id}/{rev}")
+/// The shard a product id or a SKU belongs to.
+pub fn shard_of(key: &str) -> usize {
+    (fnv1a64(key.as_bytes()) % SHARDS as u64) as usize
+}
+
+/// The KV key of one revision of one product shard.
+pub fn product_shard_key(shard: usize, rev: &str) -> String {
+    format!("catalog/products/{shard:03}/{rev}")
+}
+
+/// The KV key of one revision of one price shard.
+pub fn price_shard_key(shard: usize, rev: &str) -> String {
+    format!("catalog/prices/{shard:03}/{rev}")
 }
 
 /// A product as a merchant defines it: the full record behind the detail page.
@@ -96,6 +115,34 @@ pub struct CatalogIndex {
     pub currencies: Vec<Currency>,
     pub categories: Vec<CategoryRecord>,
     pub products: Vec<IndexedProduct>,
+    /// Revision of each product shard ("" for an empty shard).
+    pub product_shards: Vec<String>,
+    /// Revision of each price shard ("" for an empty shard).
+    pub price_shards: Vec<String>,
+}
+
+/// The full records of the products whose id hashes to one shard.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductShard {
+    pub schema: u32,
+    pub products: BTreeMap<String, ProductRecord>,
+}
+
+/// The price lists of the SKUs that hash to one shard: what checkout charges.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceShard {
+    pub schema: u32,
+    pub skus: BTreeMap<String, SkuPrices>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SkuPrices {
+    /// Id of the product the SKU belongs to.
+    pub product: String,
+    pub prices: BTreeMap<Currency, i64>,
 }
 
 /// What the index keeps of a product: enough to search, filter, sort and
@@ -104,7 +151,6 @@ pub struct CatalogIndex {
 #[serde(deny_unknown_fields)]
 pub struct IndexedProduct {
     pub id: String,
-    pub rev: String,
     pub slug: String,
     pub name: String,
     pub category: String,

@@ -11,7 +11,7 @@
 
 use crate::cursor::{self, CursorKey};
 use crate::money::{Currency, Money};
-use crate::records::{fnv1a64, CatalogIndex, ImageRecord};
+use crate::records::{fnv1a64, product_shard_key, shard_of, CatalogIndex, ImageRecord};
 use crate::text;
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -78,7 +78,6 @@ pub struct Category {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Listing {
     pub id: String,
-    pub rev: String,
     pub slug: String,
     pub name: String,
     category: usize,
@@ -179,6 +178,8 @@ struct Term {
 #[derive(Debug)]
 pub struct Catalog {
     version: String,
+    /// Revision of each product shard, as the index names them.
+    product_shards: Vec<String>,
     currencies: Vec<Currency>,
     categories: Vec<Category>,
     products: Vec<Listing>,
@@ -211,6 +212,8 @@ impl Catalog {
                 currencies,
                 categories: vec![],
                 products: vec![],
+                product_shards: vec![],
+                price_shards: vec![],
             },
         )
     }
@@ -285,7 +288,6 @@ impl Catalog {
             products.push(Listing {
                 sort_name: text::fold(&p.name),
                 id: p.id,
-                rev: p.rev,
                 slug: p.slug,
                 name: p.name,
                 category,
@@ -320,6 +322,7 @@ impl Catalog {
 
         let mut catalog = Catalog {
             version,
+            product_shards: index.product_shards,
             currencies,
             categories,
             products,
@@ -435,6 +438,15 @@ impl Catalog {
             .get(id_or_slug)
             .or_else(|| self.by_slug.get(id_or_slug))
             .map(|&d| &self.products[d as usize])
+    }
+
+    /// The KV key of the shard holding a listing's full record, if published.
+    pub fn record_key(&self, listing: &Listing) -> Option<String> {
+        let shard = shard_of(&listing.id);
+        self.product_shards
+            .get(shard)
+            .filter(|rev| !rev.is_empty())
+            .map(|rev| product_shard_key(shard, rev))
     }
 
     pub fn category_of(&self, listing: &Listing) -> Option<&Category> {

@@ -1,0 +1,709 @@
+//! Merchant changes to the catalog: the inputs the admin API accepts and
+//! the rules that apply them to the authoritative catalog state, each
+//! yielding the [`Change`] that the audit trail records.
+//!
+//! Inputs are explicit types that refuse unknown fields (no mass
+//! assignment). Applying is all-or-nothing per item: a refused change leaves
+//! the state exactly as it was.
+
+use crate::catalog::{is_slug, limits, publish, validate_product, FieldError, Publication};
+use crate::money::{Currency, CurrencyError};
+use crate::records::{CategoryRecord, ImageRecord, ProductRecord, VariantRecord, PRODUCT_SCHEMA};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+/// Largest accepted JSON body of a single admin write, and of one import line.
+pub const MAX_ITEM_BYTES: usize = 64 * 1024;
+
+/// A product as the admin API accepts it (`PUT /admin/v1/products/{id}`,
+/// one line of an import).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProductInput {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+    pub category: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub position: u32,
+    /// Defaults to the product's existing timestamp, or now for a new one.
+    pub created_at: Option<String>,
+    #[serde(default)]
+    pub images: Vec<ImageRecord>,
+    pub variants: Vec<VariantInput>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VariantInput {
+    pub sku: String,
+    pub name: String,
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    /// Minor units per ISO 4217 code; checked field by field.
+    pub prices: BTreeMap<String, Value>,
+}
+
+/// `PUT /admin/v1/categories/{slug}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryInput {
+    pub name: String,
+}
+
+/// `PUT /admin/v1/prices/{sku}/{currency}`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PriceInput {
+    pub amount: Value,
+}
+
+/// Why a body could not be read as the expected input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    /// `invalid_json`, `unknown_field`, `missing_field` or `invalid_type`.
+    pub code: &'static str,
+    /// Path of the offending field, when known (`variants[0].name`).
+    pub field: Option<String>,
+    pub message: String,
+}
+
+/// Parses a JSON body into an input type, naming the offending field.
+pub fn parse_input<T: for<'de> Deserialize<'de>>(json: &str) -> Result<T, InputError> {
+    let de = &mut serde_json::Deserializer::from_str(json);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let message = inner.to_string();
+        let field = (path != ".").then_some(path);
+        let code = if inner.is_syntax() || inner.is_eof() {
+            "invalid_json"
+        } else if message.starts_with("unknown field") {
+            "unknown_field"
+        } else if message.starts_with("missing field") {
+            "missing_field"
+        } else {
+            "invalid_type"
+        };
+        let field = match code {
+            // serde reports a missing field at its parent object: name the field itself.
+            "missing_field" => {
+                let name = message.split('`').nth(1).unwrap_or_default();
+                Some(match field {
+                    Some(parent) => format!("{parent}.{name}"),
+                    None => name.to_string(),
+                })
+            }
+            "invalid_json" => None,
+            _ => field,
+        };
+        InputError {
+            code,
+            field,
+            message,
+        }
+    })
+}
+
+/// A price amount: a JSON integer of minor units within limits.
+pub fn parse_amount(value: &Value) -> Option<i64> {
+    value
+        .as_i64()
+        .filter(|a| (0..=limits::PRICE_MAX).contains(a))
+}
+
+impl ProductInput {
+    /// The record this input describes; `created_at` falls back to
+    /// `existing` (the stored timestamp) and then to `now`.
+    fn into_record(
+        self,
+        existing: Option<&str>,
+        now: &str,
+    ) -> Result<ProductRecord, Vec<FieldError>> {
+        let mut errors = Vec::new();
+        let variants =
+            self.variants
+                .into_iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let mut prices = BTreeMap::new();
+                    for (code, amount) in v.prices {
+                        let field = format!("variants[{i}].prices.{code}");
+                        match (Currency::parse(&code), parse_amount(&amount)) {
+                            (Err(CurrencyError::Malformed), _)
+                            | (Err(CurrencyError::Unknown), _) => errors.push(field_error(
+                                field,
+                                "unknown_currency",
+                                "not a known ISO 4217 currency code",
+                            )),
+                            (Ok(_), None) => errors.push(field_error(
+                                field,
+                                "invalid_price",
+                                "must be a non-negative integer of minor units",
+                            )),
+                            (Ok(c), Some(a)) => {
+                                prices.insert(c, a);
+                            }
+                        }
+                    }
+                    VariantRecord {
+                        sku: v.sku,
+                        name: v.name,
+                        options: v.options,
+                        prices,
+                    }
+                })
+                .collect();
+        let record = ProductRecord {
+            schema: PRODUCT_SCHEMA,
+            id: self.id,
+            slug: self.slug,
+            name: self.name,
+            description: self.description,
+            category: self.category,
+            tags: self.tags,
+            position: self.position,
+            created_at: self
+                .created_at
+                .or_else(|| existing.map(str::to_string))
+                .unwrap_or_else(|| now.to_string()),
+            images: self.images,
+            variants,
+        };
+        if errors.is_empty() {
+            Ok(record)
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+fn field_error(field: impl Into<String>, code: &'static str, message: &str) -> FieldError {
+    FieldError {
+        field: field.into(),
+        code,
+        message: message.to_string(),
+    }
+}
+
+/// Why a change was refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AdminError {
+    /// The input breaks rules; nothing changed.
+    Invalid(Vec<FieldError>),
+    /// The target does not exist (`what` names it: "product", "sku", "price").
+    NotFound { what: &'static str },
+    /// The change contradicts the current state (e.g. deleting a variant's last price).
+    Conflict { code: &'static str, message: String },
+}
+
+/// One applied change, as the audit trail records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Change {
+    /// `product.create`, `product.update`, `product.delete`, `price.set`,
+    /// `price.delete`, `category.create`, `category.rename`.
+    pub action: &'static str,
+    /// What changed: `product:prd_1`, `price:SKU-1:USD`, `category:kitchen`.
+    pub target: String,
+    /// Names of the fields that differ (empty for create/delete).
+    pub fields: Vec<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+/// The outcome of an accepted change: applied, or already so.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Applied {
+    Changed(Change),
+    Unchanged,
+}
+
+/// The authoritative catalog as the publisher holds it.
+#[derive(Debug, Clone, Default)]
+pub struct CatalogState {
+    categories: Vec<CategoryRecord>,
+    products: BTreeMap<String, ProductRecord>,
+    /// slug → product id, SKU → product id: uniqueness across products.
+    slugs: HashMap<String, String>,
+    skus: HashMap<String, String>,
+}
+
+fn summary(p: &ProductRecord) -> Value {
+    let mut ranges: BTreeMap<String, [i64; 2]> = BTreeMap::new();
+    for v in &p.variants {
+        for (c, a) in &v.prices {
+            let r = ranges.entry(c.to_string()).or_insert([*a, *a]);
+            r[0] = r[0].min(*a);
+            r[1] = r[1].max(*a);
+        }
+    }
+    json!({
+        "slug": p.slug,
+        "name": p.name,
+        "category": p.category,
+        "variants": p.variants.len(),
+        "prices": ranges,
+    })
+}
+
+fn changed_fields(a: &ProductRecord, b: &ProductRecord) -> Vec<String> {
+    let mut f = Vec::new();
+    let mut check = |name: &str, same: bool| {
+        if !same {
+            f.push(name.to_string());
+        }
+    };
+    check("slug", a.slug == b.slug);
+    check("name", a.name == b.name);
+    check("description", a.description == b.description);
+    check("category", a.category == b.category);
+    check("tags", a.tags == b.tags);
+    check("position", a.position == b.position);
+    check("created_at", a.created_at == b.created_at);
+    check("images", a.images == b.images);
+    check("variants", a.variants == b.variants);
+    f
+}
+
+impl CatalogState {
+    pub fn new(categories: Vec<CategoryRecord>, products: Vec<ProductRecord>) -> Self {
+        let mut state = CatalogState {
+            categories,
+            ..CatalogState::default()
+        };
+        for p in products {
+            state.index(&p);
+            state.products.insert(p.id.clone(), p);
+        }
+        state
+    }
+
+    fn index(&mut self, p: &ProductRecord) {
+        self.slugs.insert(p.slug.clone(), p.id.clone());
+        for v in &p.variants {
+            self.skus.insert(v.sku.clone(), p.id.clone());
+        }
+    }
+
+    fn unindex(&mut self, p: &ProductRecord) {
+        self.slugs.remove(&p.slug);
+        for v in &p.variants {
+            self.skus.remove(&v.sku);
+        }
+    }
+
+    pub fn product(&self, id: &str) -> Option<&ProductRecord> {
+        self.products.get(id)
+    }
+
+    pub fn categories(&self) -> &[CategoryRecord] {
+        &self.categories
+    }
+
+    pub fn len(&self) -> usize {
+        self.products.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.products.is_empty()
+    }
+
+    /// Creates or replaces a product. `now` (RFC 3339) stamps a new product
+    /// that names no `created_at`.
+    pub fn upsert_product(
+        &mut self,
+        input: ProductInput,
+        now: &str,
+    ) -> Result<Applied, AdminError> {
+        let existing = self.products.get(&input.id);
+        let record = input
+            .into_record(existing.map(|p| p.created_at.as_str()), now)
+            .map_err(AdminError::Invalid)?;
+        let mut errors = validate_product(&record, &self.categories);
+        if let Some(owner) = self.slugs.get(&record.slug).filter(|o| **o != record.id) {
+            errors.push(field_error(
+                "slug",
+                "duplicate_slug",
+                &format!("already used by {owner}"),
+            ));
+        }
+        for (i, v) in record.variants.iter().enumerate() {
+            if let Some(owner) = self.skus.get(&v.sku).filter(|o| **o != record.id) {
+                errors.push(field_error(
+                    format!("variants[{i}].sku"),
+                    "duplicate_sku",
+                    &format!("already used by {owner}"),
+                ));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AdminError::Invalid(errors));
+        }
+        let before = self.products.get(&record.id).cloned();
+        if before.as_ref() == Some(&record) {
+            return Ok(Applied::Unchanged);
+        }
+        let change = Change {
+            action: if before.is_some() {
+                "product.update"
+            } else {
+                "product.create"
+            },
+            target: format!("product:{}", record.id),
+            fields: before
+                .as_ref()
+                .map(|b| changed_fields(b, &record))
+                .unwrap_or_default(),
+            before: before.as_ref().map(summary),
+            after: Some(summary(&record)),
+        };
+        if let Some(b) = &before {
+            self.unindex(b);
+        }
+        self.index(&record);
+        self.products.insert(record.id.clone(), record);
+        Ok(Applied::Changed(change))
+    }
+
+    pub fn delete_product(&mut self, id: &str) -> Result<Change, AdminError> {
+        let before = self
+            .products
+            .remove(id)
+            .ok_or(AdminError::NotFound { what: "product" })?;
+        self.unindex(&before);
+        Ok(Change {
+            action: "product.delete",
+            target: format!("product:{id}"),
+            fields: vec![],
+            before: Some(summary(&before)),
+            after: None,
+        })
+    }
+
+    fn variant_mut(&mut self, sku: &str) -> Result<(&str, &mut VariantRecord), AdminError> {
+        let id = self
+            .skus
+            .get(sku)
+            .ok_or(AdminError::NotFound { what: "sku" })?;
+        let product = self
+            .products
+            .get_mut(id)
+            .ok_or(AdminError::NotFound { what: "sku" })?;
+        let variant = product
+            .variants
+            .iter_mut()
+            .find(|v| v.sku == sku)
+            .ok_or(AdminError::NotFound { what: "sku" })?;
+        Ok((id.as_str(), variant))
+    }
+
+    /// Sets one SKU's price in one currency.
+    pub fn set_price(
+        &mut self,
+        sku: &str,
+        currency: Currency,
+        amount: i64,
+    ) -> Result<Applied, AdminError> {
+        if !(0..=limits::PRICE_MAX).contains(&amount) {
+            return Err(AdminError::Invalid(vec![field_error(
+                "amount",
+                "invalid_price",
+                "must be a non-negative integer of minor units",
+            )]));
+        }
+        let (_, variant) = self.variant_mut(sku)?;
+        let before = variant.prices.insert(currency, amount);
+        if before == Some(amount) {
+            return Ok(Applied::Unchanged);
+        }
+        Ok(Applied::Changed(Change {
+            action: "price.set",
+            target: format!("price:{sku}:{currency}"),
+            fields: vec![format!("prices.{currency}")],
+            before: before.map(|a| json!({ "amount": a, "currency": currency })),
+            after: Some(json!({ "amount": amount, "currency": currency })),
+        }))
+    }
+
+    /// Removes one SKU's price in one currency; a variant keeps at least one price.
+    pub fn delete_price(&mut self, sku: &str, currency: Currency) -> Result<Change, AdminError> {
+        let (_, variant) = self.variant_mut(sku)?;
+        if !variant.prices.contains_key(&currency) {
+            return Err(AdminError::NotFound { what: "price" });
+        }
+        if variant.prices.len() == 1 {
+            return Err(AdminError::Conflict {
+                code: "last_price",
+                message: format!("{currency} is the only price of {sku}; set another first"),
+            });
+        }
+        let before = variant.prices.remove(&currency);
+        Ok(Change {
+            action: "price.delete",
+            target: format!("price:{sku}:{currency}"),
+            fields: vec![format!("prices.{currency}")],
+            before: before.map(|a| json!({ "amount": a, "currency": currency })),
+            after: None,
+        })
+    }
+
+    /// Creates a category or renames an existing one.
+    pub fn upsert_category(
+        &mut self,
+        slug: &str,
+        input: CategoryInput,
+    ) -> Result<Applied, AdminError> {
+        let mut errors = Vec::new();
+        if !is_slug(slug) {
+            errors.push(field_error(
+                "slug",
+                "invalid_slug",
+                "must be lowercase words of letters and digits joined by single hyphens",
+            ));
+        }
+        let name = input.name.trim().to_string();
+        if name.is_empty() || name.chars().count() > limits::NAME_MAX {
+            errors.push(field_error(
+                "name",
+                "invalid_length",
+                "must be 1 to 200 characters",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(AdminError::Invalid(errors));
+        }
+        let after = json!({ "slug": slug, "name": name });
+        match self.categories.iter_mut().find(|c| c.slug == slug) {
+            Some(c) if c.name == name => Ok(Applied::Unchanged),
+            Some(c) => {
+                let before = json!({ "slug": slug, "name": c.name });
+                c.name = name;
+                Ok(Applied::Changed(Change {
+                    action: "category.rename",
+                    target: format!("category:{slug}"),
+                    fields: vec!["name".into()],
+                    before: Some(before),
+                    after: Some(after),
+                }))
+            }
+            None => {
+                self.categories.push(CategoryRecord {
+                    slug: slug.to_string(),
+                    name,
+                });
+                Ok(Applied::Changed(Change {
+                    action: "category.create",
+                    target: format!("category:{slug}"),
+                    fields: vec![],
+                    before: None,
+                    after: Some(after),
+                }))
+            }
+        }
+    }
+
+    /// The catalog as one publication (version `seq`), priced in every
+    /// currency any variant has a price in.
+    pub fn publish(&self, seq: u64) -> Publication {
+        let currencies: BTreeSet<Currency> = self
+            .products
+            .values()
+            .flat_map(|p| p.variants.iter().flat_map(|v| v.prices.keys().copied()))
+            .collect();
+        let products: Vec<ProductRecord> = self.products.values().cloned().collect();
+        // Every record was validated on the way in, so publishing cannot fail.
+        publish(
+            seq,
+            currencies.into_iter().collect(),
+            self.categories.clone(),
+            &products,
+        )
+        .expect("the catalog state holds only valid, unique products")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NOW: &str = "2026-11-21T12:00:00Z";
+
+    fn kitchen() -> CatalogState {
+        let mut s = CatalogState::default();
+        s.upsert_category(
+            "kitchen",
+            CategoryInput {
+                name: "Kitchen".into(),
+            },
+        )
+        .unwrap();
+        s
+    }
+
+    fn input(json: &str) -> ProductInput {
+        parse_input(json).unwrap()
+    }
+
+    const KETTLE: &str = r#"{"id":"prd_1","slug":"kettle","name":"Kettle","category":"kitchen",
+        "variants":[{"sku":"KTL-1","name":"Steel","prices":{"USD":2500,"EUR":2300}}]}"#;
+
+    #[test]
+    fn parse_errors_name_the_field_and_code() {
+        let table = [
+            (r#"{"id":"prd_1","#, "invalid_json", None),
+            (
+                r#"{"id":"prd_1","slug":"k","name":"K","category":"c","variants":[],"price":1}"#,
+                "unknown_field",
+                Some("price"),
+            ),
+            (
+                r#"{"id":"prd_1","slug":"k","category":"c","variants":[]}"#,
+                "missing_field",
+                Some("name"),
+            ),
+            (
+                r#"{"id":"prd_1","slug":"k","name":"K","category":"c","position":-1,"variants":[]}"#,
+                "invalid_type",
+                Some("position"),
+            ),
+            (
+                r#"{"id":"prd_1","slug":"k","name":"K","category":"c","variants":[{"sku":"A","name":"a","prices":{},"total":5}]}"#,
+                "unknown_field",
+                Some("variants[0].total"),
+            ),
+        ];
+        for (json, code, field) in table {
+            let e = parse_input::<ProductInput>(json).unwrap_err();
+            assert_eq!(e.code, code, "{json}: {e:?}");
+            assert_eq!(e.field.as_deref(), field, "{json}: {e:?}");
+        }
+    }
+
+    #[test]
+    fn upsert_creates_then_updates_then_is_idempotent() {
+        let mut s = kitchen();
+        let Applied::Changed(c) = s.upsert_product(input(KETTLE), NOW).unwrap() else {
+            panic!("created")
+        };
+        assert_eq!(c.action, "product.create");
+        assert_eq!(s.product("prd_1").unwrap().created_at, NOW);
+        assert_eq!(
+            s.upsert_product(input(KETTLE), "2027-01-01T00:00:00Z")
+                .unwrap(),
+            Applied::Unchanged
+        );
+        let renamed = KETTLE.replace("\"Kettle\"", "\"Tea Kettle\"");
+        let Applied::Changed(c) = s.upsert_product(input(&renamed), NOW).unwrap() else {
+            panic!("updated")
+        };
+        assert_eq!(c.action, "product.update");
+        assert_eq!(c.fields, ["name"]);
+        assert_eq!(c.before.unwrap()["name"], "Kettle");
+        assert_eq!(c.after.unwrap()["name"], "Tea Kettle");
+    }
+
+    #[test]
+    fn refused_changes_name_fields_and_change_nothing() {
+        let mut s = kitchen();
+        s.upsert_product(input(KETTLE), NOW).unwrap();
+        let clash = KETTLE.replace("prd_1", "prd_2");
+        let Err(AdminError::Invalid(errors)) = s.upsert_product(input(&clash), NOW) else {
+            panic!("refused")
+        };
+        let fields: Vec<_> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
+        assert_eq!(
+            fields,
+            [
+                ("slug", "duplicate_slug"),
+                ("variants[0].sku", "duplicate_sku")
+            ]
+        );
+        assert!(s.product("prd_2").is_none());
+        let bad_price = KETTLE.replace("2500", "-5").replace("\"EUR\"", "\"XXX\"");
+        let Err(AdminError::Invalid(errors)) = s.upsert_product(input(&bad_price), NOW) else {
+            panic!("refused")
+        };
+        let codes: BTreeSet<_> = errors.iter().map(|e| e.code).collect();
+        assert_eq!(codes, BTreeSet::from(["invalid_price", "unknown_currency"]));
+        assert_eq!(s.product("prd_1").unwrap().variants[0].prices.len(), 2);
+    }
+
+    #[test]
+    fn prices_set_delete_and_keep_one() {
+        let mut s = kitchen();
+        s.upsert_product(input(KETTLE), NOW).unwrap();
+        let usd = Currency::parse("USD").unwrap();
+        let eur = Currency::parse("EUR").unwrap();
+        assert!(matches!(
+            s.set_price("KTL-1", usd, 2600),
+            Ok(Applied::Changed(_))
+        ));
+        assert_eq!(s.set_price("KTL-1", usd, 2600), Ok(Applied::Unchanged));
+        assert_eq!(
+            s.set_price("NOPE", usd, 1),
+            Err(AdminError::NotFound { what: "sku" })
+        );
+        assert!(matches!(
+            s.set_price("KTL-1", usd, -1),
+            Err(AdminError::Invalid(_))
+        ));
+        assert_eq!(s.delete_price("KTL-1", eur).unwrap().action, "price.delete");
+        assert_eq!(
+            s.delete_price("KTL-1", eur),
+            Err(AdminError::NotFound { what: "price" })
+        );
+        assert!(matches!(
+            s.delete_price("KTL-1", usd),
+            Err(AdminError::Conflict {
+                code: "last_price",
+                ..
+            })
+        ));
+        let published = s.publish(1);
+        assert_eq!(published.index.products[0].prices[&usd], [2600, 2600]);
+        assert_eq!(published.index.currencies, vec![usd]);
+    }
+
+    #[test]
+    fn deleting_frees_slug_and_skus() {
+        let mut s = kitchen();
+        s.upsert_product(input(KETTLE), NOW).unwrap();
+        assert_eq!(s.delete_product("prd_1").unwrap().action, "product.delete");
+        assert_eq!(
+            s.delete_product("prd_1"),
+            Err(AdminError::NotFound { what: "product" })
+        );
+        let reuse = KETTLE.replace("prd_1", "prd_2");
+        assert!(matches!(
+            s.upsert_product(input(&reuse), NOW),
+            Ok(Applied::Changed(_))
+        ));
+    }
+
+    #[test]
+    fn categories_create_rename_and_validate() {
+        let mut s = kitchen();
+        let Applied::Changed(c) = s
+            .upsert_category(
+                "kitchen",
+                CategoryInput {
+                    name: "Kitchen & Dining".into(),
+                },
+            )
+            .unwrap()
+        else {
+            panic!("renamed")
+        };
+        assert_eq!(c.action, "category.rename");
+        assert!(matches!(
+            s.upsert_category("Bad Slug", CategoryInput { name: "x".into() }),
+            Err(AdminError::Invalid(_))
+        ));
+        assert_eq!(s.categories().len(), 1);
+    }
+}
