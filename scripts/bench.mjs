@@ -25,7 +25,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildWorker, CACHE, freePort, log, offlineEnv, output, ROOT, seedDemoCatalog, setup, startDirectWorker } from './lib.mjs';
+import { buildWorker, CACHE, freePort, log, offlineEnv, output, randomSecret, ROOT, seedDemoCatalog, setup, startDirectWorker } from './lib.mjs';
 
 const TARGETS = [
   { scenario: 'list', min: 0.6, label: 'list ≥ 0.60 × noop' },
@@ -266,14 +266,21 @@ for (const signal of ['SIGINT', 'SIGTERM']) {
 
 let exitCode = 0;
 try {
-  const catalogVersion = seedDemoCatalog(state);
+  const adminToken = randomSecret();
   try {
-    worker = await startDirectWorker({ port: await freePort(), persistTo: state, logFile, assets: false });
+    worker = await startDirectWorker({
+      port: await freePort(),
+      persistTo: state,
+      logFile,
+      assets: false,
+      vars: { ADMIN_TOKENS: `bench:admin:${adminToken}` },
+    });
   } catch (e) {
     log(`the worker did not start: ${e.message} (see .cache/bench-worker.log)`);
     exitCode = 2;
     throw e;
   }
+  const catalogVersion = (await seedDemoCatalog(worker.url, adminToken)).catalog_version;
   const base = worker.url;
   if (!/^http:\/\/127\.0\.0\.1:\d+$/.test(base)) throw new Error('the worker must listen on 127.0.0.1');
   log(`benchmarking ${base} (worker log: .cache/bench-worker.log)`);

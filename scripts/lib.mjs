@@ -4,7 +4,7 @@
 // Only Node built-ins are imported here: this runs before `npm install`.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -160,29 +160,51 @@ export function buildWorker() {
   fs.writeFileSync(stamp, hash);
 }
 
-/** Writes the demo catalog as a `wrangler kv bulk put` file; returns its version. */
-export function generateDemoCatalog(file, { size } = {}) {
-  const args = ['run', '--quiet', '--release', '-p', 'edgecart-tools', '--', 'demo', '--out', file];
+/** Writes the demo catalog (products NDJSON, categories JSON) under .cache/; returns the paths. */
+export function generateDemoCatalog({ size } = {}) {
+  const products = path.join(CACHE, `demo-products${size ? `-${size}` : ''}.ndjson`);
+  const categories = path.join(CACHE, 'demo-categories.json');
+  const args = ['run', '--quiet', '--release', '-p', 'edgecart-tools', '--', 'demo', '--products', products, '--categories', categories];
   if (size) args.push('--size', String(size));
-  const out = output('cargo', args, { stdio: ['ignore', 'pipe', 'inherit'] });
-  if (out === null) throw new Error('generating the demo catalog failed');
-  const m = out.match(/catalog version (\w+)/);
-  return m ? m[1] : 'unknown';
+  if (output('cargo', args, { stdio: ['ignore', 'pipe', 'inherit'] }) === null) {
+    throw new Error('generating the demo catalog failed');
+  }
+  return { products, categories };
 }
 
-/** Seeds the demo catalog into local KV under `persistTo`, once per catalog version. */
-export function seedDemoCatalog(persistTo, opts = {}) {
-  fs.mkdirSync(persistTo, { recursive: true });
-  const file = path.join(CACHE, `demo-catalog${opts.size ? `-${opts.size}` : ''}.json`);
-  const version = generateDemoCatalog(file, opts);
-  const marker = path.join(persistTo, `.edgecart-seeded-${version}`);
-  if (fs.existsSync(marker)) return version;
-  log(`seeding demo catalog ${version} into local KV`);
-  run(path.join(BIN, 'wrangler'), ['kv', 'bulk', 'put', file, '--binding', 'CATALOG', '--local', '--persist-to', persistTo], {
-    stdio: ['ignore', 'ignore', 'inherit'],
+/** A random admin token secret. */
+export function randomSecret() {
+  return randomBytes(24).toString('hex');
+}
+
+/** Calls the admin API; throws with the problem's detail on failure. */
+export async function adminFetch(url, token, method, route, body, contentType = 'application/json') {
+  const r = await fetch(`${url}${route}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType },
+    body,
+    signal: AbortSignal.timeout(600_000),
   });
-  fs.writeFileSync(marker, new Date().toISOString());
-  return version;
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${route} answered ${r.status}: ${text.slice(0, 500)}`);
+  return JSON.parse(text);
+}
+
+/**
+ * Seeds the demo catalog through the admin API (categories, then one NDJSON
+ * import), unless the shop already has products. Returns the import report.
+ */
+export async function seedDemoCatalog(url, token, opts = {}) {
+  const head = await (await fetch(`${url}/v1/products?limit=1`)).json();
+  if (head.total > 0 && !opts.force) return null;
+  const files = generateDemoCatalog(opts);
+  for (const c of JSON.parse(fs.readFileSync(files.categories, 'utf8'))) {
+    await adminFetch(url, token, 'PUT', `/admin/v1/categories/${c.slug}`, JSON.stringify({ name: c.name }));
+  }
+  log('importing the demo catalog through POST /admin/v1/catalog/import');
+  const report = await adminFetch(url, token, 'POST', '/admin/v1/catalog/import', fs.readFileSync(files.products), 'application/x-ndjson');
+  if (report.rejected > 0) throw new Error(`the demo import rejected ${report.rejected} lines: ${JSON.stringify(report.errors.slice(0, 3))}`);
+  return report;
 }
 
 /** A TCP port that was free on 127.0.0.1 a moment ago. */
@@ -275,7 +297,7 @@ export async function stopGroup(child) {
  * Worker itself; `assets: false` also leaves out the static-assets router in
  * front of it. Returns { url, stop }.
  */
-export async function startDirectWorker({ port, persistTo, logFile, assets = true }) {
+export async function startDirectWorker({ port, persistTo, logFile, assets = true, vars = {} }) {
   const { Miniflare } = await import('miniflare');
   const { unstable_getMiniflareWorkerOptions } = await import('wrangler');
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, 'wrangler.toml'));
@@ -286,7 +308,9 @@ export async function startDirectWorker({ port, persistTo, logFile, assets = tru
     modules: true,
     scriptPath: path.join(ROOT, 'build', 'index.js'),
     modulesRoot: path.join(ROOT, 'build'),
+    bindings: { ...workerOptions.bindings, ...vars },
     kvPersist: path.join(persistTo, 'v3', 'kv'),
+    durableObjectsPersist: path.join(persistTo, 'v3', 'do'),
     host: '127.0.0.1',
     port,
     handleRuntimeStdio(stdout, stderr) {

@@ -1,8 +1,26 @@
 // `npm start`: install what is missing, build, seed the demo catalog into
 // local KV on first start, and serve the API and demo shop on 127.0.0.1.
 // PORT overrides the port (default 8787).
+import fs from 'node:fs';
 import path from 'node:path';
-import { buildWorker, log, ROOT, seedDemoCatalog, setup, startWorker } from './lib.mjs';
+import { buildWorker, log, randomSecret, ROOT, seedDemoCatalog, setup, startWorker } from './lib.mjs';
+
+/**
+ * The local admin token: ADMIN_TOKENS in .dev.vars (ignored by git), created
+ * with a random secret on first start. Returns the secret of its first entry.
+ */
+function localAdminToken() {
+  const file = path.join(ROOT, '.dev.vars');
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  let line = text.split('\n').find((l) => l.startsWith('ADMIN_TOKENS='));
+  if (!line) {
+    line = `ADMIN_TOKENS="local:admin:${randomSecret()}"`;
+    fs.writeFileSync(file, `${text}${text && !text.endsWith('\n') ? '\n' : ''}${line}\n`, { mode: 0o600 });
+    log('created .dev.vars with a local admin token');
+  }
+  const first = line.slice('ADMIN_TOKENS='.length).replace(/^"|"$/g, '').split(',')[0];
+  return first.split(':').slice(2).join(':');
+}
 
 const port = Number(process.env.PORT ?? 8787);
 if (!Number.isInteger(port) || port <= 0 || port > 65535) {
@@ -13,9 +31,19 @@ const persistTo = path.join(ROOT, '.wrangler', 'state');
 
 setup();
 buildWorker();
-seedDemoCatalog(persistTo);
+const token = localAdminToken();
 const worker = await startWorker({ port, persistTo });
-console.log(`\nEdgecart is running at ${worker.url}/  (API: ${worker.url}/v1/products, docs: ${worker.url}/openapi.json)\nPress Ctrl+C to stop.\n`);
+try {
+  const report = await seedDemoCatalog(worker.url, token);
+  if (report) log(`seeded ${report.created} products (catalog ${report.catalog_version})`);
+} catch (e) {
+  await worker.stop();
+  throw e;
+}
+console.log(
+  `\nEdgecart is running at ${worker.url}/  (API: ${worker.url}/v1/products, docs: ${worker.url}/openapi.json)\n` +
+    `Admin API: ${worker.url}/admin/v1 with the bearer token in .dev.vars (ADMIN_TOKENS).\nPress Ctrl+C to stop.\n`,
+);
 
 for (const signal of ['SIGINT', 'SIGTERM']) {
   process.on(signal, async () => {

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildWorker, freePort, log, ROOT, run, seedDemoCatalog, setup, startWorker } from './lib.mjs';
+import { buildWorker, freePort, log, randomSecret, ROOT, run, seedDemoCatalog, setup, startWorker } from './lib.mjs';
 
 setup();
 log('cargo fmt --check');
@@ -24,9 +24,16 @@ const logFile = path.join(ROOT, '.cache', 'e2e-worker.log');
 fs.writeFileSync(logFile, '');
 let worker;
 let failed = false;
+const adminToken = randomSecret();
+const viewerToken = randomSecret();
 try {
-  seedDemoCatalog(state);
-  worker = await startWorker({ port: await freePort(), persistTo: state, logFile });
+  worker = await startWorker({
+    port: await freePort(),
+    persistTo: state,
+    logFile,
+    vars: { ADMIN_TOKENS: `e2e:admin:${adminToken},e2e-viewer:viewer:${viewerToken}` },
+  });
+  await seedDemoCatalog(worker.url, adminToken);
   log(`end-to-end tests against ${worker.url} (worker log: .cache/e2e-worker.log)`);
   const files = fs
     .readdirSync(path.join(ROOT, 'tests', 'e2e'))
@@ -34,7 +41,13 @@ try {
     .map((f) => path.join('tests', 'e2e', f));
   try {
     run(process.execPath, ['--test', '--test-concurrency=1', ...files], {
-      env: { ...process.env, EDGECART_URL: worker.url, EDGECART_LOG: logFile },
+      env: {
+        ...process.env,
+        EDGECART_URL: worker.url,
+        EDGECART_LOG: logFile,
+        EDGECART_ADMIN_TOKEN: adminToken,
+        EDGECART_VIEWER_TOKEN: viewerToken,
+      },
     });
   } catch (e) {
     failed = true;

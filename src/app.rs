@@ -3,11 +3,12 @@
 //! `ApiResponse` or `ApiError`; only this module touches the runtime's
 //! request and response types.
 
+use crate::admin_api;
 use crate::catalog_api::{self, Params, DETAIL_PARAMS, LIST_PARAMS};
 use crate::catalog_store::{rendered, CatalogStore, Warnings};
 use crate::config::Config;
 use crate::http::{etag_matches, not_modified, ApiError, ApiResponse, Result};
-use crate::routes::{self, Route, ALLOW};
+use crate::routes::{self, Route};
 use serde::Serialize;
 use std::cell::OnceCell;
 use worker::{console_log, Date, Env, Headers, Request, Response};
@@ -38,7 +39,7 @@ struct Trace {
 }
 
 /// Serves one request; never fails (every error becomes problem+json).
-pub async fn handle(req: Request, env: &Env) -> Response {
+pub async fn handle(mut req: Request, env: &Env) -> Response {
     let started = Date::now().as_millis();
     let method = req.method().to_string();
     let request_id = request_id(req.headers().get("X-Request-Id").ok().flatten());
@@ -63,6 +64,7 @@ pub async fn handle(req: Request, env: &Env) -> Response {
         preflight(&path)
     } else {
         dispatch(
+            &mut req,
             &method,
             &path,
             pairs,
@@ -73,11 +75,19 @@ pub async fn handle(req: Request, env: &Env) -> Response {
         )
         .await
     };
+
     let (mut response, error) = match outcome {
         Ok(r) => (r, None),
         Err(e) => (e.to_response(&instance, &request_id), Some(e)),
     };
 
+    if path.starts_with("/admin/") {
+        // Admin answers are never cacheable, errors included.
+        response
+            .headers
+            .retain(|(name, _)| *name != "Cache-Control");
+        response.header("Cache-Control", "no-store");
+    }
     let total_ms = Date::now().as_millis().saturating_sub(started);
     response.header("X-Request-Id", request_id.clone());
     response.header("Access-Control-Allow-Origin", "*");
@@ -111,7 +121,9 @@ pub async fn handle(req: Request, env: &Env) -> Response {
     into_response(response)
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn dispatch(
+    req: &mut Request,
     method: &str,
     path: &str,
     pairs: Vec<(String, String)>,
@@ -122,6 +134,14 @@ async fn dispatch(
 ) -> Result<ApiResponse> {
     let route = routes::resolve(method, path)?;
     match route {
+        Route::AdminProduct { .. }
+        | Route::AdminPrice { .. }
+        | Route::AdminCategory { .. }
+        | Route::AdminImport
+        | Route::AdminAudit => {
+            let config = config(env)?;
+            admin_api::handle(route, method, req, pairs, env, &config, now_ms).await
+        }
         Route::Health => {
             Params::parse(pairs, &[])?;
             Ok(ApiResponse::json(&serde_json::json!({ "status": "ok" })))
@@ -189,7 +209,7 @@ async fn dispatch(
                     r.header("Cache-Control", CATALOG_CACHE_CONTROL);
                     Ok(r)
                 }
-                Route::Health | Route::OpenApi => unreachable!("handled above"),
+                _ => unreachable!("handled above"),
             }
         }
     }
@@ -213,14 +233,14 @@ fn conditional(
 
 /// CORS preflight for any served path.
 fn preflight(path: &str) -> Result<ApiResponse> {
-    routes::match_path(path).ok_or(ApiError::RouteNotFound)?;
+    let route = routes::match_path(path).ok_or(ApiError::RouteNotFound)?;
     let mut r = ApiResponse {
         status: 204,
         headers: Vec::new(),
         body: Vec::new(),
     };
-    r.header("Allow", ALLOW);
-    r.header("Access-Control-Allow-Methods", ALLOW);
+    r.header("Allow", route.allow());
+    r.header("Access-Control-Allow-Methods", route.allow());
     r.header(
         "Access-Control-Allow-Headers",
         "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id",

@@ -94,6 +94,25 @@ thread_local! {
     static CACHE: RefCell<IsolateCache> = RefCell::new(IsolateCache::default());
 }
 
+/// Adopts a pointer this isolate just published through the catalog writer,
+/// so its next read sees the write (unless it already knows a newer one).
+pub fn note_published(pointer: &CatalogPointer, now_ms: u64) {
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        let newer = c
+            .pointer
+            .as_ref()
+            .and_then(|p| p.pointer.as_ref())
+            .is_none_or(|known| known.seq <= pointer.seq);
+        if newer {
+            c.pointer = Some(PointerState {
+                pointer: Some(pointer.clone()),
+                fetched_at_ms: now_ms,
+            });
+        }
+    });
+}
+
 /// Things worth logging that did not fail the request.
 pub type Warnings = Vec<String>;
 

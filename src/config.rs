@@ -3,6 +3,80 @@
 
 use edgecart_domain::money::Currency;
 
+/// What an admin token may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Every admin route.
+    Admin,
+    /// Read-only admin routes (the audit trail).
+    Viewer,
+}
+
+/// One admin token: its label (recorded in the audit trail), role and secret.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AdminToken {
+    pub label: String,
+    pub role: Role,
+    pub secret: String,
+}
+
+impl std::fmt::Debug for AdminToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "AdminToken({}, {:?})", self.label, self.role)
+    }
+}
+
+/// Parses `ADMIN_TOKENS`: comma-separated `label:role:secret` entries, role
+/// `admin` or `viewer`, label of lowercase letters, digits, `-` or `_`,
+/// secret of at least 16 characters.
+pub fn parse_admin_tokens(raw: &str) -> Result<Vec<AdminToken>, String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|e| !e.is_empty())
+        .enumerate()
+        .map(|(i, entry)| {
+            let mut parts = entry.splitn(3, ':');
+            let (Some(label), Some(role), Some(secret)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                return Err(format!(
+                    "ADMIN_TOKENS entry {} is not label:role:secret",
+                    i + 1
+                ));
+            };
+            let label_ok = !label.is_empty()
+                && label.len() <= 32
+                && label.bytes().all(|b| {
+                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
+                });
+            if !label_ok {
+                return Err(format!("ADMIN_TOKENS entry {}: bad label", i + 1));
+            }
+            let role = match role {
+                "admin" => Role::Admin,
+                "viewer" => Role::Viewer,
+                _ => {
+                    return Err(format!(
+                        "ADMIN_TOKENS entry {}: role must be admin or viewer",
+                        i + 1
+                    ))
+                }
+            };
+            if secret.len() < 16 {
+                return Err(format!(
+                    "ADMIN_TOKENS entry {}: secret shorter than 16 characters",
+                    i + 1
+                ));
+            }
+            Ok(AdminToken {
+                label: label.to_string(),
+                role,
+                secret: secret.to_string(),
+            })
+        })
+        .collect()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// Currency used when a request names none (`DEFAULT_CURRENCY`).
@@ -10,6 +84,8 @@ pub struct Config {
     /// How long an isolate trusts its copy of the catalog pointer before
     /// reading it from KV again (`CATALOG_POINTER_TTL_MS`).
     pub pointer_ttl_ms: u64,
+    /// Admin tokens (`ADMIN_TOKENS`, a secret); an error disables the admin API.
+    pub admin_tokens: Result<Vec<AdminToken>, String>,
 }
 
 impl Config {
@@ -26,9 +102,11 @@ impl Config {
                 .parse()
                 .map_err(|_| format!("CATALOG_POINTER_TTL_MS={raw:?} is not a whole number"))?,
         };
+        let admin_tokens = parse_admin_tokens(&get("ADMIN_TOKENS").unwrap_or_default());
         Ok(Config {
             default_currency,
             pointer_ttl_ms,
+            admin_tokens,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! turns into a `worker::Response`. Nothing here performs I/O: turning an
 //! error into a response has no side effects (logging happens in `app`).
 
+use edgecart_durable_objects::protocol::FieldProblem;
 use serde::Serialize;
 
 pub type Result<T, E = ApiError> = std::result::Result<T, E>;
@@ -28,6 +29,29 @@ pub enum ApiError {
     CatalogUnavailable { cause: String },
     /// 503: the Worker's configuration is invalid. Logged like the above.
     Misconfigured { cause: String },
+    /// 401: no admin token, or not a valid one. Nothing was changed.
+    Unauthorized,
+    /// 403: a valid admin token whose role does not allow this route.
+    Forbidden,
+    /// 400: the request body is not the JSON this route expects
+    /// (`invalid_json`, `unknown_field`, `missing_field`, `invalid_type`, …).
+    InvalidBody {
+        code: String,
+        field: Option<String>,
+        detail: String,
+    },
+    /// 422: the body is well formed but breaks rules; every problem listed.
+    Validation { errors: Vec<FieldProblem> },
+    /// 404: an admin target (product, SKU, price) does not exist.
+    NotFound { code: &'static str, detail: String },
+    /// 409: the change contradicts the current state (`last_price`, …).
+    Conflict { code: String, detail: String },
+    /// 413: the body is larger than the route accepts.
+    PayloadTooLarge { detail: String },
+    /// 415: the body's media type is not one the route reads.
+    UnsupportedMediaType { detail: String },
+    /// 503: the catalog writer object could not be reached. Cause logged.
+    StorageUnavailable { cause: String },
 }
 
 impl ApiError {
@@ -44,14 +68,32 @@ impl ApiError {
             ApiError::InvalidParameter { .. } => 400,
             ApiError::RouteNotFound | ApiError::ProductNotFound => 404,
             ApiError::MethodNotAllowed { .. } => 405,
-            ApiError::CatalogUnavailable { .. } | ApiError::Misconfigured { .. } => 503,
+            ApiError::CatalogUnavailable { .. }
+            | ApiError::Misconfigured { .. }
+            | ApiError::StorageUnavailable { .. } => 503,
+            ApiError::Unauthorized => 401,
+            ApiError::Forbidden => 403,
+            ApiError::InvalidBody { .. } => 400,
+            ApiError::Validation { .. } => 422,
+            ApiError::NotFound { .. } => 404,
+            ApiError::Conflict { .. } => 409,
+            ApiError::PayloadTooLarge { .. } => 413,
+            ApiError::UnsupportedMediaType { .. } => 415,
         }
     }
 
     /// The stable machine code clients branch on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             ApiError::InvalidParameter { code, .. } => code,
+            ApiError::Unauthorized => "unauthorized",
+            ApiError::Forbidden => "forbidden",
+            ApiError::InvalidBody { code, .. } | ApiError::Conflict { code, .. } => code,
+            ApiError::Validation { .. } => "validation_failed",
+            ApiError::NotFound { code, .. } => code,
+            ApiError::PayloadTooLarge { .. } => "payload_too_large",
+            ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
+            ApiError::StorageUnavailable { .. } => "storage_unavailable",
             ApiError::RouteNotFound => "route_not_found",
             ApiError::ProductNotFound => "product_not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -68,6 +110,15 @@ impl ApiError {
             ApiError::MethodNotAllowed { .. } => "Method not allowed",
             ApiError::CatalogUnavailable { .. } => "Catalog temporarily unavailable",
             ApiError::Misconfigured { .. } => "Service misconfigured",
+            ApiError::Unauthorized => "Authentication required",
+            ApiError::Forbidden => "Not allowed for this token",
+            ApiError::InvalidBody { .. } => "Invalid request body",
+            ApiError::Validation { .. } => "Validation failed",
+            ApiError::NotFound { .. } => "Not found",
+            ApiError::Conflict { .. } => "Conflict with the current state",
+            ApiError::PayloadTooLarge { .. } => "Request body too large",
+            ApiError::UnsupportedMediaType { .. } => "Unsupported media type",
+            ApiError::StorageUnavailable { .. } => "Storage temporarily unavailable",
         }
     }
 
@@ -77,18 +128,30 @@ impl ApiError {
             ApiError::RouteNotFound => "No API route matches this path.".into(),
             ApiError::ProductNotFound => "No product has this id or slug.".into(),
             ApiError::MethodNotAllowed { allow } => format!("This route allows {allow}."),
-            ApiError::CatalogUnavailable { .. } | ApiError::Misconfigured { .. } => {
-                "Please retry shortly.".into()
+            ApiError::CatalogUnavailable { .. }
+            | ApiError::Misconfigured { .. }
+            | ApiError::StorageUnavailable { .. } => "Please retry shortly.".into(),
+            ApiError::Unauthorized => {
+                "Send Authorization: Bearer <admin token> with a valid token.".into()
             }
+            ApiError::Forbidden => "This token's role does not allow this route.".into(),
+            ApiError::Validation { errors } => {
+                format!("{} problem(s); see `errors`.", errors.len())
+            }
+            ApiError::InvalidBody { detail, .. }
+            | ApiError::NotFound { detail, .. }
+            | ApiError::Conflict { detail, .. }
+            | ApiError::PayloadTooLarge { detail }
+            | ApiError::UnsupportedMediaType { detail } => detail.clone(),
         }
     }
 
     /// What to log about this error beyond its code (internal causes).
     pub fn cause(&self) -> Option<&str> {
         match self {
-            ApiError::CatalogUnavailable { cause } | ApiError::Misconfigured { cause } => {
-                Some(cause)
-            }
+            ApiError::CatalogUnavailable { cause }
+            | ApiError::Misconfigured { cause }
+            | ApiError::StorageUnavailable { cause } => Some(cause),
             _ => None,
         }
     }
@@ -107,6 +170,10 @@ impl ApiError {
             request_id: &'a str,
             #[serde(skip_serializing_if = "Option::is_none")]
             param: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            field: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            errors: Option<&'a [FieldProblem]>,
         }
         let code = self.code();
         let problem = Problem {
@@ -121,6 +188,14 @@ impl ApiError {
                 ApiError::InvalidParameter { param, .. } => Some(param),
                 _ => None,
             },
+            field: match self {
+                ApiError::InvalidBody { field, .. } => field.as_deref(),
+                _ => None,
+            },
+            errors: match self {
+                ApiError::Validation { errors } => Some(errors),
+                _ => None,
+            },
         };
         let mut response = ApiResponse::new(
             self.status(),
@@ -130,8 +205,11 @@ impl ApiError {
         response.header("Cache-Control", "no-store");
         match self {
             ApiError::MethodNotAllowed { allow } => response.header("Allow", *allow),
-            ApiError::CatalogUnavailable { .. } | ApiError::Misconfigured { .. } => {
-                response.header("Retry-After", "5")
+            ApiError::CatalogUnavailable { .. }
+            | ApiError::Misconfigured { .. }
+            | ApiError::StorageUnavailable { .. } => response.header("Retry-After", "5"),
+            ApiError::Unauthorized => {
+                response.header("WWW-Authenticate", "Bearer realm=\"edgecart-admin\"")
             }
             _ => {}
         }

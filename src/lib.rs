@@ -8,6 +8,7 @@
 //! the runtime (`http`, `routes`, `catalog_api`, `config`) are tested
 //! natively with `cargo test`.
 
+pub mod admin_api;
 pub mod app;
 pub mod catalog_api;
 pub mod catalog_store;
@@ -16,6 +17,9 @@ pub mod http;
 pub mod routes;
 
 use worker::{event, Context, Env, Request, Response};
+
+/// Durable Object classes must be exported by the Worker's module.
+pub use edgecart_durable_objects::catalog_writer::CatalogWriter;
 
 #[event(start)]
 fn start() {

@@ -1,6 +1,6 @@
 //! The route table: every route the Worker serves, laid out like its URL.
-//! The same table drives dispatch, CORS preflights and the test that checks
-//! the OpenAPI document lists every served route.
+//! The same table drives dispatch, `Allow` headers, CORS preflights and the
+//! test that checks the OpenAPI document lists every served route.
 
 use crate::http::ApiError;
 
@@ -12,6 +12,23 @@ pub enum Route<'a> {
     ListProducts,
     GetProduct { id_or_slug: &'a str },
     ListCategories,
+    AdminProduct { id: &'a str },
+    AdminPrice { sku: &'a str, currency: &'a str },
+    AdminCategory { slug: &'a str },
+    AdminImport,
+    AdminAudit,
+}
+
+impl Route<'_> {
+    /// Methods this route serves (HEAD wherever GET; OPTIONS everywhere).
+    pub fn allow(&self) -> &'static str {
+        match self {
+            Route::AdminProduct { .. } | Route::AdminPrice { .. } => "PUT, DELETE, OPTIONS",
+            Route::AdminCategory { .. } => "PUT, OPTIONS",
+            Route::AdminImport => "POST, OPTIONS",
+            _ => "GET, HEAD, OPTIONS",
+        }
+    }
 }
 
 /// One served route as the OpenAPI document names it.
@@ -21,43 +38,43 @@ pub struct RouteSpec {
     pub path: &'static str,
 }
 
-/// Every served route (HEAD is served wherever GET is; OPTIONS answers CORS
-/// preflights on every path below).
-pub const ROUTES: &[RouteSpec] = &[
-    RouteSpec {
-        method: "GET",
-        path: "/health",
-    },
-    RouteSpec {
-        method: "GET",
-        path: "/openapi.json",
-    },
-    RouteSpec {
-        method: "GET",
-        path: "/v1/products",
-    },
-    RouteSpec {
-        method: "GET",
-        path: "/v1/products/{id_or_slug}",
-    },
-    RouteSpec {
-        method: "GET",
-        path: "/v1/categories",
-    },
-];
+const fn spec(method: &'static str, path: &'static str) -> RouteSpec {
+    RouteSpec { method, path }
+}
 
-/// Methods allowed on every route today.
-pub const ALLOW: &str = "GET, HEAD, OPTIONS";
+/// Every served (method, path), as documented in `openapi.json`.
+pub const ROUTES: &[RouteSpec] = &[
+    spec("GET", "/health"),
+    spec("GET", "/openapi.json"),
+    spec("GET", "/v1/products"),
+    spec("GET", "/v1/products/{id_or_slug}"),
+    spec("GET", "/v1/categories"),
+    spec("PUT", "/admin/v1/products/{id}"),
+    spec("DELETE", "/admin/v1/products/{id}"),
+    spec("PUT", "/admin/v1/prices/{sku}/{currency}"),
+    spec("DELETE", "/admin/v1/prices/{sku}/{currency}"),
+    spec("PUT", "/admin/v1/categories/{slug}"),
+    spec("POST", "/admin/v1/catalog/import"),
+    spec("GET", "/admin/v1/audit"),
+];
 
 /// Matches a path to its route, ignoring the method.
 pub fn match_path(path: &str) -> Option<Route<'_>> {
     let segments: Vec<&str> = path.strip_prefix('/')?.split('/').collect();
+    if segments.iter().skip(1).any(|s| s.is_empty()) {
+        return None;
+    }
     Some(match segments.as_slice() {
         ["health"] => Route::Health,
         ["openapi.json"] => Route::OpenApi,
         ["v1", "products"] => Route::ListProducts,
-        ["v1", "products", id] if !id.is_empty() => Route::GetProduct { id_or_slug: id },
+        ["v1", "products", id] => Route::GetProduct { id_or_slug: id },
         ["v1", "categories"] => Route::ListCategories,
+        ["admin", "v1", "products", id] => Route::AdminProduct { id },
+        ["admin", "v1", "prices", sku, currency] => Route::AdminPrice { sku, currency },
+        ["admin", "v1", "categories", slug] => Route::AdminCategory { slug },
+        ["admin", "v1", "catalog", "import"] => Route::AdminImport,
+        ["admin", "v1", "audit"] => Route::AdminAudit,
         _ => return None,
     })
 }
@@ -65,9 +82,13 @@ pub fn match_path(path: &str) -> Option<Route<'_>> {
 /// Resolves a request to a route, or the error that answers it.
 pub fn resolve<'a>(method: &str, path: &'a str) -> Result<Route<'a>, ApiError> {
     let route = match_path(path).ok_or(ApiError::RouteNotFound)?;
-    match method {
-        "GET" | "HEAD" => Ok(route),
-        _ => Err(ApiError::MethodNotAllowed { allow: ALLOW }),
+    let allowed = route.allow();
+    let served =
+        allowed.split(", ").any(|m| m == method) || (method == "HEAD" && allowed.contains("GET"));
+    if served && method != "OPTIONS" {
+        Ok(route)
+    } else {
+        Err(ApiError::MethodNotAllowed { allow: allowed })
     }
 }
 
@@ -89,13 +110,37 @@ mod tests {
                 }),
             ),
             ("GET", "/v1/categories", Ok(Route::ListCategories)),
+            (
+                "PUT",
+                "/admin/v1/products/prd_1",
+                Ok(Route::AdminProduct { id: "prd_1" }),
+            ),
+            (
+                "DELETE",
+                "/admin/v1/prices/KTL-1/USD",
+                Ok(Route::AdminPrice {
+                    sku: "KTL-1",
+                    currency: "USD",
+                }),
+            ),
+            ("POST", "/admin/v1/catalog/import", Ok(Route::AdminImport)),
             ("GET", "/v1/products/", Err(ApiError::RouteNotFound)),
             ("GET", "/v1/products/a/b", Err(ApiError::RouteNotFound)),
             ("GET", "/v2/products", Err(ApiError::RouteNotFound)),
+            ("PUT", "/admin/v1/prices//USD", Err(ApiError::RouteNotFound)),
             (
                 "POST",
                 "/v1/products",
-                Err(ApiError::MethodNotAllowed { allow: ALLOW }),
+                Err(ApiError::MethodNotAllowed {
+                    allow: "GET, HEAD, OPTIONS",
+                }),
+            ),
+            (
+                "GET",
+                "/admin/v1/catalog/import",
+                Err(ApiError::MethodNotAllowed {
+                    allow: "POST, OPTIONS",
+                }),
             ),
         ];
         for (method, path, want) in table {
@@ -106,7 +151,13 @@ mod tests {
     #[test]
     fn every_route_in_the_table_resolves() {
         for spec in ROUTES {
-            let concrete = spec.path.replace("{id_or_slug}", "prd_1");
+            let concrete = spec
+                .path
+                .replace("{id_or_slug}", "prd_1")
+                .replace("{id}", "prd_1")
+                .replace("{sku}", "SKU-1")
+                .replace("{currency}", "USD")
+                .replace("{slug}", "kitchen");
             assert!(
                 resolve(spec.method, &concrete).is_ok(),
                 "{} {}",

@@ -118,13 +118,10 @@ pub fn parse_amount(value: &Value) -> Option<i64> {
 }
 
 impl ProductInput {
-    /// The record this input describes; `created_at` falls back to
-    /// `existing` (the stored timestamp) and then to `now`.
-    fn into_record(
-        self,
-        existing: Option<&str>,
-        now: &str,
-    ) -> Result<ProductRecord, Vec<FieldError>> {
+    /// The record this input describes, with the problems of its price
+    /// lists (currency codes, amounts); `created_at` falls back to `existing`
+    /// (the stored timestamp) and then to `now`.
+    fn into_record(self, existing: Option<&str>, now: &str) -> (ProductRecord, Vec<FieldError>) {
         let mut errors = Vec::new();
         let variants =
             self.variants
@@ -175,11 +172,7 @@ impl ProductInput {
             images: self.images,
             variants,
         };
-        if errors.is_empty() {
-            Ok(record)
-        } else {
-            Err(errors)
-        }
+        (record, errors)
     }
 }
 
@@ -301,6 +294,11 @@ impl CatalogState {
         self.products.get(id)
     }
 
+    /// The product a SKU belongs to.
+    pub fn product_of_sku(&self, sku: &str) -> Option<&ProductRecord> {
+        self.skus.get(sku).and_then(|id| self.products.get(id))
+    }
+
     pub fn categories(&self) -> &[CategoryRecord] {
         &self.categories
     }
@@ -321,10 +319,22 @@ impl CatalogState {
         now: &str,
     ) -> Result<Applied, AdminError> {
         let existing = self.products.get(&input.id);
-        let record = input
-            .into_record(existing.map(|p| p.created_at.as_str()), now)
-            .map_err(AdminError::Invalid)?;
-        let mut errors = validate_product(&record, &self.categories);
+        let (record, mut errors) = input.into_record(existing.map(|p| p.created_at.as_str()), now);
+        // A variant whose only prices were refused already has its errors.
+        let refused_prices: Vec<String> = errors
+            .iter()
+            .filter_map(|e| e.field.split_once(".prices").map(|(v, _)| v.to_string()))
+            .collect();
+        errors.extend(
+            validate_product(&record, &self.categories)
+                .into_iter()
+                .filter(|e| {
+                    !(e.code == "missing_price"
+                        && refused_prices
+                            .iter()
+                            .any(|v| e.field == format!("{v}.prices")))
+                }),
+        );
         if let Some(owner) = self.slugs.get(&record.slug).filter(|o| **o != record.id) {
             errors.push(field_error(
                 "slug",

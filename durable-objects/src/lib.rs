@@ -1,7 +1,14 @@
-//! Edgecart's Durable Object classes: one object per SKU stock ledger, cart,
-//! order and points ledger, each SQLite-backed.
+//! Edgecart's Durable Object classes, each SQLite-backed, and the typed
+//! protocol the Worker uses to reach them.
 //!
-//! This crate is empty until the inventory issue lands. When it fills, its
-//! objects stay thin: load state, call the pure rules in `edgecart-domain`,
-//! persist in one transaction. They must not compute prices or stock rules
-//! themselves, and they are called only through one typed command protocol.
+//! - [`catalog_writer::CatalogWriter`]: the single writer of the catalog
+//!   (admin writes, imports, audit trail, publishing to KV).
+//! - Later: one object per SKU stock ledger, cart, order and points ledger.
+//!
+//! Objects stay thin: load state, call the pure rules in `edgecart-domain`,
+//! persist in one atomic block. They must not compute prices, validate
+//! products or apply stock rules themselves, and they are called only
+//! through the command enums in [`protocol`], never ad-hoc URLs.
+
+pub mod catalog_writer;
+pub mod protocol;

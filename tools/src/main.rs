@@ -1,25 +1,37 @@
-//! `edgecart-catalog`: generates the demo catalog and writes it as a file
-//! that `wrangler kv bulk put` loads into local KV, pointer last.
+//! `edgecart-catalog`: writes the deterministic demo catalog as the files the
+//! admin API imports: an NDJSON file of products (one `PUT
+//! /admin/v1/products/{id}` body per line) and a JSON array of categories.
 //!
-//! Usage: `edgecart-catalog demo [--seed N] [--size N] --out FILE`
+//! Usage: `edgecart-catalog demo [--seed N] [--size N] --products FILE --categories FILE`
 //!
 //! It writes files only; it never talks to a network.
 
-use edgecart_domain::catalog::publish;
 use edgecart_domain::demo;
-use edgecart_domain::records::POINTER_KEY;
-use serde::Serialize;
+use std::io::Write;
 use std::process::ExitCode;
 
-#[derive(Serialize)]
-struct BulkEntry<'a> {
-    key: &'a str,
-    value: &'a str,
+fn usage() -> ExitCode {
+    eprintln!(
+        "usage: edgecart-catalog demo [--seed N] [--size N] --products FILE --categories FILE"
+    );
+    ExitCode::from(2)
 }
 
-fn usage() -> ExitCode {
-    eprintln!("usage: edgecart-catalog demo [--seed N] [--size N] --out FILE");
-    ExitCode::from(2)
+fn write_files(seed: u64, size: usize, products: &str, categories: &str) -> std::io::Result<usize> {
+    let records = demo::products(seed, size);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(products)?);
+    for record in &records {
+        // An import line is a product as the admin API takes it: no storage `schema`.
+        let mut value = serde_json::to_value(record)?;
+        if let Some(object) = value.as_object_mut() {
+            object.remove("schema");
+        }
+        serde_json::to_writer(&mut out, &value)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    std::fs::write(categories, serde_json::to_string(&demo::categories())?)?;
+    Ok(records.len())
 }
 
 fn main() -> ExitCode {
@@ -29,54 +41,37 @@ fn main() -> ExitCode {
     }
     let mut seed = demo::DEFAULT_SEED;
     let mut size = demo::DEFAULT_SIZE;
-    let mut out = None;
+    let (mut products, mut categories) = (None, None);
     let mut it = args[1..].iter();
     while let Some(flag) = it.next() {
-        let value = it.next();
-        match (flag.as_str(), value) {
-            ("--seed", Some(v)) => match v.parse() {
+        let Some(value) = it.next() else {
+            return usage();
+        };
+        match flag.as_str() {
+            "--seed" => match value.parse() {
                 Ok(n) => seed = n,
                 Err(_) => return usage(),
             },
-            ("--size", Some(v)) => match v.parse() {
+            "--size" => match value.parse() {
                 Ok(n) => size = n,
                 Err(_) => return usage(),
             },
-            ("--out", Some(v)) => out = Some(v.clone()),
+            "--products" => products = Some(value.clone()),
+            "--categories" => categories = Some(value.clone()),
             _ => return usage(),
         }
     }
-    let Some(out) = out else {
+    let (Some(products), Some(categories)) = (products, categories) else {
         return usage();
     };
-    let products = demo::products(seed, size);
-    let publication = match publish(1, demo::currencies(), demo::categories(), &products) {
-        Ok(p) => p,
-        Err(e) => {
-            eprintln!("the demo catalog does not publish: {e:?}");
-            return ExitCode::FAILURE;
+    match write_files(seed, size, &products, &categories) {
+        Ok(n) => {
+            println!("{n} products -> {products}, categories -> {categories}");
+            ExitCode::SUCCESS
         }
-    };
-    let pointer = serde_json::to_string(&publication.pointer).expect("pointer serializes");
-    let mut entries: Vec<BulkEntry> = publication
-        .entries
-        .iter()
-        .map(|(key, value)| BulkEntry { key, value })
-        .collect();
-    entries.push(BulkEntry {
-        key: POINTER_KEY,
-        value: &pointer,
-    });
-    let json = serde_json::to_string(&entries).expect("entries serialize");
-    if let Err(e) = std::fs::write(&out, json) {
-        eprintln!("cannot write {out}: {e}");
-        return ExitCode::FAILURE;
+        Err(e) => {
+            eprintln!("cannot write the demo catalog: {e}");
+            ExitCode::FAILURE
+        }
     }
-    println!(
-        "{} products, catalog version {}, {} KV entries -> {out}",
-        products.len(),
-        publication.pointer.version,
-        entries.len()
-    );
-    ExitCode::SUCCESS
 }

@@ -1,0 +1,583 @@
+//! `CatalogWriter`: the one Durable Object every catalog write goes through.
+//!
+//! It holds the authoritative catalog in SQLite (products, categories, the
+//! audit trail, publication metadata) and in memory as a domain
+//! `CatalogState`. Each command runs alone (`blockConcurrencyWhile`): load,
+//! apply the domain rule, persist the changed rows and the audit entry in
+//! one synchronous block (committed atomically before the reply leaves the
+//! object), then publish to KV: immutable shards and index first, the
+//! pointer last. Concurrent admin writes therefore apply one after another
+//! to the latest state and none is lost.
+//!
+//! Recovery point: a committed change sets `dirty` and an alarm. If the
+//! object dies before publishing, the alarm (or the next write) publishes
+//! the committed state; publishing is idempotent because every key but the
+//! pointer is content-addressed.
+
+use crate::protocol::{
+    AuditEntry, AuditReply, CatalogCommand, FieldProblem, ImportReply, PublishReply, Refusal,
+    RejectedLine, WriteReply,
+};
+use edgecart_domain::admin::{
+    parse_amount, parse_input, AdminError, Applied, CatalogState, CategoryInput, Change,
+    InputError, ProductInput,
+};
+use edgecart_domain::catalog::FieldError;
+use edgecart_domain::money::Currency;
+use edgecart_domain::records::{CatalogPointer, CategoryRecord, ProductRecord, POINTER_KEY};
+use serde::Deserialize;
+use std::cell::RefCell;
+use std::collections::HashSet;
+use std::rc::Rc;
+use worker::{durable_object, Date, DurableObject, Env, Request, Response, State, Storage};
+
+/// How long after an unpublished commit the alarm publishes it. Writes
+/// publish before they answer and imports when they end, so the alarm only
+/// matters when the object died in between (or an import was abandoned).
+const PUBLISH_ALARM_MS: i64 = 30_000;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS categories (slug TEXT PRIMARY KEY, name TEXT NOT NULL, ord INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS products (id TEXT PRIMARY KEY, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+  fields TEXT NOT NULL, before TEXT, after TEXT);
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+";
+
+#[durable_object]
+pub struct CatalogWriter {
+    state: State,
+    inner: Rc<Writer>,
+}
+
+struct Writer {
+    storage: Storage,
+    env: Env,
+    catalog: RefCell<Option<CatalogState>>,
+    /// Immutable KV keys this instance has written (content-addressed, so
+    /// writing them again would only cost time).
+    written: RefCell<HashSet<String>>,
+}
+
+impl DurableObject for CatalogWriter {
+    fn new(state: State, env: Env) -> Self {
+        let inner = Rc::new(Writer {
+            storage: state.storage(),
+            env,
+            catalog: RefCell::new(None),
+            written: RefCell::new(HashSet::new()),
+        });
+        CatalogWriter { state, inner }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let command: CatalogCommand = match req.json().await {
+            Ok(c) => c,
+            Err(e) => return Response::error(format!("unreadable command: {e}"), 400),
+        };
+        let writer = self.inner.clone();
+        // One command at a time: no other event reaches the object until this
+        // one has committed and published. Errors come back as values so a
+        // failed command never resets the object.
+        let reply = self
+            .state
+            .block_concurrency_while(async move { Ok(writer.handle(command).await) })
+            .await?;
+        match reply {
+            Ok(json) => Ok(Response::builder()
+                .with_header("Content-Type", "application/json")?
+                .fixed(json.into_bytes())),
+            Err(cause) => Response::error(cause, 500),
+        }
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        let writer = self.inner.clone();
+        let result = self
+            .state
+            .block_concurrency_while(async move { Ok(writer.publish().await) })
+            .await?;
+        match result {
+            Ok(_) => Response::ok("published"),
+            // Returning an error makes the runtime retry the alarm.
+            Err(cause) => Err(worker::Error::RustError(cause)),
+        }
+    }
+}
+
+fn problem(e: &FieldError) -> FieldProblem {
+    FieldProblem {
+        field: Some(e.field.clone()),
+        code: e.code.to_string(),
+        message: e.message.clone(),
+    }
+}
+
+fn input_problem(e: InputError) -> FieldProblem {
+    FieldProblem {
+        field: e.field,
+        code: e.code.to_string(),
+        message: e.message,
+    }
+}
+
+fn refusal(e: AdminError) -> Refusal {
+    match e {
+        AdminError::Invalid(errors) => Refusal::Invalid {
+            errors: errors.iter().map(problem).collect(),
+        },
+        AdminError::NotFound { what } => Refusal::NotFound { what: what.into() },
+        AdminError::Conflict { code, message } => Refusal::Conflict {
+            code: code.into(),
+            message,
+        },
+    }
+}
+
+fn json<T: serde::Serialize>(value: &T) -> Result<String, String> {
+    serde_json::to_string(value).map_err(|e| e.to_string())
+}
+
+fn now_rfc3339() -> String {
+    chrono::DateTime::from_timestamp_millis(Date::now().as_millis() as i64)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+/// What a write touched, so the right rows are persisted.
+enum Touched {
+    Product(String),
+    Categories,
+}
+
+impl Writer {
+    async fn handle(&self, command: CatalogCommand) -> Result<String, String> {
+        self.load()?;
+        let now = now_rfc3339();
+        match command {
+            CatalogCommand::UpsertProduct { actor, id, product } => {
+                let input: ProductInput = match parse_input(&product) {
+                    Ok(input) => input,
+                    Err(e) => {
+                        return json(&refused(Refusal::BadInput {
+                            problem: input_problem(e),
+                        }))
+                    }
+                };
+                if input.id != id {
+                    return json(&refused(Refusal::Invalid {
+                        errors: vec![FieldProblem {
+                            field: Some("id".into()),
+                            code: "id_mismatch".into(),
+                            message: format!("the body's id must be {id}, as in the path"),
+                        }],
+                    }));
+                }
+                let result = self.apply(|s| s.upsert_product(input, &now));
+                self.finish(&actor, &now, result, Touched::Product(id))
+                    .await
+            }
+            CatalogCommand::DeleteProduct { actor, id } => {
+                let result = self.apply(|s| s.delete_product(&id).map(Applied::Changed));
+                self.finish(&actor, &now, result, Touched::Product(id))
+                    .await
+            }
+            CatalogCommand::SetPrice {
+                actor,
+                sku,
+                currency,
+                amount,
+            } => {
+                let Some(currency) = Currency::parse(&currency).ok() else {
+                    return json(&refused(Refusal::NotFound {
+                        what: "currency".into(),
+                    }));
+                };
+                let Some(amount) = parse_amount(&amount) else {
+                    return json(&refused(Refusal::Invalid {
+                        errors: vec![FieldProblem {
+                            field: Some("amount".into()),
+                            code: "invalid_price".into(),
+                            message: "must be a non-negative integer of minor units".into(),
+                        }],
+                    }));
+                };
+                let owner = self.owner_of(&sku);
+                let result = self.apply(|s| s.set_price(&sku, currency, amount));
+                self.finish(&actor, &now, result, Touched::Product(owner))
+                    .await
+            }
+            CatalogCommand::DeletePrice {
+                actor,
+                sku,
+                currency,
+            } => {
+                let Some(currency) = Currency::parse(&currency).ok() else {
+                    return json(&refused(Refusal::NotFound {
+                        what: "price".into(),
+                    }));
+                };
+                let owner = self.owner_of(&sku);
+                let result = self.apply(|s| s.delete_price(&sku, currency).map(Applied::Changed));
+                self.finish(&actor, &now, result, Touched::Product(owner))
+                    .await
+            }
+            CatalogCommand::UpsertCategory { actor, slug, name } => {
+                let result = self.apply(|s| s.upsert_category(&slug, CategoryInput { name }));
+                self.finish(&actor, &now, result, Touched::Categories).await
+            }
+            CatalogCommand::ImportBatch { actor, lines } => {
+                let reply = self.import(&actor, &now, lines).await?;
+                json(&reply)
+            }
+            CatalogCommand::Publish => json(&PublishReply {
+                pointer: self.publish().await?,
+            }),
+            CatalogCommand::Audit { after, limit } => json(&AuditReply {
+                entries: self.audit(after, limit)?,
+            }),
+        }
+    }
+
+    /// Creates the tables and loads the state once per object instance.
+    fn load(&self) -> Result<(), String> {
+        if self.catalog.borrow().is_some() {
+            return Ok(());
+        }
+        let sql = self.storage.sql();
+        for statement in SCHEMA.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            sql.exec(statement, None)
+                .map_err(|e| format!("schema: {e}"))?;
+        }
+        #[derive(Deserialize)]
+        struct Row {
+            json: String,
+        }
+        let products = sql
+            .exec("SELECT json FROM products", None)
+            .and_then(|c| c.to_array::<Row>())
+            .map_err(|e| format!("loading products: {e}"))?
+            .into_iter()
+            .map(|r| {
+                serde_json::from_str::<ProductRecord>(&r.json)
+                    .map_err(|e| format!("stored product: {e}"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let categories = sql
+            .exec("SELECT slug, name FROM categories ORDER BY ord", None)
+            .and_then(|c| c.to_array::<CategoryRecord>())
+            .map_err(|e| format!("loading categories: {e}"))?;
+        *self.catalog.borrow_mut() = Some(CatalogState::new(categories, products));
+        Ok(())
+    }
+
+    fn apply<T>(&self, f: impl FnOnce(&mut CatalogState) -> T) -> T {
+        let mut guard = self.catalog.borrow_mut();
+        f(guard.as_mut().expect("loaded before applying"))
+    }
+
+    fn owner_of(&self, sku: &str) -> String {
+        self.apply(|s| s.product_of_sku(sku).map(|p| p.id.clone()))
+            .unwrap_or_default()
+    }
+
+    /// Persists an applied change with its audit entry, then publishes.
+    async fn finish(
+        &self,
+        actor: &str,
+        now: &str,
+        result: Result<Applied, AdminError>,
+        touched: Touched,
+    ) -> Result<String, String> {
+        let (outcome, change) = match result {
+            Err(e) => return json(&refused(refusal(e))),
+            Ok(Applied::Unchanged) => ("unchanged", None),
+            Ok(Applied::Changed(change)) => {
+                let outcome = match change.action {
+                    "product.create" | "category.create" => "created",
+                    "product.delete" | "price.delete" => "deleted",
+                    _ => "updated",
+                };
+                (outcome, Some(change))
+            }
+        };
+        if let Some(change) = &change {
+            self.commit(actor, now, &[(change, &touched)]).await?;
+        }
+        let pointer = self.publish().await?;
+        let product = match &touched {
+            Touched::Product(id) if outcome != "deleted" => self
+                .apply(|s| s.product(id).cloned())
+                .map(|p| serde_json::to_value(p).unwrap_or_default()),
+            _ => None,
+        };
+        json(&WriteReply {
+            outcome: Some(outcome.into()),
+            refusal: None,
+            pointer,
+            product,
+        })
+    }
+
+    /// Writes the touched rows, the audit entries and the dirty flag in one
+    /// synchronous block (atomic), then arms the publish alarm.
+    async fn commit(
+        &self,
+        actor: &str,
+        now: &str,
+        changes: &[(&Change, &Touched)],
+    ) -> Result<(), String> {
+        if let Err(e) = self.persist(actor, now, changes) {
+            // Memory may be ahead of storage now: reload from storage next time.
+            *self.catalog.borrow_mut() = None;
+            return Err(e);
+        }
+        if self.storage.get_alarm().await.ok().flatten().is_none() {
+            self.storage
+                .set_alarm(Date::now().as_millis() as i64 + PUBLISH_ALARM_MS)
+                .await
+                .map_err(|e| format!("setting the publish alarm: {e}"))?;
+        }
+        Ok(())
+    }
+
+    fn persist(
+        &self,
+        actor: &str,
+        now: &str,
+        changes: &[(&Change, &Touched)],
+    ) -> Result<(), String> {
+        let sql = self.storage.sql();
+        fn err(what: &'static str) -> impl Fn(worker::Error) -> String {
+            move |e| format!("{what}: {e}")
+        }
+        let guard = self.catalog.borrow();
+        let state = guard.as_ref().ok_or("state not loaded")?;
+        for (change, touched) in changes {
+            match touched {
+                Touched::Product(id) => match state.product(id) {
+                    Some(p) => {
+                        let row = serde_json::to_string(p).map_err(|e| e.to_string())?;
+                        sql.exec(
+                            "INSERT OR REPLACE INTO products (id, json) VALUES (?, ?)",
+                            vec![id.as_str().into(), row.into()],
+                        )
+                        .map_err(err("saving product"))?;
+                    }
+                    None => {
+                        sql.exec(
+                            "DELETE FROM products WHERE id = ?",
+                            vec![id.as_str().into()],
+                        )
+                        .map_err(err("deleting product"))?;
+                    }
+                },
+                Touched::Categories => {
+                    sql.exec("DELETE FROM categories", None)
+                        .map_err(err("saving categories"))?;
+                    for (i, c) in state.categories().iter().enumerate() {
+                        sql.exec(
+                            "INSERT INTO categories (slug, name, ord) VALUES (?, ?, ?)",
+                            vec![
+                                c.slug.as_str().into(),
+                                c.name.as_str().into(),
+                                (i as i64).into(),
+                            ],
+                        )
+                        .map_err(err("saving categories"))?;
+                    }
+                }
+            }
+            let opt = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string());
+            sql.exec(
+                "INSERT INTO audit (at, actor, action, target, fields, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                vec![
+                    now.into(),
+                    actor.into(),
+                    change.action.into(),
+                    change.target.as_str().into(),
+                    serde_json::to_string(&change.fields).unwrap_or_default().into(),
+                    opt(&change.before).into(),
+                    opt(&change.after).into(),
+                ],
+            )
+            .map_err(err("writing the audit entry"))?;
+        }
+        sql.exec(
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('dirty', '1')",
+            None,
+        )
+        .map_err(err("marking dirty"))?;
+        Ok(())
+    }
+
+    async fn import(
+        &self,
+        actor: &str,
+        now: &str,
+        lines: Vec<(u32, String)>,
+    ) -> Result<ImportReply, String> {
+        let mut reply = ImportReply::default();
+        let mut changes: Vec<(Change, Touched)> = Vec::new();
+        for (line, raw) in lines {
+            let input: ProductInput = match parse_input(&raw) {
+                Ok(input) => input,
+                Err(e) => {
+                    reply.rejected.push(RejectedLine {
+                        line,
+                        errors: vec![input_problem(e)],
+                    });
+                    continue;
+                }
+            };
+            let id = input.id.clone();
+            match self.apply(|s| s.upsert_product(input, now)) {
+                Ok(Applied::Unchanged) => reply.unchanged += 1,
+                Ok(Applied::Changed(change)) => {
+                    if change.action == "product.create" {
+                        reply.created += 1;
+                    } else {
+                        reply.updated += 1;
+                    }
+                    changes.push((change, Touched::Product(id)));
+                }
+                Err(e) => reply.rejected.push(RejectedLine {
+                    line,
+                    errors: match refusal(e) {
+                        Refusal::Invalid { errors } => errors,
+                        other => vec![FieldProblem {
+                            field: None,
+                            code: "rejected".into(),
+                            message: format!("{other:?}"),
+                        }],
+                    },
+                }),
+            }
+        }
+        if !changes.is_empty() {
+            let refs: Vec<(&Change, &Touched)> = changes.iter().map(|(c, t)| (c, t)).collect();
+            self.commit(actor, now, &refs).await?;
+        }
+        Ok(reply)
+    }
+
+    fn meta(&self, key: &str) -> Result<Option<String>, String> {
+        #[derive(Deserialize)]
+        struct Row {
+            value: String,
+        }
+        let rows = self
+            .storage
+            .sql()
+            .exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])
+            .and_then(|c| c.to_array::<Row>())
+            .map_err(|e| format!("reading meta {key}: {e}"))?;
+        Ok(rows.into_iter().next().map(|r| r.value))
+    }
+
+    /// Publishes the committed state if it changed since the last publish;
+    /// returns the live pointer.
+    async fn publish(&self) -> Result<Option<CatalogPointer>, String> {
+        self.load()?;
+        let last: Option<CatalogPointer> = self
+            .meta("pointer")?
+            .and_then(|p| serde_json::from_str(&p).ok());
+        if self.meta("dirty")?.as_deref() != Some("1") {
+            return Ok(last);
+        }
+        let seq = last.as_ref().map_or(1, |p| p.seq + 1);
+        let publication = self.apply(|s| s.publish(seq));
+        let pointer = if last
+            .as_ref()
+            .is_some_and(|p| p.version == publication.pointer.version)
+        {
+            last
+        } else {
+            let kv = self
+                .env
+                .kv("CATALOG")
+                .map_err(|e| format!("KV binding: {e}"))?;
+            for (key, value) in &publication.entries {
+                if self.written.borrow().contains(key) {
+                    continue;
+                }
+                kv.put(key, value.as_str())
+                    .map_err(|e| format!("put {key}: {e}"))?
+                    .execute()
+                    .await
+                    .map_err(|e| format!("put {key}: {e}"))?;
+                self.written.borrow_mut().insert(key.clone());
+            }
+            let pointer_json = json(&publication.pointer)?;
+            kv.put(POINTER_KEY, pointer_json.as_str())
+                .map_err(|e| format!("put pointer: {e}"))?
+                .execute()
+                .await
+                .map_err(|e| format!("put pointer: {e}"))?;
+            self.storage
+                .sql()
+                .exec(
+                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('pointer', ?)",
+                    vec![pointer_json.into()],
+                )
+                .map_err(|e| format!("saving pointer: {e}"))?;
+            Some(publication.pointer)
+        };
+        self.storage
+            .sql()
+            .exec(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('dirty', '0')",
+                None,
+            )
+            .map_err(|e| format!("clearing dirty: {e}"))?;
+        Ok(pointer)
+    }
+
+    fn audit(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, String> {
+        #[derive(Deserialize)]
+        struct Row {
+            seq: f64,
+            at: String,
+            actor: String,
+            action: String,
+            target: String,
+            fields: String,
+            before: Option<String>,
+            after: Option<String>,
+        }
+        let rows = self
+            .storage
+            .sql()
+            .exec(
+                "SELECT seq, at, actor, action, target, fields, before, after FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+                vec![(after as i64).into(), i64::from(limit).into()],
+            )
+            .and_then(|c| c.to_array::<Row>())
+            .map_err(|e| format!("reading audit: {e}"))?;
+        let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+        Ok(rows
+            .into_iter()
+            .map(|r| AuditEntry {
+                seq: r.seq as u64,
+                at: r.at,
+                actor: r.actor,
+                action: r.action,
+                target: r.target,
+                fields: serde_json::from_str(&r.fields).unwrap_or_default(),
+                before: parse(r.before),
+                after: parse(r.after),
+            })
+            .collect())
+    }
+}
+
+fn refused(refusal: Refusal) -> WriteReply {
+    WriteReply {
+        outcome: None,
+        refusal: Some(refusal),
+        pointer: None,
+        product: None,
+    }
+}

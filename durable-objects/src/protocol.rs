@@ -1,0 +1,158 @@
+//! The typed protocol between the Worker and the catalog writer object:
+//! one command enum, one reply per command, one binding constant, shared by
+//! caller and object. Nothing else addresses the object.
+
+use edgecart_domain::records::CatalogPointer;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use worker::{Env, Method, Request, RequestInit};
+
+/// The wrangler.toml binding of the catalog writer namespace.
+pub const CATALOG_WRITER_BINDING: &str = "CATALOG_WRITER";
+/// All catalog writes go through this one object, which serializes them.
+pub const CATALOG_WRITER_NAME: &str = "catalog";
+
+/// Who made a change: the label of the admin token used.
+pub type Actor = String;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum CatalogCommand {
+    /// Create or replace product `id`; `product` is the raw JSON body, whose
+    /// `id` must match.
+    UpsertProduct {
+        actor: Actor,
+        id: String,
+        product: String,
+    },
+    DeleteProduct {
+        actor: Actor,
+        id: String,
+    },
+    SetPrice {
+        actor: Actor,
+        sku: String,
+        currency: String,
+        amount: Value,
+    },
+    DeletePrice {
+        actor: Actor,
+        sku: String,
+        currency: String,
+    },
+    UpsertCategory {
+        actor: Actor,
+        slug: String,
+        name: String,
+    },
+    /// Apply import lines (line number, raw JSON); publishing waits for `Publish`.
+    ImportBatch {
+        actor: Actor,
+        lines: Vec<(u32, String)>,
+    },
+    /// Publish pending changes (if any) and return the live pointer.
+    Publish,
+    /// Audit entries after `after` (a sequence number), oldest first.
+    Audit {
+        after: u64,
+        limit: u32,
+    },
+}
+
+/// A field-level problem, as the admin API reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldProblem {
+    pub field: Option<String>,
+    pub code: String,
+    pub message: String,
+}
+
+/// Why the object refused a write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Refusal {
+    /// The body is not the expected JSON (400).
+    BadInput { problem: FieldProblem },
+    /// The input breaks rules (422).
+    Invalid { errors: Vec<FieldProblem> },
+    /// The target does not exist (404); `what` is product, sku or price.
+    NotFound { what: String },
+    /// The write contradicts the current state (409).
+    Conflict { code: String, message: String },
+}
+
+/// The answer to a single write.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct WriteReply {
+    /// `created`, `updated`, `deleted`, or `unchanged`; absent when refused.
+    pub outcome: Option<String>,
+    pub refusal: Option<Refusal>,
+    /// The live catalog after the write (published before replying).
+    pub pointer: Option<CatalogPointer>,
+    /// The stored product after the write, for product upserts.
+    pub product: Option<Value>,
+}
+
+/// Per-line results of one import batch.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ImportReply {
+    pub created: u32,
+    pub updated: u32,
+    pub unchanged: u32,
+    pub rejected: Vec<RejectedLine>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RejectedLine {
+    pub line: u32,
+    pub errors: Vec<FieldProblem>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PublishReply {
+    pub pointer: Option<CatalogPointer>,
+}
+
+/// One audit entry: append-only, numbered in commit order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: u64,
+    /// RFC 3339 time the change was committed.
+    pub at: String,
+    /// Label of the admin token that made the change.
+    pub actor: String,
+    pub action: String,
+    pub target: String,
+    pub fields: Vec<String>,
+    pub before: Option<Value>,
+    pub after: Option<Value>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct AuditReply {
+    pub entries: Vec<AuditEntry>,
+}
+
+/// Sends a command to the catalog writer and decodes its reply.
+pub async fn call<R: for<'de> Deserialize<'de>>(
+    env: &Env,
+    command: &CatalogCommand,
+) -> worker::Result<R> {
+    let stub = env
+        .durable_object(CATALOG_WRITER_BINDING)?
+        .get_by_name(CATALOG_WRITER_NAME)?;
+    let body =
+        serde_json::to_string(command).map_err(|e| worker::Error::RustError(e.to_string()))?;
+    let mut init = RequestInit::new();
+    init.with_method(Method::Post).with_body(Some(body.into()));
+    let request = Request::new_with_init("https://catalog-writer/command", &init)?;
+    let mut response = stub.fetch_with_request(request).await?;
+    if response.status_code() != 200 {
+        let text = response.text().await.unwrap_or_default();
+        return Err(worker::Error::RustError(format!(
+            "catalog writer answered {}: {text}",
+            response.status_code()
+        )));
+    }
+    response.json().await
+}

@@ -1,0 +1,621 @@
+//! The admin API (`/admin/v1/*`): bearer-token authentication compared in
+//! constant time, single writes and the streamed NDJSON import, all sent to
+//! the catalog writer object, and the audit trail. The pure parts (token
+//! check, line splitting, reply mapping) are tested natively.
+
+use crate::catalog_api::Params;
+use crate::catalog_store;
+use crate::config::{Config, Role};
+use crate::http::{ApiError, ApiResponse, Result};
+use crate::routes::Route;
+use edgecart_domain::admin::{CategoryInput, PriceInput, MAX_ITEM_BYTES};
+use edgecart_durable_objects::protocol::{
+    call, AuditReply, CatalogCommand, FieldProblem, ImportReply, PublishReply, Refusal, WriteReply,
+};
+use futures_util::StreamExt;
+use serde::Serialize;
+use worker::{Env, Request};
+
+/// Lines sent to the writer per batch, and bytes at most.
+const BATCH_LINES: usize = 500;
+const BATCH_BYTES: usize = 1 << 20;
+/// Most lines one import reads; later lines are rejected.
+pub const MAX_IMPORT_LINES: u32 = 100_000;
+/// Most rejected lines listed in an import report (all are counted).
+const MAX_LISTED_ERRORS: usize = 1_000;
+const AUDIT_DEFAULT_PAGE: u32 = 50;
+const AUDIT_MAX_PAGE: u32 = 200;
+
+/// Equality whose time depends only on the lengths, not on where the
+/// inputs differ.
+fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    let mut diff = a.len() ^ b.len();
+    for i in 0..a.len().max(b.len()) {
+        let x = a.get(i).copied().unwrap_or(0);
+        let y = b.get(i).copied().unwrap_or(0);
+        diff |= usize::from(x ^ y);
+    }
+    diff == 0
+}
+
+/// The label of the token in `authorization` if it may use a route that
+/// needs `needs`. Every configured token is compared, always.
+pub fn authorize(config: &Config, authorization: Option<&str>, needs: Role) -> Result<String> {
+    let tokens = config
+        .admin_tokens
+        .as_ref()
+        .map_err(|cause| ApiError::Misconfigured {
+            cause: cause.clone(),
+        })?;
+    let presented = authorization
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(ApiError::Unauthorized)?;
+    let mut found = None;
+    for t in tokens {
+        if ct_eq(t.secret.as_bytes(), presented.as_bytes()) {
+            found = Some(t);
+        }
+    }
+    let token = found.ok_or(ApiError::Unauthorized)?;
+    match (needs, token.role) {
+        (Role::Viewer, _) | (Role::Admin, Role::Admin) => Ok(token.label.clone()),
+        (Role::Admin, Role::Viewer) => Err(ApiError::Forbidden),
+    }
+}
+
+/// One line of an NDJSON body, numbered from 1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line {
+    Text(u32, String),
+    TooLong(u32),
+    NotUtf8(u32),
+}
+
+/// Splits a streamed body into lines without holding more than one line
+/// (at most `max` bytes) in memory. Blank lines are skipped but counted.
+pub struct LineSplitter {
+    buf: Vec<u8>,
+    line: u32,
+    skipping: bool,
+    max: usize,
+}
+
+impl LineSplitter {
+    pub fn new(max: usize) -> Self {
+        LineSplitter {
+            buf: Vec::new(),
+            line: 0,
+            skipping: false,
+            max,
+        }
+    }
+
+    pub fn push(&mut self, chunk: &[u8], out: &mut Vec<Line>) {
+        let mut start = 0;
+        for (i, &b) in chunk.iter().enumerate() {
+            if b == b'\n' {
+                self.take(&chunk[start..i], true, out);
+                start = i + 1;
+            }
+        }
+        self.take(&chunk[start..], false, out);
+    }
+
+    pub fn finish(&mut self, out: &mut Vec<Line>) {
+        if !self.buf.is_empty() || self.skipping {
+            self.take(&[], true, out);
+        }
+    }
+
+    fn take(&mut self, part: &[u8], complete: bool, out: &mut Vec<Line>) {
+        if !self.skipping {
+            self.buf.extend_from_slice(part);
+            if self.buf.len() > self.max {
+                self.skipping = true;
+                self.buf = Vec::new();
+            }
+        }
+        if !complete {
+            return;
+        }
+        self.line += 1;
+        if std::mem::take(&mut self.skipping) {
+            out.push(Line::TooLong(self.line));
+            return;
+        }
+        let mut bytes = std::mem::take(&mut self.buf);
+        if bytes.last() == Some(&b'\r') {
+            bytes.pop();
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return;
+        }
+        out.push(match String::from_utf8(bytes) {
+            Ok(s) => Line::Text(self.line, s),
+            Err(_) => Line::NotUtf8(self.line),
+        });
+    }
+}
+
+/// What an import did, line by line.
+#[derive(Debug, Default, Serialize)]
+pub struct ImportReport {
+    /// Non-blank lines read.
+    pub received: u32,
+    pub created: u32,
+    pub updated: u32,
+    pub unchanged: u32,
+    pub rejected: u32,
+    /// The first rejected lines, each with every problem found.
+    pub errors: Vec<LineErrors>,
+    pub errors_truncated: bool,
+    pub catalog_version: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LineErrors {
+    pub line: u32,
+    pub errors: Vec<FieldProblem>,
+}
+
+impl ImportReport {
+    fn reject(&mut self, line: u32, errors: Vec<FieldProblem>) {
+        self.rejected += 1;
+        if self.errors.len() < MAX_LISTED_ERRORS {
+            self.errors.push(LineErrors { line, errors });
+        } else {
+            self.errors_truncated = true;
+        }
+    }
+
+    fn reject_one(&mut self, line: u32, code: &str, message: &str) {
+        self.reject(
+            line,
+            vec![FieldProblem {
+                field: None,
+                code: code.into(),
+                message: message.into(),
+            }],
+        );
+    }
+
+    fn merge(&mut self, reply: ImportReply) {
+        self.created += reply.created;
+        self.updated += reply.updated;
+        self.unchanged += reply.unchanged;
+        for r in reply.rejected {
+            self.reject(r.line, r.errors);
+        }
+    }
+}
+
+/// Maps the writer's refusal to the HTTP error.
+pub fn refusal_error(refusal: Refusal) -> ApiError {
+    match refusal {
+        Refusal::BadInput { problem } => ApiError::InvalidBody {
+            code: problem.code,
+            field: problem.field,
+            detail: problem.message,
+        },
+        Refusal::Invalid { errors } => ApiError::Validation { errors },
+        Refusal::NotFound { what } => {
+            let (code, detail) = match what.as_str() {
+                "product" => ("product_not_found", "No product has this id."),
+                "sku" => ("sku_not_found", "No variant has this SKU."),
+                "currency" => ("unknown_currency", "Not a known ISO 4217 currency code."),
+                _ => ("price_not_found", "This SKU has no price in this currency."),
+            };
+            ApiError::NotFound {
+                code,
+                detail: detail.into(),
+            }
+        }
+        Refusal::Conflict { code, message } => ApiError::Conflict {
+            code,
+            detail: message,
+        },
+    }
+}
+
+/// The response to an accepted single write.
+pub fn write_response(reply: WriteReply) -> Result<ApiResponse> {
+    if let Some(refusal) = reply.refusal {
+        return Err(refusal_error(refusal));
+    }
+    #[derive(Serialize)]
+    struct Body {
+        outcome: Option<String>,
+        catalog_version: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        product: Option<serde_json::Value>,
+    }
+    let created = reply.outcome.as_deref() == Some("created");
+    let mut response = ApiResponse::json(&Body {
+        outcome: reply.outcome,
+        catalog_version: reply.pointer.map(|p| p.version),
+        product: reply.product,
+    });
+    if created {
+        response.status = 201;
+    }
+    Ok(response)
+}
+
+fn storage(e: worker::Error) -> ApiError {
+    ApiError::StorageUnavailable {
+        cause: format!("catalog writer: {e}"),
+    }
+}
+
+fn require_media_type(req: &Request, accepted: &[&str]) -> Result<()> {
+    let given = req
+        .headers()
+        .get("Content-Type")
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    let essence = given
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if accepted.contains(&essence.as_str()) {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType {
+            detail: format!("Send the body as {}.", accepted.join(" or ")),
+        })
+    }
+}
+
+/// Reads a JSON body of at most [`MAX_ITEM_BYTES`].
+async fn small_json_body(req: &mut Request) -> Result<String> {
+    require_media_type(req, &["application/json"])?;
+    let too_large = || ApiError::PayloadTooLarge {
+        detail: format!("The body may be at most {MAX_ITEM_BYTES} bytes."),
+    };
+    let declared = req
+        .headers()
+        .get("Content-Length")
+        .ok()
+        .flatten()
+        .and_then(|l| l.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > MAX_ITEM_BYTES) {
+        return Err(too_large());
+    }
+    let bytes = req.bytes().await.map_err(|_| ApiError::InvalidBody {
+        code: "invalid_body".into(),
+        field: None,
+        detail: "The body could not be read.".into(),
+    })?;
+    if bytes.len() > MAX_ITEM_BYTES {
+        return Err(too_large());
+    }
+    String::from_utf8(bytes).map_err(|_| ApiError::InvalidBody {
+        code: "invalid_json".into(),
+        field: None,
+        detail: "The body is not UTF-8.".into(),
+    })
+}
+
+fn parse_body<T: for<'de> serde::Deserialize<'de>>(body: &str) -> Result<T> {
+    edgecart_domain::admin::parse_input(body).map_err(|e| ApiError::InvalidBody {
+        code: e.code.into(),
+        field: e.field,
+        detail: e.message,
+    })
+}
+
+/// Serves an admin route. `now_ms` is the request's clock reading.
+pub async fn handle(
+    route: Route<'_>,
+    method: &str,
+    req: &mut Request,
+    pairs: Vec<(String, String)>,
+    env: &Env,
+    config: &Config,
+    now_ms: u64,
+) -> Result<ApiResponse> {
+    let authorization = req.headers().get("Authorization").ok().flatten();
+    let needs = if method == "GET" || method == "HEAD" {
+        Role::Viewer
+    } else {
+        Role::Admin
+    };
+    let actor = authorize(config, authorization.as_deref(), needs)?;
+    if !matches!(route, Route::AdminAudit) {
+        Params::parse(pairs.clone(), &[])?;
+    }
+    let command = match (route, method) {
+        (Route::AdminAudit, _) => return audit(env, pairs).await,
+        (Route::AdminImport, _) => return import(req, env, &actor, now_ms).await,
+        (Route::AdminProduct { id }, "PUT") => CatalogCommand::UpsertProduct {
+            actor,
+            id: id.to_string(),
+            product: small_json_body(req).await?,
+        },
+        (Route::AdminProduct { id }, _) => CatalogCommand::DeleteProduct {
+            actor,
+            id: id.to_string(),
+        },
+        (Route::AdminPrice { sku, currency }, "PUT") => {
+            let input: PriceInput = parse_body(&small_json_body(req).await?)?;
+            CatalogCommand::SetPrice {
+                actor,
+                sku: sku.to_string(),
+                currency: currency.to_string(),
+                amount: input.amount,
+            }
+        }
+        (Route::AdminPrice { sku, currency }, _) => CatalogCommand::DeletePrice {
+            actor,
+            sku: sku.to_string(),
+            currency: currency.to_string(),
+        },
+        (Route::AdminCategory { slug }, _) => {
+            let input: CategoryInput = parse_body(&small_json_body(req).await?)?;
+            CatalogCommand::UpsertCategory {
+                actor,
+                slug: slug.to_string(),
+                name: input.name,
+            }
+        }
+        _ => return Err(ApiError::RouteNotFound),
+    };
+    let reply: WriteReply = call(env, &command).await.map_err(storage)?;
+    if let Some(pointer) = &reply.pointer {
+        catalog_store::note_published(pointer, now_ms);
+    }
+    write_response(reply)
+}
+
+async fn import(req: &mut Request, env: &Env, actor: &str, now_ms: u64) -> Result<ApiResponse> {
+    require_media_type(req, &["application/x-ndjson", "application/jsonl"])?;
+    let mut stream = req.stream().map_err(|_| ApiError::InvalidBody {
+        code: "invalid_body".into(),
+        field: None,
+        detail: "The body could not be read.".into(),
+    })?;
+    let mut splitter = LineSplitter::new(MAX_ITEM_BYTES);
+    let mut report = ImportReport::default();
+    let mut batch: Vec<(u32, String)> = Vec::new();
+    let mut batch_bytes = 0;
+    let mut lines = Vec::new();
+    let mut ended = false;
+    while !ended {
+        match stream.next().await {
+            Some(Ok(chunk)) => splitter.push(&chunk, &mut lines),
+            Some(Err(_)) => {
+                return Err(ApiError::InvalidBody {
+                    code: "invalid_body".into(),
+                    field: None,
+                    detail: "The body stream broke; lines read so far may have been applied."
+                        .into(),
+                })
+            }
+            None => {
+                splitter.finish(&mut lines);
+                ended = true;
+            }
+        }
+        for line in lines.drain(..) {
+            report.received += 1;
+            match line {
+                Line::Text(n, _) if report.received > MAX_IMPORT_LINES => report.reject_one(
+                    n,
+                    "too_many_lines",
+                    &format!("An import reads at most {MAX_IMPORT_LINES} lines."),
+                ),
+                Line::Text(n, text) => {
+                    batch_bytes += text.len();
+                    batch.push((n, text));
+                }
+                Line::TooLong(n) => report.reject_one(
+                    n,
+                    "line_too_long",
+                    &format!("A line may be at most {MAX_ITEM_BYTES} bytes."),
+                ),
+                Line::NotUtf8(n) => report.reject_one(n, "invalid_utf8", "The line is not UTF-8."),
+            }
+        }
+        if batch.len() >= BATCH_LINES || batch_bytes >= BATCH_BYTES || (ended && !batch.is_empty())
+        {
+            let command = CatalogCommand::ImportBatch {
+                actor: actor.to_string(),
+                lines: std::mem::take(&mut batch),
+            };
+            batch_bytes = 0;
+            let reply: ImportReply = call(env, &command).await.map_err(storage)?;
+            report.merge(reply);
+        }
+    }
+    let published: PublishReply = call(env, &CatalogCommand::Publish).await.map_err(storage)?;
+    if let Some(pointer) = &published.pointer {
+        catalog_store::note_published(pointer, now_ms);
+    }
+    report.catalog_version = published.pointer.map(|p| p.version);
+    Ok(ApiResponse::json(&report))
+}
+
+async fn audit(env: &Env, pairs: Vec<(String, String)>) -> Result<ApiResponse> {
+    let params = Params::parse(pairs, &["limit", "cursor"])?;
+    let limit = match params.get("limit") {
+        None => AUDIT_DEFAULT_PAGE,
+        Some(raw) => raw
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=AUDIT_MAX_PAGE).contains(n) && raw.bytes().all(|b| b.is_ascii_digit()))
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "limit",
+                    "invalid_limit",
+                    format!("limit must be an integer from 1 to {AUDIT_MAX_PAGE}."),
+                )
+            })?,
+    };
+    let after = match params.get("cursor") {
+        None => 0,
+        Some(raw) => raw
+            .strip_prefix("a")
+            .and_then(|n| n.parse::<u64>().ok())
+            .ok_or_else(|| {
+                ApiError::invalid(
+                    "cursor",
+                    "invalid_cursor",
+                    "Pass back next_cursor as it is.",
+                )
+            })?,
+    };
+    let reply: AuditReply = call(
+        env,
+        &CatalogCommand::Audit {
+            after,
+            limit: limit + 1,
+        },
+    )
+    .await
+    .map_err(storage)?;
+    let mut entries = reply.entries;
+    let next_cursor = if entries.len() > limit as usize {
+        entries.truncate(limit as usize);
+        entries.last().map(|e| format!("a{}", e.seq))
+    } else {
+        None
+    };
+    #[derive(Serialize)]
+    struct Body {
+        items: Vec<edgecart_durable_objects::protocol::AuditEntry>,
+        next_cursor: Option<String>,
+    }
+    Ok(ApiResponse::json(&Body {
+        items: entries,
+        next_cursor,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+
+    fn config(tokens: &str) -> Config {
+        Config::from_vars(|k| (k == "ADMIN_TOKENS").then(|| tokens.to_string())).unwrap()
+    }
+
+    #[test]
+    fn authorization_table() {
+        let c = config("ops:admin:0123456789abcdef,audit:viewer:fedcba9876543210");
+        let table = [
+            (None, Role::Viewer, Err("unauthorized")),
+            (Some("0123456789abcdef"), Role::Viewer, Err("unauthorized")),
+            (Some("Bearer nope"), Role::Viewer, Err("unauthorized")),
+            (
+                Some("Bearer 0123456789abcde"),
+                Role::Admin,
+                Err("unauthorized"),
+            ),
+            (
+                Some("Bearer 0123456789abcdef0"),
+                Role::Admin,
+                Err("unauthorized"),
+            ),
+            (Some("Bearer 0123456789abcdef"), Role::Admin, Ok("ops")),
+            (Some("Bearer fedcba9876543210"), Role::Viewer, Ok("audit")),
+            (
+                Some("Bearer fedcba9876543210"),
+                Role::Admin,
+                Err("forbidden"),
+            ),
+        ];
+        for (header, needs, want) in table {
+            let got = authorize(&c, header, needs);
+            match want {
+                Ok(label) => assert_eq!(got.unwrap(), label, "{header:?}"),
+                Err(code) => assert_eq!(got.unwrap_err().code(), code, "{header:?}"),
+            }
+        }
+        let none = config("");
+        assert_eq!(
+            authorize(&none, Some("Bearer 0123456789abcdef"), Role::Viewer)
+                .unwrap_err()
+                .code(),
+            "unauthorized"
+        );
+    }
+
+    #[test]
+    fn constant_time_equality_is_equality() {
+        assert!(ct_eq(b"abc", b"abc"));
+        assert!(!ct_eq(b"abc", b"abd"));
+        assert!(!ct_eq(b"abc", b"abcd"));
+        assert!(!ct_eq(b"", b"a"));
+        assert!(ct_eq(b"", b""));
+    }
+
+    #[test]
+    fn splits_lines_across_chunks_and_bounds_them() {
+        let mut s = LineSplitter::new(10);
+        let mut out = Vec::new();
+        for chunk in [
+            &b"{\"a\":1}\n\n{\"b\""[..],
+            b":2}\r\n0123456789ABC",
+            b"DEF\n\xff\xfe\nlast",
+        ] {
+            s.push(chunk, &mut out);
+        }
+        s.finish(&mut out);
+        assert_eq!(
+            out,
+            vec![
+                Line::Text(1, "{\"a\":1}".into()),
+                Line::Text(3, "{\"b\":2}".into()),
+                Line::TooLong(4),
+                Line::NotUtf8(5),
+                Line::Text(6, "last".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn refusals_map_to_statuses() {
+        let table = [
+            (
+                Refusal::NotFound {
+                    what: "product".into(),
+                },
+                404,
+                "product_not_found",
+            ),
+            (
+                Refusal::Conflict {
+                    code: "last_price".into(),
+                    message: "x".into(),
+                },
+                409,
+                "last_price",
+            ),
+            (
+                Refusal::Invalid { errors: vec![] },
+                422,
+                "validation_failed",
+            ),
+            (
+                Refusal::BadInput {
+                    problem: FieldProblem {
+                        field: Some("price".into()),
+                        code: "unknown_field".into(),
+                        message: "x".into(),
+                    },
+                },
+                400,
+                "unknown_field",
+            ),
+        ];
+        for (refusal, status, code) in table {
+            let e = refusal_error(refusal);
+            assert_eq!((e.status(), e.code()), (status, code));
+        }
+    }
+}
