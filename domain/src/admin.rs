@@ -317,7 +317,7 @@ impl CatalogState {
         &mut self,
         input: ProductInput,
         now: &str,
-    ) -> Result<Applied, AdminError> {
+    ) -> Result<Applied, Vec<FieldError>> {
         let existing = self.products.get(&input.id);
         let (record, mut errors) = input.into_record(existing.map(|p| p.created_at.as_str()), now);
         // A variant whose only prices were refused already has its errors.
@@ -352,7 +352,7 @@ impl CatalogState {
             }
         }
         if !errors.is_empty() {
-            return Err(AdminError::Invalid(errors));
+            return Err(errors);
         }
         let before = self.products.get(&record.id).cloned();
         if before.as_ref() == Some(&record) {
@@ -622,7 +622,7 @@ mod tests {
         let mut s = kitchen();
         s.upsert_product(input(KETTLE), NOW).unwrap();
         let clash = KETTLE.replace("prd_1", "prd_2");
-        let Err(AdminError::Invalid(errors)) = s.upsert_product(input(&clash), NOW) else {
+        let Err(errors) = s.upsert_product(input(&clash), NOW) else {
             panic!("refused")
         };
         let fields: Vec<_> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
@@ -635,7 +635,7 @@ mod tests {
         );
         assert!(s.product("prd_2").is_none());
         let bad_price = KETTLE.replace("2500", "-5").replace("\"EUR\"", "\"XXX\"");
-        let Err(AdminError::Invalid(errors)) = s.upsert_product(input(&bad_price), NOW) else {
+        let Err(errors) = s.upsert_product(input(&bad_price), NOW) else {
             panic!("refused")
         };
         let codes: BTreeSet<_> = errors.iter().map(|e| e.code).collect();

@@ -175,7 +175,8 @@ impl Writer {
                         }],
                     }));
                 }
-                let result = self.apply(|s| s.upsert_product(input, &now));
+                let result =
+                    self.apply(|s| s.upsert_product(input, &now).map_err(AdminError::Invalid));
                 self.finish(&actor, &now, result, Touched::Product(id))
                     .await
             }
@@ -443,16 +444,9 @@ impl Writer {
                     }
                     changes.push((change, Touched::Product(id)));
                 }
-                Err(e) => reply.rejected.push(RejectedLine {
+                Err(errors) => reply.rejected.push(RejectedLine {
                     line,
-                    errors: match refusal(e) {
-                        Refusal::Invalid { errors } => errors,
-                        other => vec![FieldProblem {
-                            field: None,
-                            code: "rejected".into(),
-                            message: format!("{other:?}"),
-                        }],
-                    },
+                    errors: errors.iter().map(problem).collect(),
                 }),
             }
         }
