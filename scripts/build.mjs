@@ -1,5 +1,4 @@
-// Builds the Worker (release wasm) unless nothing changed. Also run by
-// wrangler as the [build] command, so it never touches node_modules.
+// `npm run build`: builds the Worker (release wasm) unless nothing changed.
 import { buildWorker, setup } from './lib.mjs';
 
 setup({ npm: false });
