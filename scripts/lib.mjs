@@ -177,17 +177,30 @@ export function randomSecret() {
   return randomBytes(24).toString('hex');
 }
 
-/** Calls the admin API; throws with the problem's detail on failure. */
+/**
+ * Calls the admin API; throws with the problem's detail on failure. Only
+ * for idempotent calls (PUTs, imports): a dropped connection is retried.
+ */
 export async function adminFetch(url, token, method, route, body, contentType = 'application/json') {
-  const r = await fetch(`${url}${route}`, {
-    method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType },
-    body,
-    signal: AbortSignal.timeout(600_000),
-  });
-  const text = await r.text();
-  if (!r.ok) throw new Error(`${method} ${route} answered ${r.status}: ${text.slice(0, 500)}`);
-  return JSON.parse(text);
+  for (let attempt = 1; ; attempt++) {
+    let r;
+    try {
+      r = await fetch(`${url}${route}`, {
+        method,
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType },
+        body,
+        signal: AbortSignal.timeout(600_000),
+      });
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      log(`${method} ${route}: ${e.cause?.message ?? e.message}; retrying`);
+      await new Promise((r) => setTimeout(r, 1000));
+      continue;
+    }
+    const text = await r.text();
+    if (!r.ok) throw new Error(`${method} ${route} answered ${r.status}: ${text.slice(0, 500)}`);
+    return JSON.parse(text);
+  }
 }
 
 /**

@@ -525,13 +525,12 @@ impl CatalogState {
             .values()
             .flat_map(|p| p.variants.iter().flat_map(|v| v.prices.keys().copied()))
             .collect();
-        let products: Vec<ProductRecord> = self.products.values().cloned().collect();
         // Every record was validated on the way in, so publishing cannot fail.
         publish(
             seq,
             currencies.into_iter().collect(),
             self.categories.clone(),
-            &products,
+            self.products.values(),
         )
         .expect("the catalog state holds only valid, unique products")
     }

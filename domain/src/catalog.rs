@@ -5,8 +5,8 @@
 use crate::money::Currency;
 use crate::records::{
     content_hash, index_key, price_shard_key, product_shard_key, shard_of, CatalogIndex,
-    CatalogPointer, CategoryRecord, IndexedProduct, PriceShard, ProductRecord, ProductShard,
-    SkuPrices, INDEX_SCHEMA, POINTER_SCHEMA, PRODUCT_SCHEMA, SHARDS, SHARD_SCHEMA,
+    CatalogPointer, CategoryRecord, IndexedProduct, PriceShard, ProductRecord, SkuPrices,
+    INDEX_SCHEMA, POINTER_SCHEMA, PRODUCT_SCHEMA, SHARDS, SHARD_SCHEMA,
 };
 use std::collections::{BTreeMap, HashSet};
 
@@ -253,12 +253,13 @@ pub struct Publication {
 
 /// Publishes `products` as catalog version number `seq`. The version name is
 /// a hash of the index, so the same content always gets the same version.
-pub fn publish(
+pub fn publish<'a>(
     seq: u64,
     currencies: Vec<Currency>,
     categories: Vec<CategoryRecord>,
-    products: &[ProductRecord],
+    products: impl IntoIterator<Item = &'a ProductRecord>,
 ) -> Result<Publication, PublishError> {
+    let products: Vec<&ProductRecord> = products.into_iter().collect();
     let mut seen_categories = HashSet::new();
     for c in &categories {
         if !is_slug(&c.slug) || !seen_categories.insert(c.slug.as_str()) || c.name.trim().is_empty()
@@ -271,7 +272,7 @@ pub fn publish(
     let mut ids = HashSet::new();
     let mut slugs = HashSet::new();
     let mut skus = HashSet::new();
-    for p in products {
+    for p in &products {
         let errors = validate_product(p, &categories);
         if !errors.is_empty() {
             return Err(PublishError::InvalidProduct {
@@ -301,14 +302,11 @@ pub fn publish(
         }
     }
 
-    let mut sorted: Vec<&ProductRecord> = products.iter().collect();
+    let mut sorted = products;
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
-    let mut product_shards: Vec<ProductShard> = (0..SHARDS)
-        .map(|_| ProductShard {
-            schema: SHARD_SCHEMA,
-            products: BTreeMap::new(),
-        })
-        .collect();
+    // Shards borrow the records: a 20,000-product catalog is not copied.
+    let mut product_shards: Vec<BTreeMap<&str, &ProductRecord>> =
+        (0..SHARDS).map(|_| BTreeMap::new()).collect();
     let mut price_shards: Vec<PriceShard> = (0..SHARDS)
         .map(|_| PriceShard {
             schema: SHARD_SCHEMA,
@@ -327,9 +325,7 @@ pub fn publish(
                 },
             );
         }
-        product_shards[shard_of(&p.id)]
-            .products
-            .insert(p.id.clone(), p.clone());
+        product_shards[shard_of(&p.id)].insert(p.id.as_str(), p);
     }
     let mut entries = Vec::new();
     let mut write_shards = |jsons: Vec<Option<String>>, key: fn(usize, &str) -> String| {
@@ -349,7 +345,14 @@ pub fn publish(
     let product_revs = write_shards(
         product_shards
             .iter()
-            .map(|s| (!s.products.is_empty()).then(|| to_json(s)))
+            .map(|products| {
+                (!products.is_empty()).then(|| {
+                    to_json(&ProductShardOut {
+                        schema: SHARD_SCHEMA,
+                        products,
+                    })
+                })
+            })
             .collect(),
         product_shard_key,
     );
@@ -380,6 +383,13 @@ pub fn publish(
         index,
         entries,
     })
+}
+
+/// Serializes exactly as [`ProductShard`], from borrowed records.
+#[derive(serde::Serialize)]
+struct ProductShardOut<'a> {
+    schema: u32,
+    products: &'a BTreeMap<&'a str, &'a ProductRecord>,
 }
 
 fn to_json<T: serde::Serialize>(value: &T) -> String {
@@ -525,6 +535,41 @@ mod tests {
         assert_eq!(
             v2.index.products[0].prices.values().next(),
             Some(&[2600, 2600])
+        );
+    }
+
+    #[test]
+    fn shards_hold_every_record_and_every_sku_price() {
+        use crate::records::{PriceShard, ProductShard};
+        let usd = vec![Currency::parse("USD").unwrap()];
+        let products: Vec<_> = (1..=40)
+            .map(|n| {
+                product(
+                    &format!("prd_{n}"),
+                    &format!("kettle-{n}"),
+                    &format!("KTL-{n}"),
+                )
+            })
+            .collect();
+        let p = publish(1, usd, cat(), &products).unwrap();
+        let mut records = 0;
+        let mut skus = 0;
+        for (key, json) in &p.entries {
+            if key.starts_with("catalog/products/") {
+                records += serde_json::from_str::<ProductShard>(json)
+                    .unwrap()
+                    .products
+                    .len();
+            } else if key.starts_with("catalog/prices/") {
+                let shard: PriceShard = serde_json::from_str(json).unwrap();
+                skus += shard.skus.len();
+                assert!(shard.skus.values().all(|s| s.prices.len() == 1));
+            }
+        }
+        assert_eq!((records, skus), (40, 40));
+        assert_eq!(
+            p.entries.last().unwrap().0,
+            format!("catalog/index/{}", p.pointer.version)
         );
     }
 }
