@@ -1,8 +1,9 @@
 //! Edgecart's domain: the rules of the shop as pure Rust.
 //!
 //! Money, the catalog model and its validation, publishing a catalog
-//! version, and catalog search (full text, filters, facets, sorting,
-//! keyset pagination), plus the deterministic demo catalog.
+//! version, merchant changes to the catalog, catalog search (full text,
+//! filters, facets, sorting, keyset pagination), the per-SKU stock ledger,
+//! plus the deterministic demo catalog.
 //!
 //! What this crate must not do: depend on `worker` or any runtime, perform
 //! I/O, read a clock or a random source, or know about HTTP (no status
@@ -16,4 +17,5 @@ pub mod demo;
 pub mod money;
 pub mod records;
 pub mod search;
+pub mod stock;
 pub mod text;
