@@ -4,11 +4,13 @@
 //! check, line splitting, reply mapping) are tested natively.
 
 use crate::catalog_api::Params;
-use crate::catalog_store;
+use crate::catalog_store::{self, CatalogStore};
 use crate::config::{Config, Role};
 use crate::http::{ApiError, ApiResponse, Result};
+use crate::inventory_api;
 use crate::routes::Route;
 use edgecart_domain::admin::{CategoryInput, PriceInput, MAX_ITEM_BYTES};
+use edgecart_domain::stock::{AdjustmentInput, SetOnHandInput, StockOp};
 use edgecart_durable_objects::protocol::{
     call, AuditReply, CatalogCommand, FieldProblem, ImportReply, PublishReply, Refusal, WriteReply,
 };
@@ -325,11 +327,43 @@ pub async fn handle(
         Role::Admin
     };
     let actor = authorize(config, authorization.as_deref(), needs)?;
-    if !matches!(route, Route::AdminAudit) {
+    if !matches!(route, Route::AdminAudit | Route::AdminMovements { .. }) {
         Params::parse(pairs.clone(), &[])?;
     }
+    // Stock operations are idempotent by key: the client's Idempotency-Key
+    // (per token label), else a fresh one.
+    let key = req
+        .headers()
+        .get("Idempotency-Key")
+        .ok()
+        .flatten()
+        .filter(|k| !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or_else(crate::app::random_id);
+    let op_id = format!("{actor}:{key}");
     let command = match (route, method) {
         (Route::AdminAudit, _) => return audit(env, pairs).await,
+        (Route::AdminMovements { sku }, _) => {
+            inventory_api::require_sku(&CatalogStore::from_env(env, config)?, now_ms, sku).await?;
+            return inventory_api::movements(env, sku, pairs).await;
+        }
+        (Route::AdminInventory { sku }, _) => {
+            let input: SetOnHandInput = parse_body(&small_json_body(req).await?)?;
+            inventory_api::require_sku(&CatalogStore::from_env(env, config)?, now_ms, sku).await?;
+            let op = StockOp::SetOnHand {
+                quantity: input.on_hand,
+                reason: input.reason.unwrap_or_else(|| "count".into()),
+            };
+            return inventory_api::apply(env, sku, op_id, op, "on_hand").await;
+        }
+        (Route::AdminAdjustments { sku }, _) => {
+            let input: AdjustmentInput = parse_body(&small_json_body(req).await?)?;
+            inventory_api::require_sku(&CatalogStore::from_env(env, config)?, now_ms, sku).await?;
+            let op = StockOp::Adjust {
+                delta: input.delta,
+                reason: input.reason,
+            };
+            return inventory_api::apply(env, sku, op_id, op, "delta").await;
+        }
         (Route::AdminImport, _) => return import(req, env, &actor, now_ms).await,
         (Route::AdminProduct { id }, "PUT") => CatalogCommand::UpsertProduct {
             actor,
@@ -439,26 +473,27 @@ async fn import(req: &mut Request, env: &Env, actor: &str, now_ms: u64) -> Resul
     Ok(ApiResponse::json(&report))
 }
 
-async fn audit(env: &Env, pairs: Vec<(String, String)>) -> Result<ApiResponse> {
-    let params = Params::parse(pairs, &["limit", "cursor"])?;
+/// `limit` (1..=`max`, default `default`) and `cursor` (`{prefix}{seq}`, as
+/// a previous page's `next_cursor` gave it) of a paged admin listing.
+pub fn page_params(params: &Params, default: u32, max: u32, prefix: &str) -> Result<(u32, u64)> {
     let limit = match params.get("limit") {
-        None => AUDIT_DEFAULT_PAGE,
+        None => default,
         Some(raw) => raw
             .parse::<u32>()
             .ok()
-            .filter(|n| (1..=AUDIT_MAX_PAGE).contains(n) && raw.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|n| (1..=max).contains(n) && raw.bytes().all(|b| b.is_ascii_digit()))
             .ok_or_else(|| {
                 ApiError::invalid(
                     "limit",
                     "invalid_limit",
-                    format!("limit must be an integer from 1 to {AUDIT_MAX_PAGE}."),
+                    format!("limit must be an integer from 1 to {max}."),
                 )
             })?,
     };
     let after = match params.get("cursor") {
         None => 0,
         Some(raw) => raw
-            .strip_prefix("a")
+            .strip_prefix(prefix)
             .and_then(|n| n.parse::<u64>().ok())
             .ok_or_else(|| {
                 ApiError::invalid(
@@ -468,6 +503,12 @@ async fn audit(env: &Env, pairs: Vec<(String, String)>) -> Result<ApiResponse> {
                 )
             })?,
     };
+    Ok((limit, after))
+}
+
+async fn audit(env: &Env, pairs: Vec<(String, String)>) -> Result<ApiResponse> {
+    let params = Params::parse(pairs, &["limit", "cursor"])?;
+    let (limit, after) = page_params(&params, AUDIT_DEFAULT_PAGE, AUDIT_MAX_PAGE, "a")?;
     let reply: AuditReply = call(
         env,
         &CatalogCommand::Audit {

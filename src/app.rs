@@ -8,6 +8,7 @@ use crate::catalog_api::{self, Params, DETAIL_PARAMS, LIST_PARAMS};
 use crate::catalog_store::{rendered, CatalogStore, Warnings};
 use crate::config::Config;
 use crate::http::{etag_matches, not_modified, ApiError, ApiResponse, Result};
+use crate::inventory_api;
 use crate::routes::{self, Route};
 use serde::Serialize;
 use std::cell::OnceCell;
@@ -138,7 +139,10 @@ async fn dispatch(
         | Route::AdminPrice { .. }
         | Route::AdminCategory { .. }
         | Route::AdminImport
-        | Route::AdminAudit => {
+        | Route::AdminAudit
+        | Route::AdminInventory { .. }
+        | Route::AdminAdjustments { .. }
+        | Route::AdminMovements { .. } => {
             let config = config(env)?;
             admin_api::handle(route, method, req, pairs, env, &config, now_ms).await
         }
@@ -160,12 +164,16 @@ async fn dispatch(
                 ))
             })
         }
+        Route::Inventory { sku } => {
+            Params::parse(pairs, &[])?;
+            let config = config(env)?;
+            let store = CatalogStore::from_env(env, &config)?;
+            inventory_api::require_sku(&store, now_ms, sku).await?;
+            inventory_api::availability(env, sku).await
+        }
         Route::ListProducts | Route::ListCategories | Route::GetProduct { .. } => {
             let config = config(env)?;
-            let kv = env.kv("CATALOG").map_err(|e| ApiError::Misconfigured {
-                cause: format!("KV binding CATALOG: {e}"),
-            })?;
-            let store = CatalogStore::new(kv, &config);
+            let store = CatalogStore::from_env(env, &config)?;
             let catalog = store.current(now_ms, &mut trace.warnings).await?;
             trace.catalog_ms = Some(Date::now().as_millis().saturating_sub(now_ms));
             trace.catalog_version = Some(catalog.version().to_string());
@@ -198,7 +206,7 @@ async fn dispatch(
                     if if_none_match.is_some_and(|h| etag_matches(h, &etag)) {
                         return Ok(not_modified(&etag, CATALOG_CACHE_CONTROL));
                     }
-                    let shard = store.shard_of(&catalog, listing).await?;
+                    let shard = store.product_shard(&catalog, listing).await?;
                     let record = shard.products.get(&listing.id).ok_or_else(|| {
                         ApiError::CatalogUnavailable {
                             cause: format!("{} is missing from its shard", listing.id),
@@ -260,6 +268,11 @@ fn request_id(given: Option<String>) -> String {
     }) {
         return id;
     }
+    random_id()
+}
+
+/// 24 random hex digits.
+pub fn random_id() -> String {
     let mut bytes = [0u8; 12];
     if getrandom::fill(&mut bytes).is_err() {
         // The platform always has a random source; fall back to the clock.

@@ -11,8 +11,12 @@
 
 use crate::config::Config;
 use crate::http::{ApiError, ApiResponse};
-use edgecart_domain::records::{index_key, CatalogPointer, ProductShard, POINTER_KEY};
+use edgecart_domain::records::{
+    index_key, CatalogPointer, PriceShard, ProductShard, SkuPrices, POINTER_KEY,
+};
 use edgecart_domain::search::{Catalog, Listing};
+use serde::de::DeserializeOwned;
+use std::any::Any;
 use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
 use std::rc::Rc;
@@ -20,8 +24,8 @@ use worker::kv::KvStore;
 
 /// KV edge-cache time for immutable keys (index versions, product revisions).
 const IMMUTABLE_CACHE_TTL_S: u64 = 86_400;
-/// Product shards kept per isolate (all of them, for catalogs up to ~20,000 products).
-const SHARD_CACHE_MAX: usize = 256;
+/// Shards kept per isolate (every product and price shard of a catalog).
+const SHARD_CACHE_MAX: usize = 512;
 /// Rendered list/search responses kept per isolate (for the live version).
 const RENDERED_CACHE_MAX: usize = 512;
 
@@ -34,7 +38,8 @@ struct PointerState {
 struct IsolateCache {
     pointer: Option<PointerState>,
     catalog: Option<Rc<Catalog>>,
-    shards: HashMap<String, Rc<ProductShard>>,
+    /// Product and price shards by key (each key names one type).
+    shards: HashMap<String, Rc<dyn Any>>,
     shard_order: VecDeque<String>,
     rendered: RenderedCache,
 }
@@ -126,6 +131,14 @@ impl<'a> CatalogStore<'a> {
         CatalogStore { kv, config }
     }
 
+    /// The store over the `CATALOG` binding.
+    pub fn from_env(env: &worker::Env, config: &'a Config) -> Result<Self, ApiError> {
+        let kv = env.kv("CATALOG").map_err(|e| ApiError::Misconfigured {
+            cause: format!("KV binding CATALOG: {e}"),
+        })?;
+        Ok(CatalogStore::new(kv, config))
+    }
+
     /// The live catalog, decoded.
     pub async fn current(
         &self,
@@ -214,17 +227,39 @@ impl<'a> CatalogStore<'a> {
 
     /// The shard holding a listing's full record, at the revision the
     /// catalog's index names.
-    pub async fn shard_of(
+    pub async fn product_shard(
         &self,
         catalog: &Catalog,
         listing: &Listing,
     ) -> Result<Rc<ProductShard>, ApiError> {
-        let unavailable = |cause: String| ApiError::CatalogUnavailable { cause };
         let key = catalog
             .record_key(listing)
-            .ok_or_else(|| unavailable(format!("no shard names {}", listing.id)))?;
+            .ok_or_else(|| ApiError::CatalogUnavailable {
+                cause: format!("no shard names {}", listing.id),
+            })?;
+        self.shard(key).await
+    }
+
+    /// A SKU's price list in the live catalog, `None` for an unknown SKU.
+    pub async fn sku_prices(
+        &self,
+        catalog: &Catalog,
+        sku: &str,
+    ) -> Result<Option<SkuPrices>, ApiError> {
+        let Some(key) = catalog.price_key(sku) else {
+            return Ok(None);
+        };
+        let shard: Rc<PriceShard> = self.shard(key).await?;
+        Ok(shard.skus.get(sku).cloned())
+    }
+
+    /// An immutable shard, from the isolate's cache or KV.
+    async fn shard<T: DeserializeOwned + 'static>(&self, key: String) -> Result<Rc<T>, ApiError> {
+        let unavailable = |cause: String| ApiError::CatalogUnavailable { cause };
         if let Some(shard) = CACHE.with(|c| c.borrow().shards.get(&key).cloned()) {
-            return Ok(shard);
+            return shard
+                .downcast::<T>()
+                .map_err(|_| unavailable(format!("{key} is cached as another type")));
         }
         let json = self
             .kv
@@ -234,9 +269,10 @@ impl<'a> CatalogStore<'a> {
             .await
             .map_err(|e| unavailable(format!("reading {key}: {e}")))?
             .ok_or_else(|| unavailable(format!("{key} is not visible here yet")))?;
-        let shard: ProductShard = serde_json::from_str(&json)
-            .map_err(|e| unavailable(format!("{key} does not decode: {e}")))?;
-        let shard = Rc::new(shard);
+        let shard: Rc<T> = Rc::new(
+            serde_json::from_str(&json)
+                .map_err(|e| unavailable(format!("{key} does not decode: {e}")))?,
+        );
         CACHE.with(|c| {
             let mut c = c.borrow_mut();
             if c.shards.len() >= SHARD_CACHE_MAX {
@@ -244,7 +280,8 @@ impl<'a> CatalogStore<'a> {
                     c.shards.remove(&oldest);
                 }
             }
-            if c.shards.insert(key.clone(), shard.clone()).is_none() {
+            let erased: Rc<dyn Any> = shard.clone();
+            if c.shards.insert(key.clone(), erased).is_none() {
                 c.shard_order.push_back(key);
             }
         });

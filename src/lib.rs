@@ -14,12 +14,14 @@ pub mod catalog_api;
 pub mod catalog_store;
 pub mod config;
 pub mod http;
+pub mod inventory_api;
 pub mod routes;
 
 use worker::{event, Context, Env, Request, Response};
 
 /// Durable Object classes must be exported by the Worker's module.
 pub use edgecart_durable_objects::catalog_writer::CatalogWriter;
+pub use edgecart_durable_objects::sku_stock::SkuStock;
 
 #[event(start)]
 fn start() {

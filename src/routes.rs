@@ -17,6 +17,10 @@ pub enum Route<'a> {
     AdminCategory { slug: &'a str },
     AdminImport,
     AdminAudit,
+    Inventory { sku: &'a str },
+    AdminInventory { sku: &'a str },
+    AdminAdjustments { sku: &'a str },
+    AdminMovements { sku: &'a str },
 }
 
 impl Route<'_> {
@@ -24,8 +28,8 @@ impl Route<'_> {
     pub fn allow(&self) -> &'static str {
         match self {
             Route::AdminProduct { .. } | Route::AdminPrice { .. } => "PUT, DELETE, OPTIONS",
-            Route::AdminCategory { .. } => "PUT, OPTIONS",
-            Route::AdminImport => "POST, OPTIONS",
+            Route::AdminCategory { .. } | Route::AdminInventory { .. } => "PUT, OPTIONS",
+            Route::AdminImport | Route::AdminAdjustments { .. } => "POST, OPTIONS",
             _ => "GET, HEAD, OPTIONS",
         }
     }
@@ -56,6 +60,10 @@ pub const ROUTES: &[RouteSpec] = &[
     spec("PUT", "/admin/v1/categories/{slug}"),
     spec("POST", "/admin/v1/catalog/import"),
     spec("GET", "/admin/v1/audit"),
+    spec("GET", "/v1/inventory/{sku}"),
+    spec("PUT", "/admin/v1/inventory/{sku}"),
+    spec("POST", "/admin/v1/inventory/{sku}/adjustments"),
+    spec("GET", "/admin/v1/inventory/{sku}/movements"),
 ];
 
 /// Matches a path to its route, ignoring the method.
@@ -75,6 +83,10 @@ pub fn match_path(path: &str) -> Option<Route<'_>> {
         ["admin", "v1", "categories", slug] => Route::AdminCategory { slug },
         ["admin", "v1", "catalog", "import"] => Route::AdminImport,
         ["admin", "v1", "audit"] => Route::AdminAudit,
+        ["v1", "inventory", sku] => Route::Inventory { sku },
+        ["admin", "v1", "inventory", sku] => Route::AdminInventory { sku },
+        ["admin", "v1", "inventory", sku, "adjustments"] => Route::AdminAdjustments { sku },
+        ["admin", "v1", "inventory", sku, "movements"] => Route::AdminMovements { sku },
         _ => return None,
     })
 }

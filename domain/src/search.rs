@@ -11,7 +11,9 @@
 
 use crate::cursor::{self, CursorKey};
 use crate::money::{Currency, Money};
-use crate::records::{fnv1a64, product_shard_key, shard_of, CatalogIndex, ImageRecord};
+use crate::records::{
+    fnv1a64, price_shard_key, product_shard_key, shard_of, CatalogIndex, ImageRecord,
+};
 use crate::text;
 use std::cmp::Ordering;
 use std::collections::HashMap;
@@ -178,8 +180,9 @@ struct Term {
 #[derive(Debug)]
 pub struct Catalog {
     version: String,
-    /// Revision of each product shard, as the index names them.
+    /// Revision of each product shard and price shard, as the index names them.
     product_shards: Vec<String>,
+    price_shards: Vec<String>,
     currencies: Vec<Currency>,
     categories: Vec<Category>,
     products: Vec<Listing>,
@@ -323,6 +326,7 @@ impl Catalog {
         let mut catalog = Catalog {
             version,
             product_shards: index.product_shards,
+            price_shards: index.price_shards,
             currencies,
             categories,
             products,
@@ -447,6 +451,16 @@ impl Catalog {
             .get(shard)
             .filter(|rev| !rev.is_empty())
             .map(|rev| product_shard_key(shard, rev))
+    }
+
+    /// The KV key of the shard holding a SKU's price list, if any SKU of
+    /// this version hashes there (the SKU itself may still be absent).
+    pub fn price_key(&self, sku: &str) -> Option<String> {
+        let shard = shard_of(sku);
+        self.price_shards
+            .get(shard)
+            .filter(|rev| !rev.is_empty())
+            .map(|rev| price_shard_key(shard, rev))
     }
 
     pub fn category_of(&self, listing: &Listing) -> Option<&Category> {

@@ -19,6 +19,26 @@ pub const OP_MEMORY_MS: i64 = 24 * 3600 * 1000;
 /// Largest quantity one hold or one adjustment may move.
 pub const MAX_QUANTITY: i64 = 1_000_000_000;
 
+/// `PUT /admin/v1/inventory/{sku}`: counted stock.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetOnHandInput {
+    pub on_hand: i64,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// `POST /admin/v1/inventory/{sku}/adjustments`: a change with its reason.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdjustmentInput {
+    pub delta: i64,
+    pub reason: String,
+}
+
+/// Longest accepted adjustment reason, in characters.
+pub const REASON_MAX: usize = 200;
+
 /// Units one cart holds until `expires_at_ms`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hold {
@@ -184,7 +204,7 @@ impl StockLedger {
                 next.on_hand = *quantity;
             }
             StockOp::Adjust { delta, reason } => {
-                if !valid(delta.abs()) || !valid(next.on_hand + delta) {
+                if !valid(delta.abs()) || next.on_hand + delta > MAX_QUANTITY {
                     return Err(StockError::InvalidQuantity);
                 }
                 let minimum = next.reserved() + next.sold;
@@ -430,6 +450,10 @@ mod tests {
         );
         l.apply(&adjust(5), T0).unwrap();
         assert_eq!(l.available(), 5);
+        assert_eq!(
+            l.apply(&adjust(-100), T0),
+            Err(StockError::BelowCommitted { minimum: 7 })
+        );
         assert_eq!(l.apply(&set(-1), T0), Err(StockError::InvalidQuantity));
         assert_eq!(
             l.apply(&hold("c", -1), T0),

@@ -14,6 +14,7 @@
 //! the committed state; publishing is idempotent because every key but the
 //! pointer is content-addressed.
 
+use crate::json;
 use crate::protocol::{
     AuditEntry, AuditReply, CatalogCommand, FieldProblem, ImportReply, PublishReply, Refusal,
     RejectedLine, WriteReply,
@@ -134,10 +135,6 @@ fn refusal(e: AdminError) -> Refusal {
             message,
         },
     }
-}
-
-fn json<T: serde::Serialize>(value: &T) -> Result<String, String> {
-    serde_json::to_string(value).map_err(|e| e.to_string())
 }
 
 fn now_rfc3339() -> String {

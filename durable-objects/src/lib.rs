@@ -3,7 +3,9 @@
 //!
 //! - [`catalog_writer::CatalogWriter`]: the single writer of the catalog
 //!   (admin writes, imports, audit trail, publishing to KV).
-//! - Later: one object per SKU stock ledger, cart, order and points ledger.
+//! - [`sku_stock::SkuStock`]: one per SKU, its stock ledger (holds with
+//!   expiry by alarm, commits, adjustments, movement history).
+//! - Later: one object per cart, order and points ledger.
 //!
 //! Objects stay thin: load state, call the pure rules in `edgecart-domain`,
 //! persist in one atomic block. They must not compute prices, validate
@@ -12,3 +14,9 @@
 
 pub mod catalog_writer;
 pub mod protocol;
+pub mod sku_stock;
+
+/// Serializes an object's reply.
+fn json<T: serde::Serialize>(value: &T) -> Result<String, String> {
+    serde_json::to_string(value).map_err(|e| e.to_string())
+}

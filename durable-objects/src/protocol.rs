@@ -1,8 +1,10 @@
-//! The typed protocol between the Worker and the catalog writer object:
-//! one command enum, one reply per command, one binding constant, shared by
-//! caller and object. Nothing else addresses the object.
+//! The typed protocol between the Worker and its Durable Objects: per
+//! class one command enum, its replies and its binding constant, shared by
+//! caller and object, and one function that sends a command. Nothing else
+//! addresses the objects.
 
 use edgecart_domain::records::CatalogPointer;
+use edgecart_domain::stock::{Movement, Outcome, StockOp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use worker::{Env, Method, Request, RequestInit};
@@ -138,19 +140,83 @@ pub async fn call<R: for<'de> Deserialize<'de>>(
     env: &Env,
     command: &CatalogCommand,
 ) -> worker::Result<R> {
-    let stub = env
-        .durable_object(CATALOG_WRITER_BINDING)?
-        .get_by_name(CATALOG_WRITER_NAME)?;
+    send(env, CATALOG_WRITER_BINDING, CATALOG_WRITER_NAME, command).await
+}
+
+/// The wrangler.toml binding of the per-SKU stock objects.
+pub const SKU_STOCK_BINDING: &str = "SKU_STOCK";
+
+/// A command to one SKU's stock object (named by the SKU).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum StockCommand {
+    /// Apply `op` once: a retry with the same `op_id` gets the first outcome.
+    Apply { op_id: String, op: StockOp },
+    /// The exact stock now.
+    Snapshot,
+    /// Movements after sequence number `after`, oldest first.
+    History { after: u64, limit: u32 },
+}
+
+/// Stock levels of one SKU at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StockLevels {
+    pub on_hand: i64,
+    pub reserved: i64,
+    pub sold: i64,
+    pub available: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ApplyReply {
+    pub outcome: Outcome,
+    /// False when `op_id` had been applied before (the outcome is the first one).
+    pub applied: bool,
+    pub levels: StockLevels,
+}
+
+/// One recorded movement of a SKU's stock.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MovementEntry {
+    pub seq: u64,
+    /// RFC 3339.
+    pub at: String,
+    pub op_id: String,
+    #[serde(flatten)]
+    pub movement: Movement,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct HistoryReply {
+    pub entries: Vec<MovementEntry>,
+}
+
+/// Sends a command to the stock object of `sku` and decodes its reply.
+pub async fn call_stock<R: for<'de> Deserialize<'de>>(
+    env: &Env,
+    sku: &str,
+    command: &StockCommand,
+) -> worker::Result<R> {
+    send(env, SKU_STOCK_BINDING, sku, command).await
+}
+
+async fn send<C: Serialize, R: for<'de> Deserialize<'de>>(
+    env: &Env,
+    binding: &str,
+    name: &str,
+    command: &C,
+) -> worker::Result<R> {
+    let stub = env.durable_object(binding)?.get_by_name(name)?;
     let body =
         serde_json::to_string(command).map_err(|e| worker::Error::RustError(e.to_string()))?;
     let mut init = RequestInit::new();
     init.with_method(Method::Post).with_body(Some(body.into()));
-    let request = Request::new_with_init("https://catalog-writer/command", &init)?;
+    let request = Request::new_with_init("https://object/command", &init)?;
     let mut response = stub.fetch_with_request(request).await?;
     if response.status_code() != 200 {
         let text = response.text().await.unwrap_or_default();
         return Err(worker::Error::RustError(format!(
-            "catalog writer answered {}: {text}",
+            "{binding} answered {}: {text}",
             response.status_code()
         )));
     }

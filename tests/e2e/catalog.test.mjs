@@ -82,6 +82,7 @@ describe('OpenAPI', () => {
     ['get', '/v1/products', '/v1/products'],
     ['get', '/v1/products/{id_or_slug}', '/v1/products/prd_00001'],
     ['get', '/v1/categories', '/v1/categories'],
+    ['get', '/v1/inventory/{sku}', '/v1/inventory/BK-00001-1'],
   ];
   // Admin routes answer 401 without a token: served, and guarded.
   const ADMIN = [
@@ -92,6 +93,9 @@ describe('OpenAPI', () => {
     ['put', '/admin/v1/categories/{slug}', '/admin/v1/categories/kitchen'],
     ['post', '/admin/v1/catalog/import', '/admin/v1/catalog/import'],
     ['get', '/admin/v1/audit', '/admin/v1/audit'],
+    ['put', '/admin/v1/inventory/{sku}', '/admin/v1/inventory/BK-00001-1'],
+    ['post', '/admin/v1/inventory/{sku}/adjustments', '/admin/v1/inventory/BK-00001-1/adjustments'],
+    ['get', '/admin/v1/inventory/{sku}/movements', '/admin/v1/inventory/BK-00001-1/movements'],
   ];
   const SERVED = [...PUBLIC, ...ADMIN];
 

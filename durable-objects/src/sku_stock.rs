@@ -1,0 +1,326 @@
+//! `SkuStock`: one Durable Object per SKU, holding its stock ledger in
+//! SQLite (totals, live holds by cart, the movement history and the
+//! operation ids applied in the last 24 h).
+//!
+//! A command loads the ledger (once per object instance), calls the domain
+//! (`StockLedger::apply_once`), and writes the changed rows in one
+//! synchronous block: one atomic SQLite commit, durable before the reply
+//! leaves the object (output gate). Holds expire by alarm, set to the next
+//! expiry after every change; the alarm handler is idempotent (expiring
+//! what is due twice changes nothing) and reschedules itself.
+
+use crate::json;
+use crate::protocol::{ApplyReply, HistoryReply, MovementEntry, StockCommand, StockLevels};
+use edgecart_domain::stock::{Hold, Movement, RememberedOp, StockLedger, StockOp, OP_MEMORY_MS};
+use serde::Deserialize;
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use worker::{durable_object, Date, DurableObject, Env, Request, Response, State};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS ledger (id INTEGER PRIMARY KEY CHECK (id = 1), on_hand INTEGER NOT NULL, sold INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS holds (cart TEXT PRIMARY KEY, quantity INTEGER NOT NULL, expires_at_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS movements (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, op_id TEXT NOT NULL, kind TEXT NOT NULL,
+  cart TEXT, on_hand_delta INTEGER NOT NULL, reserved_delta INTEGER NOT NULL, sold_delta INTEGER NOT NULL, reason TEXT);
+CREATE TABLE IF NOT EXISTS ops (op_id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, outcome TEXT NOT NULL);
+";
+
+#[durable_object]
+pub struct SkuStock {
+    state: State,
+    loaded: RefCell<Option<Loaded>>,
+}
+
+struct Loaded {
+    ledger: StockLedger,
+    ops: BTreeMap<String, RememberedOp>,
+}
+
+fn now_ms() -> i64 {
+    Date::now().as_millis() as i64
+}
+
+fn rfc3339(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_default()
+}
+
+fn levels(ledger: &StockLedger, now: i64) -> StockLevels {
+    StockLevels {
+        on_hand: ledger.on_hand,
+        reserved: ledger.reserved_at(now),
+        sold: ledger.sold,
+        available: ledger.available_at(now),
+    }
+}
+
+impl DurableObject for SkuStock {
+    fn new(state: State, _env: Env) -> Self {
+        SkuStock {
+            state,
+            loaded: RefCell::new(None),
+        }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let command: StockCommand = match req.json().await {
+            Ok(c) => c,
+            Err(e) => return Response::error(format!("unreadable command: {e}"), 400),
+        };
+        match self.handle(command).await {
+            Ok(json) => Ok(Response::builder()
+                .with_header("Content-Type", "application/json")?
+                .fixed(json.into_bytes())),
+            Err(cause) => Response::error(cause, 500),
+        }
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        let now = now_ms();
+        self.load().map_err(worker::Error::RustError)?;
+        let moves = self
+            .with_ledger(|l| l.apply(&StockOp::Expire, now))
+            .unwrap_or_default();
+        self.persist("alarm", now, &moves, None)
+            .map_err(worker::Error::RustError)?;
+        self.forget_old_ops(now).map_err(worker::Error::RustError)?;
+        self.schedule().await.map_err(worker::Error::RustError)?;
+        Response::ok("expired")
+    }
+}
+
+impl SkuStock {
+    async fn handle(&self, command: StockCommand) -> Result<String, String> {
+        self.load()?;
+        let now = now_ms();
+        match command {
+            StockCommand::Apply { op_id, op } => {
+                let (outcome, applied) = {
+                    let mut guard = self.loaded.borrow_mut();
+                    let l = guard.as_mut().ok_or("not loaded")?;
+                    l.ledger.apply_once(&mut l.ops, &op_id, &op, now)
+                };
+                if applied {
+                    let moves = outcome.clone().unwrap_or_default();
+                    if let Err(e) = self.persist(&op_id, now, &moves, Some(&outcome)) {
+                        // Memory may be ahead of storage: reload next time.
+                        *self.loaded.borrow_mut() = None;
+                        return Err(e);
+                    }
+                    self.schedule().await?;
+                }
+                let levels = self.with_ledger(|l| levels(l, now));
+                json(&ApplyReply {
+                    outcome,
+                    applied,
+                    levels,
+                })
+            }
+            StockCommand::Snapshot => json(&self.with_ledger(|l| levels(l, now))),
+            StockCommand::History { after, limit } => json(&HistoryReply {
+                entries: self.history(after, limit)?,
+            }),
+        }
+    }
+
+    fn with_ledger<T>(&self, f: impl FnOnce(&mut StockLedger) -> T) -> T {
+        let mut guard = self.loaded.borrow_mut();
+        f(&mut guard.as_mut().expect("loaded").ledger)
+    }
+
+    fn load(&self) -> Result<(), String> {
+        if self.loaded.borrow().is_some() {
+            return Ok(());
+        }
+        let sql = self.state.storage().sql();
+        for statement in SCHEMA.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+            sql.exec(statement, None)
+                .map_err(|e| format!("schema: {e}"))?;
+        }
+        #[derive(Deserialize)]
+        struct Totals {
+            on_hand: f64,
+            sold: f64,
+        }
+        #[derive(Deserialize)]
+        struct HoldRow {
+            cart: String,
+            quantity: f64,
+            expires_at_ms: f64,
+        }
+        #[derive(Deserialize)]
+        struct OpRow {
+            op_id: String,
+            at_ms: f64,
+            outcome: String,
+        }
+        let err = |what: &'static str| move |e: worker::Error| format!("loading {what}: {e}");
+        let totals = sql
+            .exec("SELECT on_hand, sold FROM ledger WHERE id = 1", None)
+            .and_then(|c| c.to_array::<Totals>())
+            .map_err(err("ledger"))?;
+        let holds = sql
+            .exec("SELECT cart, quantity, expires_at_ms FROM holds", None)
+            .and_then(|c| c.to_array::<HoldRow>())
+            .map_err(err("holds"))?;
+        let ops = sql
+            .exec("SELECT op_id, at_ms, outcome FROM ops", None)
+            .and_then(|c| c.to_array::<OpRow>())
+            .map_err(err("ops"))?;
+        let mut ledger = StockLedger::default();
+        if let Some(t) = totals.first() {
+            ledger.on_hand = t.on_hand as i64;
+            ledger.sold = t.sold as i64;
+        }
+        for h in holds {
+            ledger.holds.insert(
+                h.cart,
+                Hold {
+                    quantity: h.quantity as i64,
+                    expires_at_ms: h.expires_at_ms as i64,
+                },
+            );
+        }
+        let ops = ops
+            .into_iter()
+            .filter_map(|o| {
+                let outcome = serde_json::from_str(&o.outcome).ok()?;
+                Some((
+                    o.op_id,
+                    RememberedOp {
+                        at_ms: o.at_ms as i64,
+                        outcome,
+                    },
+                ))
+            })
+            .collect();
+        *self.loaded.borrow_mut() = Some(Loaded { ledger, ops });
+        Ok(())
+    }
+
+    /// Writes the totals, the holds the movements touched, the movements and
+    /// the operation's outcome: synchronous, so one atomic commit.
+    fn persist(
+        &self,
+        op_id: &str,
+        now: i64,
+        moves: &[Movement],
+        outcome: Option<&edgecart_domain::stock::Outcome>,
+    ) -> Result<(), String> {
+        let sql = self.state.storage().sql();
+        let err = |what: &'static str| move |e: worker::Error| format!("saving {what}: {e}");
+        let guard = self.loaded.borrow();
+        let ledger = &guard.as_ref().ok_or("not loaded")?.ledger;
+        if !moves.is_empty() {
+            sql.exec(
+                "INSERT OR REPLACE INTO ledger (id, on_hand, sold) VALUES (1, ?, ?)",
+                vec![ledger.on_hand.into(), ledger.sold.into()],
+            )
+            .map_err(err("ledger"))?;
+        }
+        for m in moves {
+            if let Some(cart) = &m.cart {
+                match ledger.holds.get(cart) {
+                    Some(h) => sql.exec(
+                        "INSERT OR REPLACE INTO holds (cart, quantity, expires_at_ms) VALUES (?, ?, ?)",
+                        vec![cart.as_str().into(), h.quantity.into(), h.expires_at_ms.into()],
+                    ),
+                    None => sql.exec("DELETE FROM holds WHERE cart = ?", vec![cart.as_str().into()]),
+                }
+                .map_err(err("hold"))?;
+            }
+            sql.exec(
+                "INSERT INTO movements (at_ms, op_id, kind, cart, on_hand_delta, reserved_delta, sold_delta, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                vec![
+                    now.into(),
+                    op_id.into(),
+                    m.kind.as_str().into(),
+                    m.cart.clone().into(),
+                    m.on_hand_delta.into(),
+                    m.reserved_delta.into(),
+                    m.sold_delta.into(),
+                    m.reason.clone().into(),
+                ],
+            )
+            .map_err(err("movement"))?;
+        }
+        if let Some(outcome) = outcome {
+            let text = serde_json::to_string(outcome).map_err(|e| e.to_string())?;
+            sql.exec(
+                "INSERT OR REPLACE INTO ops (op_id, at_ms, outcome) VALUES (?, ?, ?)",
+                vec![op_id.into(), now.into(), text.into()],
+            )
+            .map_err(err("operation id"))?;
+        }
+        Ok(())
+    }
+
+    fn forget_old_ops(&self, now: i64) -> Result<(), String> {
+        self.state
+            .storage()
+            .sql()
+            .exec(
+                "DELETE FROM ops WHERE at_ms < ?",
+                vec![(now - OP_MEMORY_MS).into()],
+            )
+            .map_err(|e| format!("forgetting operation ids: {e}"))?;
+        if let Some(l) = self.loaded.borrow_mut().as_mut() {
+            l.ops.retain(|_, r| now - r.at_ms < OP_MEMORY_MS);
+        }
+        Ok(())
+    }
+
+    /// Sets the alarm to the next expiry (or a daily clean-up of operation ids).
+    async fn schedule(&self) -> Result<(), String> {
+        let next = self.with_ledger(|l| l.next_expiry_ms());
+        let at = next.unwrap_or_else(|| now_ms() + OP_MEMORY_MS);
+        self.state
+            .storage()
+            .set_alarm(at)
+            .await
+            .map_err(|e| format!("setting the alarm: {e}"))
+    }
+
+    fn history(&self, after: u64, limit: u32) -> Result<Vec<MovementEntry>, String> {
+        #[derive(Deserialize)]
+        struct Row {
+            seq: f64,
+            at_ms: f64,
+            op_id: String,
+            kind: String,
+            cart: Option<String>,
+            on_hand_delta: f64,
+            reserved_delta: f64,
+            sold_delta: f64,
+            reason: Option<String>,
+        }
+        let rows = self
+            .state
+            .storage()
+            .sql()
+            .exec(
+                "SELECT seq, at_ms, op_id, kind, cart, on_hand_delta, reserved_delta, sold_delta, reason FROM movements WHERE seq > ? ORDER BY seq LIMIT ?",
+                vec![(after as i64).into(), i64::from(limit).into()],
+            )
+            .and_then(|c| c.to_array::<Row>())
+            .map_err(|e| format!("reading movements: {e}"))?;
+        Ok(rows
+            .into_iter()
+            .map(|r| MovementEntry {
+                seq: r.seq as u64,
+                at: rfc3339(r.at_ms as i64),
+                op_id: r.op_id,
+                movement: Movement {
+                    kind: r.kind,
+                    cart: r.cart,
+                    on_hand_delta: r.on_hand_delta as i64,
+                    reserved_delta: r.reserved_delta as i64,
+                    sold_delta: r.sold_delta as i64,
+                    reason: r.reason,
+                },
+            })
+            .collect())
+    }
+}
