@@ -24,6 +24,7 @@ const logFile = path.join(ROOT, '.cache', 'e2e-worker.log');
 fs.writeFileSync(logFile, '');
 let worker;
 let failed = false;
+const CART_TTL_MS = 5000;
 const adminToken = randomSecret();
 const viewerToken = randomSecret();
 try {
@@ -31,7 +32,11 @@ try {
     port: await freePort(),
     persistTo: state,
     logFile,
-    vars: { ADMIN_TOKENS: `e2e:admin:${adminToken},e2e-viewer:viewer:${viewerToken}` },
+    vars: {
+      ADMIN_TOKENS: `e2e:admin:${adminToken},e2e-viewer:viewer:${viewerToken}`,
+      // Short holds, so expiry by alarm is observable within a test.
+      CART_HOLD_TTL_MS: String(CART_TTL_MS),
+    },
   });
   await seedDemoCatalog(worker.url, adminToken);
   log(`end-to-end tests against ${worker.url} (worker log: .cache/e2e-worker.log)`);
@@ -47,6 +52,7 @@ try {
         EDGECART_LOG: logFile,
         EDGECART_ADMIN_TOKEN: adminToken,
         EDGECART_VIEWER_TOKEN: viewerToken,
+        EDGECART_CART_TTL_MS: String(CART_TTL_MS),
       },
     });
   } catch (e) {

@@ -273,7 +273,7 @@ fn require_media_type(req: &Request, accepted: &[&str]) -> Result<()> {
 }
 
 /// Reads a JSON body of at most [`MAX_ITEM_BYTES`].
-async fn small_json_body(req: &mut Request) -> Result<String> {
+pub async fn small_json_body(req: &mut Request) -> Result<String> {
     require_media_type(req, &["application/json"])?;
     let too_large = || ApiError::PayloadTooLarge {
         detail: format!("The body may be at most {MAX_ITEM_BYTES} bytes."),
@@ -332,13 +332,7 @@ pub async fn handle(
     }
     // Stock operations are idempotent by key: the client's Idempotency-Key
     // (per token label), else a fresh one.
-    let key = req
-        .headers()
-        .get("Idempotency-Key")
-        .ok()
-        .flatten()
-        .filter(|k| !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_graphic()))
-        .unwrap_or_else(crate::app::random_id);
+    let key = crate::app::idempotency_key(req).unwrap_or_else(crate::app::random_id);
     let op_id = format!("{actor}:{key}");
     let command = match (route, method) {
         (Route::AdminAudit, _) => return audit(env, pairs).await,

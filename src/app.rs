@@ -4,15 +4,18 @@
 //! request and response types.
 
 use crate::admin_api;
+use crate::cart_api;
 use crate::catalog_api::{self, Params, DETAIL_PARAMS, LIST_PARAMS};
 use crate::catalog_store::{rendered, CatalogStore, Warnings};
 use crate::config::Config;
 use crate::http::{etag_matches, not_modified, ApiError, ApiResponse, Result};
 use crate::inventory_api;
 use crate::routes::{self, Route};
+use edgecart_domain::search::Catalog;
+use edgecart_durable_objects::protocol::LineChangeDto;
 use serde::Serialize;
 use std::cell::OnceCell;
-use worker::{console_log, Date, Env, Headers, Request, Response};
+use worker::{console_log, Date, Env, Headers, Method, Request, Response};
 
 /// Catalog reads may be stored but must be revalidated (cheap: a 304 by
 /// ETag), so a published change is seen on the next request.
@@ -82,8 +85,8 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
         Err(e) => (e.to_response(&instance, &request_id), Some(e)),
     };
 
-    if path.starts_with("/admin/") {
-        // Admin answers are never cacheable, errors included.
+    if path.starts_with("/admin/") || path.starts_with("/v1/carts") {
+        // Admin and cart answers are never cacheable, errors included.
         response
             .headers
             .retain(|(name, _)| *name != "Cache-Control");
@@ -164,6 +167,14 @@ async fn dispatch(
                 ))
             })
         }
+        Route::Carts | Route::Cart { .. } | Route::CartLines { .. } | Route::CartLine { .. } => {
+            Params::parse(pairs, &[])?;
+            let config = config(env)?;
+            let store = CatalogStore::from_env(env, &config)?;
+            let catalog = store.current(now_ms, &mut trace.warnings).await?;
+            trace.catalog_version = Some(catalog.version().to_string());
+            carts(req, route, env, &config, &store, &catalog).await
+        }
         Route::Inventory { sku } => {
             Params::parse(pairs, &[])?;
             let config = config(env)?;
@@ -223,6 +234,79 @@ async fn dispatch(
     }
 }
 
+/// The cart routes: every one but creation needs the cart's bearer token.
+async fn carts(
+    req: &mut Request,
+    route: Route<'_>,
+    env: &Env,
+    config: &Config,
+    store: &CatalogStore<'_>,
+    catalog: &Catalog,
+) -> Result<ApiResponse> {
+    let token = req
+        .headers()
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()));
+    let op_id = idempotency_key(req).unwrap_or_else(random_id);
+    let ttl = config.cart_hold_ttl_ms;
+    match route {
+        Route::Carts => {
+            let body = req.text().await.unwrap_or_default();
+            if body.len() > edgecart_domain::admin::MAX_ITEM_BYTES {
+                return Err(ApiError::PayloadTooLarge {
+                    detail: "The body may be at most 65536 bytes.".into(),
+                });
+            }
+            let input: cart_api::CreateCartInput = if body.trim().is_empty() {
+                cart_api::CreateCartInput { currency: None }
+            } else {
+                cart_api::parse_line_body(&body)?
+            };
+            let params = Params::parse(
+                input
+                    .currency
+                    .map(|c| vec![("currency".to_string(), c)])
+                    .unwrap_or_default(),
+                catalog_api::DETAIL_PARAMS,
+            )?;
+            let currency = catalog_api::parse_currency(&params, catalog, config.default_currency)?;
+            cart_api::create(env, catalog, store, currency).await
+        }
+        Route::Cart { id } => {
+            let cart = cart_api::get(env, id, token).await?;
+            Ok(ApiResponse::json(
+                &cart_api::render(env, catalog, store, &cart).await?,
+            ))
+        }
+        Route::CartLines { id } => {
+            let cart = cart_api::get(env, id, token.clone()).await?;
+            let input: cart_api::AddLineInput =
+                cart_api::parse_line_body(&admin_api::small_json_body(req).await?)?;
+            let token = token.unwrap_or_default();
+            let change = LineChangeDto::Add(input.quantity);
+            cart_api::change_line(
+                env, catalog, store, &cart, token, op_id, &input.sku, change, ttl,
+            )
+            .await
+        }
+        Route::CartLine { id, sku } => {
+            let cart = cart_api::get(env, id, token.clone()).await?;
+            let change = if req.method() == Method::Patch {
+                let input: cart_api::SetLineInput =
+                    cart_api::parse_line_body(&admin_api::small_json_body(req).await?)?;
+                LineChangeDto::Set(input.quantity)
+            } else {
+                LineChangeDto::Remove
+            };
+            let token = token.unwrap_or_default();
+            cart_api::change_line(env, catalog, store, &cart, token, op_id, sku, change, ttl).await
+        }
+        _ => Err(ApiError::RouteNotFound),
+    }
+}
+
 /// Answers 304 when the client's copy is current, else renders and tags.
 fn conditional(
     if_none_match: Option<&str>,
@@ -269,6 +353,15 @@ fn request_id(given: Option<String>) -> String {
         return id;
     }
     random_id()
+}
+
+/// The request's `Idempotency-Key`: 1 to 128 visible ASCII characters.
+pub fn idempotency_key(req: &Request) -> Option<String> {
+    req.headers()
+        .get("Idempotency-Key")
+        .ok()
+        .flatten()
+        .filter(|k| !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_graphic()))
 }
 
 /// 24 random hex digits.

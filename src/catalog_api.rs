@@ -366,6 +366,8 @@ pub fn product_detail(
         currency: Currency,
         price: Option<Money>,
         price_max: Option<Money>,
+        /// Most units of one variant per cart or order, when limited.
+        max_per_order: Option<i64>,
         variants: Vec<Variant<'a>>,
     }
     let range = catalog.price_range(listing, currency);
@@ -384,6 +386,7 @@ pub fn product_detail(
         currency,
         price: range.map(|r| r.from),
         price_max: range.map(|r| r.to),
+        max_per_order: record.max_per_order,
         variants: record
             .variants
             .iter()

@@ -84,6 +84,8 @@ pub struct Config {
     /// How long an isolate trusts its copy of the catalog pointer before
     /// reading it from KV again (`CATALOG_POINTER_TTL_MS`).
     pub pointer_ttl_ms: u64,
+    /// How long a cart's holds last without cart activity (`CART_HOLD_TTL_MS`).
+    pub cart_hold_ttl_ms: i64,
     /// Admin tokens (`ADMIN_TOKENS`, a secret); an error disables the admin API.
     pub admin_tokens: Result<Vec<AdminToken>, String>,
 }
@@ -103,9 +105,18 @@ impl Config {
                 .map_err(|_| format!("CATALOG_POINTER_TTL_MS={raw:?} is not a whole number"))?,
         };
         let admin_tokens = parse_admin_tokens(&get("ADMIN_TOKENS").unwrap_or_default());
+        let cart_hold_ttl_ms = match get("CART_HOLD_TTL_MS") {
+            None => 15 * 60 * 1000,
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|ms| (1_000..=24 * 3600 * 1000).contains(ms))
+                .ok_or_else(|| format!("CART_HOLD_TTL_MS={raw:?} is not 1000 to 86400000"))?,
+        };
         Ok(Config {
             default_currency,
             pointer_ttl_ms,
+            cart_hold_ttl_ms,
             admin_tokens,
         })
     }

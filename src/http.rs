@@ -52,6 +52,8 @@ pub enum ApiError {
     UnsupportedMediaType { detail: String },
     /// 503: the catalog writer object could not be reached. Cause logged.
     StorageUnavailable { cause: String },
+    /// 409: not enough stock of `sku`; `available` is the most this cart could hold.
+    OutOfStock { sku: String, available: i64 },
 }
 
 impl ApiError {
@@ -76,7 +78,7 @@ impl ApiError {
             ApiError::InvalidBody { .. } => 400,
             ApiError::Validation { .. } => 422,
             ApiError::NotFound { .. } => 404,
-            ApiError::Conflict { .. } => 409,
+            ApiError::Conflict { .. } | ApiError::OutOfStock { .. } => 409,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType { .. } => 415,
         }
@@ -94,6 +96,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "payload_too_large",
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ApiError::StorageUnavailable { .. } => "storage_unavailable",
+            ApiError::OutOfStock { .. } => "out_of_stock",
             ApiError::RouteNotFound => "route_not_found",
             ApiError::ProductNotFound => "product_not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -119,6 +122,7 @@ impl ApiError {
             ApiError::PayloadTooLarge { .. } => "Request body too large",
             ApiError::UnsupportedMediaType { .. } => "Unsupported media type",
             ApiError::StorageUnavailable { .. } => "Storage temporarily unavailable",
+            ApiError::OutOfStock { .. } => "Out of stock",
         }
     }
 
@@ -135,6 +139,9 @@ impl ApiError {
                 "Send Authorization: Bearer <admin token> with a valid token.".into()
             }
             ApiError::Forbidden => "This token's role does not allow this route.".into(),
+            ApiError::OutOfStock { sku, available } => {
+                format!("Only {available} of {sku} can be held now; the cart is unchanged.")
+            }
             ApiError::Validation { errors } => {
                 format!("{} problem(s); see `errors`.", errors.len())
             }
@@ -174,6 +181,10 @@ impl ApiError {
             field: Option<&'a str>,
             #[serde(skip_serializing_if = "Option::is_none")]
             errors: Option<&'a [FieldProblem]>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            sku: Option<&'a str>,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            available: Option<i64>,
         }
         let code = self.code();
         let problem = Problem {
@@ -194,6 +205,14 @@ impl ApiError {
             },
             errors: match self {
                 ApiError::Validation { errors } => Some(errors),
+                _ => None,
+            },
+            sku: match self {
+                ApiError::OutOfStock { sku, .. } => Some(sku),
+                _ => None,
+            },
+            available: match self {
+                ApiError::OutOfStock { available, .. } => Some(*available),
                 _ => None,
             },
         };

@@ -21,6 +21,10 @@ pub enum Route<'a> {
     AdminInventory { sku: &'a str },
     AdminAdjustments { sku: &'a str },
     AdminMovements { sku: &'a str },
+    Carts,
+    Cart { id: &'a str },
+    CartLines { id: &'a str },
+    CartLine { id: &'a str, sku: &'a str },
 }
 
 impl Route<'_> {
@@ -29,7 +33,11 @@ impl Route<'_> {
         match self {
             Route::AdminProduct { .. } | Route::AdminPrice { .. } => "PUT, DELETE, OPTIONS",
             Route::AdminCategory { .. } | Route::AdminInventory { .. } => "PUT, OPTIONS",
-            Route::AdminImport | Route::AdminAdjustments { .. } => "POST, OPTIONS",
+            Route::AdminImport
+            | Route::AdminAdjustments { .. }
+            | Route::Carts
+            | Route::CartLines { .. } => "POST, OPTIONS",
+            Route::CartLine { .. } => "PATCH, DELETE, OPTIONS",
             _ => "GET, HEAD, OPTIONS",
         }
     }
@@ -64,6 +72,11 @@ pub const ROUTES: &[RouteSpec] = &[
     spec("PUT", "/admin/v1/inventory/{sku}"),
     spec("POST", "/admin/v1/inventory/{sku}/adjustments"),
     spec("GET", "/admin/v1/inventory/{sku}/movements"),
+    spec("POST", "/v1/carts"),
+    spec("GET", "/v1/carts/{id}"),
+    spec("POST", "/v1/carts/{id}/lines"),
+    spec("PATCH", "/v1/carts/{id}/lines/{sku}"),
+    spec("DELETE", "/v1/carts/{id}/lines/{sku}"),
 ];
 
 /// Matches a path to its route, ignoring the method.
@@ -84,6 +97,10 @@ pub fn match_path(path: &str) -> Option<Route<'_>> {
         ["admin", "v1", "catalog", "import"] => Route::AdminImport,
         ["admin", "v1", "audit"] => Route::AdminAudit,
         ["v1", "inventory", sku] => Route::Inventory { sku },
+        ["v1", "carts"] => Route::Carts,
+        ["v1", "carts", id] => Route::Cart { id },
+        ["v1", "carts", id, "lines"] => Route::CartLines { id },
+        ["v1", "carts", id, "lines", sku] => Route::CartLine { id, sku },
         ["admin", "v1", "inventory", sku] => Route::AdminInventory { sku },
         ["admin", "v1", "inventory", sku, "adjustments"] => Route::AdminAdjustments { sku },
         ["admin", "v1", "inventory", sku, "movements"] => Route::AdminMovements { sku },

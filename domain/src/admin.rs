@@ -36,6 +36,9 @@ pub struct ProductInput {
     #[serde(default)]
     pub images: Vec<ImageRecord>,
     pub variants: Vec<VariantInput>,
+    /// Most units of one variant a single cart or order may hold (1–99).
+    #[serde(default)]
+    pub max_per_order: Option<i64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -171,6 +174,7 @@ impl ProductInput {
                 .unwrap_or_else(|| now.to_string()),
             images: self.images,
             variants,
+            max_per_order: self.max_per_order,
         };
         (record, errors)
     }

@@ -175,6 +175,15 @@ pub fn validate_product(p: &ProductRecord, categories: &[CategoryRecord]) -> Vec
             limits::ALT_MAX,
         );
     }
+    if p.max_per_order
+        .is_some_and(|m| !(1..=crate::cart::limits::MAX_LINE_QUANTITY).contains(&m))
+    {
+        e.push(err(
+            "max_per_order",
+            "invalid_quantity",
+            "must be from 1 to 99 when given",
+        ));
+    }
     if p.variants.is_empty() || p.variants.len() > limits::VARIANTS_MAX {
         e.push(err(
             "variants",
@@ -322,6 +331,7 @@ pub fn publish<'a>(
                 SkuPrices {
                     product: p.id.clone(),
                     prices: v.prices.clone(),
+                    max_per_order: p.max_per_order,
                 },
             );
         }
@@ -444,6 +454,7 @@ mod tests {
             position: 0,
             created_at: "2026-01-02T03:04:05Z".into(),
             images: vec![],
+            max_per_order: None,
             variants: vec![VariantRecord {
                 sku: sku.into(),
                 name: "Default".into(),

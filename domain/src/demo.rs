@@ -609,6 +609,8 @@ pub fn products(seed: u64, count: usize) -> Vec<ProductRecord> {
                     alt: name,
                 }],
                 variants,
+                // Every 25th product is limited per order, as launches are.
+                max_per_order: (n % 25 == 0).then_some(3),
             }
         })
         .collect()

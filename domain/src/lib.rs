@@ -11,6 +11,7 @@
 //! passed in as values. Everything here is tested natively with `cargo test`.
 
 pub mod admin;
+pub mod cart;
 pub mod catalog;
 pub mod cursor;
 pub mod demo;

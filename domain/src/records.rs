@@ -69,6 +69,9 @@ pub struct ProductRecord {
     #[serde(default)]
     pub images: Vec<ImageRecord>,
     pub variants: Vec<VariantRecord>,
+    /// Most units of one variant a single cart or order may hold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_order: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -143,6 +146,8 @@ pub struct SkuPrices {
     /// Id of the product the SKU belongs to.
     pub product: String,
     pub prices: BTreeMap<Currency, i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_per_order: Option<i64>,
 }
 
 /// What the index keeps of a product: enough to search, filter, sort and

@@ -93,6 +93,7 @@ fn fixture() -> Catalog {
             position: i.position,
             created_at: format!("2026-01-{:02}T00:00:00Z", i.day),
             images: vec![],
+            max_per_order: None,
             variants: i
                 .usd
                 .iter()

@@ -334,7 +334,7 @@ impl Writer {
         }
         if self.storage.get_alarm().await.ok().flatten().is_none() {
             self.storage
-                .set_alarm(Date::now().as_millis() as i64 + PUBLISH_ALARM_MS)
+                .set_alarm(PUBLISH_ALARM_MS) // an integer is an offset from now
                 .await
                 .map_err(|e| format!("setting the publish alarm: {e}"))?;
         }

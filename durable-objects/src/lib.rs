@@ -5,13 +5,16 @@
 //!   (admin writes, imports, audit trail, publishing to KV).
 //! - [`sku_stock::SkuStock`]: one per SKU, its stock ledger (holds with
 //!   expiry by alarm, commits, adjustments, movement history).
-//! - Later: one object per cart, order and points ledger.
+//! - [`cart_object::CartObject`]: one per cart, its lines and token; it
+//!   takes and extends the holds of its lines.
+//! - Later: one object per order and points ledger.
 //!
 //! Objects stay thin: load state, call the pure rules in `edgecart-domain`,
 //! persist in one atomic block. They must not compute prices, validate
 //! products or apply stock rules themselves, and they are called only
 //! through the command enums in [`protocol`], never ad-hoc URLs.
 
+pub mod cart_object;
 pub mod catalog_writer;
 pub mod protocol;
 pub mod sku_stock;

@@ -3,6 +3,8 @@
 //! caller and object, and one function that sends a command. Nothing else
 //! addresses the objects.
 
+use edgecart_domain::cart::{Cart, CartError};
+use edgecart_domain::money::Currency;
 use edgecart_domain::records::CatalogPointer;
 use edgecart_domain::stock::{Movement, Outcome, StockOp};
 use serde::{Deserialize, Serialize};
@@ -189,6 +191,75 @@ pub struct MovementEntry {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct HistoryReply {
     pub entries: Vec<MovementEntry>,
+}
+
+/// The wrangler.toml binding of the cart objects (one per cart, named by its id).
+pub const CART_BINDING: &str = "CART";
+
+/// A change to one cart line, as the cart object receives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "quantity", rename_all = "snake_case")]
+pub enum LineChangeDto {
+    Add(i64),
+    Set(i64),
+    Remove,
+}
+
+/// A command to one cart. Every command but `Create` carries the cart's
+/// secret token; a wrong one is answered as if the cart did not exist.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum CartCommand {
+    /// Creates cart `id` (the object's name) with its secret token.
+    Create {
+        id: String,
+        token: String,
+        currency: Currency,
+    },
+    Get {
+        token: String,
+    },
+    /// Change a line and hold its units for `hold_ttl_ms`; every other line's
+    /// hold is extended too (cart activity).
+    ChangeLine {
+        token: String,
+        op_id: String,
+        sku: String,
+        change: LineChangeDto,
+        max_per_order: Option<i64>,
+        hold_ttl_ms: i64,
+    },
+}
+
+/// Why a cart command was refused. Nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CartRefusal {
+    /// No such cart, or the token does not match.
+    NotFound,
+    Line {
+        error: CartError,
+    },
+    /// The SKU has only `available` units this cart could hold.
+    OutOfStock {
+        sku: String,
+        available: i64,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CartReply {
+    pub cart: Option<Cart>,
+    pub refusal: Option<CartRefusal>,
+}
+
+/// Sends a command to cart `id` and decodes its reply.
+pub async fn call_cart<R: for<'de> Deserialize<'de>>(
+    env: &Env,
+    id: &str,
+    command: &CartCommand,
+) -> worker::Result<R> {
+    send(env, CART_BINDING, id, command).await
 }
 
 /// Sends a command to the stock object of `sku` and decodes its reply.

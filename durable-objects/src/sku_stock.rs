@@ -274,11 +274,13 @@ impl SkuStock {
 
     /// Sets the alarm to the next expiry (or a daily clean-up of operation ids).
     async fn schedule(&self) -> Result<(), String> {
+        let now = now_ms();
         let next = self.with_ledger(|l| l.next_expiry_ms());
-        let at = next.unwrap_or_else(|| now_ms() + OP_MEMORY_MS);
+        let at = next.unwrap_or(now + OP_MEMORY_MS);
+        // An integer alarm time is an offset from now, in milliseconds.
         self.state
             .storage()
-            .set_alarm(at)
+            .set_alarm((at - now).max(0))
             .await
             .map_err(|e| format!("setting the alarm: {e}"))
     }

@@ -1,0 +1,260 @@
+//! Carts: lines of SKUs and quantities, their limits, and the totals a cart
+//! shows. Prices always come from the catalog's price lists, never from the
+//! client; holding stock for the lines is the stock ledger's job.
+
+use crate::money::{Currency, Money};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Limits on a cart (documented in ARCHITECTURE.md and OpenAPI).
+pub mod limits {
+    /// Distinct SKUs in one cart.
+    pub const MAX_LINES: usize = 50;
+    /// Units of one SKU in one cart (a product's `max_per_order` may be lower).
+    pub const MAX_LINE_QUANTITY: i64 = 99;
+}
+
+/// One line: units of one SKU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CartLine {
+    pub sku: String,
+    pub quantity: i64,
+}
+
+/// A cart as its object stores it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cart {
+    pub id: String,
+    pub currency: Currency,
+    /// In the order they were added.
+    pub lines: Vec<CartLine>,
+    /// When the holds of every line expire unless the cart is active again.
+    pub holds_expire_at_ms: Option<i64>,
+    pub created_at_ms: i64,
+    pub updated_at_ms: i64,
+}
+
+/// Why a line change is refused. Nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "error", rename_all = "snake_case")]
+pub enum CartError {
+    /// Quantity below 1 for an add, below 0 for a set.
+    InvalidQuantity,
+    /// More than the line limit or the product's `max_per_order`.
+    QuantityTooLarge { max: i64 },
+    /// A new SKU beyond [`limits::MAX_LINES`].
+    TooManyLines { max: usize },
+    /// The cart has no line for this SKU.
+    NoSuchLine,
+}
+
+impl Cart {
+    pub fn new(id: String, currency: Currency, now_ms: i64) -> Self {
+        Cart {
+            id,
+            currency,
+            lines: Vec::new(),
+            holds_expire_at_ms: None,
+            created_at_ms: now_ms,
+            updated_at_ms: now_ms,
+        }
+    }
+
+    pub fn quantity_of(&self, sku: &str) -> i64 {
+        self.lines
+            .iter()
+            .find(|l| l.sku == sku)
+            .map_or(0, |l| l.quantity)
+    }
+
+    /// The quantity a line would have after adding `add` units (or setting
+    /// it to `set`), checked against the limits; the cart is not changed.
+    pub fn plan_line(
+        &self,
+        sku: &str,
+        change: LineChange,
+        max_per_order: Option<i64>,
+    ) -> Result<i64, CartError> {
+        let current = self.quantity_of(sku);
+        let target = match change {
+            LineChange::Add(n) if n >= 1 => current + n,
+            LineChange::Set(n) if n >= 0 => n,
+            LineChange::Remove if current > 0 => 0,
+            LineChange::Remove => return Err(CartError::NoSuchLine),
+            _ => return Err(CartError::InvalidQuantity),
+        };
+        if matches!(change, LineChange::Set(_)) && current == 0 {
+            return Err(CartError::NoSuchLine);
+        }
+        let max = max_per_order.map_or(limits::MAX_LINE_QUANTITY, |m| {
+            m.min(limits::MAX_LINE_QUANTITY)
+        });
+        if target > max {
+            return Err(CartError::QuantityTooLarge { max });
+        }
+        if current == 0 && target > 0 && self.lines.len() >= limits::MAX_LINES {
+            return Err(CartError::TooManyLines {
+                max: limits::MAX_LINES,
+            });
+        }
+        Ok(target)
+    }
+
+    /// Records a line at `quantity` (0 removes it).
+    pub fn set_line(&mut self, sku: &str, quantity: i64, now_ms: i64) {
+        match self.lines.iter().position(|l| l.sku == sku) {
+            Some(i) if quantity == 0 => {
+                self.lines.remove(i);
+            }
+            Some(i) => self.lines[i].quantity = quantity,
+            None if quantity > 0 => self.lines.push(CartLine {
+                sku: sku.to_string(),
+                quantity,
+            }),
+            None => {}
+        }
+        self.updated_at_ms = now_ms;
+    }
+}
+
+/// A requested change to one line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LineChange {
+    /// Add units (creating the line if needed).
+    Add(i64),
+    /// Set the units of an existing line (0 removes it).
+    Set(i64),
+    Remove,
+}
+
+/// A priced line as the cart shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PricedLine {
+    pub sku: String,
+    pub quantity: i64,
+    /// `None` when the SKU has no price in the cart's currency (any more).
+    pub unit_price: Option<Money>,
+    pub line_total: Option<Money>,
+}
+
+/// The cart's totals from current price lists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CartTotals {
+    pub lines: Vec<PricedLine>,
+    pub item_count: i64,
+    pub subtotal: Money,
+    /// False when some line has no price in the cart's currency.
+    pub all_priced: bool,
+}
+
+/// Prices `cart` with `prices` (SKU → price list in minor units).
+pub fn price_cart(cart: &Cart, prices: &BTreeMap<String, BTreeMap<Currency, i64>>) -> CartTotals {
+    let mut subtotal = 0;
+    let mut all_priced = true;
+    let lines = cart
+        .lines
+        .iter()
+        .map(|l| {
+            let unit = prices
+                .get(&l.sku)
+                .and_then(|p| p.get(&cart.currency))
+                .copied();
+            match unit {
+                Some(u) => subtotal += u * l.quantity,
+                None => all_priced = false,
+            }
+            PricedLine {
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+                unit_price: unit.map(|u| Money::new(u, cart.currency)),
+                line_total: unit.map(|u| Money::new(u * l.quantity, cart.currency)),
+            }
+        })
+        .collect();
+    CartTotals {
+        lines,
+        item_count: cart.lines.iter().map(|l| l.quantity).sum(),
+        subtotal: Money::new(subtotal, cart.currency),
+        all_priced,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usd() -> Currency {
+        Currency::parse("USD").unwrap()
+    }
+
+    #[test]
+    fn line_changes_respect_limits() {
+        let mut c = Cart::new("crt_1".into(), usd(), 0);
+        assert_eq!(c.plan_line("A", LineChange::Add(2), None), Ok(2));
+        c.set_line("A", 2, 1);
+        assert_eq!(c.plan_line("A", LineChange::Add(3), None), Ok(5));
+        assert_eq!(
+            c.plan_line("A", LineChange::Add(3), Some(4)),
+            Err(CartError::QuantityTooLarge { max: 4 })
+        );
+        assert_eq!(
+            c.plan_line("A", LineChange::Set(100), None),
+            Err(CartError::QuantityTooLarge { max: 99 })
+        );
+        assert_eq!(
+            c.plan_line("A", LineChange::Add(0), None),
+            Err(CartError::InvalidQuantity)
+        );
+        assert_eq!(
+            c.plan_line("A", LineChange::Set(-1), None),
+            Err(CartError::InvalidQuantity)
+        );
+        assert_eq!(
+            c.plan_line("B", LineChange::Set(1), None),
+            Err(CartError::NoSuchLine)
+        );
+        assert_eq!(
+            c.plan_line("B", LineChange::Remove, None),
+            Err(CartError::NoSuchLine)
+        );
+        assert_eq!(c.plan_line("A", LineChange::Remove, None), Ok(0));
+        for i in 1..limits::MAX_LINES {
+            c.set_line(&format!("S{i}"), 1, 2);
+        }
+        assert_eq!(
+            c.plan_line("ONE-MORE", LineChange::Add(1), None),
+            Err(CartError::TooManyLines { max: 50 })
+        );
+        assert_eq!(
+            c.plan_line("A", LineChange::Add(1), None),
+            Ok(3),
+            "existing lines may grow"
+        );
+        c.set_line("A", 0, 3);
+        assert_eq!(c.quantity_of("A"), 0);
+        assert_eq!(c.lines.len(), 49);
+    }
+
+    #[test]
+    fn totals_come_from_price_lists_in_the_cart_currency() {
+        let mut c = Cart::new("crt_1".into(), usd(), 0);
+        c.set_line("A", 2, 0);
+        c.set_line("B", 1, 0);
+        c.set_line("C", 1, 0);
+        let eur = Currency::parse("EUR").unwrap();
+        let prices = BTreeMap::from([
+            (
+                "A".to_string(),
+                BTreeMap::from([(usd(), 1250), (eur, 1100)]),
+            ),
+            ("B".to_string(), BTreeMap::from([(usd(), 999)])),
+            ("C".to_string(), BTreeMap::from([(eur, 500)])),
+        ]);
+        let t = price_cart(&c, &prices);
+        assert_eq!(t.subtotal, Money::new(3499, usd()));
+        assert_eq!(t.item_count, 4);
+        assert!(!t.all_priced);
+        assert_eq!(t.lines[0].line_total, Some(Money::new(2500, usd())));
+        assert_eq!(t.lines[2].unit_price, None);
+    }
+}

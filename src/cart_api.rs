@@ -1,0 +1,383 @@
+//! Cart endpoints: create a cart (id + secret token), read it, and add,
+//! change or remove lines. Every line change holds stock at once through
+//! the cart's object; prices, line totals and the subtotal always come from
+//! the live catalog's price lists, and a client that sends a price or total
+//! is refused.
+
+use crate::catalog_store::CatalogStore;
+use crate::http::{ApiError, ApiResponse, Result};
+use edgecart_domain::cart::{price_cart, Cart, CartError};
+use edgecart_domain::money::{Currency, Money};
+use edgecart_domain::records::SkuPrices;
+use edgecart_domain::search::Catalog;
+use edgecart_durable_objects::protocol::{
+    call_cart, call_stock, CartCommand, CartRefusal, CartReply, FieldProblem, LineChangeDto,
+    StockCommand, StockLevels,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use worker::Env;
+
+/// Body keys that would carry a client-computed price: always refused.
+const PRICE_KEYS: &[&str] = &[
+    "price",
+    "prices",
+    "unit_price",
+    "amount",
+    "total",
+    "line_total",
+    "subtotal",
+    "grand_total",
+];
+
+/// A cart id: `crt_` and 24 lowercase hex digits.
+pub fn is_cart_id(id: &str) -> bool {
+    id.strip_prefix("crt_").is_some_and(|h| {
+        h.len() == 24
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
+}
+
+fn storage(e: worker::Error) -> ApiError {
+    ApiError::StorageUnavailable {
+        cause: format!("cart: {e}"),
+    }
+}
+
+fn not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "cart_not_found",
+        detail: "No cart has this id, or the token does not open it.".into(),
+    }
+}
+
+/// Refuses bodies that carry prices or totals, then parses the input.
+pub fn parse_line_body<T: for<'de> Deserialize<'de>>(body: &str) -> Result<T> {
+    if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) {
+        if let Some(key) = map.keys().find(|k| PRICE_KEYS.contains(&k.as_str())) {
+            return Err(ApiError::Validation {
+                errors: vec![FieldProblem {
+                    field: Some(key.clone()),
+                    code: "client_price_refused".into(),
+                    message: "Prices and totals are computed by the server; do not send them."
+                        .into(),
+                }],
+            });
+        }
+    }
+    edgecart_domain::admin::parse_input(body).map_err(|e| ApiError::InvalidBody {
+        code: e.code.into(),
+        field: e.field,
+        detail: e.message,
+    })
+}
+
+/// Maps a refused line change to the HTTP error.
+pub fn refusal_error(refusal: CartRefusal) -> ApiError {
+    let invalid = |code: &str, message: String| ApiError::Validation {
+        errors: vec![FieldProblem {
+            field: Some("quantity".into()),
+            code: code.into(),
+            message,
+        }],
+    };
+    match refusal {
+        CartRefusal::NotFound => not_found(),
+        CartRefusal::OutOfStock { sku, available } => ApiError::OutOfStock { sku, available },
+        CartRefusal::Line { error } => match error {
+            CartError::InvalidQuantity => invalid(
+                "invalid_quantity",
+                "must be a positive integer (0 removes, when setting)".into(),
+            ),
+            CartError::QuantityTooLarge { max } => invalid(
+                "quantity_limit",
+                format!("at most {max} units of this item per order"),
+            ),
+            CartError::TooManyLines { max } => ApiError::Validation {
+                errors: vec![FieldProblem {
+                    field: Some("sku".into()),
+                    code: "too_many_lines".into(),
+                    message: format!("a cart holds at most {max} different items"),
+                }],
+            },
+            CartError::NoSuchLine => ApiError::NotFound {
+                code: "line_not_found",
+                detail: "This cart has no line for this SKU.".into(),
+            },
+        },
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateCartInput {
+    #[serde(default)]
+    pub currency: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddLineInput {
+    pub sku: String,
+    pub quantity: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetLineInput {
+    pub quantity: i64,
+}
+
+/// Creates a cart priced in `currency` (already checked against the catalog).
+pub async fn create(
+    env: &Env,
+    catalog: &Catalog,
+    store: &CatalogStore<'_>,
+    currency: Currency,
+) -> Result<ApiResponse> {
+    let id = format!("crt_{}", crate::app::random_id());
+    let token = format!("{}{}", crate::app::random_id(), crate::app::random_id());
+    let reply: CartReply = call_cart(
+        env,
+        &id,
+        &CartCommand::Create {
+            id: id.clone(),
+            token: token.clone(),
+            currency,
+        },
+    )
+    .await
+    .map_err(storage)?;
+    let cart = reply.cart.ok_or_else(|| ApiError::StorageUnavailable {
+        cause: format!("cart {id} could not be created"),
+    })?;
+    #[derive(Serialize)]
+    struct Body {
+        id: String,
+        token: String,
+        cart: Value,
+    }
+    let view = render(env, catalog, store, &cart).await?;
+    let mut r = ApiResponse::json(&Body {
+        id,
+        token,
+        cart: view,
+    });
+    r.status = 201;
+    Ok(r)
+}
+
+/// Reads a cart with the token; a wrong token is a 404.
+pub async fn get(env: &Env, id: &str, token: Option<String>) -> Result<Cart> {
+    let token = token.filter(|_| is_cart_id(id)).ok_or_else(not_found)?;
+    let reply: CartReply = call_cart(env, id, &CartCommand::Get { token })
+        .await
+        .map_err(storage)?;
+    if let Some(r) = reply.refusal {
+        return Err(refusal_error(r));
+    }
+    reply.cart.ok_or_else(not_found)
+}
+
+/// Changes a line of an open cart and answers the cart as it is now.
+#[allow(clippy::too_many_arguments)]
+pub async fn change_line(
+    env: &Env,
+    catalog: &Catalog,
+    store: &CatalogStore<'_>,
+    cart: &Cart,
+    token: String,
+    op_id: String,
+    sku: &str,
+    change: LineChangeDto,
+    hold_ttl_ms: i64,
+) -> Result<ApiResponse> {
+    let prices = store.sku_prices(catalog, sku).await?;
+    let max_per_order = match (&prices, change) {
+        (Some(p), LineChangeDto::Add(_)) if !p.prices.contains_key(&cart.currency) => {
+            return Err(ApiError::Validation {
+                errors: vec![FieldProblem {
+                    field: Some("sku".into()),
+                    code: "not_sold_in_currency".into(),
+                    message: format!("This item has no price in {}.", cart.currency),
+                }],
+            })
+        }
+        (Some(p), _) => p.max_per_order,
+        // An item that left the catalog can still be lowered or removed.
+        (None, LineChangeDto::Add(_)) => {
+            return Err(ApiError::NotFound {
+                code: "sku_not_found",
+                detail: "No variant of the live catalog has this SKU.".into(),
+            })
+        }
+        (None, _) => None,
+    };
+    let reply: CartReply = call_cart(
+        env,
+        &cart.id,
+        &CartCommand::ChangeLine {
+            token,
+            op_id,
+            sku: sku.to_string(),
+            change,
+            max_per_order,
+            hold_ttl_ms,
+        },
+    )
+    .await
+    .map_err(storage)?;
+    if let Some(r) = reply.refusal {
+        return Err(refusal_error(r));
+    }
+    let cart = reply.cart.ok_or_else(not_found)?;
+    Ok(ApiResponse::json(
+        &render(env, catalog, store, &cart).await?,
+    ))
+}
+
+/// The cart as the API shows it: server prices, totals, exact availability.
+pub async fn render(
+    env: &Env,
+    catalog: &Catalog,
+    store: &CatalogStore<'_>,
+    cart: &Cart,
+) -> Result<Value> {
+    let mut price_lists: BTreeMap<String, BTreeMap<Currency, i64>> = BTreeMap::new();
+    let mut found: BTreeMap<String, SkuPrices> = BTreeMap::new();
+    for line in &cart.lines {
+        if let Some(p) = store.sku_prices(catalog, &line.sku).await? {
+            price_lists.insert(line.sku.clone(), p.prices.clone());
+            found.insert(line.sku.clone(), p);
+        }
+    }
+    let totals = price_cart(cart, &price_lists);
+    #[derive(Serialize)]
+    struct ProductRef<'a> {
+        id: &'a str,
+        slug: &'a str,
+        name: &'a str,
+    }
+    #[derive(Serialize)]
+    struct Line<'a> {
+        sku: &'a str,
+        product: Option<ProductRef<'a>>,
+        quantity: i64,
+        unit_price: Option<Money>,
+        line_total: Option<Money>,
+        /// Units of this SKU anyone could still add (exact, now).
+        available: i64,
+        max_per_order: Option<i64>,
+    }
+    let mut lines = Vec::with_capacity(totals.lines.len());
+    for l in &totals.lines {
+        let levels: StockLevels = call_stock(env, &l.sku, &StockCommand::Snapshot)
+            .await
+            .map_err(storage)?;
+        let sku_prices = found.get(&l.sku);
+        lines.push(Line {
+            sku: &l.sku,
+            product: sku_prices
+                .and_then(|p| catalog.find(&p.product))
+                .map(|p| ProductRef {
+                    id: &p.id,
+                    slug: &p.slug,
+                    name: &p.name,
+                }),
+            quantity: l.quantity,
+            unit_price: l.unit_price,
+            line_total: l.line_total,
+            available: levels.available,
+            max_per_order: sku_prices.and_then(|p| p.max_per_order),
+        });
+    }
+    #[derive(Serialize)]
+    struct View<'a> {
+        id: &'a str,
+        currency: Currency,
+        lines: Vec<Line<'a>>,
+        item_count: i64,
+        subtotal: Money,
+        all_priced: bool,
+        holds_expire_at: Option<String>,
+    }
+    let view = View {
+        id: &cart.id,
+        currency: cart.currency,
+        lines,
+        item_count: totals.item_count,
+        subtotal: totals.subtotal,
+        all_priced: totals.all_priced,
+        holds_expire_at: cart.holds_expire_at_ms.and_then(|ms| {
+            chrono::DateTime::from_timestamp_millis(ms)
+                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        }),
+    };
+    serde_json::to_value(&view).map_err(|e| ApiError::StorageUnavailable {
+        cause: format!("rendering cart: {e}"),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cart_ids_have_one_shape() {
+        assert!(is_cart_id("crt_0123456789abcdef01234567"));
+        for bad in [
+            "crt_",
+            "crt_0123456789ABCDEF01234567",
+            "prd_0123456789abcdef01234567",
+            "crt_0123",
+        ] {
+            assert!(!is_cart_id(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn client_prices_are_refused_before_anything_else() {
+        let e = parse_line_body::<AddLineInput>(r#"{"sku":"A","quantity":1,"unit_price":1}"#)
+            .unwrap_err();
+        assert_eq!((e.status(), e.code()), (422, "validation_failed"));
+        let e = parse_line_body::<AddLineInput>(r#"{"sku":"A","quantity":1,"colour":"red"}"#)
+            .unwrap_err();
+        assert_eq!((e.status(), e.code()), (400, "unknown_field"));
+        assert!(parse_line_body::<AddLineInput>(r#"{"sku":"A","quantity":2}"#).is_ok());
+    }
+
+    #[test]
+    fn refusals_map_to_statuses_and_codes() {
+        let table = [
+            (CartRefusal::NotFound, 404, "cart_not_found"),
+            (
+                CartRefusal::OutOfStock {
+                    sku: "A".into(),
+                    available: 2,
+                },
+                409,
+                "out_of_stock",
+            ),
+            (
+                CartRefusal::Line {
+                    error: CartError::QuantityTooLarge { max: 3 },
+                },
+                422,
+                "validation_failed",
+            ),
+            (
+                CartRefusal::Line {
+                    error: CartError::NoSuchLine,
+                },
+                404,
+                "line_not_found",
+            ),
+        ];
+        for (refusal, status, code) in table {
+            let e = refusal_error(refusal);
+            assert_eq!((e.status(), e.code()), (status, code));
+        }
+    }
+}
