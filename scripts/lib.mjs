@@ -54,6 +54,19 @@ export function run(cmd, args, opts = {}) {
   return r;
 }
 
+/**
+ * Runs a command without blocking this process's event loop (needed while
+ * this process hosts a Miniflare worker, whose output it must keep reading).
+ * Resolves to the exit code.
+ */
+export function runAsync(cmd, args, opts = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd: ROOT, stdio: 'inherit', env: offlineEnv(), ...opts });
+    child.once('error', reject);
+    child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+}
+
 /** Runs a command and returns its trimmed stdout, or null if it fails. */
 export function output(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { cwd: ROOT, encoding: 'utf8', env: offlineEnv(), ...opts });

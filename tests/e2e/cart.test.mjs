@@ -1,5 +1,5 @@
 // End-to-end: carts with live reservations. The test worker runs with
-// CART_HOLD_TTL_MS = 5000, so holds expire within seconds.
+// CART_HOLD_TTL_MS = 20000, so holds expire within the run.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { api, assertProblem } from './client.mjs';
