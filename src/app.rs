@@ -12,7 +12,7 @@ use crate::http::{etag_matches, not_modified, ApiError, ApiResponse, Result};
 use crate::inventory_api;
 use crate::routes::{self, Route};
 use edgecart_domain::search::Catalog;
-use edgecart_durable_objects::protocol::LineChangeDto;
+use edgecart_durable_objects::protocol::{call_stock, LineChangeDto, StockCommand, StockLevels};
 use serde::Serialize;
 use std::cell::OnceCell;
 use worker::{console_log, Date, Env, Headers, Method, Request, Response};
@@ -214,19 +214,30 @@ async fn dispatch(
                     let currency =
                         catalog_api::parse_currency(&params, &catalog, config.default_currency)?;
                     let listing = catalog.find(id_or_slug).ok_or(ApiError::ProductNotFound)?;
-                    if if_none_match.is_some_and(|h| etag_matches(h, &etag)) {
-                        return Ok(not_modified(&etag, CATALOG_CACHE_CONTROL));
-                    }
                     let shard = store.product_shard(&catalog, listing).await?;
                     let record = shard.products.get(&listing.id).ok_or_else(|| {
                         ApiError::CatalogUnavailable {
                             cause: format!("{} is missing from its shard", listing.id),
                         }
                     })?;
-                    let mut r = catalog_api::product_detail(&catalog, listing, record, currency);
-                    r.header("ETag", etag);
-                    r.header("Cache-Control", CATALOG_CACHE_CONTROL);
-                    Ok(r)
+                    // Exact availability of every variant, from its stock object;
+                    // a variant whose object cannot answer shows `null`.
+                    let mut available = std::collections::BTreeMap::new();
+                    for v in &record.variants {
+                        match call_stock::<StockLevels>(env, &v.sku, &StockCommand::Snapshot).await
+                        {
+                            Ok(levels) => {
+                                available.insert(v.sku.clone(), levels.available);
+                            }
+                            Err(e) => trace.warnings.push(format!("stock of {}: {e}", v.sku)),
+                        }
+                    }
+                    let r = catalog_api::product_detail(
+                        &catalog, listing, record, currency, &available,
+                    );
+                    // The body changes with stock, so its validator is its own hash.
+                    let etag = format!("\"{}\"", edgecart_domain::records::content_hash(&r.body));
+                    conditional(if_none_match, &etag, CATALOG_CACHE_CONTROL, || Ok(r))
                 }
                 _ => unreachable!("handled above"),
             }

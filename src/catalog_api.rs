@@ -338,12 +338,15 @@ pub fn list_categories(catalog: &Catalog) -> ApiResponse {
     })
 }
 
-/// Answers `GET /v1/products/{id_or_slug}` from the product's full record.
+/// Answers `GET /v1/products/{id_or_slug}` from the product's full record
+/// and the exact availability of its variants (SKU → units; absent when its
+/// stock object could not answer).
 pub fn product_detail(
     catalog: &Catalog,
     listing: &Listing,
     record: &ProductRecord,
     currency: Currency,
+    available: &BTreeMap<String, i64>,
 ) -> ApiResponse {
     #[derive(Serialize)]
     struct Variant<'a> {
@@ -352,6 +355,9 @@ pub fn product_detail(
         options: &'a BTreeMap<String, String>,
         price: Option<Money>,
         prices: Vec<Money>,
+        /// Exact units that can be added to a cart now.
+        available: Option<i64>,
+        in_stock: Option<bool>,
     }
     #[derive(Serialize)]
     struct Body<'a> {
@@ -396,6 +402,8 @@ pub fn product_detail(
                 options: &v.options,
                 price: v.prices.get(&currency).map(|&a| Money::new(a, currency)),
                 prices: v.prices.iter().map(|(c, a)| Money::new(*a, *c)).collect(),
+                available: available.get(&v.sku).copied(),
+                in_stock: available.get(&v.sku).map(|&n| n > 0),
             })
             .collect(),
     })

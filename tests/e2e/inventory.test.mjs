@@ -45,6 +45,15 @@ describe('inventory', () => {
     assert.equal(adj.json.available, 7);
     const pub = await api.get(`/v1/inventory/${sku}`);
     assert.deepEqual(pub.json, { sku, available: 7, in_stock: true });
+    // Product detail shows the same exact availability per variant, and a
+    // stock change changes its validator.
+    const detail = await api.product('prd_00003');
+    const variant = detail.json.variants.find((v) => v.sku === sku);
+    assert.equal(variant.available, 7);
+    assert.equal(variant.in_stock, true);
+    await admin('POST', `/admin/v1/inventory/${sku}/adjustments`, { delta: 0, reason: 'recount, no change' });
+    const same = await api.product('prd_00003', {}, { 'If-None-Match': detail.headers.get('etag') });
+    assert.equal(same.status, 304, 'unchanged stock keeps the ETag');
   });
 
   test('a retried Idempotency-Key is applied once', async () => {
@@ -109,17 +118,18 @@ describe('inventory', () => {
       }
     }
     assert.deepEqual(
-      items.slice(0, 3).map((m) => [m.kind, m.on_hand_delta, m.reason]),
+      items.slice(0, 4).map((m) => [m.kind, m.on_hand_delta, m.reason]),
       [
         ['set', 10, 'stocktake'],
         ['adjust', -3, 'damaged in transit'],
+        ['adjust', 0, 'recount, no change'],
         ['adjust', 5, 'delivery 42'],
       ],
     );
-    assert.equal(items.length, 3 + 40);
+    assert.equal(items.length, 4 + 40);
     assert.ok(items.every((m, i) => i === 0 || m.seq > items[i - 1].seq));
-    assert.ok(items[2].op_id.endsWith(':delivery-42'));
-    assert.ok(items[2].op_id.startsWith('e2e:'));
+    assert.ok(items[3].op_id.endsWith(':delivery-42'));
+    assert.ok(items[3].op_id.startsWith('e2e:'));
     assertProblem(await admin('GET', `/admin/v1/inventory/${sku}/movements?cursor=a1`), 400, 'invalid_cursor');
   });
 });
