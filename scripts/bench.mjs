@@ -75,6 +75,96 @@ const ROUNDS = 2;
 const SECTION = '## Catalog reads';
 const WRITES_SECTION = '## Catalog writes';
 const IMPORT_SIZE = 20_000;
+const STOCK_SECTION = '## Stock reservations';
+const BENCH_CARTS = 2_000;
+const SPREAD_SKUS = 100;
+
+/** A wrk script that POSTs one unit of a SKU to a cart, cycling through `carts` × `skus`. */
+function reservationScript(name, carts, skus) {
+  const file = path.join(CACHE, `bench-${name}.lua`);
+  const lua = (v) => JSON.stringify(v);
+  fs.writeFileSync(
+    file,
+    [
+      '-- Written by scripts/bench.mjs: each request adds one unit to a cart line.',
+      `local carts = { ${carts.map((c) => `{ ${lua(c.id)}, ${lua(c.token)} }`).join(', ')} }`,
+      `local skus = { ${skus.map(lua).join(', ')} }`,
+      'local n = 0',
+      'request = function()',
+      '  n = n + 1',
+      '  local c = carts[(n % #carts) + 1]',
+      '  local sku = skus[(n % #skus) + 1]',
+      '  local headers = { ["Authorization"] = "Bearer " .. c[2], ["Content-Type"] = "application/json" }',
+      '  return wrk.format("POST", "/v1/carts/" .. c[1] .. "/lines", headers, \'{"sku":"\' .. sku .. \'","quantity":1}\')',
+      'end',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/**
+ * Reservations through the public cart API on one hot SKU and spread over
+ * 100 SKUs, next to a Durable Object round trip that does no work (the
+ * exact availability read) in the same run. Returns the BENCHMARKS.md section.
+ */
+async function benchStock(base, adminToken) {
+  const list = await (await fetch(`${base}/v1/products?limit=100&sort=name`)).json();
+  const skus = [];
+  for (const item of list.items) {
+    const p = await (await fetch(`${base}/v1/products/${item.id}`)).json();
+    if (!p.max_per_order) skus.push(p.variants[0].sku);
+  }
+  const spread = skus.slice(0, SPREAD_SKUS);
+  for (const sku of spread) {
+    await adminFetch(base, adminToken, 'PUT', `/admin/v1/inventory/${sku}`, JSON.stringify({ on_hand: 1_000_000_000, reason: 'bench' }));
+  }
+  const carts = [];
+  for (let i = 0; i < BENCH_CARTS; i += 50) {
+    const batch = await Promise.all(Array.from({ length: 50 }, () => fetch(`${base}/v1/carts`, { method: 'POST' }).then((r) => r.json())));
+    carts.push(...batch.map((b) => ({ id: b.id, token: b.token })));
+  }
+  const hot = spread[0];
+  const scenarios = [
+    { name: 'object round trip', path: `/v1/inventory/${hot}`, script: null, what: 'exact availability: Worker → SkuStock object, no write (the baseline)' },
+    { name: 'reserve, hot SKU', path: '/v1/carts', script: reservationScript('reserve-hot', carts, [hot]), what: 'add 1 unit: Worker → cart object → SkuStock object (hold, SQLite commit), every request on the same SKU' },
+    { name: `reserve, ${spread.length} SKUs`, path: '/v1/carts', script: reservationScript('reserve-spread', carts, spread), what: `add 1 unit, cycling over ${spread.length} SKUs` },
+  ];
+  // Each cart line takes at most 99 units: keep the number of requests per run below that.
+  const seconds = Math.min(DURATION_S, 10);
+  const rows = [];
+  for (const sc of scenarios) {
+    await runWrk(`${base}${sc.path}`, 1, sc.script);
+    const r = parseWrk(await runWrk(`${base}${sc.path}`, seconds, sc.script));
+    rows.push({ ...sc, ...r });
+    log(`${sc.name}: ${fmt(r.rps, 1)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, non-2xx ${r.non2xx}`);
+  }
+  const base0 = rows[0].rps;
+  const table = markdownTable(
+    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio vs round trip', 'notes'],
+    rows.map((r) => [`\`${r.name}\``, fmtInt(r.rps), fmt(r.p50, 2), fmt(r.p99, 2), fmt(r.rps / base0, 2), flagOf(r)]),
+  );
+  const hotRatio = rows[1].rps / base0;
+  return [
+    STOCK_SECTION,
+    '',
+    'Written by `npm run bench` (scripts/bench.mjs) in the same run as the reads above,',
+    `on the same worker instance: ${fmtInt(BENCH_CARTS)} carts, wrk \`-t${WRK_THREADS} -c${CONNECTIONS} -d${seconds}s\`.`,
+    '',
+    table,
+    '',
+    ...scenarios.map((sc) => `- \`${sc.name}\`: ${sc.what}`),
+    '',
+    `- Target: hot-SKU reservations ≥ 0.50 × the object round trip: ${fmt(hotRatio, 2)} — **${hotRatio >= 0.5 ? 'PASS' : 'FAIL'}**`,
+    '',
+    'A reservation through the cart API costs the Worker two object round trips',
+    '(read the cart, then change the line) plus the nested cart → SKU call, one',
+    'SQLite commit in each object, and one availability read to render the cart;',
+    "the baseline is a single round trip with no write. One SKU's object is a",
+    'single thread: the hot-SKU row is the per-SKU ceiling on this machine.',
+    '',
+  ].join('\n');
+}
 const READ_AFTER_WRITE_SAMPLES = 20;
 
 /** Milliseconds since `t0` (a performance.now() reading). */
@@ -561,6 +651,10 @@ try {
   const writes = await benchWrites(base, adminToken, slug);
   writeReport(writes, WRITES_SECTION);
   process.stdout.write(`\n${writes}\n`);
+
+  const stock = await benchStock(base, adminToken);
+  writeReport(stock, STOCK_SECTION);
+  process.stdout.write(`\n${stock}\n`);
 } catch (e) {
   log(e.stack ?? e.message);
   if (exitCode === 0) exitCode = 1;

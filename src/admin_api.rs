@@ -500,6 +500,23 @@ pub fn page_params(params: &Params, default: u32, max: u32, prefix: &str) -> Res
     Ok((limit, after))
 }
 
+/// Cuts `limit + 1` fetched entries to a page of `limit` and the cursor of
+/// the next page (`{prefix}{seq}` of the last entry shown), if there is one.
+pub fn page<T>(
+    mut entries: Vec<T>,
+    limit: u32,
+    prefix: &str,
+    seq: impl Fn(&T) -> u64,
+) -> (Vec<T>, Option<String>) {
+    let next = if entries.len() > limit as usize {
+        entries.truncate(limit as usize);
+        entries.last().map(|e| format!("{prefix}{}", seq(e)))
+    } else {
+        None
+    };
+    (entries, next)
+}
+
 async fn audit(env: &Env, pairs: Vec<(String, String)>) -> Result<ApiResponse> {
     let params = Params::parse(pairs, &["limit", "cursor"])?;
     let (limit, after) = page_params(&params, AUDIT_DEFAULT_PAGE, AUDIT_MAX_PAGE, "a")?;
@@ -512,13 +529,7 @@ async fn audit(env: &Env, pairs: Vec<(String, String)>) -> Result<ApiResponse> {
     )
     .await
     .map_err(storage)?;
-    let mut entries = reply.entries;
-    let next_cursor = if entries.len() > limit as usize {
-        entries.truncate(limit as usize);
-        entries.last().map(|e| format!("a{}", e.seq))
-    } else {
-        None
-    };
+    let (entries, next_cursor) = page(reply.entries, limit, "a", |e| e.seq);
     #[derive(Serialize)]
     struct Body {
         items: Vec<edgecart_durable_objects::protocol::AuditEntry>,

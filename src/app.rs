@@ -12,7 +12,7 @@ use crate::http::{etag_matches, not_modified, ApiError, ApiResponse, Result};
 use crate::inventory_api;
 use crate::routes::{self, Route};
 use edgecart_domain::search::Catalog;
-use edgecart_durable_objects::protocol::{call_stock, LineChangeDto, StockCommand, StockLevels};
+use edgecart_durable_objects::protocol::LineChangeDto;
 use serde::Serialize;
 use std::cell::OnceCell;
 use worker::{console_log, Date, Env, Headers, Method, Request, Response};
@@ -224,12 +224,15 @@ async fn dispatch(
                     // a variant whose object cannot answer shows `null`.
                     let mut available = std::collections::BTreeMap::new();
                     for v in &record.variants {
-                        match call_stock::<StockLevels>(env, &v.sku, &StockCommand::Snapshot).await
-                        {
+                        match inventory_api::levels(env, &v.sku).await {
                             Ok(levels) => {
                                 available.insert(v.sku.clone(), levels.available);
                             }
-                            Err(e) => trace.warnings.push(format!("stock of {}: {e}", v.sku)),
+                            Err(e) => trace.warnings.push(format!(
+                                "stock of {}: {}",
+                                v.sku,
+                                e.cause().unwrap_or("")
+                            )),
                         }
                     }
                     let r = catalog_api::product_detail(

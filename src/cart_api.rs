@@ -11,8 +11,7 @@ use edgecart_domain::money::{Currency, Money};
 use edgecart_domain::records::SkuPrices;
 use edgecart_domain::search::Catalog;
 use edgecart_durable_objects::protocol::{
-    call_cart, call_stock, CartCommand, CartRefusal, CartReply, FieldProblem, LineChangeDto,
-    StockCommand, StockLevels,
+    call_cart, CartCommand, CartRefusal, CartReply, FieldProblem, LineChangeDto,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -273,9 +272,7 @@ pub async fn render(
     }
     let mut lines = Vec::with_capacity(totals.lines.len());
     for l in &totals.lines {
-        let levels: StockLevels = call_stock(env, &l.sku, &StockCommand::Snapshot)
-            .await
-            .map_err(storage)?;
+        let levels = crate::inventory_api::levels(env, &l.sku).await?;
         let sku_prices = found.get(&l.sku);
         lines.push(Line {
             sku: &l.sku,

@@ -35,11 +35,16 @@ pub async fn require_sku(store: &CatalogStore<'_>, now_ms: u64, sku: &str) -> Re
     }
 }
 
+/// The exact stock levels of `sku` now.
+pub async fn levels(env: &Env, sku: &str) -> Result<StockLevels> {
+    call_stock(env, sku, &StockCommand::Snapshot)
+        .await
+        .map_err(storage)
+}
+
 /// Answers `GET /v1/inventory/{sku}`: exact, never cached.
 pub async fn availability(env: &Env, sku: &str) -> Result<ApiResponse> {
-    let levels: StockLevels = call_stock(env, sku, &StockCommand::Snapshot)
-        .await
-        .map_err(storage)?;
+    let levels = levels(env, sku).await?;
     #[derive(Serialize)]
     struct Body<'a> {
         sku: &'a str,
@@ -140,16 +145,8 @@ pub async fn movements(env: &Env, sku: &str, pairs: Vec<(String, String)>) -> Re
     )
     .await
     .map_err(storage)?;
-    let mut entries = reply.entries;
-    let next_cursor = if entries.len() > limit as usize {
-        entries.truncate(limit as usize);
-        entries.last().map(|e| format!("m{}", e.seq))
-    } else {
-        None
-    };
-    let levels: StockLevels = call_stock(env, sku, &StockCommand::Snapshot)
-        .await
-        .map_err(storage)?;
+    let (entries, next_cursor) = crate::admin_api::page(reply.entries, limit, "m", |e| e.seq);
+    let levels = levels(env, sku).await?;
     #[derive(Serialize)]
     struct Body<'a> {
         sku: &'a str,

@@ -12,7 +12,7 @@
 //! the first outcome without applying anything again.
 
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How long an operation id is remembered (24 h).
 pub const OP_MEMORY_MS: i64 = 24 * 3600 * 1000;
@@ -108,12 +108,20 @@ pub struct RememberedOp {
 }
 
 /// The ledger of one SKU.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Every operation costs O(log holds) plus the holds that are due: the
+/// reserved total and an expiry index are kept alongside the holds (a hot
+/// SKU has one hold per cart).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct StockLedger {
-    pub on_hand: i64,
-    pub sold: i64,
+    on_hand: i64,
+    sold: i64,
     /// Holds by cart id.
-    pub holds: BTreeMap<String, Hold>,
+    holds: BTreeMap<String, Hold>,
+    /// Sum of all holds' quantities (live or due).
+    reserved_total: i64,
+    /// (expiry, cart) of every hold.
+    by_expiry: BTreeSet<(i64, String)>,
 }
 
 fn movement(
@@ -134,24 +142,90 @@ fn movement(
     }
 }
 
+/// What a valid operation will change, decided before anything changes.
+enum Plan {
+    SetOnHand(i64),
+    Adjust(i64),
+    Hold { quantity: i64, expires_at_ms: i64 },
+    Release,
+    Extend(i64),
+    Commit(i64),
+    Nothing,
+}
+
 impl StockLedger {
-    /// Units held by live holds.
-    pub fn reserved(&self) -> i64 {
-        self.holds.values().map(|h| h.quantity).sum()
+    /// A ledger from its stored parts.
+    pub fn from_parts(on_hand: i64, sold: i64, holds: BTreeMap<String, Hold>) -> Self {
+        let mut l = StockLedger {
+            on_hand,
+            sold,
+            ..StockLedger::default()
+        };
+        for (cart, hold) in holds {
+            l.put_hold(cart, hold);
+        }
+        l
     }
 
-    /// Units that can still be held: never negative.
+    pub fn on_hand(&self) -> i64 {
+        self.on_hand
+    }
+
+    pub fn sold(&self) -> i64 {
+        self.sold
+    }
+
+    /// The hold of `cart`, live or due.
+    pub fn hold(&self, cart: &str) -> Option<&Hold> {
+        self.holds.get(cart)
+    }
+
+    /// Every hold, by cart.
+    pub fn holds(&self) -> &BTreeMap<String, Hold> {
+        &self.holds
+    }
+
+    fn put_hold(&mut self, cart: String, hold: Hold) {
+        self.drop_hold(&cart);
+        self.reserved_total += hold.quantity;
+        self.by_expiry.insert((hold.expires_at_ms, cart.clone()));
+        self.holds.insert(cart, hold);
+    }
+
+    fn drop_hold(&mut self, cart: &str) -> Option<Hold> {
+        let hold = self.holds.remove(cart)?;
+        self.reserved_total -= hold.quantity;
+        self.by_expiry
+            .remove(&(hold.expires_at_ms, cart.to_string()));
+        Some(hold)
+    }
+
+    /// Holds due at `now_ms` (expiry reached), with their quantities.
+    fn due(&self, now_ms: i64) -> Vec<(String, i64)> {
+        self.by_expiry
+            .range(..(now_ms.saturating_add(1), String::new()))
+            .map(|(_, cart)| (cart.clone(), self.holds[cart].quantity))
+            .collect()
+    }
+
+    /// The live hold of `cart` at `now_ms`.
+    fn live(&self, cart: &str, now_ms: i64) -> Option<&Hold> {
+        self.holds.get(cart).filter(|h| h.expires_at_ms > now_ms)
+    }
+
+    /// Units held by all holds, due ones included (until they are expired).
+    pub fn reserved(&self) -> i64 {
+        self.reserved_total
+    }
+
+    /// Units that can still be held, counting due holds: never negative.
     pub fn available(&self) -> i64 {
-        self.on_hand - self.reserved() - self.sold
+        self.on_hand - self.reserved_total - self.sold
     }
 
     /// Units held by holds still live at `now_ms`.
     pub fn reserved_at(&self, now_ms: i64) -> i64 {
-        self.holds
-            .values()
-            .filter(|h| h.expires_at_ms > now_ms)
-            .map(|h| h.quantity)
-            .sum()
+        self.reserved_total - self.due(now_ms).iter().map(|(_, q)| q).sum::<i64>()
     }
 
     /// Units that can be held at `now_ms` (due holds no longer count).
@@ -161,58 +235,33 @@ impl StockLedger {
 
     /// When the next hold expires (for the alarm).
     pub fn next_expiry_ms(&self) -> Option<i64> {
-        self.holds.values().map(|h| h.expires_at_ms).min()
+        self.by_expiry.first().map(|(at, _)| *at)
     }
 
-    fn expire_due(&mut self, now_ms: i64, out: &mut Vec<Movement>) {
-        let due: Vec<String> = self
-            .holds
-            .iter()
-            .filter(|(_, h)| h.expires_at_ms <= now_ms)
-            .map(|(c, _)| c.clone())
-            .collect();
-        for cart in due {
-            if let Some(h) = self.holds.remove(&cart) {
-                out.push(movement("expire", Some(&cart), 0, -h.quantity, 0, None));
-            }
-        }
-    }
-
-    /// Applies one operation at `now_ms`: all of it, or nothing.
+    /// Applies one operation at `now_ms`: all of it, or nothing. Due holds
+    /// are expired first (as movements) when the operation is accepted.
     pub fn apply(&mut self, op: &StockOp, now_ms: i64) -> Outcome {
-        let mut next = self.clone();
-        let mut moves = Vec::new();
-        next.expire_due(now_ms, &mut moves);
         let valid = |q: i64| (0..=MAX_QUANTITY).contains(&q);
-        match op {
-            StockOp::SetOnHand { quantity, reason } => {
+        // Decide against the state where due holds are gone; change nothing yet.
+        let minimum = self.reserved_at(now_ms) + self.sold;
+        let plan = match op {
+            StockOp::SetOnHand { quantity, .. } => {
                 if !valid(*quantity) {
                     return Err(StockError::InvalidQuantity);
                 }
-                let minimum = next.reserved() + next.sold;
                 if *quantity < minimum {
                     return Err(StockError::BelowCommitted { minimum });
                 }
-                moves.push(movement(
-                    "set",
-                    None,
-                    quantity - next.on_hand,
-                    0,
-                    0,
-                    Some(reason),
-                ));
-                next.on_hand = *quantity;
+                Plan::SetOnHand(*quantity)
             }
-            StockOp::Adjust { delta, reason } => {
-                if !valid(delta.abs()) || next.on_hand + delta > MAX_QUANTITY {
+            StockOp::Adjust { delta, .. } => {
+                if !valid(delta.abs()) || self.on_hand + delta > MAX_QUANTITY {
                     return Err(StockError::InvalidQuantity);
                 }
-                let minimum = next.reserved() + next.sold;
-                if next.on_hand + delta < minimum {
+                if self.on_hand + delta < minimum {
                     return Err(StockError::BelowCommitted { minimum });
                 }
-                next.on_hand += delta;
-                moves.push(movement("adjust", None, *delta, 0, 0, Some(reason)));
+                Plan::Adjust(*delta)
             }
             StockOp::Hold {
                 cart,
@@ -222,24 +271,20 @@ impl StockLedger {
                 if !valid(*quantity) || *expires_at_ms <= now_ms {
                     return Err(StockError::InvalidQuantity);
                 }
-                let old = next.holds.get(cart).map_or(0, |h| h.quantity);
-                let most = next.available() + old;
+                let old = self.live(cart, now_ms).map_or(0, |h| h.quantity);
+                let most = self.on_hand - minimum + old;
                 if *quantity > most {
                     return Err(StockError::OutOfStock { available: most });
                 }
-                if *quantity == 0 {
-                    if next.holds.remove(cart).is_some() {
-                        moves.push(movement("release", Some(cart), 0, -old, 0, None));
-                    }
+                if *quantity == 0 && old == 0 {
+                    Plan::Nothing
+                } else if *quantity == 0 {
+                    Plan::Release
                 } else {
-                    next.holds.insert(
-                        cart.clone(),
-                        Hold {
-                            quantity: *quantity,
-                            expires_at_ms: *expires_at_ms,
-                        },
-                    );
-                    moves.push(movement("hold", Some(cart), 0, quantity - old, 0, None));
+                    Plan::Hold {
+                        quantity: *quantity,
+                        expires_at_ms: *expires_at_ms,
+                    }
                 }
             }
             StockOp::Extend {
@@ -249,33 +294,91 @@ impl StockLedger {
                 if *expires_at_ms <= now_ms {
                     return Err(StockError::InvalidQuantity);
                 }
-                let hold = next.holds.get_mut(cart).ok_or(StockError::NoHold)?;
-                hold.expires_at_ms = *expires_at_ms;
-                moves.push(movement("extend", Some(cart), 0, 0, 0, None));
+                self.live(cart, now_ms).ok_or(StockError::NoHold)?;
+                Plan::Extend(*expires_at_ms)
             }
             StockOp::Release { cart } => {
-                let hold = next.holds.remove(cart).ok_or(StockError::NoHold)?;
-                moves.push(movement("release", Some(cart), 0, -hold.quantity, 0, None));
+                self.live(cart, now_ms).ok_or(StockError::NoHold)?;
+                Plan::Release
             }
             StockOp::Commit { cart, quantity } => {
-                let held = next.holds.get(cart).ok_or(StockError::NoHold)?.quantity;
+                let held = self.live(cart, now_ms).ok_or(StockError::NoHold)?.quantity;
                 if held != *quantity {
                     return Err(StockError::QuantityMismatch { held });
                 }
-                next.holds.remove(cart);
-                next.sold += held;
+                Plan::Commit(held)
+            }
+            StockOp::Expire => Plan::Nothing,
+        };
+        // Accepted: expire what is due, then apply the plan.
+        let mut moves = Vec::new();
+        for (cart, quantity) in self.due(now_ms) {
+            self.drop_hold(&cart);
+            moves.push(movement("expire", Some(&cart), 0, -quantity, 0, None));
+        }
+        let cart = match op {
+            StockOp::Hold { cart, .. }
+            | StockOp::Extend { cart, .. }
+            | StockOp::Release { cart }
+            | StockOp::Commit { cart, .. } => Some(cart.as_str()),
+            _ => None,
+        };
+        match (plan, op) {
+            (Plan::SetOnHand(q), StockOp::SetOnHand { reason, .. }) => {
+                moves.push(movement("set", None, q - self.on_hand, 0, 0, Some(reason)));
+                self.on_hand = q;
+            }
+            (Plan::Adjust(d), StockOp::Adjust { reason, .. }) => {
+                self.on_hand += d;
+                moves.push(movement("adjust", None, d, 0, 0, Some(reason)));
+            }
+            (
+                Plan::Hold {
+                    quantity,
+                    expires_at_ms,
+                },
+                _,
+            ) => {
+                let cart = cart.unwrap_or_default();
+                let old = self.hold(cart).map_or(0, |h| h.quantity);
+                self.put_hold(
+                    cart.to_string(),
+                    Hold {
+                        quantity,
+                        expires_at_ms,
+                    },
+                );
+                moves.push(movement("hold", Some(cart), 0, quantity - old, 0, None));
+            }
+            (Plan::Release, _) => {
+                let cart = cart.unwrap_or_default();
+                if let Some(h) = self.drop_hold(cart) {
+                    moves.push(movement("release", Some(cart), 0, -h.quantity, 0, None));
+                }
+            }
+            (Plan::Extend(at), _) => {
+                let cart = cart.unwrap_or_default();
+                if let Some(mut h) = self.drop_hold(cart) {
+                    h.expires_at_ms = at;
+                    self.put_hold(cart.to_string(), h);
+                }
+                moves.push(movement("extend", Some(cart), 0, 0, 0, None));
+            }
+            (Plan::Commit(held), _) => {
+                let cart = cart.unwrap_or_default();
+                self.drop_hold(cart);
+                self.sold += held;
                 moves.push(movement("commit", Some(cart), 0, -held, held, None));
             }
-            StockOp::Expire => {}
+            _ => {}
         }
-        debug_assert!(next.available() >= 0, "invariant broken by {op:?}");
-        *self = next;
+        debug_assert!(self.available() >= 0, "invariant broken by {op:?}");
         Ok(moves)
     }
 
-    /// Applies `op` unless `op_id` was applied before, in which case the
-    /// first outcome is returned and nothing changes. `ops` is the memory of
-    /// applied ids; ids older than [`OP_MEMORY_MS`] are forgotten.
+    /// Applies `op` unless `op_id` was applied in the last [`OP_MEMORY_MS`],
+    /// in which case the first outcome is returned and nothing changes.
+    /// `ops` is the memory of applied ids; [`forget_ops`] prunes it.
     pub fn apply_once(
         &mut self,
         ops: &mut BTreeMap<String, RememberedOp>,
@@ -283,10 +386,9 @@ impl StockLedger {
         op: &StockOp,
         now_ms: i64,
     ) -> (Outcome, bool) {
-        if let Some(seen) = ops.get(op_id) {
+        if let Some(seen) = ops.get(op_id).filter(|r| now_ms - r.at_ms < OP_MEMORY_MS) {
             return (seen.outcome.clone(), false);
         }
-        ops.retain(|_, r| now_ms - r.at_ms < OP_MEMORY_MS);
         let outcome = self.apply(op, now_ms);
         ops.insert(
             op_id.to_string(),
@@ -297,6 +399,12 @@ impl StockLedger {
         );
         (outcome, true)
     }
+}
+
+/// Forgets operation ids older than [`OP_MEMORY_MS`] (run it now and then,
+/// not on every operation: it scans them all).
+pub fn forget_ops(ops: &mut BTreeMap<String, RememberedOp>, now_ms: i64) {
+    ops.retain(|_, r| now_ms - r.at_ms < OP_MEMORY_MS);
 }
 
 #[cfg(test)]
@@ -367,7 +475,7 @@ mod tests {
         let moves = l.apply(&later, T0 + TTL).unwrap();
         assert_eq!(moves[0].kind, "expire");
         assert_eq!(moves[0].reserved_delta, -2);
-        assert!(!l.holds.contains_key("a"));
+        assert!(l.hold("a").is_none());
         assert_eq!(
             l.apply(
                 &StockOp::Extend {
@@ -475,9 +583,11 @@ mod tests {
         l.apply(&hold("a", 0), T0).unwrap();
         assert_eq!(l.apply_once(&mut ops, "op-2", &hold("b", 2), T0).0, refused);
         // Ids are forgotten after a day.
-        let (_, applied) = l.apply_once(&mut ops, "op-3", &StockOp::Expire, T0 + OP_MEMORY_MS + 1);
-        assert!(applied);
-        assert!(!ops.contains_key("op-1"));
+        let (_, applied) = l.apply_once(&mut ops, "op-1", &StockOp::Expire, T0 + OP_MEMORY_MS + 1);
+        assert!(applied, "an id a day old is a new operation");
+        forget_ops(&mut ops, T0 + OP_MEMORY_MS + 10);
+        assert!(!ops.contains_key("op-2"));
+        assert!(ops.contains_key("op-1"));
     }
 
     fn arb_op() -> impl Strategy<Value = (StockOp, i64)> {
@@ -535,9 +645,11 @@ mod tests {
                     Err(_) => prop_assert_eq!(&l, &before),
                 }
                 prop_assert!(l.available() >= 0);
-                prop_assert!(l.holds.values().all(|h| h.quantity > 0));
+                prop_assert!(l.holds().values().all(|h| h.quantity > 0));
+                prop_assert_eq!(l.reserved(), l.holds().values().map(|h| h.quantity).sum::<i64>());
+                prop_assert_eq!(&StockLedger::from_parts(l.on_hand(), l.sold(), l.holds().clone()), &l);
                 prop_assert!(l.available_at(now) >= l.available());
-                prop_assert_eq!((on_hand, sold), (l.on_hand, l.sold));
+                prop_assert_eq!((on_hand, sold), (l.on_hand(), l.sold()));
                 prop_assert_eq!(reserved, l.reserved());
                 prop_assert!(sold >= 0 && reserved >= 0);
             }

@@ -11,7 +11,9 @@
 
 use crate::json;
 use crate::protocol::{ApplyReply, HistoryReply, MovementEntry, StockCommand, StockLevels};
-use edgecart_domain::stock::{Hold, Movement, RememberedOp, StockLedger, StockOp, OP_MEMORY_MS};
+use edgecart_domain::stock::{
+    forget_ops, Hold, Movement, RememberedOp, StockLedger, StockOp, OP_MEMORY_MS,
+};
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -30,6 +32,8 @@ CREATE TABLE IF NOT EXISTS ops (op_id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, 
 pub struct SkuStock {
     state: State,
     loaded: RefCell<Option<Loaded>>,
+    /// When operation ids were last pruned (hourly at most: it scans them all).
+    forgot_at_ms: std::cell::Cell<i64>,
 }
 
 struct Loaded {
@@ -49,9 +53,9 @@ fn rfc3339(ms: i64) -> String {
 
 fn levels(ledger: &StockLedger, now: i64) -> StockLevels {
     StockLevels {
-        on_hand: ledger.on_hand,
+        on_hand: ledger.on_hand(),
         reserved: ledger.reserved_at(now),
-        sold: ledger.sold,
+        sold: ledger.sold(),
         available: ledger.available_at(now),
     }
 }
@@ -61,6 +65,7 @@ impl DurableObject for SkuStock {
         SkuStock {
             state,
             loaded: RefCell::new(None),
+            forgot_at_ms: std::cell::Cell::new(0),
         }
     }
 
@@ -85,7 +90,10 @@ impl DurableObject for SkuStock {
             .unwrap_or_default();
         self.persist("alarm", now, &moves, None)
             .map_err(worker::Error::RustError)?;
-        self.forget_old_ops(now).map_err(worker::Error::RustError)?;
+        if now - self.forgot_at_ms.get() > 3_600_000 {
+            self.forget_old_ops(now).map_err(worker::Error::RustError)?;
+            self.forgot_at_ms.set(now);
+        }
         self.schedule().await.map_err(worker::Error::RustError)?;
         Response::ok("expired")
     }
@@ -169,20 +177,22 @@ impl SkuStock {
             .exec("SELECT op_id, at_ms, outcome FROM ops", None)
             .and_then(|c| c.to_array::<OpRow>())
             .map_err(err("ops"))?;
-        let mut ledger = StockLedger::default();
-        if let Some(t) = totals.first() {
-            ledger.on_hand = t.on_hand as i64;
-            ledger.sold = t.sold as i64;
-        }
-        for h in holds {
-            ledger.holds.insert(
-                h.cart,
-                Hold {
-                    quantity: h.quantity as i64,
-                    expires_at_ms: h.expires_at_ms as i64,
-                },
-            );
-        }
+        let (on_hand, sold) = totals
+            .first()
+            .map_or((0, 0), |t| (t.on_hand as i64, t.sold as i64));
+        let holds = holds
+            .into_iter()
+            .map(|h| {
+                (
+                    h.cart,
+                    Hold {
+                        quantity: h.quantity as i64,
+                        expires_at_ms: h.expires_at_ms as i64,
+                    },
+                )
+            })
+            .collect();
+        let ledger = StockLedger::from_parts(on_hand, sold, holds);
         let ops = ops
             .into_iter()
             .filter_map(|o| {
@@ -216,13 +226,13 @@ impl SkuStock {
         if !moves.is_empty() {
             sql.exec(
                 "INSERT OR REPLACE INTO ledger (id, on_hand, sold) VALUES (1, ?, ?)",
-                vec![ledger.on_hand.into(), ledger.sold.into()],
+                vec![ledger.on_hand().into(), ledger.sold().into()],
             )
             .map_err(err("ledger"))?;
         }
         for m in moves {
             if let Some(cart) = &m.cart {
-                match ledger.holds.get(cart) {
+                match ledger.hold(cart) {
                     Some(h) => sql.exec(
                         "INSERT OR REPLACE INTO holds (cart, quantity, expires_at_ms) VALUES (?, ?, ?)",
                         vec![cart.as_str().into(), h.quantity.into(), h.expires_at_ms.into()],
@@ -267,7 +277,7 @@ impl SkuStock {
             )
             .map_err(|e| format!("forgetting operation ids: {e}"))?;
         if let Some(l) = self.loaded.borrow_mut().as_mut() {
-            l.ops.retain(|_, r| now - r.at_ms < OP_MEMORY_MS);
+            forget_ops(&mut l.ops, now);
         }
         Ok(())
     }
