@@ -291,22 +291,21 @@ async fn carts(
         Route::Cart { id } => {
             let cart = cart_api::get(env, id, token).await?;
             Ok(ApiResponse::json(
-                &cart_api::render(env, catalog, store, &cart).await?,
+                &cart_api::render(env, catalog, store, &cart, None).await?,
             ))
         }
         Route::CartLines { id } => {
-            let cart = cart_api::get(env, id, token.clone()).await?;
+            cart_api::require_credentials(id, token.as_deref())?;
             let input: cart_api::AddLineInput =
                 cart_api::parse_line_body(&admin_api::small_json_body(req).await?)?;
-            let token = token.unwrap_or_default();
             let change = LineChangeDto::Add(input.quantity);
             cart_api::change_line(
-                env, catalog, store, &cart, token, op_id, &input.sku, change, ttl,
+                env, catalog, store, id, token, op_id, &input.sku, change, ttl,
             )
             .await
         }
         Route::CartLine { id, sku } => {
-            let cart = cart_api::get(env, id, token.clone()).await?;
+            cart_api::require_credentials(id, token.as_deref())?;
             let change = if req.method() == Method::Patch {
                 let input: cart_api::SetLineInput =
                     cart_api::parse_line_body(&admin_api::small_json_body(req).await?)?;
@@ -314,8 +313,7 @@ async fn carts(
             } else {
                 LineChangeDto::Remove
             };
-            let token = token.unwrap_or_default();
-            cart_api::change_line(env, catalog, store, &cart, token, op_id, sku, change, ttl).await
+            cart_api::change_line(env, catalog, store, id, token, op_id, sku, change, ttl).await
         }
         _ => Err(ApiError::RouteNotFound),
     }

@@ -11,7 +11,7 @@ use edgecart_domain::money::{Currency, Money};
 use edgecart_domain::records::SkuPrices;
 use edgecart_domain::search::Catalog;
 use edgecart_durable_objects::protocol::{
-    call_cart, CartCommand, CartRefusal, CartReply, FieldProblem, LineChangeDto,
+    call_cart, CartCommand, CartRefusal, CartReply, FieldProblem, LineChangeDto, StockLevels,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -37,6 +37,16 @@ pub fn is_cart_id(id: &str) -> bool {
             && h.bytes()
                 .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
     })
+}
+
+/// A cart id of the right shape and some token, or 404 before anything
+/// else is looked at (the token itself is checked by the cart).
+pub fn require_credentials(id: &str, token: Option<&str>) -> Result<()> {
+    if is_cart_id(id) && token.is_some_and(|t| !t.is_empty()) {
+        Ok(())
+    } else {
+        Err(not_found())
+    }
 }
 
 fn storage(e: worker::Error) -> ApiError {
@@ -84,6 +94,17 @@ pub fn refusal_error(refusal: CartRefusal) -> ApiError {
     };
     match refusal {
         CartRefusal::NotFound => not_found(),
+        CartRefusal::UnknownSku => ApiError::NotFound {
+            code: "sku_not_found",
+            detail: "No variant of the live catalog has this SKU.".into(),
+        },
+        CartRefusal::NotSoldInCurrency { currency } => ApiError::Validation {
+            errors: vec![FieldProblem {
+                field: Some("sku".into()),
+                code: "not_sold_in_currency".into(),
+                message: format!("This item has no price in {currency}."),
+            }],
+        },
         CartRefusal::OutOfStock { sku, available } => ApiError::OutOfStock { sku, available },
         CartRefusal::Line { error } => match error {
             CartError::InvalidQuantity => invalid(
@@ -158,7 +179,7 @@ pub async fn create(
         token: String,
         cart: Value,
     }
-    let view = render(env, catalog, store, &cart).await?;
+    let view = render(env, catalog, store, &cart, None).await?;
     let mut r = ApiResponse::json(&Body {
         id,
         token,
@@ -180,49 +201,32 @@ pub async fn get(env: &Env, id: &str, token: Option<String>) -> Result<Cart> {
     reply.cart.ok_or_else(not_found)
 }
 
-/// Changes a line of an open cart and answers the cart as it is now.
+/// Changes a line of cart `id` (opened by `token`) and answers the cart as
+/// it is now: one round trip to the cart, which holds the stock itself.
 #[allow(clippy::too_many_arguments)]
 pub async fn change_line(
     env: &Env,
     catalog: &Catalog,
     store: &CatalogStore<'_>,
-    cart: &Cart,
-    token: String,
+    id: &str,
+    token: Option<String>,
     op_id: String,
     sku: &str,
     change: LineChangeDto,
     hold_ttl_ms: i64,
 ) -> Result<ApiResponse> {
+    let token = token.filter(|_| is_cart_id(id)).ok_or_else(not_found)?;
     let prices = store.sku_prices(catalog, sku).await?;
-    let max_per_order = match (&prices, change) {
-        (Some(p), LineChangeDto::Add(_)) if !p.prices.contains_key(&cart.currency) => {
-            return Err(ApiError::Validation {
-                errors: vec![FieldProblem {
-                    field: Some("sku".into()),
-                    code: "not_sold_in_currency".into(),
-                    message: format!("This item has no price in {}.", cart.currency),
-                }],
-            })
-        }
-        (Some(p), _) => p.max_per_order,
-        // An item that left the catalog can still be lowered or removed.
-        (None, LineChangeDto::Add(_)) => {
-            return Err(ApiError::NotFound {
-                code: "sku_not_found",
-                detail: "No variant of the live catalog has this SKU.".into(),
-            })
-        }
-        (None, _) => None,
-    };
     let reply: CartReply = call_cart(
         env,
-        &cart.id,
+        id,
         &CartCommand::ChangeLine {
             token,
             op_id,
             sku: sku.to_string(),
             change,
-            max_per_order,
+            max_per_order: prices.as_ref().and_then(|p| p.max_per_order),
+            prices: prices.map(|p| p.prices),
             hold_ttl_ms,
         },
     )
@@ -233,7 +237,7 @@ pub async fn change_line(
     }
     let cart = reply.cart.ok_or_else(not_found)?;
     Ok(ApiResponse::json(
-        &render(env, catalog, store, &cart).await?,
+        &render(env, catalog, store, &cart, reply.levels.as_ref()).await?,
     ))
 }
 
@@ -243,6 +247,7 @@ pub async fn render(
     catalog: &Catalog,
     store: &CatalogStore<'_>,
     cart: &Cart,
+    known: Option<&(String, StockLevels)>,
 ) -> Result<Value> {
     let mut price_lists: BTreeMap<String, BTreeMap<Currency, i64>> = BTreeMap::new();
     let mut found: BTreeMap<String, SkuPrices> = BTreeMap::new();
@@ -272,7 +277,10 @@ pub async fn render(
     }
     let mut lines = Vec::with_capacity(totals.lines.len());
     for l in &totals.lines {
-        let levels = crate::inventory_api::levels(env, &l.sku).await?;
+        let levels = match known.filter(|(sku, _)| *sku == l.sku) {
+            Some((_, levels)) => *levels,
+            None => crate::inventory_api::levels(env, &l.sku).await?,
+        };
         let sku_prices = found.get(&l.sku);
         lines.push(Line {
             sku: &l.sku,

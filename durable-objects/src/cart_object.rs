@@ -56,6 +56,15 @@ fn refused(refusal: CartRefusal) -> CartReply {
     CartReply {
         cart: None,
         refusal: Some(refusal),
+        levels: None,
+    }
+}
+
+fn answer(cart: Cart) -> CartReply {
+    CartReply {
+        cart: Some(cart),
+        refusal: None,
+        levels: None,
     }
 }
 
@@ -173,16 +182,10 @@ impl Carts {
                 }
                 let cart = Cart::new(id, currency, now);
                 self.save(&token, &cart, None)?;
-                Ok(CartReply {
-                    cart: Some(cart),
-                    refusal: None,
-                })
+                Ok(answer(cart))
             }
             CartCommand::Get { token } => Ok(match self.open(&token)? {
-                Some(cart) => CartReply {
-                    cart: Some(cart),
-                    refusal: None,
-                },
+                Some(cart) => answer(cart),
                 None => refused(CartRefusal::NotFound),
             }),
             CartCommand::ChangeLine {
@@ -190,6 +193,7 @@ impl Carts {
                 op_id,
                 sku,
                 change,
+                prices,
                 max_per_order,
                 hold_ttl_ms,
             } => {
@@ -198,10 +202,19 @@ impl Carts {
                 };
                 // A retried request (same operation id) changes nothing again.
                 if self.seen(&op_id)? {
-                    return Ok(CartReply {
-                        cart: Some(cart),
-                        refusal: None,
-                    });
+                    return Ok(answer(cart));
+                }
+                // Adding needs the item on sale in this cart's currency.
+                if let LineChangeDto::Add(_) = change {
+                    match &prices {
+                        None => return Ok(refused(CartRefusal::UnknownSku)),
+                        Some(p) if !p.contains_key(&cart.currency) => {
+                            return Ok(refused(CartRefusal::NotSoldInCurrency {
+                                currency: cart.currency,
+                            }))
+                        }
+                        Some(_) => {}
+                    }
                 }
                 let change = match change {
                     LineChangeDto::Add(n) => LineChange::Add(n),
@@ -235,6 +248,7 @@ impl Carts {
                 Ok(CartReply {
                     cart: Some(cart),
                     refusal: None,
+                    levels: Some((sku, reply.levels)),
                 })
             }
         }

@@ -9,6 +9,7 @@ use edgecart_domain::records::CatalogPointer;
 use edgecart_domain::stock::{Movement, Outcome, StockOp};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use worker::{Env, Method, Request, RequestInit};
 
 /// The wrangler.toml binding of the catalog writer namespace.
@@ -226,6 +227,9 @@ pub enum CartCommand {
         op_id: String,
         sku: String,
         change: LineChangeDto,
+        /// The SKU's price list in the live catalog (`None`: not sold any more;
+        /// lines may then only be lowered or removed).
+        prices: Option<BTreeMap<Currency, i64>>,
         max_per_order: Option<i64>,
         hold_ttl_ms: i64,
     },
@@ -240,6 +244,12 @@ pub enum CartRefusal {
     Line {
         error: CartError,
     },
+    /// The SKU is not in the live catalog (adding needs it).
+    UnknownSku,
+    /// The SKU has no price in the cart's currency.
+    NotSoldInCurrency {
+        currency: Currency,
+    },
     /// The SKU has only `available` units this cart could hold.
     OutOfStock {
         sku: String,
@@ -251,6 +261,9 @@ pub enum CartRefusal {
 pub struct CartReply {
     pub cart: Option<Cart>,
     pub refusal: Option<CartRefusal>,
+    /// Levels of the changed SKU right after its hold (saves a read).
+    #[serde(default)]
+    pub levels: Option<(String, StockLevels)>,
 }
 
 /// Sends a command to cart `id` and decodes its reply.
