@@ -157,11 +157,12 @@ async function benchStock(base, adminToken) {
     '',
     `- Target: hot-SKU reservations ≥ 0.50 × the object round trip: ${fmt(hotRatio, 2)} — **${hotRatio >= 0.5 ? 'PASS' : 'FAIL'}**`,
     '',
-    'A reservation through the cart API costs the Worker two object round trips',
-    '(read the cart, then change the line) plus the nested cart → SKU call, one',
-    'SQLite commit in each object, and one availability read to render the cart;',
-    "the baseline is a single round trip with no write. One SKU's object is a",
-    'single thread: the hot-SKU row is the per-SKU ceiling on this machine.',
+    'A reservation through the cart API costs the Worker one round trip to the',
+    'cart object, which makes a nested call to the SKU object (the hold) and one to',
+    "every other line's SKU object (extending its hold), with one SQLite commit in",
+    'each object; the baseline is a single round trip with no write. Carts in the',
+    'spread run hold several lines, hence more nested calls per request. One',
+    "SKU's object is a single thread: the hot-SKU row is the per-SKU ceiling here.",
     '',
   ].join('\n');
 }
