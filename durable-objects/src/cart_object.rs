@@ -87,12 +87,7 @@ impl DurableObject for CartObject {
             .state
             .block_concurrency_while(async move { Ok(carts.handle(command).await) })
             .await?;
-        match reply.and_then(|r| json(&r)) {
-            Ok(body) => Ok(Response::builder()
-                .with_header("Content-Type", "application/json")?
-                .fixed(body.into_bytes())),
-            Err(cause) => Response::error(cause, 500),
-        }
+        crate::respond(reply.and_then(|r| json(&r)))
     }
 }
 

@@ -86,12 +86,7 @@ impl DurableObject for CatalogWriter {
             .state
             .block_concurrency_while(async move { Ok(writer.handle(command).await) })
             .await?;
-        match reply {
-            Ok(json) => Ok(Response::builder()
-                .with_header("Content-Type", "application/json")?
-                .fixed(json.into_bytes())),
-            Err(cause) => Response::error(cause, 500),
-        }
+        crate::respond(reply)
     }
 
     async fn alarm(&self) -> worker::Result<Response> {

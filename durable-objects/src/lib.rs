@@ -19,6 +19,17 @@ pub mod catalog_writer;
 pub mod protocol;
 pub mod sku_stock;
 
+/// An object's answer to the Worker: the reply's JSON, or 500 with the
+/// cause (which the Worker logs and never shows).
+fn respond(reply: Result<String, String>) -> worker::Result<worker::Response> {
+    match reply {
+        Ok(json) => Ok(worker::Response::builder()
+            .with_header("Content-Type", "application/json")?
+            .fixed(json.into_bytes())),
+        Err(cause) => worker::Response::error(cause, 500),
+    }
+}
+
 /// Serializes an object's reply.
 fn json<T: serde::Serialize>(value: &T) -> Result<String, String> {
     serde_json::to_string(value).map_err(|e| e.to_string())

@@ -74,12 +74,7 @@ impl DurableObject for SkuStock {
             Ok(c) => c,
             Err(e) => return Response::error(format!("unreadable command: {e}"), 400),
         };
-        match self.handle(command).await {
-            Ok(json) => Ok(Response::builder()
-                .with_header("Content-Type", "application/json")?
-                .fixed(json.into_bytes())),
-            Err(cause) => Response::error(cause, 500),
-        }
+        crate::respond(self.handle(command).await)
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
