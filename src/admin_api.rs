@@ -10,6 +10,7 @@ use crate::http::{ApiError, ApiResponse, Result};
 use crate::inventory_api;
 use crate::routes::Route;
 use edgecart_domain::admin::{CategoryInput, PriceInput, MAX_ITEM_BYTES};
+use edgecart_domain::secret::constant_time_eq;
 use edgecart_domain::stock::{AdjustmentInput, SetOnHandInput, StockOp};
 use edgecart_durable_objects::protocol::{
     call, AuditReply, CatalogCommand, FieldProblem, ImportReply, PublishReply, Refusal, WriteReply,
@@ -28,18 +29,6 @@ const MAX_LISTED_ERRORS: usize = 1_000;
 const AUDIT_DEFAULT_PAGE: u32 = 50;
 const AUDIT_MAX_PAGE: u32 = 200;
 
-/// Equality whose time depends only on the lengths, not on where the
-/// inputs differ.
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        let x = a.get(i).copied().unwrap_or(0);
-        let y = b.get(i).copied().unwrap_or(0);
-        diff |= usize::from(x ^ y);
-    }
-    diff == 0
-}
-
 /// The label of the token in `authorization` if it may use a route that
 /// needs `needs`. Every configured token is compared, always.
 pub fn authorize(config: &Config, authorization: Option<&str>, needs: Role) -> Result<String> {
@@ -55,7 +44,7 @@ pub fn authorize(config: &Config, authorization: Option<&str>, needs: Role) -> R
         .ok_or(ApiError::Unauthorized)?;
     let mut found = None;
     for t in tokens {
-        if ct_eq(t.secret.as_bytes(), presented.as_bytes()) {
+        if constant_time_eq(t.secret.as_bytes(), presented.as_bytes()) {
             found = Some(t);
         }
     }
@@ -589,15 +578,6 @@ mod tests {
                 .code(),
             "unauthorized"
         );
-    }
-
-    #[test]
-    fn constant_time_equality_is_equality() {
-        assert!(ct_eq(b"abc", b"abc"));
-        assert!(!ct_eq(b"abc", b"abd"));
-        assert!(!ct_eq(b"abc", b"abcd"));
-        assert!(!ct_eq(b"", b"a"));
-        assert!(ct_eq(b"", b""));
     }
 
     #[test]

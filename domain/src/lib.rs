@@ -18,5 +18,6 @@ pub mod demo;
 pub mod money;
 pub mod records;
 pub mod search;
+pub mod secret;
 pub mod stock;
 pub mod text;

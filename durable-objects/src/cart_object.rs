@@ -15,15 +15,16 @@ use crate::protocol::{
     call_stock, ApplyReply, CartCommand, CartRefusal, CartReply, LineChangeDto, StockCommand,
 };
 use edgecart_domain::cart::{Cart, LineChange};
+use edgecart_domain::secret::constant_time_eq;
 use edgecart_domain::stock::{StockError, StockOp};
 use serde::Deserialize;
 use std::rc::Rc;
 use worker::{durable_object, Date, DurableObject, Env, Request, Response, State, Storage};
 
-const SCHEMA: &[&str] = &[
-    "CREATE TABLE IF NOT EXISTS cart (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, json TEXT NOT NULL)",
-    "CREATE TABLE IF NOT EXISTS ops (op_id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL)",
-];
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS cart (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS ops (op_id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL);
+";
 /// Line-change operation ids a cart remembers (the most recent ones).
 const OPS_KEPT: i64 = 200;
 
@@ -40,16 +41,6 @@ struct Carts {
 
 fn now_ms() -> i64 {
     Date::now().as_millis() as i64
-}
-
-/// Equality whose time does not depend on where the inputs differ.
-fn same_secret(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    let mut diff = a.len() ^ b.len();
-    for i in 0..a.len().max(b.len()) {
-        diff |= usize::from(a.get(i).copied().unwrap_or(0) ^ b.get(i).copied().unwrap_or(0));
-    }
-    diff == 0
 }
 
 fn refused(refusal: CartRefusal) -> CartReply {
@@ -94,10 +85,7 @@ impl DurableObject for CartObject {
 impl Carts {
     fn sql_load(&self) -> Result<Option<(String, Cart)>, String> {
         let sql = self.storage.sql();
-        for statement in SCHEMA {
-            sql.exec(statement, None)
-                .map_err(|e| format!("schema: {e}"))?;
-        }
+        crate::create_schema(&sql, SCHEMA)?;
         #[derive(Deserialize)]
         struct Row {
             token: String,
@@ -160,7 +148,7 @@ impl Carts {
     fn open(&self, token: &str) -> Result<Option<Cart>, String> {
         Ok(self
             .sql_load()?
-            .filter(|(stored, _)| same_secret(stored, token))
+            .filter(|(stored, _)| constant_time_eq(stored.as_bytes(), token.as_bytes()))
             .map(|(_, cart)| cart))
     }
 

@@ -240,10 +240,7 @@ impl Writer {
             return Ok(());
         }
         let sql = self.storage.sql();
-        for statement in SCHEMA.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            sql.exec(statement, None)
-                .map_err(|e| format!("schema: {e}"))?;
-        }
+        crate::create_schema(&sql, SCHEMA)?;
         #[derive(Deserialize)]
         struct Row {
             json: String,

@@ -19,6 +19,16 @@ pub mod catalog_writer;
 pub mod protocol;
 pub mod sku_stock;
 
+/// Creates an object's tables: `schema` holds `;`-separated idempotent
+/// `CREATE … IF NOT EXISTS` statements.
+fn create_schema(sql: &worker::SqlStorage, schema: &str) -> Result<(), String> {
+    for statement in schema.split(';').map(str::trim).filter(|s| !s.is_empty()) {
+        sql.exec(statement, None)
+            .map_err(|e| format!("schema: {e}"))?;
+    }
+    Ok(())
+}
+
 /// An object's answer to the Worker: the reply's JSON, or 500 with the
 /// cause (which the Worker logs and never shows).
 fn respond(reply: Result<String, String>) -> worker::Result<worker::Response> {

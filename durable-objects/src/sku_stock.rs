@@ -138,10 +138,7 @@ impl SkuStock {
             return Ok(());
         }
         let sql = self.state.storage().sql();
-        for statement in SCHEMA.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-            sql.exec(statement, None)
-                .map_err(|e| format!("schema: {e}"))?;
-        }
+        crate::create_schema(&sql, SCHEMA)?;
         #[derive(Deserialize)]
         struct Totals {
             on_hand: f64,
