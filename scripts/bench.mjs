@@ -16,7 +16,8 @@
 // slows everything down cancels out of the ratios.
 //
 // Environment: BENCH_DURATION (seconds per wrk run, e.g. `10` or `10s`;
-// default 10), BENCH_CONNECTIONS (wrk connections, default 8).
+// default 10), BENCH_CONNECTIONS (wrk connections, default 8), BENCH_ONLY
+// (comma-separated sections to run: reads, writes, stock; default all).
 //
 // Exit status: 0 when the benchmark ran (even if a target is missed: this is
 // a report, not a test); non-zero when wrk is missing after setup or the
@@ -280,6 +281,14 @@ function envInt(name, fallback, min, max, pattern = /^(\d+)$/) {
 
 const DURATION_S = envInt('BENCH_DURATION', 10, 1, 300, /^(\d+)s?$/);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 8, 1, 256);
+const SECTIONS = ['reads', 'writes', 'stock'];
+const ONLY = new Set((process.env.BENCH_ONLY || SECTIONS.join(',')).split(',').map((s) => s.trim()));
+for (const s of ONLY) {
+  if (!SECTIONS.includes(s)) {
+    console.error(`BENCH_ONLY: unknown section ${s} (known: ${SECTIONS.join(', ')})`);
+    process.exit(2);
+  }
+}
 
 // ---------------------------------------------------------------- wrk ----
 
@@ -452,7 +461,12 @@ if (!output('which', ['wrk'])) {
 }
 buildWorker();
 
-const state = fs.mkdtempSync(path.join(os.tmpdir(), 'edgecart-bench-'));
+// Local Durable Object state lives in memory (tmpfs) when the machine has
+// one: on Cloudflare a commit is made durable by replication, not by an
+// fsync of this VM's shared disk, which would dominate (and add noise to)
+// every write scenario. BENCH_STATE_PARENT overrides the folder.
+const STATE_PARENT = process.env.BENCH_STATE_PARENT || (fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir());
+const state = fs.mkdtempSync(path.join(STATE_PARENT, 'edgecart-bench-'));
 const logFile = path.join(CACHE, 'bench-worker.log');
 fs.writeFileSync(logFile, '');
 let worker;
@@ -497,165 +511,171 @@ try {
   const slug = JSON.parse(first.body)?.items?.[0]?.slug;
   if (!slug) throw new Error('GET /v1/products?limit=1 returned no items: is the catalog seeded?');
 
-  const scenarios = [
-    { name: 'noop', path: '/health', what: 'baseline: same build and middleware, no catalog work' },
-    { name: 'list', path: '/v1/products', what: 'first page (20 items) with facets' },
-    { name: 'search', path: '/v1/products?q=coffee', what: 'full-text search' },
-    { name: 'search-prefix', path: '/v1/products?q=wireless%20head', what: 'multi-word prefix search (search as you type)' },
-    { name: 'list-uncached', path: '/v1/products', vary: true, what: 'first page with facets, a new query string on every request (not cached)' },
-    { name: 'search-uncached', path: '/v1/products?q=coffee', vary: true, what: 'full-text search, a new query string on every request (not cached)' },
-    { name: 'detail', path: `/v1/products/${encodeURIComponent(slug)}`, what: 'one product by slug, full record' },
-  ];
+  if (ONLY.has('reads')) {
+    const scenarios = [
+      { name: 'noop', path: '/health', what: 'baseline: same build and middleware, no catalog work' },
+      { name: 'list', path: '/v1/products', what: 'first page (20 items) with facets' },
+      { name: 'search', path: '/v1/products?q=coffee', what: 'full-text search' },
+      { name: 'search-prefix', path: '/v1/products?q=wireless%20head', what: 'multi-word prefix search (search as you type)' },
+      { name: 'list-uncached', path: '/v1/products', vary: true, what: 'first page with facets, a new query string on every request (not cached)' },
+      { name: 'search-uncached', path: '/v1/products?q=coffee', vary: true, what: 'full-text search, a new query string on every request (not cached)' },
+      { name: 'detail', path: `/v1/products/${encodeURIComponent(slug)}`, what: 'one product by slug, full record' },
+    ];
 
-  // Warm up: sequential fetches (also records status, size and match count),
-  // then a short wrk run, so the isolate has decoded the catalog and JIT-ed.
-  for (const s of scenarios) {
-    const w = await warmUp(`${base}${s.path}`);
-    s.status = w.status;
-    s.bytes = w.bytes;
-    s.warmupBad = w.bad;
-    try {
-      const body = JSON.parse(w.body);
-      if (typeof body.total === 'number') s.total = body.total;
-    } catch {
-      // not JSON; the status says enough
-    }
-    log(`warm-up ${s.name}: ${w.fetches} fetches, HTTP ${w.status}, ${w.bytes} bytes${s.total !== undefined ? `, total ${s.total}` : ''}`);
-    if (s.vary) s.script = varyingQueryScript(s.path);
-    await runWrk(`${base}${s.path}`, WARMUP_WRK_SECONDS, s.script);
-  }
-
-  // Measure: every scenario once per round, rounds interleaved.
-  const rounds = [];
-  for (let round = 1; round <= ROUNDS; round++) {
-    const results = {};
+    // Warm up: sequential fetches (also records status, size and match count),
+    // then a short wrk run, so the isolate has decoded the catalog and JIT-ed.
     for (const s of scenarios) {
-      log(`round ${round}/${ROUNDS}: ${s.name} (${DURATION_S}s)`);
-      const r = parseWrk(await runWrk(`${base}${s.path}`, DURATION_S, s.script));
-      results[s.name] = r;
-      log(`  ${fmt(r.rps, 1)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms`);
+      const w = await warmUp(`${base}${s.path}`);
+      s.status = w.status;
+      s.bytes = w.bytes;
+      s.warmupBad = w.bad;
+      try {
+        const body = JSON.parse(w.body);
+        if (typeof body.total === 'number') s.total = body.total;
+      } catch {
+        // not JSON; the status says enough
+      }
+      log(`warm-up ${s.name}: ${w.fetches} fetches, HTTP ${w.status}, ${w.bytes} bytes${s.total !== undefined ? `, total ${s.total}` : ''}`);
+      if (s.vary) s.script = varyingQueryScript(s.path);
+      await runWrk(`${base}${s.path}`, WARMUP_WRK_SECONDS, s.script);
     }
-    rounds.push(results);
+
+    // Measure: every scenario once per round, rounds interleaved.
+    const rounds = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const results = {};
+      for (const s of scenarios) {
+        log(`round ${round}/${ROUNDS}: ${s.name} (${DURATION_S}s)`);
+        const r = parseWrk(await runWrk(`${base}${s.path}`, DURATION_S, s.script));
+        results[s.name] = r;
+        log(`  ${fmt(r.rps, 1)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms`);
+      }
+      rounds.push(results);
+    }
+
+    // Per scenario: the better round, and the ratio to that round's noop. A
+    // round whose scenario or noop run had errors counts only if
+    // every round did.
+    const tainted = (r) => r.non2xx + r.socketErrors > 0;
+    const best = scenarios.map((s) => {
+      const candidates = rounds.map((_, i) => i).filter((i) => !tainted(rounds[i][s.name]) && !tainted(rounds[i].noop));
+      const pool = candidates.length ? candidates : rounds.map((_, i) => i);
+      const pick = pool.reduce((a, i) => (rounds[i][s.name].rps > rounds[a][s.name].rps ? i : a), pool[0]);
+      const r = rounds[pick][s.name];
+      const noop = rounds[pick].noop;
+      return {
+        ...s,
+        ...r,
+        warmupBad: s.warmupBad,
+        round: pick + 1,
+        ratio: r.rps / noop.rps,
+        noopRps: noop.rps,
+        noopErr: noop.non2xx + noop.socketErrors,
+      };
+    });
+    const byName = Object.fromEntries(best.map((b) => [b.name, b]));
+
+    const header = ['scenario', 'path', 'req/s', 'p50 ms', 'p99 ms', 'ratio vs noop', 'notes'];
+    const rows = best.map((b) => [
+      `\`${b.name}\``,
+      `\`${b.path}\``,
+      fmtInt(b.rps),
+      fmt(b.p50, 2),
+      fmt(b.p99, 2),
+      fmt(b.ratio, 2),
+      `${flagOf(b)} (round ${b.round}${b.status !== 200 ? `, HTTP ${b.status}` : ''})`,
+    ]);
+    const table = markdownTable(header, rows);
+
+    const targetRows = TARGETS.map((t) => {
+      const b = byName[t.scenario];
+      const clean = b.non2xx === 0 && b.socketErrors === 0 && b.status === 200 && b.noopErr === 0;
+      const pass = clean && b.ratio >= t.min;
+      return { ...t, ratio: b.ratio, pass, clean };
+    });
+    const targetLines = targetRows.map(
+      (t) =>
+        `- ${t.label}: ${fmt(t.ratio, 2)} — **${t.pass ? 'PASS' : 'FAIL'}**${t.clean ? '' : ' (flagged: errors or non-2xx answers in the measured run)'}`,
+    );
+
+    const roundsTable = markdownTable(
+      ['scenario', ...rounds.map((_, i) => `round ${i + 1} req/s`), ...rounds.map((_, i) => `round ${i + 1} ratio`)],
+      scenarios.map((s) => [
+        `\`${s.name}\``,
+        ...rounds.map((r) => `${fmtInt(r[s.name].rps)}${tainted(r[s.name]) ? ' ⚠' : ''}`),
+        ...rounds.map((r) => fmt(r[s.name].rps / r.noop.rps, 2)),
+      ]),
+    );
+
+    const notes = [
+      'The Worker runs straight on workerd (Miniflare with the bindings of',
+      'wrangler.toml), not behind `wrangler dev`, and without the static-assets',
+      'router: their proxy hops and log forwarding cost the same fixed time on',
+      'every route and would hide the catalog work. wrk, the',
+      "workerd process and Node (which relays the Worker's log lines) share the 2 cores.",
+    ];
+
+    const facts = machineFacts();
+    const date = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
+    const legend = scenarios.map(
+      (s) => `- \`${s.name}\`: ${s.what}; ${fmtInt(s.bytes)} B response${s.total !== undefined ? `, ${fmtInt(s.total)} matches` : ''}`,
+    );
+    const products = scenarios.find((s) => s.name === 'list').total;
+
+    const section = [
+      SECTION,
+      '',
+      'Written by `npm run bench` (scripts/bench.mjs); rerun it to refresh this section.',
+      '',
+      `- Date: ${date}`,
+      `- Machine: ${facts.nproc} CPUs (${facts.cpu}), ${facts.memGiB} GiB RAM, ${facts.os}; load average at the end of the run: ${facts.load}`,
+      `- Software: Node ${facts.node}, wrangler ${facts.wrangler} (its Miniflare and workerd), ${facts.wrk}`,
+      `- Worker: release build on workerd via Miniflare, fresh local KV state seeded with the demo catalog (${fmtInt(products)} products, catalog version \`${catalogVersion}\`), one instance on 127.0.0.1 for the whole run`,
+      `- wrk: \`wrk -t${WRK_THREADS} -c${CONNECTIONS} -d${DURATION_S}s --timeout ${WRK_TIMEOUT} --latency <url>\` (BENCH_DURATION and BENCH_CONNECTIONS override duration and connections); wrk runs on the same machine and shares its CPUs`,
+      `- Warm-up: ${WARMUP_FETCHES} sequential requests and a ${WARMUP_WRK_SECONDS}s wrk run per URL before measuring`,
+      '',
+      'Scenarios:',
+      '',
+      ...legend,
+      '',
+      'How the numbers are taken: the scenario list runs twice in one run against the',
+      'same worker (round 1, then round 2), and the `noop` baseline (`GET /health`:',
+      'same build, same middleware and logging, no catalog work) is measured in each',
+      'round. Each scenario reports its better round (higher req/s), and its ratio is',
+      'taken against the `noop` of that same round, so drift on this shared machine',
+      'affects both sides of a ratio alike. Latencies are the 50th and 99th',
+      "percentiles of wrk's `--latency` distribution. A run with non-2xx/3xx answers",
+      'or socket errors is used only if both rounds had one, and is flagged in the notes column.',
+      '',
+      table,
+      '',
+      '### Targets',
+      '',
+      ...targetLines,
+      '',
+      notes.join('\n'),
+      '',
+      '### Both rounds',
+      '',
+      roundsTable,
+      '',
+    ].join('\n');
+
+    writeReport(section);
+    process.stdout.write(`\n${table}\n\n${targetLines.join('\n')}\n\n${roundsTable}\n\n${notes.join('\n')}\n\nWrote BENCHMARKS.md (section "${SECTION.slice(3)}").\n`);
   }
 
-  // Per scenario: the better round, and the ratio to that round's noop. A
-  // round whose scenario or noop run had errors counts only if
-  // every round did.
-  const tainted = (r) => r.non2xx + r.socketErrors > 0;
-  const best = scenarios.map((s) => {
-    const candidates = rounds.map((_, i) => i).filter((i) => !tainted(rounds[i][s.name]) && !tainted(rounds[i].noop));
-    const pool = candidates.length ? candidates : rounds.map((_, i) => i);
-    const pick = pool.reduce((a, i) => (rounds[i][s.name].rps > rounds[a][s.name].rps ? i : a), pool[0]);
-    const r = rounds[pick][s.name];
-    const noop = rounds[pick].noop;
-    return {
-      ...s,
-      ...r,
-      warmupBad: s.warmupBad,
-      round: pick + 1,
-      ratio: r.rps / noop.rps,
-      noopRps: noop.rps,
-      noopErr: noop.non2xx + noop.socketErrors,
-    };
-  });
-  const byName = Object.fromEntries(best.map((b) => [b.name, b]));
+  if (ONLY.has('writes')) {
+    const writes = await benchWrites(base, adminToken, slug);
+    writeReport(writes, WRITES_SECTION);
+    process.stdout.write(`\n${writes}\n`);
+  }
 
-  const header = ['scenario', 'path', 'req/s', 'p50 ms', 'p99 ms', 'ratio vs noop', 'notes'];
-  const rows = best.map((b) => [
-    `\`${b.name}\``,
-    `\`${b.path}\``,
-    fmtInt(b.rps),
-    fmt(b.p50, 2),
-    fmt(b.p99, 2),
-    fmt(b.ratio, 2),
-    `${flagOf(b)} (round ${b.round}${b.status !== 200 ? `, HTTP ${b.status}` : ''})`,
-  ]);
-  const table = markdownTable(header, rows);
-
-  const targetRows = TARGETS.map((t) => {
-    const b = byName[t.scenario];
-    const clean = b.non2xx === 0 && b.socketErrors === 0 && b.status === 200 && b.noopErr === 0;
-    const pass = clean && b.ratio >= t.min;
-    return { ...t, ratio: b.ratio, pass, clean };
-  });
-  const targetLines = targetRows.map(
-    (t) =>
-      `- ${t.label}: ${fmt(t.ratio, 2)} — **${t.pass ? 'PASS' : 'FAIL'}**${t.clean ? '' : ' (flagged: errors or non-2xx answers in the measured run)'}`,
-  );
-
-  const roundsTable = markdownTable(
-    ['scenario', ...rounds.map((_, i) => `round ${i + 1} req/s`), ...rounds.map((_, i) => `round ${i + 1} ratio`)],
-    scenarios.map((s) => [
-      `\`${s.name}\``,
-      ...rounds.map((r) => `${fmtInt(r[s.name].rps)}${tainted(r[s.name]) ? ' ⚠' : ''}`),
-      ...rounds.map((r) => fmt(r[s.name].rps / r.noop.rps, 2)),
-    ]),
-  );
-
-  const notes = [
-    'The Worker runs straight on workerd (Miniflare with the bindings of',
-    'wrangler.toml), not behind `wrangler dev`, and without the static-assets',
-    'router: their proxy hops and log forwarding cost the same fixed time on',
-    'every route and would hide the catalog work. wrk, the',
-    "workerd process and Node (which relays the Worker's log lines) share the 2 cores.",
-  ];
-
-  const facts = machineFacts();
-  const date = new Date().toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC');
-  const legend = scenarios.map(
-    (s) => `- \`${s.name}\`: ${s.what}; ${fmtInt(s.bytes)} B response${s.total !== undefined ? `, ${fmtInt(s.total)} matches` : ''}`,
-  );
-  const products = scenarios.find((s) => s.name === 'list').total;
-
-  const section = [
-    SECTION,
-    '',
-    'Written by `npm run bench` (scripts/bench.mjs); rerun it to refresh this section.',
-    '',
-    `- Date: ${date}`,
-    `- Machine: ${facts.nproc} CPUs (${facts.cpu}), ${facts.memGiB} GiB RAM, ${facts.os}; load average at the end of the run: ${facts.load}`,
-    `- Software: Node ${facts.node}, wrangler ${facts.wrangler} (its Miniflare and workerd), ${facts.wrk}`,
-    `- Worker: release build on workerd via Miniflare, fresh local KV state seeded with the demo catalog (${fmtInt(products)} products, catalog version \`${catalogVersion}\`), one instance on 127.0.0.1 for the whole run`,
-    `- wrk: \`wrk -t${WRK_THREADS} -c${CONNECTIONS} -d${DURATION_S}s --timeout ${WRK_TIMEOUT} --latency <url>\` (BENCH_DURATION and BENCH_CONNECTIONS override duration and connections); wrk runs on the same machine and shares its CPUs`,
-    `- Warm-up: ${WARMUP_FETCHES} sequential requests and a ${WARMUP_WRK_SECONDS}s wrk run per URL before measuring`,
-    '',
-    'Scenarios:',
-    '',
-    ...legend,
-    '',
-    'How the numbers are taken: the scenario list runs twice in one run against the',
-    'same worker (round 1, then round 2), and the `noop` baseline (`GET /health`:',
-    'same build, same middleware and logging, no catalog work) is measured in each',
-    'round. Each scenario reports its better round (higher req/s), and its ratio is',
-    'taken against the `noop` of that same round, so drift on this shared machine',
-    'affects both sides of a ratio alike. Latencies are the 50th and 99th',
-    "percentiles of wrk's `--latency` distribution. A run with non-2xx/3xx answers",
-    'or socket errors is used only if both rounds had one, and is flagged in the notes column.',
-    '',
-    table,
-    '',
-    '### Targets',
-    '',
-    ...targetLines,
-    '',
-    notes.join('\n'),
-    '',
-    '### Both rounds',
-    '',
-    roundsTable,
-    '',
-  ].join('\n');
-
-  writeReport(section);
-  process.stdout.write(`\n${table}\n\n${targetLines.join('\n')}\n\n${roundsTable}\n\n${notes.join('\n')}\n\nWrote BENCHMARKS.md (section "${SECTION.slice(3)}").\n`);
-
-  const writes = await benchWrites(base, adminToken, slug);
-  writeReport(writes, WRITES_SECTION);
-  process.stdout.write(`\n${writes}\n`);
-
-  const stock = await benchStock(base, adminToken);
-  writeReport(stock, STOCK_SECTION);
-  process.stdout.write(`\n${stock}\n`);
+  if (ONLY.has('stock')) {
+    const stock = await benchStock(base, adminToken);
+    writeReport(stock, STOCK_SECTION);
+    process.stdout.write(`\n${stock}\n`);
+  }
 } catch (e) {
   log(e.stack ?? e.message);
   if (exitCode === 0) exitCode = 1;

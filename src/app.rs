@@ -291,7 +291,7 @@ async fn carts(
         Route::Cart { id } => {
             let cart = cart_api::get(env, id, token).await?;
             Ok(ApiResponse::json(
-                &cart_api::render(env, catalog, store, &cart, None).await?,
+                &cart_api::render(env, catalog, store, &cart, &[]).await?,
             ))
         }
         Route::CartLines { id } => {

@@ -13,6 +13,7 @@ use edgecart_domain::search::Catalog;
 use edgecart_durable_objects::protocol::{
     call_cart, CartCommand, CartRefusal, CartReply, FieldProblem, LineChangeDto, StockLevels,
 };
+use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -179,7 +180,7 @@ pub async fn create(
         token: String,
         cart: Value,
     }
-    let view = render(env, catalog, store, &cart, None).await?;
+    let view = render(env, catalog, store, &cart, &[]).await?;
     let mut r = ApiResponse::json(&Body {
         id,
         token,
@@ -237,7 +238,7 @@ pub async fn change_line(
     }
     let cart = reply.cart.ok_or_else(not_found)?;
     Ok(ApiResponse::json(
-        &render(env, catalog, store, &cart, reply.levels.as_ref()).await?,
+        &render(env, catalog, store, &cart, &reply.levels).await?,
     ))
 }
 
@@ -247,7 +248,7 @@ pub async fn render(
     catalog: &Catalog,
     store: &CatalogStore<'_>,
     cart: &Cart,
-    known: Option<&(String, StockLevels)>,
+    known: &[(String, StockLevels)],
 ) -> Result<Value> {
     let mut price_lists: BTreeMap<String, BTreeMap<Currency, i64>> = BTreeMap::new();
     let mut found: BTreeMap<String, SkuPrices> = BTreeMap::new();
@@ -275,12 +276,18 @@ pub async fn render(
         available: i64,
         max_per_order: Option<i64>,
     }
+    // Exact availability of every line: the levels the cart object just
+    // saw, and one read per other SKU, all at once.
+    let levels = join_all(totals.lines.iter().map(|l| async move {
+        match known.iter().find(|(sku, _)| *sku == l.sku) {
+            Some((_, levels)) => Ok(*levels),
+            None => crate::inventory_api::levels(env, &l.sku).await,
+        }
+    }))
+    .await;
     let mut lines = Vec::with_capacity(totals.lines.len());
-    for l in &totals.lines {
-        let levels = match known.filter(|(sku, _)| *sku == l.sku) {
-            Some((_, levels)) => *levels,
-            None => crate::inventory_api::levels(env, &l.sku).await?,
-        };
+    for (l, levels) in totals.lines.iter().zip(levels) {
+        let levels = levels?;
         let sku_prices = found.get(&l.sku);
         lines.push(Line {
             sku: &l.sku,

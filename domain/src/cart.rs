@@ -14,11 +14,15 @@ pub mod limits {
     pub const MAX_LINE_QUANTITY: i64 = 99;
 }
 
-/// One line: units of one SKU.
+/// One line: units of one SKU, held in its stock ledger until
+/// `hold_expires_at_ms`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CartLine {
     pub sku: String,
     pub quantity: i64,
+    /// When this line's hold lapses unless the cart refreshes it.
+    #[serde(default)]
+    pub hold_expires_at_ms: i64,
 }
 
 /// A cart as its object stores it.
@@ -28,7 +32,8 @@ pub struct Cart {
     pub currency: Currency,
     /// In the order they were added.
     pub lines: Vec<CartLine>,
-    /// When the holds of every line expire unless the cart is active again.
+    /// When the first line's hold lapses unless the cart is active again
+    /// (the earliest line expiry; `None` for an empty cart).
     pub holds_expire_at_ms: Option<i64>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
@@ -100,20 +105,57 @@ impl Cart {
         Ok(target)
     }
 
-    /// Records a line at `quantity` (0 removes it).
-    pub fn set_line(&mut self, sku: &str, quantity: i64, now_ms: i64) {
+    /// Records a line at `quantity` (0 removes it), held until `held_until_ms`.
+    pub fn set_line(&mut self, sku: &str, quantity: i64, held_until_ms: i64, now_ms: i64) {
         match self.lines.iter().position(|l| l.sku == sku) {
             Some(i) if quantity == 0 => {
                 self.lines.remove(i);
             }
-            Some(i) => self.lines[i].quantity = quantity,
+            Some(i) => {
+                self.lines[i].quantity = quantity;
+                self.lines[i].hold_expires_at_ms = held_until_ms;
+            }
             None if quantity > 0 => self.lines.push(CartLine {
                 sku: sku.to_string(),
                 quantity,
+                hold_expires_at_ms: held_until_ms,
             }),
             None => {}
         }
         self.updated_at_ms = now_ms;
+        self.note_expiry();
+    }
+
+    /// The lines (other than `changed`) whose holds a change at `now_ms`
+    /// should refresh to a new `ttl_ms`: those with less than half the TTL
+    /// left. Cart activity thus always leaves every line held for at least
+    /// `ttl_ms / 2`, while a burst of changes refreshes each hold about
+    /// once per half TTL instead of on every change.
+    pub fn holds_to_refresh(&self, changed: &str, now_ms: i64, ttl_ms: i64) -> Vec<CartLine> {
+        self.lines
+            .iter()
+            .filter(|l| l.sku != changed && l.hold_expires_at_ms < now_ms + ttl_ms / 2)
+            .cloned()
+            .collect()
+    }
+
+    /// Records that `sku`'s hold now lasts until `held_until_ms`, at
+    /// `quantity` units (a lapsed hold taken again may get fewer; 0 removes
+    /// the line).
+    pub fn refreshed(&mut self, sku: &str, quantity: i64, held_until_ms: i64) {
+        if let Some(i) = self.lines.iter().position(|l| l.sku == sku) {
+            if quantity <= 0 {
+                self.lines.remove(i);
+            } else {
+                self.lines[i].quantity = quantity;
+                self.lines[i].hold_expires_at_ms = held_until_ms;
+            }
+        }
+        self.note_expiry();
+    }
+
+    fn note_expiry(&mut self) {
+        self.holds_expire_at_ms = self.lines.iter().map(|l| l.hold_expires_at_ms).min();
     }
 }
 
@@ -191,7 +233,7 @@ mod tests {
     fn line_changes_respect_limits() {
         let mut c = Cart::new("crt_1".into(), usd(), 0);
         assert_eq!(c.plan_line("A", LineChange::Add(2), None), Ok(2));
-        c.set_line("A", 2, 1);
+        c.set_line("A", 2, 100, 1);
         assert_eq!(c.plan_line("A", LineChange::Add(3), None), Ok(5));
         assert_eq!(
             c.plan_line("A", LineChange::Add(3), Some(4)),
@@ -219,7 +261,7 @@ mod tests {
         );
         assert_eq!(c.plan_line("A", LineChange::Remove, None), Ok(0));
         for i in 1..limits::MAX_LINES {
-            c.set_line(&format!("S{i}"), 1, 2);
+            c.set_line(&format!("S{i}"), 1, 100, 2);
         }
         assert_eq!(
             c.plan_line("ONE-MORE", LineChange::Add(1), None),
@@ -230,7 +272,7 @@ mod tests {
             Ok(3),
             "existing lines may grow"
         );
-        c.set_line("A", 0, 3);
+        c.set_line("A", 0, 100, 3);
         assert_eq!(c.quantity_of("A"), 0);
         assert_eq!(c.lines.len(), 49);
     }
@@ -238,9 +280,9 @@ mod tests {
     #[test]
     fn totals_come_from_price_lists_in_the_cart_currency() {
         let mut c = Cart::new("crt_1".into(), usd(), 0);
-        c.set_line("A", 2, 0);
-        c.set_line("B", 1, 0);
-        c.set_line("C", 1, 0);
+        c.set_line("A", 2, 100, 0);
+        c.set_line("B", 1, 100, 0);
+        c.set_line("C", 1, 100, 0);
         let eur = Currency::parse("EUR").unwrap();
         let prices = BTreeMap::from([
             (
@@ -256,5 +298,40 @@ mod tests {
         assert!(!t.all_priced);
         assert_eq!(t.lines[0].line_total, Some(Money::new(2500, usd())));
         assert_eq!(t.lines[2].unit_price, None);
+    }
+
+    #[test]
+    fn activity_refreshes_only_holds_past_half_their_ttl() {
+        let ttl = 1_000;
+        let mut c = Cart::new("crt_1".into(), usd(), 0);
+        c.set_line("A", 1, 1_000, 0);
+        c.set_line("B", 1, 1_400, 400);
+        assert_eq!(c.holds_expire_at_ms, Some(1_000));
+        // At 450, A has 550 ms left (> ttl/2) and B 950: nothing to refresh.
+        assert!(c.holds_to_refresh("C", 450, ttl).is_empty());
+        // At 600, A has 400 ms left: refresh A only; the changed line never.
+        let due: Vec<_> = c
+            .holds_to_refresh("C", 600, ttl)
+            .into_iter()
+            .map(|l| l.sku)
+            .collect();
+        assert_eq!(due, ["A"]);
+        assert!(c.holds_to_refresh("A", 600, ttl).is_empty());
+        c.refreshed("A", 1, 1_600);
+        assert_eq!(c.holds_expire_at_ms, Some(1_400));
+        // A lapsed hold taken again with fewer units, or none.
+        c.refreshed("B", 0, 1_600);
+        assert_eq!(c.lines.len(), 1);
+        assert_eq!(c.holds_expire_at_ms, Some(1_600));
+        c.set_line("A", 0, 0, 700);
+        assert_eq!(c.holds_expire_at_ms, None);
+    }
+
+    #[test]
+    fn carts_stored_before_line_expiries_still_load() {
+        let stored = r#"{"id":"crt_1","currency":"USD","lines":[{"sku":"A","quantity":2}],"holds_expire_at_ms":5,"created_at_ms":0,"updated_at_ms":0}"#;
+        let c: Cart = serde_json::from_str(stored).unwrap();
+        assert_eq!(c.lines[0].hold_expires_at_ms, 0);
+        assert_eq!(c.holds_to_refresh("B", 0, 10).len(), 1);
     }
 }

@@ -9,24 +9,32 @@
 //! Crash safety: a hold taken just before a crash, but not yet recorded in
 //! the cart, expires by itself at its TTL; retrying the same request (same
 //! operation id) finds the hold already applied and records it.
+//!
+//! The object keeps the cart, its token and its recent operation ids in
+//! memory after the first command (SQLite stays the record: every change is
+//! written before the reply, and a failed write drops the memory copy).
 
 use crate::json;
 use crate::protocol::{
     call_stock, ApplyReply, CartCommand, CartRefusal, CartReply, LineChangeDto, StockCommand,
+    StockLevels,
 };
-use edgecart_domain::cart::{Cart, LineChange};
+use edgecart_domain::cart::{Cart, CartLine, LineChange};
 use edgecart_domain::secret::constant_time_eq;
 use edgecart_domain::stock::{StockError, StockOp};
-use serde::Deserialize;
+use futures_util::future::join_all;
+use serde::{Deserialize, Serialize};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use worker::{durable_object, Date, DurableObject, Env, Request, Response, State, Storage};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS cart (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, json TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS ops (op_id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL);
 ";
-/// Line-change operation ids a cart remembers (the most recent ones).
-const OPS_KEPT: i64 = 200;
+/// Line-change operation ids a cart remembers (the most recent ones): a
+/// retry comes seconds after its request, well inside this window.
+const OPS_KEPT: usize = 64;
 
 #[durable_object]
 pub struct CartObject {
@@ -37,6 +45,28 @@ pub struct CartObject {
 struct Carts {
     storage: Storage,
     env: Env,
+    /// The stored cart, once read (`None` until the first command).
+    loaded: RefCell<Option<Loaded>>,
+}
+
+/// Operation id → when it was applied.
+type OpTimes = BTreeMap<String, i64>;
+
+/// The stored row (`json` column): the cart with its recent operation ids,
+/// so a line change is one row write.
+#[derive(Serialize, Deserialize)]
+struct CartRow {
+    schema: u32,
+    cart: Cart,
+    ops: OpTimes,
+}
+const CART_ROW_SCHEMA: u32 = 1;
+
+#[derive(Clone)]
+struct Loaded {
+    /// `None`: no cart was created in this object.
+    cart: Option<(String, Cart)>,
+    ops: OpTimes,
 }
 
 fn now_ms() -> i64 {
@@ -47,7 +77,7 @@ fn refused(refusal: CartRefusal) -> CartReply {
     CartReply {
         cart: None,
         refusal: Some(refusal),
-        levels: None,
+        levels: Vec::new(),
     }
 }
 
@@ -55,7 +85,7 @@ fn answer(cart: Cart) -> CartReply {
     CartReply {
         cart: Some(cart),
         refusal: None,
-        levels: None,
+        levels: Vec::new(),
     }
 }
 
@@ -64,6 +94,7 @@ impl DurableObject for CartObject {
         let inner = Rc::new(Carts {
             storage: state.storage(),
             env,
+            loaded: RefCell::new(None),
         });
         CartObject { state, inner }
     }
@@ -83,7 +114,11 @@ impl DurableObject for CartObject {
 }
 
 impl Carts {
-    fn sql_load(&self) -> Result<Option<(String, Cart)>, String> {
+    /// The cart and its operation ids, read from SQLite once per instance.
+    fn load(&self) -> Result<Loaded, String> {
+        if let Some(l) = self.loaded.borrow().as_ref() {
+            return Ok(l.clone());
+        }
         let sql = self.storage.sql();
         crate::create_schema(&sql, SCHEMA)?;
         #[derive(Deserialize)]
@@ -95,61 +130,61 @@ impl Carts {
             .exec("SELECT token, json FROM cart WHERE id = 1", None)
             .and_then(|c| c.to_array::<Row>())
             .map_err(|e| format!("loading the cart: {e}"))?;
-        rows.into_iter()
-            .next()
-            .map(|r| {
-                serde_json::from_str(&r.json)
-                    .map(|cart| (r.token, cart))
-                    .map_err(|e| format!("stored cart: {e}"))
-            })
-            .transpose()
+        let (cart, ops) = match rows.into_iter().next() {
+            None => (None, OpTimes::new()),
+            Some(r) => {
+                let row: CartRow =
+                    serde_json::from_str(&r.json).map_err(|e| format!("stored cart: {e}"))?;
+                (Some((r.token, row.cart)), row.ops)
+            }
+        };
+        let loaded = Loaded { cart, ops };
+        *self.loaded.borrow_mut() = Some(loaded.clone());
+        Ok(loaded)
     }
 
-    /// Saves the cart and, for a line change, its operation id: one
-    /// synchronous block, so one atomic commit.
+    /// Saves the cart and, for a line change, its operation id (keeping
+    /// the [`OPS_KEPT`] most recent): one row, one atomic commit. Memory
+    /// follows storage; a failed write drops it.
     fn save(&self, token: &str, cart: &Cart, op: Option<(&str, i64)>) -> Result<(), String> {
-        let sql = self.storage.sql();
-        let err = |e: worker::Error| format!("saving the cart: {e}");
-        sql.exec(
-            "INSERT OR REPLACE INTO cart (id, token, json) VALUES (1, ?, ?)",
-            vec![token.into(), json(cart)?.into()],
-        )
-        .map_err(err)?;
+        let mut ops = self
+            .loaded
+            .borrow()
+            .as_ref()
+            .map(|l| l.ops.clone())
+            .unwrap_or_default();
         if let Some((op_id, now)) = op {
-            sql.exec(
-                "INSERT OR REPLACE INTO ops (op_id, at_ms) VALUES (?, ?)",
-                vec![op_id.into(), now.into()],
-            )
-            .map_err(err)?;
-            sql.exec(
-                "DELETE FROM ops WHERE op_id NOT IN (SELECT op_id FROM ops ORDER BY at_ms DESC LIMIT ?)",
-                vec![OPS_KEPT.into()],
-            )
-            .map_err(err)?;
+            ops.insert(op_id.to_string(), now);
+            keep_newest(&mut ops, OPS_KEPT);
         }
-        Ok(())
+        let row = CartRow {
+            schema: CART_ROW_SCHEMA,
+            cart: cart.clone(),
+            ops,
+        };
+        let written = json(&row).and_then(|text| {
+            self.storage
+                .sql()
+                .exec(
+                    "INSERT OR REPLACE INTO cart (id, token, json) VALUES (1, ?, ?)",
+                    vec![token.into(), text.into()],
+                )
+                .map(|_| ())
+                .map_err(|e| format!("saving the cart: {e}"))
+        });
+        *self.loaded.borrow_mut() = written.is_ok().then(|| Loaded {
+            cart: Some((token.to_string(), row.cart)),
+            ops: row.ops,
+        });
+        written
     }
 
-    fn seen(&self, op_id: &str) -> Result<bool, String> {
-        #[derive(Deserialize)]
-        struct Row {
-            #[allow(dead_code)]
-            at_ms: f64,
-        }
-        self.storage
-            .sql()
-            .exec("SELECT at_ms FROM ops WHERE op_id = ?", vec![op_id.into()])
-            .and_then(|c| c.to_array::<Row>())
-            .map(|rows| !rows.is_empty())
-            .map_err(|e| format!("reading operation ids: {e}"))
-    }
-
-    /// The cart if `token` opens it.
-    fn open(&self, token: &str) -> Result<Option<Cart>, String> {
-        Ok(self
-            .sql_load()?
+    /// The cart if `token` opens it, and its operation ids.
+    fn open(&self, token: &str) -> Result<Option<(Cart, OpTimes)>, String> {
+        let Loaded { cart, ops } = self.load()?;
+        Ok(cart
             .filter(|(stored, _)| constant_time_eq(stored.as_bytes(), token.as_bytes()))
-            .map(|(_, cart)| cart))
+            .map(|(_, cart)| (cart, ops)))
     }
 
     async fn handle(&self, command: CartCommand) -> Result<CartReply, String> {
@@ -160,7 +195,7 @@ impl Carts {
                 token,
                 currency,
             } => {
-                if self.sql_load()?.is_some() {
+                if self.load()?.cart.is_some() {
                     return Ok(refused(CartRefusal::NotFound));
                 }
                 let cart = Cart::new(id, currency, now);
@@ -168,7 +203,7 @@ impl Carts {
                 Ok(answer(cart))
             }
             CartCommand::Get { token } => Ok(match self.open(&token)? {
-                Some(cart) => answer(cart),
+                Some((cart, _)) => answer(cart),
                 None => refused(CartRefusal::NotFound),
             }),
             CartCommand::ChangeLine {
@@ -180,11 +215,11 @@ impl Carts {
                 max_per_order,
                 hold_ttl_ms,
             } => {
-                let Some(mut cart) = self.open(&token)? else {
+                let Some((mut cart, ops)) = self.open(&token)? else {
                     return Ok(refused(CartRefusal::NotFound));
                 };
                 // A retried request (same operation id) changes nothing again.
-                if self.seen(&op_id)? {
+                if ops.contains_key(&op_id) {
                     return Ok(answer(cart));
                 }
                 // Adding needs the item on sale in this cart's currency.
@@ -224,14 +259,23 @@ impl Carts {
                     }
                     Err(other) => return Err(format!("hold on {sku} refused: {other:?}")),
                 }
-                cart.set_line(&sku, target, now);
-                cart.holds_expire_at_ms = (!cart.lines.is_empty()).then_some(expires);
+                cart.set_line(&sku, target, expires, now);
                 self.save(&token, &cart, Some((&op_id, now)))?;
-                self.extend_others(&cart, &sku, &op_id, expires).await;
+                let mut levels = vec![(sku.clone(), reply.levels)];
+                let due = cart.holds_to_refresh(&sku, now, hold_ttl_ms);
+                if !due.is_empty() {
+                    for (line, refreshed) in self.refresh(&cart.id, &op_id, due, expires).await {
+                        if let Some((quantity, line_levels)) = refreshed {
+                            cart.refreshed(&line, quantity, expires);
+                            levels.push((line, line_levels));
+                        }
+                    }
+                    self.save(&token, &cart, None)?;
+                }
                 Ok(CartReply {
                     cart: Some(cart),
                     refusal: None,
-                    levels: Some((sku, reply.levels)),
+                    levels,
                 })
             }
         }
@@ -243,26 +287,56 @@ impl Carts {
             .map_err(|e| format!("stock object {sku}: {e}"))
     }
 
-    /// Cart activity keeps every other line's units held: their holds move
-    /// to the new expiry, and a hold that lapsed meanwhile is taken again if
-    /// the units are still there (the line then shows what is available).
-    async fn extend_others(&self, cart: &Cart, changed: &str, op_id: &str, expires: i64) {
-        for line in cart.lines.iter().filter(|l| l.sku != changed) {
+    /// Cart activity keeps the other lines' units held: their holds move to
+    /// the new expiry (all SKUs at once), and a hold that lapsed meanwhile
+    /// is taken again if the units are still there. Each line's result is
+    /// its held quantity and levels, or `None` when its object could not be
+    /// reached or the units are gone (the line then keeps its old expiry,
+    /// shows what is available, and is tried again on the next change).
+    async fn refresh(
+        &self,
+        cart: &str,
+        op_id: &str,
+        lines: Vec<CartLine>,
+        expires: i64,
+    ) -> Vec<(String, Option<(i64, StockLevels)>)> {
+        join_all(lines.into_iter().map(|line| async move {
+            let id = format!("{cart}:{op_id}:extend:{}", line.sku);
             let extend = StockOp::Extend {
-                cart: cart.id.clone(),
+                cart: cart.to_string(),
                 expires_at_ms: expires,
             };
-            let id = format!("{}:{op_id}:extend:{}", cart.id, line.sku);
-            if let Ok(reply) = self.stock(&line.sku, id.clone(), extend).await {
-                if reply.outcome == Err(StockError::NoHold) {
+            let held = match self.stock(&line.sku, id.clone(), extend).await {
+                Ok(r) if r.outcome.is_ok() => Some((line.quantity, r.levels)),
+                Ok(r) if r.outcome == Err(StockError::NoHold) => {
                     let hold = StockOp::Hold {
-                        cart: cart.id.clone(),
+                        cart: cart.to_string(),
                         quantity: line.quantity,
                         expires_at_ms: expires,
                     };
-                    let _ = self.stock(&line.sku, format!("{id}:rehold"), hold).await;
+                    match self.stock(&line.sku, format!("{id}:rehold"), hold).await {
+                        Ok(r) if r.outcome.is_ok() => Some((line.quantity, r.levels)),
+                        _ => None,
+                    }
                 }
-            }
-        }
+                _ => None,
+            };
+            (line.sku, held)
+        }))
+        .await
+    }
+}
+
+/// Keeps the `n` most recent operation ids (ties by id).
+fn keep_newest(ops: &mut OpTimes, n: usize) {
+    while ops.len() > n {
+        let oldest = ops
+            .iter()
+            .min_by(|a, b| a.1.cmp(b.1).then_with(|| a.0.cmp(b.0)))
+            .map(|(id, _)| id.clone());
+        match oldest {
+            Some(id) => ops.remove(&id),
+            None => break,
+        };
     }
 }

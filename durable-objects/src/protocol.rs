@@ -220,8 +220,9 @@ pub enum CartCommand {
     Get {
         token: String,
     },
-    /// Change a line and hold its units for `hold_ttl_ms`; every other line's
-    /// hold is extended too (cart activity).
+    /// Change a line and hold its units for `hold_ttl_ms`; other lines'
+    /// holds with less than half that TTL left are refreshed too (cart
+    /// activity, see `Cart::holds_to_refresh`).
     ChangeLine {
         token: String,
         op_id: String,
@@ -261,9 +262,10 @@ pub enum CartRefusal {
 pub struct CartReply {
     pub cart: Option<Cart>,
     pub refusal: Option<CartRefusal>,
-    /// Levels of the changed SKU right after its hold (saves a read).
+    /// Levels of the SKUs whose holds this command touched, right after
+    /// (saves the Worker a read each).
     #[serde(default)]
-    pub levels: Option<(String, StockLevels)>,
+    pub levels: Vec<(String, StockLevels)>,
 }
 
 /// Sends a command to cart `id` and decodes its reply.

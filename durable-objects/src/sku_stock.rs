@@ -15,7 +15,7 @@ use edgecart_domain::stock::{
     forget_ops, Hold, Movement, RememberedOp, StockLedger, StockOp, OP_MEMORY_MS,
 };
 use serde::Deserialize;
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
 use worker::{durable_object, Date, DurableObject, Env, Request, Response, State};
 
@@ -33,7 +33,9 @@ pub struct SkuStock {
     state: State,
     loaded: RefCell<Option<Loaded>>,
     /// When operation ids were last pruned (hourly at most: it scans them all).
-    forgot_at_ms: std::cell::Cell<i64>,
+    forgot_at_ms: Cell<i64>,
+    /// When this instance last set the alarm to fire (`None`: not known).
+    alarm_at_ms: Cell<Option<i64>>,
 }
 
 struct Loaded {
@@ -65,7 +67,8 @@ impl DurableObject for SkuStock {
         SkuStock {
             state,
             loaded: RefCell::new(None),
-            forgot_at_ms: std::cell::Cell::new(0),
+            forgot_at_ms: Cell::new(0),
+            alarm_at_ms: Cell::new(None),
         }
     }
 
@@ -79,6 +82,8 @@ impl DurableObject for SkuStock {
 
     async fn alarm(&self) -> worker::Result<Response> {
         let now = now_ms();
+        // This alarm has fired: the next one is set below.
+        self.alarm_at_ms.set(None);
         self.load().map_err(worker::Error::RustError)?;
         let moves = self
             .with_ledger(|l| l.apply(&StockOp::Expire, now))
@@ -215,7 +220,12 @@ impl SkuStock {
         let err = |what: &'static str| move |e: worker::Error| format!("saving {what}: {e}");
         let guard = self.loaded.borrow();
         let ledger = &guard.as_ref().ok_or("not loaded")?.ledger;
-        if !moves.is_empty() {
+        // Holds change only the hold rows: the totals row is written when on
+        // hand or sold moved.
+        if moves
+            .iter()
+            .any(|m| m.on_hand_delta != 0 || m.sold_delta != 0)
+        {
             sql.exec(
                 "INSERT OR REPLACE INTO ledger (id, on_hand, sold) VALUES (1, ?, ?)",
                 vec![ledger.on_hand().into(), ledger.sold().into()],
@@ -274,17 +284,27 @@ impl SkuStock {
         Ok(())
     }
 
-    /// Sets the alarm to the next expiry (or a daily clean-up of operation ids).
+    /// Makes sure the alarm fires by the next expiry (or for the daily
+    /// clean-up of operation ids). An alarm already set no later than that
+    /// is kept (a hot SKU's new holds expire after the oldest one, so most
+    /// operations set nothing); an early alarm finds nothing due and
+    /// reschedules itself.
     async fn schedule(&self) -> Result<(), String> {
         let now = now_ms();
         let next = self.with_ledger(|l| l.next_expiry_ms());
         let at = next.unwrap_or(now + OP_MEMORY_MS);
+        if self.alarm_at_ms.get().is_some_and(|set| set <= at) {
+            return Ok(());
+        }
+        self.alarm_at_ms.set(None);
         // An integer alarm time is an offset from now, in milliseconds.
         self.state
             .storage()
             .set_alarm((at - now).max(0))
             .await
-            .map_err(|e| format!("setting the alarm: {e}"))
+            .map_err(|e| format!("setting the alarm: {e}"))?;
+        self.alarm_at_ms.set(Some(at));
+        Ok(())
     }
 
     fn history(&self, after: u64, limit: u32) -> Result<Vec<MovementEntry>, String> {

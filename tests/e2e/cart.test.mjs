@@ -159,4 +159,29 @@ describe('carts', () => {
     assert.equal(entry.op_id, 'alarm');
     assert.equal(await available(sku), 5);
   });
+
+  test('cart activity refreshes holds that have used half their TTL, and only those', async () => {
+    const [a, b, c2] = await Promise.all(['prd_00011', 'prd_00012', 'prd_00013'].map(async (id) => (await api.product(id)).json.variants[0].sku));
+    for (const s of [a, b, c2]) await stock(s, 10);
+    const c = await newCart();
+    const first = await send('POST', `/v1/carts/${c.id}/lines`, { sku: a, quantity: 1 }, { token: c.token });
+    assert.equal(first.status, 200, first.text);
+    const aExpiry = Date.parse(first.json.holds_expire_at);
+    // Soon after: A's hold has most of its TTL left and is not touched.
+    const early = await send('POST', `/v1/carts/${c.id}/lines`, { sku: b, quantity: 1 }, { token: c.token });
+    assert.equal(Date.parse(early.json.holds_expire_at), aExpiry, 'the earliest hold is still A, unchanged');
+    const extends_ = async (s) => {
+      const m = await send('GET', `/admin/v1/inventory/${s}/movements?limit=200`, undefined, { token: ADMIN });
+      return m.json.items.filter((e) => e.kind === 'extend' && e.cart === c.id).length;
+    };
+    assert.equal(await extends_(a), 0);
+    // Past half the TTL: the next change refreshes A and B to a full TTL.
+    await new Promise((r) => setTimeout(r, TTL_MS / 2 + 500));
+    const before = Date.now();
+    const late = await send('POST', `/v1/carts/${c.id}/lines`, { sku: c2, quantity: 1 }, { token: c.token });
+    assert.equal(late.status, 200, late.text);
+    assert.ok(Date.parse(late.json.holds_expire_at) >= before + TTL_MS - 1000, `holds run to ${late.json.holds_expire_at}`);
+    assert.deepEqual([await extends_(a), await extends_(b)], [1, 1]);
+    assert.deepEqual(late.json.lines.map((l) => [l.sku, l.quantity, l.available]), [[a, 1, 9], [b, 1, 9], [c2, 1, 9]]);
+  });
 });
