@@ -197,9 +197,14 @@ async fn dispatch(
                         catalog_api::parse_list_query(&params, &catalog, config.default_currency)?;
                     // Refuse a bad query even when the client holds a matching ETag.
                     catalog.validate(&query).map_err(catalog_api::query_error)?;
+                    // Listings show the stock snapshot too: it is part of
+                    // the validator and of the rendered-response key.
+                    let stock = store.stock(&catalog, now_ms, &mut trace.warnings).await;
+                    let version = format!("{}.{}", catalog.version(), stock.version);
+                    let etag = format!("\"{version}.{}\"", config.default_currency);
                     conditional(if_none_match, &etag, CATALOG_CACHE_CONTROL, || {
-                        rendered(catalog.version(), format!("list {query:?}"), || {
-                            catalog_api::list_products(&catalog, &query)
+                        rendered(&version, format!("list {query:?}"), || {
+                            catalog_api::list_products(&catalog, &query, &stock.flags)
                         })
                     })
                 }

@@ -6,7 +6,9 @@ use crate::http::{ApiError, ApiResponse, Result};
 use edgecart_domain::catalog::limits::PRICE_MAX;
 use edgecart_domain::money::{Currency, CurrencyError, Money};
 use edgecart_domain::records::{ImageRecord, ProductRecord};
-use edgecart_domain::search::{limits, Catalog, Listing, ProductQuery, QueryError, SortOrder};
+use edgecart_domain::search::{
+    limits, Catalog, Listing, ProductQuery, QueryError, SortOrder, StockFlags,
+};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -64,6 +66,7 @@ pub const LIST_PARAMS: &[&str] = &[
     "currency",
     "limit",
     "cursor",
+    "in_stock",
 ];
 pub const DETAIL_PARAMS: &[&str] = &["currency"];
 
@@ -173,6 +176,18 @@ pub fn parse_list_query(
         sort,
         limit,
         cursor: params.get("cursor").map(str::to_string),
+        in_stock: match params.get("in_stock") {
+            None => None,
+            Some("true") => Some(true),
+            Some("false") => Some(false),
+            Some(_) => {
+                return Err(ApiError::invalid(
+                    "in_stock",
+                    "invalid_in_stock",
+                    "in_stock must be true or false.",
+                ))
+            }
+        },
     })
 }
 
@@ -224,9 +239,16 @@ struct ListItem<'a> {
     price_max: Option<Money>,
     created_at: String,
     url: String,
+    /// From the stock snapshot: lags the exact ledgers (see OpenAPI).
+    in_stock: bool,
 }
 
-fn list_item<'a>(catalog: &'a Catalog, l: &'a Listing, currency: Currency) -> ListItem<'a> {
+fn list_item<'a>(
+    catalog: &'a Catalog,
+    l: &'a Listing,
+    currency: Currency,
+    in_stock: bool,
+) -> ListItem<'a> {
     let range = catalog.price_range(l, currency);
     ListItem {
         id: &l.id,
@@ -243,6 +265,7 @@ fn list_item<'a>(catalog: &'a Catalog, l: &'a Listing, currency: Currency) -> Li
         price_max: range.map(|r| r.to),
         created_at: rfc3339(l.created_at),
         url: format!("/v1/products/{}", l.slug),
+        in_stock,
     }
 }
 
@@ -253,7 +276,11 @@ fn rfc3339(unix_seconds: i64) -> String {
 }
 
 /// Answers `GET /v1/products`.
-pub fn list_products(catalog: &Catalog, query: &ProductQuery) -> Result<ApiResponse> {
+pub fn list_products(
+    catalog: &Catalog,
+    query: &ProductQuery,
+    stock: &StockFlags,
+) -> Result<ApiResponse> {
     #[derive(Serialize)]
     struct CategoryCount<'a> {
         slug: &'a str,
@@ -279,12 +306,13 @@ pub fn list_products(catalog: &Catalog, query: &ProductQuery) -> Result<ApiRespo
         facets: Facets<'a>,
         next_cursor: Option<String>,
     }
-    let page = catalog.query(query).map_err(query_error)?;
+    let page = catalog.query(query, stock).map_err(query_error)?;
     let body = Body {
         items: page
             .items
             .iter()
-            .map(|l| list_item(catalog, l, query.currency))
+            .zip(&page.in_stock)
+            .map(|(l, in_stock)| list_item(catalog, l, query.currency, *in_stock))
             .collect(),
         total: page.total,
         currency: query.currency,
@@ -435,7 +463,7 @@ mod tests {
         let c = catalog();
         let params = Params::parse(pairs(q), LIST_PARAMS)?;
         let query = parse_list_query(&params, &c, Currency::parse("USD").unwrap())?;
-        c.query(&query).map_err(query_error)?;
+        c.query(&query, &StockFlags::none()).map_err(query_error)?;
         Ok(query)
     }
 
@@ -448,6 +476,8 @@ mod tests {
             ("limit=1000", "invalid_limit"),
             ("limit=+5", "invalid_limit"),
             ("limit=ten", "invalid_limit"),
+            ("in_stock=yes", "invalid_in_stock"),
+            ("in_stock=1", "invalid_in_stock"),
             ("min_price=-1", "invalid_price"),
             ("max_price=1.5", "invalid_price"),
             ("min_price=500&max_price=100", "invalid_price_range"),
@@ -486,7 +516,7 @@ mod tests {
             limit: 3,
             ..ProductQuery::new(Currency::parse("EUR").unwrap())
         };
-        let r = list_products(&c, &q).unwrap();
+        let r = list_products(&c, &q, &StockFlags::none()).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(v["items"].as_array().unwrap().len(), 3);
         assert_eq!(v["total"], 200);

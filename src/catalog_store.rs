@@ -5,6 +5,11 @@
 //! of the live version. A list or search request costs no KV read once the
 //! isolate is warm, and a repeated one is not even re-rendered.
 //!
+//! The stock snapshot (which SKUs have units available, for the listing's
+//! `in_stock` filter) is read the same way: its pointer for
+//! `CATALOG_POINTER_TTL_MS`, the snapshot by version, and per catalog
+//! version the products' flags.
+//!
 //! Degraded mode: when KV cannot be read, or the new index has not reached
 //! this location yet, the isolate keeps serving the version it has and logs
 //! a warning; only an isolate with no catalog at all answers 503.
@@ -12,9 +17,10 @@
 use crate::config::Config;
 use crate::http::{ApiError, ApiResponse};
 use edgecart_domain::records::{
-    index_key, CatalogPointer, PriceShard, ProductShard, SkuPrices, POINTER_KEY,
+    index_key, stock_snapshot_key, CatalogPointer, PriceShard, ProductShard, SkuPrices,
+    StockPointer, StockSnapshot, POINTER_KEY, STOCK_POINTER_KEY,
 };
-use edgecart_domain::search::{Catalog, Listing};
+use edgecart_domain::search::{Catalog, Listing, StockFlags};
 use serde::de::DeserializeOwned;
 use std::any::Any;
 use std::cell::RefCell;
@@ -34,9 +40,24 @@ struct PointerState {
     fetched_at_ms: u64,
 }
 
+/// The stock flags of one catalog version from one snapshot version.
+pub struct Stock {
+    /// The snapshot's version ("none" before any was published).
+    pub version: String,
+    catalog_version: String,
+    pub flags: StockFlags,
+}
+
+struct StockPointerState {
+    pointer: Option<StockPointer>,
+    fetched_at_ms: u64,
+}
+
 #[derive(Default)]
 struct IsolateCache {
     pointer: Option<PointerState>,
+    stock_pointer: Option<StockPointerState>,
+    stock: Option<Rc<Stock>>,
     catalog: Option<Rc<Catalog>>,
     /// Product and price shards by key (each key names one type).
     shards: HashMap<String, Rc<dyn Any>>,
@@ -193,16 +214,116 @@ impl<'a> CatalogStore<'a> {
     }
 
     async fn read_pointer(&self) -> Result<Option<CatalogPointer>, String> {
+        self.read_json(POINTER_KEY).await
+    }
+
+    async fn read_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, String> {
         let raw = self
             .kv
-            .get(POINTER_KEY)
+            .get(key)
             .text()
             .await
-            .map_err(|e| format!("reading {POINTER_KEY}: {e}"))?;
+            .map_err(|e| format!("reading {key}: {e}"))?;
         raw.map(|json| {
-            serde_json::from_str(&json).map_err(|e| format!("{POINTER_KEY} does not decode: {e}"))
+            serde_json::from_str(&json).map_err(|e| format!("{key} does not decode: {e}"))
         })
         .transpose()
+    }
+
+    /// Which products of `catalog` the live stock snapshot has in stock.
+    /// Degraded mode as for the catalog: on a KV failure the isolate keeps
+    /// the snapshot it has (warning); with none, nothing is in stock.
+    pub async fn stock(
+        &self,
+        catalog: &Catalog,
+        now_ms: u64,
+        warnings: &mut Warnings,
+    ) -> Rc<Stock> {
+        let fresh = CACHE.with(|c| {
+            c.borrow()
+                .stock_pointer
+                .as_ref()
+                .filter(|p| now_ms.saturating_sub(p.fetched_at_ms) < self.config.pointer_ttl_ms)
+                .map(|p| p.pointer.clone())
+        });
+        let pointer = match fresh {
+            Some(p) => Ok(p),
+            None => self
+                .read_json::<StockPointer>(STOCK_POINTER_KEY)
+                .await
+                .inspect(|p| {
+                    CACHE.with(|c| {
+                        c.borrow_mut().stock_pointer = Some(StockPointerState {
+                            pointer: p.clone(),
+                            fetched_at_ms: now_ms,
+                        })
+                    })
+                }),
+        };
+        let cached = CACHE.with(|c| c.borrow().stock.clone());
+        let version = match &pointer {
+            Ok(Some(p)) => p.version.clone(),
+            Ok(None) => "none".to_string(),
+            Err(cause) => {
+                if let Some(stock) = cached.filter(|s| s.catalog_version == catalog.version()) {
+                    warnings.push(format!(
+                        "serving stock snapshot {} because {cause}",
+                        stock.version
+                    ));
+                    return stock;
+                }
+                warnings.push(format!("no stock snapshot because {cause}"));
+                return Rc::new(Stock {
+                    version: "none".into(),
+                    catalog_version: catalog.version().to_string(),
+                    flags: StockFlags::none(),
+                });
+            }
+        };
+        if let Some(stock) = cached
+            .clone()
+            .filter(|s| s.version == version && s.catalog_version == catalog.version())
+        {
+            return stock;
+        }
+        let snapshot = if version == "none" {
+            Ok(StockSnapshot::new(Vec::new()))
+        } else {
+            let key = stock_snapshot_key(&version);
+            match self
+                .kv
+                .get(&key)
+                .cache_ttl(IMMUTABLE_CACHE_TTL_S)
+                .text()
+                .await
+            {
+                Ok(Some(json)) => serde_json::from_str::<StockSnapshot>(&json)
+                    .map_err(|e| format!("{key} does not decode: {e}")),
+                Ok(None) => Err(format!("{key} is not visible here yet")),
+                Err(e) => Err(format!("reading {key}: {e}")),
+            }
+        };
+        let stock = match snapshot {
+            Ok(snapshot) => Rc::new(Stock {
+                flags: catalog.stock_flags(&snapshot),
+                version,
+                catalog_version: catalog.version().to_string(),
+            }),
+            Err(cause) => {
+                warnings.push(format!("stock snapshot {version} unavailable: {cause}"));
+                match cached {
+                    // Keep the flags this isolate has for this catalog version.
+                    Some(old) if old.catalog_version == catalog.version() => return old,
+                    _ => Rc::new(Stock {
+                        version: "none".into(),
+                        catalog_version: catalog.version().to_string(),
+                        flags: StockFlags::none(),
+                    }),
+                }
+            }
+        };
+        CACHE.with(|c| c.borrow_mut().stock = Some(stock.clone()));
+        stock
     }
 
     fn keep(&self, catalog: Catalog) -> Rc<Catalog> {

@@ -21,6 +21,7 @@ pub mod routes;
 use worker::{event, Context, Env, Request, Response};
 
 /// Durable Object classes must be exported by the Worker's module.
+pub use edgecart_durable_objects::availability::AvailabilityPublisher;
 pub use edgecart_durable_objects::cart_object::CartObject;
 pub use edgecart_durable_objects::catalog_writer::CatalogWriter;
 pub use edgecart_durable_objects::sku_stock::SkuStock;

@@ -427,6 +427,7 @@ fn index_entry(p: &ProductRecord) -> IndexedProduct {
         image: p.images.first().cloned(),
         variant_count: p.variants.len() as u32,
         prices,
+        skus: p.variants.iter().map(|v| v.sku.clone()).collect(),
     }
 }
 

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 pub const PRODUCT_SCHEMA: u32 = 1;
-pub const INDEX_SCHEMA: u32 = 2;
+pub const INDEX_SCHEMA: u32 = 3;
 pub const POINTER_SCHEMA: u32 = 1;
 pub const SHARD_SCHEMA: u32 = 1;
 
@@ -27,6 +27,15 @@ pub const SHARDS: usize = 256;
 
 /// The KV key of the mutable pointer to the published catalog version.
 pub const POINTER_KEY: &str = "catalog/current";
+
+/// The KV key of the stock snapshot pointer ([`StockPointer`]).
+pub const STOCK_POINTER_KEY: &str = "stock/current";
+pub const STOCK_SNAPSHOT_SCHEMA: u32 = 1;
+
+/// The KV key of one published stock snapshot ([`StockSnapshot`]).
+pub fn stock_snapshot_key(version: &str) -> String {
+    format!("stock/snapshots/{version}")
+}
 
 /// The KV key of one published version's search index.
 pub fn index_key(version: &str) -> String {
@@ -110,6 +119,50 @@ pub struct CatalogPointer {
     pub seq: u64,
 }
 
+/// The mutable pointer to the live stock snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockPointer {
+    pub schema: u32,
+    /// Content hash of the snapshot.
+    pub version: String,
+    /// When the snapshot was taken (ms since the Unix epoch).
+    pub taken_at_ms: i64,
+}
+
+/// Which SKUs had units available when the snapshot was taken: the
+/// listing's `in_stock` filter. Published by the availability publisher
+/// from the SKU objects' reports; it lags the exact per-SKU ledgers.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StockSnapshot {
+    pub schema: u32,
+    /// Sorted, without duplicates.
+    pub in_stock: Vec<String>,
+}
+
+impl StockSnapshot {
+    pub fn new(mut in_stock: Vec<String>) -> Self {
+        in_stock.sort_unstable();
+        in_stock.dedup();
+        StockSnapshot {
+            schema: STOCK_SNAPSHOT_SCHEMA,
+            in_stock,
+        }
+    }
+
+    /// The snapshot's version: the content hash of its JSON.
+    pub fn version(&self) -> String {
+        content_hash(serde_json::to_string(self).unwrap_or_default().as_bytes())
+    }
+
+    pub fn contains(&self, sku: &str) -> bool {
+        self.in_stock
+            .binary_search_by(|s| s.as_str().cmp(sku))
+            .is_ok()
+    }
+}
+
 /// One published catalog version's search index, decoded once per isolate.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -168,6 +221,10 @@ pub struct IndexedProduct {
     pub variant_count: u32,
     /// Lowest and highest variant price per currency, in minor units.
     pub prices: BTreeMap<Currency, [i64; 2]>,
+    /// The variants' SKUs (the `in_stock` filter looks them up in the stock
+    /// snapshot). Absent in indexes published before it existed.
+    #[serde(default)]
+    pub skus: Vec<String>,
 }
 
 /// FNV-1a, 64 bit: a stable content hash for revisions and versions (not a

@@ -12,7 +12,7 @@
 use crate::cursor::{self, CursorKey};
 use crate::money::{Currency, Money};
 use crate::records::{
-    fnv1a64, price_shard_key, product_shard_key, shard_of, CatalogIndex, ImageRecord,
+    fnv1a64, price_shard_key, product_shard_key, shard_of, CatalogIndex, ImageRecord, StockSnapshot,
 };
 use crate::text;
 use std::cmp::Ordering;
@@ -91,6 +91,8 @@ pub struct Listing {
     /// Lowest and highest price, per catalog currency (same order).
     prices: Vec<Option<[i64; 2]>>,
     sort_name: String,
+    /// The variants' SKUs.
+    pub skus: Vec<String>,
 }
 
 /// Price range of one listing in one currency.
@@ -123,6 +125,9 @@ pub struct ProductQuery {
     pub sort: SortOrder,
     pub limit: usize,
     pub cursor: Option<String>,
+    /// Only products with (`true`) or without (`false`) a SKU in stock,
+    /// according to the [`StockFlags`] passed with the query.
+    pub in_stock: Option<bool>,
 }
 
 impl ProductQuery {
@@ -136,6 +141,7 @@ impl ProductQuery {
             sort: SortOrder::Relevance,
             limit: limits::DEFAULT_PAGE,
             cursor: None,
+            in_stock: None,
         }
     }
 }
@@ -154,10 +160,30 @@ pub enum QueryError {
     TooManyWords,
 }
 
+/// Which products of one catalog version have at least one SKU in stock,
+/// according to one stock snapshot (indexed like the catalog's products).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StockFlags {
+    flags: Vec<bool>,
+}
+
+impl StockFlags {
+    /// No snapshot: nothing is known to be in stock.
+    pub fn none() -> Self {
+        StockFlags::default()
+    }
+
+    fn get(&self, doc: u32) -> bool {
+        self.flags.get(doc as usize).copied().unwrap_or(false)
+    }
+}
+
 /// One page of results with facet counts over the whole filtered set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ProductPage<'a> {
     pub items: Vec<&'a Listing>,
+    /// Per item (same order): whether the stock snapshot has it in stock.
+    pub in_stock: Vec<bool>,
     pub total: usize,
     pub categories: Vec<(&'a Category, u32)>,
     pub price_bands: Vec<PriceBand>,
@@ -300,6 +326,7 @@ impl Catalog {
                 position: p.position,
                 created_at: p.created_at,
                 prices,
+                skus: p.skus,
             });
         }
 
@@ -519,8 +546,24 @@ impl Catalog {
         })
     }
 
-    /// Answers a list/search query.
-    pub fn query(&self, q: &ProductQuery) -> Result<ProductPage<'_>, QueryError> {
+    /// The products with a SKU in `snapshot`.
+    pub fn stock_flags(&self, snapshot: &StockSnapshot) -> StockFlags {
+        StockFlags {
+            flags: self
+                .products
+                .iter()
+                .map(|p| p.skus.iter().any(|sku| snapshot.contains(sku)))
+                .collect(),
+        }
+    }
+
+    /// Answers a list/search query; `stock` serves its `in_stock` filter
+    /// and the items' stock flags.
+    pub fn query(
+        &self,
+        q: &ProductQuery,
+        stock: &StockFlags,
+    ) -> Result<ProductPage<'_>, QueryError> {
         let Plan {
             ci,
             category,
@@ -537,6 +580,7 @@ impl Catalog {
                 && category.is_none_or(|c| usize::from(self.doc_category[doc as usize]) == c)
                 && q.min_price.is_none_or(|lo| from >= lo)
                 && q.max_price.is_none_or(|hi| from <= hi)
+                && q.in_stock.is_none_or(|want| stock.get(doc) == want)
         };
         let count = |facets: &mut Facets, doc: u32| {
             facets.count(self.doc_category[doc as usize], price_band[doc as usize]);
@@ -547,7 +591,8 @@ impl Catalog {
         let unfiltered = words.words.is_empty()
             && category.is_none()
             && q.min_price.is_none()
-            && q.max_price.is_none();
+            && q.max_price.is_none()
+            && q.in_stock.is_none();
         let mut scratch = Facets::new(self.categories.len());
         let limit = q.limit.max(1);
         let mut page: Vec<(CursorKey, u32)> =
@@ -628,6 +673,7 @@ impl Catalog {
                 .iter()
                 .map(|(_, d)| &self.products[*d as usize])
                 .collect(),
+            in_stock: page.iter().map(|(_, d)| stock.get(*d)).collect(),
             total: scratch.total,
             categories: self.categories.iter().zip(scratch.categories).collect(),
             price_bands: scratch
@@ -780,7 +826,7 @@ impl QueryWords {
 
 /// Identifies everything about a query that its pages must share.
 fn fingerprint(q: &ProductQuery, words: &QueryWords) -> u64 {
-    let canonical = format!(
+    let mut canonical = format!(
         "{:?}|{}|{:?}|{}|{:?}|{:?}|{}",
         words.words,
         words.last_is_prefix,
@@ -790,5 +836,9 @@ fn fingerprint(q: &ProductQuery, words: &QueryWords) -> u64 {
         q.max_price,
         q.sort.as_str()
     );
+    // Appended only when set, so cursors of queries without it stay valid.
+    if let Some(want) = q.in_stock {
+        canonical.push_str(&format!("|in_stock={want}"));
+    }
     fnv1a64(canonical.as_bytes())
 }

@@ -3,8 +3,9 @@
 use edgecart_domain::catalog::publish;
 use edgecart_domain::demo;
 use edgecart_domain::money::Currency;
+use edgecart_domain::records::StockSnapshot;
 use edgecart_domain::records::{CategoryRecord, ProductRecord, VariantRecord, PRODUCT_SCHEMA};
-use edgecart_domain::search::{Catalog, ProductQuery, QueryError, SortOrder};
+use edgecart_domain::search::{Catalog, ProductQuery, QueryError, SortOrder, StockFlags};
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 
@@ -119,7 +120,7 @@ fn fixture() -> Catalog {
 
 fn ids(catalog: &Catalog, q: &ProductQuery) -> Vec<String> {
     catalog
-        .query(q)
+        .query(q, &StockFlags::none())
         .unwrap()
         .items
         .iter()
@@ -239,7 +240,7 @@ fn sort_orders_table() {
 #[test]
 fn facets_count_the_filtered_set() {
     let c = fixture();
-    let page = c.query(&search("coffee")).unwrap();
+    let page = c.query(&search("coffee"), &StockFlags::none()).unwrap();
     assert_eq!(page.total, 6);
     let cats: Vec<(&str, u32)> = page
         .categories
@@ -306,18 +307,72 @@ fn query_errors() {
         ),
     ];
     for (q, want) in cases {
-        assert_eq!(c.query(&q).unwrap_err(), want, "{q:?}");
+        assert_eq!(c.query(&q, &StockFlags::none()).unwrap_err(), want, "{q:?}");
     }
+}
+
+#[test]
+fn the_in_stock_filter_follows_the_stock_snapshot() {
+    let c = fixture();
+    let sku_of = |id: &str| c.find(id).unwrap().skus[0].clone();
+    let snapshot = StockSnapshot::new(vec![sku_of("prd_3"), sku_of("prd_1"), "GONE-SKU".into()]);
+    let stock = c.stock_flags(&snapshot);
+    let query = |in_stock| ProductQuery {
+        in_stock,
+        sort: SortOrder::Name,
+        limit: 100,
+        ..ProductQuery::new(usd())
+    };
+    let page = c.query(&query(Some(true)), &stock).unwrap();
+    let mut got: Vec<&str> = page.items.iter().map(|l| l.id.as_str()).collect();
+    got.sort();
+    assert_eq!(got, ["prd_1", "prd_3"]);
+    assert_eq!(page.total, 2);
+    assert_eq!(page.in_stock, [true, true]);
+    let out = c.query(&query(Some(false)), &stock).unwrap();
+    assert_eq!(out.total, c.len() - 2);
+    assert!(out.in_stock.iter().all(|s| !s));
+    let all = c.query(&query(None), &stock).unwrap();
+    assert_eq!(all.in_stock.iter().filter(|s| **s).count(), 2);
+    // Without a snapshot nothing is known to be in stock.
+    assert_eq!(
+        c.query(&query(Some(true)), &StockFlags::none())
+            .unwrap()
+            .total,
+        0
+    );
+    // A cursor of the filtered query does not continue the unfiltered one.
+    let first = c
+        .query(
+            &ProductQuery {
+                limit: 1,
+                ..query(Some(false))
+            },
+            &stock,
+        )
+        .unwrap();
+    let other = ProductQuery {
+        limit: 1,
+        cursor: first.next_cursor,
+        ..query(None)
+    };
+    assert_eq!(
+        c.query(&other, &stock).unwrap_err(),
+        QueryError::InvalidCursor
+    );
 }
 
 #[test]
 fn a_cursor_only_continues_its_own_query() {
     let c = fixture();
     let first = c
-        .query(&ProductQuery {
-            limit: 2,
-            ..ProductQuery::new(usd())
-        })
+        .query(
+            &ProductQuery {
+                limit: 2,
+                ..ProductQuery::new(usd())
+            },
+            &StockFlags::none(),
+        )
         .unwrap();
     let cursor = first.next_cursor.clone().unwrap();
     let other = ProductQuery {
@@ -326,7 +381,10 @@ fn a_cursor_only_continues_its_own_query() {
         cursor: Some(cursor.clone()),
         ..ProductQuery::new(usd())
     };
-    assert_eq!(c.query(&other).unwrap_err(), QueryError::InvalidCursor);
+    assert_eq!(
+        c.query(&other, &StockFlags::none()).unwrap_err(),
+        QueryError::InvalidCursor
+    );
     // A different page size is the same query.
     let next = ProductQuery {
         limit: 3,
@@ -394,17 +452,36 @@ fn arb_query() -> impl Strategy<Value = ProductQuery> {
         prop::option::of(0i64..20_000),
         prop::option::of(10_000i64..80_000),
         1usize..=100,
+        prop::option::of(any::<bool>()),
     )
-        .prop_map(|(text, cat, sort, cur, lo, hi, limit)| ProductQuery {
-            text: text.map(String::from),
-            category: cat.map(String::from),
-            currency: Currency::parse(cur).unwrap(),
-            min_price: lo,
-            max_price: hi.map(|h| h.max(lo.unwrap_or(0))),
-            sort,
-            limit,
-            cursor: None,
-        })
+        .prop_map(
+            |(text, cat, sort, cur, lo, hi, limit, in_stock)| ProductQuery {
+                text: text.map(String::from),
+                category: cat.map(String::from),
+                currency: Currency::parse(cur).unwrap(),
+                min_price: lo,
+                max_price: hi.map(|h| h.max(lo.unwrap_or(0))),
+                sort,
+                limit,
+                cursor: None,
+                in_stock,
+            },
+        )
+}
+
+/// A stock snapshot with every third product's first SKU in stock.
+fn demo_stock() -> &'static StockFlags {
+    use std::sync::OnceLock;
+    static FLAGS: OnceLock<StockFlags> = OnceLock::new();
+    FLAGS.get_or_init(|| {
+        let products = demo::products(demo::DEFAULT_SEED, 1_500);
+        let skus = products
+            .iter()
+            .step_by(3)
+            .map(|p| p.variants[0].sku.clone())
+            .collect();
+        demo_catalog().stock_flags(&StockSnapshot::new(skus))
+    })
 }
 
 proptest! {
@@ -416,7 +493,7 @@ proptest! {
     fn paging_returns_every_match_exactly_once_in_order(q in arb_query()) {
         let c = demo_catalog();
         let all = c
-            .query(&ProductQuery { limit: usize::MAX - 1, cursor: None, ..q.clone() })
+            .query(&ProductQuery { limit: usize::MAX - 1, cursor: None, ..q.clone() }, demo_stock())
             .unwrap();
         let want: Vec<&str> = all.items.iter().map(|l| l.id.as_str()).collect();
         prop_assert_eq!(want.len(), all.total);
@@ -425,7 +502,7 @@ proptest! {
         let mut seen = HashSet::new();
         let mut cursor = None;
         for _ in 0..=c.len() {
-            let page = c.query(&ProductQuery { cursor: cursor.clone(), ..q.clone() }).unwrap();
+            let page = c.query(&ProductQuery { cursor: cursor.clone(), ..q.clone() }, demo_stock()).unwrap();
             prop_assert!(page.items.len() <= q.limit);
             prop_assert_eq!(page.total, all.total);
             for l in &page.items {

@@ -7,6 +7,9 @@
 //!   expiry by alarm, commits, adjustments, movement history).
 //! - [`cart_object::CartObject`]: one per cart, its lines and token; it
 //!   takes and extends the holds of its lines.
+//! - [`availability::AvailabilityPublisher`]: one object that publishes
+//!   the stock snapshot (which SKUs have units available) to KV from the
+//!   SKU objects' reports, for the listing's `in_stock` filter.
 //! - Later: one object per order and points ledger.
 //!
 //! Objects stay thin: load state, call the pure rules in `edgecart-domain`,
@@ -14,6 +17,7 @@
 //! products or apply stock rules themselves, and they are called only
 //! through the command enums in [`protocol`], never ad-hoc URLs.
 
+pub mod availability;
 pub mod cart_object;
 pub mod catalog_writer;
 pub mod protocol;

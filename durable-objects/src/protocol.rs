@@ -268,6 +268,28 @@ pub struct CartReply {
     pub levels: Vec<(String, StockLevels)>,
 }
 
+/// The wrangler.toml binding of the availability publisher namespace.
+pub const AVAILABILITY_BINDING: &str = "AVAILABILITY";
+/// The one object that publishes the stock snapshot.
+pub const AVAILABILITY_NAME: &str = "availability";
+
+/// A command to the availability publisher.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum AvailabilityCommand {
+    /// `sku`'s availability may have flipped between none and some: re-read
+    /// it and publish (after a short gathering delay). Replies `true`.
+    Changed { sku: String },
+}
+
+/// Sends a command to the availability publisher and decodes its reply.
+pub async fn call_availability<R: for<'de> Deserialize<'de>>(
+    env: &Env,
+    command: &AvailabilityCommand,
+) -> worker::Result<R> {
+    send(env, AVAILABILITY_BINDING, AVAILABILITY_NAME, command).await
+}
+
 /// Sends a command to cart `id` and decodes its reply.
 pub async fn call_cart<R: for<'de> Deserialize<'de>>(
     env: &Env,

@@ -8,16 +8,25 @@
 //! leaves the object (output gate). Holds expire by alarm, set to the next
 //! expiry after every change; the alarm handler is idempotent (expiring
 //! what is due twice changes nothing) and reschedules itself.
+//!
+//! When the SKU's availability flips between none and some, the object
+//! tells the availability publisher (for the listing's `in_stock` filter)
+//! and records what it reported. Until a report is acknowledged the alarm
+//! stays armed within [`REPORT_RETRY_MS`], so a crash or an unreachable
+//! publisher delays the snapshot but never leaves it wrong for good.
 
 use crate::json;
-use crate::protocol::{ApplyReply, HistoryReply, MovementEntry, StockCommand, StockLevels};
+use crate::protocol::{
+    call_availability, ApplyReply, AvailabilityCommand, HistoryReply, MovementEntry, StockCommand,
+    StockLevels,
+};
 use edgecart_domain::stock::{
     forget_ops, Hold, Movement, RememberedOp, StockLedger, StockOp, OP_MEMORY_MS,
 };
 use serde::Deserialize;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use worker::{durable_object, Date, DurableObject, Env, Request, Response, State};
+use worker::{console_error, durable_object, Date, DurableObject, Env, Request, Response, State};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS ledger (id INTEGER PRIMARY KEY CHECK (id = 1), on_hand INTEGER NOT NULL, sold INTEGER NOT NULL);
@@ -26,11 +35,16 @@ CREATE TABLE IF NOT EXISTS movements (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, op_id TEXT NOT NULL, kind TEXT NOT NULL,
   cart TEXT, on_hand_delta INTEGER NOT NULL, reserved_delta INTEGER NOT NULL, sold_delta INTEGER NOT NULL, reason TEXT);
 CREATE TABLE IF NOT EXISTS ops (op_id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, outcome TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS reported (id INTEGER PRIMARY KEY CHECK (id = 1), in_stock INTEGER NOT NULL);
 ";
+/// How soon an availability flip not yet acknowledged by the publisher is
+/// reported again (by alarm).
+pub const REPORT_RETRY_MS: i64 = 5_000;
 
 #[durable_object]
 pub struct SkuStock {
     state: State,
+    env: Env,
     loaded: RefCell<Option<Loaded>>,
     /// When operation ids were last pruned (hourly at most: it scans them all).
     forgot_at_ms: Cell<i64>,
@@ -41,6 +55,9 @@ pub struct SkuStock {
 struct Loaded {
     ledger: StockLedger,
     ops: BTreeMap<String, RememberedOp>,
+    /// What the publisher last acknowledged: units available or not (a SKU
+    /// never reported counts as not, like a SKU missing from the snapshot).
+    reported_in_stock: bool,
 }
 
 fn now_ms() -> i64 {
@@ -63,9 +80,10 @@ fn levels(ledger: &StockLedger, now: i64) -> StockLevels {
 }
 
 impl DurableObject for SkuStock {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         SkuStock {
             state,
+            env,
             loaded: RefCell::new(None),
             forgot_at_ms: Cell::new(0),
             alarm_at_ms: Cell::new(None),
@@ -95,6 +113,7 @@ impl DurableObject for SkuStock {
             self.forgot_at_ms.set(now);
         }
         self.schedule().await.map_err(worker::Error::RustError)?;
+        self.report_flip(now).await;
         Response::ok("expired")
     }
 }
@@ -118,6 +137,7 @@ impl SkuStock {
                         return Err(e);
                     }
                     self.schedule().await?;
+                    self.report_flip(now).await;
                 }
                 let levels = self.with_ledger(|l| levels(l, now));
                 json(&ApplyReply {
@@ -174,6 +194,16 @@ impl SkuStock {
             .exec("SELECT op_id, at_ms, outcome FROM ops", None)
             .and_then(|c| c.to_array::<OpRow>())
             .map_err(err("ops"))?;
+        #[derive(Deserialize)]
+        struct ReportedRow {
+            in_stock: f64,
+        }
+        let reported_in_stock = sql
+            .exec("SELECT in_stock FROM reported WHERE id = 1", None)
+            .and_then(|c| c.to_array::<ReportedRow>())
+            .map_err(err("reported availability"))?
+            .first()
+            .is_some_and(|r| r.in_stock > 0.0);
         let (on_hand, sold) = totals
             .first()
             .map_or((0, 0), |t| (t.on_hand as i64, t.sold as i64));
@@ -203,7 +233,11 @@ impl SkuStock {
                 ))
             })
             .collect();
-        *self.loaded.borrow_mut() = Some(Loaded { ledger, ops });
+        *self.loaded.borrow_mut() = Some(Loaded {
+            ledger,
+            ops,
+            reported_in_stock,
+        });
         Ok(())
     }
 
@@ -292,7 +326,10 @@ impl SkuStock {
     async fn schedule(&self) -> Result<(), String> {
         let now = now_ms();
         let next = self.with_ledger(|l| l.next_expiry_ms());
-        let at = next.unwrap_or(now + OP_MEMORY_MS);
+        let mut at = next.unwrap_or(now + OP_MEMORY_MS);
+        if self.unreported_flip(now) {
+            at = at.min(now + REPORT_RETRY_MS);
+        }
         if self.alarm_at_ms.get().is_some_and(|set| set <= at) {
             return Ok(());
         }
@@ -305,6 +342,45 @@ impl SkuStock {
             .map_err(|e| format!("setting the alarm: {e}"))?;
         self.alarm_at_ms.set(Some(at));
         Ok(())
+    }
+
+    /// True when availability (none or some) differs from what the
+    /// publisher last acknowledged.
+    fn unreported_flip(&self, now: i64) -> bool {
+        let guard = self.loaded.borrow();
+        guard
+            .as_ref()
+            .is_some_and(|l| (l.ledger.available_at(now) > 0) != l.reported_in_stock)
+    }
+
+    /// Reports a flip of availability to the publisher and records the
+    /// acknowledgement. Failures are logged; the armed alarm retries.
+    async fn report_flip(&self, now: i64) {
+        if !self.unreported_flip(now) {
+            return;
+        }
+        let in_stock = self.with_ledger(|l| l.available_at(now) > 0);
+        let Some(sku) = self.state.id().name() else {
+            console_error!("SkuStock without a name cannot report its availability");
+            return;
+        };
+        let command = AvailabilityCommand::Changed { sku: sku.clone() };
+        if let Err(e) = call_availability::<bool>(&self.env, &command).await {
+            console_error!("reporting availability of {sku}: {e}");
+            return;
+        }
+        let saved = self.state.storage().sql().exec(
+            "INSERT OR REPLACE INTO reported (id, in_stock) VALUES (1, ?)",
+            vec![i64::from(in_stock).into()],
+        );
+        match saved {
+            Ok(_) => {
+                if let Some(l) = self.loaded.borrow_mut().as_mut() {
+                    l.reported_in_stock = in_stock;
+                }
+            }
+            Err(e) => console_error!("recording the availability report of {sku}: {e}"),
+        }
     }
 
     fn history(&self, after: u64, limit: u32) -> Result<Vec<MovementEntry>, String> {

@@ -289,7 +289,7 @@ describe('GET /v1/products', () => {
       [{ q: 'a b c d e f g h i j k l m n o' }, 'query_too_long', 'q'],
       [{ category: 'garden' }, 'unknown_category', 'category'],
       [{ colour: 'red' }, 'unknown_parameter', 'colour'],
-      [{ in_stock: 'true' }, 'unknown_parameter', 'in_stock'],
+      [{ in_stock: 'yes' }, 'invalid_in_stock', 'in_stock'],
     ];
     for (const [params, code, param] of cases) {
       const res = await api.products(params);

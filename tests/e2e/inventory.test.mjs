@@ -132,4 +132,44 @@ describe('inventory', () => {
     assert.ok(items[3].op_id.startsWith('e2e:'));
     assertProblem(await admin('GET', `/admin/v1/inventory/${sku}/movements?cursor=a1`), 400, 'invalid_cursor');
   });
+
+  test('the listing in_stock filter follows the ledgers through the stock snapshot', async () => {
+    const product = (await api.product('prd_00057')).json;
+    const variant = product.variants[0].sku;
+    const listed = async (inStock) => {
+      const q = encodeURIComponent(product.name);
+      const r = await api.get(`/v1/products?q=${q}&in_stock=${inStock}&limit=100`);
+      assert.equal(r.status, 200, r.text);
+      return r.json.items.find((i) => i.id === product.id);
+    };
+    // The snapshot lags the ledgers (a publication gathers reports for 2 s,
+    // isolates re-read its pointer every second): poll, bounded.
+    const eventually = async (what, check) => {
+      const deadline = Date.now() + 15_000;
+      while (!(await check())) {
+        assert.ok(Date.now() < deadline, `${what} within 15 s`);
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    };
+    const none = await listed(false);
+    assert.ok(none, 'a product without counted stock is listed as out of stock');
+    assert.equal(none.in_stock, false);
+    assert.equal(await listed(true), undefined);
+
+    const set = await admin('PUT', `/admin/v1/inventory/${variant}`, { on_hand: 2, reason: 'in_stock filter' });
+    assert.equal(set.status, 200, set.text);
+    await eventually('stocked product listed in stock', async () => (await listed(true))?.in_stock === true);
+    assert.equal(await listed(false), undefined);
+
+    // A cart holding every unit takes it out of stock again.
+    const cart = await api.request('POST', '/v1/carts');
+    const add = await api.request('POST', `/v1/carts/${cart.json.id}/lines`, {
+      headers: { Authorization: `Bearer ${cart.json.token}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ sku: variant, quantity: 2 }),
+    });
+    assert.equal(add.status, 200, add.text);
+    await eventually('held product listed out of stock', async () => (await listed(false))?.in_stock === false);
+    assert.equal(await listed(true), undefined);
+    assertProblem(await api.get('/v1/products?in_stock=yes'), 400, 'invalid_in_stock');
+  });
 });

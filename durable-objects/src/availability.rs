@@ -1,0 +1,192 @@
+//! `AvailabilityPublisher`: one object (named `availability`) that turns
+//! the SKU objects' "my availability flipped" reports into the stock
+//! snapshot the listing's `in_stock` filter reads from KV.
+//!
+//! A report only marks the SKU dirty (one row) and arms a short alarm, so
+//! a burst of flips becomes one publication. The alarm asks each dirty
+//! SKU's object for its exact levels now (so late or reordered reports
+//! cannot publish a stale flag), records which SKUs have units available,
+//! and publishes the sorted set under its content hash, then the pointer.
+//! A crash anywhere leaves the SKUs dirty and the alarm armed: the next
+//! run redoes the work, and publishing is idempotent. It must not decide
+//! availability itself: the ledgers are the truth, this is a lagging copy.
+
+use crate::protocol::{call_stock, AvailabilityCommand, StockCommand, StockLevels};
+use edgecart_domain::records::{
+    stock_snapshot_key, StockPointer, StockSnapshot, STOCK_POINTER_KEY, STOCK_SNAPSHOT_SCHEMA,
+};
+use futures_util::future::join_all;
+use serde::Deserialize;
+use worker::{durable_object, Date, DurableObject, Env, Request, Response, State};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS skus (sku TEXT PRIMARY KEY, in_stock INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dirty (sku TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS published (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL);
+";
+/// How long reports gather before a publication (KV allows one write per
+/// second to a key: the pointer is written at most once per run).
+const GATHER_MS: i64 = 2_000;
+/// Dirty SKUs re-read per alarm run (the rest wait for the next run).
+const BATCH: usize = 500;
+/// Concurrent reads of SKU objects.
+const READ_PARALLELISM: usize = 50;
+
+#[durable_object]
+pub struct AvailabilityPublisher {
+    state: State,
+    env: Env,
+}
+
+fn now_ms() -> i64 {
+    Date::now().as_millis() as i64
+}
+
+impl DurableObject for AvailabilityPublisher {
+    fn new(state: State, env: Env) -> Self {
+        AvailabilityPublisher { state, env }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let command: AvailabilityCommand = match req.json().await {
+            Ok(c) => c,
+            Err(e) => return Response::error(format!("unreadable command: {e}"), 400),
+        };
+        crate::respond(self.handle(command).await)
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        self.publish().await.map_err(worker::Error::RustError)?;
+        Response::ok("published")
+    }
+}
+
+impl AvailabilityPublisher {
+    async fn handle(&self, command: AvailabilityCommand) -> Result<String, String> {
+        let sql = self.state.storage().sql();
+        crate::create_schema(&sql, SCHEMA)?;
+        match command {
+            AvailabilityCommand::Changed { sku } => {
+                sql.exec(
+                    "INSERT OR IGNORE INTO dirty (sku) VALUES (?)",
+                    vec![sku.into()],
+                )
+                .map_err(|e| format!("marking dirty: {e}"))?;
+                self.arm(GATHER_MS).await?;
+                crate::json(&true)
+            }
+        }
+    }
+
+    /// Arms the alarm `in_ms` from now unless one is already set.
+    async fn arm(&self, in_ms: i64) -> Result<(), String> {
+        let storage = self.state.storage();
+        let set = storage
+            .get_alarm()
+            .await
+            .map_err(|e| format!("reading the alarm: {e}"))?;
+        if set.is_none() {
+            // An integer alarm time is an offset from now, in milliseconds.
+            storage
+                .set_alarm(in_ms)
+                .await
+                .map_err(|e| format!("setting the alarm: {e}"))?;
+        }
+        Ok(())
+    }
+
+    /// Re-reads up to [`BATCH`] dirty SKUs, records their flags, publishes
+    /// the snapshot and the pointer; arms the alarm again if SKUs remain
+    /// dirty. Returns the published version.
+    async fn publish(&self) -> Result<String, String> {
+        let sql = self.state.storage().sql();
+        crate::create_schema(&sql, SCHEMA)?;
+        #[derive(Deserialize)]
+        struct SkuRow {
+            sku: String,
+        }
+        let dirty: Vec<String> = sql
+            .exec("SELECT sku FROM dirty LIMIT ?", vec![(BATCH as i64).into()])
+            .and_then(|c| c.to_array::<SkuRow>())
+            .map_err(|e| format!("reading dirty SKUs: {e}"))?
+            .into_iter()
+            .map(|r| r.sku)
+            .collect();
+        for chunk in dirty.chunks(READ_PARALLELISM) {
+            let reads = join_all(chunk.iter().map(|sku| async move {
+                let levels: worker::Result<StockLevels> =
+                    call_stock(&self.env, sku, &StockCommand::Snapshot).await;
+                (sku, levels)
+            }))
+            .await;
+            // One synchronous block per chunk: flags and dirty marks commit together.
+            for (sku, levels) in reads {
+                let Ok(levels) = levels else { continue };
+                sql.exec(
+                    "INSERT OR REPLACE INTO skus (sku, in_stock) VALUES (?, ?)",
+                    vec![sku.as_str().into(), i64::from(levels.available > 0).into()],
+                )
+                .and_then(|_| {
+                    sql.exec("DELETE FROM dirty WHERE sku = ?", vec![sku.as_str().into()])
+                })
+                .map_err(|e| format!("recording {sku}: {e}"))?;
+            }
+        }
+        let in_stock: Vec<String> = sql
+            .exec("SELECT sku FROM skus WHERE in_stock = 1 ORDER BY sku", None)
+            .and_then(|c| c.to_array::<SkuRow>())
+            .map_err(|e| format!("reading flags: {e}"))?
+            .into_iter()
+            .map(|r| r.sku)
+            .collect();
+        let snapshot = StockSnapshot::new(in_stock);
+        let version = snapshot.version();
+        #[derive(Deserialize)]
+        struct Published {
+            version: String,
+        }
+        let last = sql
+            .exec("SELECT version FROM published WHERE id = 1", None)
+            .and_then(|c| c.to_array::<Published>())
+            .map_err(|e| format!("reading the last version: {e}"))?;
+        if last.first().is_none_or(|p| p.version != version) {
+            let kv = self
+                .env
+                .kv("CATALOG")
+                .map_err(|e| format!("KV binding CATALOG: {e}"))?;
+            let body = crate::json(&snapshot)?;
+            kv.put(&stock_snapshot_key(&version), body.as_str())
+                .map_err(|e| e.to_string())?
+                .execute()
+                .await
+                .map_err(|e| format!("writing the snapshot: {e}"))?;
+            let pointer = StockPointer {
+                schema: STOCK_SNAPSHOT_SCHEMA,
+                version: version.clone(),
+                taken_at_ms: now_ms(),
+            };
+            kv.put(STOCK_POINTER_KEY, crate::json(&pointer)?.as_str())
+                .map_err(|e| e.to_string())?
+                .execute()
+                .await
+                .map_err(|e| format!("writing the pointer: {e}"))?;
+            sql.exec(
+                "INSERT OR REPLACE INTO published (id, version) VALUES (1, ?)",
+                vec![version.as_str().into()],
+            )
+            .map_err(|e| format!("recording the version: {e}"))?;
+        }
+        #[derive(Deserialize)]
+        struct Count {
+            n: f64,
+        }
+        let left = sql
+            .exec("SELECT COUNT(*) AS n FROM dirty", None)
+            .and_then(|c| c.to_array::<Count>())
+            .map_err(|e| format!("counting dirty SKUs: {e}"))?;
+        if left.first().is_some_and(|c| c.n > 0.0) {
+            self.arm(GATHER_MS).await?;
+        }
+        Ok(version)
+    }
+}
