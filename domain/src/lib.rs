@@ -3,7 +3,10 @@
 //! Money, the catalog model and its validation, publishing a catalog
 //! version, merchant changes to the catalog, catalog search (full text,
 //! filters, facets, sorting, keyset pagination), the per-SKU stock ledger,
-//! plus the deterministic demo catalog.
+//! plus the deterministic demo catalog. For checkout: promotions and
+//! coupons, tax rates and tax arithmetic, shipping methods, the price of a
+//! whole cart (lines, discounts, shipping, tax), the order record and its
+//! status machine, and idempotency keys.
 //!
 //! What this crate must not do: depend on `worker` or any runtime, perform
 //! I/O, read a clock or a random source, or know about HTTP (no status
@@ -15,9 +18,15 @@ pub mod cart;
 pub mod catalog;
 pub mod cursor;
 pub mod demo;
+pub mod idempotency;
 pub mod money;
+pub mod order;
+pub mod pricing;
+pub mod promotion;
 pub mod records;
 pub mod search;
 pub mod secret;
+pub mod shipping;
 pub mod stock;
+pub mod tax;
 pub mod text;
