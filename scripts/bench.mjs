@@ -149,8 +149,8 @@ async function benchStock(base, adminToken) {
   return [
     STOCK_SECTION,
     '',
-    'Written by `npm run bench` (scripts/bench.mjs) in the same run as the reads above,',
-    `on the same worker instance: ${fmtInt(BENCH_CARTS)} carts, wrk \`-t${WRK_THREADS} -c${CONNECTIONS} -d${seconds}s\`.`,
+    `Written by \`${ONLY.size === SECTIONS.length ? 'npm run bench' : `BENCH_ONLY=${[...ONLY].join(',')} npm run bench`}\` (scripts/bench.mjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC:`,
+    `all rows from one run on one worker instance, ${fmtInt(BENCH_CARTS)} carts, wrk \`-t${WRK_THREADS} -c${CONNECTIONS} -d${seconds}s\`.`,
     '',
     table,
     '',

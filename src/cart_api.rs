@@ -15,6 +15,7 @@ use edgecart_durable_objects::protocol::{
 };
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use worker::Env;
@@ -178,7 +179,7 @@ pub async fn create(
     struct Body {
         id: String,
         token: String,
-        cart: Value,
+        cart: Box<RawValue>,
     }
     let view = render(env, catalog, store, &cart, &[]).await?;
     let mut r = ApiResponse::json(&Body {
@@ -249,7 +250,7 @@ pub async fn render(
     store: &CatalogStore<'_>,
     cart: &Cart,
     known: &[(String, StockLevels)],
-) -> Result<Value> {
+) -> Result<Box<RawValue>> {
     let mut price_lists: BTreeMap<String, BTreeMap<Currency, i64>> = BTreeMap::new();
     let mut found: BTreeMap<String, SkuPrices> = BTreeMap::new();
     for line in &cart.lines {
@@ -327,9 +328,11 @@ pub async fn render(
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         }),
     };
-    serde_json::to_value(&view).map_err(|e| ApiError::StorageUnavailable {
-        cause: format!("rendering cart: {e}"),
-    })
+    serde_json::to_string(&view)
+        .and_then(RawValue::from_string)
+        .map_err(|e| ApiError::StorageUnavailable {
+            cause: format!("rendering cart: {e}"),
+        })
 }
 
 #[cfg(test)]

@@ -28,5 +28,6 @@ pub mod search;
 pub mod secret;
 pub mod shipping;
 pub mod stock;
+pub mod store;
 pub mod tax;
 pub mod text;

@@ -6,9 +6,25 @@ import fs from 'node:fs';
 export const BASE = process.env.EDGECART_URL;
 if (!BASE) throw new Error('EDGECART_URL is not set: run the e2e tests through `npm test`');
 
+/**
+ * fetch, sent again (at most twice) only when the server closed a reused
+ * keep-alive connection before any response: that race loses the request
+ * before the Worker sees it, so resending cannot apply anything twice.
+ */
+async function fetchOnce(url, init) {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
+    } catch (e) {
+      const closed = e.cause?.code === 'UND_ERR_SOCKET' && /other side closed/.test(e.cause?.message ?? '');
+      if (!closed || attempt >= 3) throw e;
+    }
+  }
+}
+
 /** A response with its decoded body. */
 async function send(method, path, { headers = {}, body } = {}) {
-  const r = await fetch(BASE + path, { method, headers, body, signal: AbortSignal.timeout(30_000) });
+  const r = await fetchOnce(BASE + path, { method, headers, body });
   const text = await r.text();
   let json = null;
   const type = r.headers.get('content-type') ?? '';

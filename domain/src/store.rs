@@ -1,0 +1,351 @@
+//! A store's configuration (tax, shipping methods, payment provider) and
+//! the coupon redemption ledger that keeps usage limits exact under
+//! concurrent checkouts.
+//!
+//! What this module must not do: talk to a payment provider, read secrets
+//! (a provider's API key lives in the Worker's secrets; the configuration
+//! only names the provider and where it answers), read a clock, or know
+//! about HTTP.
+
+use crate::catalog::FieldError;
+use crate::promotion::{Promotion, PromotionRefusal};
+use crate::shipping::{is_method_id, ShippingMethod};
+use crate::tax::TaxConfig;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub const STORE_SCHEMA: u32 = 1;
+
+/// Limits on a store's configuration.
+pub mod limits {
+    /// Shipping methods per store.
+    pub const SHIPPING_METHODS_MAX: usize = 20;
+    /// Length of a provider base URL.
+    pub const URL_MAX: usize = 200;
+}
+
+/// Which payment provider takes the store's payments.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "provider", rename_all = "snake_case", deny_unknown_fields)]
+pub enum PaymentSettings {
+    /// The built-in test provider: outcomes by card token, no money moves.
+    Test,
+    /// Stripe's PaymentIntents API at `base_url` (`https://api.stripe.com`
+    /// in production); the secret key is the Worker secret
+    /// `STRIPE_SECRET_KEY`, never stored here.
+    Stripe { base_url: String },
+}
+
+/// A store's configuration as stored and as the admin API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    pub schema: u32,
+    pub tax: TaxConfig,
+    pub shipping_methods: Vec<ShippingMethod>,
+    pub payment: PaymentSettings,
+}
+
+/// The admin input for `PUT /admin/v1/store`: the whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfigInput {
+    pub tax: TaxConfig,
+    pub shipping_methods: Vec<ShippingMethod>,
+    pub payment: PaymentSettings,
+}
+
+impl StoreConfig {
+    /// A new store's configuration: no tax, standard and express shipping
+    /// everywhere (free standard shipping from 50.00), the test provider.
+    pub fn default_config() -> Self {
+        use crate::money::Currency;
+        let money = |pairs: &[(&str, i64)]| -> BTreeMap<Currency, i64> {
+            pairs
+                .iter()
+                .filter_map(|(c, a)| Currency::parse(c).ok().map(|c| (c, *a)))
+                .collect()
+        };
+        StoreConfig {
+            schema: STORE_SCHEMA,
+            tax: TaxConfig::default(),
+            shipping_methods: vec![
+                ShippingMethod {
+                    id: "standard".into(),
+                    name: "Standard (3–5 days)".into(),
+                    countries: vec![],
+                    rates: money(&[("USD", 499), ("EUR", 449)]),
+                    free_above: money(&[("USD", 5_000), ("EUR", 4_500)]),
+                },
+                ShippingMethod {
+                    id: "express".into(),
+                    name: "Express (1–2 days)".into(),
+                    countries: vec![],
+                    rates: money(&[("USD", 1_499), ("EUR", 1_299)]),
+                    free_above: BTreeMap::new(),
+                },
+            ],
+            payment: PaymentSettings::Test,
+        }
+    }
+
+    pub fn shipping_method(&self, id: &str) -> Option<&ShippingMethod> {
+        self.shipping_methods.iter().find(|m| m.id == id)
+    }
+}
+
+impl StoreConfigInput {
+    /// The configuration, or every problem at once.
+    pub fn validate(self) -> Result<StoreConfig, Vec<FieldError>> {
+        let mut errors: Vec<FieldError> = Vec::new();
+        let mut nested = |prefix: String, found: Vec<FieldError>| {
+            errors.extend(found.into_iter().map(|mut e| {
+                e.field = if e.field.is_empty() {
+                    prefix.clone()
+                } else {
+                    format!("{prefix}.{}", e.field)
+                };
+                e
+            }))
+        };
+        nested("tax".into(), self.tax.validate());
+        let mut ids = BTreeSet::new();
+        for (i, m) in self.shipping_methods.iter().enumerate() {
+            nested(format!("shipping_methods[{i}]"), m.validate());
+            if is_method_id(&m.id) && !ids.insert(m.id.clone()) {
+                nested(
+                    format!("shipping_methods[{i}].id"),
+                    vec![problem(
+                        "",
+                        "duplicate_method",
+                        "Another method has this id.",
+                    )],
+                );
+            }
+        }
+        if self.shipping_methods.len() > limits::SHIPPING_METHODS_MAX {
+            nested(
+                "shipping_methods".into(),
+                vec![problem(
+                    "",
+                    "too_many",
+                    format!("At most {} methods.", limits::SHIPPING_METHODS_MAX),
+                )],
+            );
+        }
+        if let PaymentSettings::Stripe { base_url } = &self.payment {
+            let ok = base_url.len() <= limits::URL_MAX
+                && (base_url.starts_with("https://") || base_url.starts_with("http://127.0.0.1:"))
+                && !base_url.ends_with('/')
+                && !base_url
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control());
+            if !ok {
+                nested(
+                    "payment.base_url".into(),
+                    vec![problem(
+                        "",
+                        "invalid_url",
+                        "base_url must be an https:// URL (or http://127.0.0.1:PORT for a local fake) without a trailing slash.",
+                    )],
+                );
+            }
+        }
+        if errors.is_empty() {
+            Ok(StoreConfig {
+                schema: STORE_SCHEMA,
+                tax: self.tax,
+                shipping_methods: self.shipping_methods,
+                payment: self.payment,
+            })
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+fn problem(field: &str, code: &'static str, message: impl Into<String>) -> FieldError {
+    FieldError {
+        field: field.to_string(),
+        code,
+        message: message.into(),
+    }
+}
+
+/// Who redeemed what: the counts that enforce usage limits, and each
+/// order's redemptions, so redeeming is idempotent per order and can be
+/// undone when the order does not happen.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Redemptions {
+    /// Promotion id → redemptions by anyone.
+    pub by_promotion: BTreeMap<String, u32>,
+    /// (promotion id, customer) → redemptions by that customer.
+    pub by_customer: BTreeMap<(String, String), u32>,
+    /// Order id → (customer, promotion ids) it redeemed.
+    pub by_order: BTreeMap<String, (String, Vec<String>)>,
+}
+
+/// Why an order could not redeem its promotions (nothing was redeemed).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RedemptionRefused {
+    pub promotion: String,
+    pub refusal: PromotionRefusal,
+}
+
+impl Redemptions {
+    pub fn count(&self, promotion: &str) -> u32 {
+        self.by_promotion.get(promotion).copied().unwrap_or(0)
+    }
+
+    pub fn customer_count(&self, promotion: &str, customer: &str) -> u32 {
+        self.by_customer
+            .get(&(promotion.to_string(), customer.to_string()))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Redeems every promotion of `promotions` for `order` by `customer`,
+    /// all or none, within their usage limits. Redeeming an order again
+    /// changes nothing (the first redemption stands).
+    pub fn redeem(
+        &mut self,
+        order: &str,
+        customer: &str,
+        promotions: &[&Promotion],
+    ) -> Result<(), RedemptionRefused> {
+        if self.by_order.contains_key(order) {
+            return Ok(());
+        }
+        for p in promotions {
+            if p.usage_limit
+                .is_some_and(|limit| self.count(&p.id) >= limit)
+            {
+                return Err(RedemptionRefused {
+                    promotion: p.id.clone(),
+                    refusal: PromotionRefusal::UsageLimitReached,
+                });
+            }
+            if p.per_customer_limit
+                .is_some_and(|limit| self.customer_count(&p.id, customer) >= limit)
+            {
+                return Err(RedemptionRefused {
+                    promotion: p.id.clone(),
+                    refusal: PromotionRefusal::CustomerLimitReached,
+                });
+            }
+        }
+        for p in promotions {
+            *self.by_promotion.entry(p.id.clone()).or_default() += 1;
+            *self
+                .by_customer
+                .entry((p.id.clone(), customer.to_string()))
+                .or_default() += 1;
+        }
+        self.by_order.insert(
+            order.to_string(),
+            (
+                customer.to_string(),
+                promotions.iter().map(|p| p.id.clone()).collect(),
+            ),
+        );
+        Ok(())
+    }
+
+    /// Gives back what `order` redeemed (its checkout failed or the order
+    /// was cancelled before payment). Releasing twice changes nothing.
+    pub fn release(&mut self, order: &str) {
+        let Some((customer, ids)) = self.by_order.remove(order) else {
+            return;
+        };
+        for id in ids {
+            if let Some(n) = self.by_promotion.get_mut(&id) {
+                *n = n.saturating_sub(1);
+            }
+            if let Some(n) = self.by_customer.get_mut(&(id, customer.clone())) {
+                *n = n.saturating_sub(1);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::promotion::{Discount, Target, PROMOTION_SCHEMA};
+
+    fn coupon(id: &str, limit: Option<u32>, per_customer: Option<u32>) -> Promotion {
+        Promotion {
+            schema: PROMOTION_SCHEMA,
+            id: id.into(),
+            code: Some(id.to_uppercase()),
+            description: String::new(),
+            discount: Discount::Percentage { basis_points: 1000 },
+            target: Target::Cart,
+            min_subtotal: BTreeMap::new(),
+            starts_at_ms: None,
+            ends_at_ms: None,
+            usage_limit: limit,
+            per_customer_limit: per_customer,
+            active: true,
+        }
+    }
+
+    #[test]
+    fn usage_limits_hold_and_redeeming_is_idempotent_per_order() {
+        let five = coupon("five", Some(2), None);
+        let mut r = Redemptions::default();
+        assert_eq!(r.redeem("ord_1", "a@x.io", &[&five]), Ok(()));
+        assert_eq!(r.redeem("ord_1", "a@x.io", &[&five]), Ok(()), "retry");
+        assert_eq!(r.count("five"), 1);
+        assert_eq!(r.redeem("ord_2", "b@x.io", &[&five]), Ok(()));
+        let refused = r.redeem("ord_3", "c@x.io", &[&five]).unwrap_err();
+        assert_eq!(refused.refusal, PromotionRefusal::UsageLimitReached);
+        assert_eq!(r.count("five"), 2);
+        r.release("ord_2");
+        r.release("ord_2");
+        assert_eq!(r.count("five"), 1);
+        assert_eq!(r.redeem("ord_3", "c@x.io", &[&five]), Ok(()));
+    }
+
+    #[test]
+    fn per_customer_limits_and_all_or_nothing() {
+        let once = coupon("once", None, Some(1));
+        let capped = coupon("capped", Some(1), None);
+        let mut r = Redemptions::default();
+        assert_eq!(r.redeem("ord_1", "a@x.io", &[&once]), Ok(()));
+        let refused = r.redeem("ord_2", "a@x.io", &[&once]).unwrap_err();
+        assert_eq!(refused.refusal, PromotionRefusal::CustomerLimitReached);
+        assert_eq!(r.redeem("ord_3", "b@x.io", &[&capped]), Ok(()));
+        // b may use `once`, but `capped` is exhausted: neither is redeemed.
+        assert!(r.redeem("ord_4", "b@x.io", &[&once, &capped]).is_err());
+        assert_eq!(r.customer_count("once", "b@x.io"), 0);
+    }
+
+    #[test]
+    fn configuration_is_validated_with_every_problem() {
+        let mut input: StoreConfigInput = serde_json::from_value(serde_json::json!({
+            "tax": {"prices_include_tax": false, "rates": []},
+            "shipping_methods": [
+                {"id": "standard", "name": "Standard", "rates": {"USD": 499}},
+                {"id": "standard", "name": "Again", "rates": {"USD": 1}}
+            ],
+            "payment": {"provider": "stripe", "base_url": "ftp://x/"}
+        }))
+        .unwrap();
+        let errors = input.clone().validate().unwrap_err();
+        let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert!(fields.contains(&"shipping_methods[1].id"), "{fields:?}");
+        assert!(fields.contains(&"payment.base_url"), "{fields:?}");
+        input.shipping_methods.pop();
+        input.payment = PaymentSettings::Test;
+        let config = input.validate().unwrap();
+        assert_eq!(config.shipping_method("standard").unwrap().name, "Standard");
+        assert!(StoreConfig::default_config()
+            .shipping_method("express")
+            .is_some());
+        let unknown = serde_json::from_value::<StoreConfigInput>(serde_json::json!({
+            "tax": {"prices_include_tax": false}, "shipping_methods": [], "payment": {"provider": "test"}, "extra": 1
+        }));
+        assert!(unknown.is_err());
+    }
+}
