@@ -42,6 +42,7 @@ let failed = false;
 const CART_TTL_MS = 20_000;
 const adminToken = randomSecret();
 const viewerToken = randomSecret();
+const STRIPE_KEY = `sk_test_${randomSecret()}`;
 try {
   worker = await startDirectWorker({
     port: await freePort(),
@@ -51,6 +52,8 @@ try {
       ADMIN_TOKENS: `e2e:admin:${adminToken},e2e-viewer:viewer:${viewerToken}`,
       // Short holds, so expiry by alarm is observable within a test.
       CART_HOLD_TTL_MS: String(CART_TTL_MS),
+      // The Stripe adapter's key, for the local fake of Stripe's API.
+      STRIPE_SECRET_KEY: STRIPE_KEY,
     },
   });
   await seedDemoCatalog(worker.url, adminToken);
@@ -68,6 +71,7 @@ try {
       EDGECART_ADMIN_TOKEN: adminToken,
       EDGECART_VIEWER_TOKEN: viewerToken,
       EDGECART_CART_TTL_MS: String(CART_TTL_MS),
+      EDGECART_STRIPE_SECRET_KEY: STRIPE_KEY,
     },
   });
   failed = code !== 0;

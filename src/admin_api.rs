@@ -329,6 +329,17 @@ pub async fn handle(
             inventory_api::require_sku(&CatalogStore::from_env(env, config)?, now_ms, sku).await?;
             return inventory_api::movements(env, sku, pairs).await;
         }
+        (Route::AdminInventory { sku }, "GET" | "HEAD") => {
+            inventory_api::require_sku(&CatalogStore::from_env(env, config)?, now_ms, sku).await?;
+            let levels = inventory_api::levels(env, sku).await?;
+            #[derive(serde::Serialize)]
+            struct Body<'a> {
+                sku: &'a str,
+                #[serde(flatten)]
+                levels: edgecart_durable_objects::protocol::StockLevels,
+            }
+            return Ok(ApiResponse::json(&Body { sku, levels }));
+        }
         (Route::AdminInventory { sku }, _) => {
             let input: SetOnHandInput = parse_body(&small_json_body(req).await?)?;
             inventory_api::require_sku(&CatalogStore::from_env(env, config)?, now_ms, sku).await?;

@@ -7,11 +7,13 @@ use crate::admin_api;
 use crate::cart_api;
 use crate::catalog_api::{self, Params, DETAIL_PARAMS, LIST_PARAMS};
 use crate::catalog_store::{rendered, CatalogStore, Warnings};
-use crate::config::Config;
+use crate::checkout_api;
+use crate::config::{Config, Role};
 use crate::http::{etag_matches, not_modified, ApiError, ApiResponse, Result};
 use crate::inventory_api;
 use crate::routes::{self, Route};
-use edgecart_domain::search::Catalog;
+use crate::store_api;
+use edgecart_domain::order::OrderEvent;
 use edgecart_durable_objects::protocol::LineChangeDto;
 use serde::Serialize;
 use std::cell::OnceCell;
@@ -97,7 +99,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
     response.header("Access-Control-Allow-Origin", "*");
     response.header(
         "Access-Control-Expose-Headers",
-        "ETag, X-Request-Id, Server-Timing, Retry-After",
+        "ETag, X-Request-Id, Server-Timing, Retry-After, Idempotent-Replayed",
     );
     let mut timing = format!("app;dur={total_ms}");
     if let Some(ms) = trace.catalog_ms {
@@ -149,6 +151,11 @@ async fn dispatch(
             let config = config(env)?;
             admin_api::handle(route, method, req, pairs, env, &config, now_ms).await
         }
+        Route::AdminStore | Route::AdminPromotions | Route::AdminPromotion { .. } => {
+            Params::parse(pairs, &[])?;
+            let config = config(env)?;
+            store_api::handle(route, method, req, env, &config).await
+        }
         Route::Health => {
             Params::parse(pairs, &[])?;
             Ok(ApiResponse::json(&serde_json::json!({ "status": "ok" })))
@@ -167,13 +174,84 @@ async fn dispatch(
                 ))
             })
         }
-        Route::Carts | Route::Cart { .. } | Route::CartLines { .. } | Route::CartLine { .. } => {
-            Params::parse(pairs, &[])?;
+        Route::Carts
+        | Route::Cart { .. }
+        | Route::CartLines { .. }
+        | Route::CartLine { .. }
+        | Route::CartCoupons { .. }
+        | Route::CartCoupon { .. }
+        | Route::CartCheckout { .. } => {
+            // Only reading a cart takes parameters: where it would ship.
+            let allowed: &[&str] = match route {
+                Route::Cart { .. } => cart_api::PRICING_PARAMS,
+                _ => &[],
+            };
+            let params = Params::parse(pairs, allowed)?;
+            let (destination, shipping_method) = cart_api::parse_pricing_params(&params)?;
             let config = config(env)?;
             let store = CatalogStore::from_env(env, &config)?;
             let catalog = store.current(now_ms, &mut trace.warnings).await?;
             trace.catalog_version = Some(catalog.version().to_string());
-            carts(req, route, env, &config, &store, &catalog).await
+            let ctx = cart_api::CartContext {
+                env,
+                catalog: &catalog,
+                store: &store,
+                pricing: cart_api::Pricing {
+                    store: store.store(now_ms, &mut trace.warnings).await,
+                    destination,
+                    shipping_method,
+                    now_ms: now_ms as i64,
+                },
+            };
+            carts(req, route, &config, &ctx).await
+        }
+        Route::Order { id } | Route::OrderCancel { id } => {
+            Params::parse(pairs, &[])?;
+            let token = req
+                .headers()
+                .get("Authorization")
+                .ok()
+                .flatten()
+                .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()));
+            if matches!(route, Route::OrderCancel { .. }) {
+                let token = token.ok_or(ApiError::NotFound {
+                    code: "order_not_found",
+                    detail: "No order has this id, or the token does not open it.".into(),
+                })?;
+                checkout_api::transition(env, id, Some(token), OrderEvent::Cancel).await
+            } else {
+                checkout_api::get_order(env, id, token, false).await
+            }
+        }
+        Route::AdminOrders | Route::AdminOrder { .. } | Route::AdminOrderAction { .. } => {
+            let config = config(env)?;
+            let authorization = req.headers().get("Authorization").ok().flatten();
+            let needs = if method == "GET" || method == "HEAD" {
+                Role::Viewer
+            } else {
+                Role::Admin
+            };
+            admin_api::authorize(&config, authorization.as_deref(), needs)?;
+            match route {
+                Route::AdminOrders => {
+                    let params = Params::parse(pairs, checkout_api::ORDER_LIST_PARAMS)?;
+                    checkout_api::list_orders(env, &params).await
+                }
+                Route::AdminOrder { id } => {
+                    Params::parse(pairs, &[])?;
+                    checkout_api::get_order(env, id, None, true).await
+                }
+                Route::AdminOrderAction { id, action } => {
+                    Params::parse(pairs, &[])?;
+                    let event = match action {
+                        "fulfil" => OrderEvent::Fulfil,
+                        "refund" => OrderEvent::Refund,
+                        _ => OrderEvent::Cancel,
+                    };
+                    checkout_api::transition(env, id, None, event).await
+                }
+                _ => Err(ApiError::RouteNotFound),
+            }
         }
         Route::Inventory { sku } => {
             Params::parse(pairs, &[])?;
@@ -257,11 +335,10 @@ async fn dispatch(
 async fn carts(
     req: &mut Request,
     route: Route<'_>,
-    env: &Env,
     config: &Config,
-    store: &CatalogStore<'_>,
-    catalog: &Catalog,
+    ctx: &cart_api::CartContext<'_>,
 ) -> Result<ApiResponse> {
+    let (env, catalog) = (ctx.env, ctx.catalog);
     let token = req
         .headers()
         .get("Authorization")
@@ -291,23 +368,18 @@ async fn carts(
                 catalog_api::DETAIL_PARAMS,
             )?;
             let currency = catalog_api::parse_currency(&params, catalog, config.default_currency)?;
-            cart_api::create(env, catalog, store, currency).await
+            cart_api::create(ctx, currency).await
         }
         Route::Cart { id } => {
             let cart = cart_api::get(env, id, token).await?;
-            Ok(ApiResponse::json(
-                &cart_api::render(env, catalog, store, &cart, &[]).await?,
-            ))
+            Ok(ApiResponse::json(&cart_api::render(ctx, &cart, &[]).await?))
         }
         Route::CartLines { id } => {
             cart_api::require_credentials(id, token.as_deref())?;
             let input: cart_api::AddLineInput =
                 cart_api::parse_line_body(&admin_api::small_json_body(req).await?)?;
             let change = LineChangeDto::Add(input.quantity);
-            cart_api::change_line(
-                env, catalog, store, id, token, op_id, &input.sku, change, ttl,
-            )
-            .await
+            cart_api::change_line(ctx, id, token, op_id, &input.sku, change, ttl).await
         }
         Route::CartLine { id, sku } => {
             cart_api::require_credentials(id, token.as_deref())?;
@@ -318,7 +390,27 @@ async fn carts(
             } else {
                 LineChangeDto::Remove
             };
-            cart_api::change_line(env, catalog, store, id, token, op_id, sku, change, ttl).await
+            cart_api::change_line(ctx, id, token, op_id, sku, change, ttl).await
+        }
+        Route::CartCoupons { id } => {
+            cart_api::require_credentials(id, token.as_deref())?;
+            if req.method() == Method::Post {
+                let input: cart_api::CouponInput =
+                    cart_api::parse_line_body(&admin_api::small_json_body(req).await?)?;
+                cart_api::change_coupons(ctx, id, token, Some(input.code), None).await
+            } else {
+                cart_api::change_coupons(ctx, id, token, None, None).await
+            }
+        }
+        Route::CartCoupon { id, code } => {
+            cart_api::require_credentials(id, token.as_deref())?;
+            cart_api::change_coupons(ctx, id, token, None, Some(code.to_string())).await
+        }
+        Route::CartCheckout { id } => {
+            cart_api::require_credentials(id, token.as_deref())?;
+            let key = idempotency_key(req);
+            let body = admin_api::small_json_body(req).await?;
+            checkout_api::checkout(ctx, id, token, key, &body, ttl).await
         }
         _ => Err(ApiError::RouteNotFound),
     }

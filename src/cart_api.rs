@@ -4,12 +4,19 @@
 //! the live catalog's price lists, and a client that sends a price or total
 //! is refused.
 
+use crate::catalog_api::Params;
 use crate::catalog_store::CatalogStore;
 use crate::http::{ApiError, ApiResponse, Result};
 use edgecart_domain::cart::{price_cart, Cart, CartError};
 use edgecart_domain::money::{Currency, Money};
+use edgecart_domain::pricing::{
+    quote_cart, AppliedPromotion, Destination, PricingError, PricingInput, PricingLine, Quote,
+};
+use edgecart_domain::promotion::{normalize_code, PromotionRefusal};
 use edgecart_domain::records::SkuPrices;
 use edgecart_domain::search::Catalog;
+use edgecart_domain::shipping::ShippingRefusal;
+use edgecart_domain::store::StoreSnapshot;
 use edgecart_durable_objects::protocol::{
     call_cart, CartCommand, CartRefusal, CartReply, FieldProblem, LineChangeDto, StockLevels,
 };
@@ -18,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::rc::Rc;
 use worker::Env;
 
 /// Body keys that would carry a client-computed price: always refused.
@@ -30,6 +38,12 @@ const PRICE_KEYS: &[&str] = &[
     "line_total",
     "subtotal",
     "grand_total",
+    "discount",
+    "discount_total",
+    "tax",
+    "tax_total",
+    "shipping",
+    "status",
 ];
 
 /// A cart id: `crt_` and 24 lowercase hex digits.
@@ -51,13 +65,13 @@ pub fn require_credentials(id: &str, token: Option<&str>) -> Result<()> {
     }
 }
 
-fn storage(e: worker::Error) -> ApiError {
+pub fn storage(e: worker::Error) -> ApiError {
     ApiError::StorageUnavailable {
         cause: format!("cart: {e}"),
     }
 }
 
-fn not_found() -> ApiError {
+pub fn not_found() -> ApiError {
     ApiError::NotFound {
         code: "cart_not_found",
         detail: "No cart has this id, or the token does not open it.".into(),
@@ -108,6 +122,10 @@ pub fn refusal_error(refusal: CartRefusal) -> ApiError {
             }],
         },
         CartRefusal::OutOfStock { sku, available } => ApiError::OutOfStock { sku, available },
+        CartRefusal::CheckoutInProgress => ApiError::Conflict {
+            code: "checkout_in_progress".into(),
+            detail: "A checkout of this cart is running; its lines and coupons cannot change until it ends.".into(),
+        },
         CartRefusal::Line { error } => match error {
             CartError::InvalidQuantity => invalid(
                 "invalid_quantity",
@@ -128,8 +146,84 @@ pub fn refusal_error(refusal: CartRefusal) -> ApiError {
                 code: "line_not_found",
                 detail: "This cart has no line for this SKU.".into(),
             },
+            CartError::TooManyCoupons { max } => ApiError::Validation {
+                errors: vec![FieldProblem {
+                    field: Some("code".into()),
+                    code: "too_many_coupons".into(),
+                    message: format!("a cart carries at most {max} coupons"),
+                }],
+            },
+            CartError::NoSuchCoupon => coupon_not_found(),
         },
     }
+}
+
+fn coupon_not_found() -> ApiError {
+    ApiError::NotFound {
+        code: "coupon_not_found",
+        detail: "No promotion has this coupon code (or this cart does not carry it).".into(),
+    }
+}
+
+/// `POST /v1/carts/{id}/coupons`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CouponInput {
+    pub code: String,
+}
+
+/// Query parameters of `GET /v1/carts/{id}`: where the cart would ship.
+pub const PRICING_PARAMS: &[&str] = &["country", "region", "shipping_method"];
+
+/// The destination and shipping method a cart read names (both optional;
+/// a method needs a country).
+pub fn parse_pricing_params(params: &Params) -> Result<(Option<Destination>, Option<String>)> {
+    let country = match params.get("country") {
+        None => None,
+        Some(c) => {
+            let upper = c.to_ascii_uppercase();
+            if !edgecart_domain::tax::is_country_code(&upper) {
+                return Err(ApiError::invalid(
+                    "country",
+                    "invalid_country",
+                    "country must be an ISO 3166-1 alpha-2 code such as US or DE.",
+                ));
+            }
+            Some(upper)
+        }
+    };
+    let region = match params.get("region") {
+        None => None,
+        Some(r) if r.len() <= 10 && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') => {
+            Some(r.to_ascii_uppercase())
+        }
+        Some(_) => {
+            return Err(ApiError::invalid(
+                "region",
+                "invalid_region",
+                "region must be up to 10 letters, digits or hyphens (CA, QC, BY).",
+            ))
+        }
+    };
+    let method = params.get("shipping_method").map(str::to_string);
+    if method.is_some() && country.is_none() {
+        return Err(ApiError::invalid(
+            "country",
+            "missing_destination",
+            "A shipping method needs a destination country.",
+        ));
+    }
+    if region.is_some() && country.is_none() {
+        return Err(ApiError::invalid(
+            "country",
+            "missing_destination",
+            "A region needs a country.",
+        ));
+    }
+    Ok((
+        country.map(|country| Destination { country, region }),
+        method,
+    ))
 }
 
 #[derive(Debug, Deserialize)]
@@ -153,12 +247,8 @@ pub struct SetLineInput {
 }
 
 /// Creates a cart priced in `currency` (already checked against the catalog).
-pub async fn create(
-    env: &Env,
-    catalog: &Catalog,
-    store: &CatalogStore<'_>,
-    currency: Currency,
-) -> Result<ApiResponse> {
+pub async fn create(ctx: &CartContext<'_>, currency: Currency) -> Result<ApiResponse> {
+    let env = ctx.env;
     let id = format!("crt_{}", crate::app::random_id());
     let token = format!("{}{}", crate::app::random_id(), crate::app::random_id());
     let reply: CartReply = call_cart(
@@ -181,7 +271,7 @@ pub async fn create(
         token: String,
         cart: Box<RawValue>,
     }
-    let view = render(env, catalog, store, &cart, &[]).await?;
+    let view = render(ctx, &cart, &[]).await?;
     let mut r = ApiResponse::json(&Body {
         id,
         token,
@@ -207,9 +297,7 @@ pub async fn get(env: &Env, id: &str, token: Option<String>) -> Result<Cart> {
 /// it is now: one round trip to the cart, which holds the stock itself.
 #[allow(clippy::too_many_arguments)]
 pub async fn change_line(
-    env: &Env,
-    catalog: &Catalog,
-    store: &CatalogStore<'_>,
+    ctx: &CartContext<'_>,
     id: &str,
     token: Option<String>,
     op_id: String,
@@ -217,6 +305,7 @@ pub async fn change_line(
     change: LineChangeDto,
     hold_ttl_ms: i64,
 ) -> Result<ApiResponse> {
+    let (env, catalog, store) = (ctx.env, ctx.catalog, ctx.store);
     let token = token.filter(|_| is_cart_id(id)).ok_or_else(not_found)?;
     let prices = store.sku_prices(catalog, sku).await?;
     let reply: CartReply = call_cart(
@@ -238,19 +327,213 @@ pub async fn change_line(
         return Err(refusal_error(r));
     }
     let cart = reply.cart.ok_or_else(not_found)?;
-    Ok(ApiResponse::json(
-        &render(env, catalog, store, &cart, &reply.levels).await?,
-    ))
+    Ok(ApiResponse::json(&render(ctx, &cart, &reply.levels).await?))
 }
 
-/// The cart as the API shows it: server prices, totals, exact availability.
-pub async fn render(
-    env: &Env,
+/// What the cart routes work with.
+pub struct CartContext<'a> {
+    pub env: &'a Env,
+    pub catalog: &'a Catalog,
+    pub store: &'a CatalogStore<'a>,
+    pub pricing: Pricing,
+}
+
+/// Adds (`add`) or removes (`remove`, or all when both are `None`) a
+/// coupon of cart `id`. A code no promotion has is 404 `coupon_not_found`;
+/// one whose promotion does not apply to the cart now is 422
+/// `coupon_not_applicable` with the reason; the cart is then unchanged.
+pub async fn change_coupons(
+    ctx: &CartContext<'_>,
+    id: &str,
+    token: Option<String>,
+    add: Option<String>,
+    remove: Option<String>,
+) -> Result<ApiResponse> {
+    let token = token.filter(|_| is_cart_id(id)).ok_or_else(not_found)?;
+    let add = add.map(|code| normalize_code(&code));
+    if let Some(code) = &add {
+        // The token is checked first: codes cannot be probed without a cart.
+        let mut cart = get(ctx.env, id, Some(token.clone())).await?;
+        if !ctx
+            .pricing
+            .store
+            .promotions
+            .iter()
+            .any(|p| p.matches_code(code))
+        {
+            return Err(coupon_not_found());
+        }
+        if cart.add_coupon(code, ctx.pricing.now_ms).is_ok() {
+            let mut found = BTreeMap::new();
+            for line in &cart.lines {
+                if let Some(p) = ctx.store.sku_prices(ctx.catalog, &line.sku).await? {
+                    found.insert(line.sku.clone(), p);
+                }
+            }
+            let (_, coupons) = quote_cart_view(&cart, &found, ctx.catalog, &ctx.pricing)?;
+            if let Some(c) = coupons
+                .iter()
+                .find(|c| &c.code == code && c.status != "applied")
+            {
+                let reason = c
+                    .reason
+                    .as_ref()
+                    .and_then(|r| serde_json::to_value(r).ok())
+                    .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(str::to_string))
+                    .unwrap_or_else(|| "unknown".into());
+                return Err(ApiError::Validation {
+                    errors: vec![FieldProblem {
+                        field: Some("code".into()),
+                        code: "coupon_not_applicable".into(),
+                        message: format!("This coupon does not apply to the cart now ({reason})."),
+                    }],
+                });
+            }
+        }
+    }
+    let remove = remove.map(|code| normalize_code(&code));
+    let reply: CartReply = call_cart(ctx.env, id, &CartCommand::Coupon { token, add, remove })
+        .await
+        .map_err(storage)?;
+    if let Some(r) = reply.refusal {
+        return Err(refusal_error(r));
+    }
+    let cart = reply.cart.ok_or_else(not_found)?;
+    Ok(ApiResponse::json(&render(ctx, &cart, &[]).await?))
+}
+
+/// How a cart is priced for display: the store's published copy, where it
+/// would ship (optional), and the request's clock reading.
+pub struct Pricing {
+    pub store: Rc<StoreSnapshot>,
+    pub destination: Option<Destination>,
+    pub shipping_method: Option<String>,
+    pub now_ms: i64,
+}
+
+/// A coupon on the cart and whether it applies now.
+#[derive(Debug, Serialize)]
+pub struct CouponView {
+    pub code: String,
+    /// `applied`, `not_applicable` or `unknown` (no promotion has it now).
+    pub status: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<PromotionRefusal>,
+}
+
+/// The quote of `cart` (its priced lines only) and its coupons' status.
+/// Pure: every input is passed in.
+pub fn quote_cart_view(
+    cart: &Cart,
+    found: &BTreeMap<String, SkuPrices>,
     catalog: &Catalog,
-    store: &CatalogStore<'_>,
+    pricing: &Pricing,
+) -> Result<(Quote, Vec<CouponView>)> {
+    let lines = cart
+        .lines
+        .iter()
+        .filter_map(|l| {
+            let p = found.get(&l.sku)?;
+            let unit = *p.prices.get(&cart.currency)?;
+            let category = catalog
+                .find(&p.product)
+                .and_then(|listing| catalog.category_of(listing))
+                .map(|c| c.slug.clone())
+                .unwrap_or_default();
+            Some(PricingLine {
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+                unit_price: unit,
+                category,
+            })
+        })
+        .collect();
+    let (promotions, unknown) =
+        StoreSnapshot::candidates(&pricing.store.promotions, &cart.coupons, |_| (0, 0));
+    let method = match &pricing.shipping_method {
+        None => None,
+        Some(id) => Some(
+            pricing
+                .store
+                .config
+                .shipping_method(id)
+                .cloned()
+                .ok_or_else(|| {
+                    ApiError::invalid(
+                        "shipping_method",
+                        "unknown_shipping_method",
+                        "The store has no shipping method with this id.",
+                    )
+                })?,
+        ),
+    };
+    let input = PricingInput {
+        currency: cart.currency,
+        lines,
+        promotions,
+        tax: pricing.store.config.tax.clone(),
+        shipping_method: method,
+        destination: pricing.destination.clone(),
+        now_ms: pricing.now_ms,
+    };
+    let quote = quote_cart(&input).map_err(pricing_error)?;
+    let coupons = cart
+        .coupons
+        .iter()
+        .map(|code| {
+            let refused = quote.refused_coupons.iter().find(|r| &r.code == code);
+            CouponView {
+                code: code.clone(),
+                status: if unknown.contains(code) {
+                    "unknown"
+                } else if refused.is_some() {
+                    "not_applicable"
+                } else {
+                    "applied"
+                },
+                reason: refused.map(|r| r.refusal.clone()),
+            }
+        })
+        .collect();
+    Ok((quote, coupons))
+}
+
+/// Maps a pricing refusal to the parameter that caused it.
+pub fn pricing_error(e: PricingError) -> ApiError {
+    match e {
+        PricingError::MissingDestination => ApiError::invalid(
+            "country",
+            "missing_destination",
+            "A shipping method needs a destination country.",
+        ),
+        PricingError::Shipping { refusal } => ApiError::Validation {
+            errors: vec![FieldProblem {
+                field: Some("shipping_method".into()),
+                code: "shipping_not_available".into(),
+                message: match refusal {
+                    ShippingRefusal::NotToCountry => {
+                        "This method does not ship to that country.".into()
+                    }
+                    ShippingRefusal::NotInCurrency => {
+                        "This method has no rate in the cart's currency.".into()
+                    }
+                },
+            }],
+        },
+        PricingError::InvalidLine { index } => ApiError::StorageUnavailable {
+            cause: format!("cart line {index} is outside the pricing limits"),
+        },
+    }
+}
+
+/// The cart as the API shows it: server prices, discounts, shipping, tax
+/// and totals, exact availability.
+pub async fn render(
+    ctx: &CartContext<'_>,
     cart: &Cart,
     known: &[(String, StockLevels)],
 ) -> Result<Box<RawValue>> {
+    let (env, catalog, store, pricing) = (ctx.env, ctx.catalog, ctx.store, &ctx.pricing);
     let mut price_lists: BTreeMap<String, BTreeMap<Currency, i64>> = BTreeMap::new();
     let mut found: BTreeMap<String, SkuPrices> = BTreeMap::new();
     for line in &cart.lines {
@@ -260,6 +543,7 @@ pub async fn render(
         }
     }
     let totals = price_cart(cart, &price_lists);
+    let (quote, coupons) = quote_cart_view(cart, &found, catalog, pricing)?;
     #[derive(Serialize)]
     struct ProductRef<'a> {
         id: &'a str,
@@ -272,7 +556,12 @@ pub async fn render(
         product: Option<ProductRef<'a>>,
         quantity: i64,
         unit_price: Option<Money>,
+        /// unit_price × quantity, before discounts.
         line_total: Option<Money>,
+        /// Promotions' share of this line.
+        discount: Option<Money>,
+        /// Tax of this line (contained or added, see `prices_include_tax`).
+        tax: Option<Money>,
         /// Units of this SKU anyone could still add (exact, now).
         available: i64,
         max_per_order: Option<i64>,
@@ -290,6 +579,7 @@ pub async fn render(
     for (l, levels) in totals.lines.iter().zip(levels) {
         let levels = levels?;
         let sku_prices = found.get(&l.sku);
+        let quoted = quote.lines.iter().find(|q| q.sku == l.sku);
         lines.push(Line {
             sku: &l.sku,
             product: sku_prices
@@ -302,6 +592,8 @@ pub async fn render(
             quantity: l.quantity,
             unit_price: l.unit_price,
             line_total: l.line_total,
+            discount: quoted.map(|q| q.discount),
+            tax: quoted.map(|q| q.tax),
             available: levels.available,
             max_per_order: sku_prices.and_then(|p| p.max_per_order),
         });
@@ -313,6 +605,15 @@ pub async fn render(
         lines: Vec<Line<'a>>,
         item_count: i64,
         subtotal: Money,
+        coupons: Vec<CouponView>,
+        discounts: &'a [AppliedPromotion],
+        discount_total: Money,
+        shipping_method: Option<&'a str>,
+        destination: Option<&'a Destination>,
+        shipping: Money,
+        prices_include_tax: bool,
+        tax_total: Money,
+        grand_total: Money,
         all_priced: bool,
         holds_expire_at: Option<String>,
     }
@@ -322,6 +623,15 @@ pub async fn render(
         lines,
         item_count: totals.item_count,
         subtotal: totals.subtotal,
+        coupons,
+        discounts: &quote.applied,
+        discount_total: quote.discount_total,
+        shipping_method: pricing.shipping_method.as_deref(),
+        destination: pricing.destination.as_ref(),
+        shipping: quote.shipping,
+        prices_include_tax: quote.prices_include_tax,
+        tax_total: quote.tax_total,
+        grand_total: quote.grand_total,
         all_priced: totals.all_priced,
         holds_expire_at: cart.holds_expire_at_ms.and_then(|ms| {
             chrono::DateTime::from_timestamp_millis(ms)

@@ -21,6 +21,7 @@ use edgecart_domain::records::{
     StockPointer, StockSnapshot, POINTER_KEY, STOCK_POINTER_KEY,
 };
 use edgecart_domain::search::{Catalog, Listing, StockFlags};
+use edgecart_domain::store::{store_key, StoreConfig, StoreSnapshot, STORE_SCHEMA};
 use serde::de::DeserializeOwned;
 use std::any::Any;
 use std::cell::RefCell;
@@ -53,9 +54,15 @@ struct StockPointerState {
     fetched_at_ms: u64,
 }
 
+struct StoreState {
+    snapshot: Rc<StoreSnapshot>,
+    fetched_at_ms: u64,
+}
+
 #[derive(Default)]
 struct IsolateCache {
     pointer: Option<PointerState>,
+    store: Option<StoreState>,
     stock_pointer: Option<StockPointerState>,
     stock: Option<Rc<Stock>>,
     catalog: Option<Rc<Catalog>>,
@@ -228,6 +235,55 @@ impl<'a> CatalogStore<'a> {
             serde_json::from_str(&json).map_err(|e| format!("{key} does not decode: {e}"))
         })
         .transpose()
+    }
+
+    /// The store's display copy (configuration and promotions) as
+    /// published to KV, re-read every `CATALOG_POINTER_TTL_MS`; before the
+    /// first publication, the default configuration and no promotions. On
+    /// a KV failure the isolate keeps what it has (warning).
+    pub async fn store(&self, now_ms: u64, warnings: &mut Warnings) -> Rc<StoreSnapshot> {
+        let cached = CACHE.with(|c| {
+            c.borrow()
+                .store
+                .as_ref()
+                .map(|s| (s.snapshot.clone(), now_ms.saturating_sub(s.fetched_at_ms)))
+        });
+        if let Some((snapshot, age)) = &cached {
+            if *age < self.config.pointer_ttl_ms {
+                return snapshot.clone();
+            }
+        }
+        let snapshot = match self.read_json::<StoreSnapshot>(&store_key("default")).await {
+            Ok(Some(s)) => Rc::new(s),
+            Ok(None) => Rc::new(StoreSnapshot {
+                schema: STORE_SCHEMA,
+                config: StoreConfig::default_config(),
+                promotions: Vec::new(),
+            }),
+            Err(cause) => match cached {
+                Some((old, _)) => {
+                    warnings.push(format!(
+                        "serving the store copy this isolate has because {cause}"
+                    ));
+                    old
+                }
+                None => {
+                    warnings.push(format!("default store configuration because {cause}"));
+                    Rc::new(StoreSnapshot {
+                        schema: STORE_SCHEMA,
+                        config: StoreConfig::default_config(),
+                        promotions: Vec::new(),
+                    })
+                }
+            },
+        };
+        CACHE.with(|c| {
+            c.borrow_mut().store = Some(StoreState {
+                snapshot: snapshot.clone(),
+                fetched_at_ms: now_ms,
+            })
+        });
+        snapshot
     }
 
     /// Which products of `catalog` the live stock snapshot has in stock.

@@ -105,7 +105,7 @@ impl ApiError {
         }
     }
 
-    fn title(&self) -> &'static str {
+    pub fn title(&self) -> &'static str {
         match self {
             ApiError::InvalidParameter { .. } => "Invalid request parameter",
             ApiError::RouteNotFound => "No such route",
@@ -126,7 +126,7 @@ impl ApiError {
         }
     }
 
-    fn detail(&self) -> String {
+    pub fn detail(&self) -> String {
         match self {
             ApiError::InvalidParameter { detail, .. } => detail.clone(),
             ApiError::RouteNotFound => "No API route matches this path.".into(),

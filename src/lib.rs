@@ -13,10 +13,12 @@ pub mod app;
 pub mod cart_api;
 pub mod catalog_api;
 pub mod catalog_store;
+pub mod checkout_api;
 pub mod config;
 pub mod http;
 pub mod inventory_api;
 pub mod routes;
+pub mod store_api;
 
 use worker::{event, Context, Env, Request, Response};
 
@@ -24,7 +26,9 @@ use worker::{event, Context, Env, Request, Response};
 pub use edgecart_durable_objects::availability::AvailabilityPublisher;
 pub use edgecart_durable_objects::cart_object::CartObject;
 pub use edgecart_durable_objects::catalog_writer::CatalogWriter;
+pub use edgecart_durable_objects::order_object::OrderObject;
 pub use edgecart_durable_objects::sku_stock::SkuStock;
+pub use edgecart_durable_objects::store_object::StoreObject;
 
 #[event(start)]
 fn start() {

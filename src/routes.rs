@@ -25,6 +25,17 @@ pub enum Route<'a> {
     Cart { id: &'a str },
     CartLines { id: &'a str },
     CartLine { id: &'a str, sku: &'a str },
+    CartCoupons { id: &'a str },
+    CartCoupon { id: &'a str, code: &'a str },
+    CartCheckout { id: &'a str },
+    Order { id: &'a str },
+    OrderCancel { id: &'a str },
+    AdminOrders,
+    AdminOrder { id: &'a str },
+    AdminOrderAction { id: &'a str, action: &'a str },
+    AdminStore,
+    AdminPromotions,
+    AdminPromotion { id: &'a str },
 }
 
 impl Route<'_> {
@@ -32,12 +43,20 @@ impl Route<'_> {
     pub fn allow(&self) -> &'static str {
         match self {
             Route::AdminProduct { .. } | Route::AdminPrice { .. } => "PUT, DELETE, OPTIONS",
-            Route::AdminCategory { .. } | Route::AdminInventory { .. } => "PUT, OPTIONS",
+            Route::AdminCategory { .. } => "PUT, OPTIONS",
+            Route::AdminInventory { .. } => "GET, HEAD, PUT, OPTIONS",
             Route::AdminImport
             | Route::AdminAdjustments { .. }
             | Route::Carts
-            | Route::CartLines { .. } => "POST, OPTIONS",
+            | Route::CartLines { .. }
+            | Route::CartCheckout { .. }
+            | Route::OrderCancel { .. }
+            | Route::AdminOrderAction { .. } => "POST, OPTIONS",
             Route::CartLine { .. } => "PATCH, DELETE, OPTIONS",
+            Route::CartCoupons { .. } => "POST, DELETE, OPTIONS",
+            Route::CartCoupon { .. } => "DELETE, OPTIONS",
+            Route::AdminStore => "GET, HEAD, PUT, OPTIONS",
+            Route::AdminPromotion { .. } => "GET, HEAD, PUT, DELETE, OPTIONS",
             _ => "GET, HEAD, OPTIONS",
         }
     }
@@ -69,6 +88,7 @@ pub const ROUTES: &[RouteSpec] = &[
     spec("POST", "/admin/v1/catalog/import"),
     spec("GET", "/admin/v1/audit"),
     spec("GET", "/v1/inventory/{sku}"),
+    spec("GET", "/admin/v1/inventory/{sku}"),
     spec("PUT", "/admin/v1/inventory/{sku}"),
     spec("POST", "/admin/v1/inventory/{sku}/adjustments"),
     spec("GET", "/admin/v1/inventory/{sku}/movements"),
@@ -77,6 +97,23 @@ pub const ROUTES: &[RouteSpec] = &[
     spec("POST", "/v1/carts/{id}/lines"),
     spec("PATCH", "/v1/carts/{id}/lines/{sku}"),
     spec("DELETE", "/v1/carts/{id}/lines/{sku}"),
+    spec("POST", "/v1/carts/{id}/coupons"),
+    spec("DELETE", "/v1/carts/{id}/coupons"),
+    spec("DELETE", "/v1/carts/{id}/coupons/{code}"),
+    spec("POST", "/v1/carts/{id}/checkout"),
+    spec("GET", "/v1/orders/{id}"),
+    spec("POST", "/v1/orders/{id}/cancel"),
+    spec("GET", "/admin/v1/orders"),
+    spec("GET", "/admin/v1/orders/{id}"),
+    spec("POST", "/admin/v1/orders/{id}/fulfil"),
+    spec("POST", "/admin/v1/orders/{id}/refund"),
+    spec("POST", "/admin/v1/orders/{id}/cancel"),
+    spec("GET", "/admin/v1/store"),
+    spec("PUT", "/admin/v1/store"),
+    spec("GET", "/admin/v1/promotions"),
+    spec("GET", "/admin/v1/promotions/{id}"),
+    spec("PUT", "/admin/v1/promotions/{id}"),
+    spec("DELETE", "/admin/v1/promotions/{id}"),
 ];
 
 /// Matches a path to its route, ignoring the method.
@@ -101,6 +138,19 @@ pub fn match_path(path: &str) -> Option<Route<'_>> {
         ["v1", "carts", id] => Route::Cart { id },
         ["v1", "carts", id, "lines"] => Route::CartLines { id },
         ["v1", "carts", id, "lines", sku] => Route::CartLine { id, sku },
+        ["v1", "carts", id, "coupons"] => Route::CartCoupons { id },
+        ["v1", "carts", id, "checkout"] => Route::CartCheckout { id },
+        ["v1", "orders", id] => Route::Order { id },
+        ["v1", "orders", id, "cancel"] => Route::OrderCancel { id },
+        ["admin", "v1", "orders"] => Route::AdminOrders,
+        ["admin", "v1", "orders", id] => Route::AdminOrder { id },
+        ["admin", "v1", "orders", id, action @ ("fulfil" | "refund" | "cancel")] => {
+            Route::AdminOrderAction { id, action }
+        }
+        ["v1", "carts", id, "coupons", code] => Route::CartCoupon { id, code },
+        ["admin", "v1", "store"] => Route::AdminStore,
+        ["admin", "v1", "promotions"] => Route::AdminPromotions,
+        ["admin", "v1", "promotions", id] => Route::AdminPromotion { id },
         ["admin", "v1", "inventory", sku] => Route::AdminInventory { sku },
         ["admin", "v1", "inventory", sku, "adjustments"] => Route::AdminAdjustments { sku },
         ["admin", "v1", "inventory", sku, "movements"] => Route::AdminMovements { sku },

@@ -12,6 +12,8 @@ pub mod limits {
     pub const MAX_LINES: usize = 50;
     /// Units of one SKU in one cart (a product's `max_per_order` may be lower).
     pub const MAX_LINE_QUANTITY: i64 = 99;
+    /// Coupon codes on one cart.
+    pub const MAX_COUPONS: usize = 5;
 }
 
 /// One line: units of one SKU, held in its stock ledger until
@@ -37,6 +39,13 @@ pub struct Cart {
     pub holds_expire_at_ms: Option<i64>,
     pub created_at_ms: i64,
     pub updated_at_ms: i64,
+    /// Coupon codes the shopper entered (normalized, in entry order).
+    #[serde(default)]
+    pub coupons: Vec<String>,
+    /// The idempotency key of a checkout in progress: the cart's lines and
+    /// coupons cannot change until it ends.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkout: Option<String>,
 }
 
 /// Why a line change is refused. Nothing changed.
@@ -51,6 +60,10 @@ pub enum CartError {
     TooManyLines { max: usize },
     /// The cart has no line for this SKU.
     NoSuchLine,
+    /// More coupons than [`limits::MAX_COUPONS`].
+    TooManyCoupons { max: usize },
+    /// The cart carries no such coupon.
+    NoSuchCoupon,
 }
 
 impl Cart {
@@ -62,7 +75,41 @@ impl Cart {
             holds_expire_at_ms: None,
             created_at_ms: now_ms,
             updated_at_ms: now_ms,
+            coupons: Vec::new(),
+            checkout: None,
         }
+    }
+
+    /// Adds a (normalized) coupon code; adding one already there changes
+    /// nothing.
+    pub fn add_coupon(&mut self, code: &str, now_ms: i64) -> Result<(), CartError> {
+        if self.coupons.iter().any(|c| c == code) {
+            return Ok(());
+        }
+        if self.coupons.len() >= limits::MAX_COUPONS {
+            return Err(CartError::TooManyCoupons {
+                max: limits::MAX_COUPONS,
+            });
+        }
+        self.coupons.push(code.to_string());
+        self.updated_at_ms = now_ms;
+        Ok(())
+    }
+
+    /// Removes a coupon code (`None`: all of them).
+    pub fn remove_coupon(&mut self, code: Option<&str>, now_ms: i64) -> Result<(), CartError> {
+        match code {
+            None => self.coupons.clear(),
+            Some(code) => {
+                let before = self.coupons.len();
+                self.coupons.retain(|c| c != code);
+                if self.coupons.len() == before {
+                    return Err(CartError::NoSuchCoupon);
+                }
+            }
+        }
+        self.updated_at_ms = now_ms;
+        Ok(())
     }
 
     pub fn quantity_of(&self, sku: &str) -> i64 {
@@ -333,5 +380,28 @@ mod tests {
         let c: Cart = serde_json::from_str(stored).unwrap();
         assert_eq!(c.lines[0].hold_expires_at_ms, 0);
         assert_eq!(c.holds_to_refresh("B", 0, 10).len(), 1);
+    }
+
+    #[test]
+    fn coupons_are_kept_once_each_up_to_the_limit() {
+        let mut c = Cart::new("crt_1".into(), usd(), 0);
+        c.add_coupon("SAVE10", 1).unwrap();
+        c.add_coupon("SAVE10", 2).unwrap();
+        assert_eq!(c.coupons, ["SAVE10"]);
+        for i in 0..4 {
+            c.add_coupon(&format!("C{i}"), 3).unwrap();
+        }
+        assert_eq!(
+            c.add_coupon("ONE-MORE", 4),
+            Err(CartError::TooManyCoupons { max: 5 })
+        );
+        assert_eq!(
+            c.remove_coupon(Some("NOPE"), 5),
+            Err(CartError::NoSuchCoupon)
+        );
+        c.remove_coupon(Some("SAVE10"), 6).unwrap();
+        assert_eq!(c.coupons.len(), 4);
+        c.remove_coupon(None, 7).unwrap();
+        assert!(c.coupons.is_empty());
     }
 }

@@ -16,6 +16,7 @@
 pub mod admin;
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod cursor;
 pub mod demo;
 pub mod idempotency;

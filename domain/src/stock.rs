@@ -66,6 +66,9 @@ pub enum StockOp {
     Release { cart: String },
     /// The cart's live hold of exactly `quantity` units becomes sold.
     Commit { cart: String, quantity: i64 },
+    /// Sold units come back (an order cancelled or refunded before it
+    /// shipped): sold drops by `quantity`.
+    Restock { quantity: i64, reason: String },
     /// Release the holds that are due (what the alarm does).
     Expire,
 }
@@ -89,7 +92,8 @@ pub enum StockError {
 /// One movement of units, for the history and for persisting what changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Movement {
-    /// `set`, `adjust`, `hold`, `extend`, `release`, `commit` or `expire`.
+    /// `set`, `adjust`, `hold`, `extend`, `release`, `commit`, `restock`
+    /// or `expire`.
     pub kind: String,
     pub cart: Option<String>,
     pub on_hand_delta: i64,
@@ -150,6 +154,7 @@ enum Plan {
     Release,
     Extend(i64),
     Commit(i64),
+    Restock(i64),
     Nothing,
 }
 
@@ -308,6 +313,12 @@ impl StockLedger {
                 }
                 Plan::Commit(held)
             }
+            StockOp::Restock { quantity, .. } => {
+                if !valid(*quantity) || *quantity == 0 || *quantity > self.sold {
+                    return Err(StockError::InvalidQuantity);
+                }
+                Plan::Restock(*quantity)
+            }
             StockOp::Expire => Plan::Nothing,
         };
         // Accepted: expire what is due, then apply the plan.
@@ -363,6 +374,10 @@ impl StockLedger {
                     self.put_hold(cart.to_string(), h);
                 }
                 moves.push(movement("extend", Some(cart), 0, 0, 0, None));
+            }
+            (Plan::Restock(q), StockOp::Restock { reason, .. }) => {
+                self.sold -= q;
+                moves.push(movement("restock", None, 0, 0, -q, Some(reason)));
             }
             (Plan::Commit(held), _) => {
                 let cart = cart.unwrap_or_default();
@@ -612,6 +627,10 @@ mod tests {
             }),
             cart.clone().prop_map(|cart| StockOp::Release { cart }),
             (cart, 0i64..8).prop_map(|(cart, quantity)| StockOp::Commit { cart, quantity }),
+            (0i64..5).prop_map(|quantity| StockOp::Restock {
+                quantity,
+                reason: "cancel".into()
+            }),
             Just(StockOp::Expire),
         ];
         (op, 0i64..5)

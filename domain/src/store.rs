@@ -8,6 +8,7 @@
 //! about HTTP.
 
 use crate::catalog::FieldError;
+use crate::pricing::PromotionCandidate;
 use crate::promotion::{Promotion, PromotionRefusal};
 use crate::shipping::{is_method_id, ShippingMethod};
 use crate::tax::TaxConfig;
@@ -22,6 +23,55 @@ pub mod limits {
     pub const SHIPPING_METHODS_MAX: usize = 20;
     /// Length of a provider base URL.
     pub const URL_MAX: usize = 200;
+}
+
+/// The KV key of a store's published display copy ([`StoreSnapshot`]).
+pub fn store_key(store: &str) -> String {
+    format!("store/{store}")
+}
+
+/// What carts show before checkout reads from KV: the configuration and
+/// the promotions (without redemption counts, which only checkout needs,
+/// strongly consistent, from the store object).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreSnapshot {
+    pub schema: u32,
+    pub config: StoreConfig,
+    pub promotions: Vec<Promotion>,
+}
+
+impl StoreSnapshot {
+    /// The promotions a cart with `coupons` is priced with: every automatic
+    /// one, and the promotion of each coupon code; `counts` gives a
+    /// promotion's redemptions (total, by this customer). Also returns the
+    /// codes no promotion has.
+    pub fn candidates(
+        promotions: &[Promotion],
+        coupons: &[String],
+        counts: impl Fn(&str) -> (u32, u32),
+    ) -> (Vec<PromotionCandidate>, Vec<String>) {
+        let mut unknown = Vec::new();
+        let mut chosen: Vec<&Promotion> = promotions.iter().filter(|p| p.is_automatic()).collect();
+        for code in coupons {
+            match promotions.iter().find(|p| p.matches_code(code)) {
+                Some(p) => chosen.push(p),
+                None => unknown.push(code.clone()),
+            }
+        }
+        let candidates = chosen
+            .into_iter()
+            .map(|p| {
+                let (total, customer) = counts(&p.id);
+                PromotionCandidate {
+                    promotion: p.clone(),
+                    redemptions_so_far: total,
+                    customer_redemptions: customer,
+                }
+            })
+            .collect();
+        (candidates, unknown)
+    }
 }
 
 /// Which payment provider takes the store's payments.
@@ -249,6 +299,23 @@ impl Redemptions {
             ),
         );
         Ok(())
+    }
+
+    /// Records a redemption loaded from storage (it was within its limits
+    /// when it was made).
+    pub fn restore(&mut self, order: &str, customer: &str, promotions: Vec<String>) {
+        if self.by_order.contains_key(order) {
+            return;
+        }
+        for id in &promotions {
+            *self.by_promotion.entry(id.clone()).or_default() += 1;
+            *self
+                .by_customer
+                .entry((id.clone(), customer.to_string()))
+                .or_default() += 1;
+        }
+        self.by_order
+            .insert(order.to_string(), (customer.to_string(), promotions));
     }
 
     /// Gives back what `order` redeemed (its checkout failed or the order

@@ -16,8 +16,8 @@
 
 use crate::json;
 use crate::protocol::{
-    call_stock, ApplyReply, CartCommand, CartRefusal, CartReply, LineChangeDto, StockCommand,
-    StockLevels,
+    call_stock, ApplyReply, CartCommand, CartRefusal, CartReply, CheckoutResponse, LineChangeDto,
+    StockCommand, StockLevels,
 };
 use edgecart_domain::cart::{Cart, CartLine, LineChange};
 use edgecart_domain::secret::constant_time_eq;
@@ -42,9 +42,12 @@ pub struct CartObject {
     inner: Rc<Carts>,
 }
 
-struct Carts {
-    storage: Storage,
-    env: Env,
+pub(crate) struct Carts {
+    pub(crate) storage: Storage,
+    pub(crate) env: Env,
+    /// Checkout attempts running in this instance (a checkout in progress
+    /// whose attempt is not here was cut off by a restart).
+    pub(crate) live: RefCell<std::collections::BTreeSet<String>>,
     /// The stored cart, once read (`None` until the first command).
     loaded: RefCell<Option<Loaded>>,
 }
@@ -63,13 +66,13 @@ struct CartRow {
 const CART_ROW_SCHEMA: u32 = 1;
 
 #[derive(Clone)]
-struct Loaded {
+pub(crate) struct Loaded {
     /// `None`: no cart was created in this object.
-    cart: Option<(String, Cart)>,
+    pub(crate) cart: Option<(String, Cart)>,
     ops: OpTimes,
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     Date::now().as_millis() as i64
 }
 
@@ -95,6 +98,7 @@ impl DurableObject for CartObject {
             storage: state.storage(),
             env,
             loaded: RefCell::new(None),
+            live: RefCell::new(Default::default()),
         });
         CartObject { state, inner }
     }
@@ -105,17 +109,62 @@ impl DurableObject for CartObject {
             Err(e) => return Response::error(format!("unreadable command: {e}"), 400),
         };
         let carts = self.inner.clone();
+        // A checkout's saga runs outside the cart's queue (a concurrent
+        // duplicate must be told it is in progress); its steps are
+        // idempotent and the cart is locked meanwhile.
+        if let CartCommand::CheckoutRun { key, attempt, plan } = command {
+            let reply = carts.checkout_run(&key, &attempt, plan.map(|p| *p)).await;
+            return crate::respond(reply.and_then(|r| json(&r)));
+        }
         let reply = self
             .state
-            .block_concurrency_while(async move { Ok(carts.handle(command).await) })
+            .block_concurrency_while(async move { Ok(carts.dispatch(command).await) })
             .await?;
-        crate::respond(reply.and_then(|r| json(&r)))
+        crate::respond(reply)
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        let carts = self.inner.clone();
+        self.state
+            .block_concurrency_while(async move { Ok(carts.checkout_alarm().await) })
+            .await?
+            .map_err(worker::Error::RustError)?;
+        Response::ok("checked")
     }
 }
 
 impl Carts {
+    async fn dispatch(&self, command: CartCommand) -> Result<String, String> {
+        match command {
+            CartCommand::CheckoutBegin {
+                token,
+                key,
+                fingerprint,
+                attempt,
+                lease_ms,
+            } => json(
+                &self
+                    .checkout_begin(&token, &key, &fingerprint, &attempt, lease_ms)
+                    .await?,
+            ),
+            CartCommand::CheckoutFinish {
+                key,
+                attempt,
+                keep,
+                status,
+                body,
+            } => json(&self.checkout_finish(
+                &key,
+                &attempt,
+                keep,
+                CheckoutResponse { status, body },
+            )?),
+            other => json(&self.handle(other).await?),
+        }
+    }
+
     /// The cart and its operation ids, read from SQLite once per instance.
-    fn load(&self) -> Result<Loaded, String> {
+    pub(crate) fn load(&self) -> Result<Loaded, String> {
         if let Some(l) = self.loaded.borrow().as_ref() {
             return Ok(l.clone());
         }
@@ -146,7 +195,12 @@ impl Carts {
     /// Saves the cart and, for a line change, its operation id (keeping
     /// the [`OPS_KEPT`] most recent): one row, one atomic commit. Memory
     /// follows storage; a failed write drops it.
-    fn save(&self, token: &str, cart: &Cart, op: Option<(&str, i64)>) -> Result<(), String> {
+    pub(crate) fn save(
+        &self,
+        token: &str,
+        cart: &Cart,
+        op: Option<(&str, i64)>,
+    ) -> Result<(), String> {
         let mut ops = self
             .loaded
             .borrow()
@@ -180,7 +234,7 @@ impl Carts {
     }
 
     /// The cart if `token` opens it, and its operation ids.
-    fn open(&self, token: &str) -> Result<Option<(Cart, OpTimes)>, String> {
+    pub(crate) fn open(&self, token: &str) -> Result<Option<(Cart, OpTimes)>, String> {
         let Loaded { cart, ops } = self.load()?;
         Ok(cart
             .filter(|(stored, _)| constant_time_eq(stored.as_bytes(), token.as_bytes()))
@@ -199,6 +253,23 @@ impl Carts {
                     return Ok(refused(CartRefusal::NotFound));
                 }
                 let cart = Cart::new(id, currency, now);
+                self.save(&token, &cart, None)?;
+                Ok(answer(cart))
+            }
+            CartCommand::Coupon { token, add, remove } => {
+                let Some((mut cart, _)) = self.open(&token)? else {
+                    return Ok(refused(CartRefusal::NotFound));
+                };
+                if cart.checkout.is_some() {
+                    return Ok(refused(CartRefusal::CheckoutInProgress));
+                }
+                let changed = match (add, remove) {
+                    (Some(code), _) => cart.add_coupon(&code, now),
+                    (None, code) => cart.remove_coupon(code.as_deref(), now),
+                };
+                if let Err(error) = changed {
+                    return Ok(refused(CartRefusal::Line { error }));
+                }
                 self.save(&token, &cart, None)?;
                 Ok(answer(cart))
             }
@@ -221,6 +292,9 @@ impl Carts {
                 // A retried request (same operation id) changes nothing again.
                 if ops.contains_key(&op_id) {
                     return Ok(answer(cart));
+                }
+                if cart.checkout.is_some() {
+                    return Ok(refused(CartRefusal::CheckoutInProgress));
                 }
                 // Adding needs the item on sale in this cart's currency.
                 if let LineChangeDto::Add(_) = change {
@@ -278,6 +352,9 @@ impl Carts {
                     levels,
                 })
             }
+            CartCommand::CheckoutBegin { .. }
+            | CartCommand::CheckoutFinish { .. }
+            | CartCommand::CheckoutRun { .. } => Err("checkout commands go to dispatch".into()),
         }
     }
 

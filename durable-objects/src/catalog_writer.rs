@@ -104,11 +104,7 @@ impl DurableObject for CatalogWriter {
 }
 
 fn problem(e: &FieldError) -> FieldProblem {
-    FieldProblem {
-        field: Some(e.field.clone()),
-        code: e.code.to_string(),
-        message: e.message.clone(),
-    }
+    FieldProblem::from(e)
 }
 
 fn input_problem(e: InputError) -> FieldProblem {

@@ -10,7 +10,10 @@
 //! - [`availability::AvailabilityPublisher`]: one object that publishes
 //!   the stock snapshot (which SKUs have units available) to KV from the
 //!   SKU objects' reports, for the listing's `in_stock` filter.
-//! - Later: one object per order and points ledger.
+//! - [`store_object::StoreObject`]: one per store, its configuration
+//!   (tax, shipping, payment provider), promotions and coupon redemptions.
+//! - [`order_object::OrderObject`]: one per order, its record and token.
+//! - Later: one object per points ledger.
 //!
 //! Objects stay thin: load state, call the pure rules in `edgecart-domain`,
 //! persist in one atomic block. They must not compute prices, validate
@@ -18,10 +21,14 @@
 //! through the command enums in [`protocol`], never ad-hoc URLs.
 
 pub mod availability;
+pub mod cart_checkout;
 pub mod cart_object;
 pub mod catalog_writer;
+pub mod order_object;
+pub mod payment;
 pub mod protocol;
 pub mod sku_stock;
+pub mod store_object;
 
 /// Creates an object's tables: `schema` holds `;`-separated idempotent
 /// `CREATE … IF NOT EXISTS` statements.

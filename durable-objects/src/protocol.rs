@@ -4,9 +4,13 @@
 //! addresses the objects.
 
 use edgecart_domain::cart::{Cart, CartError};
+use edgecart_domain::checkout::CheckoutPlan;
 use edgecart_domain::money::Currency;
+use edgecart_domain::order::{Order, OrderEvent, OrderStatus};
+use edgecart_domain::promotion::Promotion;
 use edgecart_domain::records::CatalogPointer;
 use edgecart_domain::stock::{Movement, Outcome, StockOp};
+use edgecart_domain::store::{PaymentSettings, RedemptionRefused, StoreConfig};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -70,6 +74,16 @@ pub struct FieldProblem {
     pub field: Option<String>,
     pub code: String,
     pub message: String,
+}
+
+impl From<&edgecart_domain::catalog::FieldError> for FieldProblem {
+    fn from(e: &edgecart_domain::catalog::FieldError) -> Self {
+        FieldProblem {
+            field: Some(e.field.clone()),
+            code: e.code.to_string(),
+            message: e.message.clone(),
+        }
+    }
 }
 
 /// Why the object refused a write.
@@ -234,6 +248,70 @@ pub enum CartCommand {
         max_per_order: Option<i64>,
         hold_ttl_ms: i64,
     },
+    /// Adds a coupon code (`Some`) or removes one (`remove: Some`) or all.
+    Coupon {
+        token: String,
+        add: Option<String>,
+        remove: Option<String>,
+    },
+    /// Opens checkout `key` (idempotency) for the request `fingerprint`,
+    /// run by `attempt`.
+    CheckoutBegin {
+        token: String,
+        key: String,
+        fingerprint: String,
+        attempt: String,
+        lease_ms: i64,
+    },
+    /// Ends checkout `key` with a response decided before any plan (the
+    /// total changed, the cart is empty…): stored and replayed.
+    CheckoutFinish {
+        key: String,
+        attempt: String,
+        /// False for a passing failure: the record is dropped instead, so
+        /// a retry with the key starts over.
+        keep: bool,
+        status: u16,
+        body: String,
+    },
+    /// Carries out checkout `key`: with `plan` the first time, without it
+    /// to resume the stored plan. Answers the checkout's response.
+    CheckoutRun {
+        key: String,
+        attempt: String,
+        plan: Option<Box<CheckoutPlan>>,
+    },
+}
+
+/// The answer to `CheckoutBegin`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CheckoutBeginReply {
+    /// Price the cart and plan: the cart as it is now.
+    Start {
+        cart: Cart,
+    },
+    /// A crashed attempt planned already: run the stored plan.
+    Resume,
+    /// Done before: answer this again.
+    Replay {
+        status: u16,
+        body: String,
+    },
+    /// The key was used for another request.
+    Mismatch,
+    /// Another attempt with this key is running.
+    InProgress,
+    /// Another checkout (another key) of this cart is running.
+    CartBusy,
+    NotFound,
+}
+
+/// A checkout's response, as stored for replays.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CheckoutResponse {
+    pub status: u16,
+    pub body: String,
 }
 
 /// Why a cart command was refused. Nothing changed.
@@ -256,6 +334,8 @@ pub enum CartRefusal {
         sku: String,
         available: i64,
     },
+    /// A checkout of this cart is running: lines and coupons are frozen.
+    CheckoutInProgress,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -266,6 +346,160 @@ pub struct CartReply {
     /// (saves the Worker a read each).
     #[serde(default)]
     pub levels: Vec<(String, StockLevels)>,
+}
+
+/// The wrangler.toml binding of the store objects (one per store).
+pub const STORE_BINDING: &str = "STORE";
+/// The shop's one store (more stores later: one object each).
+pub const DEFAULT_STORE: &str = "default";
+
+/// A command to a store object: its configuration, promotions and coupon
+/// redemptions.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum StoreCommand {
+    /// Configuration and promotions, with redemption counts (and those of
+    /// `customer` when given).
+    Get {
+        customer: Option<String>,
+    },
+    PutConfig {
+        config: StoreConfig,
+    },
+    /// Creates or replaces a promotion (by id).
+    PutPromotion {
+        promotion: Promotion,
+    },
+    DeletePromotion {
+        id: String,
+    },
+    /// Redeems promotions for an order, all or none, within their limits;
+    /// idempotent per order.
+    Redeem {
+        order: String,
+        customer: String,
+        promotions: Vec<String>,
+    },
+    /// Gives back an order's redemptions (idempotent).
+    Release {
+        order: String,
+    },
+    /// Records (or updates) an order in the store's order index.
+    IndexOrder {
+        summary: OrderSummary,
+    },
+    /// Orders by creation time, newest first: with `status`, created in
+    /// [`from_ms`, `to_ms`), before the cursor (created_at_ms, id).
+    ListOrders {
+        status: Option<OrderStatus>,
+        from_ms: Option<i64>,
+        to_ms: Option<i64>,
+        before: Option<(i64, String)>,
+        limit: u32,
+    },
+}
+
+/// A promotion with how often it was redeemed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionState {
+    pub promotion: Promotion,
+    pub redemptions: u32,
+    /// Redemptions by the customer the command named (0 otherwise).
+    pub customer_redemptions: u32,
+}
+
+/// The store as its object holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreState {
+    pub config: StoreConfig,
+    pub promotions: Vec<PromotionState>,
+}
+
+/// A store object's answer.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StoreReply {
+    State(StoreState),
+    /// The promotion was created (`created`) or replaced.
+    Saved {
+        created: bool,
+    },
+    Deleted,
+    Redeemed,
+    Released,
+    Indexed,
+    Orders {
+        orders: Vec<OrderSummary>,
+    },
+    NotFound,
+    /// Another promotion already uses this coupon code.
+    CodeTaken {
+        code: String,
+        by: String,
+    },
+    RedemptionRefused(RedemptionRefused),
+}
+
+/// Sends a command to a store object and decodes its reply.
+pub async fn call_store(env: &Env, command: &StoreCommand) -> worker::Result<StoreReply> {
+    send(env, STORE_BINDING, DEFAULT_STORE, command).await
+}
+
+/// The wrangler.toml binding of the order objects (one per order).
+pub const ORDER_BINDING: &str = "ORDER";
+
+/// A command to one order (the object named by its id).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum OrderCommand {
+    /// Records the order with its token and the payment settings it was
+    /// paid with (refunds use them); an order already recorded stays as it
+    /// is (and is returned).
+    Record {
+        order: Box<Order>,
+        token: String,
+        settings: PaymentSettings,
+    },
+    /// Reads the order: with the shopper's token, or (`token: None`) for
+    /// the admin API.
+    Get { token: Option<String> },
+    /// Moves the order on `event` (shopper: only `cancel`, with the token;
+    /// admin: `token: None`) and carries out its effects (restock, refund).
+    Transition {
+        token: Option<String>,
+        event: OrderEvent,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum OrderReply {
+    Order {
+        order: Box<Order>,
+    },
+    /// No such order, or the token does not open it.
+    NotFound,
+    /// The order's status does not allow the event.
+    Illegal {
+        from: OrderStatus,
+        event: OrderEvent,
+    },
+}
+
+/// One order in the store's index (for the admin listing).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrderSummary {
+    pub id: String,
+    pub status: OrderStatus,
+    pub created_at_ms: i64,
+    pub email: String,
+    pub currency: Currency,
+    pub grand_total: i64,
+}
+
+/// Sends a command to order `id` and decodes its reply.
+pub async fn call_order(env: &Env, id: &str, command: &OrderCommand) -> worker::Result<OrderReply> {
+    send(env, ORDER_BINDING, id, command).await
 }
 
 /// The wrangler.toml binding of the availability publisher namespace.

@@ -93,7 +93,19 @@ describe('OpenAPI', () => {
     ['put', '/admin/v1/categories/{slug}', '/admin/v1/categories/kitchen'],
     ['post', '/admin/v1/catalog/import', '/admin/v1/catalog/import'],
     ['get', '/admin/v1/audit', '/admin/v1/audit'],
+    ['get', '/admin/v1/inventory/{sku}', '/admin/v1/inventory/BK-00001-1'],
     ['put', '/admin/v1/inventory/{sku}', '/admin/v1/inventory/BK-00001-1'],
+    ['get', '/admin/v1/store', '/admin/v1/store'],
+    ['put', '/admin/v1/store', '/admin/v1/store'],
+    ['get', '/admin/v1/promotions', '/admin/v1/promotions'],
+    ['get', '/admin/v1/promotions/{id}', '/admin/v1/promotions/save10'],
+    ['put', '/admin/v1/promotions/{id}', '/admin/v1/promotions/save10'],
+    ['delete', '/admin/v1/promotions/{id}', '/admin/v1/promotions/save10'],
+    ['get', '/admin/v1/orders', '/admin/v1/orders'],
+    ['get', '/admin/v1/orders/{id}', '/admin/v1/orders/ord_000000000000000000000000'],
+    ['post', '/admin/v1/orders/{id}/fulfil', '/admin/v1/orders/ord_000000000000000000000000/fulfil'],
+    ['post', '/admin/v1/orders/{id}/refund', '/admin/v1/orders/ord_000000000000000000000000/refund'],
+    ['post', '/admin/v1/orders/{id}/cancel', '/admin/v1/orders/ord_000000000000000000000000/cancel'],
     ['post', '/admin/v1/inventory/{sku}/adjustments', '/admin/v1/inventory/BK-00001-1/adjustments'],
     ['get', '/admin/v1/inventory/{sku}/movements', '/admin/v1/inventory/BK-00001-1/movements'],
   ];
@@ -104,6 +116,12 @@ describe('OpenAPI', () => {
     ['post', '/v1/carts/{id}/lines', '/v1/carts/crt_000000000000000000000000/lines', 404],
     ['patch', '/v1/carts/{id}/lines/{sku}', '/v1/carts/crt_000000000000000000000000/lines/BK-00001-1', 404],
     ['delete', '/v1/carts/{id}/lines/{sku}', '/v1/carts/crt_000000000000000000000000/lines/BK-00001-1', 404],
+    ['post', '/v1/carts/{id}/coupons', '/v1/carts/crt_000000000000000000000000/coupons', 404],
+    ['delete', '/v1/carts/{id}/coupons', '/v1/carts/crt_000000000000000000000000/coupons', 404],
+    ['delete', '/v1/carts/{id}/coupons/{code}', '/v1/carts/crt_000000000000000000000000/coupons/SAVE10', 404],
+    ['post', '/v1/carts/{id}/checkout', '/v1/carts/crt_000000000000000000000000/checkout', 404],
+    ['get', '/v1/orders/{id}', '/v1/orders/ord_000000000000000000000000', 404],
+    ['post', '/v1/orders/{id}/cancel', '/v1/orders/ord_000000000000000000000000/cancel', 404],
   ];
   const SERVED = [...PUBLIC.map((r) => [...r, 200]), ...ADMIN.map((r) => [...r, 401]), ...CART];
 

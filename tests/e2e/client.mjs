@@ -7,9 +7,10 @@ export const BASE = process.env.EDGECART_URL;
 if (!BASE) throw new Error('EDGECART_URL is not set: run the e2e tests through `npm test`');
 
 /**
- * fetch, sent again (at most twice) only when the server closed a reused
- * keep-alive connection before any response: that race loses the request
- * before the Worker sees it, so resending cannot apply anything twice.
+ * fetch, sent again (at most twice) only when that cannot apply anything
+ * twice: the server closed a reused keep-alive connection before any
+ * response (the request was lost before the Worker saw it), or a read was
+ * reset (local workerd resets some of 1,000 simultaneous connections).
  */
 async function fetchOnce(url, init) {
   for (let attempt = 1; ; attempt++) {
@@ -17,7 +18,14 @@ async function fetchOnce(url, init) {
       return await fetch(url, { ...init, signal: AbortSignal.timeout(30_000) });
     } catch (e) {
       const closed = e.cause?.code === 'UND_ERR_SOCKET' && /other side closed/.test(e.cause?.message ?? '');
-      if (!closed || attempt >= 3) throw e;
+      // A reset connection may have carried the request; only a read
+      // (GET/HEAD: safe and idempotent) is sent again then.
+      const safe = ['GET', 'HEAD'].includes(init.method) && e.cause?.code === 'ECONNRESET';
+      if (!(closed || safe) || attempt >= 3) {
+        // Name the socket-level cause (fetch's own message is only "fetch failed").
+        if (e.cause) e.message = `${e.message}: ${e.cause.code ?? ''} ${e.cause.message ?? ''}`.trim();
+        throw e;
+      }
     }
   }
 }

@@ -1,0 +1,263 @@
+//! `OrderObject`: one Durable Object per order (named by its id). It keeps
+//! the order record, its secret token and the payment settings it was paid
+//! with in SQLite. Recording is idempotent (checkout may retry it after a
+//! crash: the first record stands), and a wrong token is answered like an
+//! unknown order.
+//!
+//! Status changes follow the domain's state machine
+//! (`edgecart_domain::order`). A change and the effects it owes (restock
+//! the sold units, refund the payment, update the store's order index) are
+//! written in one commit first, then carried out idempotently (stock
+//! operation ids and the provider's idempotency key derive from the order
+//! id); what fails stays owed and the alarm retries it.
+
+use crate::json;
+use crate::payment::{self, RefundOutcome};
+use crate::protocol::{
+    call_stock, call_store, OrderCommand, OrderReply, OrderSummary, StockCommand, StoreCommand,
+};
+use edgecart_domain::checkout::stock_op_id;
+use edgecart_domain::order::{Order, OrderEvent};
+use edgecart_domain::secret::constant_time_eq;
+use edgecart_domain::stock::StockOp;
+use edgecart_domain::store::PaymentSettings;
+use futures_util::future::join_all;
+use serde::{Deserialize, Serialize};
+use std::rc::Rc;
+use worker::{console_error, durable_object, DurableObject, Env, Request, Response, State};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS orders (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, json TEXT NOT NULL);
+";
+/// How soon owed effects are tried again.
+const RETRY_MS: i64 = 30_000;
+
+/// The stored row (`json`): the order and what is still owed for it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct OrderRow {
+    order: Order,
+    settings: PaymentSettings,
+    #[serde(default)]
+    owed: Owed,
+}
+
+/// Effects of status changes not carried out yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct Owed {
+    /// Sold units to give back (the event that caused it names the ops).
+    restock: Option<String>,
+    refund: bool,
+    index: bool,
+}
+
+#[durable_object]
+pub struct OrderObject {
+    state: State,
+    inner: Rc<Orders>,
+}
+
+struct Orders {
+    state_storage: worker::Storage,
+    env: Env,
+}
+
+fn now_ms() -> i64 {
+    worker::Date::now().as_millis() as i64
+}
+
+impl DurableObject for OrderObject {
+    fn new(state: State, env: Env) -> Self {
+        let inner = Rc::new(Orders {
+            state_storage: state.storage(),
+            env,
+        });
+        OrderObject { state, inner }
+    }
+
+    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
+        let command: OrderCommand = match req.json().await {
+            Ok(c) => c,
+            Err(e) => return Response::error(format!("unreadable command: {e}"), 400),
+        };
+        let orders = self.inner.clone();
+        let reply = self
+            .state
+            .block_concurrency_while(async move { Ok(orders.handle(command).await) })
+            .await?;
+        crate::respond(reply.and_then(|r| json(&r)))
+    }
+
+    async fn alarm(&self) -> worker::Result<Response> {
+        let orders = self.inner.clone();
+        self.state
+            .block_concurrency_while(async move { Ok(orders.settle().await) })
+            .await?
+            .map_err(worker::Error::RustError)?;
+        Response::ok("settled")
+    }
+}
+
+impl Orders {
+    fn load(&self) -> Result<Option<(String, OrderRow)>, String> {
+        let sql = self.state_storage.sql();
+        crate::create_schema(&sql, SCHEMA)?;
+        #[derive(Deserialize)]
+        struct Row {
+            token: String,
+            json: String,
+        }
+        let rows = sql
+            .exec("SELECT token, json FROM orders WHERE id = 1", None)
+            .and_then(|c| c.to_array::<Row>())
+            .map_err(|e| format!("loading the order: {e}"))?;
+        rows.into_iter()
+            .next()
+            .map(|r| {
+                serde_json::from_str(&r.json)
+                    .map(|o| (r.token, o))
+                    .map_err(|e| format!("stored order: {e}"))
+            })
+            .transpose()
+    }
+
+    fn save(&self, token: &str, row: &OrderRow) -> Result<(), String> {
+        self.state_storage
+            .sql()
+            .exec(
+                "INSERT OR REPLACE INTO orders (id, token, json) VALUES (1, ?, ?)",
+                vec![token.into(), json(row)?.into()],
+            )
+            .map(|_| ())
+            .map_err(|e| format!("saving the order: {e}"))
+    }
+
+    async fn handle(&self, command: OrderCommand) -> Result<OrderReply, String> {
+        match command {
+            OrderCommand::Record {
+                order,
+                token,
+                settings,
+            } => {
+                if let Some((_, row)) = self.load()? {
+                    return Ok(OrderReply::Order {
+                        order: Box::new(row.order),
+                    });
+                }
+                let row = OrderRow {
+                    order: *order,
+                    settings,
+                    owed: Owed {
+                        index: true,
+                        ..Owed::default()
+                    },
+                };
+                self.save(&token, &row)?;
+                let order = row.order.clone();
+                self.settle().await?;
+                Ok(OrderReply::Order {
+                    order: Box::new(order),
+                })
+            }
+            OrderCommand::Get { token } => Ok(match self.open(token.as_deref())? {
+                Some((_, row)) => OrderReply::Order {
+                    order: Box::new(row.order),
+                },
+                None => OrderReply::NotFound,
+            }),
+            OrderCommand::Transition { token, event } => {
+                // Shoppers may only cancel, with their token.
+                if token.is_some() && event != OrderEvent::Cancel {
+                    return Ok(OrderReply::NotFound);
+                }
+                let Some((stored_token, mut row)) = self.open(token.as_deref())? else {
+                    return Ok(OrderReply::NotFound);
+                };
+                let from = row.order.status;
+                let effects = match row.order.apply(event, now_ms()) {
+                    Ok(e) => e,
+                    Err(_) => return Ok(OrderReply::Illegal { from, event }),
+                };
+                if effects.restock_sold || effects.release_stock {
+                    row.owed.restock = Some(format!("{event:?}").to_lowercase());
+                }
+                row.owed.refund |= effects.refund;
+                row.owed.index = true;
+                // The change and what it owes commit together.
+                self.save(&stored_token, &row)?;
+                if let Err(e) = self.settle().await {
+                    console_error!("order {}: effects pending: {e}", row.order.id);
+                }
+                let (_, row) = self.load()?.ok_or("order vanished")?;
+                Ok(OrderReply::Order {
+                    order: Box::new(row.order),
+                })
+            }
+        }
+    }
+
+    /// The order if `token` opens it (`None`: the admin API, already
+    /// authorized by the Worker).
+    fn open(&self, token: Option<&str>) -> Result<Option<(String, OrderRow)>, String> {
+        Ok(self.load()?.filter(|(stored, _)| {
+            token.is_none_or(|t| constant_time_eq(stored.as_bytes(), t.as_bytes()))
+        }))
+    }
+
+    /// Carries out what is owed; what fails stays owed, with the alarm set.
+    async fn settle(&self) -> Result<(), String> {
+        let Some((token, mut row)) = self.load()? else {
+            return Ok(());
+        };
+        let id = row.order.id.clone();
+        let mut failures = Vec::new();
+        if let Some(step) = row.owed.restock.clone() {
+            let results = join_all(row.order.lines.iter().map(|l| {
+                let command = StockCommand::Apply {
+                    op_id: stock_op_id(&id, &format!("restock-{step}"), &l.sku),
+                    op: StockOp::Restock {
+                        quantity: l.quantity,
+                        reason: format!("order {id}: {step}"),
+                    },
+                };
+                async move {
+                    call_stock::<crate::protocol::ApplyReply>(&self.env, &l.sku, &command).await
+                }
+            }))
+            .await;
+            match results.into_iter().find_map(Result::err) {
+                None => row.owed.restock = None,
+                Some(e) => failures.push(format!("restock: {e}")),
+            }
+        }
+        if row.owed.refund {
+            match payment::refund(&self.env, &row.settings, &id, &row.order.payment.reference).await
+            {
+                RefundOutcome::Refunded => row.owed.refund = false,
+                RefundOutcome::Unavailable { cause } => failures.push(format!("refund: {cause}")),
+            }
+        }
+        if row.owed.index {
+            let summary = OrderSummary {
+                id: id.clone(),
+                status: row.order.status,
+                created_at_ms: row.order.created_at_ms,
+                email: row.order.email.clone(),
+                currency: row.order.currency,
+                grand_total: row.order.totals.grand_total,
+            };
+            match call_store(&self.env, &StoreCommand::IndexOrder { summary }).await {
+                Ok(_) => row.owed.index = false,
+                Err(e) => failures.push(format!("index: {e}")),
+            }
+        }
+        self.save(&token, &row)?;
+        if failures.is_empty() {
+            return Ok(());
+        }
+        self.state_storage
+            .set_alarm(RETRY_MS)
+            .await
+            .map_err(|e| format!("setting the alarm: {e}"))?;
+        Err(failures.join("; "))
+    }
+}

@@ -1,0 +1,401 @@
+// End-to-end: SIGKILL the workerd process at a random point while 200
+// checkouts (paid through a local fake of Stripe's API) run, start it again
+// on the same local state, and retry every checkout with its own
+// Idempotency-Key and body until it has a final answer. Then: every order
+// with a charge exists exactly once (each key's answers are the same bytes,
+// one order per key), every charge without an order was refunded, no order
+// lacks a charge, and the stock invariant holds with `sold` equal to the
+// units of the orders. Five rounds, each with its own fresh state, fake
+// Stripe and worker (scripts/serve-direct.mjs). Needs a built Worker
+// (`node scripts/build.mjs`), not EDGECART_URL.
+import assert from 'node:assert/strict';
+import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes, randomInt } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { startFakeStripe } from '../fakes/stripe.mjs';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const TOKEN = 'checkout-crash-admin-token-0123456789';
+const SECRET = `sk_test_${randomBytes(16).toString('hex')}`;
+const ROUNDS = 5;
+const CHECKOUTS = 200;
+const CONCURRENCY = 20;
+const STOCK = 10_000;
+const SKUS = [
+  { sku: 'CHKCRASH-1', price: 500 },
+  { sku: 'CHKCRASH-2', price: 1250 },
+  { sku: 'CHKCRASH-3', price: 2999 },
+];
+/** How long the retries of one round may take (an interrupted attempt's lease is 60 s). */
+const RETRY_DEADLINE_MS = 90_000;
+/** How long to wait for refunds made by the worker's alarm. */
+const REFUND_WAIT_MS = 60_000;
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function freePort() {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts serve-direct on `state`; resolves { url, child } when it is ready. */
+async function serve(state) {
+  const port = await freePort();
+  const child = spawn(
+    process.execPath,
+    [
+      path.join(ROOT, 'scripts', 'serve-direct.mjs'),
+      '--port', String(port),
+      '--persist-to', state,
+      '--log-file', path.join(state, 'worker.log'),
+      '--var', `ADMIN_TOKENS=crash:admin:${TOKEN}`,
+      '--var', 'CART_HOLD_TTL_MS=600000',
+      '--var', `STRIPE_SECRET_KEY=${SECRET}`,
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('serve-direct did not start in 60 s')), 60_000);
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/READY (\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`serve-direct exited with ${code}`)));
+  });
+  return { url, child };
+}
+
+/** The workerd processes that `pid` started (its children). */
+function workerdOf(pid) {
+  const r = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(pid)], { encoding: 'utf8' });
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([p, comm]) => p && comm && comm.includes('workerd'))
+    .map(([p]) => Number(p));
+}
+
+/** Stops serve-direct: SIGTERM (it disposes its workerd), then SIGKILL for both. */
+async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  const children = workerdOf(child.pid);
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    for (const pid of children) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    child.kill('SIGKILL');
+  }, 5000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** One request; `body` is sent as is when it is a string. */
+async function call(url, method, route, body, { token, key } = {}) {
+  const headers = {};
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (key) headers['Idempotency-Key'] = key;
+  const r = await fetch(url + route, {
+    method,
+    headers,
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await r.text();
+  let json = null;
+  try {
+    json = text ? JSON.parse(text) : null;
+  } catch {
+    // not JSON: kept as text
+  }
+  return { status: r.status, text, json };
+}
+
+/** Like `call`, but a setup step: retried on a dropped connection, must answer `status`. */
+async function must(status, url, method, route, body, opts) {
+  for (let attempt = 1; ; attempt++) {
+    let r;
+    try {
+      r = await call(url, method, route, body, opts);
+    } catch (e) {
+      if (attempt >= 3) throw e;
+      await sleep(200);
+      continue;
+    }
+    assert.equal(r.status, status, `${method} ${route}: ${r.text}`);
+    return r.json;
+  }
+}
+
+/** Runs `fn` over `items`, at most `n` at a time. */
+async function pool(items, n, fn) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        await fn(items[i], i);
+      }
+    }),
+  );
+}
+
+async function seed(url, stripeUrl) {
+  await must(201, url, 'PUT', '/admin/v1/categories/checkout-crash', { name: 'Checkout crash' }, { token: TOKEN });
+  const product = {
+    id: 'prd_chkcrash',
+    slug: 'checkout-crash-item',
+    name: 'Checkout Crash Item',
+    category: 'checkout-crash',
+    variants: SKUS.map((s, i) => ({ sku: s.sku, name: `Variant ${i + 1}`, prices: { USD: s.price } })),
+  };
+  await must(201, url, 'PUT', '/admin/v1/products/prd_chkcrash', product, { token: TOKEN });
+  for (const { sku } of SKUS) {
+    await must(200, url, 'PUT', `/admin/v1/inventory/${sku}`, { on_hand: STOCK }, { token: TOKEN });
+  }
+  const { schema, ...config } = await must(200, url, 'GET', '/admin/v1/store', undefined, { token: TOKEN });
+  await must(200, url, 'PUT', '/admin/v1/store', { ...config, payment: { provider: 'stripe', base_url: stripeUrl } }, { token: TOKEN });
+}
+
+/** A cart with 1–3 lines of distinct SKUs, its total and its fixed checkout request. */
+async function prepare(url, round, i) {
+  const cart = await must(201, url, 'POST', '/v1/carts');
+  const picked = [...SKUS].sort(() => Math.random() - 0.5).slice(0, randomInt(1, 4));
+  const lines = picked.map((s) => ({ sku: s.sku, quantity: randomInt(1, 4) }));
+  for (const line of lines) {
+    await must(200, url, 'POST', `/v1/carts/${cart.id}/lines`, line, { token: cart.token });
+  }
+  const view = await must(200, url, 'GET', `/v1/carts/${cart.id}?country=US&shipping_method=standard`, undefined, {
+    token: cart.token,
+  });
+  const body = JSON.stringify({
+    email: `shopper${i}@example.com`,
+    shipping_address: { name: 'Ada Lovelace', line1: '1 Main St', city: 'New York', region: 'NY', postal_code: '10001', country: 'US' },
+    shipping_method: 'standard',
+    payment: { method: 'card', token: 'pm_card_visa' },
+    expected_total: view.grand_total,
+  });
+  return {
+    i,
+    cart,
+    lines,
+    total: view.grand_total,
+    key: `chk-crash-${round}-${i}-${randomBytes(6).toString('hex')}`,
+    body,
+    /** Every final answer seen for the key: {status, text, json}. */
+    answers: [],
+  };
+}
+
+/** Sends checkout `c` once; records a final answer; returns whether it was final. */
+async function attempt(url, c) {
+  let r;
+  try {
+    r = await call(url, 'POST', `/v1/carts/${c.cart.id}/checkout`, c.body, { token: c.cart.token, key: c.key });
+  } catch (e) {
+    c.errors = (c.errors ?? 0) + 1;
+    return false;
+  }
+  if (r.status === 409 && r.json?.code === 'idempotency_in_progress') {
+    c.busy = (c.busy ?? 0) + 1;
+    return false;
+  }
+  c.answers.push(r);
+  return true;
+}
+
+const tally = (xs) => Object.entries(xs.reduce((m, x) => ({ ...m, [x]: (m[x] ?? 0) + 1 }), {}))
+  .map(([k, v]) => `${k}×${v}`)
+  .join(', ');
+
+describe('crash safety of checkout with Stripe', () => {
+  for (let round = 1; round <= ROUNDS; round++) {
+    test(`round ${round}: SIGKILL workerd during ${CHECKOUTS} checkouts, restart, retry each with its key`, async (t) => {
+      const started = Date.now();
+      const state = fs.mkdtempSync(path.join(os.tmpdir(), 'edgecart-checkout-crash-'));
+      const stripe = await startFakeStripe({ secretKey: SECRET });
+      let server = await serve(state);
+      let passed = false;
+      try {
+        await seed(server.url, stripe.url);
+        const checkouts = new Array(CHECKOUTS);
+        await pool([...Array(CHECKOUTS).keys()], CONCURRENCY, async (i) => {
+          checkouts[i] = await prepare(server.url, round, i);
+        });
+        const prepared = Date.now();
+
+        // The burst: every checkout once, the kill landing while they run,
+        // once a random 20–80% of them were sent (plus a few milliseconds).
+        const killAt = randomInt(Math.floor(CHECKOUTS * 0.2), Math.floor(CHECKOUTS * 0.8) + 1);
+        let sent = 0;
+        let killed = false;
+        let killing = null;
+        const kill = () =>
+          (killing ??= (async () => {
+            await sleep(randomInt(0, 40));
+            const victims = workerdOf(server.child.pid);
+            for (const pid of victims) process.kill(pid, 'SIGKILL');
+            killed = true;
+            return victims;
+          })());
+        await pool(checkouts, CONCURRENCY, async (c) => {
+          if (killed) return;
+          sent++;
+          if (sent === killAt) kill();
+          await attempt(server.url, c);
+        });
+        // Everything was answered before the kill landed: kill anyway.
+        const victims = await kill();
+        assert.ok(victims.length > 0, 'found the workerd process');
+        const before = checkouts.filter((c) => c.answers.length > 0).length;
+        const chargedBefore = stripe.charges().length;
+        await stop(server.child);
+
+        server = await serve(state);
+        const restarted = Date.now();
+        // Retry every checkout with its key and body until it has a final
+        // answer from the restarted worker (for one answered before the
+        // kill, that answer must be a replay of the first).
+        let pending = checkouts;
+        const deadline = restarted + RETRY_DEADLINE_MS;
+        while (pending.length > 0 && Date.now() < deadline) {
+          const next = [];
+          await pool(pending, CONCURRENCY, async (c) => {
+            if (!(await attempt(server.url, c))) next.push(c);
+          });
+          pending = next;
+          if (pending.length > 0) await sleep(250);
+        }
+        const retried = Date.now();
+        const unanswered = pending;
+        t.diagnostic(
+          `killed after ${sent} of ${CHECKOUTS} sent (target ${killAt}); ${before} answered before the kill, ` +
+            `${chargedBefore} charges at the fake by then; retries took ${((retried - restarted) / 1000).toFixed(1)} s ` +
+            `(${checkouts.reduce((n, c) => n + (c.busy ?? 0), 0)} answers 409 in progress, ` +
+            `${checkouts.reduce((n, c) => n + (c.errors ?? 0), 0)} network errors, most of them requests in flight at the kill)`,
+        );
+        const last = (c) => c.answers.at(-1);
+        t.diagnostic(`final answers: ${tally(checkouts.filter((c) => c.answers.length).map((c) => `${last(c).status} ${last(c).json?.code ?? ''}`.trim()))}`);
+        assert.deepEqual(
+          unanswered.map((c) => c.key),
+          [],
+          `checkouts without a final answer after ${RETRY_DEADLINE_MS / 1000} s`,
+        );
+
+        // (a) One answer per key, byte for byte; one order per key, no order twice.
+        for (const c of checkouts) {
+          for (const a of c.answers) {
+            assert.equal(a.text, c.answers[0].text, `key ${c.key}: answers differ: ${c.answers.map((x) => `${x.status} ${x.text.slice(0, 200)}`).join(' | ')}`);
+          }
+        }
+        const created = checkouts.filter((c) => c.answers[0].status === 201);
+        const orders = new Map(); // order id → {order, token, checkout}
+        for (const c of created) {
+          const { order, order_token: token } = c.answers[0].json;
+          assert.ok(!orders.has(order.id), `order ${order.id} answered for two keys`);
+          orders.set(order.id, { order, token, checkout: c });
+          assert.deepEqual(
+            order.lines.map((l) => [l.sku, l.quantity]).sort(),
+            c.lines.map((l) => [l.sku, l.quantity]).sort(),
+            `order ${order.id} has the cart's lines`,
+          );
+          assert.equal(order.totals.grand_total, c.total.amount, `order ${order.id} charged the total shown`);
+          assert.equal(order.payment.provider, 'stripe');
+        }
+
+        // (c) No order without a charge: each order's reference is a succeeded
+        // PaymentIntent at the fake, for that order and its total, not refunded.
+        const charges = new Map(stripe.charges().map((pi) => [pi.id, pi]));
+        for (const [id, { order }] of orders) {
+          const pi = charges.get(order.payment.reference);
+          assert.ok(pi, `order ${id}: its payment ${order.payment.reference} is no succeeded charge at Stripe`);
+          assert.equal(pi.metadata.order_id, id, `order ${id}: its charge is for another order`);
+          assert.equal(pi.amount, order.totals.grand_total, `order ${id}: charged amount`);
+          assert.equal(pi.amount_refunded, 0, `order ${id}: its charge ${pi.id} was refunded`);
+        }
+
+        // (b) Every charge: its order exists exactly once (read with its token,
+        // paid by this very charge), or it was refunded in full (the alarm may
+        // still be refunding: bounded wait).
+        const byOrder = new Map();
+        for (const pi of stripe.charges()) {
+          const id = pi.metadata.order_id;
+          assert.ok(id, `charge ${pi.id} names its order`);
+          byOrder.set(id, [...(byOrder.get(id) ?? []), pi.id]);
+        }
+        for (const [id, ids] of byOrder) assert.equal(ids.length, 1, `order id ${id} was charged ${ids.length} times: ${ids}`);
+        for (const [id, { order, token }] of orders) {
+          const read = await call(server.url, 'GET', `/v1/orders/${id}`, undefined, { token });
+          assert.equal(read.status, 200, `order ${id}: ${read.text}`);
+          assert.equal(read.json.payment.reference, order.payment.reference, `order ${id}: stored payment reference`);
+          assert.equal(read.json.totals.grand_total, order.totals.grand_total);
+        }
+        const refundsSettled = Date.now() + REFUND_WAIT_MS;
+        let orphans;
+        for (;;) {
+          const refunded = new Map();
+          for (const re of stripe.refunds()) refunded.set(re.payment_intent, (refunded.get(re.payment_intent) ?? 0) + re.amount);
+          orphans = stripe
+            .charges()
+            .filter((pi) => !orders.has(pi.metadata.order_id))
+            .filter((pi) => !(pi.amount_refunded >= pi.amount || (refunded.get(pi.id) ?? 0) >= pi.amount));
+          if (orphans.length === 0 || Date.now() > refundsSettled) break;
+          await sleep(1000);
+        }
+        const unpaid = stripe.charges().filter((pi) => !orders.has(pi.metadata.order_id));
+        t.diagnostic(`${orders.size} orders, ${stripe.charges().length} charges, ${unpaid.length} charges without an order, ${stripe.refunds().length} refunds`);
+        assert.deepEqual(
+          orphans.map((pi) => `${pi.id} (order ${pi.metadata.order_id}, ${pi.amount_refunded}/${pi.amount} refunded)`),
+          [],
+          'charges with neither an order nor a full refund',
+        );
+
+        // (d) Stock: sold is the units of the orders; the invariant holds.
+        const levels = [];
+        for (const { sku } of SKUS) {
+          const ordered = [...orders.values()]
+            .flatMap(({ order }) => order.lines)
+            .filter((l) => l.sku === sku)
+            .reduce((n, l) => n + l.quantity, 0);
+          const lv = await must(200, server.url, 'GET', `/admin/v1/inventory/${sku}`, undefined, { token: TOKEN });
+          assert.equal(lv.on_hand, STOCK, `${sku}: on_hand`);
+          assert.equal(lv.sold, ordered, `${sku}: sold ${lv.sold} ≠ ${ordered} units ordered`);
+          assert.equal(lv.on_hand - lv.reserved - lv.sold, lv.available, `${sku}: on_hand − reserved − sold = available (${JSON.stringify(lv)})`);
+          assert.ok(lv.available >= 0, `${sku}: available ≥ 0`);
+          levels.push(`${sku} ${JSON.stringify(lv)}`);
+        }
+        t.diagnostic(`levels: ${levels.join('; ')}`);
+        t.diagnostic(
+          `round took ${((Date.now() - started) / 1000).toFixed(1)} s (preparing ${((prepared - started) / 1000).toFixed(1)} s)`,
+        );
+        passed = true;
+      } finally {
+        await stop(server.child);
+        await stripe.stop();
+        if (passed) fs.rmSync(state, { recursive: true, force: true });
+        else t.diagnostic(`state and worker log kept in ${state}`);
+      }
+    });
+  }
+});

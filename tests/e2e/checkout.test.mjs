@@ -1,0 +1,246 @@
+// End-to-end: checkout with the built-in test provider. One idempotent key
+// from holds to payment to order; exactly the total the shopper saw.
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { api, assertProblem } from './client.mjs';
+
+const ADMIN = process.env.EDGECART_ADMIN_TOKEN;
+
+function send(method, path, body, { token, key } = {}) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (key) headers['Idempotency-Key'] = key;
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  return api.request(method, path, { headers, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
+const admin = (method, path, body) => send(method, path, body, { token: ADMIN });
+const levels = async (sku) => (await admin('GET', `/admin/v1/inventory/${sku}`)).json;
+const key = () => `k-${Math.random().toString(36).slice(2)}-${Date.now()}`;
+
+const ADDRESS = { name: 'Ada Lovelace', line1: '1 Main St', city: 'New York', region: 'NY', postal_code: '10001', country: 'US' };
+
+let skus;
+
+before(async () => {
+  skus = [];
+  for (const id of ['prd_00041', 'prd_00042', 'prd_00043']) {
+    const sku = (await api.product(id)).json.variants[0].sku;
+    const r = await admin('PUT', `/admin/v1/inventory/${sku}`, { on_hand: 1000, reason: 'checkout tests' });
+    assert.equal(r.status, 200, r.text);
+    skus.push(sku);
+  }
+});
+
+/** A cart holding `lines` ([sku, quantity]), and the total it shows for US standard shipping. */
+async function cart(lines = [[0, 1], [1, 2]], coupon) {
+  const c = (await send('POST', '/v1/carts')).json;
+  for (const [i, quantity] of lines) {
+    const r = await send('POST', `/v1/carts/${c.id}/lines`, { sku: skus[i], quantity }, { token: c.token });
+    assert.equal(r.status, 200, r.text);
+  }
+  if (coupon) {
+    const r = await send('POST', `/v1/carts/${c.id}/coupons`, { code: coupon }, { token: c.token });
+    assert.equal(r.status, 200, r.text);
+  }
+  const view = await send('GET', `/v1/carts/${c.id}?country=US&region=NY&shipping_method=standard`, undefined, { token: c.token });
+  assert.equal(view.status, 200, view.text);
+  return { ...c, total: view.json.grand_total, view: view.json };
+}
+
+function body(c, overrides = {}) {
+  return {
+    email: 'ada@example.com',
+    shipping_address: ADDRESS,
+    shipping_method: 'standard',
+    payment: { method: 'card', token: 'tok_visa' },
+    expected_total: c.total,
+    ...overrides,
+  };
+}
+
+const checkout = (c, b, k) => send('POST', `/v1/carts/${c.id}/checkout`, b, { token: c.token, key: k });
+
+describe('checkout', () => {
+  test('pays exactly the total shown, sells the units, records the order and empties the cart', async () => {
+    const before0 = await levels(skus[0]);
+    const c = await cart();
+    const r = await checkout(c, body(c), key());
+    assert.equal(r.status, 201, r.text);
+    const { order, order_token: orderToken } = r.json;
+    assert.match(order.id, /^ord_[0-9a-f]{24}$/);
+    assert.equal(order.status, 'paid');
+    assert.equal(order.totals.grand_total, c.total.amount);
+    assert.equal(order.payment.provider, 'test');
+    assert.deepEqual(order.lines.map((l) => [l.sku, l.quantity]), [[skus[0], 1], [skus[1], 2]]);
+    assert.deepEqual(order.history.map((h) => h.status), ['pending_payment', 'paid']);
+    const after0 = await levels(skus[0]);
+    assert.equal(after0.sold, before0.sold + 1);
+    assert.equal(after0.reserved, before0.reserved, 'the hold became a sale');
+    const read = await send('GET', `/v1/orders/${order.id}`, undefined, { token: orderToken });
+    assert.equal(read.status, 200, read.text);
+    assert.equal(read.json.id, order.id);
+    assert.equal(read.headers.get('cache-control'), 'no-store');
+    assertProblem(await send('GET', `/v1/orders/${order.id}`, undefined, { token: 'f'.repeat(48) }), 404, 'order_not_found');
+    assertProblem(await send('GET', `/v1/orders/${order.id}`), 404, 'order_not_found');
+    const emptied = await send('GET', `/v1/carts/${c.id}`, undefined, { token: c.token });
+    assert.deepEqual(emptied.json.lines, []);
+  });
+
+  test('the Idempotency-Key is required; bodies with prices, totals or statuses are refused', async () => {
+    const c = await cart([[0, 1]]);
+    assertProblem(await checkout(c, body(c)), 400, 'idempotency_key_required');
+    for (const extra of [{ total: 1 }, { status: 'paid' }, { grand_total: 5 }]) {
+      const r = await checkout(c, { ...body(c), ...extra }, key());
+      assertProblem(r, 422, 'validation_failed');
+      assert.equal(r.json.errors[0].code, 'client_price_refused');
+    }
+    assertProblem(await checkout(c, { ...body(c), coupon: 'X' }, key()), 400, 'unknown_field');
+    const invalid = await checkout(c, body(c, { email: 'nope', shipping_address: { ...ADDRESS, country: 'USA', city: '' } }), key());
+    assertProblem(invalid, 422, 'validation_failed');
+    const fields = invalid.json.errors.map((e) => e.field);
+    for (const f of ['email', 'shipping_address.country', 'shipping_address.city']) assert.ok(fields.includes(f), fields.join());
+    assertProblem(await send('POST', `/v1/carts/${c.id}/checkout`, body(c), { key: key() }), 404, 'cart_not_found');
+  });
+
+  test('the same key 10× in a row: one order, identical replays; another body with it is 422', async () => {
+    const c = await cart();
+    const k = key();
+    const first = await checkout(c, body(c), k);
+    assert.equal(first.status, 201, first.text);
+    for (let i = 0; i < 9; i++) {
+      const again = await checkout(c, body(c), k);
+      assert.equal(again.status, 201);
+      assert.equal(again.text, first.text, 'byte-identical replay');
+      assert.equal(again.headers.get('idempotent-replayed'), 'true');
+    }
+    const other = await checkout(c, body(c, { email: 'someone@example.com' }), k);
+    assertProblem(other, 422, 'validation_failed');
+    assert.equal(other.json.errors[0].code, 'idempotency_mismatch');
+  });
+
+  test('the same key 10× at once: exactly one order; the others are replays or 409 in progress', async () => {
+    const c = await cart();
+    const k = key();
+    const before1 = await levels(skus[1]);
+    const all = await Promise.all(Array.from({ length: 10 }, () => checkout(c, body(c), k)));
+    const created = all.filter((r) => r.status === 201);
+    const busy = all.filter((r) => r.status === 409);
+    assert.equal(created.length + busy.length, 10, all.map((r) => r.status).join());
+    assert.ok(created.length >= 1);
+    for (const r of busy) assert.equal(r.json.code, 'idempotency_in_progress');
+    assert.equal(new Set(created.map((r) => r.json.order.id)).size, 1, 'one order');
+    assert.equal((await levels(skus[1])).sold, before1.sold + 2, 'sold once');
+  });
+
+  test('a changed total is 409 total_changed with the new breakdown, and nothing is charged or sold', async () => {
+    const c = await cart([[2, 1]]);
+    const before2 = await levels(skus[2]);
+    const r = await checkout(c, body(c, { expected_total: { amount: c.total.amount - 1, currency: 'USD' } }), key());
+    assertProblem(r, 409, 'total_changed');
+    assert.equal(r.json.quote.grand_total.amount, c.total.amount);
+    assert.equal((await levels(skus[2])).sold, before2.sold);
+    // The cart is intact and can be checked out with the right total.
+    const ok = await checkout(c, body(c), key());
+    assert.equal(ok.status, 201, ok.text);
+  });
+
+  test('a declined card: 402, no order, holds released, cart intact; a timeout: 503', async () => {
+    const c = await cart([[2, 3]]);
+    const held = await levels(skus[2]);
+    const declined = await checkout(c, body(c, { payment: { method: 'card', token: 'tok_decline' } }), key());
+    assertProblem(declined, 402, 'payment_declined');
+    const after = await levels(skus[2]);
+    assert.equal(after.sold, held.sold);
+    assert.equal(after.reserved, held.reserved - 3, 'the checkout released the holds');
+    const view = await send('GET', `/v1/carts/${c.id}`, undefined, { token: c.token });
+    assert.deepEqual(view.json.lines.map((l) => [l.sku, l.quantity]), [[skus[2], 3]]);
+    const timeout = await checkout(c, body(c, { payment: { method: 'card', token: 'tok_timeout' } }), key());
+    assertProblem(timeout, 503, 'payment_unavailable');
+    // Paying again works: the lines are held again at checkout.
+    const paid = await checkout(c, body(c), key());
+    assert.equal(paid.status, 201, paid.text);
+    assert.equal((await levels(skus[2])).sold, held.sold + 3);
+  });
+
+  test('a coupon limited to 5 redemptions, 20 concurrent checkouts: exactly 5 orders carry it', async () => {
+    const put = await admin('PUT', '/admin/v1/promotions/five-only', {
+      code: 'FIVE-ONLY', discount: { type: 'percentage', basis_points: 1000 }, target: { type: 'cart' }, usage_limit: 5,
+    });
+    assert.equal(put.status, 201, put.text);
+    await new Promise((r) => setTimeout(r, 1200));
+    const carts = [];
+    for (let i = 0; i < 20; i++) carts.push(await cart([[0, 1]], 'FIVE-ONLY'));
+    assert.ok(carts[0].view.discount_total.amount > 0, 'the coupon shows in the cart');
+    const results = await Promise.all(carts.map((c) => checkout(c, body(c, { email: `shopper${Math.random()}@example.com` }), key())));
+    const ok = results.filter((r) => r.status === 201);
+    const refused = results.filter((r) => r.status === 409);
+    assert.equal(ok.length + refused.length, 20, results.map((r) => `${r.status} ${r.json?.code}`).join());
+    const withCoupon = ok.filter((r) => r.json.order.promotions.some((p) => p.id === 'five-only'));
+    assert.equal(withCoupon.length, 5);
+    for (const r of refused) assert.ok(['coupon_unavailable', 'total_changed'].includes(r.json.code), r.text);
+    const promo = await admin('GET', '/admin/v1/promotions/five-only');
+    assert.equal(promo.json.redemptions, 5);
+    await admin('DELETE', '/admin/v1/promotions/five-only');
+  });
+
+  test('while a checkout runs its cart is frozen; lines cannot change', async () => {
+    const c = await cart([[0, 1]]);
+    const k = key();
+    const [paid, change] = await Promise.all([
+      checkout(c, body(c), k),
+      new Promise((r) => setTimeout(r, 5)).then(() => send('POST', `/v1/carts/${c.id}/lines`, { sku: skus[1], quantity: 1 }, { token: c.token })),
+    ]);
+    assert.equal(paid.status, 201, paid.text);
+    assert.ok([200, 409].includes(change.status), change.text);
+    if (change.status === 409) assert.equal(change.json.code, 'checkout_in_progress');
+  });
+
+  test('orders: the shopper cancels (restock + refund); admins list, fulfil and refund; illegal moves are 409', async () => {
+    const before0 = await levels(skus[0]);
+    const c = await cart([[0, 2]]);
+    const placed = await checkout(c, body(c), key());
+    assert.equal(placed.status, 201, placed.text);
+    const { order, order_token: orderToken } = placed.json;
+    assert.equal((await levels(skus[0])).sold, before0.sold + 2);
+    assertProblem(await send('POST', `/v1/orders/${order.id}/cancel`, undefined, { token: 'f'.repeat(48) }), 404, 'order_not_found');
+    const cancelled = await send('POST', `/v1/orders/${order.id}/cancel`, undefined, { token: orderToken });
+    assert.equal(cancelled.status, 200, cancelled.text);
+    assert.equal(cancelled.json.status, 'cancelled');
+    assert.equal((await levels(skus[0])).sold, before0.sold, 'the sold units came back');
+    assertProblem(await send('POST', `/v1/orders/${order.id}/cancel`, undefined, { token: orderToken }), 409, 'illegal_transition');
+
+    const c2 = await cart([[1, 1]]);
+    const second = (await checkout(c2, body(c2), key())).json.order;
+    assertProblem(await send('POST', `/admin/v1/orders/${second.id}/fulfil`), 401, 'unauthorized');
+    const fulfilled = await admin('POST', `/admin/v1/orders/${second.id}/fulfil`);
+    assert.equal(fulfilled.json.status, 'fulfilled');
+    assertProblem(await admin('POST', `/admin/v1/orders/${second.id}/cancel`), 409, 'illegal_transition');
+    const refunded = await admin('POST', `/admin/v1/orders/${second.id}/refund`);
+    assert.equal(refunded.json.status, 'refunded');
+    assert.deepEqual(refunded.json.history.map((h) => h.status), ['pending_payment', 'paid', 'fulfilled', 'refunded']);
+
+    const list = await admin('GET', '/admin/v1/orders?limit=200');
+    assert.equal(list.status, 200, list.text);
+    const byId = new Map(list.json.items.map((o) => [o.id, o]));
+    assert.equal(byId.get(order.id)?.status, 'cancelled');
+    assert.equal(byId.get(second.id)?.status, 'refunded');
+    const times = list.json.items.map((o) => o.created_at_ms);
+    assert.deepEqual(times, [...times].sort((a, b) => b - a), 'newest first');
+    const refundedOnly = await admin('GET', '/admin/v1/orders?status=refunded');
+    assert.ok(refundedOnly.json.items.every((o) => o.status === 'refunded'));
+    // Paging: one at a time visits every order once.
+    const seen = [];
+    let cursor;
+    for (let i = 0; i < 500; i++) {
+      const page = await admin('GET', `/admin/v1/orders?limit=1${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      seen.push(...page.json.items.map((o) => o.id));
+      cursor = page.json.next_cursor;
+      if (!cursor) break;
+    }
+    assert.deepEqual(seen, list.json.items.map((o) => o.id));
+    const adminRead = await admin('GET', `/admin/v1/orders/${order.id}`);
+    assert.equal(adminRead.json.id, order.id);
+    assertProblem(await admin('GET', '/admin/v1/orders?status=lost'), 400, 'invalid_status');
+  });
+});

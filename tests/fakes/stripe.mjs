@@ -1,0 +1,719 @@
+// A local fake of the parts of Stripe's API that Edgecart's Stripe adapter
+// uses: PaymentIntents (create confirmed, retrieve, capture, cancel) and
+// Refunds, in Stripe's wire format (form-encoded requests with nested
+// `a[b]=c` keys, JSON responses, Stripe-shaped errors), with Stripe's
+// idempotency-key semantics. It listens on 127.0.0.1 only and keeps
+// everything in memory, so tests can count the charges a scenario made.
+//
+//   import { startFakeStripe } from '../fakes/stripe.mjs';
+//   const stripe = await startFakeStripe();          // { url, stop, charges, ... }
+//
+//   node tests/fakes/stripe.mjs --port 12111 [--secret-key sk_test_x]
+//   -> prints `READY http://127.0.0.1:12111`, stops on SIGTERM/SIGINT.
+//
+// Outcomes follow Stripe's test PaymentMethod ids: pm_card_visa and
+// pm_card_mastercard succeed, pm_card_chargeDeclined and
+// pm_card_chargeDeclinedInsufficientFunds are declined (402 card_error),
+// anything else is `No such PaymentMethod` (400 resource_missing).
+//
+// Modes (setMode, sampled when a request arrives): 'normal'; 'down' answers
+// every Stripe request 503 api_error; 'slow' does the work at once but holds
+// the answer back 10 s (the idempotency key stays "in use" meanwhile, so a
+// concurrent retry with it gets 409 idempotency_key_in_use).
+//
+// Not Stripe: a control API under /__fake/ (no auth, never recorded, not
+// affected by modes) for tests running in another process than the one that
+// started the fake: GET /__fake/charges, /__fake/refunds, /__fake/requests,
+// POST /__fake/mode with body `mode=down` (or JSON {"mode":"down"}).
+// `fakeStripeControl(url)` wraps it with the same methods as startFakeStripe.
+import { randomInt } from 'node:crypto';
+import fs from 'node:fs';
+import http from 'node:http';
+import { fileURLToPath } from 'node:url';
+
+const SLOW_DELAY_MS = 10_000;
+const MODES = ['normal', 'down', 'slow'];
+const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
+/** Stripe's largest amount for most currencies: eight digits in minor units. */
+const MAX_AMOUNT = 99_999_999;
+const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
+
+/** Stripe's test PaymentMethods this fake knows, and what confirming one does. */
+const PAYMENT_METHODS = {
+  pm_card_visa: { brand: 'visa', last4: '4242' },
+  pm_card_mastercard: { brand: 'mastercard', last4: '4444' },
+  pm_card_chargeDeclined: {
+    brand: 'visa',
+    last4: '0002',
+    decline: { decline_code: 'generic_decline', message: 'Your card was declined.' },
+  },
+  pm_card_chargeDeclinedInsufficientFunds: {
+    brand: 'visa',
+    last4: '9995',
+    decline: { decline_code: 'insufficient_funds', message: 'Your card has insufficient funds.' },
+  },
+};
+
+/** Parameters Stripe accepts on each endpoint; anything else is `parameter_unknown`. */
+const PARAMS = {
+  createIntent: new Set([
+    'amount', 'currency', 'payment_method', 'confirm', 'capture_method', 'metadata', 'description',
+    'automatic_payment_methods', 'payment_method_types', 'payment_method_options', 'customer',
+    'receipt_email', 'statement_descriptor', 'statement_descriptor_suffix', 'return_url',
+    'off_session', 'setup_future_usage', 'shipping', 'error_on_requires_action',
+    'confirmation_method', 'use_stripe_sdk', 'mandate_data', 'transfer_group', 'on_behalf_of',
+    'application_fee_amount', 'transfer_data', 'radar_options', 'payment_method_configuration',
+    'expand',
+  ]),
+  capture: new Set(['amount_to_capture', 'metadata', 'application_fee_amount', 'statement_descriptor',
+    'statement_descriptor_suffix', 'final_capture', 'expand']),
+  cancel: new Set(['cancellation_reason', 'expand']),
+  createRefund: new Set(['payment_intent', 'charge', 'amount', 'metadata', 'reason', 'expand',
+    'instructions_email', 'refund_application_fee', 'reverse_transfer', 'origin']),
+  retrieve: new Set(['expand', 'client_secret']),
+};
+
+const CAPTURE_METHODS = ['automatic', 'automatic_async', 'manual'];
+const CANCELLATION_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer', 'abandoned'];
+const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'];
+const CANCELABLE = ['requires_payment_method', 'requires_capture', 'requires_confirmation', 'requires_action', 'processing'];
+
+/** `prefix_` followed by `n` random alphanumerics. */
+function newId(prefix, n = 24) {
+  let s = '';
+  for (let i = 0; i < n; i++) s += ALNUM[randomInt(ALNUM.length)];
+  return `${prefix}_${s}`;
+}
+
+const now = () => Math.floor(Date.now() / 1000);
+const clone = (v) => structuredClone(v);
+
+/** A thrown Stripe error: HTTP status plus the `error` object of the body. */
+class StripeError extends Error {
+  constructor(status, error, { save = true } = {}) {
+    super(error.message);
+    this.status = status;
+    this.error = error;
+    // Stripe saves an idempotent result only once the endpoint started
+    // executing: not for auth failures, failed parameter validation or
+    // conflicts with a concurrent request.
+    this.save = save;
+  }
+}
+
+function withDocUrl(error) {
+  return error.code ? { ...error, doc_url: `https://stripe.com/docs/error-codes/${error.code.replace(/_/g, '-')}` } : error;
+}
+
+const invalid = (error, opts) =>
+  new StripeError(400, withDocUrl({ type: 'invalid_request_error', ...error }), opts);
+/** A parameter validation failure: 400, never saved for idempotency. */
+const paramError = (error) => invalid(error, { save: false });
+const missing = (param) =>
+  paramError({ code: 'parameter_missing', param, message: `Missing required param: ${param}.` });
+
+// ---------------------------------------------------------------- form body
+
+/**
+ * Parses an application/x-www-form-urlencoded body the way Stripe does:
+ * `metadata[order_id]=1` → {metadata: {order_id: '1'}}, `expand[]=a&expand[]=b`
+ * and `items[0][price]=x` → arrays. Values stay strings.
+ */
+export function parseStripeForm(text) {
+  const root = {};
+  for (const [rawKey, value] of new URLSearchParams(text)) {
+    const m = /^([^[\]]+)((?:\[[^[\]]*\])*)$/.exec(rawKey);
+    const segs = m ? [m[1], ...[...m[2].matchAll(/\[([^[\]]*)\]/g)].map((x) => x[1])] : [rawKey];
+    let cur = root;
+    for (let i = 0; i < segs.length; i++) {
+      const last = i === segs.length - 1;
+      let seg = segs[i];
+      if (Array.isArray(cur)) {
+        if (seg === '') seg = cur.length;
+        else if (/^\d+$/.test(seg)) seg = Number(seg);
+        else throw paramError({ param: rawKey, message: `Invalid array: ${rawKey}` });
+      } else if (seg === '') {
+        throw paramError({ param: rawKey, message: `Invalid hash: ${rawKey}` });
+      }
+      if (last) {
+        if (cur[seg] !== undefined && typeof cur[seg] === 'object') {
+          throw paramError({ param: rawKey, message: `Invalid value for ${rawKey}: conflicting nested and scalar values.` });
+        }
+        cur[seg] = value;
+      } else {
+        const nextIsArray = segs[i + 1] === '' || /^\d+$/.test(segs[i + 1]);
+        if (cur[seg] === undefined) cur[seg] = nextIsArray ? [] : {};
+        else if (typeof cur[seg] !== 'object' || Array.isArray(cur[seg]) !== nextIsArray) {
+          throw paramError({ param: rawKey, message: `Invalid value for ${rawKey}: conflicting nested and scalar values.` });
+        }
+        cur = cur[seg];
+      }
+    }
+  }
+  return root;
+}
+
+/** Canonical JSON (object keys sorted) to compare parameters of two requests. */
+function canonical(v) {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v && typeof v === 'object') {
+    return `{${Object.keys(v).sort().map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`).join(',')}}`;
+  }
+  return JSON.stringify(v ?? null);
+}
+
+// ---------------------------------------------------------------- validation
+
+function rejectUnknown(form, allowed) {
+  for (const k of Object.keys(form)) {
+    if (!allowed.has(k)) throw paramError({ code: 'parameter_unknown', param: k, message: `Received unknown parameter: ${k}` });
+  }
+}
+
+function integerParam(form, param, { required = false, min = 1 } = {}) {
+  const v = form[param];
+  if (v === undefined || v === '') {
+    if (required) throw missing(param);
+    return undefined;
+  }
+  if (typeof v !== 'string' || !/^-?\d+$/.test(v)) {
+    throw paramError({ code: 'parameter_invalid_integer', param, message: `Invalid integer: ${typeof v === 'string' ? v : JSON.stringify(v)}` });
+  }
+  const n = Number(v);
+  if (n < min) {
+    throw paramError({ code: 'parameter_invalid_integer', param, message: `This value must be greater than or equal to ${min}.` });
+  }
+  if (n > MAX_AMOUNT) {
+    throw paramError({ code: 'amount_too_large', param, message: `Amount must be no more than ${MAX_AMOUNT}.` });
+  }
+  return n;
+}
+
+function stringParam(form, param, { required = false, oneOf } = {}) {
+  const v = form[param];
+  if (v === undefined || v === '') {
+    if (required) throw missing(param);
+    return undefined;
+  }
+  if (typeof v !== 'string') throw paramError({ param, message: `Invalid string: ${JSON.stringify(v)}` });
+  if (oneOf && !oneOf.includes(v)) {
+    throw paramError({ param, message: `Invalid ${param}: must be one of ${oneOf.join(', ')}` });
+  }
+  return v;
+}
+
+function booleanParam(form, param) {
+  const v = form[param];
+  if (v === undefined || v === '') return undefined;
+  if (v !== 'true' && v !== 'false') throw paramError({ param, message: `Invalid boolean: ${typeof v === 'string' ? v : JSON.stringify(v)}` });
+  return v === 'true';
+}
+
+function metadataParam(form) {
+  const v = form.metadata;
+  if (v === undefined || v === '') return {};
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    throw paramError({ param: 'metadata', message: 'Invalid object' });
+  }
+  const keys = Object.keys(v);
+  if (keys.length > 50) throw paramError({ param: 'metadata', message: 'You can specify up to 50 metadata keys.' });
+  for (const k of keys) {
+    if (typeof v[k] !== 'string') throw paramError({ param: `metadata[${k}]`, message: 'Invalid string' });
+    if (k.length > 40) throw paramError({ param: `metadata[${k}]`, message: 'Metadata keys can be at most 40 characters long.' });
+    if (v[k].length > 500) throw paramError({ param: `metadata[${k}]`, message: 'Metadata values can be at most 500 characters long.' });
+  }
+  // Stripe drops keys set to the empty string.
+  return Object.fromEntries(keys.filter((k) => v[k] !== '').map((k) => [k, v[k]]));
+}
+
+// ---------------------------------------------------------------- the server
+
+/**
+ * Starts the fake on 127.0.0.1. `secretKey` may also be an array of keys
+ * (separate "accounts": idempotency keys are scoped per API key).
+ */
+export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } = {}) {
+  const secretKeys = new Set(Array.isArray(secretKey) ? secretKey : [secretKey]);
+  let mode = 'normal';
+  const intents = new Map(); // id → PaymentIntent (live object)
+  const refundsById = new Map(); // id → Refund
+  const succeeded = []; // PaymentIntent ids, in the order they succeeded
+  const refundLog = []; // Refund ids, in creation order
+  const requestLog = [];
+  /** `${apiKey}\n${idempotencyKey}` → {method, path, params, state, status?, body?, requestId?} */
+  const idempotency = new Map();
+  const sockets = new Set();
+  const pendingDelays = new Set();
+  let stopped = false;
+
+  const delay = (ms) =>
+    new Promise((resolve) => {
+      const entry = { resolve };
+      entry.timer = setTimeout(() => {
+        pendingDelays.delete(entry);
+        resolve();
+      }, ms);
+      pendingDelays.add(entry);
+    });
+
+  // ------------------------------------------------------------ endpoints
+
+  function intentOrThrow(id) {
+    const pi = intents.get(id);
+    if (!pi) {
+      throw new StripeError(404, withDocUrl({
+        type: 'invalid_request_error', code: 'resource_missing', param: 'intent',
+        message: `No such payment_intent: '${id}'`,
+      }));
+    }
+    return pi;
+  }
+
+  function succeed(pi, amountReceived) {
+    pi.status = 'succeeded';
+    pi.amount_received = amountReceived;
+    pi.amount_capturable = 0;
+    succeeded.push(pi.id);
+  }
+
+  function createIntent(form) {
+    rejectUnknown(form, PARAMS.createIntent);
+    const amount = integerParam(form, 'amount', { required: true });
+    const currencyRaw = stringParam(form, 'currency', { required: true });
+    if (!/^[a-z]{3}$/.test(currencyRaw)) {
+      throw paramError({ param: 'currency', message: `Invalid currency: ${currencyRaw}. Currencies are three-letter ISO codes, in lowercase.` });
+    }
+    const paymentMethod = stringParam(form, 'payment_method', { required: true });
+    const confirm = booleanParam(form, 'confirm');
+    if (confirm === undefined) throw missing('confirm');
+    if (!confirm) {
+      throw paramError({ param: 'confirm', message: 'This fake only supports creating PaymentIntents with confirm=true.' });
+    }
+    const captureMethod = stringParam(form, 'capture_method', { oneOf: CAPTURE_METHODS }) ?? 'automatic';
+    const description = stringParam(form, 'description') ?? null;
+    const metadata = metadataParam(form);
+    booleanParam(form, 'off_session');
+
+    const pm = PAYMENT_METHODS[paymentMethod];
+    if (!pm) {
+      throw invalid({ code: 'resource_missing', param: 'payment_method', message: `No such PaymentMethod: '${paymentMethod}'` });
+    }
+    const id = newId('pi');
+    const pi = {
+      id,
+      object: 'payment_intent',
+      amount,
+      amount_capturable: 0,
+      amount_received: 0,
+      amount_refunded: 0,
+      canceled_at: null,
+      cancellation_reason: null,
+      capture_method: captureMethod,
+      client_secret: `${id}_secret_${newId('x', 25).slice(2)}`,
+      confirmation_method: 'automatic',
+      created: now(),
+      currency: currencyRaw,
+      description,
+      last_payment_error: null,
+      latest_charge: newId('ch'),
+      livemode: false,
+      metadata,
+      payment_method: paymentMethod,
+      payment_method_types: ['card'],
+      status: 'requires_payment_method',
+    };
+    intents.set(id, pi);
+    if (pm.decline) {
+      const error = {
+        type: 'card_error',
+        code: 'card_declined',
+        decline_code: pm.decline.decline_code,
+        message: pm.decline.message,
+        charge: pi.latest_charge,
+        doc_url: 'https://stripe.com/docs/error-codes/card-declined',
+      };
+      pi.last_payment_error = { ...error, payment_method: { id: paymentMethod, object: 'payment_method', type: 'card' } };
+      pi.payment_method = null; // Stripe detaches the failed method from the intent
+      throw new StripeError(402, { ...error, payment_intent: clone(pi), payment_method: { id: paymentMethod, object: 'payment_method', type: 'card' } });
+    }
+    if (captureMethod === 'manual') {
+      pi.status = 'requires_capture';
+      pi.amount_capturable = amount;
+    } else {
+      succeed(pi, amount);
+    }
+    return [200, pi];
+  }
+
+  function captureIntent(id, form) {
+    rejectUnknown(form, PARAMS.capture);
+    const pi = intentOrThrow(id);
+    const toCapture = integerParam(form, 'amount_to_capture') ?? pi.amount_capturable;
+    const metadata = form.metadata === undefined ? null : metadataParam(form);
+    if (pi.status !== 'requires_capture') {
+      throw invalid({
+        code: 'payment_intent_unexpected_state',
+        message: `This PaymentIntent could not be captured because it has a status of ${pi.status}. Only a PaymentIntent with one of the following statuses may be captured: requires_capture.`,
+      });
+    }
+    if (toCapture > pi.amount_capturable) {
+      throw invalid({ code: 'amount_too_large', param: 'amount_to_capture', message: `The amount to capture (${toCapture}) is greater than the capturable amount (${pi.amount_capturable}).` });
+    }
+    if (metadata) Object.assign(pi.metadata, metadata);
+    succeed(pi, toCapture);
+    return [200, pi];
+  }
+
+  function cancelIntent(id, form) {
+    rejectUnknown(form, PARAMS.cancel);
+    const reason = stringParam(form, 'cancellation_reason', { oneOf: CANCELLATION_REASONS }) ?? null;
+    const pi = intentOrThrow(id);
+    if (!CANCELABLE.includes(pi.status)) {
+      throw invalid({
+        code: 'payment_intent_unexpected_state',
+        message: `You cannot cancel this PaymentIntent because it has a status of ${pi.status}. Only a PaymentIntent with one of the following statuses may be canceled: ${CANCELABLE.join(', ')}.`,
+      });
+    }
+    pi.status = 'canceled';
+    pi.canceled_at = now();
+    pi.cancellation_reason = reason;
+    pi.amount_capturable = 0;
+    return [200, pi];
+  }
+
+  function createRefund(form) {
+    rejectUnknown(form, PARAMS.createRefund);
+    const piId = stringParam(form, 'payment_intent');
+    const chargeId = stringParam(form, 'charge');
+    if (!piId && !chargeId) throw missing('payment_intent');
+    const amountParam = integerParam(form, 'amount');
+    const reason = stringParam(form, 'reason', { oneOf: REFUND_REASONS }) ?? null;
+    const metadata = metadataParam(form);
+    let pi;
+    if (piId) {
+      pi = intents.get(piId);
+      if (!pi) throw invalid({ code: 'resource_missing', param: 'payment_intent', message: `No such payment_intent: '${piId}'` });
+      if (chargeId && chargeId !== pi.latest_charge) {
+        throw paramError({ param: 'charge', message: `Charge ${chargeId} does not belong to PaymentIntent ${piId}.` });
+      }
+    } else {
+      pi = [...intents.values()].find((p) => p.latest_charge === chargeId && p.status === 'succeeded');
+      if (!pi) throw invalid({ code: 'resource_missing', param: 'charge', message: `No such charge: '${chargeId}'` });
+    }
+    if (pi.status !== 'succeeded') {
+      throw invalid({
+        code: 'payment_intent_unexpected_state',
+        message: `This PaymentIntent (${pi.id}) does not have a successful charge to refund.`,
+      });
+    }
+    const remaining = pi.amount_received - pi.amount_refunded;
+    if (remaining <= 0) {
+      throw invalid({ code: 'charge_already_refunded', message: `Charge ${pi.latest_charge} has already been refunded.` });
+    }
+    const amount = amountParam ?? remaining;
+    if (amount > remaining) {
+      throw invalid({
+        code: 'amount_too_large',
+        param: 'amount',
+        message: `Refund amount (${amount} ${pi.currency}) is greater than unrefunded amount on charge (${remaining} ${pi.currency})`,
+      });
+    }
+    pi.amount_refunded += amount;
+    const refund = {
+      id: newId('re'),
+      object: 'refund',
+      amount,
+      balance_transaction: null,
+      charge: pi.latest_charge,
+      created: now(),
+      currency: pi.currency,
+      metadata,
+      payment_intent: pi.id,
+      reason,
+      status: 'succeeded',
+    };
+    refundsById.set(refund.id, refund);
+    refundLog.push(refund.id);
+    return [200, refund];
+  }
+
+  function retrieve(map, kind, id, form) {
+    rejectUnknown(form, PARAMS.retrieve);
+    const obj = map.get(id);
+    if (!obj) {
+      throw new StripeError(404, withDocUrl({ type: 'invalid_request_error', code: 'resource_missing', param: 'id', message: `No such ${kind}: '${id}'` }));
+    }
+    return [200, obj];
+  }
+
+  /** The endpoint for a request, or null for an unrecognized URL. */
+  function route(method, path) {
+    let m;
+    if (path === '/v1/payment_intents' && method === 'POST') return (f) => createIntent(f);
+    if ((m = /^\/v1\/payment_intents\/([^/]+)$/.exec(path)) && method === 'GET') return (f) => retrieve(intents, 'payment_intent', m[1], f);
+    if ((m = /^\/v1\/payment_intents\/([^/]+)\/capture$/.exec(path)) && method === 'POST') return (f) => captureIntent(m[1], f);
+    if ((m = /^\/v1\/payment_intents\/([^/]+)\/cancel$/.exec(path)) && method === 'POST') return (f) => cancelIntent(m[1], f);
+    if (path === '/v1/refunds' && method === 'POST') return (f) => createRefund(f);
+    if ((m = /^\/v1\/refunds\/([^/]+)$/.exec(path)) && method === 'GET') return (f) => retrieve(refundsById, 'refund', m[1], f);
+    return null;
+  }
+
+  // ------------------------------------------------------------ HTTP
+
+  function apiKeyOf(req) {
+    const h = req.headers.authorization ?? '';
+    let m;
+    if ((m = /^Bearer\s+(\S+)\s*$/i.exec(h))) return secretKeys.has(m[1]) ? m[1] : null;
+    if ((m = /^Basic\s+(\S+)\s*$/i.exec(h))) {
+      const decoded = Buffer.from(m[1], 'base64').toString('utf8');
+      const colon = decoded.indexOf(':');
+      const user = colon < 0 ? decoded : decoded.slice(0, colon);
+      const password = colon < 0 ? '' : decoded.slice(colon + 1);
+      return secretKeys.has(user) && password === '' ? user : null;
+    }
+    return null;
+  }
+
+  const errorBody = (err) => JSON.stringify({ error: err.error }, null, 2);
+
+  /** Computes the answer to a Stripe request: {status, body, headers}. */
+  async function handleStripe(req, record, bodyText, reqMode) {
+    const url = new URL(req.url, 'http://127.0.0.1');
+    const path = url.pathname;
+    const method = req.method;
+    const idemKey = req.headers['idempotency-key'];
+    const extra = {};
+    if (reqMode === 'down') {
+      return { status: 503, body: errorBody({ error: { type: 'api_error', message: 'Stripe is temporarily unavailable (fake Stripe is in "down" mode). Please try again later.' } }), extra };
+    }
+    const slow = reqMode === 'slow' ? () => delay(SLOW_DELAY_MS) : async () => {};
+    try {
+      const apiKey = apiKeyOf(req);
+      if (!apiKey) {
+        extra['WWW-Authenticate'] = 'Basic realm="Stripe"';
+        throw new StripeError(401, { type: 'invalid_request_error', message: 'Invalid API Key provided' });
+      }
+      const handler = route(method, path);
+      if (!handler) throw new StripeError(404, { type: 'invalid_request_error', message: 'Unrecognized request URL' });
+      const contentType = (req.headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
+      if (bodyText && contentType && contentType !== 'application/x-www-form-urlencoded') {
+        throw paramError({ message: 'Invalid request (check that your POST content type is application/x-www-form-urlencoded). If you have any questions, we can help at https://support.stripe.com/.' });
+      }
+      const form = record.form;
+      if (form instanceof StripeError) throw form;
+
+      // Idempotency applies to POSTs only (GET and DELETE are idempotent anyway).
+      if (method !== 'POST' || idemKey === undefined) {
+        const [status, obj] = handler(form);
+        await slow();
+        return { status, body: JSON.stringify(obj, null, 2), extra };
+      }
+      extra['Idempotency-Key'] = idemKey;
+      if (idemKey === '' || idemKey.length > MAX_IDEMPOTENCY_KEY_LENGTH) {
+        throw paramError({ message: `Idempotency keys must be between 1 and ${MAX_IDEMPOTENCY_KEY_LENGTH} characters long.` });
+      }
+      const scope = `${apiKey}\n${idemKey}`;
+      const params = canonical(form);
+      const prior = idempotency.get(scope);
+      if (prior) {
+        if (prior.method !== method || prior.path !== path) {
+          throw new StripeError(400, { type: 'idempotency_error', message: `Keys for idempotent requests can only be used for the same endpoint they were first used for ('${prior.method} ${prior.path}' vs '${method} ${path}'). Try using a key other than '${idemKey}' if you meant to execute a different request.` }, { save: false });
+        }
+        if (prior.params !== params) {
+          throw new StripeError(400, { type: 'idempotency_error', message: `Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than '${idemKey}' if you meant to execute a different request.` }, { save: false });
+        }
+        if (prior.state === 'in_progress') {
+          throw new StripeError(409, { type: 'idempotency_error', code: 'idempotency_key_in_use', message: `There is currently another in-progress request using this idempotent key (that probably means you submitted twice, and the other request is still going through): ${idemKey}. Please try again later.` }, { save: false });
+        }
+        await slow();
+        return { status: prior.status, body: prior.body, extra: { ...extra, 'Idempotent-Replayed': 'true', 'Original-Request': prior.requestId }, replay: true };
+      }
+      const entry = { method, path, params, state: 'in_progress' };
+      idempotency.set(scope, entry);
+      let status;
+      let body;
+      try {
+        const [s, obj] = handler(form);
+        status = s;
+        body = JSON.stringify(obj, null, 2);
+      } catch (err) {
+        if (!(err instanceof StripeError) || !err.save) {
+          idempotency.delete(scope);
+          throw err;
+        }
+        status = err.status;
+        body = errorBody(err);
+      }
+      // In 'slow' mode the work is done; the key stays in use until answered.
+      await slow();
+      Object.assign(entry, { state: 'done', status, body, requestId: record.requestId });
+      return { status, body, extra };
+    } catch (err) {
+      if (!(err instanceof StripeError)) throw err;
+      await slow();
+      return { status: err.status, body: errorBody(err), extra };
+    }
+  }
+
+  function control(req, res, path, bodyText) {
+    const send = (status, obj) => {
+      res.writeHead(status, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify(obj));
+    };
+    if (req.method === 'GET' && path === '/__fake/charges') return send(200, api.charges());
+    if (req.method === 'GET' && path === '/__fake/refunds') return send(200, api.refunds());
+    if (req.method === 'GET' && path === '/__fake/requests') return send(200, api.requests());
+    if (req.method === 'GET' && path === '/__fake/mode') return send(200, { mode });
+    if (req.method === 'POST' && path === '/__fake/mode') {
+      let m;
+      try {
+        m = bodyText.trim().startsWith('{') ? JSON.parse(bodyText).mode : new URLSearchParams(bodyText).get('mode');
+        api.setMode(m);
+      } catch (e) {
+        return send(400, { error: { type: 'invalid_request_error', message: e.message } });
+      }
+      return send(200, { mode });
+    }
+    return send(404, { error: { type: 'invalid_request_error', message: 'Unrecognized request URL' } });
+  }
+
+  const server = http.createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('error', () => {});
+    req.on('end', async () => {
+      const bodyText = Buffer.concat(chunks).toString('utf8');
+      const url = new URL(req.url, 'http://127.0.0.1');
+      if (url.pathname.startsWith('/__fake/')) return control(req, res, url.pathname, bodyText);
+
+      const reqMode = mode;
+      const requestId = newId('req', 14);
+      let form;
+      try {
+        form = parseStripeForm(req.method === 'GET' || req.method === 'DELETE' ? url.search.slice(1) : bodyText);
+      } catch (err) {
+        if (!(err instanceof StripeError)) throw err;
+        form = err;
+      }
+      const idemKey = req.headers['idempotency-key'];
+      const record = {
+        method: req.method,
+        path: url.pathname,
+        idempotencyKey: idemKey === undefined ? null : String(idemKey),
+        form: form instanceof StripeError ? {} : form,
+        status: null,
+        replayed: false,
+      };
+      requestLog.push(record);
+      let answer;
+      try {
+        answer = await handleStripe(req, { form, requestId }, bodyText, reqMode);
+      } catch (err) {
+        answer = { status: 500, body: errorBody({ error: { type: 'api_error', message: `Fake Stripe internal error: ${err?.message ?? err}` } }), extra: {} };
+      }
+      record.status = answer.status;
+      record.replayed = Boolean(answer.replay);
+      if (stopped || res.destroyed) return;
+      res.writeHead(answer.status, {
+        'Content-Type': 'application/json',
+        'Content-Length': Buffer.byteLength(answer.body),
+        'Request-Id': requestId,
+        'Stripe-Version': req.headers['stripe-version'] ?? '2024-06-20',
+        'Cache-Control': 'no-cache, no-store',
+        ...answer.extra,
+      });
+      res.end(answer.body);
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  server.on('clientError', (err, socket) => socket.destroy());
+
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const url = `http://127.0.0.1:${server.address().port}`;
+
+  const api = {
+    url,
+    /** Closes the server, drops open connections and pending slow answers. */
+    stop() {
+      if (stopped) return Promise.resolve();
+      stopped = true;
+      for (const d of pendingDelays) {
+        clearTimeout(d.timer);
+        d.resolve();
+      }
+      pendingDelays.clear();
+      const closed = new Promise((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      return closed;
+    },
+    /** PaymentIntents that reached `succeeded`, in that order, as they are now. */
+    charges: () => succeeded.map((id) => clone(intents.get(id))),
+    /** Refunds created, in order. */
+    refunds: () => refundLog.map((id) => clone(refundsById.get(id))),
+    /** Every Stripe request seen: {method, path, idempotencyKey, form, status, replayed}. */
+    requests: () => clone(requestLog),
+    /** 'normal' | 'down' | 'slow'; applies to requests arriving from now on. */
+    setMode(m) {
+      if (!MODES.includes(m)) throw new Error(`unknown fake Stripe mode: ${m} (expected ${MODES.join(', ')})`);
+      mode = m;
+    },
+  };
+  return api;
+}
+
+/** The same inspection methods for a fake running in another process (async). */
+export function fakeStripeControl(url) {
+  const get = async (what) => (await fetch(`${url}/__fake/${what}`)).json();
+  return {
+    url,
+    charges: () => get('charges'),
+    refunds: () => get('refunds'),
+    requests: () => get('requests'),
+    async setMode(mode) {
+      const r = await fetch(`${url}/__fake/mode`, { method: 'POST', body: new URLSearchParams({ mode }) });
+      if (!r.ok) throw new Error((await r.json()).error.message);
+    },
+  };
+}
+
+// ---------------------------------------------------------------- as a script
+
+function isMain() {
+  if (!process.argv[1]) return false;
+  try {
+    return fs.realpathSync(process.argv[1]) === fs.realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
+  const args = process.argv.slice(2);
+  const opt = (name) => {
+    const i = args.findIndex((a) => a === `--${name}` || a.startsWith(`--${name}=`));
+    if (i < 0) return undefined;
+    return args[i].includes('=') ? args[i].slice(args[i].indexOf('=') + 1) : args[i + 1];
+  };
+  const port = Number(opt('port') ?? 0);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    process.stderr.write(`invalid --port: ${opt('port')}\n`);
+    process.exit(2);
+  }
+  const fake = await startFakeStripe({ port, secretKey: opt('secret-key') ?? 'sk_test_fake' });
+  process.stdout.write(`READY ${fake.url}\n`);
+  const shutdown = async () => {
+    await fake.stop();
+    process.exit(0);
+  };
+  process.once('SIGTERM', shutdown);
+  process.once('SIGINT', shutdown);
+}
