@@ -207,12 +207,7 @@ async fn dispatch(
         }
         Route::Order { id } | Route::OrderCancel { id } => {
             Params::parse(pairs, &[])?;
-            let token = req
-                .headers()
-                .get("Authorization")
-                .ok()
-                .flatten()
-                .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()));
+            let token = bearer_token(req);
             if matches!(route, Route::OrderCancel { .. }) {
                 let token = token.ok_or(ApiError::NotFound {
                     code: "order_not_found",
@@ -339,12 +334,7 @@ async fn carts(
     ctx: &cart_api::CartContext<'_>,
 ) -> Result<ApiResponse> {
     let (env, catalog) = (ctx.env, ctx.catalog);
-    let token = req
-        .headers()
-        .get("Authorization")
-        .ok()
-        .flatten()
-        .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()));
+    let token = bearer_token(req);
     let op_id = idempotency_key(req).unwrap_or_else(random_id);
     let ttl = config.cart_hold_ttl_ms;
     match route {
@@ -471,6 +461,15 @@ pub fn idempotency_key(req: &Request) -> Option<String> {
         .ok()
         .flatten()
         .filter(|k| !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_graphic()))
+}
+
+/// The bearer token of a cart or order request, if any.
+fn bearer_token(req: &Request) -> Option<String> {
+    req.headers()
+        .get("Authorization")
+        .ok()
+        .flatten()
+        .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
 }
 
 /// 24 random hex digits.

@@ -21,7 +21,7 @@ use edgecart_domain::order::{parse_email, Order, OrderDetails, Payment, Shipping
 use edgecart_domain::pricing::{quote_cart, Destination, PricingInput, PricingLine, Quote};
 use edgecart_domain::store::StoreSnapshot;
 use edgecart_durable_objects::protocol::{
-    call_cart, call_order, call_store, CartCommand, CheckoutBeginReply, CheckoutResponse,
+    call_cart, call_order, call_store, problem, CartCommand, CheckoutBeginReply, CheckoutResponse,
     FieldProblem, OrderCommand, OrderReply, StoreCommand, StoreReply,
 };
 use serde::Deserialize;
@@ -67,31 +67,6 @@ fn respond(r: CheckoutResponse) -> ApiResponse {
     let mut response = ApiResponse::new(r.status, kind, r.body.into_bytes());
     response.header("Cache-Control", "no-store");
     response
-}
-
-fn problem(
-    status: u16,
-    code: &str,
-    title: &str,
-    detail: &str,
-    extra: serde_json::Value,
-) -> CheckoutResponse {
-    let mut value = json!({
-        "type": format!("https://edgecart.dev/problems/{code}"),
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    });
-    if let (Some(map), Some(more)) = (value.as_object_mut(), extra.as_object()) {
-        for (k, v) in more {
-            map.insert(k.clone(), v.clone());
-        }
-    }
-    CheckoutResponse {
-        status,
-        body: value.to_string(),
-    }
 }
 
 /// The stored form of an error decided before the plan.

@@ -14,7 +14,7 @@ use crate::cart_object::{now_ms, Carts};
 use crate::json;
 use crate::payment::{self, ChargeOutcome, RefundOutcome};
 use crate::protocol::{
-    call_order, call_stock, call_store, ApplyReply, CheckoutBeginReply, CheckoutResponse,
+    call_order, call_stock, call_store, problem, ApplyReply, CheckoutBeginReply, CheckoutResponse,
     OrderCommand, OrderReply, StockCommand, StoreCommand, StoreReply,
 };
 use edgecart_domain::checkout::{stock_op_id, Checkout, CheckoutPlan, Step};
@@ -34,29 +34,24 @@ pub const LEASE_MS: i64 = 60_000;
 /// How soon the alarm asks a provider again about an unanswered charge.
 const VERIFY_RETRY_MS: i64 = 30_000;
 
-fn problem(
-    status: u16,
-    code: &str,
-    title: &str,
-    detail: &str,
-    extra: serde_json::Value,
-) -> CheckoutResponse {
-    let mut value = body!({
-        "type": format!("https://edgecart.dev/problems/{code}"),
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    });
-    if let (Some(map), Some(more)) = (value.as_object_mut(), extra.as_object()) {
-        for (k, v) in more {
-            map.insert(k.clone(), v.clone());
-        }
+/// The answer for an attempt that may not carry on with checkout `c`: the
+/// stored response once it finished, or 409 when another attempt runs it.
+fn not_this_attempt(c: &Checkout, attempt: &str) -> Option<CheckoutResponse> {
+    if let IdempotencyState::Completed { status, body, .. } = &c.record.state {
+        return Some(CheckoutResponse {
+            status: *status,
+            body: body.clone(),
+        });
     }
-    CheckoutResponse {
-        status,
-        body: value.to_string(),
-    }
+    (c.attempt != attempt).then(|| {
+        problem(
+            409,
+            "idempotency_in_progress",
+            "Checkout in progress",
+            "Another attempt with this Idempotency-Key is running; retry shortly.",
+            body!({}),
+        )
+    })
 }
 
 impl Carts {
@@ -195,20 +190,8 @@ impl Carts {
         let Some(c) = self.checkout(key)? else {
             return Err(format!("checkout {key} finished before it began"));
         };
-        if let IdempotencyState::Completed { status, body, .. } = &c.record.state {
-            return Ok(CheckoutResponse {
-                status: *status,
-                body: body.clone(),
-            });
-        }
-        if c.attempt != attempt {
-            return Ok(problem(
-                409,
-                "idempotency_in_progress",
-                "Checkout in progress",
-                "Another attempt with this Idempotency-Key is running; retry shortly.",
-                body!({}),
-            ));
+        if let Some(answer) = not_this_attempt(&c, attempt) {
+            return Ok(answer);
         }
         if keep {
             self.finish(c, &response)?;
@@ -233,20 +216,8 @@ impl Carts {
         let Some(mut c) = self.checkout(key)? else {
             return Err(format!("checkout {key} runs before it began"));
         };
-        if let IdempotencyState::Completed { status, body, .. } = &c.record.state {
-            return Ok(CheckoutResponse {
-                status: *status,
-                body: body.clone(),
-            });
-        }
-        if c.attempt != attempt {
-            return Ok(problem(
-                409,
-                "idempotency_in_progress",
-                "Checkout in progress",
-                "Another attempt with this Idempotency-Key is running; retry shortly.",
-                body!({}),
-            ));
+        if let Some(answer) = not_this_attempt(&c, attempt) {
+            return Ok(answer);
         }
         if c.plan.is_none() {
             c.plan = plan;

@@ -314,6 +314,33 @@ pub struct CheckoutResponse {
     pub body: String,
 }
 
+/// A stored checkout error: an RFC 9457 problem with its stable `code`
+/// and the members of `extra` (no request id: replays are byte-identical).
+pub fn problem(
+    status: u16,
+    code: &str,
+    title: &str,
+    detail: &str,
+    extra: Value,
+) -> CheckoutResponse {
+    let mut value = serde_json::json!({
+        "type": format!("https://edgecart.dev/problems/{code}"),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    });
+    if let (Some(map), Some(more)) = (value.as_object_mut(), extra.as_object()) {
+        for (k, v) in more {
+            map.insert(k.clone(), v.clone());
+        }
+    }
+    CheckoutResponse {
+        status,
+        body: value.to_string(),
+    }
+}
+
 /// Why a cart command was refused. Nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]

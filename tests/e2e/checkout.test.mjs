@@ -145,6 +145,23 @@ describe('checkout', () => {
     assert.equal(ok.status, 201, ok.text);
   });
 
+  test('a price changed by the merchant after the cart was shown: 409 total_changed, nothing charged', async () => {
+    const product = (await api.product('prd_00043')).json;
+    const usd = product.variants[0].prices.find((p) => p.currency === 'USD').amount;
+    const c = await cart([[2, 1]]);
+    const before2 = await levels(skus[2]);
+    const raised = await admin('PUT', `/admin/v1/prices/${skus[2]}/USD`, { amount: usd + 100 });
+    assert.equal(raised.status, 200, raised.text);
+    try {
+      const r = await checkout(c, body(c), key());
+      assertProblem(r, 409, 'total_changed');
+      assert.equal(r.json.quote.subtotal.amount, usd + 100);
+      assert.equal((await levels(skus[2])).sold, before2.sold, 'nothing sold');
+    } finally {
+      await admin('PUT', `/admin/v1/prices/${skus[2]}/USD`, { amount: usd });
+    }
+  });
+
   test('a declined card: 402, no order, holds released, cart intact; a timeout: 503', async () => {
     const c = await cart([[2, 3]]);
     const held = await levels(skus[2]);
@@ -163,19 +180,19 @@ describe('checkout', () => {
     assert.equal((await levels(skus[2])).sold, held.sold + 3);
   });
 
-  test('a coupon limited to 5 redemptions, 20 concurrent checkouts: exactly 5 orders carry it', async () => {
+  test('a coupon limited to 5 redemptions, 50 concurrent checkouts: exactly 5 orders carry it', async () => {
     const put = await admin('PUT', '/admin/v1/promotions/five-only', {
       code: 'FIVE-ONLY', discount: { type: 'percentage', basis_points: 1000 }, target: { type: 'cart' }, usage_limit: 5,
     });
     assert.equal(put.status, 201, put.text);
     await new Promise((r) => setTimeout(r, 1200));
     const carts = [];
-    for (let i = 0; i < 20; i++) carts.push(await cart([[0, 1]], 'FIVE-ONLY'));
+    for (let i = 0; i < 50; i += 10) carts.push(...(await Promise.all(Array.from({ length: 10 }, () => cart([[0, 1]], 'FIVE-ONLY')))));
     assert.ok(carts[0].view.discount_total.amount > 0, 'the coupon shows in the cart');
     const results = await Promise.all(carts.map((c) => checkout(c, body(c, { email: `shopper${Math.random()}@example.com` }), key())));
     const ok = results.filter((r) => r.status === 201);
     const refused = results.filter((r) => r.status === 409);
-    assert.equal(ok.length + refused.length, 20, results.map((r) => `${r.status} ${r.json?.code}`).join());
+    assert.equal(ok.length + refused.length, 50, results.map((r) => `${r.status} ${r.json?.code}`).join());
     const withCoupon = ok.filter((r) => r.json.order.promotions.some((p) => p.id === 'five-only'));
     assert.equal(withCoupon.length, 5);
     for (const r of refused) assert.ok(['coupon_unavailable', 'total_changed'].includes(r.json.code), r.text);
