@@ -48,8 +48,13 @@ pub enum Step {
     Paid { reference: String },
     /// Nothing is owed any more (the response is stored).
     Finished,
-    /// Charged but could not be fulfilled (stock gone): refund owed.
-    Refunding { reference: String },
+    /// Charged but could not be fulfilled (stock gone): refund owed, and
+    /// the lines that were sold meanwhile (`sold`: their SKUs) go back.
+    Refunding {
+        reference: String,
+        #[serde(default)]
+        sold: Vec<String>,
+    },
     /// The provider did not answer the charge: the shopper was told it
     /// failed, so the same (idempotent) charge is asked again later and a
     /// payment it turns out to have taken is refunded.

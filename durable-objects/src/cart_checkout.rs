@@ -362,16 +362,18 @@ impl Carts {
                     }))
                     .await;
                     let mut lost = Vec::new();
+                    let mut sold = Vec::new();
                     for (line, reply) in plan.order.lines.iter().zip(commits) {
-                        if let Err(e) = reply?.outcome {
-                            lost.push(body!({ "sku": line.sku, "requested": line.quantity, "reason": format!("{e:?}") }));
+                        match reply?.outcome {
+                            Ok(_) => sold.push(line.sku.clone()),
+                            Err(e) => lost.push(body!({ "sku": line.sku, "requested": line.quantity, "reason": format!("{e:?}") })),
                         }
                     }
                     if !lost.is_empty() {
                         // The holds lapsed before the units could be sold
                         // (a crash outlived them): refund, sell nothing more.
                         worker::console_error!("checkout {order}: commits refused: {lost:?}");
-                        c.step = Step::Refunding { reference };
+                        c.step = Step::Refunding { reference, sold };
                         self.put_checkout(&c)?;
                         continue;
                     }
@@ -406,9 +408,32 @@ impl Carts {
                     self.finish(c, &r)?;
                     return Ok(r);
                 }
-                Step::Refunding { reference } => {
+                Step::Refunding { reference, sold } => {
                     match payment::refund(&self.env, &plan.payment, &order, &reference).await {
                         RefundOutcome::Refunded => {
+                            // What was sold for this order goes back on sale.
+                            let restocks = join_all(
+                                plan.order
+                                    .lines
+                                    .iter()
+                                    .filter(|l| sold.contains(&l.sku))
+                                    .map(|l| {
+                                        let op = StockOp::Restock {
+                                            quantity: l.quantity,
+                                            reason: format!("checkout {order} refunded"),
+                                        };
+                                        self.stock_op(
+                                            &l.sku,
+                                            stock_op_id(&order, "restock", &l.sku),
+                                            op,
+                                        )
+                                    }),
+                            )
+                            .await;
+                            if let Some(e) = restocks.into_iter().find_map(Result::err) {
+                                self.arm(now_ms() + VERIFY_RETRY_MS).await?;
+                                return Err(format!("restocking {order}: {e}"));
+                            }
                             self.compensate(&plan).await;
                             let r = problem(409, "out_of_stock", "Out of stock", "The items could not be reserved in time; the payment was refunded.", body!({}));
                             self.finish(c, &r)?;

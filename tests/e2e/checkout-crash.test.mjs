@@ -9,17 +9,14 @@
 // Stripe and worker (scripts/serve-direct.mjs). Needs a built Worker
 // (`node scripts/build.mjs`), not EDGECART_URL.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { serve, stop, workerdOf } from './workers.mjs';
 import { startFakeStripe } from '../fakes/stripe.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TOKEN = 'checkout-crash-admin-token-0123456789';
 const SECRET = `sk_test_${randomBytes(16).toString('hex')}`;
 const ROUNDS = 5;
@@ -37,78 +34,6 @@ const RETRY_DEADLINE_MS = 90_000;
 const REFUND_WAIT_MS = 60_000;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function freePort() {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts serve-direct on `state`; resolves { url, child } when it is ready. */
-async function serve(state) {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(ROOT, 'scripts', 'serve-direct.mjs'),
-      '--port', String(port),
-      '--persist-to', state,
-      '--log-file', path.join(state, 'worker.log'),
-      '--var', `ADMIN_TOKENS=crash:admin:${TOKEN}`,
-      '--var', 'CART_HOLD_TTL_MS=600000',
-      '--var', `STRIPE_SECRET_KEY=${SECRET}`,
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('serve-direct did not start in 60 s')), 60_000);
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/READY (\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`serve-direct exited with ${code}`)));
-  });
-  return { url, child };
-}
-
-/** The workerd processes that `pid` started (its children). */
-function workerdOf(pid) {
-  const r = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(pid)], { encoding: 'utf8' });
-  return r.stdout
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter(([p, comm]) => p && comm && comm.includes('workerd'))
-    .map(([p]) => Number(p));
-}
-
-/** Stops serve-direct: SIGTERM (it disposes its workerd), then SIGKILL for both. */
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  const children = workerdOf(child.pid);
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    for (const pid of children) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    child.kill('SIGKILL');
-  }, 5000);
-  await exited;
-  clearTimeout(timer);
-}
 
 /** One request; `body` is sent as is when it is a string. */
 async function call(url, method, route, body, { token, key } = {}) {
@@ -235,7 +160,7 @@ describe('crash safety of checkout with Stripe', () => {
       const started = Date.now();
       const state = fs.mkdtempSync(path.join(os.tmpdir(), 'edgecart-checkout-crash-'));
       const stripe = await startFakeStripe({ secretKey: SECRET });
-      let server = await serve(state);
+      let server = await serve(state, { ADMIN_TOKENS: `crash:admin:${TOKEN}`, CART_HOLD_TTL_MS: '600000', STRIPE_SECRET_KEY: SECRET });
       let passed = false;
       try {
         await seed(server.url, stripe.url);
@@ -272,7 +197,7 @@ describe('crash safety of checkout with Stripe', () => {
         const chargedBefore = stripe.charges().length;
         await stop(server.child);
 
-        server = await serve(state);
+        server = await serve(state, { ADMIN_TOKENS: `crash:admin:${TOKEN}`, CART_HOLD_TTL_MS: '600000', STRIPE_SECRET_KEY: SECRET });
         const restarted = Date.now();
         // Retry every checkout with its key and body until it has a final
         // answer from the restarted worker (for one answered before the

@@ -4,91 +4,17 @@
 // nothing was counted twice. Five rounds, each on its own worker instance
 // (started by scripts/serve-direct.mjs) and its own fresh state.
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { serve, stop, workerdOf } from './workers.mjs';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const TOKEN = 'crash-test-admin-token-0123456789';
 const ROUNDS = 5;
 const CARTS = 150;
 const STOCK = 100;
 const SKU = 'CRASH-1';
-
-function freePort() {
-  return new Promise((resolve) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** Starts serve-direct on `state`; resolves { url, child } when it is ready. */
-async function serve(state) {
-  const port = await freePort();
-  const child = spawn(
-    process.execPath,
-    [
-      path.join(ROOT, 'scripts', 'serve-direct.mjs'),
-      '--port', String(port),
-      '--persist-to', state,
-      '--log-file', path.join(state, 'worker.log'),
-      '--var', `ADMIN_TOKENS=crash:admin:${TOKEN}`,
-      '--var', 'CART_HOLD_TTL_MS=600000',
-    ],
-    { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
-  );
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('serve-direct did not start in 60 s')), 60_000);
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = out.match(/READY (\S+)/);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`serve-direct exited with ${code}`)));
-  });
-  return { url, child };
-}
-
-/** The workerd processes that `pid` started (its children). */
-function workerdOf(pid) {
-  const r = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(pid)], { encoding: 'utf8' });
-  return r.stdout
-    .split('\n')
-    .map((l) => l.trim().split(/\s+/))
-    .filter(([p, comm]) => p && comm && comm.includes('workerd'))
-    .map(([p]) => Number(p));
-}
-
-/** Stops serve-direct: SIGTERM (it disposes its workerd), then SIGKILL for both. */
-async function stop(child) {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  const children = workerdOf(child.pid);
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => {
-    for (const pid of children) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    child.kill('SIGKILL');
-  }, 5000);
-  await exited;
-  clearTimeout(timer);
-}
 
 async function call(url, method, route, body, token) {
   const headers = { 'Content-Type': 'application/json' };
@@ -120,7 +46,7 @@ describe('crash safety of reservations', () => {
   for (let round = 1; round <= ROUNDS; round++) {
     test(`round ${round}: SIGKILL workerd mid-burst, restart, nothing lost or doubled`, async (t) => {
       const state = fs.mkdtempSync(path.join(os.tmpdir(), 'edgecart-crash-'));
-      let server = await serve(state);
+      let server = await serve(state, { ADMIN_TOKENS: `crash:admin:${TOKEN}`, CART_HOLD_TTL_MS: '600000' });
       try {
         await seed(server.url);
         const carts = [];
@@ -147,7 +73,7 @@ describe('crash safety of reservations', () => {
         await Promise.all(burst);
         await stop(server.child);
 
-        server = await serve(state);
+        server = await serve(state, { ADMIN_TOKENS: `crash:admin:${TOKEN}`, CART_HOLD_TTL_MS: '600000' });
         const moves = await call(server.url, 'GET', `/admin/v1/inventory/${SKU}/movements?limit=200`, undefined, TOKEN);
         assert.equal(moves.status, 200);
         const { levels, items } = moves.json;

@@ -1,0 +1,80 @@
+// Worker processes for the crash tests: start the built Worker straight on
+// workerd (scripts/serve-direct.mjs) on a free 127.0.0.1 port and a given
+// state folder, find its workerd to SIGKILL, and stop it. Only processes
+// started here are ever signalled, by their PID.
+import { spawn, spawnSync } from 'node:child_process';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+export function freePort() {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address();
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts serve-direct on `state` with `vars` (name → value); resolves
+ * { url, child } when it answers.
+ */
+export async function serve(state, vars) {
+  const port = await freePort();
+  const args = [
+    path.join(ROOT, 'scripts', 'serve-direct.mjs'),
+    '--port', String(port),
+    '--persist-to', state,
+    '--log-file', path.join(state, 'worker.log'),
+  ];
+  for (const [name, value] of Object.entries(vars)) args.push('--var', `${name}=${value}`);
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('serve-direct did not start in 60 s')), 60_000);
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/READY (\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.once('exit', (code) => reject(new Error(`serve-direct exited with ${code}`)));
+  });
+  return { url, child };
+}
+
+/** The workerd processes that `pid` started (its children). */
+export function workerdOf(pid) {
+  const r = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(pid)], { encoding: 'utf8' });
+  return r.stdout
+    .split('\n')
+    .map((l) => l.trim().split(/\s+/))
+    .filter(([p, comm]) => p && comm && comm.includes('workerd'))
+    .map(([p]) => Number(p));
+}
+
+/** Stops serve-direct: SIGTERM (it disposes its workerd), then SIGKILL for both. */
+export async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  const children = workerdOf(child.pid);
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => {
+    for (const pid of children) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }
+    child.kill('SIGKILL');
+  }, 5000);
+  await exited;
+  clearTimeout(timer);
+}
