@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS holds (cart TEXT PRIMARY KEY, quantity INTEGER NOT NU
 CREATE TABLE IF NOT EXISTS movements (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, op_id TEXT NOT NULL, kind TEXT NOT NULL,
   cart TEXT, on_hand_delta INTEGER NOT NULL, reserved_delta INTEGER NOT NULL, sold_delta INTEGER NOT NULL, reason TEXT);
+CREATE INDEX IF NOT EXISTS movements_at ON movements (at_ms);
 CREATE TABLE IF NOT EXISTS ops (op_id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, outcome TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reported (id INTEGER PRIMARY KEY CHECK (id = 1), in_stock INTEGER NOT NULL);
 ";
@@ -50,6 +51,13 @@ pub struct SkuStock {
     forgot_at_ms: Cell<i64>,
     /// When this instance last set the alarm to fire (`None`: not known).
     alarm_at_ms: Cell<Option<i64>>,
+}
+
+/// A stored movement with the operation that made it.
+struct RecordedMovement {
+    at_ms: i64,
+    op_id: String,
+    movement: Movement,
 }
 
 struct Loaded {
@@ -220,7 +228,7 @@ impl SkuStock {
             })
             .collect();
         let ledger = StockLedger::from_parts(on_hand, sold, holds);
-        let ops = ops
+        let mut ops: BTreeMap<String, RememberedOp> = ops
             .into_iter()
             .filter_map(|o| {
                 let outcome = serde_json::from_str(&o.outcome).ok()?;
@@ -233,6 +241,22 @@ impl SkuStock {
                 ))
             })
             .collect();
+        // An operation that moved stock is remembered by its movement rows
+        // (same op id, in order); the alarm's expiries are not operations.
+        let since = now_ms() - OP_MEMORY_MS;
+        for entry in self.movements_since(since)? {
+            if entry.op_id == "alarm" {
+                continue;
+            }
+            let at_ms = entry.at_ms;
+            let remembered = ops.entry(entry.op_id).or_insert(RememberedOp {
+                at_ms,
+                outcome: Ok(Vec::new()),
+            });
+            if let Ok(moves) = &mut remembered.outcome {
+                moves.push(entry.movement);
+            }
+        }
         *self.loaded.borrow_mut() = Some(Loaded {
             ledger,
             ops,
@@ -292,7 +316,9 @@ impl SkuStock {
             )
             .map_err(err("movement"))?;
         }
-        if let Some(outcome) = outcome {
+        // A refusal, or a success that moved nothing, has no movement rows
+        // to be remembered by: its outcome gets a row of its own.
+        if let Some(outcome) = outcome.filter(|o| o.as_ref().map_or(true, Vec::is_empty)) {
             let text = serde_json::to_string(outcome).map_err(|e| e.to_string())?;
             sql.exec(
                 "INSERT OR REPLACE INTO ops (op_id, at_ms, outcome) VALUES (?, ?, ?)",
@@ -383,44 +409,85 @@ impl SkuStock {
         }
     }
 
-    fn history(&self, after: u64, limit: u32) -> Result<Vec<MovementEntry>, String> {
-        #[derive(Deserialize)]
-        struct Row {
-            seq: f64,
-            at_ms: f64,
-            op_id: String,
-            kind: String,
-            cart: Option<String>,
-            on_hand_delta: f64,
-            reserved_delta: f64,
-            sold_delta: f64,
-            reason: Option<String>,
-        }
-        let rows = self
-            .state
+    /// Movement rows, oldest first: those after sequence number `after`
+    /// (at most `limit`), or those recorded at or after `since_ms`.
+    fn movement_rows(&self, query: MovementQuery) -> Result<Vec<MovementRow>, String> {
+        const COLUMNS: &str =
+            "seq, at_ms, op_id, kind, cart, on_hand_delta, reserved_delta, sold_delta, reason";
+        let (sql, bindings): (String, Vec<worker::SqlStorageValue>) = match query {
+            MovementQuery::After { after, limit } => (
+                format!("SELECT {COLUMNS} FROM movements WHERE seq > ? ORDER BY seq LIMIT ?"),
+                vec![(after as i64).into(), i64::from(limit).into()],
+            ),
+            MovementQuery::Since(ms) => (
+                format!("SELECT {COLUMNS} FROM movements WHERE at_ms >= ? ORDER BY seq"),
+                vec![ms.into()],
+            ),
+        };
+        self.state
             .storage()
             .sql()
-            .exec(
-                "SELECT seq, at_ms, op_id, kind, cart, on_hand_delta, reserved_delta, sold_delta, reason FROM movements WHERE seq > ? ORDER BY seq LIMIT ?",
-                vec![(after as i64).into(), i64::from(limit).into()],
-            )
-            .and_then(|c| c.to_array::<Row>())
-            .map_err(|e| format!("reading movements: {e}"))?;
-        Ok(rows
+            .exec(&sql, bindings)
+            .and_then(|c| c.to_array::<MovementRow>())
+            .map_err(|e| format!("reading movements: {e}"))
+    }
+
+    /// Movements recorded at or after `since_ms`, oldest first, with their
+    /// op ids and times (the memory of applied operations).
+    fn movements_since(&self, since_ms: i64) -> Result<Vec<RecordedMovement>, String> {
+        Ok(self
+            .movement_rows(MovementQuery::Since(since_ms))?
+            .into_iter()
+            .map(|r| RecordedMovement {
+                at_ms: r.at_ms as i64,
+                op_id: r.op_id.clone(),
+                movement: r.movement(),
+            })
+            .collect())
+    }
+
+    fn history(&self, after: u64, limit: u32) -> Result<Vec<MovementEntry>, String> {
+        Ok(self
+            .movement_rows(MovementQuery::After { after, limit })?
             .into_iter()
             .map(|r| MovementEntry {
                 seq: r.seq as u64,
                 at: rfc3339(r.at_ms as i64),
-                op_id: r.op_id,
-                movement: Movement {
-                    kind: r.kind,
-                    cart: r.cart,
-                    on_hand_delta: r.on_hand_delta as i64,
-                    reserved_delta: r.reserved_delta as i64,
-                    sold_delta: r.sold_delta as i64,
-                    reason: r.reason,
-                },
+                op_id: r.op_id.clone(),
+                movement: r.movement(),
             })
             .collect())
+    }
+}
+
+enum MovementQuery {
+    After { after: u64, limit: u32 },
+    Since(i64),
+}
+
+/// One row of the `movements` table.
+#[derive(Deserialize)]
+struct MovementRow {
+    seq: f64,
+    at_ms: f64,
+    op_id: String,
+    kind: String,
+    cart: Option<String>,
+    on_hand_delta: f64,
+    reserved_delta: f64,
+    sold_delta: f64,
+    reason: Option<String>,
+}
+
+impl MovementRow {
+    fn movement(self) -> Movement {
+        Movement {
+            kind: self.kind,
+            cart: self.cart,
+            on_hand_delta: self.on_hand_delta as i64,
+            reserved_delta: self.reserved_delta as i64,
+            sold_delta: self.sold_delta as i64,
+            reason: self.reason,
+        }
     }
 }
