@@ -364,12 +364,7 @@ pub async fn change_coupons(
             return Err(coupon_not_found());
         }
         if cart.add_coupon(code, ctx.pricing.now_ms).is_ok() {
-            let mut found = BTreeMap::new();
-            for line in &cart.lines {
-                if let Some(p) = ctx.store.sku_prices(ctx.catalog, &line.sku).await? {
-                    found.insert(line.sku.clone(), p);
-                }
-            }
+            let found = line_prices(ctx, &cart).await?;
             let (_, coupons) = quote_cart_view(&cart, &found, ctx.catalog, &ctx.pricing)?;
             if let Some(c) = coupons
                 .iter()
@@ -421,16 +416,29 @@ pub struct CouponView {
     pub reason: Option<PromotionRefusal>,
 }
 
-/// The quote of `cart` (its priced lines only) and its coupons' status.
-/// Pure: every input is passed in.
-pub fn quote_cart_view(
+/// The price lists of the cart's SKUs in the live catalog (SKUs no longer
+/// in it are absent).
+pub async fn line_prices(
+    ctx: &CartContext<'_>,
+    cart: &Cart,
+) -> Result<BTreeMap<String, SkuPrices>> {
+    let mut found = BTreeMap::new();
+    for line in &cart.lines {
+        if let Some(p) = ctx.store.sku_prices(ctx.catalog, &line.sku).await? {
+            found.insert(line.sku.clone(), p);
+        }
+    }
+    Ok(found)
+}
+
+/// The lines of `cart` priced in its currency (unpriced ones left out),
+/// with their product's category, as pricing takes them.
+pub fn pricing_lines(
     cart: &Cart,
     found: &BTreeMap<String, SkuPrices>,
     catalog: &Catalog,
-    pricing: &Pricing,
-) -> Result<(Quote, Vec<CouponView>)> {
-    let lines = cart
-        .lines
+) -> Vec<PricingLine> {
+    cart.lines
         .iter()
         .filter_map(|l| {
             let p = found.get(&l.sku)?;
@@ -447,7 +455,18 @@ pub fn quote_cart_view(
                 category,
             })
         })
-        .collect();
+        .collect()
+}
+
+/// The quote of `cart` (its priced lines only) and its coupons' status.
+/// Pure: every input is passed in.
+pub fn quote_cart_view(
+    cart: &Cart,
+    found: &BTreeMap<String, SkuPrices>,
+    catalog: &Catalog,
+    pricing: &Pricing,
+) -> Result<(Quote, Vec<CouponView>)> {
+    let lines = pricing_lines(cart, found, catalog);
     let (promotions, unknown) =
         StoreSnapshot::candidates(&pricing.store.promotions, &cart.coupons, |_| (0, 0));
     let method = match &pricing.shipping_method {
@@ -533,15 +552,12 @@ pub async fn render(
     cart: &Cart,
     known: &[(String, StockLevels)],
 ) -> Result<Box<RawValue>> {
-    let (env, catalog, store, pricing) = (ctx.env, ctx.catalog, ctx.store, &ctx.pricing);
-    let mut price_lists: BTreeMap<String, BTreeMap<Currency, i64>> = BTreeMap::new();
-    let mut found: BTreeMap<String, SkuPrices> = BTreeMap::new();
-    for line in &cart.lines {
-        if let Some(p) = store.sku_prices(catalog, &line.sku).await? {
-            price_lists.insert(line.sku.clone(), p.prices.clone());
-            found.insert(line.sku.clone(), p);
-        }
-    }
+    let (env, catalog, pricing) = (ctx.env, ctx.catalog, &ctx.pricing);
+    let found = line_prices(ctx, cart).await?;
+    let price_lists: BTreeMap<String, BTreeMap<Currency, i64>> = found
+        .iter()
+        .map(|(sku, p)| (sku.clone(), p.prices.clone()))
+        .collect();
     let totals = price_cart(cart, &price_lists);
     let (quote, coupons) = quote_cart_view(cart, &found, catalog, pricing)?;
     #[derive(Serialize)]

@@ -9,7 +9,8 @@
 //! `GET /v1/orders/{id}` reads an order with its token.
 
 use crate::cart_api::{
-    not_found, parse_line_body, pricing_error, require_credentials, storage, CartContext,
+    line_prices, not_found, parse_line_body, pricing_error, pricing_lines, require_credentials,
+    storage, CartContext,
 };
 use crate::http::{ApiError, ApiResponse, Result};
 use edgecart_domain::cart::Cart;
@@ -18,7 +19,7 @@ use edgecart_domain::checkout::CheckoutPlan;
 use edgecart_domain::idempotency;
 use edgecart_domain::money::Currency;
 use edgecart_domain::order::{parse_email, Order, OrderDetails, Payment, ShippingAddressInput};
-use edgecart_domain::pricing::{quote_cart, Destination, PricingInput, PricingLine, Quote};
+use edgecart_domain::pricing::{quote_cart, Destination, PricingInput, Quote};
 use edgecart_domain::store::StoreSnapshot;
 use edgecart_durable_objects::protocol::{
     call_cart, call_order, call_store, problem, CartCommand, CheckoutBeginReply, CheckoutResponse,
@@ -208,39 +209,23 @@ async fn plan(
         ));
     }
     // Prices from the live catalog; every line must be priced.
-    let mut lines = Vec::with_capacity(cart.lines.len());
-    for line in &cart.lines {
-        let prices = ctx
-            .store
-            .sku_prices(ctx.catalog, &line.sku)
-            .await
-            .map_err(stored_error)?;
-        let Some((p, unit)) =
-            prices.and_then(|p| p.prices.get(&cart.currency).copied().map(|u| (p, u)))
-        else {
-            return Err(problem(
-                422,
-                "not_sold_in_currency",
-                "Item not for sale",
-                &format!(
-                    "{} is not for sale in {} any more; remove it from the cart.",
-                    line.sku, cart.currency
-                ),
-                json!({ "sku": line.sku }),
-            ));
-        };
-        let category = ctx
-            .catalog
-            .find(&p.product)
-            .and_then(|l| ctx.catalog.category_of(l))
-            .map(|c| c.slug.clone())
-            .unwrap_or_default();
-        lines.push(PricingLine {
-            sku: line.sku.clone(),
-            quantity: line.quantity,
-            unit_price: unit,
-            category,
-        });
+    let found = line_prices(ctx, cart).await.map_err(stored_error)?;
+    let lines = pricing_lines(cart, &found, ctx.catalog);
+    if let Some(line) = cart
+        .lines
+        .iter()
+        .find(|l| !lines.iter().any(|p| p.sku == l.sku))
+    {
+        return Err(problem(
+            422,
+            "not_sold_in_currency",
+            "Item not for sale",
+            &format!(
+                "{} is not for sale in {} any more; remove it from the cart.",
+                line.sku, cart.currency
+            ),
+            json!({ "sku": line.sku }),
+        ));
     }
     // Configuration, promotions and redemption counts: strongly consistent.
     let state = match call_store(

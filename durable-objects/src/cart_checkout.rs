@@ -304,19 +304,7 @@ impl Carts {
                     self.put_checkout(&c)?;
                 }
                 Step::Charging => {
-                    let total = edgecart_domain::money::Money::new(
-                        plan.order.totals.grand_total,
-                        plan.order.currency,
-                    );
-                    match payment::charge(
-                        &self.env,
-                        &plan.payment,
-                        &order,
-                        total,
-                        &plan.payment_token,
-                    )
-                    .await
-                    {
+                    match self.charge(&plan).await {
                         ChargeOutcome::Paid { reference } => {
                             c.step = Step::Paid { reference };
                             self.put_checkout(&c)?;
@@ -448,19 +436,7 @@ impl Carts {
                     }
                 }
                 Step::Verifying => {
-                    let total = edgecart_domain::money::Money::new(
-                        plan.order.totals.grand_total,
-                        plan.order.currency,
-                    );
-                    match payment::charge(
-                        &self.env,
-                        &plan.payment,
-                        &order,
-                        total,
-                        &plan.payment_token,
-                    )
-                    .await
-                    {
+                    match self.charge(&plan).await {
                         ChargeOutcome::Paid { reference } => {
                             // The shopper was told it failed: give it back.
                             match payment::refund(&self.env, &plan.payment, &order, &reference)
@@ -501,6 +477,21 @@ impl Carts {
                 }
             }
         }
+    }
+
+    /// Asks the provider for the plan's total: idempotent by the order id,
+    /// so asking again learns the first outcome.
+    async fn charge(&self, plan: &CheckoutPlan) -> ChargeOutcome {
+        let total =
+            edgecart_domain::money::Money::new(plan.order.totals.grand_total, plan.order.currency);
+        payment::charge(
+            &self.env,
+            &plan.payment,
+            &plan.order.id,
+            total,
+            &plan.payment_token,
+        )
+        .await
     }
 
     async fn stock_op(&self, sku: &str, op_id: String, op: StockOp) -> Result<ApplyReply, String> {
