@@ -41,6 +41,7 @@ import {
   seedDemoCatalog,
   setup,
   startDirectWorker,
+  writeBenchmarkSection,
 } from './lib.mjs';
 
 const TARGETS = [
@@ -539,30 +540,9 @@ function spawnText(cmd, args) {
   return `${r.stdout ?? ''}${r.stderr ?? ''}`;
 }
 
-/** Replaces the "Catalog reads" section of BENCHMARKS.md, keeping any others. */
+/** Replaces one section of BENCHMARKS.md (the "Catalog reads" one by default). */
 function writeReport(section, title = SECTION) {
-  const file = path.join(ROOT, 'BENCHMARKS.md');
-  const head = [
-    '# Edgecart benchmarks',
-    '',
-    'Throughput and latency of the Worker run locally under workerd,',
-    'measured with wrk. Each section is written by a script and records how to',
-    'reproduce it; absolute numbers depend on the machine, so compare ratios.',
-    '',
-  ].join('\n');
-  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : head;
-  const lines = text.split('\n');
-  const start = lines.findIndex((l) => l.trim() === title);
-  if (start === -1) {
-    text = `${text.replace(/\n*$/, '\n\n')}${section}`;
-  } else {
-    let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
-    if (end === -1) end = lines.length;
-    const before = lines.slice(0, start).join('\n').replace(/\n*$/, '\n\n');
-    const after = lines.slice(end).join('\n');
-    text = `${before}${section}${after ? `\n${after}` : ''}`;
-  }
-  fs.writeFileSync(file, text.replace(/\n*$/, '\n'));
+  writeBenchmarkSection(section, title);
 }
 
 // -------------------------------------------------------------- main ----

@@ -114,9 +114,9 @@ function cargoInstall(crate, version, binary, versionPattern, locked) {
 /**
  * Installs what the project needs and is missing: the wasm32 target, npm
  * packages, worker-build and the wasm-bindgen CLI (into .tools/), and, on
- * request, Debian packages for benchmarks. Skips everything already there.
+ * request, Debian packages: Chromium for browser tests, wrk for benchmarks. Skips everything already there.
  */
-export function setup({ bench = false, npm = true } = {}) {
+export function setup({ bench = false, browser = false, npm = true } = {}) {
   fs.mkdirSync(CACHE, { recursive: true });
   if (!output('rustup', ['--version'])) throw new Error('rustup is required (https://rustup.rs)');
   const targets = output('rustup', ['target', 'list', '--installed']) ?? '';
@@ -135,13 +135,25 @@ export function setup({ bench = false, npm = true } = {}) {
   // wasm-bindgen-cli's own lockfile pins crates the registry mirror lacks, so no --locked.
   cargoInstall('wasm-bindgen-cli', wb, 'wasm-bindgen', new RegExp(`wasm-bindgen ${wb.replaceAll('.', '\\.')}\\b`), false);
 
-  if (bench && !output('which', ['wrk'])) {
-    log('installing wrk from Debian packages');
-    const sudo = process.getuid && process.getuid() !== 0 ? ['sudo'] : [];
-    const apt = (args) => (sudo.length ? run('sudo', ['apt-get', ...args]) : run('apt-get', args));
-    apt(['update', '-qq']);
-    apt(['install', '-y', '-qq', 'wrk']);
-  }
+  // Debian's Chromium for the demo shop's browser tests (and its budget
+  // benchmark); wrk for the API benchmarks.
+  const packages = [];
+  if ((browser || bench) && !fs.existsSync(CHROMIUM)) packages.push('chromium');
+  if (bench && !output('which', ['wrk'])) packages.push('wrk');
+  if (packages.length) aptInstall(packages);
+}
+
+/** Debian's Chromium, as the browser tests launch it. */
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** Installs Debian packages (as root, or through sudo). */
+function aptInstall(packages) {
+  log(`installing ${packages.join(', ')} from Debian packages (one time)`);
+  const asRoot = !process.getuid || process.getuid() === 0;
+  const env = offlineEnv({ DEBIAN_FRONTEND: 'noninteractive' });
+  const apt = (args) => (asRoot ? run('apt-get', args, { env }) : run('sudo', ['apt-get', ...args], { env }));
+  apt(['update', '-qq']);
+  apt(['install', '-y', '-qq', ...packages]);
 }
 
 const BUILD_INPUTS = () => [
@@ -173,16 +185,20 @@ export function buildWorker() {
   fs.writeFileSync(stamp, hash);
 }
 
-/** Writes the demo catalog (products NDJSON, categories JSON) under .cache/; returns the paths. */
+/**
+ * Writes the demo catalog (products NDJSON, categories JSON) and its stock
+ * counts (JSON, `[{sku, on_hand}]`) under .cache/; returns the paths.
+ */
 export function generateDemoCatalog({ size } = {}) {
   const products = path.join(CACHE, `demo-products${size ? `-${size}` : ''}.ndjson`);
   const categories = path.join(CACHE, 'demo-categories.json');
-  const args = ['run', '--quiet', '--release', '-p', 'edgecart-tools', '--', 'demo', '--products', products, '--categories', categories];
+  const stock = path.join(CACHE, `demo-stock${size ? `-${size}` : ''}.json`);
+  const args = ['run', '--quiet', '--release', '-p', 'edgecart-tools', '--', 'demo', '--products', products, '--categories', categories, '--stock', stock];
   if (size) args.push('--size', String(size));
   if (output('cargo', args, { stdio: ['ignore', 'pipe', 'inherit'] }) === null) {
     throw new Error('generating the demo catalog failed');
   }
-  return { products, categories };
+  return { products, categories, stock };
 }
 
 /** A random admin token secret. */
@@ -192,15 +208,16 @@ export function randomSecret() {
 
 /**
  * Calls the admin API; throws with the problem's detail on failure. Only
- * for idempotent calls (PUTs, imports): a dropped connection is retried.
+ * for idempotent calls (PUTs, imports, stock writes with an Idempotency-Key
+ * in `headers`): a dropped connection is retried.
  */
-export async function adminFetch(url, token, method, route, body, contentType = 'application/json') {
+export async function adminFetch(url, token, method, route, body, contentType = 'application/json', headers = {}) {
   for (let attempt = 1; ; attempt++) {
     let r;
     try {
       r = await fetch(`${url}${route}`, {
         method,
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType },
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType, ...headers },
         body,
         signal: AbortSignal.timeout(600_000),
       });
@@ -216,9 +233,75 @@ export async function adminFetch(url, token, method, route, body, contentType = 
   }
 }
 
+/** Items per `POST /admin/v1/inventory` request (the route's maximum), and requests in flight. */
+const STOCK_BATCH = 200;
+const STOCK_BATCHES_IN_FLIGHT = 2;
+/** Attempts per batch while items fail with `storage_unavailable` (or it is lost), and the first pause between them. */
+const STOCK_ATTEMPTS = 12;
+const STOCK_RETRY_MS = 1000;
+
+/**
+ * Sets the demo stock counts (`[{sku, on_hand}]`) through the admin API's
+ * batch route: batches of 200, a few in flight at once, each with its own
+ * Idempotency-Key (`{keyPrefix}:{batch number}`), so a retried batch
+ * applies nothing twice. Items that fail with `storage_unavailable` are sent
+ * again under the same key after a pause (local workerd refuses new SQLite
+ * objects while too many are open, until idle ones are evicted), and so is
+ * a whole batch answered 5xx or lost; an item refused otherwise, or a 4xx,
+ * throws. Returns { skus, ms, retries }.
+ */
+export async function seedDemoStock(url, token, counts, keyPrefix, { inFlight = STOCK_BATCHES_IN_FLIGHT } = {}) {
+  const started = Date.now();
+  const batches = [];
+  for (let i = 0; i < counts.length; i += STOCK_BATCH) batches.push(counts.slice(i, i + STOCK_BATCH));
+  let next = 0;
+  let retries = 0;
+  let pausedUntil = 0;
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  const send = async (n) => {
+    let items = batches[n].map(({ sku, on_hand }) => ({ sku, on_hand, reason: 'demo stock' }));
+    for (let attempt = 1; ; attempt++) {
+      await sleep(Math.max(0, pausedUntil - Date.now()));
+      const pause = () => {
+        retries++;
+        // Every batch in flight waits, so that idle stock objects can be evicted.
+        pausedUntil = Math.max(pausedUntil, Date.now() + Math.min(STOCK_RETRY_MS * attempt, 8000));
+      };
+      let report;
+      try {
+        report = await adminFetch(url, token, 'POST', '/admin/v1/inventory', JSON.stringify({ items }), 'application/json', {
+          'Idempotency-Key': `${keyPrefix}:${n}`,
+        });
+      } catch (e) {
+        // A refusal (4xx) is final; a lost or unavailable worker is retried under the same key.
+        if (/answered 4\d\d/.test(e.message) || attempt >= STOCK_ATTEMPTS) throw e;
+        log(`stock batch ${n}: ${e.message.slice(0, 120)}; retrying`);
+        pause();
+        continue;
+      }
+      const failed = report.items.filter((i) => i.status !== 'ok');
+      const fatal = failed.filter((i) => i.code !== 'storage_unavailable');
+      if (fatal.length > 0) throw new Error(`setting the demo stock failed for ${fatal.length} SKUs: ${JSON.stringify(fatal.slice(0, 3))}`);
+      if (failed.length === 0) return;
+      if (attempt >= STOCK_ATTEMPTS) throw new Error(`stock objects stayed unavailable for ${failed.length} SKUs, e.g. ${failed[0].sku}`);
+      pause();
+      const retry = new Set(failed.map((i) => i.sku));
+      items = items.filter((i) => retry.has(i.sku));
+    }
+  };
+  const worker = async () => {
+    while (next < batches.length) await send(next++);
+  };
+  await Promise.all(Array.from({ length: Math.min(inFlight, batches.length) }, worker));
+  return { skus: counts.length, ms: Date.now() - started, retries };
+}
+
 /**
  * Seeds the demo catalog through the admin API (categories, then one NDJSON
- * import), unless the shop already has products. Returns the import report.
+ * import), unless the shop already has products. With `{ stock: true }` it
+ * then sets the demo stock counts of every SKU (see seedDemoStock), so the
+ * demo shop can sell; without, demo SKUs start uncounted (what the e2e tests
+ * expect). Returns the import report (with `stock: { skus, ms }` when set).
  */
 export async function seedDemoCatalog(url, token, opts = {}) {
   const head = await (await fetch(`${url}/v1/products?limit=1`)).json();
@@ -230,6 +313,11 @@ export async function seedDemoCatalog(url, token, opts = {}) {
   log('importing the demo catalog through POST /admin/v1/catalog/import');
   const report = await adminFetch(url, token, 'POST', '/admin/v1/catalog/import', fs.readFileSync(files.products), 'application/x-ndjson');
   if (report.rejected > 0) throw new Error(`the demo import rejected ${report.rejected} lines: ${JSON.stringify(report.errors.slice(0, 3))}`);
+  if (opts.stock) {
+    const counts = JSON.parse(fs.readFileSync(files.stock, 'utf8'));
+    log(`setting the demo stock of ${counts.length} SKUs through POST /admin/v1/inventory`);
+    report.stock = await seedDemoStock(url, token, counts, `demo-stock:${report.catalog_version}`);
+  }
   return report;
 }
 
@@ -346,4 +434,33 @@ export async function startDirectWorker({ port, persistTo, logFile, assets = tru
   });
   const url = (await mf.ready).href.replace(/\/$/, '');
   return { url, stop: () => mf.dispose() };
+}
+
+/**
+ * Replaces the section of BENCHMARKS.md headed `title` with `section` (or
+ * appends it), keeping every other section.
+ */
+export function writeBenchmarkSection(section, title) {
+  const file = path.join(ROOT, 'BENCHMARKS.md');
+  const head = [
+    '# Edgecart benchmarks',
+    '',
+    'Throughput and latency of the Worker run locally under workerd,',
+    'measured with wrk. Each section is written by a script and records how to',
+    'reproduce it; absolute numbers depend on the machine, so compare ratios.',
+    '',
+  ].join('\n');
+  let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : head;
+  const lines = text.split('\n');
+  const start = lines.findIndex((l) => l.trim() === title);
+  if (start === -1) {
+    text = `${text.replace(/\n*$/, '\n\n')}${section}`;
+  } else {
+    let end = lines.findIndex((l, i) => i > start && /^## /.test(l));
+    if (end === -1) end = lines.length;
+    const before = lines.slice(0, start).join('\n').replace(/\n*$/, '\n\n');
+    const after = lines.slice(end).join('\n');
+    text = `${before}${section}${after ? `\n${after}` : ''}`;
+  }
+  fs.writeFileSync(file, text.replace(/\n*$/, '\n'));
 }

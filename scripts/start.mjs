@@ -1,9 +1,9 @@
-// `npm start`: install what is missing, build, seed the demo catalog into
-// local KV on first start, and serve the API and demo shop on 127.0.0.1.
+// `npm start`: install what is missing, build, seed the demo catalog and its
+// stock counts on first start, and serve the API and demo shop on 127.0.0.1.
 // PORT overrides the port (default 8787).
 import fs from 'node:fs';
 import path from 'node:path';
-import { buildWorker, log, randomSecret, ROOT, seedDemoCatalog, setup, startWorker } from './lib.mjs';
+import { adminFetch, buildWorker, log, randomSecret, ROOT, seedDemoCatalog, setup, startWorker } from './lib.mjs';
 
 /**
  * The local admin token: ADMIN_TOKENS in .dev.vars (ignored by git), created
@@ -34,8 +34,20 @@ buildWorker();
 const token = localAdminToken();
 const worker = await startWorker({ port, persistTo });
 try {
-  const report = await seedDemoCatalog(worker.url, token);
-  if (report) log(`seeded ${report.created} products (catalog ${report.catalog_version})`);
+  const report = await seedDemoCatalog(worker.url, token, { stock: true });
+  if (report) {
+    log(`seeded ${report.created} products (catalog ${report.catalog_version})`);
+    log(`set the stock of ${report.stock.skus} SKUs in ${(report.stock.ms / 1000).toFixed(1)} s`);
+    // A coupon to try in the demo shop's cart.
+    await adminFetch(
+      worker.url,
+      token,
+      'PUT',
+      '/admin/v1/promotions/welcome10',
+      JSON.stringify({ code: 'WELCOME10', description: '10% off the demo shop', discount: { type: 'percentage', basis_points: 1000 }, target: { type: 'cart' } }),
+    );
+    log('created the coupon WELCOME10 (10% off)');
+  }
 } catch (e) {
   await worker.stop();
   throw e;

@@ -1,5 +1,6 @@
 // `npm test`: every test. Formatting and lints, the native Rust tests, then
-// end-to-end tests against the real Worker under workerd: the release build
+// end-to-end tests against the real Worker under workerd (the API, and the
+// demo shop in headless Chromium): the release build
 // with the bindings of wrangler.toml, run by Miniflare straight on workerd
 // (no wrangler dev proxy in front, which drops requests under a burst of
 // 1,000 concurrent ones), on a free 127.0.0.1 port with fresh local state,
@@ -21,7 +22,7 @@ import {
   startDirectWorker,
 } from './lib.mjs';
 
-setup();
+setup({ browser: true });
 log('cargo fmt --check');
 run('cargo', ['fmt', '--all', '--', '--check']);
 log('cargo clippy');
@@ -58,11 +59,15 @@ try {
   });
   await seedDemoCatalog(worker.url, adminToken);
   log(`end-to-end tests against ${worker.url} (worker log: .cache/e2e-worker.log)`);
-  const files = fs
-    .readdirSync(path.join(ROOT, 'tests', 'e2e'))
-    .filter((f) => f.endsWith('.test.mjs'))
-    .filter((f) => process.argv.length <= 2 || process.argv.slice(2).some((w) => f.includes(w)))
-    .map((f) => path.join('tests', 'e2e', f));
+  // The API's end-to-end tests, then the demo shop's in Chromium.
+  const files = ['e2e', 'browser'].flatMap((dir) =>
+    fs
+      .readdirSync(path.join(ROOT, 'tests', dir))
+      .filter((f) => f.endsWith('.test.mjs'))
+      .filter((f) => process.argv.length <= 2 || process.argv.slice(2).some((w) => f.includes(w)))
+      .sort()
+      .map((f) => path.join('tests', dir, f)),
+  );
   const code = await runAsync(process.execPath, ['--test', '--test-concurrency=1', ...files], {
     env: {
       ...process.env,

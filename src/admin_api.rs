@@ -11,7 +11,7 @@ use crate::inventory_api;
 use crate::routes::Route;
 use edgecart_domain::admin::{CategoryInput, PriceInput, MAX_ITEM_BYTES};
 use edgecart_domain::secret::constant_time_eq;
-use edgecart_domain::stock::{AdjustmentInput, SetOnHandInput, StockOp};
+use edgecart_domain::stock::{AdjustmentInput, BulkSetOnHandInput, SetOnHandInput, StockOp};
 use edgecart_durable_objects::protocol::{
     call, AuditReply, CatalogCommand, FieldProblem, ImportReply, PublishReply, Refusal, WriteReply,
 };
@@ -263,9 +263,14 @@ fn require_media_type(req: &Request, accepted: &[&str]) -> Result<()> {
 
 /// Reads a JSON body of at most [`MAX_ITEM_BYTES`].
 pub async fn small_json_body(req: &mut Request) -> Result<String> {
+    json_body(req, MAX_ITEM_BYTES).await
+}
+
+/// Reads a JSON body of at most `max` bytes.
+pub async fn json_body(req: &mut Request, max: usize) -> Result<String> {
     require_media_type(req, &["application/json"])?;
     let too_large = || ApiError::PayloadTooLarge {
-        detail: format!("The body may be at most {MAX_ITEM_BYTES} bytes."),
+        detail: format!("The body may be at most {max} bytes."),
     };
     let declared = req
         .headers()
@@ -273,7 +278,7 @@ pub async fn small_json_body(req: &mut Request) -> Result<String> {
         .ok()
         .flatten()
         .and_then(|l| l.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > MAX_ITEM_BYTES) {
+    if declared.is_some_and(|n| n > max) {
         return Err(too_large());
     }
     let bytes = req.bytes().await.map_err(|_| ApiError::InvalidBody {
@@ -281,7 +286,7 @@ pub async fn small_json_body(req: &mut Request) -> Result<String> {
         field: None,
         detail: "The body could not be read.".into(),
     })?;
-    if bytes.len() > MAX_ITEM_BYTES {
+    if bytes.len() > max {
         return Err(too_large());
     }
     String::from_utf8(bytes).map_err(|_| ApiError::InvalidBody {
@@ -348,6 +353,12 @@ pub async fn handle(
                 reason: input.reason.unwrap_or_else(|| "count".into()),
             };
             return inventory_api::apply(env, sku, op_id, op, "on_hand").await;
+        }
+        (Route::AdminInventoryBatch, _) => {
+            let body = json_body(req, inventory_api::BATCH_BODY_MAX).await?;
+            let input: BulkSetOnHandInput = parse_body(&body)?;
+            let store = CatalogStore::from_env(env, config)?;
+            return inventory_api::set_on_hand_batch(env, &store, now_ms, &op_id, input).await;
         }
         (Route::AdminAdjustments { sku }, _) => {
             let input: AdjustmentInput = parse_body(&small_json_body(req).await?)?;

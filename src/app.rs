@@ -12,9 +12,11 @@ use crate::config::{Config, Role};
 use crate::http::{etag_matches, not_modified, ApiError, ApiResponse, Result};
 use crate::inventory_api;
 use crate::routes::{self, Route};
+use crate::shop_pages;
 use crate::store_api;
 use edgecart_domain::order::OrderEvent;
 use edgecart_durable_objects::protocol::LineChangeDto;
+use futures_util::future::join_all;
 use serde::Serialize;
 use std::cell::OnceCell;
 use worker::{console_log, Date, Env, Headers, Method, Request, Response};
@@ -66,7 +68,27 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
     let if_none_match = req.headers().get("If-None-Match").ok().flatten();
     let mut trace = Trace::default();
 
-    let outcome = if method == "OPTIONS" {
+    let page = match method.as_str() {
+        "GET" | "HEAD" => shop_pages::match_page(&path),
+        _ => None,
+    };
+    let outcome = if let Some(page) = page {
+        // A page of the demo shop: HTML, whatever happens.
+        match config(env) {
+            Ok(config) => {
+                let request = shop_pages::PageRequest {
+                    page,
+                    pairs,
+                    cookie: req.headers().get("Cookie").ok().flatten(),
+                    env,
+                    config: &config,
+                    now_ms: started,
+                };
+                Ok(shop_pages::serve(request, &mut trace.warnings).await)
+            }
+            Err(e) => Err(e),
+        }
+    } else if method == "OPTIONS" {
         preflight(&path)
     } else {
         dispatch(
@@ -146,6 +168,7 @@ async fn dispatch(
         | Route::AdminImport
         | Route::AdminAudit
         | Route::AdminInventory { .. }
+        | Route::AdminInventoryBatch
         | Route::AdminAdjustments { .. }
         | Route::AdminMovements { .. } => {
             let config = config(env)?;
@@ -291,31 +314,15 @@ async fn dispatch(
                     let params = Params::parse(pairs, DETAIL_PARAMS)?;
                     let currency =
                         catalog_api::parse_currency(&params, &catalog, config.default_currency)?;
-                    let listing = catalog.find(id_or_slug).ok_or(ApiError::ProductNotFound)?;
-                    let shard = store.product_shard(&catalog, listing).await?;
-                    let record = shard.products.get(&listing.id).ok_or_else(|| {
-                        ApiError::CatalogUnavailable {
-                            cause: format!("{} is missing from its shard", listing.id),
-                        }
-                    })?;
-                    // Exact availability of every variant, from its stock object;
-                    // a variant whose object cannot answer shows `null`.
-                    let mut available = std::collections::BTreeMap::new();
-                    for v in &record.variants {
-                        match inventory_api::levels(env, &v.sku).await {
-                            Ok(levels) => {
-                                available.insert(v.sku.clone(), levels.available);
-                            }
-                            Err(e) => trace.warnings.push(format!(
-                                "stock of {}: {}",
-                                v.sku,
-                                e.cause().unwrap_or("")
-                            )),
-                        }
-                    }
-                    let r = catalog_api::product_detail(
-                        &catalog, listing, record, currency, &available,
-                    );
+                    let r = product_response(
+                        env,
+                        &store,
+                        &catalog,
+                        id_or_slug,
+                        currency,
+                        &mut trace.warnings,
+                    )
+                    .await?;
                     // The body changes with stock, so its validator is its own hash.
                     let etag = format!("\"{}\"", edgecart_domain::records::content_hash(&r.body));
                     conditional(if_none_match, &etag, CATALOG_CACHE_CONTROL, || Ok(r))
@@ -324,6 +331,43 @@ async fn dispatch(
             }
         }
     }
+}
+
+/// The `GET /v1/products/{id_or_slug}` body: the product's full record and
+/// the exact availability of every variant, read from the SKUs' stock
+/// objects in parallel (a variant whose object cannot answer shows `null`).
+pub(crate) async fn product_response(
+    env: &Env,
+    store: &CatalogStore<'_>,
+    catalog: &edgecart_domain::search::Catalog,
+    id_or_slug: &str,
+    currency: edgecart_domain::money::Currency,
+    warnings: &mut Warnings,
+) -> Result<ApiResponse> {
+    let listing = catalog.find(id_or_slug).ok_or(ApiError::ProductNotFound)?;
+    let shard = store.product_shard(catalog, listing).await?;
+    let record = shard
+        .products
+        .get(&listing.id)
+        .ok_or_else(|| ApiError::CatalogUnavailable {
+            cause: format!("{} is missing from its shard", listing.id),
+        })?;
+    let reads = record
+        .variants
+        .iter()
+        .map(|v| inventory_api::levels(env, &v.sku));
+    let mut available = std::collections::BTreeMap::new();
+    for (v, levels) in record.variants.iter().zip(join_all(reads).await) {
+        match levels {
+            Ok(levels) => {
+                available.insert(v.sku.clone(), levels.available);
+            }
+            Err(e) => warnings.push(format!("stock of {}: {}", v.sku, e.cause().unwrap_or(""))),
+        }
+    }
+    Ok(catalog_api::product_detail(
+        catalog, listing, record, currency, &available,
+    ))
 }
 
 /// The cart routes: every one but creation needs the cart's bearer token.

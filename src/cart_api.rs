@@ -10,7 +10,8 @@ use crate::http::{ApiError, ApiResponse, Result};
 use edgecart_domain::cart::{price_cart, Cart, CartError};
 use edgecart_domain::money::{Currency, Money};
 use edgecart_domain::pricing::{
-    quote_cart, AppliedPromotion, Destination, PricingError, PricingInput, PricingLine, Quote,
+    quote_cart, shipping_options, AppliedPromotion, Destination, PricingError, PricingInput,
+    PricingLine, Quote, ShippingOption,
 };
 use edgecart_domain::promotion::{normalize_code, PromotionRefusal};
 use edgecart_domain::records::SkuPrices;
@@ -545,8 +546,9 @@ pub fn pricing_error(e: PricingError) -> ApiError {
     }
 }
 
-/// The cart as the API shows it: server prices, discounts, shipping, tax
-/// and totals, exact availability.
+/// The cart as the API shows it: server prices, discounts, shipping (and
+/// the shipping options for its destination), tax and totals, exact
+/// availability.
 pub async fn render(
     ctx: &CartContext<'_>,
     cart: &Cart,
@@ -626,6 +628,8 @@ pub async fn render(
         discount_total: Money,
         shipping_method: Option<&'a str>,
         destination: Option<&'a Destination>,
+        /// The methods that can ship this cart to `destination`, priced.
+        shipping_options: Vec<ShippingOption>,
         shipping: Money,
         prices_include_tax: bool,
         tax_total: Money,
@@ -644,6 +648,11 @@ pub async fn render(
         discount_total: quote.discount_total,
         shipping_method: pricing.shipping_method.as_deref(),
         destination: pricing.destination.as_ref(),
+        shipping_options: shipping_options(
+            &pricing.store.config.shipping_methods,
+            pricing.destination.as_ref(),
+            &quote,
+        ),
         shipping: quote.shipping,
         prices_include_tax: quote.prices_include_tax,
         tax_total: quote.tax_total,

@@ -19,6 +19,7 @@ pub enum Route<'a> {
     AdminAudit,
     Inventory { sku: &'a str },
     AdminInventory { sku: &'a str },
+    AdminInventoryBatch,
     AdminAdjustments { sku: &'a str },
     AdminMovements { sku: &'a str },
     Carts,
@@ -46,6 +47,7 @@ impl Route<'_> {
             Route::AdminCategory { .. } => "PUT, OPTIONS",
             Route::AdminInventory { .. } => "GET, HEAD, PUT, OPTIONS",
             Route::AdminImport
+            | Route::AdminInventoryBatch
             | Route::AdminAdjustments { .. }
             | Route::Carts
             | Route::CartLines { .. }
@@ -88,6 +90,7 @@ pub const ROUTES: &[RouteSpec] = &[
     spec("POST", "/admin/v1/catalog/import"),
     spec("GET", "/admin/v1/audit"),
     spec("GET", "/v1/inventory/{sku}"),
+    spec("POST", "/admin/v1/inventory"),
     spec("GET", "/admin/v1/inventory/{sku}"),
     spec("PUT", "/admin/v1/inventory/{sku}"),
     spec("POST", "/admin/v1/inventory/{sku}/adjustments"),
@@ -151,6 +154,7 @@ pub fn match_path(path: &str) -> Option<Route<'_>> {
         ["admin", "v1", "store"] => Route::AdminStore,
         ["admin", "v1", "promotions"] => Route::AdminPromotions,
         ["admin", "v1", "promotions", id] => Route::AdminPromotion { id },
+        ["admin", "v1", "inventory"] => Route::AdminInventoryBatch,
         ["admin", "v1", "inventory", sku] => Route::AdminInventory { sku },
         ["admin", "v1", "inventory", sku, "adjustments"] => Route::AdminAdjustments { sku },
         ["admin", "v1", "inventory", sku, "movements"] => Route::AdminMovements { sku },
@@ -203,6 +207,19 @@ mod tests {
                 }),
             ),
             ("POST", "/admin/v1/catalog/import", Ok(Route::AdminImport)),
+            (
+                "POST",
+                "/admin/v1/inventory",
+                Ok(Route::AdminInventoryBatch),
+            ),
+            (
+                "PUT",
+                "/admin/v1/inventory",
+                Err(ApiError::MethodNotAllowed {
+                    allow: "POST, OPTIONS",
+                }),
+            ),
+            ("POST", "/admin/v1/inventory/", Err(ApiError::RouteNotFound)),
             ("GET", "/v1/products/", Err(ApiError::RouteNotFound)),
             ("GET", "/v1/products/a/b", Err(ApiError::RouteNotFound)),
             ("GET", "/v2/products", Err(ApiError::RouteNotFound)),

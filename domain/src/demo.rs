@@ -1,10 +1,14 @@
 //! The demo catalog: a deterministic generator of a shop with realistic
 //! names, descriptions and tags, so that search means something. The same
 //! seed always yields the same catalog; tests, `npm start` and the
-//! benchmarks all use it.
+//! benchmarks all use it. [`stock`] gives its SKUs counted stock, which
+//! `npm start` sets so that the demo shop can sell.
 
 use crate::money::Currency;
-use crate::records::{CategoryRecord, ImageRecord, ProductRecord, VariantRecord, PRODUCT_SCHEMA};
+use crate::records::{
+    fnv1a64, CategoryRecord, ImageRecord, ProductRecord, VariantRecord, PRODUCT_SCHEMA,
+};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashSet};
 
 /// The seed of the catalog `npm start` serves.
@@ -616,10 +620,82 @@ pub fn products(seed: u64, count: usize) -> Vec<ProductRecord> {
         .collect()
 }
 
+/// The counted stock of one demo SKU.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DemoStock {
+    pub sku: String,
+    pub on_hand: i64,
+}
+
+/// The demo shop's stock counts: one per SKU of `products`, in catalog
+/// order. Most SKUs have 5 to 60 units, about 1 in 8 of the others is low
+/// (1 to 3 units) and about 1 in 40 is sold out (0). Each count depends on
+/// the SKU alone (a hash of it), so it is the same whatever the catalog's
+/// size and however often it is generated.
+pub fn stock(products: &[ProductRecord]) -> Vec<DemoStock> {
+    products
+        .iter()
+        .flat_map(|p| &p.variants)
+        .map(|v| {
+            // One SplitMix64 step over the SKU's hash spreads similar SKUs.
+            let h = Rng(fnv1a64(v.sku.as_bytes())).next();
+            let on_hand = if h.is_multiple_of(40) {
+                0
+            } else if (h / 40).is_multiple_of(8) {
+                1 + ((h / 320) % 3) as i64
+            } else {
+                5 + ((h / 320) % 56) as i64
+            };
+            DemoStock {
+                sku: v.sku.clone(),
+                on_hand,
+            }
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::catalog::{publish, validate_product};
+
+    #[test]
+    fn stock_is_deterministic_per_sku_and_mostly_available() {
+        let all = products(DEFAULT_SEED, DEFAULT_SIZE);
+        let counts = stock(&all);
+        let skus: Vec<&str> = all
+            .iter()
+            .flat_map(|p| p.variants.iter().map(|v| v.sku.as_str()))
+            .collect();
+        assert_eq!(
+            counts.iter().map(|s| s.sku.as_str()).collect::<Vec<_>>(),
+            skus,
+            "one count per SKU, in catalog order"
+        );
+        assert_eq!(counts, stock(&all));
+        // A count depends on the SKU only, not on the catalog's size.
+        assert_eq!(stock(&all[..100]), counts[..stock(&all[..100]).len()]);
+        let n = counts.len() as f64;
+        let share =
+            |f: &dyn Fn(i64) -> bool| counts.iter().filter(|s| f(s.on_hand)).count() as f64 / n;
+        assert!(counts.iter().all(|s| matches!(s.on_hand, 0..=3 | 5..=60)));
+        let sold_out = share(&|q| q == 0);
+        let low = share(&|q| (1..=3).contains(&q));
+        let stocked = share(&|q| (5..=60).contains(&q));
+        assert!((0.015..0.035).contains(&sold_out), "sold out {sold_out}");
+        assert!((0.08..0.16).contains(&low), "low {low}");
+        assert!(stocked > 0.8, "stocked {stocked}");
+        for q in [0, 1, 2, 3, 5, 60] {
+            assert!(counts.iter().any(|s| s.on_hand == q), "{q} occurs");
+        }
+        assert_eq!(
+            serde_json::to_string(&counts[0]).unwrap(),
+            format!(
+                r#"{{"sku":"{}","on_hand":{}}}"#,
+                counts[0].sku, counts[0].on_hand
+            )
+        );
+    }
 
     #[test]
     fn is_deterministic_valid_and_publishable() {

@@ -157,6 +157,16 @@ pub struct Quote {
     pub refused_coupons: Vec<RefusedCoupon>,
 }
 
+/// A shipping method a shopper can pick for a cart, with what it costs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShippingOption {
+    pub id: String,
+    pub name: String,
+    /// What checkout charges for shipping with this method (0 when the
+    /// cart's subtotal after discounts reaches the method's threshold).
+    pub amount: Money,
+}
+
 /// Why a cart cannot be quoted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "error", rename_all = "snake_case")]
@@ -352,6 +362,37 @@ pub fn quote_cart(input: &PricingInput) -> Result<Quote, PricingError> {
         applied,
         refused_coupons,
     })
+}
+
+/// The methods among `methods` (in their order) that can ship the cart
+/// quoted as `quote` to `destination`, each with its price for this cart:
+/// every method that ships to the destination country and has a rate in
+/// the quote's currency. The price is rule 7's, the method's quote on the
+/// subtotal after discounts, so picking an option and quoting the cart
+/// with it yields exactly `amount` as the quote's `shipping`. No
+/// destination: no options.
+pub fn shipping_options(
+    methods: &[ShippingMethod],
+    destination: Option<&Destination>,
+    quote: &Quote,
+) -> Vec<ShippingOption> {
+    let Some(destination) = destination else {
+        return Vec::new();
+    };
+    let discounted = quote.subtotal.amount - quote.discount_total.amount;
+    methods
+        .iter()
+        .filter_map(|m| {
+            let amount = m
+                .quote(&destination.country, quote.currency, discounted)
+                .ok()?;
+            Some(ShippingOption {
+                id: m.id.clone(),
+                name: m.name.clone(),
+                amount,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -770,6 +811,89 @@ mod tests {
             Err(PricingError::Shipping {
                 refusal: ShippingRefusal::NotToCountry
             })
+        );
+    }
+
+    fn method(id: &str, countries: &[&str], rate: i64, free_above: Option<i64>) -> ShippingMethod {
+        ShippingMethod {
+            id: id.into(),
+            name: format!("Method {id}"),
+            countries: countries.iter().map(|c| c.to_string()).collect(),
+            rates: BTreeMap::from([(usd(), rate)]),
+            free_above: free_above
+                .map(|a| BTreeMap::from([(usd(), a)]))
+                .unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn shipping_options_are_the_methods_that_ship_priced_as_checkout_would() {
+        let eur = Currency::parse("EUR").unwrap();
+        let methods = vec![
+            method("standard", &["US", "CA"], 500, Some(5000)),
+            method("express", &[], 1500, None),
+            method("eu-only", &["DE"], 300, None),
+            ShippingMethod {
+                rates: BTreeMap::from([(eur, 450)]),
+                ..method("euro-rate", &[], 0, None)
+            },
+        ];
+        let options = |i: &PricingInput| {
+            let q = quote_cart(i).unwrap();
+            shipping_options(&methods, i.destination.as_ref(), &q)
+                .into_iter()
+                .map(|o| (o.id, o.amount.amount))
+                .collect::<Vec<_>>()
+        };
+        let own = |id: &str| (id.to_string(), 0);
+        let mut i = input(vec![line("A", 2, 2000, "c")], vec![]);
+        assert_eq!(options(&i), [], "no destination, no options");
+        i.destination = to("us", Some("NY"));
+        assert_eq!(
+            options(&i),
+            [("standard".into(), 500), ("express".into(), 1500)],
+            "country and currency filter, case-insensitive country"
+        );
+        i.destination = to("DE", None);
+        assert_eq!(
+            options(&i),
+            [("express".into(), 1500), ("eu-only".into(), 300)]
+        );
+        // From the threshold (after discounts) standard is free.
+        i.destination = to("US", None);
+        i.lines = vec![line("A", 1, 5100, "c")];
+        assert_eq!(options(&i)[0], own("standard"));
+        i.promotions = vec![candidate(promo("p", None, off(101), Target::Cart))];
+        assert_eq!(
+            options(&i)[0],
+            ("standard".into(), 500),
+            "50.99 − 1.01 < 50.00"
+        );
+        // Every option's amount is what quoting the cart with it charges.
+        for lines in [
+            vec![],
+            vec![line("A", 1, 4999, "c")],
+            vec![line("A", 3, 2000, "c")],
+        ] {
+            i.lines = lines;
+            let q = quote_cart(&i).unwrap();
+            let found = shipping_options(&methods, i.destination.as_ref(), &q);
+            assert_eq!(found.len(), 2);
+            for o in found {
+                let chosen = PricingInput {
+                    shipping_method: methods.iter().find(|m| m.id == o.id).cloned(),
+                    ..i.clone()
+                };
+                assert_eq!(quote_cart(&chosen).unwrap().shipping, o.amount, "{}", o.id);
+                assert_eq!(o.name, format!("Method {}", o.id));
+            }
+        }
+        // The cart's own method choice does not change the options.
+        i.shipping_method = Some(methods[1].clone());
+        let q = quote_cart(&i).unwrap();
+        assert_eq!(
+            shipping_options(&methods, i.destination.as_ref(), &q).len(),
+            2
         );
     }
 

@@ -16,7 +16,7 @@ use crate::records::{
 };
 use crate::text;
 use std::cmp::Ordering;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// Limits on list queries, shared by the API and its documentation.
 pub mod limits {
@@ -544,6 +544,29 @@ impl Catalog {
             fingerprint,
             after,
         })
+    }
+
+    /// Which of `skus` a variant of this version has (same order, exact
+    /// match), in one pass over the listings' SKU lists. `None` when the
+    /// index was published before listings carried their SKUs (some
+    /// listing lists fewer SKUs than it has variants): only the price
+    /// shards can tell then.
+    pub fn known_skus(&self, skus: &[&str]) -> Option<Vec<bool>> {
+        if self
+            .products
+            .iter()
+            .any(|p| p.skus.len() < p.variant_count as usize)
+        {
+            return None;
+        }
+        let wanted: HashSet<&str> = skus.iter().copied().collect();
+        let mut found: HashSet<&str> = HashSet::with_capacity(wanted.len());
+        for sku in self.products.iter().flat_map(|p| &p.skus) {
+            if wanted.contains(sku.as_str()) {
+                found.insert(sku.as_str());
+            }
+        }
+        Some(skus.iter().map(|s| found.contains(s)).collect())
     }
 
     /// The products with a SKU in `snapshot`.

@@ -28,6 +28,64 @@ pub struct SetOnHandInput {
     pub reason: Option<String>,
 }
 
+/// `POST /admin/v1/inventory`: counted stock of many SKUs at once.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkSetOnHandInput {
+    pub items: Vec<BulkSetOnHandItem>,
+}
+
+/// One SKU's count in a [`BulkSetOnHandInput`].
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BulkSetOnHandItem {
+    pub sku: String,
+    pub on_hand: i64,
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// Most items one bulk count may carry.
+pub const BULK_MAX_ITEMS: usize = 200;
+
+/// Why a bulk count is refused as a whole (before anything is applied).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BulkRefusal {
+    /// No items.
+    Empty,
+    /// More than [`BULK_MAX_ITEMS`] items.
+    TooMany { count: usize },
+    /// Item `index` names the SKU of an earlier item, `first`.
+    DuplicateSku { index: usize, first: usize },
+}
+
+impl BulkSetOnHandInput {
+    /// The batch rules: 1 to [`BULK_MAX_ITEMS`] items, each SKU once (exact
+    /// match, as SKUs are case-sensitive). Per-item rules (quantity,
+    /// reason, whether the SKU exists) are checked per item, later.
+    pub fn check(&self) -> Result<(), BulkRefusal> {
+        match self.items.len() {
+            0 => return Err(BulkRefusal::Empty),
+            n if n > BULK_MAX_ITEMS => return Err(BulkRefusal::TooMany { count: n }),
+            _ => {}
+        }
+        let mut seen: BTreeMap<&str, usize> = BTreeMap::new();
+        for (index, item) in self.items.iter().enumerate() {
+            if let Some(&first) = seen.get(item.sku.as_str()) {
+                return Err(BulkRefusal::DuplicateSku { index, first });
+            }
+            seen.insert(&item.sku, index);
+        }
+        Ok(())
+    }
+}
+
+/// The operation id of one item of a bulk count: the request's operation
+/// id and the SKU, so a retried batch (same key) is a retry of every item.
+pub fn bulk_op_id(request_op_id: &str, sku: &str) -> String {
+    format!("{request_op_id}:{sku}")
+}
+
 /// `POST /admin/v1/inventory/{sku}/adjustments`: a change with its reason.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -449,6 +507,53 @@ mod tests {
         )
         .unwrap();
         l
+    }
+
+    fn bulk(skus: &[&str]) -> BulkSetOnHandInput {
+        BulkSetOnHandInput {
+            items: skus
+                .iter()
+                .map(|s| BulkSetOnHandItem {
+                    sku: s.to_string(),
+                    on_hand: 1,
+                    reason: None,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn bulk_counts_take_1_to_200_distinct_skus() {
+        assert_eq!(bulk(&[]).check(), Err(BulkRefusal::Empty));
+        assert_eq!(bulk(&["A"]).check(), Ok(()));
+        assert_eq!(bulk(&["A", "a"]).check(), Ok(()), "SKUs are case-sensitive");
+        assert_eq!(
+            bulk(&["A", "B", "C", "B", "A"]).check(),
+            Err(BulkRefusal::DuplicateSku { index: 3, first: 1 })
+        );
+        let names: Vec<String> = (0..=BULK_MAX_ITEMS).map(|i| format!("S-{i}")).collect();
+        let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+        assert_eq!(bulk(&refs[..BULK_MAX_ITEMS]).check(), Ok(()));
+        assert_eq!(
+            bulk(&refs).check(),
+            Err(BulkRefusal::TooMany {
+                count: BULK_MAX_ITEMS + 1
+            })
+        );
+        assert_eq!(bulk_op_id("ops:k1", "A-1"), "ops:k1:A-1");
+        let parsed: BulkSetOnHandInput = crate::admin::parse_input(
+            r#"{"items":[{"sku":"A","on_hand":3},{"sku":"B","on_hand":0,"reason":"stocktake"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(parsed.items[1].reason.as_deref(), Some("stocktake"));
+        let unknown = crate::admin::parse_input::<BulkSetOnHandInput>(
+            r#"{"items":[{"sku":"A","on_hand":3,"available":3}]}"#,
+        )
+        .unwrap_err();
+        assert_eq!(
+            (unknown.code, unknown.field.as_deref()),
+            ("unknown_field", Some("items[0].available"))
+        );
     }
 
     #[test]

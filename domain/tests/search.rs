@@ -3,7 +3,7 @@
 use edgecart_domain::catalog::publish;
 use edgecart_domain::demo;
 use edgecart_domain::money::Currency;
-use edgecart_domain::records::StockSnapshot;
+use edgecart_domain::records::{CatalogIndex, StockSnapshot};
 use edgecart_domain::records::{CategoryRecord, ProductRecord, VariantRecord, PRODUCT_SCHEMA};
 use edgecart_domain::search::{Catalog, ProductQuery, QueryError, SortOrder, StockFlags};
 use proptest::prelude::*;
@@ -44,6 +44,12 @@ fn item(id: u32, name: &'static str, category: &'static str, usd: &'static [i64]
 }
 
 fn fixture() -> Catalog {
+    let (version, index) = fixture_index();
+    Catalog::from_index(version, index)
+}
+
+/// The fixture's published version and index.
+fn fixture_index() -> (String, CatalogIndex) {
     let items = vec![
         Item {
             tags: &["breakfast"],
@@ -115,7 +121,7 @@ fn fixture() -> Catalog {
         })
         .collect();
     let publication = publish(1, vec![usd(), eur()], categories, &products).unwrap();
-    Catalog::from_index(publication.pointer.version, publication.index)
+    (publication.pointer.version, publication.index)
 }
 
 fn ids(catalog: &Catalog, q: &ProductQuery) -> Vec<String> {
@@ -359,6 +365,25 @@ fn the_in_stock_filter_follows_the_stock_snapshot() {
     assert_eq!(
         c.query(&other, &stock).unwrap_err(),
         QueryError::InvalidCursor
+    );
+}
+
+#[test]
+fn known_skus_answers_in_request_order_from_the_index() {
+    let c = fixture();
+    assert_eq!(
+        c.known_skus(&["SKU-6-1", "NO-SUCH", "SKU-1-0", "sku-1-0", "SKU-6-1"]),
+        Some(vec![true, false, true, false, true])
+    );
+    assert_eq!(c.known_skus(&[]), Some(vec![]));
+    // An index whose listings predate their SKU lists cannot tell.
+    let (version, mut index) = fixture_index();
+    for p in &mut index.products {
+        p.skus.clear();
+    }
+    assert_eq!(
+        Catalog::from_index(version, index).known_skus(&["SKU-1-0"]),
+        None
     );
 }
 

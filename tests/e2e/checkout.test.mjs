@@ -87,6 +87,51 @@ describe('checkout', () => {
     assert.deepEqual(emptied.json.lines, []);
   });
 
+  test('a cart read with a country lists the shipping options, priced as checkout would charge them', async () => {
+    // The store has its default configuration here: standard (4.99, free
+    // from 50.00 after discounts) and express (14.99) to every country.
+    const unit = (await api.product('prd_00043')).json.variants[0].prices.find((p) => p.currency === 'USD').amount;
+    assert.ok(unit < 5000, 'one unit is below the free-shipping threshold');
+    const c = await cart([[2, 1]]);
+    const read = async (query) => {
+      const r = await send('GET', `/v1/carts/${c.id}${query}`, undefined, { token: c.token });
+      assert.equal(r.status, 200, r.text);
+      return r.json;
+    };
+    const options = (view) => view.shipping_options.map((o) => [o.id, o.amount.amount, o.amount.currency]);
+    assert.deepEqual((await read('')).shipping_options, [], 'no country, no options');
+    const us = await read('?country=us');
+    assert.deepEqual(options(us), [['standard', 499, 'USD'], ['express', 1499, 'USD']]);
+    assert.ok(us.shipping_options.every((o) => typeof o.name === 'string' && o.name.length > 0));
+    assert.equal(us.shipping.amount, 0, 'no method chosen: no shipping charged yet');
+    // The option's amount is what choosing it charges.
+    assert.equal(c.view.shipping.amount, 499);
+    assert.deepEqual(options(c.view), options(us), 'the options do not depend on the chosen method');
+    // From 50.00 standard is free; express never is.
+    const units = Math.ceil(5000 / unit);
+    const r = await send('PATCH', `/v1/carts/${c.id}/lines/${skus[2]}`, { quantity: units }, { token: c.token });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.json.shipping_options, [], 'a line change names no destination');
+    const free = await read('?country=US&shipping_method=standard');
+    assert.ok(free.subtotal.amount >= 5000);
+    assert.deepEqual(options(free), [['standard', 0, 'USD'], ['express', 1499, 'USD']]);
+    assert.equal(free.shipping.amount, 0);
+    // A EUR cart is offered the EUR rates.
+    const eur = (await send('POST', '/v1/carts', { currency: 'EUR' })).json;
+    const added = await send('POST', `/v1/carts/${eur.id}/lines`, { sku: skus[2], quantity: 1 }, { token: eur.token });
+    assert.equal(added.status, 200, added.text);
+    const de = await send('GET', `/v1/carts/${eur.id}?country=DE`, undefined, { token: eur.token });
+    assert.deepEqual(options(de.json), [['standard', 449, 'EUR'], ['express', 1299, 'EUR']]);
+    // Checkout with an option charges its amount: the expected total built from it is accepted.
+    const express = us.shipping_options.find((o) => o.id === 'express');
+    const view = await read('?country=US&region=NY&shipping_method=express');
+    assert.equal(view.shipping.amount, express.amount.amount);
+    const paid = await checkout(c, body(c, { shipping_method: 'express', expected_total: view.grand_total }), key());
+    assert.equal(paid.status, 201, paid.text);
+    assert.equal(paid.json.order.totals.shipping, express.amount.amount);
+    await send('DELETE', `/v1/carts/${eur.id}/lines/${skus[2]}`, undefined, { token: eur.token });
+  });
+
   test('the Idempotency-Key is required; bodies with prices, totals or statuses are refused', async () => {
     const c = await cart([[0, 1]]);
     assertProblem(await checkout(c, body(c)), 400, 'idempotency_key_required');

@@ -1,8 +1,10 @@
 //! `edgecart-catalog`: writes the deterministic demo catalog as the files the
 //! admin API imports: an NDJSON file of products (one `PUT
-//! /admin/v1/products/{id}` body per line) and a JSON array of categories.
+//! /admin/v1/products/{id}` body per line), a JSON array of categories and,
+//! with `--stock`, a JSON array of the demo stock counts (`{"sku", "on_hand"}`
+//! per SKU, as the items of `POST /admin/v1/inventory` take them).
 //!
-//! Usage: `edgecart-catalog demo [--seed N] [--size N] --products FILE --categories FILE`
+//! Usage: `edgecart-catalog demo [--seed N] [--size N] --products FILE --categories FILE [--stock FILE]`
 //!
 //! It writes files only; it never talks to a network.
 
@@ -12,12 +14,18 @@ use std::process::ExitCode;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: edgecart-catalog demo [--seed N] [--size N] --products FILE --categories FILE"
+        "usage: edgecart-catalog demo [--seed N] [--size N] --products FILE --categories FILE [--stock FILE]"
     );
     ExitCode::from(2)
 }
 
-fn write_files(seed: u64, size: usize, products: &str, categories: &str) -> std::io::Result<usize> {
+fn write_files(
+    seed: u64,
+    size: usize,
+    products: &str,
+    categories: &str,
+    stock: Option<&str>,
+) -> std::io::Result<usize> {
     let records = demo::products(seed, size);
     let mut out = std::io::BufWriter::new(std::fs::File::create(products)?);
     for record in &records {
@@ -31,6 +39,9 @@ fn write_files(seed: u64, size: usize, products: &str, categories: &str) -> std:
     }
     out.flush()?;
     std::fs::write(categories, serde_json::to_string(&demo::categories())?)?;
+    if let Some(stock) = stock {
+        std::fs::write(stock, serde_json::to_string(&demo::stock(&records))?)?;
+    }
     Ok(records.len())
 }
 
@@ -41,7 +52,7 @@ fn main() -> ExitCode {
     }
     let mut seed = demo::DEFAULT_SEED;
     let mut size = demo::DEFAULT_SIZE;
-    let (mut products, mut categories) = (None, None);
+    let (mut products, mut categories, mut stock) = (None, None, None);
     let mut it = args[1..].iter();
     while let Some(flag) = it.next() {
         let Some(value) = it.next() else {
@@ -58,15 +69,20 @@ fn main() -> ExitCode {
             },
             "--products" => products = Some(value.clone()),
             "--categories" => categories = Some(value.clone()),
+            "--stock" => stock = Some(value.clone()),
             _ => return usage(),
         }
     }
     let (Some(products), Some(categories)) = (products, categories) else {
         return usage();
     };
-    match write_files(seed, size, &products, &categories) {
+    match write_files(seed, size, &products, &categories, stock.as_deref()) {
         Ok(n) => {
-            println!("{n} products -> {products}, categories -> {categories}");
+            print!("{n} products -> {products}, categories -> {categories}");
+            match &stock {
+                Some(stock) => println!(", stock -> {stock}"),
+                None => println!(),
+            }
             ExitCode::SUCCESS
         }
         Err(e) => {

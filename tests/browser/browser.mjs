@@ -1,0 +1,55 @@
+// Headless Chromium (Debian's `chromium`, installed by the project's setup)
+// driven by playwright-core, for the demo shop's tests and its budget
+// benchmark. Every page records console errors and uncaught exceptions, so
+// a test can assert there were none.
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SCREENSHOTS = path.join(ROOT, 'artifacts', 'screenshots');
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** A headless Chromium; close it when done. */
+export function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+      '--disable-sync',
+      '--disable-dev-shm-usage',
+    ],
+  });
+}
+
+export const PHONE = { width: 375, height: 740 };
+export const DESKTOP = { width: 1280, height: 900 };
+
+/**
+ * A fresh browser context (own storage, like a new shopper) and page. The
+ * page's `errors` lists console errors and uncaught exceptions.
+ */
+export async function shopper(browser, { viewport = DESKTOP, javaScript = true } = {}) {
+  const context = await browser.newContext({ viewport, javaScriptEnabled: javaScript, locale: 'en-US' });
+  context.setDefaultTimeout(15_000);
+  const page = await context.newPage();
+  page.errors = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error') page.errors.push(`console: ${m.text()}`);
+  });
+  page.on('pageerror', (e) => page.errors.push(`exception: ${e.message}`));
+  return { context, page };
+}
+
+/** Saves a full-page screenshot under artifacts/screenshots/. */
+export async function screenshot(page, name) {
+  fs.mkdirSync(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
+}

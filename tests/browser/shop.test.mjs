@@ -1,0 +1,321 @@
+// The demo shop in a real headless Chromium, against the Worker that
+// scripts/test.mjs started (EDGECART_URL): search and filter, add two
+// products, change a quantity, apply a coupon, pay with the test provider,
+// a declined card, a double click on Pay, the phone layout, pages without
+// JavaScript, no console errors. Screenshots go to artifacts/screenshots/.
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { DESKTOP, PHONE, launch, screenshot, shopper } from './browser.mjs';
+
+const BASE = process.env.EDGECART_URL;
+const ADMIN = process.env.EDGECART_ADMIN_TOKEN;
+if (!BASE) throw new Error('EDGECART_URL is not set: run the browser tests through `npm test`');
+
+async function call(method, path, body, token = ADMIN) {
+  const headers = { Authorization: `Bearer ${token}` };
+  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const r = await fetch(BASE + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  return { status: r.status, json: text ? JSON.parse(text) : null, text };
+}
+
+const STARTED = Date.now();
+const COUPON = `SHOP${STARTED % 100000}`;
+/** Two products the scenarios buy, found through the public API. */
+let first;
+let second;
+let browser;
+
+/** Orders placed since the tests started with `email` (through the admin API). */
+async function ordersFor(email) {
+  const found = [];
+  let cursor = '';
+  for (let i = 0; i < 20; i++) {
+    const r = await call('GET', `/admin/v1/orders?limit=100&created_after=${new Date(STARTED - 60_000).toISOString()}${cursor ? `&cursor=${cursor}` : ''}`);
+    assert.equal(r.status, 200, r.text);
+    found.push(...r.json.items.filter((o) => o.email === email));
+    if (!r.json.next_cursor) break;
+    cursor = encodeURIComponent(r.json.next_cursor);
+  }
+  return found;
+}
+
+before(async () => {
+  // Two in-stock products with one variant each, from different categories.
+  const list = await (await fetch(`${BASE}/v1/products?q=kettle&limit=50`)).json();
+  const pick = async (items, not) => {
+    for (const item of items) {
+      if (item.variant_count !== 1 || item.category?.slug === not?.category?.slug) continue;
+      const p = await (await fetch(`${BASE}/v1/products/${item.slug}`)).json();
+      if (p.max_per_order) continue;
+      return p;
+    }
+    throw new Error('no suitable product');
+  };
+  first = await pick(list.items);
+  const others = await (await fetch(`${BASE}/v1/products?q=notebook&limit=50`)).json();
+  second = await pick(others.items, first);
+  for (const p of [first, second]) {
+    const r = await call('PUT', `/admin/v1/inventory/${p.variants[0].sku}`, { on_hand: 500, reason: 'browser tests' });
+    assert.equal(r.status, 200, r.text);
+  }
+  const promo = await call('PUT', `/admin/v1/promotions/${COUPON.toLowerCase()}`, {
+    code: COUPON,
+    discount: { type: 'percentage', basis_points: 1000 },
+    target: { type: 'cart' },
+  });
+  assert.equal(promo.status, 201, promo.text);
+  browser = await launch();
+  // The store's published copy (which carts read) catches up within a second.
+  await new Promise((r) => setTimeout(r, 1200));
+});
+
+after(async () => {
+  await browser?.close();
+  await call('DELETE', `/admin/v1/promotions/${COUPON.toLowerCase()}`);
+});
+
+/** Opens a product page and adds `quantity` of its first variant. */
+async function addToCart(page, product, quantity = 1) {
+  await page.goto(`${BASE}/products/${product.slug}`);
+  await page.fill('#qty', String(quantity));
+  await page.click('#add');
+  await page.locator('#add-status', { hasText: 'Added to your cart' }).waitFor();
+}
+
+/** Fills the checkout form (US, New York) with `card`. */
+async function fillCheckout(page, email, card = '4242 4242 4242 4242') {
+  await page.goto(`${BASE}/checkout`);
+  await page.locator('#pay', { hasText: /Pay \$/ }).waitFor();
+  await page.fill('#email', email);
+  await page.fill('#name', 'Ada Lovelace');
+  await page.fill('#line1', '1 Main St');
+  await page.fill('#city', 'New York');
+  await page.fill('#region', 'NY');
+  await page.fill('#postal_code', '10001');
+  await page.selectOption('#country', 'US');
+  await page.fill('#card', card);
+  // The summary is re-read for the region; wait until the button shows it.
+  await page.waitForFunction(() => document.querySelector('#pay')?.textContent.startsWith('Pay $') && !document.querySelector('#pay').disabled);
+}
+
+const email = (what) => `${what}-${STARTED}@example.com`;
+
+describe('the demo shop in Chromium', () => {
+  test('search and filter to a product, add two products, change a quantity, apply a coupon, pay', async () => {
+    const { context, page } = await shopper(browser);
+    await page.goto(BASE);
+    await screenshot(page, 'home');
+    // Results as you type, then a category filter.
+    await page.goto(`${BASE}/products`);
+    await screenshot(page, 'listing');
+    const word = first.name.split(' ').at(-1);
+    await page.fill('#q', `${first.name}`);
+    await page.waitForFunction((q) => new URL(location.href).searchParams.get('q') === q, first.name);
+    await page.check(`#filters input[name=category][value="${first.category.slug}"]`);
+    await page.waitForFunction((c) => new URL(location.href).searchParams.get('category') === c, first.category.slug);
+    await page.locator('#products .card', { hasText: first.name }).first().waitFor();
+    const names = await page.locator('#products .card .name').allTextContents();
+    assert.ok(names.length > 0 && names.includes(first.name), `${word}: ${names.join(', ')}`);
+    await page.locator('#products .card a', { hasText: first.name }).first().click();
+    await page.waitForURL(`${BASE}/products/${first.slug}`);
+    await page.locator('#availability', { hasText: /In stock|left/ }).waitFor();
+    await screenshot(page, 'product');
+
+    await page.click('#add');
+    await page.locator('#add-status', { hasText: 'Added to your cart' }).waitFor();
+    await addToCart(page, second);
+    assert.equal(await page.textContent('#cart-count'), '2');
+
+    await page.goto(`${BASE}/cart`);
+    await page.locator(`.line[data-sku="${first.variants[0].sku}"]`).waitFor();
+    const qty = page.locator(`#qty-${first.variants[0].sku}`);
+    await qty.fill('3');
+    await qty.press('Enter');
+    await qty.blur();
+    await page.locator('.totals dt', { hasText: 'Subtotal (4 items)' }).waitFor();
+    await page.fill('#coupon', COUPON.toLowerCase());
+    await page.click('.coupon-form button');
+    await page.locator('.totals dt', { hasText: `Discount ${COUPON}` }).waitFor();
+    assert.match(await page.textContent('.hold'), /reserved for \d+:\d\d/);
+    await screenshot(page, 'cart');
+
+    await fillCheckout(page, email('paid'));
+    await screenshot(page, 'checkout');
+    const shown = (await page.textContent('#pay')).replace('Pay ', '');
+    await page.click('#pay');
+    await page.waitForURL(/\/orders\/ord_/);
+    await page.locator('#order-status', { hasText: 'Paid' }).waitFor();
+    assert.equal(await page.textContent('main h1'), 'Thank you! Your order is placed.');
+    assert.equal(await page.textContent('.totals dd.grand'), shown);
+    await screenshot(page, 'order');
+    const orders = await ordersFor(email('paid'));
+    assert.equal(orders.length, 1);
+    const charged = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' }).format(orders[0].grand_total / 100);
+    assert.equal(charged, shown, 'the order charged the total the shopper saw');
+    assert.equal(await page.textContent('#cart-count'), '', 'the cart is spent');
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+
+  test('a declined card shows the error and leaves the cart intact', async () => {
+    const { context, page } = await shopper(browser);
+    await addToCart(page, first, 2);
+    const cart = await page.evaluate(() => JSON.parse(localStorage.getItem('edgecart.cart')));
+    await fillCheckout(page, email('declined'), '4000 0000 0000 0002');
+    await page.click('#pay');
+    await page.locator('#pay-status', { hasText: 'declined' }).waitFor();
+    await screenshot(page, 'checkout-declined');
+    const after = await call('GET', `/v1/carts/${cart.id}`, undefined, cart.token);
+    assert.equal(after.status, 200, after.text);
+    assert.deepEqual(after.json.lines.map((l) => [l.sku, l.quantity]), [[first.variants[0].sku, 2]]);
+    assert.equal((await ordersFor(email('declined'))).length, 0);
+    // The shopper can pay with another card right away.
+    await page.fill('#card', '4242 4242 4242 4242');
+    await page.click('#pay');
+    await page.waitForURL(/\/orders\/ord_/);
+    assert.equal((await ordersFor(email('declined'))).length, 1);
+    assert.deepEqual(page.errors.filter((e) => !e.includes('402')), []);
+    await context.close();
+  });
+
+  test('double-clicking Pay creates exactly one order', async () => {
+    const { context, page } = await shopper(browser);
+    await addToCart(page, second);
+    await fillCheckout(page, email('double'));
+    let posts = 0;
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().endsWith('/checkout')) posts++;
+    });
+    await page.dblclick('#pay');
+    await page.waitForURL(/\/orders\/ord_/);
+    await page.locator('#order-status', { hasText: 'Paid' }).waitFor();
+    assert.equal(posts, 1, 'one checkout request');
+    assert.equal((await ordersFor(email('double'))).length, 1);
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+
+  test('a reload in the middle of paying resends the same attempt: still one order', async () => {
+    const { context, page } = await shopper(browser);
+    await addToCart(page, first);
+    await fillCheckout(page, email('reload'));
+    const keys = [];
+    page.on('request', (r) => {
+      if (r.method() === 'POST' && r.url().endsWith('/checkout')) keys.push(r.headers()['idempotency-key']);
+    });
+    // The first answer never reaches the page (as if the tab reloaded
+    // mid-flight): the request reaches the shop, its answer is dropped.
+    let dropped = null;
+    await page.route(
+      (url) => url.pathname.endsWith('/checkout') && url.pathname.startsWith('/v1/'),
+      async (route) => {
+        if (dropped || route.request().method() !== 'POST') return route.continue();
+        try {
+          dropped = (await route.fetch()).status();
+        } catch (e) {
+          dropped = e.message;
+        }
+        await route.abort('connectionreset');
+      },
+    );
+    await page.click('#pay');
+    const outcome = await Promise.race([
+      page.locator('#notice', { hasText: 'could not confirm your payment' }).waitFor().then(() => 'notice'),
+      page.waitForURL(/\/orders\//).then(() => 'order page'),
+    ]).catch((e) => e.message);
+    assert.equal(outcome, 'notice', `dropped answer: ${dropped}; page errors: ${page.errors.join('; ')}`);
+    assert.equal(dropped, 201, 'the dropped attempt was paid');
+    await page.reload();
+    await page.waitForURL(/\/orders\/ord_/);
+    assert.equal(keys.length, 2);
+    assert.equal(keys[0], keys[1], 'the same Idempotency-Key');
+    assert.equal((await ordersFor(email('reload'))).length, 1);
+    await context.close();
+  });
+
+  test('out of stock and currency: clear messages, prices in EUR', async () => {
+    const { context, page } = await shopper(browser);
+    // Exactly one unit left for anyone: on hand = what is held or sold + 1.
+    const sku = second.variants[0].sku;
+    const levels = (await call('GET', `/admin/v1/inventory/${sku}`)).json;
+    const r = await call('PUT', `/admin/v1/inventory/${sku}`, { on_hand: levels.on_hand - levels.available + 1, reason: 'browser tests' });
+    assert.equal(r.status, 200, r.text);
+    await page.goto(`${BASE}/products/${second.slug}`);
+    await page.locator('#availability', { hasText: 'Only 1 left' }).waitFor();
+    await page.fill('#qty', '2');
+    await page.click('#add');
+    await page.locator('#add-status', { hasText: /Only 1 available|sold out/ }).waitFor();
+    await page.selectOption('#currency', 'EUR');
+    await page.waitForLoadState('load');
+    await page.locator('#price', { hasText: '€' }).waitFor();
+    await call('PUT', `/admin/v1/inventory/${sku}`, { on_hand: levels.on_hand - levels.available + 500, reason: 'browser tests' });
+    assert.deepEqual(page.errors.filter((e) => !e.includes('409')), []);
+    await context.close();
+  });
+
+  test('a network failure says so and its Retry button finishes the action', async () => {
+    const { context, page } = await shopper(browser);
+    await page.goto(`${BASE}/products/${first.slug}`);
+    await page.locator('#availability', { hasText: /In stock|left/ }).waitFor();
+    await context.setOffline(true);
+    await page.click('#add');
+    await page.locator('#notice', { hasText: 'could not reach the shop' }).waitFor();
+    await context.setOffline(false);
+    await page.click('#notice button');
+    await page.locator('#add-status', { hasText: 'Added to your cart' }).waitFor();
+    assert.equal(await page.textContent('#cart-count'), '1');
+    await context.close();
+  });
+
+  test('phone width: no horizontal scroll on any main page', async () => {
+    const { context, page } = await shopper(browser, { viewport: PHONE });
+    await addToCart(page, first);
+    for (const [name, path] of [
+      ['home', '/'],
+      ['listing', '/products'],
+      ['product', `/products/${first.slug}`],
+      ['cart', '/cart'],
+      ['checkout', '/checkout'],
+    ]) {
+      await page.goto(BASE + path);
+      await page.waitForLoadState('networkidle');
+      const { scroll, client } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
+      assert.ok(scroll <= client, `${path}: ${scroll}px wide in a ${client}px viewport`);
+      await screenshot(page, `phone-${name}`);
+    }
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+
+  test('keyboard: skip link, search and cards are reachable with Tab; images have alt text', async () => {
+    const { context, page } = await shopper(browser, { viewport: DESKTOP });
+    await page.goto(`${BASE}/products`);
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Skip to content');
+    const focusable = [];
+    for (let i = 0; i < 60; i++) {
+      await page.keyboard.press('Tab');
+      focusable.push(await page.evaluate(() => document.activeElement.id || document.activeElement.closest('.card')?.className || document.activeElement.tagName));
+    }
+    assert.ok(focusable.includes('q'), 'the search box');
+    assert.ok(focusable.includes('card'), 'a product card');
+    const missing = await page.evaluate(() => [...document.images].filter((i) => !i.hasAttribute('alt')).length);
+    assert.equal(missing, 0);
+    await context.close();
+  });
+
+  test('without JavaScript the listing and product pages are meaningful HTML', async () => {
+    const { context, page } = await shopper(browser, { javaScript: false });
+    await page.goto(`${BASE}/products?category=${first.category.slug}`);
+    assert.equal(await page.textContent('h1'), first.category.name);
+    assert.ok((await page.locator('#products .card').count()) > 0);
+    await page.goto(`${BASE}/products/${first.slug}`);
+    assert.equal(await page.textContent('h1'), first.name);
+    assert.match(await page.textContent('#price'), /^\$\d/);
+    assert.equal(await page.getAttribute('link[rel=canonical]', 'href'), `/products/${first.slug}`);
+    const missing = await page.goto(`${BASE}/products/no-such-product`);
+    assert.equal(missing.status(), 404);
+    await context.close();
+  });
+});
