@@ -4,8 +4,8 @@
 // 5,000-product demo catalog), written to the "Demo shop budget" section of
 // BENCHMARKS.md.
 //
-// - Bytes: every script and stylesheet the listing page (/products) loads,
-//   as served, and gzipped (level 9, as a CDN would send them).
+// - Bytes: every script and stylesheet the listing page (/products) loads:
+//   decoded, as transferred, and gzipped at level 9.
 // - Time: from navigation start until the first product card is laid out
 //   (a requestAnimationFrame probe installed before the page's own code),
 //   over BENCH_SHOP_LOADS cold loads (new browser context each: empty
@@ -49,8 +49,15 @@ try {
       const type = r.request().resourceType();
       if (type === 'script' || type === 'stylesheet' || type === 'document') {
         pending.push(
-          r.body().then((body) => {
-            assets.push({ url: new URL(r.url()).pathname, type, raw: body.length, gzip: zlib.gzipSync(body, { level: 9 }).length, encoding: r.headers()['content-encoding'] ?? 'none' });
+          Promise.all([r.body(), r.request().sizes()]).then(([body, sizes]) => {
+            assets.push({
+              url: new URL(r.url()).pathname,
+              type,
+              raw: body.length,
+              sent: sizes.responseBodySize,
+              gzip: zlib.gzipSync(body, { level: 9 }).length,
+              encoding: r.headers()['content-encoding'] ?? 'none',
+            });
           }),
         );
       }
@@ -90,7 +97,8 @@ try {
   const baseline = median(baseTimes);
   const jsGzip = sum('script', 'gzip');
   const kb = (n) => (n / 1024).toFixed(1);
-  const rows = assets.map((a) => `| \`${a.url}\` | ${a.type} | ${a.raw.toLocaleString('en-US')} | ${a.gzip.toLocaleString('en-US')} | ${a.encoding} |`);
+  const n = (x) => x.toLocaleString('en-US');
+  const rows = assets.map((a) => `| \`${a.url}\` | ${a.type} | ${n(a.raw)} | ${n(a.sent)} (${a.encoding}) | ${n(a.gzip)} |`);
   const section = [
     SECTION,
     '',
@@ -98,16 +106,16 @@ try {
     '',
     'What the listing page (`/products`, first page rendered at the edge) loads:',
     '',
-    '| file | type | bytes as served | gzip -9 bytes | served encoding |',
-    '|---|---|---:|---:|---|',
+    '| file | type | bytes | transferred (encoding) | gzip -9 |',
+    '|---|---|---:|---:|---:|',
     ...rows,
     '',
-    `- JavaScript: ${kb(sum('script', 'raw'))} KB, **${kb(jsGzip)} KB gzipped** (target under 50 KB: **${jsGzip < 50 * 1024 ? 'PASS' : 'FAIL'}**)`,
-    `- CSS: ${kb(sum('stylesheet', 'raw'))} KB, ${kb(sum('stylesheet', 'gzip'))} KB gzipped`,
+    `- JavaScript: ${kb(sum('script', 'raw'))} KB, ${kb(sum('script', 'sent'))} KB transferred, **${kb(jsGzip)} KB gzipped** (target under 50 KB: **${jsGzip < 50 * 1024 ? 'PASS' : 'FAIL'}**)`,
+    `- CSS: ${kb(sum('stylesheet', 'raw'))} KB, ${kb(sum('stylesheet', 'sent'))} KB transferred, ${kb(sum('stylesheet', 'gzip'))} KB gzipped`,
     `- First product card laid out, cold load (new context: empty cache), median of ${LOADS}: **${card.toFixed(0)} ms** (worst ${Math.max(...cardTimes).toFixed(0)} ms; target under 1 s: **${card < 1000 ? 'PASS' : 'FAIL'}**)`,
     `- Baseline in the same run: navigating to \`GET /health\` takes ${baseline.toFixed(0)} ms (median) until its response ends; the listing's first card comes at ${(card / baseline).toFixed(1)} × that.`,
     '',
-    'The local asset router sends files uncompressed; Cloudflare compresses them at the edge, so the gzip column is what a shopper downloads. The first page of results is in the HTML itself, so the card shows before any module has run.',
+    '"Transferred" is the response body as it came over the wire from the local Worker (its asset router and the page both answer gzip when the browser asks); "gzip -9" re-compresses the decoded bytes at the highest level, the bound the target is checked against. The first page of results is in the HTML itself, so the card shows before any module has run.',
   ].join('\n');
   writeBenchmarkSection(section, SECTION);
   log(`JS ${kb(jsGzip)} KB gzipped; first card ${card.toFixed(0)} ms (median of ${LOADS}); baseline ${baseline.toFixed(0)} ms`);

@@ -3,7 +3,7 @@
 // PORT overrides the port (default 8787).
 import fs from 'node:fs';
 import path from 'node:path';
-import { adminFetch, buildWorker, log, randomSecret, ROOT, seedDemoCatalog, setup, startWorker } from './lib.mjs';
+import { adminFetch, buildWorker, generateDemoCatalog, log, randomSecret, ROOT, seedDemoCatalog, seedDemoStock, setup, startWorker } from './lib.mjs';
 
 /**
  * The local admin token: ADMIN_TOKENS in .dev.vars (ignored by git), created
@@ -33,24 +33,45 @@ setup();
 buildWorker();
 const token = localAdminToken();
 const worker = await startWorker({ port, persistTo });
+
+/**
+ * The demo's stock counts and coupon, once per local state: a marker in the
+ * state folder records that they were set, so a start interrupted while
+ * counting (or a state seeded before demo stock existed) finishes the job
+ * on the next start.
+ */
+async function seedDemoShop(catalogVersion) {
+  const marker = path.join(persistTo, 'edgecart-demo-shop.json');
+  if (fs.existsSync(marker)) return;
+  const counts = JSON.parse(fs.readFileSync(generateDemoCatalog().stock, 'utf8'));
+  log(`setting the demo stock of ${counts.length} SKUs through POST /admin/v1/inventory (once; about two minutes)`);
+  const stock = await seedDemoStock(worker.url, token, counts, `demo-stock:${catalogVersion}`);
+  log(`set the stock of ${stock.skus} SKUs in ${(stock.ms / 1000).toFixed(1)} s`);
+  // A coupon to try in the demo shop's cart.
+  await adminFetch(
+    worker.url,
+    token,
+    'PUT',
+    '/admin/v1/promotions/welcome10',
+    JSON.stringify({ code: 'WELCOME10', description: '10% off the demo shop', discount: { type: 'percentage', basis_points: 1000 }, target: { type: 'cart' } }),
+  );
+  log('created the coupon WELCOME10 (10% off)');
+  fs.writeFileSync(marker, JSON.stringify({ catalog_version: catalogVersion, seeded_at: new Date().toISOString() }));
+}
+
+let report;
 try {
-  const report = await seedDemoCatalog(worker.url, token, { stock: true });
-  if (report) {
-    log(`seeded ${report.created} products (catalog ${report.catalog_version})`);
-    log(`set the stock of ${report.stock.skus} SKUs in ${(report.stock.ms / 1000).toFixed(1)} s`);
-    // A coupon to try in the demo shop's cart.
-    await adminFetch(
-      worker.url,
-      token,
-      'PUT',
-      '/admin/v1/promotions/welcome10',
-      JSON.stringify({ code: 'WELCOME10', description: '10% off the demo shop', discount: { type: 'percentage', basis_points: 1000 }, target: { type: 'cart' } }),
-    );
-    log('created the coupon WELCOME10 (10% off)');
-  }
+  report = await seedDemoCatalog(worker.url, token);
+  if (report) log(`seeded ${report.created} products (catalog ${report.catalog_version})`);
 } catch (e) {
   await worker.stop();
   throw e;
+}
+try {
+  await seedDemoShop(report?.catalog_version ?? 'existing');
+} catch (e) {
+  // The shop runs anyway; the next start tries again.
+  log(`the demo stock and coupon could not be set: ${e.message.slice(0, 300)}`);
 }
 console.log(
   `\nEdgecart is running at ${worker.url}/  (API: ${worker.url}/v1/products, docs: ${worker.url}/openapi.json)\n` +

@@ -74,11 +74,14 @@ const value = (name) => $(`#${name}`).value.trim();
 
 /** Reads the cart for the form's destination and redraws the summary. */
 async function reprice() {
+  // Never redraw under a payment in flight: its form and total stay as sent.
+  if (sending || leaving) return;
   const params = { country: value('country'), region: value('region'), shipping_method: destination().shipping_method };
   try {
     cart = await loadCart(params);
   } catch (e) {
-    if (e instanceof ApiError && e.problem.param === 'shipping_method') {
+    const about = e instanceof ApiError ? [e.problem.param, e.problem.field, ...(e.problem.errors ?? []).map((x) => x.field)] : [];
+    if (about.includes('shipping_method')) {
       // The saved method does not ship there: read without one, then pick.
       cart = await loadCart({ ...params, shipping_method: '' });
       const first = cart?.shipping_options?.[0];
@@ -88,6 +91,7 @@ async function reprice() {
       }
     } else throw e;
   }
+  if (sending || leaving) return; // a payment began while this read was out
   if (!cart || cart.lines.length === 0) return empty();
   $('#methods').replaceChildren(
     shippingChoices(cart, (id) => {
@@ -178,6 +182,7 @@ function newKey() {
 
 function status(text, kind = '') {
   const el = $('#pay-status');
+  if (!el) return;
   el.className = `form-status ${kind}`;
   el.textContent = text;
 }
@@ -185,7 +190,8 @@ function status(text, kind = '') {
 /** Sends one attempt (its key and body) until it has an outcome. */
 async function send(attempt, tries = 0) {
   sending = true;
-  $('#pay').disabled = true;
+  const pay = $('#pay');
+  if (pay) pay.disabled = true;
   status('Paying…');
   clearNotice();
   try {
@@ -201,7 +207,8 @@ async function send(attempt, tries = 0) {
     return;
   } catch (e) {
     sending = false;
-    $('#pay').disabled = false;
+    const button = $('#pay');
+    if (button) button.disabled = false;
     if (e instanceof NetworkError || (e instanceof ApiError && e.status >= 500 && e.code !== 'payment_unavailable')) {
       // No outcome known: the same key asks again, never a second charge.
       status('');
@@ -214,7 +221,7 @@ async function send(attempt, tries = 0) {
     if ((code === 'idempotency_in_progress' || code === 'checkout_in_progress') && tries < 30) {
       // This attempt is still running (a double click, or a reload): wait for it.
       sending = true;
-      $('#pay').disabled = true;
+      if (button) button.disabled = true;
       status('Confirming your payment…');
       await new Promise((r) => setTimeout(r, 1000));
       return send(attempt, tries + 1);
