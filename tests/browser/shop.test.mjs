@@ -83,6 +83,32 @@ async function addToCart(page, product, quantity = 1) {
   await page.locator('#add-status', { hasText: 'Added to your cart' }).waitFor();
 }
 
+/**
+ * Waits until the page has had no API request in flight for 400 ms (longer
+ * than the checkout form's 150 ms debounce), bounded by 10 s.
+ */
+async function settle(page) {
+  const open = new Set();
+  const track = (r) => r.url().includes('/v1/') && open.add(r);
+  const done = (r) => open.delete(r);
+  page.on('request', track);
+  page.on('requestfinished', done);
+  page.on('requestfailed', done);
+  try {
+    let quietSince = Date.now();
+    for (const until = Date.now() + 10_000; Date.now() < until; ) {
+      await page.waitForTimeout(50);
+      if (open.size > 0) quietSince = Date.now();
+      else if (Date.now() - quietSince >= 400) return;
+    }
+    throw new Error('the page kept calling the API for 10 s');
+  } finally {
+    page.off('request', track);
+    page.off('requestfinished', done);
+    page.off('requestfailed', done);
+  }
+}
+
 /** Fills the checkout form (US, New York) with `card`. */
 async function fillCheckout(page, email, card = '4242 4242 4242 4242') {
   await page.goto(`${BASE}/checkout`);
@@ -95,7 +121,10 @@ async function fillCheckout(page, email, card = '4242 4242 4242 4242') {
   await page.fill('#postal_code', '10001');
   await page.selectOption('#country', 'US');
   await page.fill('#card', card);
-  // The summary is re-read for the region; wait until the button shows it.
+  // The summary is re-read for the region and country (debounced): wait
+  // until those reads are done and the button shows their total.
+  await page.locator('#card').blur();
+  await settle(page);
   await page.waitForFunction(() => document.querySelector('#pay')?.textContent.startsWith('Pay $') && !document.querySelector('#pay').disabled);
 }
 
@@ -231,6 +260,36 @@ describe('the demo shop in Chromium', () => {
     assert.equal(keys.length, 2);
     assert.equal(keys[0], keys[1], 'the same Idempotency-Key');
     assert.equal((await ordersFor(email('reload'))).length, 1);
+    await context.close();
+  });
+
+  test('a price changed by the merchant after the shopper saw the total: told, not charged, then pays the new total', async () => {
+    const { context, page } = await shopper(browser);
+    await addToCart(page, second);
+    await fillCheckout(page, email('changed'));
+    const seen = (await page.textContent('#pay')).replace('Pay ', '');
+    const sku = second.variants[0].sku;
+    const old = second.variants[0].price.amount;
+    const r = await call('PUT', `/admin/v1/prices/${sku}/USD`, { amount: old + 500 });
+    assert.ok([200, 201].includes(r.status), r.text);
+    try {
+      // The isolate trusts its catalog pointer for CATALOG_POINTER_TTL_MS.
+      await new Promise((res) => setTimeout(res, 1500));
+      await page.click('#pay');
+      await page.locator('#pay-status', { hasText: 'The total changed' }).waitFor();
+      const told = await page.textContent('#pay-status');
+      assert.ok(told.includes(`from ${seen} to `), told);
+      assert.equal((await ordersFor(email('changed'))).length, 0, 'nothing was charged');
+      const now = (await page.textContent('#pay')).replace('Pay ', '');
+      assert.notEqual(now, seen, 'the button shows the new total');
+      await page.click('#pay');
+      await page.waitForURL(/\/orders\/ord_/);
+      const [order] = await ordersFor(email('changed'));
+      assert.equal(new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' }).format(order.grand_total / 100), now);
+    } finally {
+      await call('PUT', `/admin/v1/prices/${sku}/USD`, { amount: old });
+    }
+    assert.deepEqual(page.errors.filter((e) => !e.includes('409')), []);
     await context.close();
   });
 
