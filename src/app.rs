@@ -66,6 +66,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
         Err(_) => ("/".to_string(), "/".to_string(), Vec::new()),
     };
     let if_none_match = req.headers().get("If-None-Match").ok().flatten();
+    let accept = req.headers().get("Accept").ok().flatten();
     let mut trace = Trace::default();
 
     let page = match method.as_str() {
@@ -106,6 +107,12 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
 
     let (mut response, error) = match outcome {
         Ok(r) => (r, None),
+        // A browser that follows a dead link outside the API gets a page.
+        Err(ApiError::RouteNotFound)
+            if shop_pages::wants_page(&method, &path, accept.as_deref()) =>
+        {
+            (shop_pages::not_found(), Some(ApiError::RouteNotFound))
+        }
         Err(e) => (e.to_response(&instance, &request_id), Some(e)),
     };
 

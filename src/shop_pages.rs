@@ -173,6 +173,20 @@ fn page_detail(e: &ApiError) -> String {
     }
 }
 
+/// Whether an unknown address should be answered with the shop's 404 page:
+/// a browser (it accepts HTML) reading outside the API's paths.
+pub fn wants_page(method: &str, path: &str, accept: Option<&str>) -> bool {
+    matches!(method, "GET" | "HEAD")
+        && !path.starts_with("/v1/")
+        && !path.starts_with("/admin/")
+        && accept.is_some_and(|a| a.contains("text/html"))
+}
+
+/// The shop's page for an address that has nothing.
+pub fn not_found() -> ApiResponse {
+    failure(&ApiError::RouteNotFound, "USD")
+}
+
 fn failure(e: &ApiError, currency: &str) -> ApiResponse {
     let html = shop_html::document(
         &Layout {
@@ -341,6 +355,20 @@ async fn listing(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn browsers_get_a_page_for_dead_links_outside_the_api() {
+        let html = Some("text/html,application/xhtml+xml,*/*;q=0.8");
+        assert!(wants_page("GET", "/prodcts", html));
+        assert!(!wants_page("GET", "/prodcts", Some("application/json")));
+        assert!(!wants_page("GET", "/prodcts", None));
+        assert!(!wants_page("GET", "/v1/nope", html));
+        assert!(!wants_page("GET", "/admin/v1/nope", html));
+        assert!(!wants_page("POST", "/prodcts", html));
+        let r = not_found();
+        assert_eq!(r.status, 404);
+        assert!(String::from_utf8_lossy(&r.body).contains("could not find that page"));
+    }
 
     #[test]
     fn pages_are_matched_by_path() {

@@ -375,6 +375,12 @@ describe('the demo shop in Chromium', () => {
     assert.equal(await page.getAttribute('link[rel=canonical]', 'href'), `/products/${first.slug}`);
     const missing = await page.goto(`${BASE}/products/no-such-product`);
     assert.equal(missing.status(), 404);
+    assert.equal(await page.textContent('h1'), 'We could not find that page');
+    // A dead link outside the API is the shop's page too, not problem+json.
+    const dead = await page.goto(`${BASE}/prodcts`);
+    assert.equal(dead.status(), 404);
+    assert.match(dead.headers()['content-type'], /^text\/html/);
+    assert.equal(await page.textContent('h1'), 'We could not find that page');
     await context.close();
   });
 });
