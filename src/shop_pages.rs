@@ -211,6 +211,13 @@ fn page_response(status: u16, html: String) -> ApiResponse {
     r.header("Cache-Control", "no-cache");
     r.header("Vary", "Cookie");
     r.header("X-Content-Type-Options", "nosniff");
+    // Only the shop's own files and API: no inline script or style, no
+    // framing. The embedded page data is a JSON block, never executed.
+    r.header(
+        "Content-Security-Policy",
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+         connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+    );
     r.header("Referrer-Policy", "same-origin");
     r
 }

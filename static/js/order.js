@@ -87,7 +87,7 @@ function draw(order) {
         'aside',
         { class: 'panel', 'aria-label': 'Delivery and status' },
         h('h2', { text: 'Ships to' }),
-        h('p', { text: [a.name, a.line1, a.line2, `${a.postal_code} ${a.city}${a.region ? `, ${a.region}` : ''}`, a.country].filter(Boolean).join('\n'), style: 'white-space: pre-line' }),
+        h('p', { class: 'address', text: [a.name, a.line1, a.line2, `${a.postal_code} ${a.city}${a.region ? `, ${a.region}` : ''}`, a.country].filter(Boolean).join('\n') }),
         h('h2', { text: 'History' }),
         h(
           'ol',
