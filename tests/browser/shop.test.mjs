@@ -222,6 +222,19 @@ describe('the demo shop in Chromium', () => {
     assert.equal(posts, 1, 'one checkout request');
     assert.equal((await ordersFor(email('double'))).length, 1);
     assert.deepEqual(page.errors, []);
+    // The status link opens the order in another browser (the token is in
+    // its fragment), which can cancel it.
+    const link = await page.getAttribute('#order-link', 'href');
+    const elsewhere = await shopper(browser);
+    await elsewhere.page.goto(link);
+    await elsewhere.page.locator('#order-status', { hasText: 'Paid' }).waitFor();
+    assert.ok(!elsewhere.page.url().includes('token'), 'the token leaves the address bar');
+    elsewhere.page.once('dialog', (d) => d.accept());
+    await elsewhere.page.click('#cancel-order');
+    await elsewhere.page.locator('#order-status', { hasText: 'Cancelled' }).waitFor();
+    assert.equal((await ordersFor(email('double')))[0].status, 'cancelled');
+    assert.deepEqual(elsewhere.page.errors, []);
+    await elsewhere.context.close();
     await context.close();
   });
 
