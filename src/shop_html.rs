@@ -587,7 +587,57 @@ pub fn product(p: &Value) -> String {
             .collect::<Vec<_>>()
             .join(" ")
     );
+    let _ = write!(
+        html,
+        "\n<script type=\"application/ld+json\">{}</script>",
+        script_json(&structured_data(p))
+    );
     html
+}
+
+/// The product as schema.org `Product` data for search engines: one offer
+/// per priced variant, with its availability.
+pub fn structured_data(p: &Value) -> Value {
+    let offers: Vec<Value> = p["variants"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            let amount = v["price"]["amount"].as_i64()?;
+            let currency = v["price"]["currency"].as_str()?;
+            // A decimal string from integer minor units (no float touches money).
+            let units = minor_units(currency);
+            let scale = 10i64.pow(units);
+            let price = if units == 0 {
+                amount.to_string()
+            } else {
+                format!(
+                    "{}.{:0width$}",
+                    amount / scale,
+                    amount % scale,
+                    width = units as usize
+                )
+            };
+            let available = v["available"].as_i64().unwrap_or(0) > 0;
+            Some(serde_json::json!({
+                "@type": "Offer",
+                "sku": v["sku"],
+                "name": v["name"],
+                "price": price,
+                "priceCurrency": currency,
+                "availability": if available { "https://schema.org/InStock" } else { "https://schema.org/OutOfStock" },
+            }))
+        })
+        .collect();
+    serde_json::json!({
+        "@context": "https://schema.org",
+        "@type": "Product",
+        "name": p["name"],
+        "description": p["description"],
+        "image": p["images"].as_array().and_then(|i| i.first()).map(|i| i["url"].clone()),
+        "category": p["category"]["name"],
+        "offers": offers,
+    })
 }
 
 /// A page for an address that has nothing, or that could not be served.
@@ -738,6 +788,18 @@ mod tests {
         assert!(html.contains("Sold out"));
         assert!(html.contains("at most 3 per order"));
         assert!(html.contains("alt=\"A kettle\""));
+        let data = structured_data(&p);
+        assert_eq!(data["offers"][1]["price"], "25.00");
+        assert_eq!(data["offers"][1]["priceCurrency"], "EUR");
+        assert_eq!(
+            data["offers"][0]["availability"],
+            "https://schema.org/OutOfStock"
+        );
+        assert_eq!(
+            data["offers"][1]["availability"],
+            "https://schema.org/InStock"
+        );
+        assert!(html.contains("<script type=\"application/ld+json\">"));
     }
 
     #[test]
