@@ -306,8 +306,10 @@ describe('the demo shop in Chromium', () => {
     await context.close();
   });
 
-  test('out of stock and currency: clear messages, prices in EUR', async () => {
+  test('out of stock is told; switching to EUR moves the cart and prices everything in euros', async () => {
     const { context, page } = await shopper(browser);
+    await addToCart(page, first, 2);
+    const usdCart = await page.evaluate(() => JSON.parse(localStorage.getItem('edgecart.cart')));
     // Exactly one unit left for anyone: on hand = what is held or sold + 1.
     const sku = second.variants[0].sku;
     const levels = (await call('GET', `/admin/v1/inventory/${sku}`)).json;
@@ -318,10 +320,21 @@ describe('the demo shop in Chromium', () => {
     await page.fill('#qty', '2');
     await page.click('#add');
     await page.locator('#add-status', { hasText: /Only 1 available|sold out/ }).waitFor();
-    await page.selectOption('#currency', 'EUR');
-    await page.waitForLoadState('load');
+    await Promise.all([page.waitForEvent('load'), page.selectOption('#currency', 'EUR')]);
     await page.locator('#price', { hasText: '€' }).waitFor();
     await call('PUT', `/admin/v1/inventory/${sku}`, { on_hand: levels.on_hand - levels.available + 500, reason: 'browser tests' });
+    // The cart moved: a new cart in EUR holds the same line; the old one let its hold go.
+    const eurCart = await page.evaluate(() => JSON.parse(localStorage.getItem('edgecart.cart')));
+    assert.equal(eurCart.currency, 'EUR');
+    assert.notEqual(eurCart.id, usdCart.id);
+    const old = await call('GET', `/v1/carts/${usdCart.id}`, undefined, usdCart.token);
+    assert.deepEqual(old.json.lines, []);
+    await page.goto(`${BASE}/cart`);
+    await page.locator(`.line[data-sku="${first.variants[0].sku}"]`).waitFor();
+    assert.equal(await page.inputValue(`#qty-${first.variants[0].sku}`), '2');
+    assert.match(await page.textContent('.totals dd.grand'), /^€/);
+    await page.goto(`${BASE}/products`);
+    assert.match(await page.textContent('#products .card .price'), /€/);
     assert.deepEqual(page.errors.filter((e) => !e.includes('409')), []);
     await context.close();
   });
