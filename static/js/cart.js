@@ -1,13 +1,13 @@
 // The cart page: quantities, removal, coupons, the hold countdown, and the
 // totals the server computes (discounts, shipping, tax) for where it ships.
-import { $, ApiError, cartCall, clearNotice, h, loadCart, money, report } from './shop.js';
-import { destination, holdCountdown, totals } from './summary.js';
+import { $, ApiError, cartCall, clearNotice, h, money, report } from './shop.js';
+import { holdCountdown, loadPricedCart, totals } from './summary.js';
 
 const root = $('#cart');
 
 async function refresh() {
   try {
-    const cart = await loadCart(destination());
+    const cart = await loadPricedCart();
     draw(cart);
   } catch (e) {
     root.replaceChildren(h('p', { text: 'Your cart could not be loaded.' }));
@@ -20,7 +20,7 @@ async function change(run, status) {
   clearNotice();
   try {
     await run();
-    draw(await loadCart(destination()));
+    draw(await loadPricedCart());
   } catch (e) {
     if (e instanceof ApiError && e.code === 'out_of_stock') {
       const n = e.problem.available ?? 0;

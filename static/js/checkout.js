@@ -3,8 +3,8 @@
 // Idempotency-Key, kept in sessionStorage with its body until the attempt
 // has an outcome: a double click, a retry after a network failure or a
 // reload sends the same key, so the shop charges at most once.
-import { $, ApiError, NetworkError, api, clearNotice, forgetCart, h, loadCart, money, notify, savedCart } from './shop.js';
-import { COUNTRIES, destination, holdCountdown, setDestination, shippingChoices, totals } from './summary.js';
+import { $, ApiError, NetworkError, api, clearNotice, forgetCart, h, money, notify, savedCart } from './shop.js';
+import { COUNTRIES, destination, holdCountdown, loadPricedCart, setDestination, shippingChoices, totals } from './summary.js';
 
 const root = $('#checkout');
 const ATTEMPT = 'edgecart.checkout-attempt';
@@ -77,20 +77,7 @@ async function reprice() {
   // Never redraw under a payment in flight: its form and total stay as sent.
   if (sending || leaving) return;
   const params = { country: value('country'), region: value('region'), shipping_method: destination().shipping_method };
-  try {
-    cart = await loadCart(params);
-  } catch (e) {
-    const about = e instanceof ApiError ? [e.problem.param, e.problem.field, ...(e.problem.errors ?? []).map((x) => x.field)] : [];
-    if (about.includes('shipping_method')) {
-      // The saved method does not ship there: read without one, then pick.
-      cart = await loadCart({ ...params, shipping_method: '' });
-      const first = cart?.shipping_options?.[0];
-      if (first) {
-        setDestination({ shipping_method: first.id });
-        cart = await loadCart({ ...params, shipping_method: first.id });
-      }
-    } else throw e;
-  }
+  cart = await loadPricedCart(params);
   if (sending || leaving) return; // a payment began while this read was out
   if (!cart || cart.lines.length === 0) return empty();
   $('#methods').replaceChildren(

@@ -1,6 +1,6 @@
 // The cart summary the cart and checkout pages share: where it ships, the
 // totals the server computed, and how long the cart's holds last.
-import { h, money } from './shop.js';
+import { ApiError, h, loadCart, money } from './shop.js';
 
 export const COUNTRIES = [
   ['US', 'United States'],
@@ -28,6 +28,24 @@ export function destination() {
 
 export function setDestination(change) {
   localStorage.setItem(KEY, JSON.stringify({ ...destination(), ...change }));
+}
+
+/**
+ * Reads the saved cart priced for `params` (country, region, method). A
+ * method that does not ship there is replaced by the first one that does.
+ */
+export async function loadPricedCart(params = destination()) {
+  try {
+    return await loadCart(params);
+  } catch (e) {
+    const about = e instanceof ApiError ? [e.problem.param, e.problem.field, ...(e.problem.errors ?? []).map((x) => x.field)] : [];
+    if (!about.includes('shipping_method')) throw e;
+    const cart = await loadCart({ ...params, shipping_method: '' });
+    const first = cart?.shipping_options?.[0];
+    if (!first) return cart;
+    setDestination({ shipping_method: first.id });
+    return loadCart({ ...params, shipping_method: first.id });
+  }
 }
 
 /** The shipping options of a cart read with a country, as radio buttons. */

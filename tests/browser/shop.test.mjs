@@ -339,6 +339,32 @@ describe('the demo shop in Chromium', () => {
     await context.close();
   });
 
+  test('a shipping method that does not ship to the chosen country gives way to one that does', async () => {
+    // The store's configuration as PUT takes it (without its record's schema number).
+    const config = (await call('GET', '/admin/v1/store')).json;
+    delete config.schema;
+    const onlyDE = {
+      ...config,
+      shipping_methods: config.shipping_methods.map((m) => (m.id === 'express' ? { ...m, countries: ['DE'] } : m)),
+    };
+    const put = await call('PUT', '/admin/v1/store', onlyDE);
+    assert.equal(put.status, 200, put.text);
+    const { context, page } = await shopper(browser);
+    try {
+      await new Promise((r) => setTimeout(r, 1500)); // the store's published copy
+      await addToCart(page, first);
+      await page.evaluate(() => localStorage.setItem('edgecart.destination', JSON.stringify({ country: 'US', shipping_method: 'express' })));
+      await page.goto(`${BASE}/cart`);
+      await page.locator('input[name=shipping_method][value=standard]:checked').waitFor();
+      assert.equal(await page.locator('input[name=shipping_method][value=express]').count(), 0);
+      assert.equal(await page.evaluate(() => JSON.parse(localStorage.getItem('edgecart.destination')).shipping_method), 'standard');
+      assert.deepEqual(page.errors.filter((e) => !/\b(400|422)\b/.test(e)), []);
+    } finally {
+      await call('PUT', '/admin/v1/store', config);
+      await context.close();
+    }
+  });
+
   test('a network failure says so and its Retry button finishes the action', async () => {
     const { context, page } = await shopper(browser);
     await page.goto(`${BASE}/products/${first.slug}`);
