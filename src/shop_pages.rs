@@ -77,11 +77,11 @@ pub struct PageRequest<'a> {
 pub async fn serve(req: PageRequest<'_>, warnings: &mut Warnings) -> ApiResponse {
     let store = match CatalogStore::from_env(req.env, req.config) {
         Ok(store) => store,
-        Err(e) => return failure(&e, req.config.default_currency.as_str()),
+        Err(e) => return failure(&e, bare_layout(req.config.default_currency.as_str())),
     };
     let catalog = match store.current(req.now_ms, warnings).await {
         Ok(c) => c,
-        Err(e) => return failure(&e, req.config.default_currency.as_str()),
+        Err(e) => return failure(&e, bare_layout(req.config.default_currency.as_str())),
     };
     let currency = cookie_currency(req.cookie.as_deref(), &catalog, req.config.default_currency);
     let currencies: Vec<String> = catalog
@@ -151,15 +151,7 @@ pub async fn serve(req: PageRequest<'_>, warnings: &mut Warnings) -> ApiResponse
             }
             response
         }
-        Err(e) => {
-            layout.title = "Not available";
-            layout.script = "shop";
-            let html = shop_html::document(
-                &layout,
-                &shop_html::error_page(e.status(), &page_detail(&e)),
-            );
-            page_response(e.status(), html)
-        }
+        Err(e) => failure(&e, layout),
     }
 }
 
@@ -184,23 +176,33 @@ pub fn wants_page(method: &str, path: &str, accept: Option<&str>) -> bool {
 
 /// The shop's page for an address that has nothing.
 pub fn not_found() -> ApiResponse {
-    failure(&ApiError::RouteNotFound, "USD")
+    failure(&ApiError::RouteNotFound, bare_layout("USD"))
 }
 
-fn failure(e: &ApiError, currency: &str) -> ApiResponse {
-    let html = shop_html::document(
-        &Layout {
-            title: "Not available",
-            description: "",
-            script: "shop",
-            currency,
-            currencies: &[],
-            query: "",
-            canonical: None,
-            data: None,
-        },
-        &shop_html::error_page(e.status(), &page_detail(e)),
-    );
+/// A layout before the catalog could be read: no currency choice.
+fn bare_layout(currency: &str) -> Layout<'_> {
+    Layout {
+        title: "",
+        description: "",
+        script: "shop",
+        currency,
+        currencies: &[],
+        query: "",
+        canonical: None,
+        data: None,
+    }
+}
+
+/// The error page for `e` in `layout` (its header and currency choice).
+fn failure(e: &ApiError, layout: Layout) -> ApiResponse {
+    let layout = Layout {
+        title: "Not available",
+        script: "shop",
+        canonical: None,
+        data: None,
+        ..layout
+    };
+    let html = shop_html::document(&layout, &shop_html::error_page(e.status(), &page_detail(e)));
     page_response(e.status(), html)
 }
 

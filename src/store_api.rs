@@ -47,6 +47,17 @@ fn bad_json(e: edgecart_domain::admin::InputError) -> ApiError {
     }
 }
 
+/// The admin view of promotion `id` as the store holds it now.
+async fn promotion_response(env: &Env, id: &str) -> Result<ApiResponse> {
+    let s = state(env).await?;
+    let p = s
+        .promotions
+        .iter()
+        .find(|p| p.promotion.id == id)
+        .ok_or_else(promotion_not_found)?;
+    Ok(ApiResponse::json(&view(p)))
+}
+
 fn promotion_not_found() -> ApiError {
     ApiError::NotFound {
         code: "promotion_not_found",
@@ -127,15 +138,7 @@ pub async fn handle(
                 items: s.promotions.iter().map(view).collect(),
             }))
         }
-        (Route::AdminPromotion { id }, true) => {
-            let s = state(env).await?;
-            let p = s
-                .promotions
-                .iter()
-                .find(|p| p.promotion.id == id)
-                .ok_or_else(promotion_not_found)?;
-            Ok(ApiResponse::json(&view(p)))
-        }
+        (Route::AdminPromotion { id }, true) => promotion_response(env, id).await,
         (Route::AdminPromotion { id }, false) if method == "DELETE" => {
             match call_store(env, &StoreCommand::DeletePromotion { id: id.into() })
                 .await
@@ -174,13 +177,7 @@ pub async fn handle(
                 .map_err(storage)?
             {
                 StoreReply::Saved { created } => {
-                    let s = state(env).await?;
-                    let p = s
-                        .promotions
-                        .iter()
-                        .find(|p| p.promotion.id == id)
-                        .ok_or_else(promotion_not_found)?;
-                    let mut r = ApiResponse::json(&view(p));
+                    let mut r = promotion_response(env, id).await?;
                     if created {
                         r.status = 201;
                     }

@@ -170,22 +170,9 @@ impl Carts {
         }
         let sql = self.storage.sql();
         crate::create_schema(&sql, SCHEMA)?;
-        #[derive(Deserialize)]
-        struct Row {
-            token: String,
-            json: String,
-        }
-        let rows = sql
-            .exec("SELECT token, json FROM cart WHERE id = 1", None)
-            .and_then(|c| c.to_array::<Row>())
-            .map_err(|e| format!("loading the cart: {e}"))?;
-        let (cart, ops) = match rows.into_iter().next() {
+        let (cart, ops) = match crate::load_token_row::<CartRow>(&sql, "cart", "cart")? {
             None => (None, OpTimes::new()),
-            Some(r) => {
-                let row: CartRow =
-                    serde_json::from_str(&r.json).map_err(|e| format!("stored cart: {e}"))?;
-                (Some((r.token, row.cart)), row.ops)
-            }
+            Some((token, row)) => (Some((token, row.cart)), row.ops),
         };
         let loaded = Loaded { cart, ops };
         *self.loaded.borrow_mut() = Some(loaded.clone());

@@ -40,6 +40,36 @@ fn create_schema(sql: &worker::SqlStorage, schema: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Reads an object's single `(token, json)` row (`id = 1` of `table`) and
+/// decodes its JSON; `None` before the object was created. `what` names
+/// the record in error causes.
+fn load_token_row<T: serde::de::DeserializeOwned>(
+    sql: &worker::SqlStorage,
+    table: &str,
+    what: &str,
+) -> Result<Option<(String, T)>, String> {
+    #[derive(serde::Deserialize)]
+    struct Row {
+        token: String,
+        json: String,
+    }
+    let rows = sql
+        .exec(
+            &format!("SELECT token, json FROM {table} WHERE id = 1"),
+            None,
+        )
+        .and_then(|c| c.to_array::<Row>())
+        .map_err(|e| format!("loading the {what}: {e}"))?;
+    rows.into_iter()
+        .next()
+        .map(|r| {
+            serde_json::from_str(&r.json)
+                .map(|v| (r.token, v))
+                .map_err(|e| format!("stored {what}: {e}"))
+        })
+        .transpose()
+}
+
 /// An object's answer to the Worker: the reply's JSON, or 500 with the
 /// cause (which the Worker logs and never shows).
 fn respond(reply: Result<String, String>) -> worker::Result<worker::Response> {

@@ -101,23 +101,7 @@ impl Orders {
     fn load(&self) -> Result<Option<(String, OrderRow)>, String> {
         let sql = self.state_storage.sql();
         crate::create_schema(&sql, SCHEMA)?;
-        #[derive(Deserialize)]
-        struct Row {
-            token: String,
-            json: String,
-        }
-        let rows = sql
-            .exec("SELECT token, json FROM orders WHERE id = 1", None)
-            .and_then(|c| c.to_array::<Row>())
-            .map_err(|e| format!("loading the order: {e}"))?;
-        rows.into_iter()
-            .next()
-            .map(|r| {
-                serde_json::from_str(&r.json)
-                    .map(|o| (r.token, o))
-                    .map_err(|e| format!("stored order: {e}"))
-            })
-            .transpose()
+        crate::load_token_row(&sql, "orders", "order")
     }
 
     fn save(&self, token: &str, row: &OrderRow) -> Result<(), String> {

@@ -72,6 +72,9 @@ function form() {
 
 const value = (name) => $(`#${name}`).value.trim();
 
+/** SKU → product name, for the lines of the cart the shopper sees. */
+const lineNames = () => Object.fromEntries((cart?.lines ?? []).map((l) => [l.sku, l.product?.name ?? l.sku]));
+
 /** Reads the cart for the form's destination and redraws the summary. */
 async function reprice() {
   // Never redraw under a payment in flight: its form and total stay as sent.
@@ -185,7 +188,7 @@ async function send(attempt, tries = 0) {
     const { body: result } = await api('POST', `/v1/carts/${attempt.cart}/checkout`, { body: attempt.body, key: attempt.key, token: savedCart()?.token });
     endAttempt();
     const orders = JSON.parse(localStorage.getItem('edgecart.orders') ?? '{}');
-    orders[result.order.id] = { token: result.order_token, names: Object.fromEntries((cart?.lines ?? []).map((l) => [l.sku, l.product?.name ?? l.sku])) };
+    orders[result.order.id] = { token: result.order_token, names: lineNames() };
     localStorage.setItem('edgecart.orders', JSON.stringify(orders));
     sessionStorage.setItem('edgecart.placed', result.order.id);
     forgetCart();
@@ -224,7 +227,7 @@ async function send(attempt, tries = 0) {
       status(`The total changed from ${money(attempt.body.expected_total)} to ${money(next)} (prices or promotions changed). Review the new total and pay again.`, 'error');
       await reprice().catch(failed);
     } else if (code === 'out_of_stock') {
-      const names = Object.fromEntries((cart?.lines ?? []).map((l) => [l.sku, l.product?.name ?? l.sku]));
+      const names = lineNames();
       const lines = (e.problem.lines ?? []).map((l) => `${names[l.sku] ?? l.sku} (only ${l.available} left)`).join(', ');
       status(`Not enough stock for: ${lines || 'an item in your cart'}. Nothing was charged. Adjust your cart and try again.`, 'error');
       $('#pay-status').append(' ', h('a', { href: '/cart', text: 'Back to cart' }));

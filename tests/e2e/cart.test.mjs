@@ -2,18 +2,11 @@
 // CART_HOLD_TTL_MS = 20000, so holds expire within the run.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { api, assertProblem } from './client.mjs';
+import { api, assertProblem, sendJson as send } from './client.mjs';
 
 const ADMIN = process.env.EDGECART_ADMIN_TOKEN;
 const TTL_MS = Number(process.env.EDGECART_CART_TTL_MS ?? 5000);
 
-function send(method, path, body, { token, key, type = 'application/json' } = {}) {
-  const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (key) headers['Idempotency-Key'] = key;
-  if (body !== undefined) headers['Content-Type'] = type;
-  return api.request(method, path, { headers, body: body === undefined ? undefined : JSON.stringify(body) });
-}
 
 async function stock(sku, onHand) {
   const r = await send('PUT', `/admin/v1/inventory/${sku}`, { on_hand: onHand, reason: 'cart tests' }, { token: ADMIN });

@@ -2,17 +2,10 @@
 // from holds to payment to order; exactly the total the shopper saw.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { api, assertProblem } from './client.mjs';
+import { api, assertProblem, sendJson as send } from './client.mjs';
 
 const ADMIN = process.env.EDGECART_ADMIN_TOKEN;
 
-function send(method, path, body, { token, key } = {}) {
-  const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (key) headers['Idempotency-Key'] = key;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  return api.request(method, path, { headers, body: body === undefined ? undefined : JSON.stringify(body) });
-}
 
 const admin = (method, path, body) => send(method, path, body, { token: ADMIN });
 const levels = async (sku) => (await admin('GET', `/admin/v1/inventory/${sku}`)).json;

@@ -51,6 +51,18 @@ export const api = {
   categories: () => send('GET', '/v1/categories'),
 };
 
+/**
+ * A request with a JSON body (`type` overrides its media type), the bearer
+ * `token` and an `Idempotency-Key` when given.
+ */
+export function sendJson(method, path, body, { token, key, type = 'application/json' } = {}) {
+  const headers = {};
+  if (token) headers.Authorization = `Bearer ${token}`;
+  if (key) headers['Idempotency-Key'] = key;
+  if (body !== undefined) headers['Content-Type'] = type;
+  return send(method, path, { headers, body: body === undefined ? undefined : JSON.stringify(body) });
+}
+
 export function qs(params) {
   const s = new URLSearchParams(params).toString();
   return s ? `?${s}` : '';

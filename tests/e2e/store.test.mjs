@@ -2,17 +2,12 @@
 // promotions and coupons, and what a cart shows before checkout.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { api, assertProblem } from './client.mjs';
+import { api, assertProblem, sendJson } from './client.mjs';
 
 const ADMIN = process.env.EDGECART_ADMIN_TOKEN;
 const VIEWER = process.env.EDGECART_VIEWER_TOKEN;
 
-function send(method, path, body, token) {
-  const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  return api.request(method, path, { headers, body: body === undefined ? undefined : JSON.stringify(body) });
-}
+const send = (method, path, body, token) => sendJson(method, path, body, { token });
 
 const admin = (method, path, body, token = ADMIN) => send(method, path, body, token);
 

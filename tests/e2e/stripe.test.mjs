@@ -4,18 +4,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { startFakeStripe } from '../fakes/stripe.mjs';
-import { api, assertProblem } from './client.mjs';
+import { api, assertProblem, sendJson as send } from './client.mjs';
 
 const ADMIN = process.env.EDGECART_ADMIN_TOKEN;
 const SECRET = process.env.EDGECART_STRIPE_SECRET_KEY;
 
-function send(method, path, body, { token, key } = {}) {
-  const headers = {};
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (key) headers['Idempotency-Key'] = key;
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  return api.request(method, path, { headers, body: body === undefined ? undefined : JSON.stringify(body) });
-}
 const admin = (method, path, body) => send(method, path, body, { token: ADMIN });
 const key = () => `s-${Math.random().toString(36).slice(2)}-${Date.now()}`;
 const settle = () => new Promise((r) => setTimeout(r, 1200));
