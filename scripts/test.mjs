@@ -4,11 +4,15 @@
 // with the bindings of wrangler.toml, run by Miniflare straight on workerd
 // (no wrangler dev proxy in front, which drops requests under a burst of
 // 1,000 concurrent ones), on a free 127.0.0.1 port with fresh local state,
-// stopped afterwards. `npm test -- cart inventory` runs only the e2e files
-// whose names contain one of the words (every other step still runs).
+// stopped afterwards. Last, the contract run: Schemathesis against the
+// Worker's own /openapi.json, on a worker and state of its own
+// (scripts/contract.mjs). `npm test -- cart inventory` runs only the e2e
+// files whose names contain one of the words (every other step still
+// runs; the contract run only when a word is `contract`).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { runContract, setupContract } from './contract.mjs';
 import {
   buildWorker,
   freePort,
@@ -23,6 +27,7 @@ import {
 } from './lib.mjs';
 
 setup({ browser: true });
+setupContract();
 log('cargo fmt --check');
 run('cargo', ['fmt', '--all', '--', '--check']);
 log('cargo clippy');
@@ -41,6 +46,8 @@ fs.writeFileSync(logFile, '');
 let worker;
 let failed = false;
 const CART_TTL_MS = 20_000;
+/** The contract run's time budget (Schemathesis `--max-time`). */
+const CONTRACT_SECONDS = 240;
 const adminToken = randomSecret();
 const viewerToken = randomSecret();
 const STRIPE_KEY = `sk_test_${randomSecret()}`;
@@ -68,7 +75,7 @@ try {
       .sort()
       .map((f) => path.join('tests', dir, f)),
   );
-  const code = await runAsync(process.execPath, ['--test', '--test-concurrency=1', ...files], {
+  const code = files.length === 0 ? 0 : await runAsync(process.execPath, ['--test', '--test-concurrency=1', ...files], {
     env: {
       ...process.env,
       EDGECART_URL: worker.url,
@@ -83,5 +90,11 @@ try {
 } finally {
   if (worker) await worker.stop();
   fs.rmSync(state, { recursive: true, force: true });
+}
+const words = process.argv.slice(2);
+if (words.length === 0 || words.includes('contract')) {
+  const ok = await runContract({ maxTime: CONTRACT_SECONDS });
+  log(`contract run (schemathesis, every operation, --checks all): ${ok ? 'no failures' : 'FAILED'}`);
+  failed ||= !ok;
 }
 process.exit(failed ? 1 : 0);

@@ -326,7 +326,7 @@ pub async fn handle(
     }
     // Stock operations are idempotent by key: the client's Idempotency-Key
     // (per token label), else a fresh one.
-    let key = crate::app::idempotency_key(req).unwrap_or_else(crate::app::random_id);
+    let key = crate::app::idempotency_key(req)?.unwrap_or_else(crate::app::random_id);
     let op_id = format!("{actor}:{key}");
     let command = match (route, method) {
         (Route::AdminAudit, _) => return audit(env, pairs).await,

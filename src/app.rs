@@ -19,7 +19,7 @@ use edgecart_durable_objects::protocol::LineChangeDto;
 use futures_util::future::join_all;
 use serde::Serialize;
 use std::cell::OnceCell;
-use worker::{console_log, Date, Env, Headers, Method, Request, Response};
+use worker::{console_log, Date, Env, Headers, Request, Response};
 
 /// Catalog reads may be stored but must be revalidated (cheap: a 304 by
 /// ETag), so a published change is seen on the next request.
@@ -49,7 +49,9 @@ struct Trace {
 /// Serves one request; never fails (every error becomes problem+json).
 pub async fn handle(mut req: Request, env: &Env) -> Response {
     let started = Date::now().as_millis();
-    let method = req.method().to_string();
+    // The method as sent: `worker::Method` reads any method it does not
+    // know (QUERY, TRACE, FOO) as GET, which would serve it as a GET.
+    let method = req.inner().method().to_ascii_uppercase();
     let request_id = request_id(req.headers().get("X-Request-Id").ok().flatten());
     let (path, instance, pairs) = match req.url() {
         Ok(url) => {
@@ -386,7 +388,7 @@ async fn carts(
 ) -> Result<ApiResponse> {
     let (env, catalog) = (ctx.env, ctx.catalog);
     let token = bearer_token(req);
-    let op_id = idempotency_key(req).unwrap_or_else(random_id);
+    let op_id = idempotency_key(req)?.unwrap_or_else(random_id);
     let ttl = config.cart_hold_ttl_ms;
     match route {
         Route::Carts => {
@@ -424,7 +426,7 @@ async fn carts(
         }
         Route::CartLine { id, sku } => {
             cart_api::require_credentials(id, token.as_deref())?;
-            let change = if req.method() == Method::Patch {
+            let change = if req.inner().method() == "PATCH" {
                 let input: cart_api::SetLineInput =
                     cart_api::parse_line_body(&admin_api::small_json_body(req).await?)?;
                 LineChangeDto::Set(input.quantity)
@@ -435,7 +437,7 @@ async fn carts(
         }
         Route::CartCoupons { id } => {
             cart_api::require_credentials(id, token.as_deref())?;
-            if req.method() == Method::Post {
+            if req.inner().method() == "POST" {
                 let input: cart_api::CouponInput =
                     cart_api::parse_line_body(&admin_api::small_json_body(req).await?)?;
                 cart_api::change_coupons(ctx, id, token, Some(input.code), None).await
@@ -449,7 +451,8 @@ async fn carts(
         }
         Route::CartCheckout { id } => {
             cart_api::require_credentials(id, token.as_deref())?;
-            let key = idempotency_key(req);
+            // Checkout refuses a missing or malformed key alike (`idempotency_key_required`).
+            let key = idempotency_key(req).ok().flatten();
             let body = admin_api::small_json_body(req).await?;
             checkout_api::checkout(ctx, id, token, key, &body, ttl).await
         }
@@ -505,13 +508,23 @@ fn request_id(given: Option<String>) -> String {
     random_id()
 }
 
-/// The request's `Idempotency-Key`: 1 to 128 visible ASCII characters.
-pub fn idempotency_key(req: &Request) -> Option<String> {
-    req.headers()
-        .get("Idempotency-Key")
-        .ok()
-        .flatten()
-        .filter(|k| !k.is_empty() && k.len() <= 128 && k.bytes().all(|b| b.is_ascii_graphic()))
+/// The request's `Idempotency-Key`, when it has one: 1 to 128 visible
+/// ASCII characters, else 400 `invalid_idempotency_key` (a key the server
+/// ignored would make a retry unsafe without the client knowing).
+pub fn idempotency_key(req: &Request) -> Result<Option<String>> {
+    let key = req.headers().get("Idempotency-Key").ok().flatten();
+    match key {
+        Some(k) if !valid_idempotency_key(&k) => Err(ApiError::invalid(
+            "Idempotency-Key",
+            "invalid_idempotency_key",
+            "An Idempotency-Key must be 1 to 128 visible ASCII characters (`!` to `~`).",
+        )),
+        key => Ok(key),
+    }
+}
+
+fn valid_idempotency_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_graphic())
 }
 
 /// The bearer token of a cart or order request, if any.

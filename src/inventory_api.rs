@@ -121,6 +121,7 @@ async fn apply_op(
     if let StockOp::SetOnHand { reason, .. } | StockOp::Adjust { reason, .. } = &op {
         check_reason(reason)?;
     }
+    edgecart_domain::stock::StockLedger::check_op(&op).map_err(|e| stock_error(e, field))?;
     let reply: ApplyReply = call_stock(env, sku, &StockCommand::Apply { op_id, op })
         .await
         .map_err(storage)?;

@@ -76,9 +76,62 @@ pub struct InputError {
     pub message: String,
 }
 
+/// The largest integer a JSON number written with a fraction part can
+/// stand for exactly (2^53): `25.0` is the integer 25, as JSON Schema's
+/// `integer` type counts it; a larger float is no exact integer.
+const MAX_EXACT_FLOAT_INTEGER: f64 = 9_007_199_254_740_992.0;
+
+/// Rewrites every number written as an integral float (`25.0`, `1e3`)
+/// within ±2^53 as the integer it is, so integer fields accept what JSON
+/// Schema calls an integer; other floats stay floats (and integer fields
+/// refuse them).
+fn integral_numbers(value: &mut Value) {
+    match value {
+        Value::Number(n) => {
+            if let Some(f) = n.as_f64().filter(|_| !n.is_i64() && !n.is_u64()) {
+                if f.fract() == 0.0 && f.abs() <= MAX_EXACT_FLOAT_INTEGER {
+                    *n = serde_json::Number::from(f as i64);
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(integral_numbers),
+        Value::Object(map) => map.values_mut().for_each(integral_numbers),
+        _ => {}
+    }
+}
+
 /// Parses a JSON body into an input type, naming the offending field.
+/// Integral floats count as integers (see [`integral_numbers`]): a body
+/// an integer field refuses for a float is read again with its integral
+/// floats rewritten.
 pub fn parse_input<T: for<'de> Deserialize<'de>>(json: &str) -> Result<T, InputError> {
-    let de = &mut serde_json::Deserializer::from_str(json);
+    // Every input is a JSON object; serde would also read a struct from
+    // an array of its fields in order, which no client means.
+    if json.trim_start().starts_with('[') {
+        return Err(InputError {
+            code: "invalid_type",
+            field: None,
+            message: "invalid type: array, expected a JSON object".into(),
+        });
+    }
+    match deserialize_input(&mut serde_json::Deserializer::from_str(json)) {
+        Err(e)
+            if e.code == "invalid_type"
+                && e.message.starts_with("invalid type: floating point") =>
+        {
+            let mut value: Value = serde_json::from_str(json).map_err(|_| e)?;
+            integral_numbers(&mut value);
+            deserialize_input(value)
+        }
+        parsed => parsed,
+    }
+}
+
+fn deserialize_input<'de, T, D>(de: D) -> Result<T, InputError>
+where
+    T: Deserialize<'de>,
+    D: serde::Deserializer<'de, Error = serde_json::Error>,
+{
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
@@ -115,9 +168,15 @@ pub fn parse_input<T: for<'de> Deserialize<'de>>(json: &str) -> Result<T, InputE
 
 /// A price amount: a JSON integer of minor units within limits.
 pub fn parse_amount(value: &Value) -> Option<i64> {
-    value
-        .as_i64()
-        .filter(|a| (0..=limits::PRICE_MAX).contains(a))
+    integer_value(value).filter(|a| (0..=limits::PRICE_MAX).contains(a))
+}
+
+/// A JSON number as an `i64` when it is an integer, written as one or as
+/// an integral float within ±2^53 (`2500.0`, as JSON Schema counts it).
+pub fn integer_value(value: &Value) -> Option<i64> {
+    let mut value = value.clone();
+    integral_numbers(&mut value);
+    value.as_i64()
 }
 
 impl ProductInput {
@@ -564,6 +623,44 @@ mod tests {
 
     const KETTLE: &str = r#"{"id":"prd_1","slug":"kettle","name":"Kettle","category":"kitchen",
         "variants":[{"sku":"KTL-1","name":"Steel","prices":{"USD":2500,"EUR":2300}}]}"#;
+
+    #[test]
+    fn bodies_are_objects() {
+        let e = parse_input::<ProductInput>(r#"["prd_1","k"]"#).unwrap_err();
+        assert_eq!((e.code, e.field), ("invalid_type", None));
+        let e = parse_input::<PriceInput>("[]").unwrap_err();
+        assert_eq!(e.code, "invalid_type");
+    }
+
+    #[test]
+    fn integral_floats_are_integers_and_other_floats_are_refused() {
+        // JSON Schema's `integer` admits 10.0: so do integer fields.
+        let p = input(
+            r#"{"id":"prd_1","slug":"k","name":"K","category":"c","position":10.0,
+            "variants":[{"sku":"A","name":"a","prices":{"USD":2.5e3}}]}"#,
+        );
+        assert_eq!(p.position, 10);
+        assert_eq!(parse_amount(&p.variants[0].prices["USD"]), Some(2500));
+        for (position, field) in [("10.5", "position"), ("1e300", "position")] {
+            let json = format!(
+                r#"{{"id":"prd_1","slug":"k","name":"K","category":"c","position":{position},"variants":[]}}"#
+            );
+            let e = parse_input::<ProductInput>(&json).unwrap_err();
+            assert_eq!((e.code, e.field.as_deref()), ("invalid_type", Some(field)));
+        }
+        // Beyond 2^53 a float is no exact integer: refused, never rounded.
+        #[derive(Debug, Deserialize)]
+        struct Quantity {
+            #[allow(dead_code)]
+            quantity: i64,
+        }
+        assert!(parse_input::<Quantity>(r#"{"quantity":9007199254740992.0}"#).is_ok());
+        let e = parse_input::<Quantity>(r#"{"quantity":1.8e19}"#).unwrap_err();
+        assert_eq!(e.code, "invalid_type");
+        // Exact integers of any size stay exact.
+        let q: Quantity = parse_input(r#"{"quantity":1152921504606846976}"#).unwrap();
+        assert_eq!(q.quantity, 1 << 60);
+    }
 
     #[test]
     fn parse_errors_name_the_field_and_code() {

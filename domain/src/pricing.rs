@@ -500,7 +500,7 @@ mod tests {
                 line("B", 1, 135, "c"),
                 line("C", 1, 100, "c"),
             ],
-            vec![promo("ten", None, pct(1000), Target::Cart)],
+            vec![promo("ten", None, pct(1000), Target::Cart {})],
         ))
         .unwrap();
         assert_eq!(discounts(&q), [12, 14, 10]);
@@ -517,7 +517,7 @@ mod tests {
                 line("B", 2, 1000, "c"),
                 line("C", 3, 1000, "c"),
             ],
-            vec![promo("ten-off", None, off(1000), Target::Cart)],
+            vec![promo("ten-off", None, off(1000), Target::Cart {})],
         ))
         .unwrap();
         // Exact shares 166.67, 333.33, 500: the missing cent goes to A.
@@ -529,7 +529,7 @@ mod tests {
                 line("B", 1, 100, "c"),
                 line("C", 1, 100, "c"),
             ],
-            vec![promo("one-off", None, off(100), Target::Cart)],
+            vec![promo("one-off", None, off(100), Target::Cart {})],
         ))
         .unwrap();
         assert_eq!(discounts(&q), [34, 33, 33]);
@@ -544,7 +544,7 @@ mod tests {
     fn fixed_amounts_are_capped_and_lines_never_go_negative() {
         let q = quote_cart(&input(
             vec![line("A", 1, 1200, "c"), line("B", 1, 1800, "c")],
-            vec![promo("fifty-off", None, off(5000), Target::Cart)],
+            vec![promo("fifty-off", None, off(5000), Target::Cart {})],
         ))
         .unwrap();
         assert_eq!(discounts(&q), [1200, 1800]);
@@ -602,9 +602,9 @@ mod tests {
         let q = quote_cart(&input(
             lines.clone(),
             vec![
-                promo("a-coupon", Some("TENOFF"), off(1000), Target::Cart),
-                promo("b-half", None, pct(5000), Target::Cart),
-                promo("a-fixed", None, off(3000), Target::Cart),
+                promo("a-coupon", Some("TENOFF"), off(1000), Target::Cart {}),
+                promo("b-half", None, pct(5000), Target::Cart {}),
+                promo("a-fixed", None, off(3000), Target::Cart {}),
             ],
         ))
         .unwrap();
@@ -624,8 +624,8 @@ mod tests {
         let q = quote_cart(&input(
             lines,
             vec![
-                promo("half", None, pct(5000), Target::Cart),
-                promo("half", None, pct(5000), Target::Cart),
+                promo("half", None, pct(5000), Target::Cart {}),
+                promo("half", None, pct(5000), Target::Cart {}),
             ],
         ))
         .unwrap();
@@ -637,11 +637,11 @@ mod tests {
     fn refused_coupons_are_reported_and_refused_automatics_left_out() {
         let expired = |id: &str, code: Option<&str>| Promotion {
             ends_at_ms: Some(0),
-            ..promo(id, code, pct(1000), Target::Cart)
+            ..promo(id, code, pct(1000), Target::Cart {})
         };
         let with_min = Promotion {
             min_subtotal: BTreeMap::from([(usd(), 6000)]),
-            ..promo("big-spender", Some("BIG"), off(500), Target::Cart)
+            ..promo("big-spender", Some("BIG"), off(500), Target::Cart {})
         };
         let mut i = input(
             vec![line("A", 1, 5000, "kitchen")],
@@ -657,7 +657,7 @@ mod tests {
                     },
                 ),
                 with_min,
-                promo("limited", Some("ONCE"), pct(1000), Target::Cart),
+                promo("limited", Some("ONCE"), pct(1000), Target::Cart {}),
             ],
         );
         i.promotions[4].promotion.per_customer_limit = Some(1);
@@ -690,11 +690,11 @@ mod tests {
     fn minimum_is_checked_before_discounts_and_zeroed_lines_refuse_later_coupons() {
         let with_min = Promotion {
             min_subtotal: BTreeMap::from([(usd(), 5000)]),
-            ..promo("five-off", Some("FIVE"), off(500), Target::Cart)
+            ..promo("five-off", Some("FIVE"), off(500), Target::Cart {})
         };
         let q = quote_cart(&input(
             vec![line("A", 1, 5000, "c")],
-            vec![promo("half", None, pct(5000), Target::Cart), with_min],
+            vec![promo("half", None, pct(5000), Target::Cart {}), with_min],
         ))
         .unwrap();
         // 25.00 left after the automatic half, yet the 50.00 minimum holds.
@@ -702,8 +702,8 @@ mod tests {
         let q = quote_cart(&input(
             vec![line("A", 1, 5000, "c")],
             vec![
-                promo("all", None, pct(10_000), Target::Cart),
-                promo("more", Some("MORE"), off(100), Target::Cart),
+                promo("all", None, pct(10_000), Target::Cart {}),
+                promo("more", Some("MORE"), off(100), Target::Cart {}),
             ],
         ))
         .unwrap();
@@ -718,7 +718,7 @@ mod tests {
     fn exclusive_tax_per_discounted_line_and_untaxed_shipping() {
         let mut i = input(
             vec![line("A", 1, 1000, "c"), line("B", 1, 2000, "c")],
-            vec![promo("ten", None, pct(1000), Target::Cart)],
+            vec![promo("ten", None, pct(1000), Target::Cart {})],
         );
         i.tax = TaxConfig {
             prices_include_tax: false,
@@ -788,7 +788,7 @@ mod tests {
     fn shipping_is_free_from_the_discounted_subtotal_and_may_refuse() {
         let mut i = input(
             vec![line("A", 1, 5000, "c")],
-            vec![promo("one", None, off(100), Target::Cart)],
+            vec![promo("one", None, off(100), Target::Cart {})],
         );
         i.shipping_method = Some(ShippingMethod {
             id: "standard".into(),
@@ -863,7 +863,7 @@ mod tests {
         i.destination = to("US", None);
         i.lines = vec![line("A", 1, 5100, "c")];
         assert_eq!(options(&i)[0], own("standard"));
-        i.promotions = vec![candidate(promo("p", None, off(101), Target::Cart))];
+        i.promotions = vec![candidate(promo("p", None, off(101), Target::Cart {}))];
         assert_eq!(
             options(&i)[0],
             ("standard".into(), 500),
@@ -912,7 +912,7 @@ mod tests {
         }
         let q = quote_cart(&input(
             vec![],
-            vec![promo("x", Some("X-1"), pct(1), Target::Cart)],
+            vec![promo("x", Some("X-1"), pct(1), Target::Cart {})],
         ))
         .unwrap();
         assert_eq!(q.grand_total.amount, 0);
@@ -957,7 +957,7 @@ mod tests {
     fn arb_promotion() -> impl Strategy<Value = PromotionCandidate> {
         let discount = prop_oneof![(1u32..=10_000).prop_map(pct), (1i64..20_000).prop_map(off),];
         let target = prop_oneof![
-            Just(Target::Cart),
+            Just(Target::Cart {}),
             prop::sample::select(vec!["A", "B", "C", "D"])
                 .prop_map(|s| Target::Sku { sku: s.into() }),
             prop::sample::select(vec!["x", "y"])

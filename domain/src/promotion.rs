@@ -59,8 +59,10 @@ pub enum Discount {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Target {
-    /// Every line of the cart.
-    Cart,
+    /// Every line of the cart. (An empty struct variant, not a unit one:
+    /// serde ignores `deny_unknown_fields` on the unit variants of an
+    /// internally tagged enum.)
+    Cart {},
     /// The lines of one SKU.
     Sku { sku: String },
     /// The lines whose product is in a category (by slug).
@@ -71,7 +73,7 @@ impl Target {
     /// Whether a line of `sku`, whose product is in `category`, is targeted.
     pub fn matches(&self, sku: &str, category: &str) -> bool {
         match self {
-            Target::Cart => true,
+            Target::Cart {} => true,
             Target::Sku { sku: s } => s == sku,
             Target::Category { category: c } => c == category,
         }
@@ -294,7 +296,7 @@ fn parse_amounts(
                 "unknown_currency",
                 "not a known ISO 4217 currency code",
             )),
-            Ok(c) => match value.as_i64().filter(|a| range.contains(a)) {
+            Ok(c) => match crate::admin::integer_value(&value).filter(|a| range.contains(a)) {
                 Some(a) => {
                     out.insert(c, a);
                 }
@@ -392,7 +394,7 @@ impl PromotionInput {
             }
         };
         match &self.target {
-            Target::Cart => {}
+            Target::Cart {} => {}
             Target::Sku { sku } => {
                 if !is_sku(sku) {
                     errors.push(problem(
@@ -484,7 +486,7 @@ mod tests {
             code: Some("SUMMER10".into()),
             description: "10 % off everything".into(),
             discount: Discount::Percentage { basis_points: 1000 },
-            target: Target::Cart,
+            target: Target::Cart {},
             min_subtotal: BTreeMap::new(),
             starts_at_ms: Some(1_000),
             ends_at_ms: Some(2_000),
@@ -598,7 +600,7 @@ mod tests {
 
     #[test]
     fn targets_match_lines() {
-        assert!(Target::Cart.matches("A", "x"));
+        assert!(Target::Cart {}.matches("A", "x"));
         let sku = Target::Sku {
             sku: "KTL-1".into(),
         };
@@ -631,6 +633,13 @@ mod tests {
         assert!(serde_json::from_str::<Promotion>(&extra).is_err());
         let extra_in_discount = json.replace(r#""amounts":"#, r#""cap":1,"amounts":"#);
         assert!(serde_json::from_str::<Promotion>(&extra_in_discount).is_err());
+        // A field-less target refuses fields too.
+        let cart = r#"{"type":"cart"}"#;
+        assert_eq!(
+            serde_json::from_str::<Target>(cart).unwrap(),
+            Target::Cart {}
+        );
+        assert!(serde_json::from_str::<Target>(r#"{"type":"cart","sku":"A"}"#).is_err());
         let refusal = PromotionRefusal::BelowMinimum {
             min: Money::new(5000, usd()),
         };

@@ -301,6 +301,27 @@ impl StockLedger {
         self.by_expiry.first().map(|(at, _)| *at)
     }
 
+    /// The checks of [`StockLedger::apply`] that need no ledger state: the
+    /// quantities are in range. A caller checks them before an operation id
+    /// is looked up, so a malformed operation is refused even when it
+    /// reuses the id of one that was applied.
+    pub fn check_op(op: &StockOp) -> Result<(), StockError> {
+        let valid = |q: i64| (0..=MAX_QUANTITY).contains(&q);
+        let ok = match op {
+            StockOp::SetOnHand { quantity, .. }
+            | StockOp::Hold { quantity, .. }
+            | StockOp::Restock { quantity, .. }
+            | StockOp::Commit { quantity, .. } => valid(*quantity),
+            StockOp::Adjust { delta, .. } => valid(delta.saturating_abs()),
+            _ => true,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(StockError::InvalidQuantity)
+        }
+    }
+
     /// Applies one operation at `now_ms`: all of it, or nothing. Due holds
     /// are expired first (as movements) when the operation is accepted.
     pub fn apply(&mut self, op: &StockOp, now_ms: i64) -> Outcome {
@@ -318,7 +339,7 @@ impl StockLedger {
                 Plan::SetOnHand(*quantity)
             }
             StockOp::Adjust { delta, .. } => {
-                if !valid(delta.abs()) || self.on_hand + delta > MAX_QUANTITY {
+                if !valid(delta.saturating_abs()) || self.on_hand + delta > MAX_QUANTITY {
                     return Err(StockError::InvalidQuantity);
                 }
                 if self.on_hand + delta < minimum {
@@ -520,6 +541,33 @@ mod tests {
                 })
                 .collect(),
         }
+    }
+
+    #[test]
+    fn out_of_range_quantities_are_refused_before_any_state() {
+        let adjust = |delta| StockOp::Adjust {
+            delta,
+            reason: "r".into(),
+        };
+        for op in [
+            adjust(MAX_QUANTITY + 1),
+            adjust(i64::MIN),
+            adjust(-MAX_QUANTITY - 1),
+        ] {
+            assert_eq!(StockLedger::check_op(&op), Err(StockError::InvalidQuantity));
+            let mut ledger = StockLedger::default();
+            assert_eq!(ledger.apply(&op, 0), Err(StockError::InvalidQuantity));
+        }
+        let set = |quantity| StockOp::SetOnHand {
+            quantity,
+            reason: "r".into(),
+        };
+        assert_eq!(
+            StockLedger::check_op(&set(-1)),
+            Err(StockError::InvalidQuantity)
+        );
+        assert_eq!(StockLedger::check_op(&set(MAX_QUANTITY)), Ok(()));
+        assert_eq!(StockLedger::check_op(&adjust(-MAX_QUANTITY)), Ok(()));
     }
 
     #[test]

@@ -79,7 +79,8 @@ impl StoreSnapshot {
 #[serde(tag = "provider", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PaymentSettings {
     /// The built-in test provider: outcomes by card token, no money moves.
-    Test,
+    /// (An empty struct variant so that unknown fields are refused.)
+    Test {},
     /// Stripe's PaymentIntents API at `base_url` (`https://api.stripe.com`
     /// in production); the secret key is the Worker secret
     /// `STRIPE_SECRET_KEY`, never stored here.
@@ -135,7 +136,7 @@ impl StoreConfig {
                     free_above: BTreeMap::new(),
                 },
             ],
-            payment: PaymentSettings::Test,
+            payment: PaymentSettings::Test {},
         }
     }
 
@@ -347,7 +348,7 @@ mod tests {
             code: Some(id.to_uppercase()),
             description: String::new(),
             discount: Discount::Percentage { basis_points: 1000 },
-            target: Target::Cart,
+            target: Target::Cart {},
             min_subtotal: BTreeMap::new(),
             starts_at_ms: None,
             ends_at_ms: None,
@@ -404,7 +405,7 @@ mod tests {
         assert!(fields.contains(&"shipping_methods[1].id"), "{fields:?}");
         assert!(fields.contains(&"payment.base_url"), "{fields:?}");
         input.shipping_methods.pop();
-        input.payment = PaymentSettings::Test;
+        input.payment = PaymentSettings::Test {};
         let config = input.validate().unwrap();
         assert_eq!(config.shipping_method("standard").unwrap().name, "Standard");
         assert!(StoreConfig::default_config()
@@ -414,5 +415,12 @@ mod tests {
             "tax": {"prices_include_tax": false}, "shipping_methods": [], "payment": {"provider": "test"}, "extra": 1
         }));
         assert!(unknown.is_err());
+        let test = serde_json::json!({ "provider": "test" });
+        assert_eq!(
+            serde_json::from_value::<PaymentSettings>(test).unwrap(),
+            PaymentSettings::Test {}
+        );
+        let extra = serde_json::json!({ "provider": "test", "base_url": "https://x" });
+        assert!(serde_json::from_value::<PaymentSettings>(extra).is_err());
     }
 }

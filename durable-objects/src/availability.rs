@@ -48,9 +48,9 @@ impl DurableObject for AvailabilityPublisher {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let command: AvailabilityCommand = match req.json().await {
+        let command: AvailabilityCommand = match crate::protocol::read_command(&mut req).await {
             Ok(c) => c,
-            Err(e) => return Response::error(format!("unreadable command: {e}"), 400),
+            Err(e) => return Response::error(e, 400),
         };
         crate::respond(self.handle(command).await)
     }

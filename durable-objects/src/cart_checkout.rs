@@ -326,7 +326,7 @@ impl Carts {
                                 "checkout {order}: provider unavailable: {cause}"
                             );
                             self.compensate(&plan).await;
-                            if plan.payment == PaymentSettings::Test {
+                            if plan.payment == (PaymentSettings::Test {}) {
                                 // The test provider never charges on a timeout.
                                 self.finish(c, &unavailable())?;
                                 return Ok(unavailable());

@@ -104,9 +104,9 @@ impl DurableObject for CartObject {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let command: CartCommand = match req.json().await {
+        let command: CartCommand = match crate::protocol::read_command(&mut req).await {
             Ok(c) => c,
-            Err(e) => return Response::error(format!("unreadable command: {e}"), 400),
+            Err(e) => return Response::error(e, 400),
         };
         let carts = self.inner.clone();
         // A checkout's saga runs outside the cart's queue (a concurrent

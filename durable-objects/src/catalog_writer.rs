@@ -74,9 +74,9 @@ impl DurableObject for CatalogWriter {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let command: CatalogCommand = match req.json().await {
+        let command: CatalogCommand = match crate::protocol::read_command(&mut req).await {
             Ok(c) => c,
-            Err(e) => return Response::error(format!("unreadable command: {e}"), 400),
+            Err(e) => return Response::error(e, 400),
         };
         let writer = self.inner.clone();
         // One command at a time: no other event reaches the object until this

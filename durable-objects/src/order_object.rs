@@ -75,9 +75,9 @@ impl DurableObject for OrderObject {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let command: OrderCommand = match req.json().await {
+        let command: OrderCommand = match crate::protocol::read_command(&mut req).await {
             Ok(c) => c,
-            Err(e) => return Response::error(format!("unreadable command: {e}"), 400),
+            Err(e) => return Response::error(e, 400),
         };
         let orders = self.inner.clone();
         let reply = self

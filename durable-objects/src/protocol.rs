@@ -582,12 +582,24 @@ async fn send<C: Serialize, R: for<'de> Deserialize<'de>>(
     init.with_method(Method::Post).with_body(Some(body.into()));
     let request = Request::new_with_init("https://object/command", &init)?;
     let mut response = stub.fetch_with_request(request).await?;
+    let text = response.text().await?;
     if response.status_code() != 200 {
-        let text = response.text().await.unwrap_or_default();
         return Err(worker::Error::RustError(format!(
             "{binding} answered {}: {text}",
             response.status_code()
         )));
     }
-    response.json().await
+    // serde_json, not the runtime's JSON.parse: integers stay exact i64s.
+    serde_json::from_str(&text)
+        .map_err(|e| worker::Error::RustError(format!("{binding} reply: {e}")))
+}
+
+/// Reads the command an object was sent, with serde_json (not the
+/// runtime's JSON.parse, which turns integers past 2^53 into floats).
+pub async fn read_command<C: for<'de> Deserialize<'de>>(req: &mut Request) -> Result<C, String> {
+    let text = req
+        .text()
+        .await
+        .map_err(|e| format!("unreadable command: {e}"))?;
+    serde_json::from_str(&text).map_err(|e| format!("unreadable command: {e}"))
 }

@@ -99,9 +99,9 @@ impl DurableObject for SkuStock {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let command: StockCommand = match req.json().await {
+        let command: StockCommand = match crate::protocol::read_command(&mut req).await {
             Ok(c) => c,
-            Err(e) => return Response::error(format!("unreadable command: {e}"), 400),
+            Err(e) => return Response::error(e, 400),
         };
         crate::respond(self.handle(command).await)
     }

@@ -61,9 +61,9 @@ impl DurableObject for StoreObject {
     }
 
     async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let command: StoreCommand = match req.json().await {
+        let command: StoreCommand = match crate::protocol::read_command(&mut req).await {
             Ok(c) => c,
-            Err(e) => return Response::error(format!("unreadable command: {e}"), 400),
+            Err(e) => return Response::error(e, 400),
         };
         let store = self.inner.clone();
         let reply = self

@@ -54,6 +54,19 @@ describe('operations', () => {
     const post = await api.request('POST', '/v1/products', { body: '{}', headers: { 'Content-Type': 'application/json' } });
     assertProblem(post, 405, 'method_not_allowed');
     assert.match(post.headers.get('allow'), /GET/);
+    // Methods workers-rs does not know are not served as GET. (A method
+    // workerd's HTTP parser does not know at all, e.g. FOO, is answered
+    // 501 by workerd before the Worker runs.)
+    for (const [method, path, allow] of [
+      ['QUERY', '/v1/products', 'GET, HEAD, OPTIONS'],
+      ['SEARCH', '/health', 'GET, HEAD, OPTIONS'],
+      ['QUERY', '/v1/carts', 'POST, OPTIONS'],
+      ['PROPFIND', '/admin/v1/store', 'GET, HEAD, PUT, OPTIONS'],
+    ]) {
+      const r = await api.request(method, path);
+      assertProblem(r, 405, 'method_not_allowed');
+      assert.equal(r.headers.get('allow'), allow, `${method} ${path}`);
+    }
     const pre = await api.request('OPTIONS', '/v1/products', {
       headers: { Origin: 'https://shop.example', 'Access-Control-Request-Method': 'GET' },
     });
