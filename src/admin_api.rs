@@ -3,12 +3,13 @@
 //! the catalog writer object, and the audit trail. The pure parts (token
 //! check, line splitting, reply mapping) are tested natively.
 
+use crate::app::{ApiRequest, Incoming};
 use crate::catalog_api::Params;
 use crate::catalog_store::{self, CatalogStore};
 use crate::config::{Config, Role};
 use crate::http::{ApiError, ApiResponse, Result};
 use crate::inventory_api;
-use crate::routes::Route;
+use crate::routes::Handler as H;
 use edgecart_domain::admin::{CategoryInput, PriceInput, MAX_ITEM_BYTES};
 use edgecart_domain::secret::constant_time_eq;
 use edgecart_domain::stock::{AdjustmentInput, BulkSetOnHandInput, SetOnHandInput, StockOp};
@@ -17,7 +18,7 @@ use edgecart_durable_objects::protocol::{
 };
 use futures_util::StreamExt;
 use serde::Serialize;
-use worker::{Env, Request};
+use worker::Env;
 
 /// Lines sent to the writer per batch, and bytes at most.
 const BATCH_LINES: usize = 500;
@@ -239,13 +240,8 @@ fn storage(e: worker::Error) -> ApiError {
     }
 }
 
-fn require_media_type(req: &Request, accepted: &[&str]) -> Result<()> {
-    let given = req
-        .headers()
-        .get("Content-Type")
-        .ok()
-        .flatten()
-        .unwrap_or_default();
+fn require_media_type(req: &Incoming<'_>, accepted: &[&str]) -> Result<()> {
+    let given = req.header("Content-Type").unwrap_or_default();
     let essence = given
         .split(';')
         .next()
@@ -262,21 +258,18 @@ fn require_media_type(req: &Request, accepted: &[&str]) -> Result<()> {
 }
 
 /// Reads a JSON body of at most [`MAX_ITEM_BYTES`].
-pub async fn small_json_body(req: &mut Request) -> Result<String> {
+pub async fn small_json_body(req: &mut Incoming<'_>) -> Result<String> {
     json_body(req, MAX_ITEM_BYTES).await
 }
 
 /// Reads a JSON body of at most `max` bytes.
-pub async fn json_body(req: &mut Request, max: usize) -> Result<String> {
+pub async fn json_body(req: &mut Incoming<'_>, max: usize) -> Result<String> {
     require_media_type(req, &["application/json"])?;
     let too_large = || ApiError::PayloadTooLarge {
         detail: format!("The body may be at most {max} bytes."),
     };
     let declared = req
-        .headers()
-        .get("Content-Length")
-        .ok()
-        .flatten()
+        .header("Content-Length")
         .and_then(|l| l.parse::<usize>().ok());
     if declared.is_some_and(|n| n > max) {
         return Err(too_large());
@@ -304,37 +297,32 @@ fn parse_body<T: for<'de> serde::Deserialize<'de>>(body: &str) -> Result<T> {
     })
 }
 
-/// Serves an admin route. `now_ms` is the request's clock reading.
+/// Serves an admin catalog or stock operation, for the caller the route
+/// table admitted. `now_ms` is the request's clock reading.
 pub async fn handle(
-    route: Route<'_>,
-    method: &str,
-    req: &mut Request,
-    pairs: Vec<(String, String)>,
+    request: &mut ApiRequest<'_>,
     env: &Env,
     config: &Config,
     now_ms: u64,
 ) -> Result<ApiResponse> {
-    let authorization = req.headers().get("Authorization").ok().flatten();
-    let needs = if method == "GET" || method == "HEAD" {
-        Role::Viewer
-    } else {
-        Role::Admin
-    };
-    let actor = authorize(config, authorization.as_deref(), needs)?;
-    if !matches!(route, Route::AdminAudit | Route::AdminMovements { .. }) {
-        Params::parse(pairs.clone(), &[])?;
-    }
+    let actor = request.caller.label().to_string();
+    let path = request.path;
+    let body = &mut request.incoming;
     // Stock operations are idempotent by key: the client's Idempotency-Key
     // (per token label), else a fresh one.
-    let key = crate::app::idempotency_key(req)?.unwrap_or_else(crate::app::random_id);
+    let key = body
+        .idempotency_key()?
+        .unwrap_or_else(crate::app::random_id);
     let op_id = format!("{actor}:{key}");
-    let command = match (route, method) {
-        (Route::AdminAudit, _) => return audit(env, pairs).await,
-        (Route::AdminMovements { sku }, _) => {
+    let command = match request.handler {
+        H::ListAudit => return audit(env, &request.query).await,
+        H::ListMovements => {
+            let sku = path.param("sku");
             inventory_api::require_sku(&CatalogStore::from_env(env, config)?, now_ms, sku).await?;
-            return inventory_api::movements(env, sku, pairs).await;
+            return inventory_api::movements(env, sku, &request.query).await;
         }
-        (Route::AdminInventory { sku }, "GET" | "HEAD") => {
+        H::GetStock => {
+            let sku = path.param("sku");
             inventory_api::require_sku(&CatalogStore::from_env(env, config)?, now_ms, sku).await?;
             let levels = inventory_api::levels(env, sku).await?;
             #[derive(serde::Serialize)]
@@ -345,8 +333,9 @@ pub async fn handle(
             }
             return Ok(ApiResponse::json(&Body { sku, levels }));
         }
-        (Route::AdminInventory { sku }, _) => {
-            let input: SetOnHandInput = parse_body(&small_json_body(req).await?)?;
+        H::SetOnHand => {
+            let sku = path.param("sku");
+            let input: SetOnHandInput = parse_body(&small_json_body(body).await?)?;
             inventory_api::require_sku(&CatalogStore::from_env(env, config)?, now_ms, sku).await?;
             let op = StockOp::SetOnHand {
                 quantity: input.on_hand,
@@ -354,14 +343,15 @@ pub async fn handle(
             };
             return inventory_api::apply(env, sku, op_id, op, "on_hand").await;
         }
-        (Route::AdminInventoryBatch, _) => {
-            let body = json_body(req, inventory_api::BATCH_BODY_MAX).await?;
+        H::SetOnHandBatch => {
+            let body = json_body(body, inventory_api::BATCH_BODY_MAX).await?;
             let input: BulkSetOnHandInput = parse_body(&body)?;
             let store = CatalogStore::from_env(env, config)?;
             return inventory_api::set_on_hand_batch(env, &store, now_ms, &op_id, input).await;
         }
-        (Route::AdminAdjustments { sku }, _) => {
-            let input: AdjustmentInput = parse_body(&small_json_body(req).await?)?;
+        H::AdjustStock => {
+            let sku = path.param("sku");
+            let input: AdjustmentInput = parse_body(&small_json_body(body).await?)?;
             inventory_api::require_sku(&CatalogStore::from_env(env, config)?, now_ms, sku).await?;
             let op = StockOp::Adjust {
                 delta: input.delta,
@@ -369,35 +359,35 @@ pub async fn handle(
             };
             return inventory_api::apply(env, sku, op_id, op, "delta").await;
         }
-        (Route::AdminImport, _) => return import(req, env, &actor, now_ms).await,
-        (Route::AdminProduct { id }, "PUT") => CatalogCommand::UpsertProduct {
+        H::ImportCatalog => return import(body, env, &actor, now_ms).await,
+        H::PutProduct => CatalogCommand::UpsertProduct {
             actor,
-            id: id.to_string(),
-            product: small_json_body(req).await?,
+            id: path.param("id").to_string(),
+            product: small_json_body(body).await?,
         },
-        (Route::AdminProduct { id }, _) => CatalogCommand::DeleteProduct {
+        H::DeleteProduct => CatalogCommand::DeleteProduct {
             actor,
-            id: id.to_string(),
+            id: path.param("id").to_string(),
         },
-        (Route::AdminPrice { sku, currency }, "PUT") => {
-            let input: PriceInput = parse_body(&small_json_body(req).await?)?;
+        H::PutPrice => {
+            let input: PriceInput = parse_body(&small_json_body(body).await?)?;
             CatalogCommand::SetPrice {
                 actor,
-                sku: sku.to_string(),
-                currency: currency.to_string(),
+                sku: path.param("sku").to_string(),
+                currency: path.param("currency").to_string(),
                 amount: input.amount,
             }
         }
-        (Route::AdminPrice { sku, currency }, _) => CatalogCommand::DeletePrice {
+        H::DeletePrice => CatalogCommand::DeletePrice {
             actor,
-            sku: sku.to_string(),
-            currency: currency.to_string(),
+            sku: path.param("sku").to_string(),
+            currency: path.param("currency").to_string(),
         },
-        (Route::AdminCategory { slug }, _) => {
-            let input: CategoryInput = parse_body(&small_json_body(req).await?)?;
+        H::PutCategory => {
+            let input: CategoryInput = parse_body(&small_json_body(body).await?)?;
             CatalogCommand::UpsertCategory {
                 actor,
-                slug: slug.to_string(),
+                slug: path.param("slug").to_string(),
                 name: input.name,
             }
         }
@@ -410,7 +400,12 @@ pub async fn handle(
     write_response(reply)
 }
 
-async fn import(req: &mut Request, env: &Env, actor: &str, now_ms: u64) -> Result<ApiResponse> {
+async fn import(
+    req: &mut Incoming<'_>,
+    env: &Env,
+    actor: &str,
+    now_ms: u64,
+) -> Result<ApiResponse> {
     require_media_type(req, &["application/x-ndjson", "application/jsonl"])?;
     let mut stream = req.stream().map_err(|_| ApiError::InvalidBody {
         code: "invalid_body".into(),
@@ -478,6 +473,9 @@ async fn import(req: &mut Request, env: &Env, actor: &str, now_ms: u64) -> Resul
     Ok(ApiResponse::json(&report))
 }
 
+/// The query parameters of a paged admin listing (`page_params`).
+pub const PAGE_PARAMS: &[&str] = &["limit", "cursor"];
+
 /// `limit` (1..=`max`, default `default`) and `cursor` (`{prefix}{seq}`, as
 /// a previous page's `next_cursor` gave it) of a paged admin listing.
 pub fn page_params(params: &Params, default: u32, max: u32, prefix: &str) -> Result<(u32, u64)> {
@@ -528,9 +526,8 @@ pub fn page<T>(
     (entries, next)
 }
 
-async fn audit(env: &Env, pairs: Vec<(String, String)>) -> Result<ApiResponse> {
-    let params = Params::parse(pairs, &["limit", "cursor"])?;
-    let (limit, after) = page_params(&params, AUDIT_DEFAULT_PAGE, AUDIT_MAX_PAGE, "a")?;
+async fn audit(env: &Env, params: &Params<'_>) -> Result<ApiResponse> {
+    let (limit, after) = page_params(params, AUDIT_DEFAULT_PAGE, AUDIT_MAX_PAGE, "a")?;
     let reply: AuditReply = call(
         env,
         &CatalogCommand::Audit {

@@ -1,17 +1,20 @@
 //! The request pipeline: request id, routing, CORS, conditional GETs,
-//! `Server-Timing`, and one JSON log line per request. Handlers return
-//! `ApiResponse` or `ApiError`; only this module touches the runtime's
-//! request and response types.
+//! `Server-Timing`, and one JSON log line per request. The route table
+//! (`routes`) resolves each request to an operation; `dispatch` admits the
+//! caller and checks the query from the table, then runs the operation's
+//! handler with an [`ApiRequest`]. Handlers return `ApiResponse` or
+//! `ApiError`; only this module touches the runtime's request and response
+//! types (`worker::Request`, `worker::Response`).
 
 use crate::admin_api;
 use crate::cart_api;
-use crate::catalog_api::{self, Params, DETAIL_PARAMS, LIST_PARAMS};
+use crate::catalog_api::{self, Params};
 use crate::catalog_store::{rendered, CatalogStore, Warnings};
 use crate::checkout_api;
-use crate::config::{Config, Role};
+use crate::config::Config;
 use crate::http::{etag_matches, not_modified, ApiError, ApiResponse, Result};
 use crate::inventory_api;
-use crate::routes::{self, Route};
+use crate::routes::{self, Caller, Handler, MethodSet, Operation, PathMatch, Resolved};
 use crate::shop_pages;
 use crate::store_api;
 use edgecart_domain::order::OrderEvent;
@@ -20,6 +23,7 @@ use futures_util::future::join_all;
 use serde::Serialize;
 use std::cell::OnceCell;
 use worker::{console_log, Date, Env, Headers, Request, Response};
+use Handler as H;
 
 /// Catalog reads may be stored but must be revalidated (cheap: a 304 by
 /// ETag), so a published change is seen on the next request.
@@ -91,20 +95,24 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
             }
             Err(e) => Err(e),
         }
-    } else if method == "OPTIONS" {
-        preflight(&path)
     } else {
-        dispatch(
-            &mut req,
-            &method,
-            &path,
-            pairs,
-            if_none_match.as_deref(),
-            env,
-            started,
-            &mut trace,
-        )
-        .await
+        match routes::resolve(&method, &path) {
+            Ok(Resolved::Preflight { allow }) => Ok(preflight(allow)),
+            Ok(Resolved::Serve { operation, path }) => {
+                dispatch(
+                    &mut req,
+                    operation,
+                    path,
+                    pairs,
+                    if_none_match.as_deref(),
+                    env,
+                    started,
+                    &mut trace,
+                )
+                .await
+            }
+            Err(e) => Err(e),
+        }
     };
 
     let (mut response, error) = match outcome {
@@ -158,42 +166,87 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
     into_response(response)
 }
 
+/// One API request as the dispatcher hands it to a handler, after the
+/// route table's checks: the operation's handler, the path's parameters,
+/// the query (only the operation's parameters, each at most once), the
+/// caller its access let through, and the rest of the request.
+pub struct ApiRequest<'r> {
+    pub handler: Handler,
+    pub path: PathMatch<'r>,
+    pub query: Params<'static>,
+    pub caller: Caller,
+    pub incoming: Incoming<'r>,
+}
+
+/// What a handler may read of its request beyond [`ApiRequest`]'s parsed
+/// parts: headers, and the body, once. Handlers get this, never
+/// `worker::Request`, which no module but this one touches.
+pub struct Incoming<'r> {
+    req: &'r mut Request,
+}
+
+impl Incoming<'_> {
+    pub fn header(&self, name: &str) -> Option<String> {
+        self.req.headers().get(name).ok().flatten()
+    }
+
+    /// The `Idempotency-Key` header, when there is one: 1 to 128 visible
+    /// ASCII characters, else 400 `invalid_idempotency_key` (a key the
+    /// server ignored would make a retry unsafe without the client knowing).
+    pub fn idempotency_key(&self) -> Result<Option<String>> {
+        match self.header("Idempotency-Key") {
+            Some(k) if !valid_idempotency_key(&k) => Err(ApiError::invalid(
+                "Idempotency-Key",
+                "invalid_idempotency_key",
+                "An Idempotency-Key must be 1 to 128 visible ASCII characters (`!` to `~`).",
+            )),
+            key => Ok(key),
+        }
+    }
+
+    /// The whole body.
+    pub async fn bytes(&mut self) -> worker::Result<Vec<u8>> {
+        self.req.bytes().await
+    }
+
+    /// The whole body as text (UTF-8, invalid sequences replaced).
+    pub async fn text(&mut self) -> worker::Result<String> {
+        self.req.text().await
+    }
+
+    /// The body as a stream of chunks, for bodies too large to hold.
+    pub fn stream(&mut self) -> worker::Result<worker::ByteStream> {
+        self.req.stream()
+    }
+}
+
+/// Runs the operation the route table resolved: the caller is admitted and
+/// the query checked, both as the table says, before any handler runs.
 #[allow(clippy::too_many_arguments)]
 async fn dispatch(
     req: &mut Request,
-    method: &str,
-    path: &str,
+    operation: &'static Operation,
+    path: PathMatch<'_>,
     pairs: Vec<(String, String)>,
     if_none_match: Option<&str>,
     env: &Env,
     now_ms: u64,
     trace: &mut Trace,
 ) -> Result<ApiResponse> {
-    let route = routes::resolve(method, path)?;
-    match route {
-        Route::AdminProduct { .. }
-        | Route::AdminPrice { .. }
-        | Route::AdminCategory { .. }
-        | Route::AdminImport
-        | Route::AdminAudit
-        | Route::AdminInventory { .. }
-        | Route::AdminInventoryBatch
-        | Route::AdminAdjustments { .. }
-        | Route::AdminMovements { .. } => {
-            let config = config(env)?;
-            admin_api::handle(route, method, req, pairs, env, &config, now_ms).await
-        }
-        Route::AdminStore | Route::AdminPromotions | Route::AdminPromotion { .. } => {
-            Params::parse(pairs, &[])?;
-            let config = config(env)?;
-            store_api::handle(route, method, req, env, &config).await
-        }
-        Route::Health => {
-            Params::parse(pairs, &[])?;
-            Ok(ApiResponse::json(&serde_json::json!({ "status": "ok" })))
-        }
-        Route::OpenApi => {
-            Params::parse(pairs, &[])?;
+    let incoming = Incoming { req };
+    let authorization = incoming.header("Authorization");
+    let caller = routes::admit(operation.access, authorization.as_deref(), || config(env))?;
+    let query = operation.parse_query(pairs)?;
+    let mut request = ApiRequest {
+        handler: operation.handler,
+        path,
+        query,
+        caller,
+        incoming,
+    };
+    match operation.handler {
+        H::Health => Ok(ApiResponse::json(&serde_json::json!({ "status": "ok" }))),
+        H::OpenApi => {
             let etag = format!(
                 "\"{}\"",
                 edgecart_domain::records::content_hash(OPENAPI.as_bytes())
@@ -206,20 +259,30 @@ async fn dispatch(
                 ))
             })
         }
-        Route::Carts
-        | Route::Cart { .. }
-        | Route::CartLines { .. }
-        | Route::CartLine { .. }
-        | Route::CartCoupons { .. }
-        | Route::CartCoupon { .. }
-        | Route::CartCheckout { .. } => {
+        H::ListProducts | H::GetProduct | H::ListCategories => {
+            catalog(&request, if_none_match, env, now_ms, trace).await
+        }
+        H::Availability => {
+            let sku = request.path.param("sku");
+            let config = config(env)?;
+            let store = CatalogStore::from_env(env, &config)?;
+            inventory_api::require_sku(&store, now_ms, sku).await?;
+            inventory_api::availability(env, sku).await
+        }
+        H::CreateCart
+        | H::GetCart
+        | H::AddLine
+        | H::SetLine
+        | H::RemoveLine
+        | H::AddCoupon
+        | H::RemoveCoupons
+        | H::RemoveCoupon
+        | H::Checkout => {
             // Only reading a cart takes parameters: where it would ship.
-            let allowed: &[&str] = match route {
-                Route::Cart { .. } => cart_api::PRICING_PARAMS,
-                _ => &[],
+            let (destination, shipping_method) = match request.handler {
+                H::GetCart => cart_api::parse_pricing_params(&request.query)?,
+                _ => (None, None),
             };
-            let params = Params::parse(pairs, allowed)?;
-            let (destination, shipping_method) = cart_api::parse_pricing_params(&params)?;
             let config = config(env)?;
             let store = CatalogStore::from_env(env, &config)?;
             let catalog = store.current(now_ms, &mut trace.warnings).await?;
@@ -235,110 +298,109 @@ async fn dispatch(
                     now_ms: now_ms as i64,
                 },
             };
-            carts(req, route, &config, &ctx).await
+            carts(&mut request, &config, &ctx).await
         }
-        Route::Order { id } | Route::OrderCancel { id } => {
-            Params::parse(pairs, &[])?;
-            let token = bearer_token(req);
-            if matches!(route, Route::OrderCancel { .. }) {
-                let token = token.ok_or(ApiError::NotFound {
-                    code: "order_not_found",
-                    detail: "No order has this id, or the token does not open it.".into(),
-                })?;
-                checkout_api::transition(env, id, Some(token), OrderEvent::Cancel).await
-            } else {
-                checkout_api::get_order(env, id, token, false).await
-            }
+        H::GetOrder => {
+            let id = request.path.param("id");
+            checkout_api::get_order(env, id, request.caller.token(), false).await
         }
-        Route::AdminOrders | Route::AdminOrder { .. } | Route::AdminOrderAction { .. } => {
-            let config = config(env)?;
-            let authorization = req.headers().get("Authorization").ok().flatten();
-            let needs = if method == "GET" || method == "HEAD" {
-                Role::Viewer
-            } else {
-                Role::Admin
+        H::CancelOrder => {
+            let token = request.caller.token().ok_or(ApiError::NotFound {
+                code: "order_not_found",
+                detail: "No order has this id, or the token does not open it.".into(),
+            })?;
+            let id = request.path.param("id");
+            checkout_api::transition(env, id, Some(token), OrderEvent::Cancel).await
+        }
+        H::ListOrders => checkout_api::list_orders(env, &request.query).await,
+        H::AdminGetOrder => {
+            checkout_api::get_order(env, request.path.param("id"), None, true).await
+        }
+        H::FulfilOrder | H::RefundOrder | H::AdminCancelOrder => {
+            let event = match request.handler {
+                H::FulfilOrder => OrderEvent::Fulfil,
+                H::RefundOrder => OrderEvent::Refund,
+                _ => OrderEvent::Cancel,
             };
-            admin_api::authorize(&config, authorization.as_deref(), needs)?;
-            match route {
-                Route::AdminOrders => {
-                    let params = Params::parse(pairs, checkout_api::ORDER_LIST_PARAMS)?;
-                    checkout_api::list_orders(env, &params).await
-                }
-                Route::AdminOrder { id } => {
-                    Params::parse(pairs, &[])?;
-                    checkout_api::get_order(env, id, None, true).await
-                }
-                Route::AdminOrderAction { id, action } => {
-                    Params::parse(pairs, &[])?;
-                    let event = match action {
-                        "fulfil" => OrderEvent::Fulfil,
-                        "refund" => OrderEvent::Refund,
-                        _ => OrderEvent::Cancel,
-                    };
-                    checkout_api::transition(env, id, None, event).await
-                }
-                _ => Err(ApiError::RouteNotFound),
-            }
+            checkout_api::transition(env, request.path.param("id"), None, event).await
         }
-        Route::Inventory { sku } => {
-            Params::parse(pairs, &[])?;
+        H::PutProduct
+        | H::DeleteProduct
+        | H::PutPrice
+        | H::DeletePrice
+        | H::PutCategory
+        | H::ImportCatalog
+        | H::ListAudit
+        | H::SetOnHandBatch
+        | H::GetStock
+        | H::SetOnHand
+        | H::AdjustStock
+        | H::ListMovements => {
             let config = config(env)?;
-            let store = CatalogStore::from_env(env, &config)?;
-            inventory_api::require_sku(&store, now_ms, sku).await?;
-            inventory_api::availability(env, sku).await
+            admin_api::handle(&mut request, env, &config, now_ms).await
         }
-        Route::ListProducts | Route::ListCategories | Route::GetProduct { .. } => {
-            let config = config(env)?;
-            let store = CatalogStore::from_env(env, &config)?;
-            let catalog = store.current(now_ms, &mut trace.warnings).await?;
-            trace.catalog_ms = Some(Date::now().as_millis().saturating_sub(now_ms));
-            trace.catalog_version = Some(catalog.version().to_string());
+        H::GetStore
+        | H::PutStore
+        | H::ListPromotions
+        | H::GetPromotion
+        | H::PutPromotion
+        | H::DeletePromotion => store_api::handle(&mut request, env).await,
+    }
+}
+
+/// The catalog reads: the live catalog version, and ETags from it.
+async fn catalog(
+    request: &ApiRequest<'_>,
+    if_none_match: Option<&str>,
+    env: &Env,
+    now_ms: u64,
+    trace: &mut Trace,
+) -> Result<ApiResponse> {
+    let config = config(env)?;
+    let store = CatalogStore::from_env(env, &config)?;
+    let catalog = store.current(now_ms, &mut trace.warnings).await?;
+    trace.catalog_ms = Some(Date::now().as_millis().saturating_sub(now_ms));
+    trace.catalog_version = Some(catalog.version().to_string());
+    let params = &request.query;
+    match request.handler {
+        H::ListProducts => {
+            let query = catalog_api::parse_list_query(params, &catalog, config.default_currency)?;
+            // Refuse a bad query even when the client holds a matching ETag.
+            catalog.validate(&query).map_err(catalog_api::query_error)?;
+            // Listings show the stock snapshot too: it is part of
+            // the validator and of the rendered-response key.
+            let stock = store.stock(&catalog, now_ms, &mut trace.warnings).await;
+            let version = format!("{}.{}", catalog.version(), stock.version);
+            let etag = format!("\"{version}.{}\"", config.default_currency);
+            conditional(if_none_match, &etag, CATALOG_CACHE_CONTROL, || {
+                rendered(&version, format!("list {query:?}"), || {
+                    catalog_api::list_products(&catalog, &query, &stock.flags)
+                })
+            })
+        }
+        H::ListCategories => {
             // The default currency shapes responses too, so it is part of the validator.
             let etag = format!("\"{}.{}\"", catalog.version(), config.default_currency);
-            match route {
-                Route::ListProducts => {
-                    let params = Params::parse(pairs, LIST_PARAMS)?;
-                    let query =
-                        catalog_api::parse_list_query(&params, &catalog, config.default_currency)?;
-                    // Refuse a bad query even when the client holds a matching ETag.
-                    catalog.validate(&query).map_err(catalog_api::query_error)?;
-                    // Listings show the stock snapshot too: it is part of
-                    // the validator and of the rendered-response key.
-                    let stock = store.stock(&catalog, now_ms, &mut trace.warnings).await;
-                    let version = format!("{}.{}", catalog.version(), stock.version);
-                    let etag = format!("\"{version}.{}\"", config.default_currency);
-                    conditional(if_none_match, &etag, CATALOG_CACHE_CONTROL, || {
-                        rendered(&version, format!("list {query:?}"), || {
-                            catalog_api::list_products(&catalog, &query, &stock.flags)
-                        })
-                    })
-                }
-                Route::ListCategories => {
-                    Params::parse(pairs, &[])?;
-                    conditional(if_none_match, &etag, CATALOG_CACHE_CONTROL, || {
-                        Ok(catalog_api::list_categories(&catalog))
-                    })
-                }
-                Route::GetProduct { id_or_slug } => {
-                    let params = Params::parse(pairs, DETAIL_PARAMS)?;
-                    let currency =
-                        catalog_api::parse_currency(&params, &catalog, config.default_currency)?;
-                    let r = product_response(
-                        env,
-                        &store,
-                        &catalog,
-                        id_or_slug,
-                        currency,
-                        &mut trace.warnings,
-                    )
-                    .await?;
-                    // The body changes with stock, so its validator is its own hash.
-                    let etag = format!("\"{}\"", edgecart_domain::records::content_hash(&r.body));
-                    conditional(if_none_match, &etag, CATALOG_CACHE_CONTROL, || Ok(r))
-                }
-                _ => unreachable!("handled above"),
-            }
+            conditional(if_none_match, &etag, CATALOG_CACHE_CONTROL, || {
+                Ok(catalog_api::list_categories(&catalog))
+            })
         }
+        H::GetProduct => {
+            let currency = catalog_api::parse_currency(params, &catalog, config.default_currency)?;
+            let r = product_response(
+                env,
+                &store,
+                &catalog,
+                request.path.param("id_or_slug"),
+                currency,
+                &mut trace.warnings,
+            )
+            .await?;
+            // The body changes with stock, so its validator is its own hash.
+            let etag = format!("\"{}\"", edgecart_domain::records::content_hash(&r.body));
+            conditional(if_none_match, &etag, CATALOG_CACHE_CONTROL, || Ok(r))
+        }
+        _ => Err(ApiError::RouteNotFound),
     }
 }
 
@@ -381,18 +443,22 @@ pub(crate) async fn product_response(
 
 /// The cart routes: every one but creation needs the cart's bearer token.
 async fn carts(
-    req: &mut Request,
-    route: Route<'_>,
+    request: &mut ApiRequest<'_>,
     config: &Config,
     ctx: &cart_api::CartContext<'_>,
 ) -> Result<ApiResponse> {
     let (env, catalog) = (ctx.env, ctx.catalog);
-    let token = bearer_token(req);
-    let op_id = idempotency_key(req)?.unwrap_or_else(random_id);
+    let token = request.caller.token();
+    let body = &mut request.incoming;
+    let op_id = body.idempotency_key()?.unwrap_or_else(random_id);
     let ttl = config.cart_hold_ttl_ms;
-    match route {
-        Route::Carts => {
-            let body = req.text().await.unwrap_or_default();
+    let id = match request.handler {
+        H::CreateCart => "",
+        _ => request.path.param("id"),
+    };
+    match request.handler {
+        H::CreateCart => {
+            let body = body.text().await.unwrap_or_default();
             if body.len() > edgecart_domain::admin::MAX_ITEM_BYTES {
                 return Err(ApiError::PayloadTooLarge {
                     detail: "The body may be at most 65536 bytes.".into(),
@@ -413,47 +479,49 @@ async fn carts(
             let currency = catalog_api::parse_currency(&params, catalog, config.default_currency)?;
             cart_api::create(ctx, currency).await
         }
-        Route::Cart { id } => {
+        H::GetCart => {
             let cart = cart_api::get(env, id, token).await?;
             Ok(ApiResponse::json(&cart_api::render(ctx, &cart, &[]).await?))
         }
-        Route::CartLines { id } => {
+        H::AddLine => {
             cart_api::require_credentials(id, token.as_deref())?;
             let input: cart_api::AddLineInput =
-                cart_api::parse_line_body(&admin_api::small_json_body(req).await?)?;
+                cart_api::parse_line_body(&admin_api::small_json_body(body).await?)?;
             let change = LineChangeDto::Add(input.quantity);
             cart_api::change_line(ctx, id, token, op_id, &input.sku, change, ttl).await
         }
-        Route::CartLine { id, sku } => {
+        H::SetLine | H::RemoveLine => {
             cart_api::require_credentials(id, token.as_deref())?;
-            let change = if req.inner().method() == "PATCH" {
+            let change = if request.handler == H::SetLine {
                 let input: cart_api::SetLineInput =
-                    cart_api::parse_line_body(&admin_api::small_json_body(req).await?)?;
+                    cart_api::parse_line_body(&admin_api::small_json_body(body).await?)?;
                 LineChangeDto::Set(input.quantity)
             } else {
                 LineChangeDto::Remove
             };
+            let sku = request.path.param("sku");
             cart_api::change_line(ctx, id, token, op_id, sku, change, ttl).await
         }
-        Route::CartCoupons { id } => {
+        H::AddCoupon => {
             cart_api::require_credentials(id, token.as_deref())?;
-            if req.inner().method() == "POST" {
-                let input: cart_api::CouponInput =
-                    cart_api::parse_line_body(&admin_api::small_json_body(req).await?)?;
-                cart_api::change_coupons(ctx, id, token, Some(input.code), None).await
-            } else {
-                cart_api::change_coupons(ctx, id, token, None, None).await
-            }
+            let input: cart_api::CouponInput =
+                cart_api::parse_line_body(&admin_api::small_json_body(body).await?)?;
+            cart_api::change_coupons(ctx, id, token, Some(input.code), None).await
         }
-        Route::CartCoupon { id, code } => {
+        H::RemoveCoupons => {
             cart_api::require_credentials(id, token.as_deref())?;
-            cart_api::change_coupons(ctx, id, token, None, Some(code.to_string())).await
+            cart_api::change_coupons(ctx, id, token, None, None).await
         }
-        Route::CartCheckout { id } => {
+        H::RemoveCoupon => {
+            cart_api::require_credentials(id, token.as_deref())?;
+            let code = request.path.param("code").to_string();
+            cart_api::change_coupons(ctx, id, token, None, Some(code)).await
+        }
+        H::Checkout => {
             cart_api::require_credentials(id, token.as_deref())?;
             // Checkout refuses a missing or malformed key alike (`idempotency_key_required`).
-            let key = idempotency_key(req).ok().flatten();
-            let body = admin_api::small_json_body(req).await?;
+            let key = body.idempotency_key().ok().flatten();
+            let body = admin_api::small_json_body(body).await?;
             checkout_api::checkout(ctx, id, token, key, &body, ttl).await
         }
         _ => Err(ApiError::RouteNotFound),
@@ -476,22 +544,22 @@ fn conditional(
     Ok(r)
 }
 
-/// CORS preflight for any served path.
-fn preflight(path: &str) -> Result<ApiResponse> {
-    let route = routes::match_path(path).ok_or(ApiError::RouteNotFound)?;
+/// The answer to a CORS preflight on a served path: its methods.
+fn preflight(allow: MethodSet) -> ApiResponse {
     let mut r = ApiResponse {
         status: 204,
         headers: Vec::new(),
         body: Vec::new(),
     };
-    r.header("Allow", route.allow());
-    r.header("Access-Control-Allow-Methods", route.allow());
+    let allow = allow.to_string();
+    r.header("Allow", allow.clone());
+    r.header("Access-Control-Allow-Methods", allow);
     r.header(
         "Access-Control-Allow-Headers",
         "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id",
     );
     r.header("Access-Control-Max-Age", "86400");
-    Ok(r)
+    r
 }
 
 /// The client's `X-Request-Id` when it is sane, else a fresh random one.
@@ -508,32 +576,8 @@ fn request_id(given: Option<String>) -> String {
     random_id()
 }
 
-/// The request's `Idempotency-Key`, when it has one: 1 to 128 visible
-/// ASCII characters, else 400 `invalid_idempotency_key` (a key the server
-/// ignored would make a retry unsafe without the client knowing).
-pub fn idempotency_key(req: &Request) -> Result<Option<String>> {
-    let key = req.headers().get("Idempotency-Key").ok().flatten();
-    match key {
-        Some(k) if !valid_idempotency_key(&k) => Err(ApiError::invalid(
-            "Idempotency-Key",
-            "invalid_idempotency_key",
-            "An Idempotency-Key must be 1 to 128 visible ASCII characters (`!` to `~`).",
-        )),
-        key => Ok(key),
-    }
-}
-
 fn valid_idempotency_key(key: &str) -> bool {
     !key.is_empty() && key.len() <= 128 && key.bytes().all(|b| b.is_ascii_graphic())
-}
-
-/// The bearer token of a cart or order request, if any.
-fn bearer_token(req: &Request) -> Option<String> {
-    req.headers()
-        .get("Authorization")
-        .ok()
-        .flatten()
-        .and_then(|h| h.strip_prefix("Bearer ").map(|t| t.trim().to_string()))
 }
 
 /// 24 random hex digits.

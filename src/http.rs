@@ -3,6 +3,7 @@
 //! turns into a `worker::Response`. Nothing here performs I/O: turning an
 //! error into a response has no side effects (logging happens in `app`).
 
+use crate::routes::MethodSet;
 use edgecart_durable_objects::protocol::FieldProblem;
 use serde::Serialize;
 
@@ -23,7 +24,7 @@ pub enum ApiError {
     /// 404: no product has this id or slug.
     ProductNotFound,
     /// 405: the path exists but not with this method; `allow` lists the methods.
-    MethodNotAllowed { allow: &'static str },
+    MethodNotAllowed { allow: MethodSet },
     /// 503: the catalog store could not be read or decoded. The cause is
     /// logged, never shown to the client.
     CatalogUnavailable { cause: String },
@@ -223,7 +224,7 @@ impl ApiError {
         );
         response.header("Cache-Control", "no-store");
         match self {
-            ApiError::MethodNotAllowed { allow } => response.header("Allow", *allow),
+            ApiError::MethodNotAllowed { allow } => response.header("Allow", allow.to_string()),
             ApiError::CatalogUnavailable { .. }
             | ApiError::Misconfigured { .. }
             | ApiError::StorageUnavailable { .. } => response.header("Retry-After", "5"),

@@ -312,10 +312,9 @@ pub async fn set_on_hand_batch(
 }
 
 /// Answers `GET /admin/v1/inventory/{sku}/movements`.
-pub async fn movements(env: &Env, sku: &str, pairs: Vec<(String, String)>) -> Result<ApiResponse> {
-    let params = Params::parse(pairs, &["limit", "cursor"])?;
+pub async fn movements(env: &Env, sku: &str, params: &Params<'_>) -> Result<ApiResponse> {
     let (limit, after) =
-        crate::admin_api::page_params(&params, HISTORY_DEFAULT_PAGE, HISTORY_MAX_PAGE, "m")?;
+        crate::admin_api::page_params(params, HISTORY_DEFAULT_PAGE, HISTORY_MAX_PAGE, "m")?;
     let reply: HistoryReply = call_stock(
         env,
         sku,

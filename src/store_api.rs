@@ -5,11 +5,10 @@
 //! once; the object applies one write at a time and publishes the display
 //! copy carts read from KV.
 
-use crate::admin_api::{authorize, small_json_body};
-use crate::config::Config;
-use crate::config::Role;
+use crate::admin_api::small_json_body;
+use crate::app::ApiRequest;
 use crate::http::{ApiError, ApiResponse, Result};
-use crate::routes::Route;
+use crate::routes::Handler as H;
 use edgecart_domain::admin::parse_input;
 use edgecart_domain::catalog::FieldError;
 use edgecart_domain::promotion::{Promotion, PromotionInput};
@@ -19,7 +18,7 @@ use edgecart_durable_objects::protocol::{
 };
 use serde::Serialize;
 use serde_json::Value;
-use worker::{Env, Request};
+use worker::Env;
 
 fn storage(e: worker::Error) -> ApiError {
     ApiError::StorageUnavailable {
@@ -99,26 +98,15 @@ async fn state(env: &Env) -> Result<edgecart_durable_objects::protocol::StoreSta
     }
 }
 
-/// Serves `/admin/v1/store` and `/admin/v1/promotions[/{id}]`.
-pub async fn handle(
-    route: Route<'_>,
-    method: &str,
-    req: &mut Request,
-    env: &Env,
-    config: &Config,
-) -> Result<ApiResponse> {
-    let authorization = req.headers().get("Authorization").ok().flatten();
-    let reads = method == "GET" || method == "HEAD";
-    authorize(
-        config,
-        authorization.as_deref(),
-        if reads { Role::Viewer } else { Role::Admin },
-    )?;
-    match (route, reads) {
-        (Route::AdminStore, true) => Ok(ApiResponse::json(&state(env).await?.config)),
-        (Route::AdminStore, false) => {
+/// Serves `/admin/v1/store` and `/admin/v1/promotions[/{id}]`, for the
+/// caller the route table admitted.
+pub async fn handle(request: &mut ApiRequest<'_>, env: &Env) -> Result<ApiResponse> {
+    let body = &mut request.incoming;
+    match request.handler {
+        H::GetStore => Ok(ApiResponse::json(&state(env).await?.config)),
+        H::PutStore => {
             let input: StoreConfigInput =
-                parse_input(&small_json_body(req).await?).map_err(bad_json)?;
+                parse_input(&small_json_body(body).await?).map_err(bad_json)?;
             let config = input.validate().map_err(invalid)?;
             match call_store(env, &StoreCommand::PutConfig { config })
                 .await
@@ -128,7 +116,7 @@ pub async fn handle(
                 other => Err(unexpected(other)),
             }
         }
-        (Route::AdminPromotions, _) => {
+        H::ListPromotions => {
             let s = state(env).await?;
             #[derive(Serialize)]
             struct Body<'a> {
@@ -138,8 +126,9 @@ pub async fn handle(
                 items: s.promotions.iter().map(view).collect(),
             }))
         }
-        (Route::AdminPromotion { id }, true) => promotion_response(env, id).await,
-        (Route::AdminPromotion { id }, false) if method == "DELETE" => {
+        H::GetPromotion => promotion_response(env, request.path.param("id")).await,
+        H::DeletePromotion => {
+            let id = request.path.param("id");
             match call_store(env, &StoreCommand::DeletePromotion { id: id.into() })
                 .await
                 .map_err(storage)?
@@ -151,8 +140,9 @@ pub async fn handle(
                 other => Err(unexpected(other)),
             }
         }
-        (Route::AdminPromotion { id }, false) => {
-            let body = small_json_body(req).await?;
+        H::PutPromotion => {
+            let id = request.path.param("id");
+            let body = small_json_body(body).await?;
             // The id comes from the path; a body naming another is refused.
             let mut value: Value = parse_input(&body).map_err(bad_json)?;
             if let Some(map) = value.as_object_mut() {
