@@ -195,6 +195,8 @@ describe('access and query parameters, from the table', () => {
       const path = concrete(template);
       const what = `${method} ${path}`;
       assertProblem(await api.request(method, path), 401, 'unauthorized');
+      // The token is checked before the query parameters.
+      assertProblem(await api.request(method, `${path}?not_a_parameter=1`), 401, 'unauthorized');
       const asViewer = await api.request(method, path, { headers: { Authorization: `Bearer ${VIEWER}` } });
       if (method === 'GET') {
         assert.ok(![401, 403].includes(asViewer.status), `${what}: ${asViewer.text}`);
