@@ -464,7 +464,10 @@ async fn carts(
                     detail: "The body may be at most 65536 bytes.".into(),
                 });
             }
-            let input: cart_api::CreateCartInput = if body.trim().is_empty() {
+            let input: cart_api::CreateCartInput = if body
+                .trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
+                .is_empty()
+            {
                 cart_api::CreateCartInput { currency: None }
             } else {
                 cart_api::parse_line_body(&body)?
