@@ -53,13 +53,14 @@
 //! read a clock (`now_ms` is passed in), use floats, or know about HTTP.
 
 use crate::cart::limits::MAX_LINE_QUANTITY;
+use crate::cart::Cart;
 use crate::catalog::limits::PRICE_MAX;
 use crate::money::{Currency, Money};
 use crate::promotion::{Discount, Promotion, PromotionRefusal};
 use crate::shipping::{ShippingMethod, ShippingRefusal};
 use crate::tax::{round_half_even_div, TaxConfig};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One line to price, in the cart's currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +71,33 @@ pub struct PricingLine {
     pub unit_price: i64,
     /// Slug of the category of the SKU's product.
     pub category: String,
+}
+
+/// What the live catalog says of one SKU of a cart: its price list and the
+/// category of its product (category promotions target it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedSku {
+    pub prices: BTreeMap<Currency, i64>,
+    /// Slug of the category of the SKU's product (empty: none).
+    pub category: String,
+}
+
+/// The lines of `cart` as pricing takes them, in the cart's order: those
+/// whose SKU `listed` prices in the cart's currency (the others are left
+/// out: a SKU no longer in the catalog, or not sold in that currency).
+pub fn cart_lines(cart: &Cart, listed: &BTreeMap<String, ListedSku>) -> Vec<PricingLine> {
+    cart.lines
+        .iter()
+        .filter_map(|l| {
+            let sku = listed.get(&l.sku)?;
+            Some(PricingLine {
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+                unit_price: *sku.prices.get(&cart.currency)?,
+                category: sku.category.clone(),
+            })
+        })
+        .collect()
 }
 
 /// A promotion that may apply, with how often it was redeemed so far.
@@ -631,6 +659,33 @@ mod tests {
         .unwrap();
         assert_eq!(q.applied.len(), 1);
         assert_eq!(q.discount_total.amount, 5000);
+    }
+
+    #[test]
+    fn cart_lines_are_the_lines_priced_in_the_cart_currency() {
+        let mut cart = Cart::new("crt_1".into(), usd(), 0);
+        for sku in ["A", "B", "C"] {
+            cart.set_line(sku, 2, 10, 0);
+        }
+        let eur = Currency::parse("EUR").unwrap();
+        let listed = BTreeMap::from([
+            (
+                "A".to_string(),
+                ListedSku {
+                    prices: BTreeMap::from([(usd(), 500), (eur, 450)]),
+                    category: "kitchen".into(),
+                },
+            ),
+            (
+                "B".to_string(),
+                ListedSku {
+                    prices: BTreeMap::from([(eur, 900)]),
+                    category: "garden".into(),
+                },
+            ),
+        ]);
+        // B has no USD price, C is not listed: both left out.
+        assert_eq!(cart_lines(&cart, &listed), [line("A", 2, 500, "kitchen")]);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use edgecart_domain::promotion::Promotion;
 use edgecart_domain::records::CatalogPointer;
 use edgecart_domain::stock::{Movement, Outcome, StockOp};
 use edgecart_domain::store::{PaymentSettings, RedemptionRefused, StoreConfig};
+pub use edgecart_domain::store::{PromotionState, StoreState};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -424,22 +425,6 @@ pub enum StoreCommand {
         before: Option<(i64, String)>,
         limit: u32,
     },
-}
-
-/// A promotion with how often it was redeemed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PromotionState {
-    pub promotion: Promotion,
-    pub redemptions: u32,
-    /// Redemptions by the customer the command named (0 otherwise).
-    pub customer_redemptions: u32,
-}
-
-/// The store as its object holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoreState {
-    pub config: StoreConfig,
-    pub promotions: Vec<PromotionState>,
 }
 
 /// A store object's answer.
