@@ -10,8 +10,8 @@ use crate::http::{ApiError, ApiResponse, Result};
 use edgecart_domain::cart::{price_cart, Cart, CartError};
 use edgecart_domain::money::{Currency, Money};
 use edgecart_domain::pricing::{
-    quote_cart, shipping_options, AppliedPromotion, Destination, PricingError, PricingInput,
-    PricingLine, Quote, ShippingOption,
+    cart_lines, quote_cart, shipping_options, AppliedPromotion, Destination, ListedSku,
+    PricingError, PricingInput, Quote, ShippingOption,
 };
 use edgecart_domain::promotion::{normalize_code, PromotionRefusal};
 use edgecart_domain::records::SkuPrices;
@@ -432,29 +432,27 @@ pub async fn line_prices(
     Ok(found)
 }
 
-/// The lines of `cart` priced in its currency (unpriced ones left out),
-/// with their product's category, as pricing takes them.
-pub fn pricing_lines(
-    cart: &Cart,
+/// What the live catalog says of the SKUs in `found`: their price lists
+/// and their product's category (category promotions target it).
+pub fn listed_skus(
     found: &BTreeMap<String, SkuPrices>,
     catalog: &Catalog,
-) -> Vec<PricingLine> {
-    cart.lines
+) -> BTreeMap<String, ListedSku> {
+    found
         .iter()
-        .filter_map(|l| {
-            let p = found.get(&l.sku)?;
-            let unit = *p.prices.get(&cart.currency)?;
+        .map(|(sku, p)| {
             let category = catalog
                 .find(&p.product)
                 .and_then(|listing| catalog.category_of(listing))
                 .map(|c| c.slug.clone())
                 .unwrap_or_default();
-            Some(PricingLine {
-                sku: l.sku.clone(),
-                quantity: l.quantity,
-                unit_price: unit,
-                category,
-            })
+            (
+                sku.clone(),
+                ListedSku {
+                    prices: p.prices.clone(),
+                    category,
+                },
+            )
         })
         .collect()
 }
@@ -467,7 +465,7 @@ pub fn quote_cart_view(
     catalog: &Catalog,
     pricing: &Pricing,
 ) -> Result<(Quote, Vec<CouponView>)> {
-    let lines = pricing_lines(cart, found, catalog);
+    let lines = cart_lines(cart, &listed_skus(found, catalog));
     let (promotions, unknown) =
         StoreSnapshot::candidates(&pricing.store.promotions, &cart.coupons, |_| (0, 0));
     let method = match &pricing.shipping_method {

@@ -150,11 +150,26 @@ pub enum Answer {
     },
 }
 
+/// A checkout's answer as stored under its key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum StoredAnswer {
+    Typed {
+        answer: Answer,
+    },
+    /// Written by an earlier version (an HTTP status and body): replayed
+    /// as it is.
+    Legacy {
+        status: u16,
+        body: String,
+    },
+}
+
 /// One checkout of a cart, by idempotency key, as the cart object keeps it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Checkout {
-    pub record: IdempotencyRecord,
+    pub record: IdempotencyRecord<StoredAnswer>,
     /// The attempt running it (a resumed checkout gets a new one).
     pub attempt: String,
     /// Absent until the cart was priced and the total confirmed.
@@ -173,6 +188,7 @@ pub fn stock_op_id(order: &str, step: &str, sku: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::idempotency::IdempotencyState;
 
     #[test]
     fn op_ids_are_stable_and_distinct() {
@@ -181,5 +197,70 @@ mod tests {
             stock_op_id("ord_1", "hold", "A"),
             stock_op_id("ord_1", "commit", "A")
         );
+    }
+
+    /// A record the previous version wrote: a plan resumed at `paid`, and a
+    /// finished one whose answer is an HTTP status and body.
+    const LEGACY_OPEN: &str = r#"{"record":{"key":"k1","fingerprint":"f","state":{"state":"in_progress","started_at_ms":5},"created_at_ms":5},"attempt":"a1","plan":null,"step":{"step":"paid","reference":"pi_1"}}"#;
+    const LEGACY_DONE: &str = r#"{"record":{"key":"k2","fingerprint":"f","state":{"state":"completed","status":402,"body":"{\"code\":\"payment_declined\"}","completed_at_ms":9},"created_at_ms":5},"attempt":"a1","plan":null,"step":{"step":"finished"}}"#;
+
+    #[test]
+    fn records_of_the_previous_version_stay_readable() {
+        let open: Checkout = serde_json::from_str(LEGACY_OPEN).unwrap();
+        assert_eq!(
+            open.step,
+            Step::Paid {
+                reference: "pi_1".into()
+            }
+        );
+        assert!(open.record.response().is_none());
+        let done: Checkout = serde_json::from_str(LEGACY_DONE).unwrap();
+        assert_eq!(
+            done.record.response(),
+            Some(&StoredAnswer::Legacy {
+                status: 402,
+                body: r#"{"code":"payment_declined"}"#.into()
+            })
+        );
+        // Written again, it keeps its shape.
+        assert_eq!(serde_json::to_string(&done).unwrap(), LEGACY_DONE);
+        let refunding = r#"{"step":"refunding","reference":"pi_1"}"#;
+        assert_eq!(
+            serde_json::from_str::<Step>(refunding).unwrap(),
+            Step::Refunding {
+                reference: "pi_1".into(),
+                sold: vec![]
+            }
+        );
+    }
+
+    #[test]
+    fn typed_answers_round_trip_under_the_record() {
+        let answer = StoredAnswer::Typed {
+            answer: Answer::Refused {
+                refusal: Refusal::OutOfStock {
+                    lines: vec![ShortLine {
+                        sku: "A".into(),
+                        requested: 3,
+                        available: 1,
+                    }],
+                },
+            },
+        };
+        let record = IdempotencyRecord::in_progress("k", "f", 1).completed(answer.clone(), 2);
+        let json = serde_json::to_string(&record).unwrap();
+        assert_eq!(
+            json,
+            r#"{"key":"k","fingerprint":"f","state":{"state":"completed","answer":{"kind":"refused","refusal":{"refusal":"out_of_stock","lines":[{"sku":"A","requested":3,"available":1}]}},"completed_at_ms":2},"created_at_ms":1}"#
+        );
+        let back: IdempotencyRecord<StoredAnswer> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, record);
+        assert!(matches!(
+            back.state,
+            IdempotencyState::Completed {
+                completed_at_ms: 2,
+                ..
+            }
+        ));
     }
 }
