@@ -1,6 +1,6 @@
 //! Checkout: how a cart becomes a paid order, as pure rules.
 //!
-//! - [`plan`] ([`mod@plan`]): whether a checkout may start and what it
+//! - [`plan`](fn@plan) ([`mod@plan`]): whether a checkout may start and what it
 //!   commits to. The body's fields, the cart, the live prices and the
 //!   store's state (configuration, promotions with redemption counts) in;
 //!   the [`CheckoutPlan`] (the order to record, priced by

@@ -10,9 +10,8 @@
 //!
 //! `R` = the plan redeems promotions ([`CheckoutPlan::redeems`]); "give
 //! back" = `ReleaseRedemptions` (only when `R`), then `ReleaseHolds`; `L` =
-//! the provider may have taken a payment it did not answer
-//! ([`crate::store::PaymentSettings::may_charge_unanswered`]: Stripe, not the test
-//! provider). `Resume`: an attempt runs the plan from this step (its first
+//! the provider may have taken a payment it did not answer (Stripe, not
+//! the test provider: [`crate::store::PaymentSettings::may_charge_unanswered`]). `Resume`: an attempt runs the plan from this step (its first
 //! run, or a retry with the key); `Lapsed`: the cart's alarm found the
 //! attempt dead.
 //!
@@ -57,7 +56,11 @@
 //! fulfilled (the commits were refused: holds lapsed during an outage) is
 //! refunded, the units sold meanwhile go back on sale, then holds and
 //! redemptions are given back. A payment found while verifying an
-//! unanswered charge is refunded: the shopper was told it failed.
+//! unanswered charge is refunded: the shopper was told it failed. When a
+//! charge goes unanswered, `verifying` is written before anything is given
+//! back, and the end of verifying gives the redemptions back again
+//! (idempotent): a crash in between can neither resume as paid a checkout
+//! whose promotions were released nor leave a redemption behind.
 //!
 //! # Recovery points and the I/O budget
 //!
@@ -97,8 +100,10 @@
 //! by redeeming again, idempotent per order) and `paid` (`charging`
 //! resumes by asking the provider again with the same idempotency key,
 //! which answers the first outcome; the commits and the order's record are
-//! idempotent too). Failure paths write what they then owe: `verifying`
-//! and `refunding`, and the alarm that retries them.
+//! idempotent too; should the provider not answer that second time, the
+//! checkout goes to `verifying` and a payment found is refunded). Failure
+//! paths write what they then owe: `verifying` and `refunding`, and the
+//! alarm that retries them.
 //!
 //! What this module must not do: perform any effect, read a clock, or
 //! know about HTTP.
