@@ -271,6 +271,8 @@ impl Carts {
                 if self.locked(&cart)? {
                     return Ok(refused(CartRefusal::CheckoutInProgress));
                 }
+                // A lock whose checkout is no longer open holds nothing.
+                cart.checkout = None;
                 let changed = match (add, remove) {
                     (Some(code), _) => cart.add_coupon(&code, now),
                     (None, code) => cart.remove_coupon(code.as_deref(), now),
@@ -304,6 +306,8 @@ impl Carts {
                 if self.locked(&cart)? {
                     return Ok(refused(CartRefusal::CheckoutInProgress));
                 }
+                // A lock whose checkout is no longer open holds nothing.
+                cart.checkout = None;
                 // Adding needs the item on sale in this cart's currency.
                 if let LineChangeDto::Add(_) = change {
                     match &prices {
