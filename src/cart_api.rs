@@ -10,8 +10,8 @@ use crate::http::{ApiError, ApiResponse, Result};
 use edgecart_domain::cart::{price_cart, Cart, CartError};
 use edgecart_domain::money::{Currency, Money};
 use edgecart_domain::pricing::{
-    quote_cart, shipping_options, AppliedPromotion, Destination, PricingError, PricingInput,
-    PricingLine, Quote, ShippingOption,
+    cart_lines, coupon_applies, quote_cart, shipping_options, AppliedPromotion, CouponRefusal,
+    Destination, ListedSku, PricingError, PricingInput, Quote, ShippingOption,
 };
 use edgecart_domain::promotion::{normalize_code, PromotionRefusal};
 use edgecart_domain::records::SkuPrices;
@@ -354,38 +354,8 @@ pub async fn change_coupons(
     let add = add.map(|code| normalize_code(&code));
     if let Some(code) = &add {
         // The token is checked first: codes cannot be probed without a cart.
-        let mut cart = get(ctx.env, id, Some(token.clone())).await?;
-        if !ctx
-            .pricing
-            .store
-            .promotions
-            .iter()
-            .any(|p| p.matches_code(code))
-        {
-            return Err(coupon_not_found());
-        }
-        if cart.add_coupon(code, ctx.pricing.now_ms).is_ok() {
-            let found = line_prices(ctx, &cart).await?;
-            let (_, coupons) = quote_cart_view(&cart, &found, ctx.catalog, &ctx.pricing)?;
-            if let Some(c) = coupons
-                .iter()
-                .find(|c| &c.code == code && c.status != "applied")
-            {
-                let reason = c
-                    .reason
-                    .as_ref()
-                    .and_then(|r| serde_json::to_value(r).ok())
-                    .and_then(|v| v.get("reason").and_then(|r| r.as_str()).map(str::to_string))
-                    .unwrap_or_else(|| "unknown".into());
-                return Err(ApiError::Validation {
-                    errors: vec![FieldProblem {
-                        field: Some("code".into()),
-                        code: "coupon_not_applicable".into(),
-                        message: format!("This coupon does not apply to the cart now ({reason})."),
-                    }],
-                });
-            }
-        }
+        let cart = get(ctx.env, id, Some(token.clone())).await?;
+        check_coupon(ctx, &cart, code).await?;
     }
     let remove = remove.map(|code| normalize_code(&code));
     let reply: CartReply = call_cart(ctx.env, id, &CartCommand::Coupon { token, add, remove })
@@ -396,6 +366,51 @@ pub async fn change_coupons(
     }
     let cart = reply.cart.ok_or_else(not_found)?;
     Ok(ApiResponse::json(&render(ctx, &cart, &[]).await?))
+}
+
+/// Whether coupon `code` may go on `cart` now, as the domain decides it
+/// ([`coupon_applies`], with the store's published promotions): a code no
+/// promotion has is 404, one whose promotion does not apply is 422 with
+/// the reason. A cart that cannot take another coupon is left to the
+/// cart's object, which refuses it (422 `too_many_coupons`).
+async fn check_coupon(ctx: &CartContext<'_>, cart: &Cart, code: &str) -> Result<()> {
+    let mut with = cart.clone();
+    let fits = with.add_coupon(code, ctx.pricing.now_ms).is_ok();
+    if !fits {
+        with.coupons.push(code.to_string());
+    }
+    // Only a coupon the cart can take is priced.
+    let listed = if fits {
+        listed_skus(&line_prices(ctx, cart).await?, ctx.catalog)
+    } else {
+        BTreeMap::new()
+    };
+    let store = &ctx.pricing.store;
+    let (promotions, _) = StoreSnapshot::candidates(&store.promotions, &with.coupons, |_| (0, 0));
+    let input = PricingInput {
+        currency: cart.currency,
+        lines: cart_lines(&with, &listed),
+        promotions,
+        tax: store.config.tax.clone(),
+        shipping_method: None,
+        destination: None,
+        now_ms: ctx.pricing.now_ms,
+    };
+    match coupon_applies(&input, code).map_err(pricing_error)? {
+        Ok(()) => Ok(()),
+        Err(CouponRefusal::Unknown) => Err(coupon_not_found()),
+        Err(CouponRefusal::NotApplicable { .. }) if !fits => Ok(()),
+        Err(CouponRefusal::NotApplicable { reason }) => Err(ApiError::Validation {
+            errors: vec![FieldProblem {
+                field: Some("code".into()),
+                code: "coupon_not_applicable".into(),
+                message: format!(
+                    "This coupon does not apply to the cart now ({}).",
+                    reason.code()
+                ),
+            }],
+        }),
+    }
 }
 
 /// How a cart is priced for display: the store's published copy, where it
@@ -432,29 +447,27 @@ pub async fn line_prices(
     Ok(found)
 }
 
-/// The lines of `cart` priced in its currency (unpriced ones left out),
-/// with their product's category, as pricing takes them.
-pub fn pricing_lines(
-    cart: &Cart,
+/// What the live catalog says of the SKUs in `found`: their price lists
+/// and their product's category (category promotions target it).
+pub fn listed_skus(
     found: &BTreeMap<String, SkuPrices>,
     catalog: &Catalog,
-) -> Vec<PricingLine> {
-    cart.lines
+) -> BTreeMap<String, ListedSku> {
+    found
         .iter()
-        .filter_map(|l| {
-            let p = found.get(&l.sku)?;
-            let unit = *p.prices.get(&cart.currency)?;
+        .map(|(sku, p)| {
             let category = catalog
                 .find(&p.product)
                 .and_then(|listing| catalog.category_of(listing))
                 .map(|c| c.slug.clone())
                 .unwrap_or_default();
-            Some(PricingLine {
-                sku: l.sku.clone(),
-                quantity: l.quantity,
-                unit_price: unit,
-                category,
-            })
+            (
+                sku.clone(),
+                ListedSku {
+                    prices: p.prices.clone(),
+                    category,
+                },
+            )
         })
         .collect()
 }
@@ -467,7 +480,7 @@ pub fn quote_cart_view(
     catalog: &Catalog,
     pricing: &Pricing,
 ) -> Result<(Quote, Vec<CouponView>)> {
-    let lines = pricing_lines(cart, found, catalog);
+    let lines = cart_lines(cart, &listed_skus(found, catalog));
     let (promotions, unknown) =
         StoreSnapshot::candidates(&pricing.store.promotions, &cart.coupons, |_| (0, 0));
     let method = match &pricing.shipping_method {

@@ -1,84 +1,185 @@
 //! Checkout and orders over HTTP. `POST /v1/carts/{id}/checkout` needs an
 //! `Idempotency-Key`: the cart's object keeps the key's record, the first
-//! response is stored and replayed byte for byte, the same key with another
+//! answer is stored and replayed byte for byte, the same key with another
 //! body is 422 `idempotency_mismatch`, and a concurrent duplicate is 409
-//! `idempotency_in_progress`. The Worker prices the cart (KV prices, the
-//! store object's configuration, promotions and redemption counts) and
-//! compares it with `expected_total`; the cart's object then carries out
-//! the plan (holds, coupons, payment, sale, order) from recovery points.
+//! `idempotency_in_progress`. The Worker looks up what the checkout is
+//! planned from (KV prices, the store object's configuration, promotions
+//! and redemption counts) and calls the domain's `checkout::plan`; the
+//! cart's object then carries the plan out (holds, coupons, payment, sale,
+//! order) as the domain's saga says. Every checkout answer, stored or not,
+//! becomes its response in one place ([`response`]).
 //! `GET /v1/orders/{id}` reads an order with its token.
 
 use crate::cart_api::{
-    line_prices, not_found, parse_line_body, pricing_error, pricing_lines, require_credentials,
+    line_prices, listed_skus, not_found, parse_line_body, pricing_error, require_credentials,
     storage, CartContext,
 };
 use crate::http::{ApiError, ApiResponse, Result};
 use edgecart_domain::cart::Cart;
-use edgecart_domain::catalog::FieldError;
-use edgecart_domain::checkout::CheckoutPlan;
+use edgecart_domain::checkout::{
+    self, Answer, CheckoutInput, CheckoutPlan, PlanInput, Refusal, StoredAnswer,
+};
 use edgecart_domain::idempotency;
-use edgecart_domain::money::Currency;
-use edgecart_domain::order::{parse_email, Order, OrderDetails, Payment, ShippingAddressInput};
-use edgecart_domain::pricing::{quote_cart, Destination, PricingInput, Quote};
-use edgecart_domain::store::StoreSnapshot;
+use edgecart_domain::order::parse_email;
 use edgecart_durable_objects::protocol::{
-    call_cart, call_order, call_store, problem, CartCommand, CheckoutBeginReply, CheckoutResponse,
+    call_cart, call_order, call_store, CartCommand, CheckoutBeginReply, CheckoutReply,
     FieldProblem, OrderCommand, OrderReply, StoreCommand, StoreReply,
 };
-use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
-/// The checkout body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CheckoutInput {
-    pub email: String,
-    pub shipping_address: ShippingAddressInput,
-    pub shipping_method: String,
-    pub payment: PaymentInput,
-    /// The grand total the shopper saw: checkout charges exactly this or
-    /// nothing.
-    pub expected_total: ExpectedTotal,
+/// An RFC 9457 problem as a checkout answers it: its stable `code` and the
+/// members of `extra`, without a request id, so that replays are
+/// byte-identical.
+fn problem(status: u16, code: &str, title: &str, detail: &str, extra: Value) -> (u16, String) {
+    let mut value = json!({
+        "type": format!("https://edgecart.dev/problems/{code}"),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+    });
+    if let (Some(map), Some(more)) = (value.as_object_mut(), extra.as_object()) {
+        for (k, v) in more {
+            map.insert(k.clone(), v.clone());
+        }
+    }
+    (status, value.to_string())
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PaymentInput {
-    /// `card` (through the store's provider).
-    pub method: String,
-    /// The provider's card token (test provider: `tok_visa`, `tok_decline`,
-    /// `tok_timeout`; Stripe: a PaymentMethod id).
-    pub token: String,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ExpectedTotal {
-    pub amount: i64,
-    pub currency: String,
-}
-
-/// A stored checkout response as the client gets it.
-fn respond(r: CheckoutResponse) -> ApiResponse {
-    let kind = if r.status >= 400 {
-        "application/problem+json"
-    } else {
-        "application/json; charset=utf-8"
-    };
-    let mut response = ApiResponse::new(r.status, kind, r.body.into_bytes());
-    response.header("Cache-Control", "no-store");
-    response
-}
-
-/// The stored form of an error decided before the plan.
-fn stored_error(e: ApiError) -> CheckoutResponse {
-    let status = e.status();
+/// A refusal that is one of the API's common errors, as a checkout answers it.
+fn api_problem(e: ApiError) -> (u16, String) {
     let extra = match &e {
         ApiError::Validation { errors } => json!({ "errors": errors }),
         ApiError::InvalidParameter { param, .. } => json!({ "param": param }),
         _ => json!({}),
     };
-    problem(status, e.code(), e.title(), &e.detail(), extra)
+    problem(e.status(), e.code(), e.title(), &e.detail(), extra)
+}
+
+/// The status and problem of each refusal: the one place that maps them.
+fn refusal_problem(refusal: &Refusal) -> (u16, String) {
+    match refusal {
+        Refusal::Invalid { errors } => api_problem(ApiError::Validation {
+            errors: errors
+                .iter()
+                .map(|e| FieldProblem {
+                    field: Some(e.field.clone()),
+                    code: e.code.clone(),
+                    message: e.message.clone(),
+                })
+                .collect(),
+        }),
+        Refusal::CartEmpty => problem(
+            422,
+            "cart_empty",
+            "Cart is empty",
+            "There is nothing to check out.",
+            json!({}),
+        ),
+        Refusal::NotSoldInCurrency { sku, currency } => problem(
+            422,
+            "not_sold_in_currency",
+            "Item not for sale",
+            &format!("{sku} is not for sale in {currency} any more; remove it from the cart."),
+            json!({ "sku": sku }),
+        ),
+        Refusal::UnknownShippingMethod => api_problem(ApiError::invalid(
+            "shipping_method",
+            "unknown_shipping_method",
+            "The store has no shipping method with this id.",
+        )),
+        Refusal::Unpriced { error } => api_problem(pricing_error(error.clone())),
+        Refusal::TotalChanged { quote } => problem(
+            409,
+            "total_changed",
+            "Total changed",
+            "The cart's total is no longer the expected_total (prices, promotions or shipping changed). Nothing was charged; show the new total and confirm again.",
+            json!({ "quote": quote }),
+        ),
+        Refusal::OutOfStock { lines } => problem(
+            409,
+            "out_of_stock",
+            "Out of stock",
+            "Some lines are no longer available in the quantity in the cart; nothing was charged.",
+            json!({ "lines": lines }),
+        ),
+        Refusal::CouponUnavailable { refused: Some(r) } => problem(
+            409,
+            "coupon_unavailable",
+            "Coupon unavailable",
+            "A promotion of this cart reached its usage limit or ended; read the cart again for its new total. Nothing was charged.",
+            json!({ "promotion": r.promotion, "reason": r.refusal }),
+        ),
+        Refusal::CouponUnavailable { refused: None } => problem(
+            409,
+            "coupon_unavailable",
+            "Coupon unavailable",
+            "A promotion of this cart no longer exists; read the cart again for its new total. Nothing was charged.",
+            json!({}),
+        ),
+        Refusal::PaymentDeclined { code, message } => problem(
+            402,
+            "payment_declined",
+            "Payment declined",
+            &format!("{message} Nothing was charged; the cart is unchanged."),
+            json!({ "decline_code": code }),
+        ),
+        Refusal::PaymentUnavailable => problem(
+            503,
+            "payment_unavailable",
+            "Payment unavailable",
+            "The payment provider did not answer. Nothing was charged (any payment it took later is refunded); try again with a new Idempotency-Key.",
+            json!({}),
+        ),
+        Refusal::RefundedOutOfStock => problem(
+            409,
+            "out_of_stock",
+            "Out of stock",
+            "The items could not be reserved in time; the payment was refunded.",
+            json!({}),
+        ),
+    }
+}
+
+/// A checkout's answer as the client gets it.
+fn response(answer: &StoredAnswer) -> ApiResponse {
+    let (status, body) = match answer {
+        StoredAnswer::Legacy { status, body } => (*status, body.clone()),
+        StoredAnswer::Typed {
+            answer: Answer::Placed { order, order_token },
+        } => (
+            201,
+            json!({ "order": order, "order_token": order_token }).to_string(),
+        ),
+        StoredAnswer::Typed {
+            answer: Answer::Refused { refusal },
+        } => refusal_problem(refusal),
+    };
+    let kind = if status >= 400 {
+        "application/problem+json"
+    } else {
+        "application/json; charset=utf-8"
+    };
+    let mut response = ApiResponse::new(status, kind, body.into_bytes());
+    response.header("Cache-Control", "no-store");
+    response
+}
+
+fn in_progress() -> ApiError {
+    ApiError::Conflict {
+        code: "idempotency_in_progress".into(),
+        detail: "A request with this Idempotency-Key is being processed; retry shortly.".into(),
+    }
+}
+
+/// The response to the cart's answer to `CheckoutRun` or `CheckoutFinish`
+/// (`dropped`: what to answer when the record was dropped).
+fn answered(reply: CheckoutReply, dropped: ApiError) -> Result<ApiResponse> {
+    match reply {
+        CheckoutReply::Answered { answer } => Ok(response(&answer)),
+        CheckoutReply::InProgress => Err(in_progress()),
+        CheckoutReply::Dropped => Err(dropped),
+    }
 }
 
 /// `POST /v1/carts/{id}/checkout`.
@@ -113,10 +214,18 @@ pub async fn checkout(
         attempt: attempt.clone(),
         plan,
     };
+    let finish = |refusal: Option<Refusal>| CartCommand::CheckoutFinish {
+        key: key.clone(),
+        attempt: attempt.clone(),
+        refusal,
+    };
+    let lost = |what: &str| ApiError::StorageUnavailable {
+        cause: format!("checkout {key} of {id}: {what}"),
+    };
     match reply {
         CheckoutBeginReply::NotFound => Err(not_found()),
-        CheckoutBeginReply::Replay { status, body } => {
-            let mut r = respond(CheckoutResponse { status, body });
+        CheckoutBeginReply::Replay { answer } => {
+            let mut r = response(&answer);
             r.header("Idempotent-Replayed", "true");
             Ok(r)
         }
@@ -127,199 +236,67 @@ pub async fn checkout(
                 message: "This Idempotency-Key was used with a different request body; use a new key for a new request.".into(),
             }],
         }),
-        CheckoutBeginReply::InProgress => Err(ApiError::Conflict {
-            code: "idempotency_in_progress".into(),
-            detail: "A request with this Idempotency-Key is being processed; retry shortly.".into(),
-        }),
+        CheckoutBeginReply::InProgress => Err(in_progress()),
         CheckoutBeginReply::CartBusy => Err(ApiError::Conflict {
             code: "checkout_in_progress".into(),
             detail: "Another checkout of this cart is running.".into(),
         }),
         CheckoutBeginReply::Resume => {
-            let r: CheckoutResponse = call_cart(ctx.env, id, &run(None)).await.map_err(storage)?;
-            Ok(respond(r))
+            let reply = call_cart(ctx.env, id, &run(None)).await.map_err(storage)?;
+            answered(reply, lost("dropped while resuming"))
         }
         CheckoutBeginReply::Start { cart } => {
-            let command = match plan(ctx, &cart, input, hold_ttl_ms).await {
-                Ok(plan) => run(Some(Box::new(plan))),
+            let (command, passing) = match plan(ctx, &cart, input, hold_ttl_ms).await {
+                Ok(Ok(plan)) => (run(Some(Box::new(plan))), None),
                 // A passing failure (5xx) is not the key's final answer:
                 // the record is dropped and a retry starts over.
-                Err(response) => CartCommand::CheckoutFinish {
-                    key: key.clone(),
-                    attempt: attempt.clone(),
-                    keep: response.status < 500,
-                    status: response.status,
-                    body: response.body,
-                },
+                Ok(Err(refusal)) if refusal_problem(&refusal).0 >= 500 => {
+                    let (status, body) = refusal_problem(&refusal);
+                    (finish(None), Some(lost(&format!("{status}: {body}"))))
+                }
+                Ok(Err(refusal)) => (finish(Some(refusal)), None),
+                Err(e) => (finish(None), Some(e)),
             };
-            let r: CheckoutResponse = call_cart(ctx.env, id, &command).await.map_err(storage)?;
-            Ok(respond(r))
+            let reply = call_cart(ctx.env, id, &command).await.map_err(storage)?;
+            answered(reply, passing.unwrap_or_else(|| lost("dropped")))
         }
     }
 }
 
-/// Prices the cart for checkout and plans the order, or the response that
-/// ends the checkout now (stored under the key like any other).
+/// Looks up what checkout plans `cart` from (the live prices of its SKUs;
+/// the store's configuration, promotions and redemption counts, strongly
+/// consistent) and plans it: the plan, or the refusal that ends the
+/// checkout now (stored under the key like any answer). An error is a
+/// lookup that failed.
 async fn plan(
     ctx: &CartContext<'_>,
     cart: &Cart,
     input: CheckoutInput,
     hold_ttl_ms: i64,
-) -> std::result::Result<CheckoutPlan, CheckoutResponse> {
-    let mut errors: Vec<FieldError> = Vec::new();
-    let email = parse_email(&input.email).map_err(|_| {
-        errors.push(FieldError {
-            field: "email".into(),
-            code: "invalid_email",
-            message: "Not a valid email address.".into(),
-        })
-    });
-    let address = input.shipping_address.validate().map_err(|found| {
-        errors.extend(found.into_iter().map(|mut e| {
-            e.field = format!("shipping_address.{}", e.field);
-            e
-        }))
-    });
-    if input.payment.method != "card" {
-        errors.push(FieldError {
-            field: "payment.method".into(),
-            code: "unsupported_payment_method",
-            message: "Only `card` payments are supported.".into(),
-        });
-    }
-    if input.payment.token.is_empty() || input.payment.token.len() > 255 {
-        errors.push(FieldError {
-            field: "payment.token".into(),
-            code: "invalid_payment_token",
-            message: "The card token is missing or too long.".into(),
-        });
-    }
-    let (Ok(email), Ok(address), true) = (email, address, errors.is_empty()) else {
-        return Err(stored_error(ApiError::Validation {
-            errors: errors.iter().map(FieldProblem::from).collect(),
-        }));
-    };
-    if cart.lines.is_empty() {
-        return Err(problem(
-            422,
-            "cart_empty",
-            "Cart is empty",
-            "There is nothing to check out.",
-            json!({}),
-        ));
-    }
-    // Prices from the live catalog; every line must be priced.
-    let found = line_prices(ctx, cart).await.map_err(stored_error)?;
-    let lines = pricing_lines(cart, &found, ctx.catalog);
-    if let Some(line) = cart
-        .lines
-        .iter()
-        .find(|l| !lines.iter().any(|p| p.sku == l.sku))
+) -> Result<std::result::Result<CheckoutPlan, Refusal>> {
+    let listed = listed_skus(&line_prices(ctx, cart).await?, ctx.catalog);
+    let customer = parse_email(&input.email).ok();
+    let store = match call_store(ctx.env, &StoreCommand::Get { customer })
+        .await
+        .map_err(storage)?
     {
-        return Err(problem(
-            422,
-            "not_sold_in_currency",
-            "Item not for sale",
-            &format!(
-                "{} is not for sale in {} any more; remove it from the cart.",
-                line.sku, cart.currency
-            ),
-            json!({ "sku": line.sku }),
-        ));
-    }
-    // Configuration, promotions and redemption counts: strongly consistent.
-    let state = match call_store(
-        ctx.env,
-        &StoreCommand::Get {
-            customer: Some(email.clone()),
-        },
-    )
-    .await
-    {
-        Ok(StoreReply::State(s)) => s,
-        Ok(other) => {
-            return Err(stored_error(ApiError::StorageUnavailable {
-                cause: format!("{other:?}"),
-            }))
+        StoreReply::State(s) => s,
+        other => {
+            return Err(ApiError::StorageUnavailable {
+                cause: format!("store answered {other:?}"),
+            })
         }
-        Err(e) => return Err(stored_error(storage(e))),
     };
-    let promotions: Vec<_> = state
-        .promotions
-        .iter()
-        .map(|p| p.promotion.clone())
-        .collect();
-    let (candidates, _unknown) = StoreSnapshot::candidates(&promotions, &cart.coupons, |id| {
-        state
-            .promotions
-            .iter()
-            .find(|p| p.promotion.id == id)
-            .map_or((0, 0), |p| (p.redemptions, p.customer_redemptions))
-    });
-    let Some(method) = state
-        .config
-        .shipping_method(&input.shipping_method)
-        .cloned()
-    else {
-        return Err(stored_error(ApiError::invalid(
-            "shipping_method",
-            "unknown_shipping_method",
-            "The store has no shipping method with this id.",
-        )));
-    };
-    let quote = quote_cart(&PricingInput {
-        currency: cart.currency,
-        lines,
-        promotions: candidates,
-        tax: state.config.tax.clone(),
-        shipping_method: Some(method),
-        destination: Some(Destination {
-            country: address.country.clone(),
-            region: address.region.clone(),
-        }),
-        now_ms: ctx.pricing.now_ms,
-    })
-    .map_err(|e| stored_error(pricing_error(e)))?;
-    let expected_currency = Currency::parse(&input.expected_total.currency).ok();
-    if expected_currency != Some(quote.currency)
-        || input.expected_total.amount != quote.grand_total.amount
-    {
-        return Err(total_changed(&quote));
-    }
-    let order_id = format!("ord_{}", crate::app::random_id());
-    let order = Order::from_quote(
-        OrderDetails {
-            id: order_id,
-            cart_id: cart.id.clone(),
-            email,
-            shipping_address: address,
-            shipping_method: input.shipping_method,
-            payment: Payment {
-                provider: edgecart_durable_objects::payment::provider_name(&state.config.payment)
-                    .into(),
-                reference: String::new(),
-            },
-        },
-        &quote,
-        ctx.pricing.now_ms,
-    );
-    Ok(CheckoutPlan {
-        order,
+    Ok(checkout::plan(PlanInput {
+        cart,
+        listed: &listed,
+        store: &store,
+        input,
+        order_id: format!("ord_{}", crate::app::random_id()),
         order_token: format!("{}{}", crate::app::random_id(), crate::app::random_id()),
-        payment: state.config.payment.clone(),
-        payment_token: input.payment.token,
         hold_ttl_ms,
-    })
-}
-
-fn total_changed(quote: &Quote) -> CheckoutResponse {
-    problem(
-        409,
-        "total_changed",
-        "Total changed",
-        "The cart's total is no longer the expected_total (prices, promotions or shipping changed). Nothing was charged; show the new total and confirm again.",
-        json!({ "quote": quote }),
-    )
+        now_ms: ctx.pricing.now_ms,
+    }))
 }
 
 /// `GET /v1/orders/{id}` with the order's token, or for the admin API

@@ -17,11 +17,12 @@
 //! completed), the extra hour covering clock skew between Worker isolates
 //! and a retry sent right at the 24th hour.
 //!
-//! The response is stored as opaque data: a numeric status and a body this
-//! module never interprets.
+//! The response is stored as opaque data of the caller's type `R` (checkout
+//! stores its typed answer), which this module never interprets; it is
+//! flattened into the record's `completed` state.
 //!
 //! What this module must not do: store anything, read a clock, compute a
-//! response, or know what the status number means.
+//! response, or know what a response means.
 
 use crate::records::fnv1a64;
 use serde::{Deserialize, Serialize};
@@ -32,16 +33,18 @@ pub const RETENTION_MS: i64 = 25 * 3600 * 1000;
 /// Longest key, in bytes.
 pub const KEY_MAX: usize = 255;
 
-/// What the key's first attempt is doing, or did.
+/// What the key's first attempt is doing, or did. `R` is the response, as
+/// the caller stores it: its fields sit next to `completed_at_ms` (through
+/// `flatten`, so unknown fields there are ignored).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "state", rename_all = "snake_case", deny_unknown_fields)]
-pub enum IdempotencyState {
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum IdempotencyState<R> {
     /// Running since `started_at_ms`.
     InProgress { started_at_ms: i64 },
     /// Finished with this response (opaque to this module).
     Completed {
-        status: u16,
-        body: String,
+        #[serde(flatten)]
+        response: R,
         completed_at_ms: i64,
     },
 }
@@ -49,26 +52,34 @@ pub enum IdempotencyState {
 /// One idempotency key as stored.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct IdempotencyRecord {
+pub struct IdempotencyRecord<R> {
     pub key: String,
     /// The caller's [`fingerprint`] of the request (method, path, body).
     pub fingerprint: String,
-    pub state: IdempotencyState,
+    pub state: IdempotencyState<R>,
     pub created_at_ms: i64,
 }
 
 /// What to do with a request that carries an idempotency key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Begin<'a> {
+#[derive(Debug, PartialEq, Eq)]
+pub enum Begin<'a, R> {
     /// Do the work: record [`IdempotencyRecord::in_progress`] first.
     Start,
     /// Done before: answer with this response again.
-    Replay { status: u16, body: &'a str },
+    Replay(&'a R),
     /// The key was used for another request: refuse.
     Mismatch,
     /// The first attempt is still running: ask the client to retry later.
     InProgress,
 }
+
+// Copy whatever `R` is: a decision only borrows the response.
+impl<R> Clone for Begin<'_, R> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<R> Copy for Begin<'_, R> {}
 
 /// Why a key was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -109,7 +120,7 @@ pub fn fingerprint(parts: &[&[u8]]) -> String {
     format!("{:016x}", fnv1a64(&bytes))
 }
 
-impl IdempotencyRecord {
+impl<R> IdempotencyRecord<R> {
     /// The record of an attempt starting at `now_ms`.
     pub fn in_progress(key: &str, fingerprint: &str, now_ms: i64) -> Self {
         IdempotencyRecord {
@@ -122,15 +133,22 @@ impl IdempotencyRecord {
         }
     }
 
-    /// The same record, finished with a response at `now_ms`.
-    pub fn completed(self, status: u16, body: String, now_ms: i64) -> Self {
+    /// The same record, finished with `response` at `now_ms`.
+    pub fn completed(self, response: R, now_ms: i64) -> Self {
         IdempotencyRecord {
             state: IdempotencyState::Completed {
-                status,
-                body,
+                response,
                 completed_at_ms: now_ms,
             },
             ..self
+        }
+    }
+
+    /// The response, once the first attempt finished.
+    pub fn response(&self) -> Option<&R> {
+        match &self.state {
+            IdempotencyState::Completed { response, .. } => Some(response),
+            IdempotencyState::InProgress { .. } => None,
         }
     }
 
@@ -152,7 +170,7 @@ impl IdempotencyRecord {
 
 /// Whether `record` is past its retention at `now_ms` and may be deleted
 /// (and no longer answers retries).
-pub fn expired(record: &IdempotencyRecord, now_ms: i64) -> bool {
+pub fn expired<R>(record: &IdempotencyRecord<R>, now_ms: i64) -> bool {
     now_ms >= record.expires_at_ms()
 }
 
@@ -160,13 +178,13 @@ pub fn expired(record: &IdempotencyRecord, now_ms: i64) -> bool {
 /// given the record stored under the key, if any. An attempt in progress
 /// holds the key for `lease_ms` from its start. A record that has expired,
 /// or that belongs to another key, counts as no record.
-pub fn begin<'a>(
-    existing: Option<&'a IdempotencyRecord>,
+pub fn begin<'a, R>(
+    existing: Option<&'a IdempotencyRecord<R>>,
     key: &str,
     fingerprint: &str,
     now_ms: i64,
     lease_ms: i64,
-) -> Begin<'a> {
+) -> Begin<'a, R> {
     let Some(record) = existing.filter(|r| r.key == key && !expired(r, now_ms)) else {
         return Begin::Start;
     };
@@ -174,10 +192,7 @@ pub fn begin<'a>(
         return Begin::Mismatch;
     }
     match &record.state {
-        IdempotencyState::Completed { status, body, .. } => Begin::Replay {
-            status: *status,
-            body,
-        },
+        IdempotencyState::Completed { response, .. } => Begin::Replay(response),
         IdempotencyState::InProgress { started_at_ms }
             if now_ms < started_at_ms.saturating_add(lease_ms) =>
         {
@@ -195,11 +210,28 @@ mod tests {
     const T0: i64 = 1_700_000_000_000;
     const LEASE: i64 = 30_000;
 
+    /// A response as a caller might store it.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Response {
+        status: u16,
+        body: String,
+    }
+
+    fn response(status: u16, body: &str) -> Response {
+        Response {
+            status,
+            body: body.into(),
+        }
+    }
+
+    type Record = IdempotencyRecord<Response>;
+
     #[test]
     fn a_new_key_starts_then_runs_then_replays() {
         let fp = fingerprint(&[b"POST", b"/v1/checkout", b"{}"]);
-        assert_eq!(begin(None, "k1", &fp, T0, LEASE), Begin::Start);
-        let running = IdempotencyRecord::in_progress("k1", &fp, T0);
+        assert_eq!(begin::<Response>(None, "k1", &fp, T0, LEASE), Begin::Start);
+        let running = Record::in_progress("k1", &fp, T0);
         assert_eq!(
             begin(Some(&running), "k1", &fp, T0 + 1, LEASE),
             Begin::InProgress
@@ -213,13 +245,14 @@ mod tests {
             begin(Some(&running), "k1", &fp, T0 + LEASE, LEASE),
             Begin::Start
         );
-        let done = running.completed(201, r#"{"order":"ord_1"}"#.into(), T0 + 500);
+        let done = running.completed(response(201, r#"{"order":"ord_1"}"#), T0 + 500);
         assert_eq!(
             begin(Some(&done), "k1", &fp, T0 + 10 * LEASE, LEASE),
-            Begin::Replay {
-                status: 201,
-                body: r#"{"order":"ord_1"}"#
-            }
+            Begin::Replay(&response(201, r#"{"order":"ord_1"}"#))
+        );
+        assert_eq!(
+            done.response(),
+            Some(&response(201, r#"{"order":"ord_1"}"#))
         );
         assert_eq!(done.created_at_ms, T0);
     }
@@ -228,12 +261,12 @@ mod tests {
     fn another_request_under_the_same_key_is_a_mismatch() {
         let fp = fingerprint(&[b"POST", b"/v1/checkout", b"{\"a\":1}"]);
         let other = fingerprint(&[b"POST", b"/v1/checkout", b"{\"a\":2}"]);
-        let running = IdempotencyRecord::in_progress("k1", &fp, T0);
+        let running = Record::in_progress("k1", &fp, T0);
         assert_eq!(
             begin(Some(&running), "k1", &other, T0, LEASE),
             Begin::Mismatch
         );
-        let done = running.completed(400, "no".into(), T0);
+        let done = running.completed(response(400, "no"), T0);
         assert_eq!(begin(Some(&done), "k1", &other, T0, LEASE), Begin::Mismatch);
         // A record under another key is not this key's.
         assert_eq!(begin(Some(&done), "k2", &other, T0, LEASE), Begin::Start);
@@ -243,8 +276,7 @@ mod tests {
     fn records_are_kept_25_hours_after_their_last_write() {
         assert_eq!(RETENTION_MS, 90_000_000);
         let fp = fingerprint(&[b"x"]);
-        let done =
-            IdempotencyRecord::in_progress("k", &fp, T0).completed(200, "ok".into(), T0 + 1_000);
+        let done = Record::in_progress("k", &fp, T0).completed(response(200, "ok"), T0 + 1_000);
         assert_eq!(done.expires_at_ms(), T0 + 1_000 + RETENTION_MS);
         assert!(!expired(&done, T0 + 24 * 3600 * 1000));
         assert!(!expired(&done, T0 + 1_000 + RETENTION_MS - 1));
@@ -259,7 +291,7 @@ mod tests {
             Begin::Start,
             "nor refuses"
         );
-        let running = IdempotencyRecord::in_progress("k", &fp, T0);
+        let running = Record::in_progress("k", &fp, T0);
         assert!(expired(&running, T0 + RETENTION_MS));
     }
 
@@ -295,22 +327,25 @@ mod tests {
 
     #[test]
     fn records_round_trip_and_refuse_unknown_fields() {
-        let done = IdempotencyRecord::in_progress("k", "f", 1).completed(201, "{}".into(), 2);
+        let done = Record::in_progress("k", "f", 1).completed(response(201, "{}"), 2);
         let json = serde_json::to_string(&done).unwrap();
         assert_eq!(
             json,
             r#"{"key":"k","fingerprint":"f","state":{"state":"completed","status":201,"body":"{}","completed_at_ms":2},"created_at_ms":1}"#
         );
-        assert_eq!(
-            serde_json::from_str::<IdempotencyRecord>(&json).unwrap(),
-            done
-        );
-        let running = serde_json::to_string(&IdempotencyRecord::in_progress("k", "f", 1)).unwrap();
+        assert_eq!(serde_json::from_str::<Record>(&json).unwrap(), done);
+        let running = serde_json::to_string(&Record::in_progress("k", "f", 1)).unwrap();
         assert!(running.contains(r#"{"state":"in_progress","started_at_ms":1}"#));
-        assert!(serde_json::from_str::<IdempotencyRecord>(
-            &json.replace(r#""body""#, r#""headers":1,"body""#)
+        assert!(serde_json::from_str::<Record>(
+            &json.replace(r#""created_at_ms""#, r#""headers":1,"created_at_ms""#)
         )
         .is_err());
+        // Inside the completed state the response's fields are flattened:
+        // serde cannot refuse unknown ones there.
+        assert!(serde_json::from_str::<Record>(
+            &json.replace(r#""body""#, r#""headers":1,"body""#)
+        )
+        .is_ok());
     }
 
     proptest! {
@@ -326,9 +361,9 @@ mod tests {
             now in 0i64..200_000_000,
             lease in 1i64..100_000,
         ) {
-            let mut r = IdempotencyRecord::in_progress("k", &fp, started);
+            let mut r = Record::in_progress("k", &fp, started);
             if let Some(d) = done_after {
-                r = r.completed(200, "body".into(), started + d);
+                r = r.completed(response(200, "body"), started + d);
             }
             let live = !expired(&r, now);
             let outcome = begin(Some(&r), "k", &other, now, lease);
@@ -336,7 +371,7 @@ mod tests {
                 prop_assert_eq!(outcome, Begin::Mismatch);
             }
             if live && fp == other && done_after.is_some() {
-                prop_assert_eq!(outcome, Begin::Replay { status: 200, body: "body" });
+                prop_assert_eq!(outcome, Begin::Replay(&response(200, "body")));
             }
             if !live {
                 prop_assert_eq!(outcome, Begin::Start);

@@ -53,13 +53,14 @@
 //! read a clock (`now_ms` is passed in), use floats, or know about HTTP.
 
 use crate::cart::limits::MAX_LINE_QUANTITY;
+use crate::cart::Cart;
 use crate::catalog::limits::PRICE_MAX;
 use crate::money::{Currency, Money};
-use crate::promotion::{Discount, Promotion, PromotionRefusal};
+use crate::promotion::{normalize_code, Discount, Promotion, PromotionRefusal};
 use crate::shipping::{ShippingMethod, ShippingRefusal};
 use crate::tax::{round_half_even_div, TaxConfig};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// One line to price, in the cart's currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +71,33 @@ pub struct PricingLine {
     pub unit_price: i64,
     /// Slug of the category of the SKU's product.
     pub category: String,
+}
+
+/// What the live catalog says of one SKU of a cart: its price list and the
+/// category of its product (category promotions target it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListedSku {
+    pub prices: BTreeMap<Currency, i64>,
+    /// Slug of the category of the SKU's product (empty: none).
+    pub category: String,
+}
+
+/// The lines of `cart` as pricing takes them, in the cart's order: those
+/// whose SKU `listed` prices in the cart's currency (the others are left
+/// out: a SKU no longer in the catalog, or not sold in that currency).
+pub fn cart_lines(cart: &Cart, listed: &BTreeMap<String, ListedSku>) -> Vec<PricingLine> {
+    cart.lines
+        .iter()
+        .filter_map(|l| {
+            let sku = listed.get(&l.sku)?;
+            Some(PricingLine {
+                sku: l.sku.clone(),
+                quantity: l.quantity,
+                unit_price: *sku.prices.get(&cart.currency)?,
+                category: sku.category.clone(),
+            })
+        })
+        .collect()
 }
 
 /// A promotion that may apply, with how often it was redeemed so far.
@@ -364,6 +392,46 @@ pub fn quote_cart(input: &PricingInput) -> Result<Quote, PricingError> {
     })
 }
 
+/// Why a coupon code does not go on a cart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "refusal", rename_all = "snake_case")]
+pub enum CouponRefusal {
+    /// No promotion has this code.
+    Unknown,
+    /// The code's promotion does not apply to the cart now, for `reason`.
+    NotApplicable { reason: PromotionRefusal },
+}
+
+/// Whether coupon `code` (as entered) applies to the cart that `input`
+/// prices. `input.promotions` are the cart's candidates with the code
+/// among its coupons (the automatic promotions and each coupon's
+/// promotion, as [`crate::store::StoreSnapshot::candidates`] picks them):
+/// only pricing the whole cart tells whether the promotions applied before
+/// the coupon (rule 2) left it anything to discount. The outer error is a
+/// cart that cannot be priced at all.
+pub fn coupon_applies(
+    input: &PricingInput,
+    code: &str,
+) -> Result<Result<(), CouponRefusal>, PricingError> {
+    if !input
+        .promotions
+        .iter()
+        .any(|c| c.promotion.matches_code(code))
+    {
+        return Ok(Err(CouponRefusal::Unknown));
+    }
+    let code = normalize_code(code);
+    let quote = quote_cart(input)?;
+    Ok(
+        match quote.refused_coupons.iter().find(|r| r.code == code) {
+            Some(refused) => Err(CouponRefusal::NotApplicable {
+                reason: refused.refusal.clone(),
+            }),
+            None => Ok(()),
+        },
+    )
+}
+
 /// The methods among `methods` (in their order) that can ship the cart
 /// quoted as `quote` to `destination`, each with its price for this cart:
 /// every method that ships to the destination country and has a rate in
@@ -631,6 +699,94 @@ mod tests {
         .unwrap();
         assert_eq!(q.applied.len(), 1);
         assert_eq!(q.discount_total.amount, 5000);
+    }
+
+    #[test]
+    fn cart_lines_are_the_lines_priced_in_the_cart_currency() {
+        let mut cart = Cart::new("crt_1".into(), usd(), 0);
+        for sku in ["A", "B", "C"] {
+            cart.set_line(sku, 2, 10, 0);
+        }
+        let eur = Currency::parse("EUR").unwrap();
+        let listed = BTreeMap::from([
+            (
+                "A".to_string(),
+                ListedSku {
+                    prices: BTreeMap::from([(usd(), 500), (eur, 450)]),
+                    category: "kitchen".into(),
+                },
+            ),
+            (
+                "B".to_string(),
+                ListedSku {
+                    prices: BTreeMap::from([(eur, 900)]),
+                    category: "garden".into(),
+                },
+            ),
+        ]);
+        // B has no USD price, C is not listed: both left out.
+        assert_eq!(cart_lines(&cart, &listed), [line("A", 2, 500, "kitchen")]);
+    }
+
+    #[test]
+    fn a_coupon_applies_or_says_why_not() {
+        let min = |amount| Promotion {
+            min_subtotal: BTreeMap::from([(usd(), amount)]),
+            ..promo("big", Some("BIG"), off(500), Target::Cart {})
+        };
+        let garden = promo(
+            "garden",
+            Some("GARDEN"),
+            pct(1000),
+            Target::Category {
+                category: "garden".into(),
+            },
+        );
+        let all_off = promo("free", None, pct(10_000), Target::Cart {});
+        let lines = vec![line("A", 1, 5000, "kitchen")];
+        let check = |promotions: Vec<Promotion>, code: &str| {
+            coupon_applies(&input(lines.clone(), promotions), code).unwrap()
+        };
+        assert_eq!(check(vec![min(1000)], " big "), Ok(()));
+        assert_eq!(
+            check(vec![min(6000)], "BIG"),
+            Err(CouponRefusal::NotApplicable {
+                reason: PromotionRefusal::BelowMinimum {
+                    min: Money::new(6000, usd())
+                }
+            })
+        );
+        // Nothing of its category in the cart.
+        assert_eq!(
+            check(vec![garden], "garden"),
+            Err(CouponRefusal::NotApplicable {
+                reason: PromotionRefusal::NoEligibleItems
+            })
+        );
+        // An automatic promotion took everything before the coupon.
+        assert_eq!(
+            check(vec![all_off, min(1000)], "BIG"),
+            Err(CouponRefusal::NotApplicable {
+                reason: PromotionRefusal::NoEligibleItems
+            })
+        );
+        assert_eq!(check(vec![min(1000)], "OTHER"), Err(CouponRefusal::Unknown));
+        // Counts are the caller's: an exhausted one says so.
+        let mut limited = input(lines.clone(), vec![min(1000)]);
+        limited.promotions[0].promotion.usage_limit = Some(3);
+        limited.promotions[0].redemptions_so_far = 3;
+        assert_eq!(
+            coupon_applies(&limited, "BIG").unwrap(),
+            Err(CouponRefusal::NotApplicable {
+                reason: PromotionRefusal::UsageLimitReached
+            })
+        );
+        // A cart that cannot be priced is the outer error.
+        let bad = input(vec![line("A", 0, 5000, "kitchen")], vec![min(1000)]);
+        assert_eq!(
+            coupon_applies(&bad, "BIG"),
+            Err(PricingError::InvalidLine { index: 0 })
+        );
     }
 
     #[test]

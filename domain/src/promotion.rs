@@ -136,6 +136,22 @@ pub enum PromotionRefusal {
     NoEligibleItems,
 }
 
+impl PromotionRefusal {
+    /// The stable name of the reason (its `reason` tag in JSON).
+    pub fn code(&self) -> &'static str {
+        match self {
+            PromotionRefusal::Inactive => "inactive",
+            PromotionRefusal::NotStarted => "not_started",
+            PromotionRefusal::Expired => "expired",
+            PromotionRefusal::NotInCurrency => "not_in_currency",
+            PromotionRefusal::BelowMinimum { .. } => "below_minimum",
+            PromotionRefusal::UsageLimitReached => "usage_limit_reached",
+            PromotionRefusal::CustomerLimitReached => "customer_limit_reached",
+            PromotionRefusal::NoEligibleItems => "no_eligible_items",
+        }
+    }
+}
+
 /// A code as entered, in its stored form: trimmed and uppercased.
 pub fn normalize_code(entered: &str) -> String {
     entered.trim().to_ascii_uppercase()
@@ -493,6 +509,26 @@ mod tests {
             usage_limit: Some(100),
             per_customer_limit: Some(1),
             active: true,
+        }
+    }
+
+    #[test]
+    fn refusal_codes_are_their_json_tags() {
+        let all = [
+            PromotionRefusal::Inactive,
+            PromotionRefusal::NotStarted,
+            PromotionRefusal::Expired,
+            PromotionRefusal::NotInCurrency,
+            PromotionRefusal::BelowMinimum {
+                min: Money::new(1, usd()),
+            },
+            PromotionRefusal::UsageLimitReached,
+            PromotionRefusal::CustomerLimitReached,
+            PromotionRefusal::NoEligibleItems,
+        ];
+        for r in all {
+            let json = serde_json::to_value(&r).unwrap();
+            assert_eq!(json["reason"], r.code(), "{r:?}");
         }
     }
 

@@ -74,6 +74,42 @@ impl StoreSnapshot {
     }
 }
 
+/// A promotion with how often it was redeemed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PromotionState {
+    pub promotion: Promotion,
+    pub redemptions: u32,
+    /// Redemptions by the customer the reader named (0 otherwise).
+    pub customer_redemptions: u32,
+}
+
+/// The store as its object holds it: what checkout prices with, strongly
+/// consistent (configuration, promotions and their redemption counts).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StoreState {
+    pub config: StoreConfig,
+    pub promotions: Vec<PromotionState>,
+}
+
+impl StoreState {
+    /// The promotions a cart with `coupons` is priced with at checkout,
+    /// with their redemption counts (see [`StoreSnapshot::candidates`]),
+    /// and the codes no promotion has.
+    pub fn candidates(&self, coupons: &[String]) -> (Vec<PromotionCandidate>, Vec<String>) {
+        let promotions: Vec<Promotion> = self
+            .promotions
+            .iter()
+            .map(|p| p.promotion.clone())
+            .collect();
+        StoreSnapshot::candidates(&promotions, coupons, |id| {
+            self.promotions
+                .iter()
+                .find(|p| p.promotion.id == id)
+                .map_or((0, 0), |p| (p.redemptions, p.customer_redemptions))
+        })
+    }
+}
+
 /// Which payment provider takes the store's payments.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "provider", rename_all = "snake_case", deny_unknown_fields)]
@@ -85,6 +121,23 @@ pub enum PaymentSettings {
     /// in production); the secret key is the Worker secret
     /// `STRIPE_SECRET_KEY`, never stored here.
     Stripe { base_url: String },
+}
+
+impl PaymentSettings {
+    /// The provider's name, as orders record it.
+    pub fn provider_name(&self) -> &'static str {
+        match self {
+            PaymentSettings::Test {} => "test",
+            PaymentSettings::Stripe { .. } => "stripe",
+        }
+    }
+
+    /// Whether a charge the provider did not answer may still have been
+    /// taken (and must be verified later). The test provider never charges
+    /// on a timeout; a real provider may have.
+    pub fn may_charge_unanswered(&self) -> bool {
+        !matches!(self, PaymentSettings::Test {})
+    }
 }
 
 /// A store's configuration as stored and as the admin API shows it.

@@ -1,63 +1,91 @@
 //! Checkout, carried out by the cart's object: the idempotency record of
-//! each key, the plan, and the saga with its recovery points (see
-//! `edgecart_domain::checkout`). Every step is idempotent by ids derived
-//! from the order id (stock operation ids, the store's redemption per
-//! order, the provider's idempotency key, the order object's first
-//! record), so running a stored plan again, after a crash or on a retry
-//! with the same key, continues where it stopped and repeats nothing.
+//! each key, and the interpreter of the saga. Every rule is the domain's
+//! (`edgecart_domain::checkout`): the object performs the effects that
+//! [`transition`] gives it, reports what each came to, and writes the
+//! recovery points the table asks for. It decides nothing itself.
 //!
-//! The cart's alarm resumes checkouts whose attempt died: a plan that may
-//! have taken a payment is carried through (or refunded); one that cannot
-//! have is abandoned (its coupons given back, its holds left to expire).
+//! Every effect is idempotent by ids derived from the order id (stock
+//! operation ids, the store's redemption per order, the provider's
+//! idempotency key, the order object's first record), so running a stored
+//! plan again, after a crash or on a retry with the same key, continues
+//! from its last recovery point and repeats nothing.
+//!
+//! A checkout begun in this instance lives in memory ([`Attempt`]) until
+//! its first recovery point: nothing durable was taken before it (holds
+//! expire by themselves), so the record, and the cart's lock, are written
+//! with that point and not at the begin (see the saga's I/O budget). The
+//! attempts held here also say which checkouts are alive: one whose
+//! attempt is not here (a restart ended it) or whose lease ran out is
+//! stale, and may be resumed by a retry with its key or by the alarm.
+//!
+//! The cart's alarm carries on the stored checkouts no attempt holds: the
+//! saga's `Lapsed` outcome resumes one that may have taken a payment and
+//! abandons one that cannot have (its coupons and holds given back).
 
 use crate::cart_object::{now_ms, Carts};
 use crate::json;
 use crate::payment::{self, ChargeOutcome, RefundOutcome};
 use crate::protocol::{
-    call_order, call_stock, call_store, problem, ApplyReply, CheckoutBeginReply, CheckoutResponse,
+    call_order, call_stock, call_store, ApplyReply, CheckoutBeginReply, CheckoutReply,
     OrderCommand, OrderReply, StockCommand, StoreCommand, StoreReply,
 };
-use edgecart_domain::checkout::{stock_op_id, Checkout, CheckoutPlan, Step};
+use edgecart_domain::checkout::{
+    stock_op_id, transition, Answer, Checkout, CheckoutPlan, Effect, Outcome, Refusal, ShortLine,
+    Step, StoredAnswer,
+};
 use edgecart_domain::idempotency::{self, Begin, IdempotencyRecord, IdempotencyState};
-use edgecart_domain::order::{OrderEvent, Payment};
+use edgecart_domain::money::Money;
 use edgecart_domain::stock::{StockError, StockOp};
-use edgecart_domain::store::PaymentSettings;
 use futures_util::future::join_all;
 use serde::Deserialize;
-use serde_json::json as body;
 
 pub(crate) const CHECKOUT_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS checkouts (key TEXT PRIMARY KEY, json TEXT NOT NULL, updated_ms INTEGER NOT NULL);
 ";
 /// How long an attempt holds its key before another may resume it.
 pub const LEASE_MS: i64 = 60_000;
-/// How soon the alarm asks a provider again about an unanswered charge.
+/// How soon the alarm carries on a checkout that waits (`RetryLater`).
 const VERIFY_RETRY_MS: i64 = 30_000;
 
-/// The answer for an attempt that may not carry on with checkout `c`: the
-/// stored response once it finished, or 409 when another attempt runs it.
-fn not_this_attempt(c: &Checkout, attempt: &str) -> Option<CheckoutResponse> {
-    if let IdempotencyState::Completed { status, body, .. } = &c.record.state {
-        return Some(CheckoutResponse {
-            status: *status,
-            body: body.clone(),
-        });
+/// A checkout an attempt of this object instance holds: begun (waiting for
+/// the Worker's plan) or running its saga.
+pub(crate) struct Attempt {
+    checkout: Checkout,
+    /// Whether its record is stored (a recovery point was written, or it
+    /// was read from storage); otherwise it exists only here.
+    durable: bool,
+    /// Whether its saga runs; else the Worker has not sent the plan yet.
+    running: bool,
+}
+
+/// When an in-progress record's attempt started.
+fn started(c: &Checkout) -> Option<i64> {
+    match c.record.state {
+        IdempotencyState::InProgress { started_at_ms } => Some(started_at_ms),
+        IdempotencyState::Completed { .. } => None,
     }
-    (c.attempt != attempt).then(|| {
-        problem(
-            409,
-            "idempotency_in_progress",
-            "Checkout in progress",
-            "Another attempt with this Idempotency-Key is running; retry shortly.",
-            body!({}),
-        )
-    })
+}
+
+/// Logs why an effect's outcome is unknown.
+fn unanswered(cause: String) -> Outcome {
+    worker::console_error!("checkout: {cause}");
+    Outcome::Unanswered
 }
 
 impl Carts {
-    pub(crate) fn checkout(&self, key: &str) -> Result<Option<Checkout>, String> {
+    /// The SQL storage, with the checkouts table created (once per instance).
+    fn checkouts_table(&self) -> Result<worker::SqlStorage, String> {
         let sql = self.storage.sql();
-        crate::create_schema(&sql, CHECKOUT_SCHEMA)?;
+        if !self.checkouts_ready.get() {
+            crate::create_schema(&sql, CHECKOUT_SCHEMA)?;
+            self.checkouts_ready.set(true);
+        }
+        Ok(sql)
+    }
+
+    /// The stored record of checkout `key`.
+    fn stored_checkout(&self, key: &str) -> Result<Option<Checkout>, String> {
+        let sql = self.checkouts_table()?;
         #[derive(Deserialize)]
         struct Row {
             json: String,
@@ -70,39 +98,106 @@ impl Carts {
             .transpose()
     }
 
+    /// Checkout `key` as an attempt here holds it, else as stored; and
+    /// whether it is stored.
+    pub(crate) fn checkout(&self, key: &str) -> Result<Option<(Checkout, bool)>, String> {
+        if let Some(a) = self.attempts.borrow().get(key) {
+            return Ok(Some((a.checkout.clone(), a.durable)));
+        }
+        Ok(self.stored_checkout(key)?.map(|c| (c, true)))
+    }
+
     fn put_checkout(&self, c: &Checkout) -> Result<(), String> {
-        self.storage
-            .sql()
-            .exec(
-                "INSERT OR REPLACE INTO checkouts (key, json, updated_ms) VALUES (?, ?, ?)",
-                vec![
-                    c.record.key.as_str().into(),
-                    json(c)?.into(),
-                    now_ms().into(),
-                ],
-            )
+        let sql = self.checkouts_table()?;
+        sql.exec(
+            "INSERT OR REPLACE INTO checkouts (key, json, updated_ms) VALUES (?, ?, ?)",
+            vec![
+                c.record.key.as_str().into(),
+                json(c)?.into(),
+                now_ms().into(),
+            ],
+        )
+        .map(|_| ())
+        .map_err(|e| format!("saving checkout: {e}"))
+    }
+
+    fn delete_checkout(&self, key: &str) -> Result<(), String> {
+        let sql = self.checkouts_table()?;
+        sql.exec("DELETE FROM checkouts WHERE key = ?", vec![key.into()])
             .map(|_| ())
-            .map_err(|e| format!("saving checkout: {e}"))
+            .map_err(|e| format!("dropping checkout: {e}"))
     }
 
-    /// Sets or clears the cart's checkout lock.
-    fn lock_cart(&self, key: Option<&str>) -> Result<(), String> {
-        let loaded = self.load()?;
-        let Some((token, mut cart)) = loaded.cart else {
-            return Ok(());
+    /// Clears the cart's lock if checkout `key` holds it, in memory; true
+    /// when it did (the caller writes the row when the lock was stored).
+    fn unlock(&self, key: &str) -> Result<bool, String> {
+        let mut changed = false;
+        self.edit_cart(|cart| {
+            if cart.checkout.as_deref() == Some(key) {
+                cart.checkout = None;
+                changed = true;
+            }
+        })?;
+        Ok(changed)
+    }
+
+    /// Ends the attempt that holds checkout `key`, if it is `attempt`: a
+    /// record that was never stored is dropped with it (and its lock).
+    fn end_attempt(&self, key: &str, attempt: &str) -> Result<(), String> {
+        let ended = {
+            let mut attempts = self.attempts.borrow_mut();
+            match attempts.get(key) {
+                Some(a) if a.checkout.attempt == attempt => attempts.remove(key),
+                _ => None,
+            }
         };
-        cart.checkout = key.map(str::to_string);
-        self.save(&token, &cart, None)
+        if ended.is_some_and(|a| !a.durable) {
+            self.unlock(key)?;
+        }
+        Ok(())
     }
 
-    /// Whether `c`'s attempt is gone: its lease ran out, or it ran in an
-    /// earlier instance of this object (which a crash or restart ended).
+    /// Drops begun attempts whose Worker never sent the plan within the
+    /// lease (it died, or gave up): nothing was taken for them.
+    fn sweep(&self, now: i64) -> Result<(), String> {
+        let gone: Vec<(String, String)> = self
+            .attempts
+            .borrow()
+            .iter()
+            .filter(|(_, a)| !a.running && started(&a.checkout).is_none_or(|s| now >= s + LEASE_MS))
+            .map(|(key, a)| (key.clone(), a.checkout.attempt.clone()))
+            .collect();
+        for (key, attempt) in gone {
+            self.end_attempt(&key, &attempt)?;
+        }
+        Ok(())
+    }
+
+    /// Whether `c`'s attempt is gone: its lease ran out, or no attempt of
+    /// this instance holds it (a crash or restart ended it).
     fn stale(&self, c: &Checkout, now: i64) -> bool {
-        let started = match c.record.state {
-            IdempotencyState::InProgress { started_at_ms } => started_at_ms,
-            IdempotencyState::Completed { .. } => return false,
+        let Some(started) = started(c) else {
+            return false;
         };
-        now >= started + LEASE_MS || !self.live.borrow().contains(&c.attempt)
+        let held = self
+            .attempts
+            .borrow()
+            .get(&c.record.key)
+            .is_some_and(|a| a.checkout.attempt == c.attempt);
+        now >= started + LEASE_MS || !held
+    }
+
+    /// Whether a checkout freezes the cart's lines and coupons: the cart
+    /// names one, and its record is still open (a lock whose checkout
+    /// ended or was dropped does not count).
+    pub(crate) fn locked(&self, cart: &edgecart_domain::cart::Cart) -> Result<bool, String> {
+        let Some(key) = cart.checkout.as_deref() else {
+            return Ok(false);
+        };
+        self.sweep(now_ms())?;
+        Ok(self
+            .checkout(key)?
+            .is_some_and(|(c, _)| c.record.response().is_none()))
     }
 
     pub(crate) async fn checkout_begin(
@@ -114,384 +209,267 @@ impl Carts {
         lease_ms: i64,
     ) -> Result<CheckoutBeginReply, String> {
         let now = now_ms();
+        self.sweep(now)?;
         let Some((cart, _)) = self.open(token)? else {
             return Ok(CheckoutBeginReply::NotFound);
         };
         let existing = self.checkout(key)?;
-        let record = existing.as_ref().map(|c| &c.record);
+        let record = existing.as_ref().map(|(c, _)| &c.record);
         match idempotency::begin(record, key, fingerprint, now, lease_ms) {
-            Begin::Replay { status, body } => {
+            Begin::Replay(answer) => {
                 return Ok(CheckoutBeginReply::Replay {
-                    status,
-                    body: body.to_string(),
+                    answer: answer.clone(),
                 })
             }
             Begin::Mismatch => return Ok(CheckoutBeginReply::Mismatch),
-            Begin::InProgress if !existing.as_ref().is_some_and(|c| self.stale(c, now)) => {
+            Begin::InProgress if !existing.as_ref().is_some_and(|(c, _)| self.stale(c, now)) => {
                 return Ok(CheckoutBeginReply::InProgress)
             }
             Begin::InProgress | Begin::Start => {}
         }
         if let Some(other) = cart.checkout.as_deref().filter(|k| *k != key) {
-            let busy = self.checkout(other)?.is_some_and(|c| {
-                !self.stale(&c, now)
-                    && matches!(c.record.state, IdempotencyState::InProgress { .. })
-            });
+            let busy = self
+                .checkout(other)?
+                .is_some_and(|(c, _)| !self.stale(&c, now) && c.record.response().is_none());
             if busy {
                 return Ok(CheckoutBeginReply::CartBusy);
             }
         }
         // A crashed attempt that planned already is resumed, not restarted.
-        let resume = existing.as_ref().filter(|c| {
-            matches!(c.record.state, IdempotencyState::InProgress { .. }) && c.plan.is_some()
-        });
-        let checkout = match resume {
-            Some(c) => Checkout {
-                attempt: attempt.to_string(),
-                record: IdempotencyRecord::in_progress(key, fingerprint, now),
-                ..c.clone()
-            },
-            None => Checkout {
-                record: IdempotencyRecord::in_progress(key, fingerprint, now),
-                attempt: attempt.to_string(),
-                plan: None,
-                step: Step::Planned,
-            },
+        let record = IdempotencyRecord::in_progress(key, fingerprint, now);
+        let resume = existing.filter(|(c, _)| c.record.response().is_none() && c.plan.is_some());
+        let (checkout, durable) = match resume {
+            Some((c, durable)) => (
+                Checkout {
+                    attempt: attempt.to_string(),
+                    record,
+                    ..c
+                },
+                durable,
+            ),
+            None => (
+                Checkout {
+                    record,
+                    attempt: attempt.to_string(),
+                    plan: None,
+                    step: Step::Planned,
+                },
+                false,
+            ),
         };
-        self.put_checkout(&checkout)?;
-        self.lock_cart(Some(key))?;
-        self.live.borrow_mut().insert(attempt.to_string());
-        self.arm(now + lease_ms + 1_000).await?;
-        Ok(if checkout.plan.is_some() {
+        // The lock is stored with the first recovery point; a stored
+        // checkout resumed here keeps its alarm armed meanwhile.
+        self.edit_cart(|cart| cart.checkout = Some(key.to_string()))?;
+        if durable {
+            self.arm(now + lease_ms + 1_000).await?;
+        }
+        let resumed = checkout.plan.is_some();
+        self.attempts.borrow_mut().insert(
+            key.to_string(),
+            Attempt {
+                checkout,
+                durable,
+                running: false,
+            },
+        );
+        Ok(if resumed {
             CheckoutBeginReply::Resume
         } else {
             CheckoutBeginReply::Start { cart }
         })
     }
 
-    /// Stores the response of checkout `key` and releases the cart.
-    fn finish(&self, mut c: Checkout, response: &CheckoutResponse) -> Result<(), String> {
-        c.record = c
-            .record
-            .completed(response.status, response.body.clone(), now_ms());
-        c.step = Step::Finished;
-        self.put_checkout(&c)?;
-        self.live.borrow_mut().remove(&c.attempt);
-        self.lock_cart(None)
+    /// The answer for an attempt that may not carry on with checkout `c`:
+    /// the stored answer once it finished, or in progress when another
+    /// attempt runs it.
+    fn not_this_attempt(c: &Checkout, attempt: &str) -> Option<CheckoutReply> {
+        if let Some(answer) = c.record.response() {
+            return Some(CheckoutReply::Answered {
+                answer: answer.clone(),
+            });
+        }
+        (c.attempt != attempt).then_some(CheckoutReply::InProgress)
     }
 
     pub(crate) fn checkout_finish(
         &self,
         key: &str,
         attempt: &str,
-        keep: bool,
-        response: CheckoutResponse,
-    ) -> Result<CheckoutResponse, String> {
-        let Some(c) = self.checkout(key)? else {
+        refusal: Option<Refusal>,
+    ) -> Result<CheckoutReply, String> {
+        let Some((c, durable)) = self.checkout(key)? else {
             return Err(format!("checkout {key} finished before it began"));
         };
-        if let Some(answer) = not_this_attempt(&c, attempt) {
-            return Ok(answer);
+        if let Some(reply) = Self::not_this_attempt(&c, attempt) {
+            return Ok(reply);
         }
-        if keep {
-            self.finish(c, &response)?;
-        } else {
-            self.storage
-                .sql()
-                .exec("DELETE FROM checkouts WHERE key = ?", vec![key.into()])
-                .map_err(|e| format!("dropping checkout: {e}"))?;
-            self.live.borrow_mut().remove(attempt);
-            self.lock_cart(None)?;
-        }
-        Ok(response)
+        let reply = match refusal {
+            Some(refusal) => CheckoutReply::Answered {
+                answer: self.finish(c, Answer::Refused { refusal }, durable, false)?,
+            },
+            None => {
+                self.forget(&c, durable)?;
+                CheckoutReply::Dropped
+            }
+        };
+        self.end_attempt(key, attempt)?;
+        Ok(reply)
     }
 
-    /// Carries out checkout `key` from its recovery point.
+    /// Carries out checkout `key` from its recovery point (with `plan` the
+    /// first time).
     pub(crate) async fn checkout_run(
         &self,
         key: &str,
         attempt: &str,
         plan: Option<CheckoutPlan>,
-    ) -> Result<CheckoutResponse, String> {
-        let Some(mut c) = self.checkout(key)? else {
+    ) -> Result<CheckoutReply, String> {
+        let Some((mut c, durable)) = self.checkout(key)? else {
             return Err(format!("checkout {key} runs before it began"));
         };
-        if let Some(answer) = not_this_attempt(&c, attempt) {
-            return Ok(answer);
+        if let Some(reply) = Self::not_this_attempt(&c, attempt) {
+            return Ok(reply);
         }
         if c.plan.is_none() {
             c.plan = plan;
             c.step = Step::Planned;
-            // Recovery point: from here on the alarm can finish the checkout.
-            self.put_checkout(&c)?;
         }
-        let outcome = self.advance(c).await;
-        self.live.borrow_mut().remove(attempt);
-        outcome
+        if let Some(a) = self.attempts.borrow_mut().get_mut(key) {
+            a.running = true;
+            a.checkout = c.clone();
+        }
+        let reply = self.run_saga(c, durable, Outcome::Resume).await;
+        self.end_attempt(key, attempt)?;
+        reply
     }
 
-    /// Runs the saga from `c.step` until it finishes (or must wait).
-    async fn advance(&self, mut c: Checkout) -> Result<CheckoutResponse, String> {
+    /// Interprets the saga from `c.step` on `outcome` until it ends:
+    /// performs each effect [`transition`] asks for and reports what it
+    /// came to. `durable`: whether `c` is stored.
+    async fn run_saga(
+        &self,
+        mut c: Checkout,
+        mut durable: bool,
+        mut outcome: Outcome,
+    ) -> Result<CheckoutReply, String> {
         let plan = c.plan.clone().ok_or("checkout without a plan")?;
-        let order = plan.order.id.clone();
-        let cart_id = plan.order.cart_id.clone();
+        let key = c.record.key.clone();
+        // The cart's row changed in memory, to be written before the end.
+        let mut cart_changed = false;
         loop {
-            match c.step.clone() {
-                Step::Planned => {
-                    let expires = now_ms() + plan.hold_ttl_ms;
-                    let holds = join_all(plan.order.lines.iter().map(|l| {
-                        let op = StockOp::Hold {
-                            cart: cart_id.clone(),
-                            quantity: l.quantity,
-                            expires_at_ms: expires,
-                        };
-                        self.stock_op(&l.sku, stock_op_id(&order, "hold", &l.sku), op)
-                    }))
-                    .await;
-                    let mut short = Vec::new();
-                    for (line, reply) in plan.order.lines.iter().zip(holds) {
-                        match reply?.outcome {
-                            Ok(_) => {}
-                            Err(StockError::OutOfStock { available }) => short.push(body!({
-                                "sku": line.sku, "requested": line.quantity, "available": available
-                            })),
-                            Err(other) => return Err(format!("hold on {}: {other:?}", line.sku)),
-                        }
+            let (step, effects) = transition(&plan, &c.step, outcome);
+            c.step = step;
+            let mut reported = None;
+            for effect in effects {
+                match effect {
+                    Effect::HoldLines => reported = Some(self.hold_lines(&plan).await),
+                    Effect::RedeemCoupons => reported = Some(self.redeem(&plan).await),
+                    Effect::Charge => reported = Some(self.charge(&plan).await),
+                    Effect::CommitLines => reported = Some(self.commit_lines(&plan).await),
+                    Effect::RecordOrder { reference } => {
+                        reported = Some(self.record_order(&plan, &reference).await)
                     }
-                    if !short.is_empty() {
-                        let r = problem(409, "out_of_stock", "Out of stock", "Some lines are no longer available in the quantity in the cart; nothing was charged.", body!({ "lines": short }));
-                        self.finish(c, &r)?;
-                        return Ok(r);
+                    Effect::Refund { reference } => {
+                        reported = Some(self.refund(&plan, &reference).await)
                     }
-                    c.step = Step::Held;
-                    self.put_checkout(&c)?;
-                }
-                Step::Held => {
-                    let ids: Vec<String> =
-                        plan.order.promotions.iter().map(|p| p.id.clone()).collect();
-                    if !ids.is_empty() {
-                        let command = StoreCommand::Redeem {
-                            order: order.clone(),
-                            customer: plan.order.email.clone(),
-                            promotions: ids,
-                        };
-                        match call_store(&self.env, &command)
-                            .await
-                            .map_err(|e| e.to_string())?
-                        {
-                            StoreReply::Redeemed => {}
-                            StoreReply::RedemptionRefused(refused) => {
-                                let r = problem(409, "coupon_unavailable", "Coupon unavailable", "A promotion of this cart reached its usage limit or ended; read the cart again for its new total. Nothing was charged.", body!({ "promotion": refused.promotion, "reason": refused.refusal }));
-                                self.release_holds(&plan).await;
-                                self.finish(c, &r)?;
-                                return Ok(r);
-                            }
-                            StoreReply::NotFound => {
-                                let r = problem(409, "coupon_unavailable", "Coupon unavailable", "A promotion of this cart no longer exists; read the cart again for its new total. Nothing was charged.", body!({}));
-                                self.release_holds(&plan).await;
-                                self.finish(c, &r)?;
-                                return Ok(r);
-                            }
-                            other => return Err(format!("store answered {other:?}")),
-                        }
+                    Effect::Restock { skus } => reported = Some(self.restock(&plan, &skus).await),
+                    Effect::ReleaseHolds => self.release_holds(&plan).await,
+                    Effect::ReleaseRedemptions => self.release_redemptions(&plan).await,
+                    Effect::Save => {
+                        self.save_point(&c, durable).await?;
+                        durable = true;
                     }
-                    c.step = Step::Redeemed;
-                    self.put_checkout(&c)?;
-                }
-                Step::Redeemed => {
-                    c.step = Step::Charging;
-                    // Recovery point before the provider is asked.
-                    self.put_checkout(&c)?;
-                }
-                Step::Charging => {
-                    match self.charge(&plan).await {
-                        ChargeOutcome::Paid { reference } => {
-                            c.step = Step::Paid { reference };
-                            self.put_checkout(&c)?;
-                        }
-                        ChargeOutcome::Declined { code, message } => {
-                            self.compensate(&plan).await;
-                            let r = problem(
-                                402,
-                                "payment_declined",
-                                "Payment declined",
-                                &format!("{message} Nothing was charged; the cart is unchanged."),
-                                body!({ "decline_code": code }),
-                            );
-                            self.finish(c, &r)?;
-                            return Ok(r);
-                        }
-                        ChargeOutcome::Unavailable { cause } => {
-                            worker::console_error!(
-                                "checkout {order}: provider unavailable: {cause}"
-                            );
-                            self.compensate(&plan).await;
-                            if plan.payment == (PaymentSettings::Test {}) {
-                                // The test provider never charges on a timeout.
-                                self.finish(c, &unavailable())?;
-                                return Ok(unavailable());
-                            }
-                            c.step = Step::Verifying;
-                            self.put_checkout(&c)?;
+                    Effect::EmptyCart => {
+                        self.edit_cart(|cart| {
+                            cart.lines.clear();
+                            cart.coupons.clear();
+                            cart.holds_expire_at_ms = None;
+                        })?;
+                        cart_changed = true;
+                    }
+                    Effect::Unlock => cart_changed |= self.unlock(&key)? && durable,
+                    Effect::RetryLater => {
+                        if durable {
                             self.arm(now_ms() + VERIFY_RETRY_MS).await?;
-                            self.lock_cart(None)?;
-                            // Answered now; the record completes once verified.
-                            return Ok(unavailable());
                         }
                     }
-                }
-                Step::Paid { reference } => {
-                    let commits = join_all(plan.order.lines.iter().map(|l| {
-                        let op = StockOp::Commit {
-                            cart: cart_id.clone(),
-                            quantity: l.quantity,
-                        };
-                        self.stock_op(&l.sku, stock_op_id(&order, "commit", &l.sku), op)
-                    }))
-                    .await;
-                    let mut lost = Vec::new();
-                    let mut sold = Vec::new();
-                    for (line, reply) in plan.order.lines.iter().zip(commits) {
-                        match reply?.outcome {
-                            Ok(_) => sold.push(line.sku.clone()),
-                            Err(e) => lost.push(body!({ "sku": line.sku, "requested": line.quantity, "reason": format!("{e:?}") })),
-                        }
+                    Effect::Finish(answer) => {
+                        let answer = self.finish(c, answer, durable, cart_changed)?;
+                        return Ok(CheckoutReply::Answered { answer });
                     }
-                    if !lost.is_empty() {
-                        // The holds lapsed before the units could be sold
-                        // (a crash outlived them): refund, sell nothing more.
-                        worker::console_error!("checkout {order}: commits refused: {lost:?}");
-                        c.step = Step::Refunding { reference, sold };
-                        self.put_checkout(&c)?;
-                        continue;
+                    Effect::Reply(answer) => {
+                        if cart_changed {
+                            self.write_cart()?;
+                        }
+                        return Ok(CheckoutReply::Answered {
+                            answer: StoredAnswer::Typed { answer },
+                        });
                     }
-                    let mut recorded = plan.order.clone();
-                    recorded.payment = Payment {
-                        provider: payment::provider_name(&plan.payment).into(),
-                        reference: reference.clone(),
-                    };
-                    recorded
-                        .apply(OrderEvent::PaymentCaptured, now_ms())
-                        .map_err(|e| format!("order {order}: {e:?}"))?;
-                    let command = OrderCommand::Record {
-                        order: Box::new(recorded),
-                        token: plan.order_token.clone(),
-                        settings: plan.payment.clone(),
-                    };
-                    let stored = match call_order(&self.env, &order, &command)
-                        .await
-                        .map_err(|e| e.to_string())?
-                    {
-                        OrderReply::Order { order } => order,
-                        OrderReply::NotFound | OrderReply::Illegal { .. } => {
-                            return Err(format!("order {order} was not recorded"))
-                        }
-                    };
-                    self.empty_cart()?;
-                    let r = CheckoutResponse {
-                        status: 201,
-                        body: body!({ "order": *stored, "order_token": plan.order_token })
-                            .to_string(),
-                    };
-                    self.finish(c, &r)?;
-                    return Ok(r);
-                }
-                Step::Refunding { reference, sold } => {
-                    match payment::refund(&self.env, &plan.payment, &order, &reference).await {
-                        RefundOutcome::Refunded => {
-                            // What was sold for this order goes back on sale.
-                            let restocks = join_all(
-                                plan.order
-                                    .lines
-                                    .iter()
-                                    .filter(|l| sold.contains(&l.sku))
-                                    .map(|l| {
-                                        let op = StockOp::Restock {
-                                            quantity: l.quantity,
-                                            reason: format!("checkout {order} refunded"),
-                                        };
-                                        self.stock_op(
-                                            &l.sku,
-                                            stock_op_id(&order, "restock", &l.sku),
-                                            op,
-                                        )
-                                    }),
-                            )
-                            .await;
-                            if let Some(e) = restocks.into_iter().find_map(Result::err) {
-                                self.arm(now_ms() + VERIFY_RETRY_MS).await?;
-                                return Err(format!("restocking {order}: {e}"));
-                            }
-                            self.compensate(&plan).await;
-                            let r = problem(409, "out_of_stock", "Out of stock", "The items could not be reserved in time; the payment was refunded.", body!({}));
-                            self.finish(c, &r)?;
-                            return Ok(r);
-                        }
-                        RefundOutcome::Unavailable { cause } => {
-                            worker::console_error!("refund of {order} pending: {cause}");
-                            self.arm(now_ms() + VERIFY_RETRY_MS).await?;
-                            self.lock_cart(None)?;
-                            return Ok(unavailable());
-                        }
+                    Effect::Forget => {
+                        self.forget(&c, durable)?;
+                        return Ok(CheckoutReply::Dropped);
                     }
-                }
-                Step::Verifying => {
-                    match self.charge(&plan).await {
-                        ChargeOutcome::Paid { reference } => {
-                            // The shopper was told it failed: give it back.
-                            match payment::refund(&self.env, &plan.payment, &order, &reference)
-                                .await
-                            {
-                                RefundOutcome::Refunded => {
-                                    self.finish(c, &unavailable())?;
-                                    return Ok(unavailable());
-                                }
-                                RefundOutcome::Unavailable { cause } => {
-                                    worker::console_error!("refund of {order} pending: {cause}");
-                                    self.arm(now_ms() + VERIFY_RETRY_MS).await?;
-                                    self.lock_cart(None)?;
-                                    return Ok(unavailable());
-                                }
-                            }
+                    Effect::Suspend => {
+                        if cart_changed {
+                            self.write_cart()?;
                         }
-                        ChargeOutcome::Declined { .. } => {
-                            self.finish(c, &unavailable())?;
-                            return Ok(unavailable());
-                        }
-                        ChargeOutcome::Unavailable { cause } => {
-                            worker::console_error!("verifying the charge of {order}: {cause}");
-                            self.arm(now_ms() + VERIFY_RETRY_MS).await?;
-                            self.lock_cart(None)?;
-                            return Ok(unavailable());
-                        }
-                    }
-                }
-                Step::Finished => {
-                    return match &c.record.state {
-                        IdempotencyState::Completed { status, body, .. } => Ok(CheckoutResponse {
-                            status: *status,
-                            body: body.clone(),
-                        }),
-                        IdempotencyState::InProgress { .. } => Ok(unavailable()),
+                        return Err(format!(
+                            "checkout {} stopped at {:?}; it resumes from its recovery point",
+                            plan.order.id, c.step
+                        ));
                     }
                 }
             }
+            outcome = reported.ok_or("a transition ended without an effect to report")?;
         }
     }
 
-    /// Asks the provider for the plan's total: idempotent by the order id,
-    /// so asking again learns the first outcome.
-    async fn charge(&self, plan: &CheckoutPlan) -> ChargeOutcome {
-        let total =
-            edgecart_domain::money::Money::new(plan.order.totals.grand_total, plan.order.currency);
-        payment::charge(
-            &self.env,
-            &plan.payment,
-            &plan.order.id,
-            total,
-            &plan.payment_token,
-        )
-        .await
+    /// Writes the recovery point. The first one of a checkout also stores
+    /// the cart's lock and arms the alarm: from here on a crash leaves
+    /// something the alarm must finish or give back.
+    async fn save_point(&self, c: &Checkout, durable: bool) -> Result<(), String> {
+        self.put_checkout(c)?;
+        if !durable {
+            self.write_cart()?;
+            self.arm(now_ms() + LEASE_MS + 1_000).await?;
+            if let Some(a) = self.attempts.borrow_mut().get_mut(&c.record.key) {
+                if a.checkout.attempt == c.attempt {
+                    a.durable = true;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Stores `answer` under checkout `c`'s key and unlocks the cart: the
+    /// record and the cart's row in one commit.
+    fn finish(
+        &self,
+        mut c: Checkout,
+        answer: Answer,
+        durable: bool,
+        mut cart_changed: bool,
+    ) -> Result<StoredAnswer, String> {
+        let answer = StoredAnswer::Typed { answer };
+        c.record = c.record.completed(answer.clone(), now_ms());
+        c.step = Step::Finished;
+        self.put_checkout(&c)?;
+        cart_changed |= self.unlock(&c.record.key)? && durable;
+        if cart_changed {
+            self.write_cart()?;
+        }
+        Ok(answer)
+    }
+
+    /// Drops checkout `c`'s record and its lock.
+    fn forget(&self, c: &Checkout, durable: bool) -> Result<(), String> {
+        if durable {
+            self.delete_checkout(&c.record.key)?;
+        }
+        if self.unlock(&c.record.key)? && durable {
+            self.write_cart()?;
+        }
+        Ok(())
     }
 
     async fn stock_op(&self, sku: &str, op_id: String, op: StockOp) -> Result<ApplyReply, String> {
@@ -500,20 +478,158 @@ impl Carts {
             .map_err(|e| format!("stock object {sku}: {e}"))
     }
 
-    /// Gives back what a checkout that will not be paid took: its coupon
-    /// redemptions and its holds (best effort: holds expire anyway).
-    async fn compensate(&self, plan: &CheckoutPlan) {
-        if !plan.order.promotions.is_empty() {
-            let command = StoreCommand::Release {
-                order: plan.order.id.clone(),
+    async fn hold_lines(&self, plan: &CheckoutPlan) -> Outcome {
+        let order = &plan.order.id;
+        let expires = now_ms() + plan.hold_ttl_ms;
+        let holds = join_all(plan.order.lines.iter().map(|l| {
+            let op = StockOp::Hold {
+                cart: plan.order.cart_id.clone(),
+                quantity: l.quantity,
+                expires_at_ms: expires,
             };
-            if let Err(e) = call_store(&self.env, &command).await {
-                worker::console_error!("releasing the coupons of {}: {e}", plan.order.id);
+            self.stock_op(&l.sku, stock_op_id(order, "hold", &l.sku), op)
+        }))
+        .await;
+        let mut lines = Vec::new();
+        for (line, reply) in plan.order.lines.iter().zip(holds) {
+            match reply.map(|r| r.outcome) {
+                Ok(Ok(_)) => {}
+                Ok(Err(StockError::OutOfStock { available })) => lines.push(ShortLine {
+                    sku: line.sku.clone(),
+                    requested: line.quantity,
+                    available,
+                }),
+                Ok(Err(other)) => return unanswered(format!("hold on {}: {other:?}", line.sku)),
+                Err(e) => return unanswered(e),
             }
         }
-        self.release_holds(plan).await;
+        if lines.is_empty() {
+            Outcome::AllHeld
+        } else {
+            Outcome::Short { lines }
+        }
     }
 
+    async fn redeem(&self, plan: &CheckoutPlan) -> Outcome {
+        let command = StoreCommand::Redeem {
+            order: plan.order.id.clone(),
+            customer: plan.order.email.clone(),
+            promotions: plan.order.promotions.iter().map(|p| p.id.clone()).collect(),
+        };
+        match call_store(&self.env, &command).await {
+            Ok(StoreReply::Redeemed) => Outcome::Redeemed,
+            Ok(StoreReply::RedemptionRefused(refused)) => Outcome::RedemptionRefused {
+                refused: Some(refused),
+            },
+            Ok(StoreReply::NotFound) => Outcome::RedemptionRefused { refused: None },
+            Ok(other) => unanswered(format!("store answered {other:?}")),
+            Err(e) => unanswered(format!("redeeming: {e}")),
+        }
+    }
+
+    /// Asks the provider for the plan's total: idempotent by the order id,
+    /// so asking again learns the first outcome.
+    async fn charge(&self, plan: &CheckoutPlan) -> Outcome {
+        let total = Money::new(plan.order.totals.grand_total, plan.order.currency);
+        let asked = payment::charge(
+            &self.env,
+            &plan.payment,
+            &plan.order.id,
+            total,
+            &plan.payment_token,
+        )
+        .await;
+        match asked {
+            ChargeOutcome::Paid { reference } => Outcome::Paid { reference },
+            ChargeOutcome::Declined { code, message } => Outcome::Declined { code, message },
+            ChargeOutcome::Unavailable { cause } => {
+                worker::console_error!("checkout {}: provider unavailable: {cause}", plan.order.id);
+                Outcome::ChargeUnanswered
+            }
+        }
+    }
+
+    async fn commit_lines(&self, plan: &CheckoutPlan) -> Outcome {
+        let order = &plan.order.id;
+        let commits = join_all(plan.order.lines.iter().map(|l| {
+            let op = StockOp::Commit {
+                cart: plan.order.cart_id.clone(),
+                quantity: l.quantity,
+            };
+            self.stock_op(&l.sku, stock_op_id(order, "commit", &l.sku), op)
+        }))
+        .await;
+        let mut sold = Vec::new();
+        let mut lost = Vec::new();
+        for (line, reply) in plan.order.lines.iter().zip(commits) {
+            match reply {
+                Err(e) => return unanswered(e),
+                Ok(r) => match r.outcome {
+                    Ok(_) => sold.push(line.sku.clone()),
+                    Err(e) => lost.push((line.sku.clone(), e)),
+                },
+            }
+        }
+        if lost.is_empty() {
+            return Outcome::AllCommitted;
+        }
+        // The holds lapsed before the units could be sold (a crash
+        // outlived them).
+        worker::console_error!("checkout {order}: commits refused: {lost:?}");
+        Outcome::CommitsRefused { sold }
+    }
+
+    async fn record_order(&self, plan: &CheckoutPlan, reference: &str) -> Outcome {
+        let order = match plan.paid_order(reference, now_ms()) {
+            Ok(order) => order,
+            Err(e) => return unanswered(format!("order {}: {e:?}", plan.order.id)),
+        };
+        let command = OrderCommand::Record {
+            order: Box::new(order),
+            token: plan.order_token.clone(),
+            settings: plan.payment.clone(),
+        };
+        match call_order(&self.env, &plan.order.id, &command).await {
+            Ok(OrderReply::Order { order }) => Outcome::Recorded { order },
+            Ok(other) => unanswered(format!("order {} not recorded: {other:?}", plan.order.id)),
+            Err(e) => unanswered(format!("order {}: {e}", plan.order.id)),
+        }
+    }
+
+    async fn refund(&self, plan: &CheckoutPlan, reference: &str) -> Outcome {
+        match payment::refund(&self.env, &plan.payment, &plan.order.id, reference).await {
+            RefundOutcome::Refunded => Outcome::Refunded,
+            RefundOutcome::Unavailable { cause } => {
+                worker::console_error!("refund of {} pending: {cause}", plan.order.id);
+                Outcome::RefundUnanswered
+            }
+        }
+    }
+
+    /// Puts what was sold for the order back on sale, for `skus`.
+    async fn restock(&self, plan: &CheckoutPlan, skus: &[String]) -> Outcome {
+        let order = &plan.order.id;
+        let restocks = join_all(
+            plan.order
+                .lines
+                .iter()
+                .filter(|l| skus.contains(&l.sku))
+                .map(|l| {
+                    let op = StockOp::Restock {
+                        quantity: l.quantity,
+                        reason: format!("checkout {order} refunded"),
+                    };
+                    self.stock_op(&l.sku, stock_op_id(order, "restock", &l.sku), op)
+                }),
+        )
+        .await;
+        match restocks.into_iter().find_map(Result::err) {
+            Some(e) => unanswered(format!("restocking {order}: {e}")),
+            None => Outcome::Restocked,
+        }
+    }
+
+    /// Releases the checkout's holds (best effort: holds expire anyway).
     async fn release_holds(&self, plan: &CheckoutPlan) {
         let order = &plan.order.id;
         join_all(plan.order.lines.iter().map(|l| {
@@ -525,16 +641,15 @@ impl Carts {
         .await;
     }
 
-    /// The order is placed: the cart starts over, empty.
-    fn empty_cart(&self) -> Result<(), String> {
-        let loaded = self.load()?;
-        let Some((token, mut cart)) = loaded.cart else {
-            return Ok(());
+    /// Gives the order's redemptions back (idempotent; a failure is logged
+    /// and the alarm or a later step gives them back again).
+    async fn release_redemptions(&self, plan: &CheckoutPlan) {
+        let command = StoreCommand::Release {
+            order: plan.order.id.clone(),
         };
-        cart.lines.clear();
-        cart.coupons.clear();
-        cart.holds_expire_at_ms = None;
-        self.save(&token, &cart, None)
+        if let Err(e) = call_store(&self.env, &command).await {
+            worker::console_error!("releasing the coupons of {}: {e}", plan.order.id);
+        }
     }
 
     /// Makes sure the alarm fires by `at`.
@@ -553,12 +668,13 @@ impl Carts {
             .map_err(|e| format!("setting the alarm: {e}"))
     }
 
-    /// The alarm: resumes or abandons checkouts whose attempt died, and
-    /// forgets finished ones after their retention.
+    /// The alarm: carries on the open checkouts no attempt of this
+    /// instance holds (the saga's `Lapsed`), and forgets finished ones
+    /// after their retention.
     pub(crate) async fn checkout_alarm(&self) -> Result<(), String> {
         let now = now_ms();
-        let sql = self.storage.sql();
-        crate::create_schema(&sql, CHECKOUT_SCHEMA)?;
+        self.sweep(now)?;
+        let sql = self.checkouts_table()?;
         sql.exec(
             "DELETE FROM checkouts WHERE updated_ms < ?",
             vec![(now - idempotency::RETENTION_MS).into()],
@@ -573,34 +689,27 @@ impl Carts {
             .and_then(|c| c.to_array::<Row>())
             .map_err(|e| format!("loading checkouts: {e}"))?;
         let mut next: Option<i64> = None;
+        let mut later = |at: i64| next = Some(next.map_or(at, |n: i64| n.min(at)));
         for row in rows {
             let c: Checkout =
                 serde_json::from_str(&row.json).map_err(|e| format!("stored checkout: {e}"))?;
-            let waiting = matches!(c.step, Step::Verifying | Step::Refunding { .. });
-            let open = matches!(c.record.state, IdempotencyState::InProgress { .. });
-            if !open {
+            if c.record.response().is_some() {
                 continue;
             }
-            if !waiting && !self.stale(&c, now) {
-                next = Some(next.map_or(now + LEASE_MS, |n: i64| n.min(now + LEASE_MS)));
+            if self.attempts.borrow().contains_key(&c.record.key) {
+                // An attempt of this instance holds it: look again later.
+                later(now + LEASE_MS);
                 continue;
             }
-            if c.plan.is_some() && c.step.payment_may_exist() {
-                if let Err(e) = self.advance(c).await {
-                    worker::console_error!("resuming a checkout: {e}");
-                    next = Some(now + VERIFY_RETRY_MS);
-                }
-            } else {
-                // Nothing can have been paid: give back, let a retry start over.
-                if let Some(plan) = &c.plan {
-                    self.compensate(plan).await;
-                }
-                sql.exec(
-                    "DELETE FROM checkouts WHERE key = ?",
-                    vec![c.record.key.as_str().into()],
-                )
-                .map_err(|e| format!("dropping checkout: {e}"))?;
-                self.lock_cart(None)?;
+            if c.plan.is_none() {
+                // Begun by an earlier version and never planned: nothing
+                // was taken; a retry starts over.
+                self.forget(&c, true)?;
+                continue;
+            }
+            if let Err(e) = self.run_saga(c, true, Outcome::Lapsed).await {
+                worker::console_error!("carrying on a checkout: {e}");
+                later(now + VERIFY_RETRY_MS);
             }
         }
         if let Some(at) = next {
@@ -608,8 +717,4 @@ impl Carts {
         }
         Ok(())
     }
-}
-
-fn unavailable() -> CheckoutResponse {
-    problem(503, "payment_unavailable", "Payment unavailable", "The payment provider did not answer. Nothing was charged (any payment it took later is refunded); try again with a new Idempotency-Key.", body!({}))
 }

@@ -14,10 +14,11 @@
 //! memory after the first command (SQLite stays the record: every change is
 //! written before the reply, and a failed write drops the memory copy).
 
+use crate::cart_checkout::Attempt;
 use crate::json;
 use crate::protocol::{
-    call_stock, ApplyReply, CartCommand, CartRefusal, CartReply, CheckoutResponse, LineChangeDto,
-    StockCommand, StockLevels,
+    call_stock, ApplyReply, CartCommand, CartRefusal, CartReply, LineChangeDto, StockCommand,
+    StockLevels,
 };
 use edgecart_domain::cart::{Cart, CartLine, LineChange};
 use edgecart_domain::secret::constant_time_eq;
@@ -45,9 +46,12 @@ pub struct CartObject {
 pub(crate) struct Carts {
     pub(crate) storage: Storage,
     pub(crate) env: Env,
-    /// Checkout attempts running in this instance (a checkout in progress
-    /// whose attempt is not here was cut off by a restart).
-    pub(crate) live: RefCell<std::collections::BTreeSet<String>>,
+    /// Checkouts an attempt of this instance holds, by key (begun or
+    /// running; a checkout in progress whose attempt is not here was cut
+    /// off by a restart).
+    pub(crate) attempts: RefCell<BTreeMap<String, Attempt>>,
+    /// Whether the checkouts table exists (created once per instance).
+    pub(crate) checkouts_ready: std::cell::Cell<bool>,
     /// The stored cart, once read (`None` until the first command).
     loaded: RefCell<Option<Loaded>>,
 }
@@ -98,7 +102,8 @@ impl DurableObject for CartObject {
             storage: state.storage(),
             env,
             loaded: RefCell::new(None),
-            live: RefCell::new(Default::default()),
+            attempts: RefCell::new(BTreeMap::new()),
+            checkouts_ready: std::cell::Cell::new(false),
         });
         CartObject { state, inner }
     }
@@ -150,15 +155,8 @@ impl Carts {
             CartCommand::CheckoutFinish {
                 key,
                 attempt,
-                keep,
-                status,
-                body,
-            } => json(&self.checkout_finish(
-                &key,
-                &attempt,
-                keep,
-                CheckoutResponse { status, body },
-            )?),
+                refusal,
+            } => json(&self.checkout_finish(&key, &attempt, refusal)?),
             other => json(&self.handle(other).await?),
         }
     }
@@ -220,6 +218,29 @@ impl Carts {
         written
     }
 
+    /// Changes the cart in memory only (nothing when there is no cart);
+    /// [`Carts::write_cart`] stores it.
+    pub(crate) fn edit_cart(&self, change: impl FnOnce(&mut Cart)) -> Result<(), String> {
+        self.load()?;
+        if let Some((_, cart)) = self
+            .loaded
+            .borrow_mut()
+            .as_mut()
+            .and_then(|l| l.cart.as_mut())
+        {
+            change(cart);
+        }
+        Ok(())
+    }
+
+    /// Writes the cart's row as memory holds it.
+    pub(crate) fn write_cart(&self) -> Result<(), String> {
+        match self.load()?.cart {
+            Some((token, cart)) => self.save(&token, &cart, None),
+            None => Ok(()),
+        }
+    }
+
     /// The cart if `token` opens it, and its operation ids.
     pub(crate) fn open(&self, token: &str) -> Result<Option<(Cart, OpTimes)>, String> {
         let Loaded { cart, ops } = self.load()?;
@@ -247,9 +268,11 @@ impl Carts {
                 let Some((mut cart, _)) = self.open(&token)? else {
                     return Ok(refused(CartRefusal::NotFound));
                 };
-                if cart.checkout.is_some() {
+                if self.locked(&cart)? {
                     return Ok(refused(CartRefusal::CheckoutInProgress));
                 }
+                // A lock whose checkout is no longer open holds nothing.
+                cart.checkout = None;
                 let changed = match (add, remove) {
                     (Some(code), _) => cart.add_coupon(&code, now),
                     (None, code) => cart.remove_coupon(code.as_deref(), now),
@@ -280,9 +303,11 @@ impl Carts {
                 if ops.contains_key(&op_id) {
                     return Ok(answer(cart));
                 }
-                if cart.checkout.is_some() {
+                if self.locked(&cart)? {
                     return Ok(refused(CartRefusal::CheckoutInProgress));
                 }
+                // A lock whose checkout is no longer open holds nothing.
+                cart.checkout = None;
                 // Adding needs the item on sale in this cart's currency.
                 if let LineChangeDto::Add(_) = change {
                     match &prices {

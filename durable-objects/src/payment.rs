@@ -41,14 +41,6 @@ pub enum RefundOutcome {
     Unavailable { cause: String },
 }
 
-/// The provider's name, as orders record it.
-pub fn provider_name(settings: &PaymentSettings) -> &'static str {
-    match settings {
-        PaymentSettings::Test {} => "test",
-        PaymentSettings::Stripe { .. } => "stripe",
-    }
-}
-
 /// Charges `amount` with the shopper's card `token`, idempotently by `order`.
 pub async fn charge(
     env: &Env,

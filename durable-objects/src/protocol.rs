@@ -4,13 +4,14 @@
 //! addresses the objects.
 
 use edgecart_domain::cart::{Cart, CartError};
-use edgecart_domain::checkout::CheckoutPlan;
+use edgecart_domain::checkout::{CheckoutPlan, Refusal as CheckoutRefusal, StoredAnswer};
 use edgecart_domain::money::Currency;
 use edgecart_domain::order::{Order, OrderEvent, OrderStatus};
 use edgecart_domain::promotion::Promotion;
 use edgecart_domain::records::CatalogPointer;
 use edgecart_domain::stock::{Movement, Outcome, StockOp};
 use edgecart_domain::store::{PaymentSettings, RedemptionRefused, StoreConfig};
+pub use edgecart_domain::store::{PromotionState, StoreState};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -263,19 +264,17 @@ pub enum CartCommand {
         attempt: String,
         lease_ms: i64,
     },
-    /// Ends checkout `key` with a response decided before any plan (the
-    /// total changed, the cart is empty…): stored and replayed.
+    /// Ends checkout `key` with a refusal decided before any plan (the
+    /// total changed, the cart is empty…): stored and replayed. `None`: a
+    /// passing failure (the Worker could not read prices or the store), so
+    /// the record is dropped and a retry with the key starts over.
     CheckoutFinish {
         key: String,
         attempt: String,
-        /// False for a passing failure: the record is dropped instead, so
-        /// a retry with the key starts over.
-        keep: bool,
-        status: u16,
-        body: String,
+        refusal: Option<CheckoutRefusal>,
     },
     /// Carries out checkout `key`: with `plan` the first time, without it
-    /// to resume the stored plan. Answers the checkout's response.
+    /// to resume the stored plan. Answers the checkout's answer.
     CheckoutRun {
         key: String,
         attempt: String,
@@ -295,8 +294,7 @@ pub enum CheckoutBeginReply {
     Resume,
     /// Done before: answer this again.
     Replay {
-        status: u16,
-        body: String,
+        answer: StoredAnswer,
     },
     /// The key was used for another request.
     Mismatch,
@@ -307,38 +305,17 @@ pub enum CheckoutBeginReply {
     NotFound,
 }
 
-/// A checkout's response, as stored for replays.
+/// The answer to `CheckoutRun` and `CheckoutFinish`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct CheckoutResponse {
-    pub status: u16,
-    pub body: String,
-}
-
-/// A stored checkout error: an RFC 9457 problem with its stable `code`
-/// and the members of `extra` (no request id: replays are byte-identical).
-pub fn problem(
-    status: u16,
-    code: &str,
-    title: &str,
-    detail: &str,
-    extra: Value,
-) -> CheckoutResponse {
-    let mut value = serde_json::json!({
-        "type": format!("https://edgecart.dev/problems/{code}"),
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    });
-    if let (Some(map), Some(more)) = (value.as_object_mut(), extra.as_object()) {
-        for (k, v) in more {
-            map.insert(k.clone(), v.clone());
-        }
-    }
-    CheckoutResponse {
-        status,
-        body: value.to_string(),
-    }
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum CheckoutReply {
+    /// The checkout's answer (stored under the key, except a payment still
+    /// being verified, which the alarm finishes).
+    Answered { answer: StoredAnswer },
+    /// Another attempt with this key runs the checkout.
+    InProgress,
+    /// The record was dropped (`CheckoutFinish` without a refusal).
+    Dropped,
 }
 
 /// Why a cart command was refused. Nothing changed.
@@ -424,22 +401,6 @@ pub enum StoreCommand {
         before: Option<(i64, String)>,
         limit: u32,
     },
-}
-
-/// A promotion with how often it was redeemed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct PromotionState {
-    pub promotion: Promotion,
-    pub redemptions: u32,
-    /// Redemptions by the customer the command named (0 otherwise).
-    pub customer_redemptions: u32,
-}
-
-/// The store as its object holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StoreState {
-    pub config: StoreConfig,
-    pub promotions: Vec<PromotionState>,
 }
 
 /// A store object's answer.

@@ -1,0 +1,508 @@
+//! The checkout plan: every rule that decides, before anything is taken,
+//! whether a cart may be checked out and what the checkout commits to.
+//!
+//! [`plan`] applies them in this order; the first that fails is the
+//! [`Refusal`]:
+//!
+//! 1. **The body.** The email ([`parse_email`]), the shipping address
+//!    ([`ShippingAddressInput::validate`], fields prefixed
+//!    `shipping_address.`), the payment method (only `card`) and the card
+//!    token (1–255 bytes): every problem at once → [`Refusal::Invalid`].
+//! 2. **The cart** has lines → else [`Refusal::CartEmpty`].
+//! 3. **Prices.** Every line's SKU has a price in the cart's currency in
+//!    the live catalog → else [`Refusal::NotSoldInCurrency`] (the first
+//!    such line).
+//! 4. **Shipping.** The chosen method is one of the store's → else
+//!    [`Refusal::UnknownShippingMethod`].
+//! 5. **The quote.** [`quote_cart`] with the automatic promotions and the
+//!    cart's coupons (redemption counts as the store holds them, by this
+//!    customer's email), the store's tax and the method, to the address →
+//!    its errors are [`Refusal::Unpriced`].
+//! 6. **The total** is exactly `expected_total` (amount and currency) →
+//!    else [`Refusal::TotalChanged`] with the new quote: checkout charges
+//!    the total the shopper saw or nothing.
+//! 7. **The order**: [`Order::from_quote`] with the caller's order id,
+//!    pending payment, the store's provider; the plan keeps the order
+//!    token, the provider settings, the card token and the holds' TTL.
+//!
+//! What this module must not do: look anything up (the caller passes the
+//! cart, the prices it found and the store's state), generate ids, read a
+//! clock, or know about HTTP.
+
+use super::{CheckoutPlan, InvalidField, Refusal};
+use crate::cart::Cart;
+use crate::catalog::FieldError;
+use crate::money::Currency;
+use crate::order::{parse_email, Order, OrderDetails, Payment, ShippingAddressInput};
+use crate::pricing::{cart_lines, quote_cart, Destination, ListedSku, PricingInput};
+use crate::store::StoreState;
+use serde::Deserialize;
+use std::collections::BTreeMap;
+
+/// Longest card token, in bytes.
+pub const PAYMENT_TOKEN_MAX: usize = 255;
+
+/// The checkout body (`POST /v1/carts/{id}/checkout`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CheckoutInput {
+    pub email: String,
+    pub shipping_address: ShippingAddressInput,
+    pub shipping_method: String,
+    pub payment: PaymentInput,
+    /// The grand total the shopper saw: checkout charges exactly this or
+    /// nothing.
+    pub expected_total: ExpectedTotal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentInput {
+    /// `card` (through the store's provider).
+    pub method: String,
+    /// The provider's card token (test provider: `tok_visa`, `tok_decline`,
+    /// `tok_timeout`; Stripe: a PaymentMethod id).
+    pub token: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExpectedTotal {
+    pub amount: i64,
+    /// As sent: an unknown code is simply not the quote's currency.
+    pub currency: String,
+}
+
+/// Everything a checkout is planned from. The caller looked it up and
+/// generated the ids; nothing here is read from anywhere else.
+#[derive(Debug, Clone)]
+pub struct PlanInput<'a> {
+    pub cart: &'a Cart,
+    /// The cart's SKUs in the live catalog (a SKU missing is not for sale).
+    pub listed: &'a BTreeMap<String, ListedSku>,
+    /// The store's configuration and promotions, with redemption counts
+    /// (the customer's ones for this checkout's email).
+    pub store: &'a StoreState,
+    pub input: CheckoutInput,
+    /// The new order's id (`ord_…`).
+    pub order_id: String,
+    /// The secret the shopper will read the order with.
+    pub order_token: String,
+    pub hold_ttl_ms: i64,
+    pub now_ms: i64,
+}
+
+fn invalid(field: &str, code: &str, message: &str) -> InvalidField {
+    InvalidField {
+        field: field.into(),
+        code: code.into(),
+        message: message.into(),
+    }
+}
+
+impl From<FieldError> for InvalidField {
+    fn from(e: FieldError) -> Self {
+        InvalidField {
+            field: e.field,
+            code: e.code.into(),
+            message: e.message,
+        }
+    }
+}
+
+/// Plans the checkout of `p.cart`, or says why it cannot happen (see the
+/// module doc for the rules and their order).
+pub fn plan(p: PlanInput<'_>) -> Result<CheckoutPlan, Refusal> {
+    let PlanInput {
+        cart,
+        listed,
+        store,
+        input,
+        order_id,
+        order_token,
+        hold_ttl_ms,
+        now_ms,
+    } = p;
+    // 1. The body: every problem at once.
+    let mut errors = Vec::new();
+    let email = parse_email(&input.email).map_err(|_| {
+        errors.push(invalid(
+            "email",
+            "invalid_email",
+            "Not a valid email address.",
+        ))
+    });
+    let address = input.shipping_address.validate().map_err(|found| {
+        errors.extend(found.into_iter().map(|e| InvalidField {
+            field: format!("shipping_address.{}", e.field),
+            ..e.into()
+        }))
+    });
+    if input.payment.method != "card" {
+        errors.push(invalid(
+            "payment.method",
+            "unsupported_payment_method",
+            "Only `card` payments are supported.",
+        ));
+    }
+    if input.payment.token.is_empty() || input.payment.token.len() > PAYMENT_TOKEN_MAX {
+        errors.push(invalid(
+            "payment.token",
+            "invalid_payment_token",
+            "The card token is missing or too long.",
+        ));
+    }
+    let (Ok(email), Ok(address), true) = (email, address, errors.is_empty()) else {
+        return Err(Refusal::Invalid { errors });
+    };
+    // 2. The cart.
+    if cart.lines.is_empty() {
+        return Err(Refusal::CartEmpty);
+    }
+    // 3. Every line priced in the cart's currency.
+    let lines = cart_lines(cart, listed);
+    if let Some(line) = cart
+        .lines
+        .iter()
+        .find(|l| !lines.iter().any(|p| p.sku == l.sku))
+    {
+        return Err(Refusal::NotSoldInCurrency {
+            sku: line.sku.clone(),
+            currency: cart.currency,
+        });
+    }
+    // 4. The shipping method.
+    let Some(method) = store
+        .config
+        .shipping_method(&input.shipping_method)
+        .cloned()
+    else {
+        return Err(Refusal::UnknownShippingMethod);
+    };
+    // 5. The quote.
+    let (promotions, _unknown) = store.candidates(&cart.coupons);
+    let quote = quote_cart(&PricingInput {
+        currency: cart.currency,
+        lines,
+        promotions,
+        tax: store.config.tax.clone(),
+        shipping_method: Some(method),
+        destination: Some(Destination {
+            country: address.country.clone(),
+            region: address.region.clone(),
+        }),
+        now_ms,
+    })
+    .map_err(|error| Refusal::Unpriced { error })?;
+    // 6. Exactly the total the shopper saw.
+    let expected_currency = Currency::parse(&input.expected_total.currency).ok();
+    if expected_currency != Some(quote.currency)
+        || input.expected_total.amount != quote.grand_total.amount
+    {
+        return Err(Refusal::TotalChanged {
+            quote: Box::new(quote),
+        });
+    }
+    // 7. The order.
+    let order = Order::from_quote(
+        OrderDetails {
+            id: order_id,
+            cart_id: cart.id.clone(),
+            email,
+            shipping_address: address,
+            shipping_method: input.shipping_method,
+            payment: Payment {
+                provider: store.config.payment.provider_name().into(),
+                reference: String::new(),
+            },
+        },
+        &quote,
+        now_ms,
+    );
+    Ok(CheckoutPlan {
+        order,
+        order_token,
+        payment: store.config.payment.clone(),
+        payment_token: input.payment.token,
+        hold_ttl_ms,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Money;
+    use crate::order::{OrderStatus, ShippingAddressInput};
+    use crate::pricing::PricingError;
+    use crate::promotion::{Discount, Promotion, Target, PROMOTION_SCHEMA};
+    use crate::shipping::ShippingRefusal;
+    use crate::store::{PaymentSettings, PromotionState, StoreConfig};
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn usd() -> Currency {
+        Currency::parse("USD").unwrap()
+    }
+
+    fn cart(lines: &[(&str, i64)], coupons: &[&str]) -> Cart {
+        let mut c = Cart::new("crt_1".into(), usd(), NOW);
+        for (sku, quantity) in lines {
+            c.set_line(sku, *quantity, NOW + 60_000, NOW);
+        }
+        c.coupons = coupons.iter().map(|c| c.to_string()).collect();
+        c
+    }
+
+    fn listed(entries: &[(&str, &str, i64)]) -> BTreeMap<String, ListedSku> {
+        entries
+            .iter()
+            .map(|(sku, currency, amount)| {
+                (
+                    sku.to_string(),
+                    ListedSku {
+                        prices: BTreeMap::from([(Currency::parse(currency).unwrap(), *amount)]),
+                        category: "kitchen".into(),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    fn store(promotions: Vec<PromotionState>) -> StoreState {
+        StoreState {
+            config: StoreConfig::default_config(),
+            promotions,
+        }
+    }
+
+    fn coupon(code: &str, usage_limit: Option<u32>, redemptions: u32) -> PromotionState {
+        PromotionState {
+            promotion: Promotion {
+                schema: PROMOTION_SCHEMA,
+                id: code.to_ascii_lowercase(),
+                code: Some(code.into()),
+                description: String::new(),
+                discount: Discount::Percentage { basis_points: 1000 },
+                target: Target::Cart {},
+                min_subtotal: BTreeMap::new(),
+                starts_at_ms: None,
+                ends_at_ms: None,
+                usage_limit,
+                per_customer_limit: None,
+                active: true,
+            },
+            redemptions,
+            customer_redemptions: 0,
+        }
+    }
+
+    fn address() -> ShippingAddressInput {
+        ShippingAddressInput {
+            name: "Ada Lovelace".into(),
+            line1: "1 Main St".into(),
+            city: "New York".into(),
+            region: Some("NY".into()),
+            postal_code: "10001".into(),
+            country: "us".into(),
+            ..Default::default()
+        }
+    }
+
+    fn input(amount: i64) -> CheckoutInput {
+        CheckoutInput {
+            email: " ada@Example.COM ".into(),
+            shipping_address: address(),
+            shipping_method: "standard".into(),
+            payment: PaymentInput {
+                method: "card".into(),
+                token: "tok_visa".into(),
+            },
+            expected_total: ExpectedTotal {
+                amount,
+                currency: "USD".into(),
+            },
+        }
+    }
+
+    fn run(
+        cart: &Cart,
+        listed: &BTreeMap<String, ListedSku>,
+        store: &StoreState,
+        input: CheckoutInput,
+    ) -> Result<CheckoutPlan, Refusal> {
+        plan(PlanInput {
+            cart,
+            listed,
+            store,
+            input,
+            order_id: "ord_1".into(),
+            order_token: "secret".into(),
+            hold_ttl_ms: 600_000,
+            now_ms: NOW,
+        })
+    }
+
+    #[test]
+    fn a_confirmed_total_plans_the_order_from_the_quote() {
+        // 2 × 12.50 + 1 × 9.99 = 34.99, below 50.00: standard shipping 4.99.
+        let c = cart(&[("A", 2), ("B", 1)], &[]);
+        let l = listed(&[("A", "USD", 1250), ("B", "USD", 999)]);
+        let p = run(&c, &l, &store(vec![]), input(3499 + 499)).unwrap();
+        assert_eq!(p.order.id, "ord_1");
+        assert_eq!(p.order.cart_id, "crt_1");
+        assert_eq!(p.order.email, "ada@example.com");
+        assert_eq!(p.order.shipping_address.country, "US");
+        assert_eq!(p.order.status, OrderStatus::PendingPayment);
+        assert_eq!(p.order.created_at_ms, NOW);
+        assert_eq!(p.order.payment.provider, "test");
+        assert_eq!(p.order.payment.reference, "");
+        assert_eq!(p.order.totals.grand_total, 3998);
+        assert_eq!(p.order.totals.shipping, 499);
+        let lines: Vec<_> = p
+            .order
+            .lines
+            .iter()
+            .map(|l| (l.sku.as_str(), l.quantity, l.unit_price))
+            .collect();
+        assert_eq!(lines, [("A", 2, 1250), ("B", 1, 999)]);
+        assert_eq!(p.order_token, "secret");
+        assert_eq!(p.payment, PaymentSettings::Test {});
+        assert_eq!(p.payment_token, "tok_visa");
+        assert_eq!(p.hold_ttl_ms, 600_000);
+        assert!(!p.redeems());
+        // Paid: the provider's reference and the status history.
+        let paid = p.paid_order("test_ord_1", NOW + 5).unwrap();
+        assert_eq!(paid.payment.reference, "test_ord_1");
+        assert_eq!(paid.status, OrderStatus::Paid);
+        assert_eq!(paid.history.last().unwrap().at_ms, NOW + 5);
+    }
+
+    #[test]
+    fn coupons_are_priced_with_the_store_counts_and_carried_to_the_order() {
+        let c = cart(&[("A", 4)], &["TENOFF"]);
+        let l = listed(&[("A", "USD", 1250)]);
+        // 50.00 − 10 % = 45.00, below 50.00 after discounts: shipping 4.99.
+        let s = store(vec![coupon("TENOFF", Some(5), 4)]);
+        let p = run(&c, &l, &s, input(4500 + 499)).unwrap();
+        assert!(p.redeems());
+        assert_eq!(p.order.promotions[0].id, "tenoff");
+        assert_eq!(p.order.totals.discount_total, 500);
+        // Exhausted meanwhile: the coupon no longer applies, so the total moved.
+        let s = store(vec![coupon("TENOFF", Some(5), 5)]);
+        let Err(Refusal::TotalChanged { quote }) = run(&c, &l, &s, input(4500 + 499)) else {
+            panic!("an exhausted coupon changes the total");
+        };
+        assert_eq!(quote.grand_total, Money::new(5000, usd()));
+        assert_eq!(quote.refused_coupons[0].code, "TENOFF");
+    }
+
+    /// Each refusal, in the order the rules apply.
+    #[test]
+    fn every_refusal() {
+        let c = cart(&[("A", 1)], &[]);
+        let l = listed(&[("A", "USD", 1000)]);
+        let s = store(vec![]);
+        let total = 1000 + 499;
+        assert!(run(&c, &l, &s, input(total)).is_ok());
+
+        // 1. Every field problem at once, email first, prefixed address fields.
+        let mut bad = input(total);
+        bad.email = "nope".into();
+        bad.shipping_address.city = " ".into();
+        bad.shipping_address.country = "USA".into();
+        bad.payment.method = "points".into();
+        bad.payment.token = "t".repeat(PAYMENT_TOKEN_MAX + 1);
+        let Err(Refusal::Invalid { errors }) = run(&c, &l, &s, bad) else {
+            panic!("invalid body");
+        };
+        let found: Vec<_> = errors
+            .iter()
+            .map(|e| (e.field.as_str(), e.code.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("email", "invalid_email"),
+                ("shipping_address.city", "required"),
+                ("shipping_address.country", "invalid_country"),
+                ("payment.method", "unsupported_payment_method"),
+                ("payment.token", "invalid_payment_token"),
+            ]
+        );
+        let mut no_token = input(total);
+        no_token.payment.token = String::new();
+        assert!(matches!(
+            run(&c, &l, &s, no_token),
+            Err(Refusal::Invalid { errors }) if errors.len() == 1 && errors[0].field == "payment.token"
+        ));
+        // The body is checked before the cart.
+        let mut bad_email = input(total);
+        bad_email.email = String::new();
+        assert!(matches!(
+            run(&cart(&[], &[]), &l, &s, bad_email),
+            Err(Refusal::Invalid { .. })
+        ));
+
+        // 2. An empty cart.
+        assert_eq!(
+            run(&cart(&[], &[]), &l, &s, input(total)),
+            Err(Refusal::CartEmpty)
+        );
+
+        // 3. A line without a price in the cart's currency, or not listed.
+        let two = cart(&[("A", 1), ("B", 1), ("C", 1)], &[]);
+        let eur_only = listed(&[("A", "USD", 1000), ("B", "EUR", 900)]);
+        assert_eq!(
+            run(&two, &eur_only, &s, input(total)),
+            Err(Refusal::NotSoldInCurrency {
+                sku: "B".into(),
+                currency: usd()
+            })
+        );
+        assert_eq!(
+            run(&cart(&[("C", 1)], &[]), &l, &s, input(total)),
+            Err(Refusal::NotSoldInCurrency {
+                sku: "C".into(),
+                currency: usd()
+            })
+        );
+
+        // 4. A shipping method the store does not have.
+        let mut unknown = input(total);
+        unknown.shipping_method = "teleport".into();
+        assert_eq!(
+            run(&c, &l, &s, unknown),
+            Err(Refusal::UnknownShippingMethod)
+        );
+
+        // 5. A method that does not ship there.
+        let mut only_de = store(vec![]);
+        only_de.config.shipping_methods[0].countries = vec!["DE".into()];
+        assert_eq!(
+            run(&c, &l, &only_de, input(total)),
+            Err(Refusal::Unpriced {
+                error: PricingError::Shipping {
+                    refusal: ShippingRefusal::NotToCountry
+                }
+            })
+        );
+
+        // 6. Any other total, or another currency, is a changed total.
+        for (amount, currency) in [
+            (total - 1, "USD"),
+            (total + 1, "USD"),
+            (total, "EUR"),
+            (total, "XYZ"),
+        ] {
+            let mut other = input(total);
+            other.expected_total = ExpectedTotal {
+                amount,
+                currency: currency.into(),
+            };
+            let Err(Refusal::TotalChanged { quote }) = run(&c, &l, &s, other) else {
+                panic!("{amount} {currency} is not the total");
+            };
+            assert_eq!(quote.grand_total, Money::new(total, usd()));
+        }
+    }
+}

@@ -1,0 +1,406 @@
+//! The checkout saga: how a [`CheckoutPlan`] is carried out, as one pure
+//! transition function. The cart's object performs the [`Effect`]s it is
+//! given, in order, and reports what the last one came to as an
+//! [`Outcome`]; [`transition`] says which [`Step`] that leads to and what to
+//! do next. The object decides nothing itself.
+//!
+//! Every transition's effects end either with one effect that reports an
+//! outcome (hold, redeem, charge, commit, record, refund, restock) or with
+//! one that ends the run (`Finish`, `Reply`, `Forget`, `Suspend`).
+//!
+//! `R` = the plan redeems promotions ([`CheckoutPlan::redeems`]); "give
+//! back" = `ReleaseRedemptions` (only when `R`), then `ReleaseHolds`; `L` =
+//! the provider may have taken a payment it did not answer (Stripe, not
+//! the test provider: [`crate::store::PaymentSettings::may_charge_unanswered`]). `Resume`: an attempt runs the plan from this step (its first
+//! run, or a retry with the key); `Lapsed`: the cart's alarm found the
+//! attempt dead.
+//!
+//! | step        | outcome                       | next step   | effects                                                       |
+//! |-------------|-------------------------------|-------------|---------------------------------------------------------------|
+//! | planned     | resume                        | planned     | HoldLines                                                     |
+//! | planned     | all held (R)                  | held        | Save, RedeemCoupons                                           |
+//! | planned     | all held (not R)              | charging    | Save, Charge                                                  |
+//! | planned     | short (lines)                 | finished    | Finish(out of stock)                                          |
+//! | held        | resume (R)                    | held        | RedeemCoupons                                                 |
+//! | held        | resume (not R)                | charging    | Save, Charge                                                  |
+//! | held        | redeemed                      | charging    | Save, Charge                                                  |
+//! | held        | redemption refused            | finished    | ReleaseHolds, Finish(coupon unavailable)                      |
+//! | redeemed    | resume                        | charging    | Save, Charge                                                  |
+//! | planned, held, redeemed | lapsed              | (same)      | give back, Forget                                             |
+//! | charging    | resume, lapsed                | charging    | Charge                                                        |
+//! | charging    | paid (reference)              | paid        | CommitLines                                                   |
+//! | charging    | declined                      | finished    | give back, Finish(payment declined)                           |
+//! | charging    | charge unanswered (not L)     | finished    | give back, Finish(payment unavailable)                        |
+//! | charging    | charge unanswered (L)         | verifying   | Save, give back, RetryLater, Unlock, Reply(payment unavailable) |
+//! | paid        | resume, lapsed                | paid        | CommitLines                                                   |
+//! | paid        | all committed                 | paid        | RecordOrder                                                   |
+//! | paid        | commits refused (sold SKUs)   | refunding   | Save, Refund                                                  |
+//! | paid        | recorded (order)              | finished    | EmptyCart, Finish(placed)                                     |
+//! | refunding   | resume, lapsed                | refunding   | Refund                                                        |
+//! | refunding   | refunded (some sold)          | refunding   | Restock(sold)                                                 |
+//! | refunding   | refunded (none sold), restocked | finished  | give back, Finish(refunded, out of stock)                     |
+//! | refunding   | refund unanswered             | refunding   | RetryLater, Unlock, Reply(payment unavailable)                |
+//! | verifying   | resume, lapsed                | verifying   | Charge                                                        |
+//! | verifying   | paid (reference)              | verifying   | Refund                                                        |
+//! | verifying   | declined, refunded            | finished    | ReleaseRedemptions (R), Finish(payment unavailable)           |
+//! | verifying   | charge or refund unanswered   | verifying   | RetryLater, Unlock, Reply(payment unavailable)                |
+//! | any but finished | unanswered (an object)   | (same)      | RetryLater, Suspend                                           |
+//! | any other pair   |                          | (same)      | Suspend                                                       |
+//!
+//! Compensation in words: holds are given back when the checkout ends
+//! without a payment (declined, unanswered, a coupon gone, or the alarm
+//! abandoning a checkout that cannot have been paid); redemptions too,
+//! except when the redemption itself was refused (nothing was redeemed).
+//! Out of stock at the holds gives nothing back: no hold of the checkout
+//! exists to release beyond the cart's own. A payment that cannot be
+//! fulfilled (the commits were refused: holds lapsed during an outage) is
+//! refunded, the units sold meanwhile go back on sale, then holds and
+//! redemptions are given back. A payment found while verifying an
+//! unanswered charge is refunded: the shopper was told it failed. When a
+//! charge goes unanswered, `verifying` is written before anything is given
+//! back, and the end of verifying gives the redemptions back again
+//! (idempotent): a crash in between can neither resume as paid a checkout
+//! whose promotions were released nor leave a redemption behind.
+//!
+//! # Recovery points and the I/O budget
+//!
+//! `Save` writes the checkout's record (plan and step) as its recovery
+//! point; the cart's object commits every write made between two round
+//! trips at once (the runtime's output gate holds the next message until
+//! the commit is durable). A checkout of a cart with N lines costs:
+//!
+//! | I/O                                   | without promotions | with promotions |
+//! |---------------------------------------|-------------------:|----------------:|
+//! | Worker → cart object                  | 2 (begin, run)     | 2               |
+//! | Worker → store object (`Get`)         | 1                  | 1               |
+//! | cart → stock objects (N in parallel)  | 2N (hold, commit)  | 2N              |
+//! | cart → store object (`Redeem`)        | 0                  | 1               |
+//! | cart → payment provider (charge)      | 1                  | 1               |
+//! | cart → order object (record)          | 1                  | 1               |
+//! | commits in the cart's object          | 2                  | 3               |
+//!
+//! A declined payment costs the same commits, plus N releases of the holds
+//! (and one release of the redemptions with promotions). Why each commit:
+//!
+//! - **Before the redemption** (`Save` at `held`, with promotions only):
+//!   once coupons may be redeemed, a crash must find the plan to give them
+//!   back (the alarm releases them by order id).
+//! - **Before the charge** (`Save` at `charging`): from here a payment may
+//!   exist, so a crash must be carried through (the same idempotent charge
+//!   asked again), never abandoned. Without promotions this is the first
+//!   write; it carries the plan, the cart's lock and the alarm.
+//! - **The end** (`Finish`): the answer under the key, for replays, and the
+//!   cart emptied (when placed) and unlocked: two rows in one commit.
+//!
+//! Not written, because a crash there loses or repeats nothing: the begin
+//! (until the plan is saved nothing was taken that does not give itself
+//! back, since holds expire; the idempotency record and the lock stay in
+//! memory, where concurrent duplicates see them, and a retry after a
+//! restart starts over), `planned` (the same), `redeemed` (`held` resumes
+//! by redeeming again, idempotent per order) and `paid` (`charging`
+//! resumes by asking the provider again with the same idempotency key,
+//! which answers the first outcome; the commits and the order's record are
+//! idempotent too; should the provider not answer that second time, the
+//! checkout goes to `verifying` and a payment found is refunded). Failure
+//! paths write what they then owe: `verifying` and `refunding`, and the
+//! alarm that retries them.
+//!
+//! What this module must not do: perform any effect, read a clock, or
+//! know about HTTP.
+
+use super::{Answer, CheckoutPlan, Refusal, ShortLine};
+use crate::order::Order;
+use crate::store::RedemptionRefused;
+use serde::{Deserialize, Serialize};
+
+/// How far a checkout got: in memory, how far its attempt got; stored, its
+/// last recovery point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "step", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// Priced and planned; nothing taken yet.
+    Planned,
+    /// Every line held for the checkout.
+    Held,
+    /// Coupons redeemed. (Recorded by earlier versions; resumed as `held`
+    /// with the redemption done.)
+    Redeemed,
+    /// The payment was asked for: its outcome may be unknown.
+    Charging,
+    /// Paid: the units must now be sold and the order recorded.
+    Paid { reference: String },
+    /// Nothing is owed any more (the answer is stored).
+    Finished,
+    /// Charged but could not be fulfilled (stock gone): refund owed, and
+    /// the lines that were sold meanwhile (`sold`: their SKUs) go back.
+    Refunding {
+        reference: String,
+        #[serde(default)]
+        sold: Vec<String>,
+    },
+    /// The provider did not answer the charge: the shopper was told it
+    /// failed, so the same (idempotent) charge is asked again later and a
+    /// payment it turns out to have taken is refunded.
+    Verifying,
+}
+
+impl Step {
+    /// Whether a crash at this point needs the saga to be resumed (a
+    /// payment may have been taken) rather than just compensated.
+    pub fn payment_may_exist(&self) -> bool {
+        matches!(
+            self,
+            Step::Charging | Step::Paid { .. } | Step::Refunding { .. } | Step::Verifying
+        )
+    }
+
+    /// Whether the checkout waits for the provider (a refund or a charge
+    /// that went unanswered): the alarm carries it on whatever its lease.
+    pub fn awaits_provider(&self) -> bool {
+        matches!(self, Step::Verifying | Step::Refunding { .. })
+    }
+}
+
+/// What an effect came to, as the cart's object reports it (or what
+/// starts a run).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// An attempt runs the plan from this step: its first run, or a retry
+    /// with the key after a crash.
+    Resume,
+    /// The cart's alarm found the attempt dead (its lease ran out, or its
+    /// object instance restarted), or waiting for the provider.
+    Lapsed,
+    /// `HoldLines`: every line is held.
+    AllHeld,
+    /// `HoldLines`: these lines could not be held in full.
+    Short { lines: Vec<ShortLine> },
+    /// `RedeemCoupons`: every promotion redeemed for the order.
+    Redeemed,
+    /// `RedeemCoupons`: nothing redeemed; a promotion reached its limit or
+    /// ended (`Some`), or no longer exists (`None`).
+    RedemptionRefused { refused: Option<RedemptionRefused> },
+    /// `Charge`: the provider took the payment.
+    Paid { reference: String },
+    /// `Charge`: the provider declined; nothing was charged.
+    Declined { code: String, message: String },
+    /// `Charge`: the provider did not answer; a payment may exist or not.
+    ChargeUnanswered,
+    /// `CommitLines`: every held unit is sold.
+    AllCommitted,
+    /// `CommitLines`: some lines could not be sold (their holds lapsed);
+    /// `sold`: the SKUs whose units were.
+    CommitsRefused { sold: Vec<String> },
+    /// `RecordOrder`: the order as the order object keeps it (the first
+    /// record, when it was recorded before).
+    Recorded { order: Box<Order> },
+    /// `Refund`: the payment was refunded.
+    Refunded,
+    /// `Refund`: the provider did not answer.
+    RefundUnanswered,
+    /// `Restock`: the sold units are back on sale.
+    Restocked,
+    /// A stock, store or order object did not answer (or not as it must):
+    /// the effect may or may not have happened.
+    Unanswered,
+}
+
+/// What the cart's object must do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Effect {
+    // Effects that report an outcome (one per transition, always last).
+    /// Hold every line of the order for the plan's TTL, all at once
+    /// (operation ids `hold`): reports `AllHeld` or `Short`.
+    HoldLines,
+    /// Redeem the order's promotions at the store, all or none, idempotent
+    /// per order: reports `Redeemed` or `RedemptionRefused`.
+    RedeemCoupons,
+    /// Ask the provider for the order's total (idempotency key: the order
+    /// id): reports `Paid`, `Declined` or `ChargeUnanswered`.
+    Charge,
+    /// Sell the held units of every line (operation ids `commit`): reports
+    /// `AllCommitted` or `CommitsRefused`.
+    CommitLines,
+    /// Record the order, paid by `reference` (the order object keeps the
+    /// first record): reports `Recorded`.
+    RecordOrder { reference: String },
+    /// Refund the payment `reference` (idempotent per order): reports
+    /// `Refunded` or `RefundUnanswered`.
+    Refund { reference: String },
+    /// Put the units sold for the order back on sale, for these SKUs
+    /// (operation ids `restock`): reports `Restocked`.
+    Restock { skus: Vec<String> },
+    // Effects carried out at once (best effort where they talk to others).
+    /// Release the checkout's holds (operation ids `release`).
+    ReleaseHolds,
+    /// Give the order's redemptions back to the store.
+    ReleaseRedemptions,
+    /// Write the recovery point: the record with the new step (and the
+    /// plan; the first write also locks the cart's row and arms the alarm).
+    Save,
+    /// The order is placed: the cart starts over, empty.
+    EmptyCart,
+    /// The cart's lines may change again (the record stays open).
+    Unlock,
+    /// Have the alarm carry the checkout on soon.
+    RetryLater,
+    // Effects that end the run.
+    /// Store the answer under the key (the record is complete), unlock the
+    /// cart, and answer.
+    Finish(Answer),
+    /// Answer now, keeping the record open for the alarm.
+    Reply(Answer),
+    /// Drop the record (nothing is owed and nobody waits for an answer; a
+    /// retry with the key starts over) and unlock the cart.
+    Forget,
+    /// Stop here: the last recovery point stands, and the alarm or a retry
+    /// with the key carries on from it.
+    Suspend,
+}
+
+impl Effect {
+    /// Whether the effect reports an outcome.
+    pub fn reports(&self) -> bool {
+        matches!(
+            self,
+            Effect::HoldLines
+                | Effect::RedeemCoupons
+                | Effect::Charge
+                | Effect::CommitLines
+                | Effect::RecordOrder { .. }
+                | Effect::Refund { .. }
+                | Effect::Restock { .. }
+        )
+    }
+
+    /// Whether the effect ends the run.
+    pub fn ends_run(&self) -> bool {
+        matches!(
+            self,
+            Effect::Finish(_) | Effect::Reply(_) | Effect::Forget | Effect::Suspend
+        )
+    }
+}
+
+fn refused(refusal: Refusal) -> Answer {
+    Answer::Refused { refusal }
+}
+
+/// Where checkout `plan` goes from `step` on `outcome`, and what the cart's
+/// object must do (see the table in the module doc).
+pub fn transition(plan: &CheckoutPlan, step: &Step, outcome: Outcome) -> (Step, Vec<Effect>) {
+    use Effect as E;
+    use Outcome as O;
+    use Step as S;
+    let give_back = |then: Vec<Effect>| -> Vec<Effect> {
+        let mut effects = Vec::with_capacity(then.len() + 2);
+        if plan.redeems() {
+            effects.push(E::ReleaseRedemptions);
+        }
+        effects.push(E::ReleaseHolds);
+        effects.extend(then);
+        effects
+    };
+    let stay = |effects: Vec<Effect>| (step.clone(), effects);
+    let charge = || (S::Charging, vec![E::Save, E::Charge]);
+    let unavailable = || {
+        vec![
+            E::RetryLater,
+            E::Unlock,
+            E::Reply(refused(Refusal::PaymentUnavailable)),
+        ]
+    };
+    match (step, outcome) {
+        (S::Planned, O::Resume) => stay(vec![E::HoldLines]),
+        (S::Planned, O::AllHeld) if plan.redeems() => (S::Held, vec![E::Save, E::RedeemCoupons]),
+        (S::Planned, O::AllHeld) => charge(),
+        (S::Planned, O::Short { lines }) => (
+            S::Finished,
+            vec![E::Finish(refused(Refusal::OutOfStock { lines }))],
+        ),
+        (S::Held, O::Resume) if plan.redeems() => stay(vec![E::RedeemCoupons]),
+        (S::Held | S::Redeemed, O::Resume) | (S::Held, O::Redeemed) => charge(),
+        (S::Held, O::RedemptionRefused { refused: r }) => (
+            S::Finished,
+            vec![
+                E::ReleaseHolds,
+                E::Finish(refused(Refusal::CouponUnavailable { refused: r })),
+            ],
+        ),
+        (S::Planned | S::Held | S::Redeemed, O::Lapsed) => stay(give_back(vec![E::Forget])),
+        (S::Charging | S::Verifying, O::Resume | O::Lapsed) => stay(vec![E::Charge]),
+        (S::Charging, O::Paid { reference }) => (S::Paid { reference }, vec![E::CommitLines]),
+        (S::Charging, O::Declined { code, message }) => (
+            S::Finished,
+            give_back(vec![E::Finish(refused(Refusal::PaymentDeclined {
+                code,
+                message,
+            }))]),
+        ),
+        (S::Charging, O::ChargeUnanswered) if !plan.payment.may_charge_unanswered() => (
+            S::Finished,
+            give_back(vec![E::Finish(refused(Refusal::PaymentUnavailable))]),
+        ),
+        // Verifying is written before anything is given back: a crash
+        // while giving back must not resume the checkout as if nothing had
+        // been (its end gives the redemptions back again, idempotently).
+        (S::Charging, O::ChargeUnanswered) => {
+            let mut effects = vec![E::Save];
+            effects.extend(give_back(unavailable()));
+            (S::Verifying, effects)
+        }
+        (S::Paid { .. }, O::Resume | O::Lapsed) => stay(vec![E::CommitLines]),
+        (S::Paid { reference }, O::AllCommitted) => stay(vec![E::RecordOrder {
+            reference: reference.clone(),
+        }]),
+        (S::Paid { reference }, O::CommitsRefused { sold }) => (
+            S::Refunding {
+                reference: reference.clone(),
+                sold,
+            },
+            vec![
+                E::Save,
+                E::Refund {
+                    reference: reference.clone(),
+                },
+            ],
+        ),
+        (S::Paid { .. }, O::Recorded { order }) => (
+            S::Finished,
+            vec![
+                E::EmptyCart,
+                E::Finish(Answer::Placed {
+                    order,
+                    order_token: plan.order_token.clone(),
+                }),
+            ],
+        ),
+        (S::Refunding { reference, .. }, O::Resume | O::Lapsed) => stay(vec![E::Refund {
+            reference: reference.clone(),
+        }]),
+        (S::Refunding { sold, .. }, O::Refunded) if !sold.is_empty() => {
+            stay(vec![E::Restock { skus: sold.clone() }])
+        }
+        (S::Refunding { .. }, O::Refunded | O::Restocked) => (
+            S::Finished,
+            give_back(vec![E::Finish(refused(Refusal::RefundedOutOfStock))]),
+        ),
+        (S::Refunding { .. }, O::RefundUnanswered) => stay(unavailable()),
+        (S::Verifying, O::Paid { reference }) => stay(vec![E::Refund { reference }]),
+        (S::Verifying, O::Declined { .. } | O::Refunded) => {
+            let mut effects = Vec::new();
+            if plan.redeems() {
+                effects.push(E::ReleaseRedemptions);
+            }
+            effects.push(E::Finish(refused(Refusal::PaymentUnavailable)));
+            (S::Finished, effects)
+        }
+        (S::Verifying, O::ChargeUnanswered | O::RefundUnanswered) => stay(unavailable()),
+        (S::Finished, _) => stay(vec![E::Suspend]),
+        (_, O::Unanswered) => stay(vec![E::RetryLater, E::Suspend]),
+        _ => stay(vec![E::Suspend]),
+    }
+}
+
+#[cfg(test)]
+mod tests;

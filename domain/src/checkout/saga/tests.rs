@@ -1,0 +1,1284 @@
+//! The saga's table, pair by pair; its I/O budget, counted; and a crash at
+//! every point of every path, recovered by the alarm against a simulated
+//! shop (stock, store, provider, orders) that holds the product's promises.
+
+use super::*;
+use crate::checkout::stock_op_id;
+use crate::money::Currency;
+use crate::order::{OrderDetails, Payment, ShippingAddress};
+use crate::pricing::{quote_cart, PricingInput, PricingLine, PromotionCandidate};
+use crate::promotion::{Discount, Promotion, PromotionRefusal, Target, PROMOTION_SCHEMA};
+use crate::store::PaymentSettings;
+use crate::tax::TaxConfig;
+use std::collections::{BTreeMap, BTreeSet};
+
+const SKUS: [&str; 3] = ["A", "B", "C"];
+
+/// A plan for three lines (A, B, C), with an automatic promotion when
+/// `redeems`, paid through Stripe (which may charge unanswered) when
+/// `late`, else the test provider.
+fn plan(redeems: bool, late: bool) -> CheckoutPlan {
+    let usd = Currency::parse("USD").unwrap();
+    let promotions = if redeems {
+        vec![PromotionCandidate {
+            promotion: Promotion {
+                schema: PROMOTION_SCHEMA,
+                id: "ten".into(),
+                code: None,
+                description: String::new(),
+                discount: Discount::Percentage { basis_points: 1000 },
+                target: Target::Cart {},
+                min_subtotal: BTreeMap::new(),
+                starts_at_ms: None,
+                ends_at_ms: None,
+                usage_limit: Some(10),
+                per_customer_limit: None,
+                active: true,
+            },
+            redemptions_so_far: 0,
+            customer_redemptions: 0,
+        }]
+    } else {
+        vec![]
+    };
+    let quote = quote_cart(&PricingInput {
+        currency: usd,
+        lines: SKUS
+            .iter()
+            .map(|sku| PricingLine {
+                sku: sku.to_string(),
+                quantity: 2,
+                unit_price: 1000,
+                category: "kitchen".into(),
+            })
+            .collect(),
+        promotions,
+        tax: TaxConfig::default(),
+        shipping_method: None,
+        destination: None,
+        now_ms: 0,
+    })
+    .unwrap();
+    let payment = if late {
+        PaymentSettings::Stripe {
+            base_url: "https://api.stripe.com".into(),
+        }
+    } else {
+        PaymentSettings::Test {}
+    };
+    let order = Order::from_quote(
+        OrderDetails {
+            id: "ord_1".into(),
+            cart_id: "crt_1".into(),
+            email: "ada@example.com".into(),
+            shipping_address: ShippingAddress {
+                name: "Ada".into(),
+                line1: "1 Main St".into(),
+                line2: None,
+                city: "New York".into(),
+                region: None,
+                postal_code: "10001".into(),
+                country: "US".into(),
+            },
+            shipping_method: "standard".into(),
+            payment: Payment {
+                provider: payment.provider_name().into(),
+                reference: String::new(),
+            },
+        },
+        &quote,
+        0,
+    );
+    let plan = CheckoutPlan {
+        order,
+        order_token: "secret".into(),
+        payment,
+        payment_token: "tok_visa".into(),
+        hold_ttl_ms: 600_000,
+    };
+    assert_eq!(plan.redeems(), redeems);
+    assert_eq!(plan.payment.may_charge_unanswered(), late);
+    plan
+}
+
+fn refusal(r: Refusal) -> Answer {
+    Answer::Refused { refusal: r }
+}
+
+fn short() -> Vec<ShortLine> {
+    vec![ShortLine {
+        sku: "B".into(),
+        requested: 2,
+        available: 1,
+    }]
+}
+
+fn limit_reached() -> RedemptionRefused {
+    RedemptionRefused {
+        promotion: "ten".into(),
+        refusal: PromotionRefusal::UsageLimitReached,
+    }
+}
+
+fn recorded() -> Box<Order> {
+    Box::new(plan(false, false).paid_order("pi_1", 5).unwrap())
+}
+
+fn steps() -> Vec<Step> {
+    vec![
+        Step::Planned,
+        Step::Held,
+        Step::Redeemed,
+        Step::Charging,
+        Step::Paid {
+            reference: "pi_1".into(),
+        },
+        Step::Finished,
+        Step::Refunding {
+            reference: "pi_1".into(),
+            sold: vec![],
+        },
+        Step::Refunding {
+            reference: "pi_1".into(),
+            sold: vec!["A".into()],
+        },
+        Step::Verifying,
+    ]
+}
+
+fn outcomes() -> Vec<Outcome> {
+    vec![
+        Outcome::Resume,
+        Outcome::Lapsed,
+        Outcome::AllHeld,
+        Outcome::Short { lines: short() },
+        Outcome::Redeemed,
+        Outcome::RedemptionRefused {
+            refused: Some(limit_reached()),
+        },
+        Outcome::RedemptionRefused { refused: None },
+        Outcome::Paid {
+            reference: "pi_1".into(),
+        },
+        Outcome::Declined {
+            code: "card_declined".into(),
+            message: "The card was declined.".into(),
+        },
+        Outcome::ChargeUnanswered,
+        Outcome::AllCommitted,
+        Outcome::CommitsRefused {
+            sold: vec!["A".into()],
+        },
+        Outcome::Recorded { order: recorded() },
+        Outcome::Refunded,
+        Outcome::RefundUnanswered,
+        Outcome::Restocked,
+        Outcome::Unanswered,
+    ]
+}
+
+/// For which plans a row holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum When {
+    Always,
+    /// The plan redeems promotions.
+    R,
+    NotR,
+    /// The provider may charge unanswered.
+    L,
+    NotL,
+}
+
+impl When {
+    fn holds(self, redeems: bool, late: bool) -> bool {
+        match self {
+            When::Always => true,
+            When::R => redeems,
+            When::NotR => !redeems,
+            When::L => late,
+            When::NotL => !late,
+        }
+    }
+}
+
+/// The module doc's table, as data: (step, outcome, when, next, effects).
+/// Effects that depend on `redeems` are built by the closure.
+type Row = (Step, Outcome, When, Step, fn(bool) -> Vec<Effect>);
+
+fn give_back(redeems: bool, then: Vec<Effect>) -> Vec<Effect> {
+    let mut v = Vec::new();
+    if redeems {
+        v.push(Effect::ReleaseRedemptions);
+    }
+    v.push(Effect::ReleaseHolds);
+    v.extend(then);
+    v
+}
+
+fn unavailable_reply() -> Vec<Effect> {
+    vec![
+        Effect::RetryLater,
+        Effect::Unlock,
+        Effect::Reply(refusal(Refusal::PaymentUnavailable)),
+    ]
+}
+
+/// The end of verifying: the redemptions given back (again: a crash may
+/// have cut giving them back short).
+fn verified(redeems: bool) -> Vec<Effect> {
+    let mut v = Vec::new();
+    if redeems {
+        v.push(Effect::ReleaseRedemptions);
+    }
+    v.push(Effect::Finish(refusal(Refusal::PaymentUnavailable)));
+    v
+}
+
+fn table() -> Vec<Row> {
+    use Effect as E;
+    use Outcome as O;
+    use Step as S;
+    let paid = || S::Paid {
+        reference: "pi_1".into(),
+    };
+    let refunding = |sold: &[&str]| S::Refunding {
+        reference: "pi_1".into(),
+        sold: sold.iter().map(|s| s.to_string()).collect(),
+    };
+    let declined = || O::Declined {
+        code: "card_declined".into(),
+        message: "The card was declined.".into(),
+    };
+    vec![
+        (S::Planned, O::Resume, When::Always, S::Planned, |_| {
+            vec![E::HoldLines]
+        }),
+        (S::Planned, O::AllHeld, When::R, S::Held, |_| {
+            vec![E::Save, E::RedeemCoupons]
+        }),
+        (S::Planned, O::AllHeld, When::NotR, S::Charging, |_| {
+            vec![E::Save, E::Charge]
+        }),
+        (
+            S::Planned,
+            O::Short { lines: short() },
+            When::Always,
+            S::Finished,
+            |_| vec![E::Finish(refusal(Refusal::OutOfStock { lines: short() }))],
+        ),
+        (S::Held, O::Resume, When::R, S::Held, |_| {
+            vec![E::RedeemCoupons]
+        }),
+        (S::Held, O::Resume, When::NotR, S::Charging, |_| {
+            vec![E::Save, E::Charge]
+        }),
+        (S::Held, O::Redeemed, When::Always, S::Charging, |_| {
+            vec![E::Save, E::Charge]
+        }),
+        (
+            S::Held,
+            O::RedemptionRefused {
+                refused: Some(limit_reached()),
+            },
+            When::Always,
+            S::Finished,
+            |_| {
+                vec![
+                    E::ReleaseHolds,
+                    E::Finish(refusal(Refusal::CouponUnavailable {
+                        refused: Some(limit_reached()),
+                    })),
+                ]
+            },
+        ),
+        (
+            S::Held,
+            O::RedemptionRefused { refused: None },
+            When::Always,
+            S::Finished,
+            |_| {
+                vec![
+                    E::ReleaseHolds,
+                    E::Finish(refusal(Refusal::CouponUnavailable { refused: None })),
+                ]
+            },
+        ),
+        (S::Redeemed, O::Resume, When::Always, S::Charging, |_| {
+            vec![E::Save, E::Charge]
+        }),
+        (S::Planned, O::Lapsed, When::Always, S::Planned, |r| {
+            give_back(r, vec![E::Forget])
+        }),
+        (S::Held, O::Lapsed, When::Always, S::Held, |r| {
+            give_back(r, vec![E::Forget])
+        }),
+        (S::Redeemed, O::Lapsed, When::Always, S::Redeemed, |r| {
+            give_back(r, vec![E::Forget])
+        }),
+        (S::Charging, O::Resume, When::Always, S::Charging, |_| {
+            vec![E::Charge]
+        }),
+        (S::Charging, O::Lapsed, When::Always, S::Charging, |_| {
+            vec![E::Charge]
+        }),
+        (
+            S::Charging,
+            O::Paid {
+                reference: "pi_1".into(),
+            },
+            When::Always,
+            paid(),
+            |_| vec![E::CommitLines],
+        ),
+        (S::Charging, declined(), When::Always, S::Finished, |r| {
+            give_back(
+                r,
+                vec![E::Finish(refusal(Refusal::PaymentDeclined {
+                    code: "card_declined".into(),
+                    message: "The card was declined.".into(),
+                }))],
+            )
+        }),
+        (
+            S::Charging,
+            O::ChargeUnanswered,
+            When::NotL,
+            S::Finished,
+            |r| give_back(r, vec![E::Finish(refusal(Refusal::PaymentUnavailable))]),
+        ),
+        (
+            S::Charging,
+            O::ChargeUnanswered,
+            When::L,
+            S::Verifying,
+            |r| {
+                let mut effects = vec![E::Save];
+                effects.extend(give_back(r, unavailable_reply()));
+                effects
+            },
+        ),
+        (paid(), O::Resume, When::Always, paid(), |_| {
+            vec![E::CommitLines]
+        }),
+        (paid(), O::Lapsed, When::Always, paid(), |_| {
+            vec![E::CommitLines]
+        }),
+        (paid(), O::AllCommitted, When::Always, paid(), |_| {
+            vec![E::RecordOrder {
+                reference: "pi_1".into(),
+            }]
+        }),
+        (
+            paid(),
+            O::CommitsRefused {
+                sold: vec!["A".into()],
+            },
+            When::Always,
+            refunding(&["A"]),
+            |_| {
+                vec![
+                    E::Save,
+                    E::Refund {
+                        reference: "pi_1".into(),
+                    },
+                ]
+            },
+        ),
+        (
+            paid(),
+            O::Recorded { order: recorded() },
+            When::Always,
+            S::Finished,
+            |_| {
+                vec![
+                    E::EmptyCart,
+                    E::Finish(Answer::Placed {
+                        order: recorded(),
+                        order_token: "secret".into(),
+                    }),
+                ]
+            },
+        ),
+        (
+            refunding(&[]),
+            O::Resume,
+            When::Always,
+            refunding(&[]),
+            |_| {
+                vec![E::Refund {
+                    reference: "pi_1".into(),
+                }]
+            },
+        ),
+        (
+            refunding(&[]),
+            O::Lapsed,
+            When::Always,
+            refunding(&[]),
+            |_| {
+                vec![E::Refund {
+                    reference: "pi_1".into(),
+                }]
+            },
+        ),
+        (
+            refunding(&["A"]),
+            O::Resume,
+            When::Always,
+            refunding(&["A"]),
+            |_| {
+                vec![E::Refund {
+                    reference: "pi_1".into(),
+                }]
+            },
+        ),
+        (
+            refunding(&["A"]),
+            O::Lapsed,
+            When::Always,
+            refunding(&["A"]),
+            |_| {
+                vec![E::Refund {
+                    reference: "pi_1".into(),
+                }]
+            },
+        ),
+        (
+            refunding(&["A"]),
+            O::Refunded,
+            When::Always,
+            refunding(&["A"]),
+            |_| {
+                vec![E::Restock {
+                    skus: vec!["A".into()],
+                }]
+            },
+        ),
+        (
+            refunding(&[]),
+            O::Refunded,
+            When::Always,
+            S::Finished,
+            |r| give_back(r, vec![E::Finish(refusal(Refusal::RefundedOutOfStock))]),
+        ),
+        (
+            refunding(&["A"]),
+            O::Restocked,
+            When::Always,
+            S::Finished,
+            |r| give_back(r, vec![E::Finish(refusal(Refusal::RefundedOutOfStock))]),
+        ),
+        (
+            refunding(&[]),
+            O::Restocked,
+            When::Always,
+            S::Finished,
+            |r| give_back(r, vec![E::Finish(refusal(Refusal::RefundedOutOfStock))]),
+        ),
+        (
+            refunding(&[]),
+            O::RefundUnanswered,
+            When::Always,
+            refunding(&[]),
+            |_| unavailable_reply(),
+        ),
+        (
+            refunding(&["A"]),
+            O::RefundUnanswered,
+            When::Always,
+            refunding(&["A"]),
+            |_| unavailable_reply(),
+        ),
+        (S::Verifying, O::Resume, When::Always, S::Verifying, |_| {
+            vec![E::Charge]
+        }),
+        (S::Verifying, O::Lapsed, When::Always, S::Verifying, |_| {
+            vec![E::Charge]
+        }),
+        (
+            S::Verifying,
+            O::Paid {
+                reference: "pi_1".into(),
+            },
+            When::Always,
+            S::Verifying,
+            |_| {
+                vec![E::Refund {
+                    reference: "pi_1".into(),
+                }]
+            },
+        ),
+        (
+            S::Verifying,
+            declined(),
+            When::Always,
+            S::Finished,
+            verified,
+        ),
+        (
+            S::Verifying,
+            O::Refunded,
+            When::Always,
+            S::Finished,
+            verified,
+        ),
+        (
+            S::Verifying,
+            O::ChargeUnanswered,
+            When::Always,
+            S::Verifying,
+            |_| unavailable_reply(),
+        ),
+        (
+            S::Verifying,
+            O::RefundUnanswered,
+            When::Always,
+            S::Verifying,
+            |_| unavailable_reply(),
+        ),
+    ]
+}
+
+/// Every step × outcome pair, for every kind of plan: the listed rows as
+/// the table says, every other pair suspends (an object that did not
+/// answer also has the alarm retry), and every list of effects has the
+/// shape the interpreter relies on.
+#[test]
+fn every_step_and_outcome_pair() {
+    let rows = table();
+    let mut used = vec![false; rows.len()];
+    for redeems in [false, true] {
+        for late in [false, true] {
+            let p = plan(redeems, late);
+            for step in steps() {
+                for outcome in outcomes() {
+                    let listed: Vec<usize> = rows
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (s, o, when, _, _))| {
+                            *s == step && *o == outcome && when.holds(redeems, late)
+                        })
+                        .map(|(i, _)| i)
+                        .collect();
+                    assert!(listed.len() <= 1, "{step:?} + {outcome:?}: two rows");
+                    let want = match listed.first() {
+                        Some(&i) => {
+                            used[i] = true;
+                            (rows[i].3.clone(), (rows[i].4)(redeems))
+                        }
+                        None if outcome == Outcome::Unanswered && step != Step::Finished => {
+                            (step.clone(), vec![Effect::RetryLater, Effect::Suspend])
+                        }
+                        None => (step.clone(), vec![Effect::Suspend]),
+                    };
+                    let got = transition(&p, &step, outcome.clone());
+                    assert_eq!(
+                        got, want,
+                        "{step:?} + {outcome:?} (redeems {redeems}, late {late})"
+                    );
+                    // The shape: one effect that reports or ends the run, last.
+                    let (last, rest) = got.1.split_last().expect("some effect");
+                    assert!(last.reports() || last.ends_run(), "{step:?} + {outcome:?}");
+                    assert!(
+                        rest.iter().all(|e| !e.reports() && !e.ends_run()),
+                        "{step:?} + {outcome:?}: {:?}",
+                        got.1
+                    );
+                    // Crash safety: no charge or redemption without its
+                    // recovery point written first (or already stored).
+                    if got.1.contains(&Effect::Charge) {
+                        assert!(
+                            got.1.contains(&Effect::Save) || step.payment_may_exist(),
+                            "{step:?} + {outcome:?}"
+                        );
+                        assert!(got.0.payment_may_exist());
+                    }
+                    if got.1.contains(&Effect::RedeemCoupons) {
+                        assert!(
+                            got.1.contains(&Effect::Save) || step == Step::Held,
+                            "{step:?} + {outcome:?}"
+                        );
+                    }
+                    // Giving back never happens once a payment may exist,
+                    // unless nothing was paid or it was refunded.
+                    if got.1.contains(&Effect::ReleaseHolds) && step.payment_may_exist() {
+                        assert!(
+                            matches!(
+                                outcome,
+                                Outcome::Declined { .. }
+                                    | Outcome::ChargeUnanswered
+                                    | Outcome::Refunded
+                                    | Outcome::Restocked
+                            ),
+                            "{step:?} + {outcome:?}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    let dead: Vec<_> = rows
+        .iter()
+        .zip(&used)
+        .filter(|(_, u)| !**u)
+        .map(|((s, o, _, _, _), _)| format!("{s:?} + {o:?}"))
+        .collect();
+    assert!(dead.is_empty(), "rows no pair reaches: {dead:?}");
+}
+
+#[test]
+fn steps_say_whether_a_payment_may_exist() {
+    let may: Vec<bool> = steps().iter().map(Step::payment_may_exist).collect();
+    assert_eq!(
+        may,
+        [false, false, false, true, true, false, true, true, true]
+    );
+    let waits: Vec<bool> = steps().iter().map(Step::awaits_provider).collect();
+    assert_eq!(
+        waits,
+        [false, false, false, false, false, false, true, true, true]
+    );
+    let json = serde_json::to_string(&Step::Paid {
+        reference: "pi_1".into(),
+    })
+    .unwrap();
+    assert_eq!(json, r#"{"step":"paid","reference":"pi_1"}"#);
+}
+
+// ---------------------------------------------------------------------------
+// A simulated shop, to run the saga end to end.
+
+/// How the card behaves at the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Card {
+    Pays,
+    Declines,
+    /// The first `n` charge requests time out; `charged`: the first one
+    /// took the payment nonetheless.
+    TimesOut {
+        n: u32,
+        charged: bool,
+    },
+}
+
+/// The world the cart's object talks to, with what it promises: stock
+/// operations idempotent by operation id, redemptions per order, the
+/// provider's idempotency by order id, the order object's first record.
+#[derive(Debug, Clone)]
+struct Shop {
+    /// SKUs that cannot be held (out of stock).
+    short: BTreeSet<String>,
+    /// SKUs whose hold lapses before it can be sold.
+    lapses: BTreeSet<String>,
+    /// The promotion's uses left.
+    uses_left: u32,
+    card: Card,
+    /// Stock operation ids applied, with their first outcome (`true`: ok).
+    ops: BTreeMap<String, bool>,
+    held: BTreeSet<String>,
+    sold: BTreeSet<String>,
+    restocked: BTreeSet<String>,
+    redeemed: bool,
+    charge_requests: u32,
+    /// The provider's payment for the order, once taken.
+    charged: Option<String>,
+    refunded: bool,
+    order: Option<Box<Order>>,
+    trips: Trips,
+}
+
+/// Round trips by whom they reach.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Trips {
+    stock: u32,
+    store: u32,
+    provider: u32,
+    order: u32,
+}
+
+impl Shop {
+    fn new(card: Card) -> Self {
+        Shop {
+            short: BTreeSet::new(),
+            lapses: BTreeSet::new(),
+            uses_left: 10,
+            card,
+            ops: BTreeMap::new(),
+            held: BTreeSet::new(),
+            sold: BTreeSet::new(),
+            restocked: BTreeSet::new(),
+            redeemed: false,
+            charge_requests: 0,
+            charged: None,
+            refunded: false,
+            order: None,
+            trips: Trips::default(),
+        }
+    }
+
+    /// Applies a stock operation once per id; a retry answers the first outcome.
+    fn stock(
+        &mut self,
+        order: &str,
+        step: &str,
+        sku: &str,
+        apply: impl FnOnce(&mut Self) -> bool,
+    ) -> bool {
+        self.trips.stock += 1;
+        let id = stock_op_id(order, step, sku);
+        if let Some(first) = self.ops.get(&id) {
+            return *first;
+        }
+        let ok = apply(self);
+        self.ops.insert(id, ok);
+        ok
+    }
+
+    /// Performs a reporting effect.
+    fn perform(&mut self, plan: &CheckoutPlan, effect: &Effect) -> Outcome {
+        let order = plan.order.id.clone();
+        match effect {
+            Effect::HoldLines => {
+                let mut lines = Vec::new();
+                for l in &plan.order.lines {
+                    let sku = l.sku.clone();
+                    let ok = self.stock(&order, "hold", &sku, |s| {
+                        if s.short.contains(&sku) {
+                            return false;
+                        }
+                        if !s.lapses.contains(&sku) {
+                            s.held.insert(sku.clone());
+                        }
+                        true
+                    });
+                    if !ok {
+                        lines.push(ShortLine {
+                            sku: l.sku.clone(),
+                            requested: l.quantity,
+                            available: 0,
+                        });
+                    }
+                }
+                if lines.is_empty() {
+                    Outcome::AllHeld
+                } else {
+                    Outcome::Short { lines }
+                }
+            }
+            Effect::RedeemCoupons => {
+                self.trips.store += 1;
+                if !self.redeemed {
+                    if self.uses_left == 0 {
+                        return Outcome::RedemptionRefused {
+                            refused: Some(limit_reached()),
+                        };
+                    }
+                    self.uses_left -= 1;
+                    self.redeemed = true;
+                }
+                Outcome::Redeemed
+            }
+            Effect::Charge => {
+                self.trips.provider += 1;
+                self.charge_requests += 1;
+                if let Card::TimesOut { n, charged } = self.card {
+                    if self.charge_requests <= n {
+                        if charged && self.charge_requests == 1 {
+                            self.charged = Some(format!("pi_{order}"));
+                        }
+                        return Outcome::ChargeUnanswered;
+                    }
+                }
+                if let Some(reference) = &self.charged {
+                    return Outcome::Paid {
+                        reference: reference.clone(),
+                    };
+                }
+                match self.card {
+                    Card::Declines => Outcome::Declined {
+                        code: "card_declined".into(),
+                        message: "The card was declined.".into(),
+                    },
+                    Card::Pays | Card::TimesOut { .. } => {
+                        self.charged = Some(format!("pi_{order}"));
+                        Outcome::Paid {
+                            reference: format!("pi_{order}"),
+                        }
+                    }
+                }
+            }
+            Effect::CommitLines => {
+                let mut sold = Vec::new();
+                for l in &plan.order.lines {
+                    let sku = l.sku.clone();
+                    let ok = self.stock(&order, "commit", &sku, |s| {
+                        if s.held.remove(&sku) {
+                            s.sold.insert(sku.clone());
+                            true
+                        } else {
+                            false
+                        }
+                    });
+                    if ok {
+                        sold.push(l.sku.clone());
+                    }
+                }
+                if sold.len() == plan.order.lines.len() {
+                    Outcome::AllCommitted
+                } else {
+                    Outcome::CommitsRefused { sold }
+                }
+            }
+            Effect::RecordOrder { reference } => {
+                self.trips.order += 1;
+                let placed = self
+                    .order
+                    .get_or_insert_with(|| Box::new(plan.paid_order(reference, 7).unwrap()));
+                Outcome::Recorded {
+                    order: placed.clone(),
+                }
+            }
+            Effect::Refund { reference } => {
+                self.trips.provider += 1;
+                assert_eq!(
+                    self.charged.as_ref(),
+                    Some(reference),
+                    "refunds what was paid"
+                );
+                self.refunded = true;
+                Outcome::Refunded
+            }
+            Effect::Restock { skus } => {
+                for sku in skus {
+                    self.stock(&order, "restock", sku, |s| {
+                        s.sold.remove(sku);
+                        s.restocked.insert(sku.clone());
+                        true
+                    });
+                }
+                Outcome::Restocked
+            }
+            other => panic!("{other:?} reports nothing"),
+        }
+    }
+
+    /// Carries out an effect that reports nothing (those that end the run
+    /// are the driver's).
+    fn apply(&mut self, plan: &CheckoutPlan, effect: &Effect) {
+        let order = plan.order.id.clone();
+        match effect {
+            Effect::ReleaseHolds => {
+                for l in &plan.order.lines {
+                    let sku = l.sku.clone();
+                    self.stock(&order, "release", &sku, |s| s.held.remove(&sku));
+                }
+            }
+            Effect::ReleaseRedemptions => {
+                self.trips.store += 1;
+                if self.redeemed {
+                    self.redeemed = false;
+                    self.uses_left += 1;
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The product's promises, once nothing is owed any more.
+    fn assert_settled(&self, plan: &CheckoutPlan, answer: Option<&Answer>, context: &str) {
+        let kept = self.charged.is_some() && !self.refunded;
+        assert_eq!(
+            kept,
+            self.order.is_some(),
+            "{context}: a payment kept iff an order: {self:?}"
+        );
+        match &self.order {
+            Some(order) => {
+                let all: BTreeSet<String> = SKUS.iter().map(|s| s.to_string()).collect();
+                assert_eq!(self.sold, all, "{context}: the order's units are sold");
+                assert_eq!(
+                    self.redeemed,
+                    plan.redeems(),
+                    "{context}: its promotions redeemed"
+                );
+                assert_eq!(order.payment.reference, self.charged.clone().unwrap());
+            }
+            None => {
+                assert!(
+                    self.sold.is_empty(),
+                    "{context}: nothing sold without an order: {self:?}"
+                );
+                assert!(
+                    !self.redeemed,
+                    "{context}: no redemption without an order: {self:?}"
+                );
+            }
+        }
+        if let Some(answer) = answer {
+            let placed = matches!(answer, Answer::Placed { .. });
+            assert_eq!(placed, self.order.is_some(), "{context}: answer {answer:?}");
+        }
+    }
+}
+
+/// What the cart's object did in one run, as counted.
+#[derive(Debug, Default)]
+struct Run {
+    /// Every effect, in order.
+    effects: Vec<Effect>,
+    /// Recovery points written (`Save`).
+    saves: u32,
+    /// Durable commits: writes made between two round trips commit at once.
+    commits: u32,
+    /// The step last written (`None`: nothing durable yet).
+    durable: Option<Step>,
+    /// How the run ended.
+    end: Option<Effect>,
+}
+
+/// Where to crash a run: before effect `at` (counting every effect of the
+/// run), or right after a reporting effect's far side acted but before
+/// its outcome came back (`after_far_side`); `pending_durable`: whether
+/// writes not yet committed at the crash made it to disk anyway.
+#[derive(Debug, Clone, Copy)]
+struct Crash {
+    at: usize,
+    after_far_side: bool,
+    pending_durable: bool,
+}
+
+/// Interprets the saga from `step` on `outcome` as the cart's object does,
+/// against `shop`, until the run ends (or crashes).
+fn drive(
+    plan: &CheckoutPlan,
+    shop: &mut Shop,
+    mut step: Step,
+    mut outcome: Outcome,
+    durable: Option<Step>,
+    crash: Option<Crash>,
+) -> Run {
+    let mut run = Run {
+        durable,
+        ..Run::default()
+    };
+    let mut pending: Option<Option<Step>> = None;
+    let commit = |run: &mut Run, pending: &mut Option<Option<Step>>| {
+        if let Some(saved) = pending.take() {
+            run.commits += 1;
+            if saved.is_some() {
+                run.durable = saved;
+            }
+        }
+    };
+    for _ in 0..100 {
+        let (next, effects) = transition(plan, &step, outcome);
+        step = next;
+        let mut reported = None;
+        for effect in effects {
+            let round_trip = effect.reports()
+                || matches!(effect, Effect::ReleaseHolds | Effect::ReleaseRedemptions);
+            if let Some(c) = crash {
+                if run.effects.len() == c.at {
+                    if c.after_far_side && round_trip {
+                        // The output gate: the request left only once the
+                        // writes before it were durable.
+                        commit(&mut run, &mut pending);
+                        if effect.reports() {
+                            shop.perform(plan, &effect);
+                        } else {
+                            shop.apply(plan, &effect);
+                        }
+                    }
+                    if c.pending_durable {
+                        commit(&mut run, &mut pending);
+                    }
+                    run.end = Some(Effect::Suspend);
+                    return run;
+                }
+            }
+            run.effects.push(effect.clone());
+            if round_trip {
+                commit(&mut run, &mut pending);
+            }
+            match &effect {
+                Effect::Save => {
+                    run.saves += 1;
+                    pending = Some(Some(step.clone()));
+                }
+                Effect::EmptyCart | Effect::Unlock | Effect::RetryLater | Effect::Forget => {
+                    pending.get_or_insert(None);
+                }
+                Effect::Finish(_) => pending = Some(Some(Step::Finished)),
+                _ => {}
+            }
+            if effect.reports() {
+                if effect == Effect::Charge {
+                    assert!(
+                        run.durable.as_ref().is_some_and(Step::payment_may_exist),
+                        "a charge is asked only once a crash would resume it: {:?}",
+                        run.durable
+                    );
+                }
+                if effect == Effect::RedeemCoupons {
+                    assert!(
+                        run.durable.is_some(),
+                        "a redemption only once the plan is stored"
+                    );
+                }
+                reported = Some(shop.perform(plan, &effect));
+            } else if effect.ends_run() {
+                commit(&mut run, &mut pending);
+                if effect == Effect::Forget {
+                    run.durable = None;
+                }
+                run.end = Some(effect);
+                return run;
+            } else {
+                shop.apply(plan, &effect);
+            }
+        }
+        outcome = reported.expect("a transition ends with an effect that reports");
+    }
+    panic!("the saga did not end: {:?}", run.effects)
+}
+
+/// Round trips and commits of one whole checkout, run from its plan.
+fn count(redeems: bool, card: Card) -> (Trips, u32, u32, Option<Effect>, Shop) {
+    let p = plan(redeems, true);
+    let mut shop = Shop::new(card);
+    let run = drive(&p, &mut shop, Step::Planned, Outcome::Resume, None, None);
+    (shop.trips, run.saves, run.commits, run.end, shop)
+}
+
+/// The I/O budget of the module doc: a regression fails here.
+#[test]
+fn a_checkout_costs_its_budget() {
+    let n = SKUS.len() as u32;
+    let placed = |end: &Option<Effect>| matches!(end, Some(Effect::Finish(Answer::Placed { .. })));
+    let declined = |end: &Option<Effect>| {
+        matches!(
+            end,
+            Some(Effect::Finish(Answer::Refused {
+                refusal: Refusal::PaymentDeclined { .. }
+            }))
+        )
+    };
+    // Placed, no promotions: holds, charge, commits, record; two commits.
+    let (trips, saves, commits, end, _) = count(false, Card::Pays);
+    assert!(placed(&end), "{end:?}");
+    assert_eq!(
+        trips,
+        Trips {
+            stock: 2 * n,
+            store: 0,
+            provider: 1,
+            order: 1
+        }
+    );
+    assert_eq!((saves, commits), (1, 2));
+    // Placed, with promotions: one redemption more, one commit more.
+    let (trips, saves, commits, end, _) = count(true, Card::Pays);
+    assert!(placed(&end), "{end:?}");
+    assert_eq!(
+        trips,
+        Trips {
+            stock: 2 * n,
+            store: 1,
+            provider: 1,
+            order: 1
+        }
+    );
+    assert_eq!((saves, commits), (2, 3));
+    // Declined: the holds (and redemptions) given back, same commits.
+    let (trips, saves, commits, end, _) = count(false, Card::Declines);
+    assert!(declined(&end), "{end:?}");
+    assert_eq!(
+        trips,
+        Trips {
+            stock: 2 * n,
+            store: 0,
+            provider: 1,
+            order: 0
+        }
+    );
+    assert_eq!((saves, commits), (1, 2));
+    let (trips, saves, commits, end, _) = count(true, Card::Declines);
+    assert!(declined(&end), "{end:?}");
+    assert_eq!(
+        trips,
+        Trips {
+            stock: 2 * n,
+            store: 2,
+            provider: 1,
+            order: 0
+        }
+    );
+    assert_eq!((saves, commits), (2, 3));
+}
+
+/// Every path a checkout can take, as (redeems, late, shop) to start from.
+fn scenarios() -> Vec<(String, bool, bool, Shop)> {
+    let mut out = Vec::new();
+    for redeems in [false, true] {
+        for late in [false, true] {
+            let mut add = |name: &str, shop: Shop| {
+                out.push((
+                    format!("{name} (redeems {redeems}, late {late})"),
+                    redeems,
+                    late,
+                    shop,
+                ))
+            };
+            add("paid", Shop::new(Card::Pays));
+            add("declined", Shop::new(Card::Declines));
+            // The test provider answers by card token: a timeout stays one.
+            add(
+                "unanswered, not charged",
+                Shop::new(Card::TimesOut {
+                    n: if late { 1 } else { u32::MAX },
+                    charged: false,
+                }),
+            );
+            // Only a provider that may charge unanswered does (the test
+            // provider never charges on a timeout).
+            if late {
+                add(
+                    "unanswered, charged",
+                    Shop::new(Card::TimesOut {
+                        n: 1,
+                        charged: true,
+                    }),
+                );
+                add(
+                    "unanswered twice, charged",
+                    Shop::new(Card::TimesOut {
+                        n: 2,
+                        charged: true,
+                    }),
+                );
+            }
+            let mut s = Shop::new(Card::Pays);
+            s.short.insert("B".into());
+            add("out of stock", s);
+            let mut s = Shop::new(Card::Pays);
+            s.lapses.insert("C".into());
+            add("hold lapsed before the sale", s);
+            if redeems {
+                let mut s = Shop::new(Card::Pays);
+                s.uses_left = 0;
+                add("promotion used up", s);
+            }
+        }
+    }
+    out
+}
+
+/// The cart's alarm, until nothing is owed: a stored record is carried on
+/// (`Lapsed`) until it is finished or forgotten.
+fn alarm_until_settled(
+    plan: &CheckoutPlan,
+    shop: &mut Shop,
+    mut durable: Option<Step>,
+    context: &str,
+) -> Option<Answer> {
+    let mut answer = None;
+    for _ in 0..10 {
+        let Some(step) = durable.clone() else {
+            return answer;
+        };
+        if step == Step::Finished {
+            return answer;
+        }
+        let run = drive(plan, shop, step, Outcome::Lapsed, durable.clone(), None);
+        durable = run.durable.clone();
+        match run.end {
+            Some(Effect::Finish(a)) => return Some(a),
+            Some(Effect::Forget) => return answer,
+            Some(Effect::Reply(a)) => answer = Some(a),
+            other => panic!("{context}: the alarm's run ended with {other:?}"),
+        }
+    }
+    panic!("{context}: the alarm never settled the checkout")
+}
+
+/// Without a crash, each path ends with the shop's promises kept (after
+/// the alarm finished what the attempt answered early).
+#[test]
+fn every_path_keeps_the_promises() {
+    for (name, redeems, late, shop) in scenarios() {
+        let p = plan(redeems, late);
+        let mut shop = shop;
+        let run = drive(&p, &mut shop, Step::Planned, Outcome::Resume, None, None);
+        let answer = match run.end.clone() {
+            Some(Effect::Finish(a)) => Some(a),
+            Some(Effect::Reply(_)) => {
+                alarm_until_settled(&p, &mut shop, run.durable.clone(), &name)
+            }
+            other => panic!("{name}: ended with {other:?}"),
+        };
+        shop.assert_settled(&p, answer.as_ref(), &name);
+    }
+}
+
+/// A crash anywhere — before any effect, or after a request reached its
+/// object or the provider but before the answer came back, with the
+/// writes not yet committed lost or kept — and the alarm's recovery from
+/// whatever was durable: never a payment without an order or a refund,
+/// never an order twice, never a sale or redemption without an order.
+#[test]
+fn a_crash_anywhere_is_recovered() {
+    let mut crashes = 0;
+    for (name, redeems, late, shop) in scenarios() {
+        let p = plan(redeems, late);
+        let full = drive(
+            &p,
+            &mut shop.clone(),
+            Step::Planned,
+            Outcome::Resume,
+            None,
+            None,
+        );
+        for at in 0..=full.effects.len() {
+            for after_far_side in [false, true] {
+                for pending_durable in [false, true] {
+                    let context = format!("{name}, crash at {at} (far side {after_far_side}, pending durable {pending_durable})");
+                    let mut world = shop.clone();
+                    let crash = Crash {
+                        at,
+                        after_far_side,
+                        pending_durable,
+                    };
+                    let run = drive(
+                        &p,
+                        &mut world,
+                        Step::Planned,
+                        Outcome::Resume,
+                        None,
+                        Some(crash),
+                    );
+                    crashes += 1;
+                    // The restart: a real provider answers again (the test
+                    // provider answers a timeout token with a timeout).
+                    if let (true, Card::TimesOut { n, .. }) = (late, world.card) {
+                        world.card = Card::TimesOut {
+                            n: n.min(world.charge_requests),
+                            charged: false,
+                        };
+                    }
+                    let answer = match run.end {
+                        Some(Effect::Finish(a)) => Some(a),
+                        _ => alarm_until_settled(&p, &mut world, run.durable.clone(), &context),
+                    };
+                    world.assert_settled(&p, answer.as_ref(), &context);
+                    if run.durable.is_none() {
+                        assert!(
+                            world.charged.is_none() && !world.redeemed,
+                            "{context}: nothing durable, nothing taken"
+                        );
+                    }
+                }
+            }
+        }
+    }
+    assert!(crashes > 500, "{crashes} crashes tried");
+}
