@@ -208,7 +208,15 @@ pub async fn checkout(
         attempt: attempt.clone(),
         lease_ms: edgecart_durable_objects::cart_checkout::LEASE_MS,
     };
-    let reply: CheckoutBeginReply = call_cart(ctx.env, id, &begin).await.map_err(storage)?;
+    // The store's state is read while the cart's object begins: a
+    // checkout that starts needs both, and the two objects are apart.
+    let customer = parse_email(&input.email).ok();
+    let (reply, store) = futures_util::future::join(
+        call_cart(ctx.env, id, &begin),
+        call_store(ctx.env, &StoreCommand::Get { customer }),
+    )
+    .await;
+    let reply: CheckoutBeginReply = reply.map_err(storage)?;
     let run = |plan: Option<Box<CheckoutPlan>>| CartCommand::CheckoutRun {
         key: key.clone(),
         attempt: attempt.clone(),
@@ -246,7 +254,7 @@ pub async fn checkout(
             answered(reply, lost("dropped while resuming"))
         }
         CheckoutBeginReply::Start { cart } => {
-            let (command, passing) = match plan(ctx, &cart, input, hold_ttl_ms).await {
+            let (command, passing) = match plan(ctx, &cart, store, input, hold_ttl_ms).await {
                 Ok(Ok(plan)) => (run(Some(Box::new(plan))), None),
                 // A passing failure (5xx) is not the key's final answer:
                 // the record is dropped and a retry starts over.
@@ -263,23 +271,20 @@ pub async fn checkout(
     }
 }
 
-/// Looks up what checkout plans `cart` from (the live prices of its SKUs;
-/// the store's configuration, promotions and redemption counts, strongly
-/// consistent) and plans it: the plan, or the refusal that ends the
-/// checkout now (stored under the key like any answer). An error is a
-/// lookup that failed.
+/// Plans the checkout of `cart` from the live prices of its SKUs and
+/// `store`, the store's configuration, promotions and redemption counts
+/// (strongly consistent, read while the cart's object began): the plan, or
+/// the refusal that ends the checkout now (stored under the key like any
+/// answer). An error is a lookup that failed.
 async fn plan(
     ctx: &CartContext<'_>,
     cart: &Cart,
+    store: worker::Result<StoreReply>,
     input: CheckoutInput,
     hold_ttl_ms: i64,
 ) -> Result<std::result::Result<CheckoutPlan, Refusal>> {
     let listed = listed_skus(&line_prices(ctx, cart).await?, ctx.catalog);
-    let customer = parse_email(&input.email).ok();
-    let store = match call_store(ctx.env, &StoreCommand::Get { customer })
-        .await
-        .map_err(storage)?
-    {
+    let store = match store.map_err(storage)? {
         StoreReply::State(s) => s,
         other => {
             return Err(ApiError::StorageUnavailable {

@@ -201,6 +201,18 @@ impl Cart {
         self.note_expiry();
     }
 
+    /// Records that the holds of `skus` were given back at `now_ms` (a
+    /// checkout that ended without a payment): their lines stay, with holds
+    /// that lapsed, so the next checkout or activity takes them again.
+    pub fn holds_given_back<'a>(&mut self, skus: impl IntoIterator<Item = &'a str>, now_ms: i64) {
+        for sku in skus {
+            if let Some(line) = self.lines.iter_mut().find(|l| l.sku == sku) {
+                line.hold_expires_at_ms = line.hold_expires_at_ms.min(now_ms);
+            }
+        }
+        self.note_expiry();
+    }
+
     fn note_expiry(&mut self) {
         self.holds_expire_at_ms = self.lines.iter().map(|l| l.hold_expires_at_ms).min();
     }
@@ -345,6 +357,24 @@ mod tests {
         assert!(!t.all_priced);
         assert_eq!(t.lines[0].line_total, Some(Money::new(2500, usd())));
         assert_eq!(t.lines[2].unit_price, None);
+    }
+
+    #[test]
+    fn holds_given_back_lapse_and_are_taken_again_by_activity() {
+        let mut c = Cart::new("crt_1".into(), Currency::parse("USD").unwrap(), 0);
+        c.set_line("A", 1, 1_000, 0);
+        c.set_line("B", 2, 1_000, 0);
+        c.holds_given_back(["A", "Z"], 100);
+        assert_eq!(c.lines[0].hold_expires_at_ms, 100);
+        assert_eq!(c.lines[1].hold_expires_at_ms, 1_000);
+        assert_eq!(c.holds_expire_at_ms, Some(100));
+        assert_eq!(c.lines.len(), 2);
+        let refresh: Vec<_> = c
+            .holds_to_refresh("B", 200, 1_000)
+            .into_iter()
+            .map(|l| l.sku)
+            .collect();
+        assert_eq!(refresh, ["A"]);
     }
 
     #[test]

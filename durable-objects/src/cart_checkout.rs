@@ -373,7 +373,23 @@ impl Carts {
                         reported = Some(self.refund(&plan, &reference).await)
                     }
                     Effect::Restock { skus } => reported = Some(self.restock(&plan, &skus).await),
-                    Effect::ReleaseHolds => self.release_holds(&plan).await,
+                    Effect::ReleaseHolds => {
+                        // The cart learns first that its holds are gone (the
+                        // row commits before the releases leave: output gate),
+                        // so no later checkout counts on them.
+                        self.edit_cart(|cart| {
+                            cart.holds_given_back(
+                                plan.order.lines.iter().map(|l| l.sku.as_str()),
+                                now_ms(),
+                            )
+                        })?;
+                        if durable {
+                            self.write_cart()?;
+                        } else {
+                            cart_changed = true;
+                        }
+                        self.release_holds(&plan).await
+                    }
                     Effect::ReleaseRedemptions => self.release_redemptions(&plan).await,
                     Effect::Save => {
                         self.save_point(&c, durable).await?;
@@ -481,7 +497,7 @@ impl Carts {
     async fn hold_lines(&self, plan: &CheckoutPlan) -> Outcome {
         let order = &plan.order.id;
         let expires = now_ms() + plan.hold_ttl_ms;
-        let holds = join_all(plan.order.lines.iter().map(|l| {
+        let holds = join_all(plan.lines_to_hold().map(|l| {
             let op = StockOp::Hold {
                 cart: plan.order.cart_id.clone(),
                 quantity: l.quantity,
@@ -491,7 +507,7 @@ impl Carts {
         }))
         .await;
         let mut lines = Vec::new();
-        for (line, reply) in plan.order.lines.iter().zip(holds) {
+        for (line, reply) in plan.lines_to_hold().zip(holds) {
             match reply.map(|r| r.outcome) {
                 Ok(Ok(_)) => {}
                 Ok(Err(StockError::OutOfStock { available })) => lines.push(ShortLine {

@@ -59,6 +59,8 @@ pub struct OrderObject {
 struct Orders {
     state_storage: worker::Storage,
     env: Env,
+    /// The table exists (created once per instance, not per command).
+    schema_ready: std::cell::Cell<bool>,
 }
 
 fn now_ms() -> i64 {
@@ -70,6 +72,7 @@ impl DurableObject for OrderObject {
         let inner = Rc::new(Orders {
             state_storage: state.storage(),
             env,
+            schema_ready: std::cell::Cell::new(false),
         });
         OrderObject { state, inner }
     }
@@ -100,7 +103,10 @@ impl DurableObject for OrderObject {
 impl Orders {
     fn load(&self) -> Result<Option<(String, OrderRow)>, String> {
         let sql = self.state_storage.sql();
-        crate::create_schema(&sql, SCHEMA)?;
+        if !self.schema_ready.get() {
+            crate::create_schema(&sql, SCHEMA)?;
+            self.schema_ready.set(true);
+        }
         crate::load_token_row(&sql, "orders", "order")
     }
 

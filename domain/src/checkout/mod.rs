@@ -54,6 +54,13 @@ pub struct CheckoutPlan {
     pub payment_token: String,
     /// How long the holds taken for the checkout last.
     pub hold_ttl_ms: i64,
+    /// The SKUs of the lines whose hold, taken by the cart, still had at
+    /// least half the hold TTL to run when the checkout was planned: the
+    /// saga does not take them again (their commits find the cart's hold,
+    /// or are refused and the payment refunded). Records of earlier
+    /// versions have none: every line is held.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub held_by_cart: Vec<String>,
 }
 
 impl CheckoutPlan {
@@ -61,6 +68,16 @@ impl CheckoutPlan {
     /// with usage limits): only then does the saga talk to the store.
     pub fn redeems(&self) -> bool {
         !self.order.promotions.is_empty()
+    }
+
+    /// The lines the saga's `HoldLines` takes holds for: those whose
+    /// cart's hold might lapse before the checkout ends (none: every line
+    /// is already held, and holding costs no round trip).
+    pub fn lines_to_hold(&self) -> impl Iterator<Item = &crate::order::OrderLine> {
+        self.order
+            .lines
+            .iter()
+            .filter(|l| !self.held_by_cart.contains(&l.sku))
     }
 
     /// The order as recorded once paid by `reference` at `now_ms`.

@@ -225,6 +225,12 @@ pub fn plan(p: PlanInput<'_>) -> Result<CheckoutPlan, Refusal> {
         payment: store.config.payment.clone(),
         payment_token: input.payment.token,
         hold_ttl_ms,
+        held_by_cart: cart
+            .lines
+            .iter()
+            .filter(|l| l.hold_expires_at_ms >= now_ms + hold_ttl_ms / 2)
+            .map(|l| l.sku.clone())
+            .collect(),
     })
 }
 
@@ -375,6 +381,32 @@ mod tests {
         assert_eq!(paid.payment.reference, "test_ord_1");
         assert_eq!(paid.status, OrderStatus::Paid);
         assert_eq!(paid.history.last().unwrap().at_ms, NOW + 5);
+    }
+
+    #[test]
+    fn lines_whose_cart_hold_lasts_half_the_ttl_are_not_held_again() {
+        let mut c = cart(&[("A", 1), ("B", 2), ("C", 1)], &[]);
+        // A: 5 min left of a 10 min TTL (exactly half), B: a moment less,
+        // C: lapsed.
+        c.refreshed("A", 1, NOW + 300_000);
+        c.refreshed("B", 2, NOW + 299_999);
+        c.refreshed("C", 1, NOW - 1);
+        let l = listed(&[("A", "USD", 1000), ("B", "USD", 1000), ("C", "USD", 1000)]);
+        let p = run(&c, &l, &store(vec![]), input(4000 + 499)).unwrap();
+        assert_eq!(p.held_by_cart, ["A"]);
+        let held: Vec<_> = p.lines_to_hold().map(|l| l.sku.as_str()).collect();
+        assert_eq!(held, ["B", "C"]);
+        // A record of an earlier version names none: every line is held.
+        let mut old = serde_json::to_value(&p).unwrap();
+        old.as_object_mut().unwrap().remove("held_by_cart");
+        let old: CheckoutPlan = serde_json::from_value(old).unwrap();
+        assert_eq!(old.lines_to_hold().count(), 3);
+        // Nothing to hold when every hold is fresh.
+        let fresh = cart(&[("A", 1)], &[]);
+        let mut fresh = fresh;
+        fresh.refreshed("A", 1, NOW + 600_000);
+        let p = run(&fresh, &l, &store(vec![]), input(1000 + 499)).unwrap();
+        assert_eq!(p.lines_to_hold().count(), 0);
     }
 
     #[test]

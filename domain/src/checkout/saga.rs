@@ -17,7 +17,7 @@
 //!
 //! | step        | outcome                       | next step   | effects                                                       |
 //! |-------------|-------------------------------|-------------|---------------------------------------------------------------|
-//! | planned     | resume                        | planned     | HoldLines                                                     |
+//! | planned     | resume                        | planned     | HoldLines (the lines the cart's holds may not cover: [`CheckoutPlan::lines_to_hold`]) |
 //! | planned     | all held (R)                  | held        | Save, RedeemCoupons                                           |
 //! | planned     | all held (not R)              | charging    | Save, Charge                                                  |
 //! | planned     | short (lines)                 | finished    | Finish(out of stock)                                          |

@@ -95,6 +95,7 @@ fn plan(redeems: bool, late: bool) -> CheckoutPlan {
         payment,
         payment_token: "tok_visa".into(),
         hold_ttl_ms: 600_000,
+        held_by_cart: Vec::new(),
     };
     assert_eq!(plan.redeems(), redeems);
     assert_eq!(plan.payment.may_charge_unanswered(), late);
@@ -740,7 +741,7 @@ impl Shop {
         match effect {
             Effect::HoldLines => {
                 let mut lines = Vec::new();
-                for l in &plan.order.lines {
+                for l in plan.lines_to_hold() {
                     let sku = l.sku.clone();
                     let ok = self.stock(&order, "hold", &sku, |s| {
                         if s.short.contains(&sku) {
@@ -997,6 +998,10 @@ fn drive(
                 }
             }
             run.effects.push(effect.clone());
+            if effect == Effect::ReleaseHolds {
+                // The cart's row notes the holds given back before they go.
+                pending.get_or_insert(None);
+            }
             if round_trip {
                 commit(&mut run, &mut pending);
             }
@@ -1044,8 +1049,20 @@ fn drive(
 
 /// Round trips and commits of one whole checkout, run from its plan.
 fn count(redeems: bool, card: Card) -> (Trips, u32, u32, Option<Effect>, Shop) {
-    let p = plan(redeems, true);
+    count_with(plan(redeems, true), card)
+}
+
+/// The same for a cart whose own holds still cover the checkout.
+fn count_fresh(redeems: bool, card: Card) -> (Trips, u32, u32, Option<Effect>, Shop) {
+    let mut p = plan(redeems, true);
+    p.held_by_cart = p.order.lines.iter().map(|l| l.sku.clone()).collect();
+    count_with(p, card)
+}
+
+fn count_with(p: CheckoutPlan, card: Card) -> (Trips, u32, u32, Option<Effect>, Shop) {
     let mut shop = Shop::new(card);
+    // The cart's own holds, whether or not the checkout counts on them.
+    shop.held = p.order.lines.iter().map(|l| l.sku.clone()).collect();
     let run = drive(&p, &mut shop, Step::Planned, Outcome::Resume, None, None);
     (shop.trips, run.saves, run.commits, run.end, shop)
 }
@@ -1089,7 +1106,8 @@ fn a_checkout_costs_its_budget() {
         }
     );
     assert_eq!((saves, commits), (2, 3));
-    // Declined: the holds (and redemptions) given back, same commits.
+    // Declined: the holds (and redemptions) given back, one commit more
+    // (the cart's row notes the holds given back before they go).
     let (trips, saves, commits, end, _) = count(false, Card::Declines);
     assert!(declined(&end), "{end:?}");
     assert_eq!(
@@ -1101,7 +1119,7 @@ fn a_checkout_costs_its_budget() {
             order: 0
         }
     );
-    assert_eq!((saves, commits), (1, 2));
+    assert_eq!((saves, commits), (1, 3));
     let (trips, saves, commits, end, _) = count(true, Card::Declines);
     assert!(declined(&end), "{end:?}");
     assert_eq!(
@@ -1113,19 +1131,48 @@ fn a_checkout_costs_its_budget() {
             order: 0
         }
     );
-    assert_eq!((saves, commits), (2, 3));
+    assert_eq!((saves, commits), (2, 4));
+    // A cart active in the last half of the hold TTL: its holds cover the
+    // checkout, which takes none of its own, only the commits.
+    let (trips, saves, commits, end, shop) = count_fresh(false, Card::Pays);
+    assert!(placed(&end), "{end:?}");
+    assert_eq!(
+        trips,
+        Trips {
+            stock: n,
+            store: 0,
+            provider: 1,
+            order: 1
+        }
+    );
+    assert_eq!((saves, commits), (1, 2));
+    assert_eq!(shop.sold.len(), SKUS.len());
+    let (trips, _, _, end, shop) = count_fresh(false, Card::Declines);
+    assert!(declined(&end), "{end:?}");
+    assert_eq!(trips.stock, n, "the releases only: {trips:?}");
+    assert!(shop.held.is_empty(), "the cart's holds given back");
 }
 
-/// Every path a checkout can take, as (redeems, late, shop) to start from.
-fn scenarios() -> Vec<(String, bool, bool, Shop)> {
+/// Every path a checkout can take, as (name, plan, shop) to start from:
+/// with and without promotions, a provider that may charge unanswered or
+/// not, and a cart whose own holds cover the checkout (`fresh`) or not.
+fn scenarios() -> Vec<(String, CheckoutPlan, Shop)> {
     let mut out = Vec::new();
-    for redeems in [false, true] {
-        for late in [false, true] {
-            let mut add = |name: &str, shop: Shop| {
+    for (redeems, late, fresh) in (0..8).map(|i| (i & 1 == 1, i & 2 == 2, i & 4 == 4)) {
+        {
+            let mut add = |name: &str, mut shop: Shop| {
+                let mut p = plan(redeems, late);
+                if fresh {
+                    p.held_by_cart = SKUS.iter().map(|s| s.to_string()).collect();
+                    shop.held = SKUS
+                        .iter()
+                        .map(|s| s.to_string())
+                        .filter(|s| !shop.lapses.contains(s))
+                        .collect();
+                }
                 out.push((
-                    format!("{name} (redeems {redeems}, late {late})"),
-                    redeems,
-                    late,
+                    format!("{name} (redeems {redeems}, late {late}, fresh {fresh})"),
+                    p,
                     shop,
                 ))
             };
@@ -1205,8 +1252,7 @@ fn alarm_until_settled(
 /// the alarm finished what the attempt answered early).
 #[test]
 fn every_path_keeps_the_promises() {
-    for (name, redeems, late, shop) in scenarios() {
-        let p = plan(redeems, late);
+    for (name, p, shop) in scenarios() {
         let mut shop = shop;
         let run = drive(&p, &mut shop, Step::Planned, Outcome::Resume, None, None);
         let answer = match run.end.clone() {
@@ -1228,8 +1274,7 @@ fn every_path_keeps_the_promises() {
 #[test]
 fn a_crash_anywhere_is_recovered() {
     let mut crashes = 0;
-    for (name, redeems, late, shop) in scenarios() {
-        let p = plan(redeems, late);
+    for (name, p, shop) in scenarios() {
         let full = drive(
             &p,
             &mut shop.clone(),
@@ -1259,7 +1304,9 @@ fn a_crash_anywhere_is_recovered() {
                     crashes += 1;
                     // The restart: a real provider answers again (the test
                     // provider answers a timeout token with a timeout).
-                    if let (true, Card::TimesOut { n, .. }) = (late, world.card) {
+                    if let (true, Card::TimesOut { n, .. }) =
+                        (p.payment.may_charge_unanswered(), world.card)
+                    {
                         world.card = Card::TimesOut {
                             n: n.min(world.charge_requests),
                             charged: false,

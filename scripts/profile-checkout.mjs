@@ -1,0 +1,122 @@
+// `npm run profile:checkout`: samples the Worker's CPU through the V8
+// inspector while checkouts run (CARTS carts, CONC at a time; the same
+// 3-line carts as the checkout benchmark) and prints the functions with the
+// most self time; the whole profile goes to .cache/checkout.cpuprofile (open
+// it in Chromium's DevTools). For finding where a checkout's time goes:
+// BENCHMARKS.md holds the measurements that count.
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import WebSocket from 'ws';
+import { Miniflare } from 'miniflare';
+import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import { ROOT, adminFetch, buildWorker, freePort, log, randomSecret, seedDemoCatalog, setup } from './lib.mjs';
+
+setup();
+buildWorker();
+
+const CARTS = Number(process.env.CARTS || 400);
+const CONC = Number(process.env.CONC || 8);
+const state = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'edgecart-prof-'));
+const token = randomSecret();
+const inspectorPort = await freePort();
+const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, 'wrangler.toml'));
+delete workerOptions.assets;
+const out = fs.createWriteStream(path.join(ROOT, '.cache', 'prof-worker.log'));
+const mf = new Miniflare({
+  ...workerOptions,
+  modules: true,
+  scriptPath: path.join(ROOT, 'build', 'index.js'),
+  modulesRoot: path.join(ROOT, 'build'),
+  bindings: { ...workerOptions.bindings, ADMIN_TOKENS: `prof:admin:${token}` },
+  kvPersist: path.join(state, 'v3', 'kv'),
+  durableObjectsPersist: path.join(state, 'v3', 'do'),
+  host: '127.0.0.1',
+  port: await freePort(),
+  inspectorPort,
+  handleRuntimeStdio(stdout, stderr) { stdout.pipe(out); stderr.pipe(out); },
+});
+const base = (await mf.ready).href.replace(/\/$/, '');
+try {
+  await seedDemoCatalog(base, token, { size: 120 });
+  const list = await (await fetch(`${base}/v1/products?limit=100&sort=newest`)).json();
+  const skus = [];
+  for (const item of list.items) {
+    const p = await (await fetch(`${base}/v1/products/${item.id}`)).json();
+    if (!p.max_per_order) skus.push(p.variants[0].sku);
+    if (skus.length === 30) break;
+  }
+  for (const sku of skus) {
+    await adminFetch(base, token, 'PUT', `/admin/v1/inventory/${sku}`, JSON.stringify({ on_hand: 1_000_000_000, reason: 'prof' }));
+  }
+  const address = { name: 'Prof Shopper', line1: '1 Main St', city: 'Springfield', postal_code: '12345', country: 'US' };
+  const make = async (i) => {
+    const c = await (await fetch(`${base}/v1/carts`, { method: 'POST' })).json();
+    const auth = { Authorization: `Bearer ${c.token}`, 'Content-Type': 'application/json' };
+    for (let l = 0; l < 3; l++) {
+      const sku = skus[(i * 3 + l) % skus.length];
+      await fetch(`${base}/v1/carts/${c.id}/lines`, { method: 'POST', headers: auth, body: JSON.stringify({ sku, quantity: 1 }) });
+    }
+    const view = await (await fetch(`${base}/v1/carts/${c.id}?country=US&shipping_method=standard`, { headers: auth })).json();
+    return {
+      url: `${base}/v1/carts/${c.id}/checkout`,
+      headers: { ...auth, 'Idempotency-Key': `prof-${i}` },
+      body: JSON.stringify({ email: `p${i}@example.com`, shipping_address: address, shipping_method: 'standard', payment: { method: 'card', token: 'tok_visa' }, expected_total: view.grand_total }),
+    };
+  };
+  const carts = [];
+  for (let i = 0; i < CARTS; i += 20) carts.push(...(await Promise.all(Array.from({ length: Math.min(20, CARTS - i) }, (_, j) => make(i + j)))));
+  log(`${carts.length} carts ready`);
+
+  const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json();
+  log(`targets: ${targets.map((t) => t.title || t.id).join(', ')}`);
+  const target = targets.find((t) => /edgecart|core:user/.test(t.title ?? t.id)) ?? targets[0];
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((r) => ws.once('open', r));
+  let id = 0;
+  const pending = new Map();
+  ws.on('message', (m) => {
+    const msg = JSON.parse(m);
+    if (msg.id && pending.has(msg.id)) { pending.get(msg.id)(msg); pending.delete(msg.id); }
+  });
+  const send = (method, params = {}) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, method, params })); });
+  await send('Profiler.enable');
+  await send('Profiler.setSamplingInterval', { interval: 200 });
+  await send('Profiler.start');
+  const t0 = performance.now();
+  let next = 0;
+  let ok = 0;
+  await Promise.all(Array.from({ length: CONC }, async () => {
+    while (next < carts.length) {
+      const c = carts[next++];
+      const r = await fetch(c.url, { method: 'POST', headers: c.headers, body: c.body });
+      await r.text();
+      if (r.status === 201) ok++;
+    }
+  }));
+  const secs = (performance.now() - t0) / 1000;
+  const { result } = await send('Profiler.stop');
+  log(`${ok}/${carts.length} checkouts in ${secs.toFixed(2)} s: ${(ok / secs).toFixed(1)}/s`);
+  const profile = result.profile;
+  fs.writeFileSync(path.join(ROOT, '.cache', 'checkout.cpuprofile'), JSON.stringify(profile));
+  const dt = new Map();
+  const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
+  for (let i = 0; i < profile.samples.length; i++) {
+    const n = nodes.get(profile.samples[i]);
+    dt.set(n.id, (dt.get(n.id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+  }
+  const self = new Map();
+  let total = 0;
+  for (const [nid, t] of dt) {
+    const f = nodes.get(nid).callFrame;
+    const k = `${f.functionName || '(anon)'} ${path.basename(f.url || '')}`;
+    self.set(k, (self.get(k) ?? 0) + t);
+    total += t;
+  }
+  const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP || 45));
+  for (const [k, t] of top) console.log(`${((100 * t) / total).toFixed(1).padStart(5)}%  ${(t / 1000).toFixed(0).padStart(6)} ms  ${k}`);
+  ws.close();
+} finally {
+  await mf.dispose();
+  fs.rmSync(state, { recursive: true, force: true });
+}
