@@ -69,18 +69,28 @@
 //! trips at once (the runtime's output gate holds the next message until
 //! the commit is durable). A checkout of a cart with N lines costs:
 //!
-//! | I/O                                   | without promotions | with promotions |
-//! |---------------------------------------|-------------------:|----------------:|
-//! | Worker → cart object                  | 2 (begin, run)     | 2               |
-//! | Worker → store object (`Get`)         | 1                  | 1               |
-//! | cart → stock objects (N in parallel)  | 2N (hold, commit)  | 2N              |
-//! | cart → store object (`Redeem`)        | 0                  | 1               |
-//! | cart → payment provider (charge)      | 1                  | 1               |
-//! | cart → order object (record)          | 1                  | 1               |
-//! | commits in the cart's object          | 2                  | 3               |
+//! | I/O                                      | without promotions | with promotions |
+//! |------------------------------------------|-------------------:|----------------:|
+//! | Worker → cart object                     | 2 (begin, run)     | 2               |
+//! | Worker → store object (`Get`, alongside the begin) | 1        | 1               |
+//! | cart → stock objects: holds (in parallel) | H                 | H               |
+//! | cart → stock objects: commits (in parallel) | N               | N               |
+//! | cart → store object (`Redeem`)           | 0                  | 1               |
+//! | cart → payment provider (charge)         | 1                  | 1               |
+//! | cart → order object (record)             | 1                  | 1               |
+//! | order object → store object (index)      | 1                  | 1               |
+//! | commits in the cart's object             | 2                  | 3               |
 //!
-//! A declined payment costs the same commits, plus N releases of the holds
-//! (and one release of the redemptions with promotions). Why each commit:
+//! H counts the lines [`CheckoutPlan::lines_to_hold`] names: those whose
+//! cart's hold has less than half the hold TTL to run. A cart changed in
+//! the last half TTL has none (its holds outlast any checkout attempt,
+//! and a commit that finds its hold gone is refused and refunded like any
+//! lapsed hold), so a typical checkout costs N stock round trips, not 2N.
+//!
+//! A declined payment costs N releases of the holds (and one release of
+//! the redemptions with promotions) and one commit more: the cart's row
+//! notes that its holds were given back before they go, so that no later
+//! checkout counts on them. Why each commit:
 //!
 //! - **Before the redemption** (`Save` at `held`, with promotions only):
 //!   once coupons may be redeemed, a crash must find the plan to give them
