@@ -101,7 +101,7 @@ fn integral_numbers(value: &mut Value) {
 }
 
 /// Parses a JSON body into an input type, naming the offending field.
-/// Integral floats count as integers (see [`integral_numbers`]): a body
+/// Integral floats count as integers (see `integral_numbers`): a body
 /// an integer field refuses for a float is read again with its integral
 /// floats rewritten.
 pub fn parse_input<T: for<'de> Deserialize<'de>>(json: &str) -> Result<T, InputError> {
