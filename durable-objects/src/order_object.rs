@@ -199,6 +199,7 @@ impl Orders {
             return Ok(());
         };
         let id = row.order.id.clone();
+        let owed_before = row.owed.clone();
         let mut failures = Vec::new();
         if let Some(step) = row.owed.restock.clone() {
             let results = join_all(row.order.lines.iter().map(|l| {
@@ -240,7 +241,18 @@ impl Orders {
                 Err(e) => failures.push(format!("index: {e}")),
             }
         }
-        self.save(&token, &row)?;
+        // An index written is not worth a write of its own: a stale
+        // `index` flag only makes a later settling write the same summary
+        // again (the index is keyed by order id).
+        let only_indexed = owed_before
+            == Owed {
+                index: true,
+                ..Owed::default()
+            }
+            && row.owed == Owed::default();
+        if !only_indexed {
+            self.save(&token, &row)?;
+        }
         if failures.is_empty() {
             return Ok(());
         }
