@@ -78,7 +78,6 @@ impl AvailabilityPublisher {
     /// dirty. Returns the published version.
     async fn publish(&self) -> Result<String, String> {
         let tables = Tables::open(&self.state.storage(), SCHEMA)?;
-        let sql = &tables.0;
         #[derive(Deserialize)]
         struct SkuRow {
             sku: String,
@@ -101,14 +100,17 @@ impl AvailabilityPublisher {
             // One synchronous block per chunk: flags and dirty marks commit together.
             for (sku, levels) in reads {
                 let Ok(Ok(levels)) = levels else { continue };
-                sql.exec(
+                let recording = format!("recording {sku}");
+                tables.exec(
+                    &recording,
                     "INSERT OR REPLACE INTO skus (sku, in_stock) VALUES (?, ?)",
                     vec![sku.as_str().into(), i64::from(levels.available > 0).into()],
-                )
-                .and_then(|_| {
-                    sql.exec("DELETE FROM dirty WHERE sku = ?", vec![sku.as_str().into()])
-                })
-                .map_err(|e| format!("recording {sku}: {e}"))?;
+                )?;
+                tables.exec(
+                    &recording,
+                    "DELETE FROM dirty WHERE sku = ?",
+                    vec![sku.as_str().into()],
+                )?;
             }
         }
         let in_stock: Vec<String> = tables

@@ -314,49 +314,45 @@ impl Writer {
         now: &str,
         changes: &[(&Change, &Touched)],
     ) -> Result<(), String> {
-        let sql = self.storage.sql();
-        fn err(what: &'static str) -> impl Fn(worker::Error) -> String {
-            move |e| format!("{what}: {e}")
-        }
+        let sql = Tables::opened(&self.storage);
         let guard = self.catalog.borrow();
         let state = guard.as_ref().ok_or("state not loaded")?;
         for (change, touched) in changes {
             match touched {
                 Touched::Product(id) => match state.product(id) {
                     Some(p) => {
-                        let row = serde_json::to_string(p).map_err(|e| e.to_string())?;
                         sql.exec(
+                            "saving product",
                             "INSERT OR REPLACE INTO products (id, json) VALUES (?, ?)",
-                            vec![id.as_str().into(), row.into()],
-                        )
-                        .map_err(err("saving product"))?;
+                            vec![id.as_str().into(), json(p)?.into()],
+                        )?;
                     }
                     None => {
                         sql.exec(
+                            "deleting product",
                             "DELETE FROM products WHERE id = ?",
                             vec![id.as_str().into()],
-                        )
-                        .map_err(err("deleting product"))?;
+                        )?;
                     }
                 },
                 Touched::Categories => {
-                    sql.exec("DELETE FROM categories", None)
-                        .map_err(err("saving categories"))?;
+                    sql.exec("saving categories", "DELETE FROM categories", Vec::new())?;
                     for (i, c) in state.categories().iter().enumerate() {
                         sql.exec(
+                            "saving categories",
                             "INSERT INTO categories (slug, name, ord) VALUES (?, ?, ?)",
                             vec![
                                 c.slug.as_str().into(),
                                 c.name.as_str().into(),
                                 (i as i64).into(),
                             ],
-                        )
-                        .map_err(err("saving categories"))?;
+                        )?;
                     }
                 }
             }
             let opt = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string());
             sql.exec(
+                "writing the audit entry",
                 "INSERT INTO audit (at, actor, action, target, fields, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     now.into(),
@@ -367,15 +363,13 @@ impl Writer {
                     opt(&change.before).into(),
                     opt(&change.after).into(),
                 ],
-            )
-            .map_err(err("writing the audit entry"))?;
+            )?;
         }
         sql.exec(
+            "marking dirty",
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('dirty', '1')",
-            None,
+            Vec::new(),
         )
-        .map_err(err("marking dirty"))?;
-        Ok(())
     }
 
     async fn import(
@@ -426,12 +420,11 @@ impl Writer {
         struct Row {
             value: String,
         }
-        let rows = self
-            .storage
-            .sql()
-            .exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])
-            .and_then(|c| c.to_array::<Row>())
-            .map_err(|e| format!("reading meta {key}: {e}"))?;
+        let rows: Vec<Row> = Tables::opened(&self.storage).rows(
+            &format!("reading meta {key}"),
+            "SELECT value FROM meta WHERE key = ?",
+            vec![key.into()],
+        )?;
         Ok(rows.into_iter().next().map(|r| r.value))
     }
 
@@ -474,22 +467,18 @@ impl Writer {
                 .execute()
                 .await
                 .map_err(|e| format!("put pointer: {e}"))?;
-            self.storage
-                .sql()
-                .exec(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('pointer', ?)",
-                    vec![pointer_json.into()],
-                )
-                .map_err(|e| format!("saving pointer: {e}"))?;
+            Tables::opened(&self.storage).exec(
+                "saving pointer",
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('pointer', ?)",
+                vec![pointer_json.into()],
+            )?;
             Some(publication.pointer)
         };
-        self.storage
-            .sql()
-            .exec(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('dirty', '0')",
-                None,
-            )
-            .map_err(|e| format!("clearing dirty: {e}"))?;
+        Tables::opened(&self.storage).exec(
+            "clearing dirty",
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('dirty', '0')",
+            Vec::new(),
+        )?;
         Ok(pointer)
     }
 

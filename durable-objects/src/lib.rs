@@ -18,7 +18,20 @@
 //! Objects stay thin: load state, call the pure rules in `edgecart-domain`,
 //! persist in one atomic block. They must not compute prices, validate
 //! products or apply stock rules themselves, and they are called only
-//! through the command enums in [`protocol`], never ad-hoc URLs.
+//! through the typed commands in [`protocol`], never ad-hoc URLs.
+//!
+//! What this crate must not contain:
+//! - HTTP meaning: no status code, no problem+json, no response wording.
+//!   An object answers its command's reply, its class's refusal enum, or
+//!   a `Failure`; the Worker alone turns those into responses. The only
+//!   HTTP here is outbound, to payment providers (`payment`), reduced to
+//!   typed outcomes at once.
+//! - `serde_json::Value` or stringly outcomes in the protocol, or a reply
+//!   type chosen by the caller: each command names its reply.
+//! - A per-object copy of the plumbing: fetch entry points, SQLite rows
+//!   and alarms go through the scaffold in `object`.
+//! - A change to a stored row shape without a test that earlier rows
+//!   still load.
 
 pub mod availability;
 pub mod cart_checkout;

@@ -1,7 +1,7 @@
 //! The scaffold every object class stands on, so each one only handles its
 //! commands: reading a command and answering it ([`serve`], [`answer`]),
 //! running commands one at a time ([`serially`]), the alarm's result
-//! ([`alarm_done`], [`arm_by`], [`arm_unless_set`]) and SQLite rows
+//! ([`alarm_done`], [`arm_in`], [`arm_by`], [`arm_unless_set`]) and SQLite rows
 //! ([`Tables`]).
 //!
 //! An object's answer is always an [`Envelope`]: the reply, the class's
@@ -131,9 +131,14 @@ pub(crate) async fn arm_by(storage: &Storage, at_ms: i64, now_ms: i64) -> Result
     if current.is_some_and(|t| t <= at_ms) {
         return Ok(());
     }
+    arm_in(storage, at_ms - now_ms).await
+}
+
+/// Sets the alarm to fire `in_ms` from now (replacing one set).
+pub(crate) async fn arm_in(storage: &Storage, in_ms: i64) -> Result<(), String> {
     // An integer alarm time is an offset from now, in milliseconds.
     storage
-        .set_alarm((at_ms - now_ms).max(0))
+        .set_alarm(in_ms.max(0))
         .await
         .map_err(|e| format!("setting the alarm: {e}"))
 }
@@ -144,13 +149,10 @@ pub(crate) async fn arm_unless_set(storage: &Storage, in_ms: i64) -> Result<(), 
         .get_alarm()
         .await
         .map_err(|e| format!("reading the alarm: {e}"))?;
-    if set.is_none() {
-        storage
-            .set_alarm(in_ms)
-            .await
-            .map_err(|e| format!("setting the alarm: {e}"))?;
+    match set {
+        None => arm_in(storage, in_ms).await,
+        Some(_) => Ok(()),
     }
-    Ok(())
 }
 
 /// Serializes a stored value (a row's JSON).
@@ -160,7 +162,7 @@ pub(crate) fn json<T: Serialize>(value: &T) -> Result<String, String> {
 
 /// An object's SQLite tables: every statement's error names what it was
 /// doing, every stored JSON document is read with serde_json.
-pub(crate) struct Tables(pub(crate) SqlStorage);
+pub(crate) struct Tables(SqlStorage);
 
 impl Tables {
     /// Creates the tables: `schema` holds `;`-separated idempotent

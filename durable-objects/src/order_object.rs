@@ -226,10 +226,7 @@ impl Orders {
         if failures.is_empty() {
             return Ok(());
         }
-        self.state_storage
-            .set_alarm(RETRY_MS)
-            .await
-            .map_err(|e| format!("setting the alarm: {e}"))?;
+        crate::object::arm_in(&self.state_storage, RETRY_MS).await?;
         Err(failures.join("; "))
     }
 }

@@ -15,7 +15,7 @@
 //! stays armed within [`REPORT_RETRY_MS`], so a crash or an unreachable
 //! publisher delays the snapshot but never leaves it wrong for good.
 
-use crate::object::{alarm_done, answer, now_ms, rfc3339, serve, Encoded, Handled, Tables};
+use crate::object::{alarm_done, answer, json, now_ms, rfc3339, serve, Encoded, Handled, Tables};
 use crate::protocol::availability::{self, Changed};
 use crate::protocol::send;
 use crate::protocol::stock::{
@@ -280,8 +280,7 @@ impl SkuStock {
         moves: &[Movement],
         outcome: Option<&edgecart_domain::stock::Outcome>,
     ) -> Result<(), String> {
-        let sql = self.state.storage().sql();
-        let err = |what: &'static str| move |e: worker::Error| format!("saving {what}: {e}");
+        let sql = Tables::opened(&self.state.storage());
         let guard = self.loaded.borrow();
         let ledger = &guard.as_ref().ok_or("not loaded")?.ledger;
         // Holds change only the hold rows: the totals row is written when on
@@ -291,23 +290,28 @@ impl SkuStock {
             .any(|m| m.on_hand_delta != 0 || m.sold_delta != 0)
         {
             sql.exec(
+                "saving ledger",
                 "INSERT OR REPLACE INTO ledger (id, on_hand, sold) VALUES (1, ?, ?)",
                 vec![ledger.on_hand().into(), ledger.sold().into()],
-            )
-            .map_err(err("ledger"))?;
+            )?;
         }
         for m in moves {
             if let Some(cart) = &m.cart {
                 match ledger.hold(cart) {
                     Some(h) => sql.exec(
+                        "saving hold",
                         "INSERT OR REPLACE INTO holds (cart, quantity, expires_at_ms) VALUES (?, ?, ?)",
                         vec![cart.as_str().into(), h.quantity.into(), h.expires_at_ms.into()],
                     ),
-                    None => sql.exec("DELETE FROM holds WHERE cart = ?", vec![cart.as_str().into()]),
-                }
-                .map_err(err("hold"))?;
+                    None => sql.exec(
+                        "saving hold",
+                        "DELETE FROM holds WHERE cart = ?",
+                        vec![cart.as_str().into()],
+                    ),
+                }?;
             }
             sql.exec(
+                "saving movement",
                 "INSERT INTO movements (at_ms, op_id, kind, cart, on_hand_delta, reserved_delta, sold_delta, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     now.into(),
@@ -319,31 +323,26 @@ impl SkuStock {
                     m.sold_delta.into(),
                     m.reason.clone().into(),
                 ],
-            )
-            .map_err(err("movement"))?;
+            )?;
         }
         // A refusal, or a success that moved nothing, has no movement rows
         // to be remembered by: its outcome gets a row of its own.
         if let Some(outcome) = outcome.filter(|o| o.as_ref().map_or(true, Vec::is_empty)) {
-            let text = serde_json::to_string(outcome).map_err(|e| e.to_string())?;
             sql.exec(
+                "saving operation id",
                 "INSERT OR REPLACE INTO ops (op_id, at_ms, outcome) VALUES (?, ?, ?)",
-                vec![op_id.into(), now.into(), text.into()],
-            )
-            .map_err(err("operation id"))?;
+                vec![op_id.into(), now.into(), json(outcome)?.into()],
+            )?;
         }
         Ok(())
     }
 
     fn forget_old_ops(&self, now: i64) -> Result<(), String> {
-        self.state
-            .storage()
-            .sql()
-            .exec(
-                "DELETE FROM ops WHERE at_ms < ?",
-                vec![(now - OP_MEMORY_MS).into()],
-            )
-            .map_err(|e| format!("forgetting operation ids: {e}"))?;
+        Tables::opened(&self.state.storage()).exec(
+            "forgetting operation ids",
+            "DELETE FROM ops WHERE at_ms < ?",
+            vec![(now - OP_MEMORY_MS).into()],
+        )?;
         if let Some(l) = self.loaded.borrow_mut().as_mut() {
             forget_ops(&mut l.ops, now);
         }
@@ -366,12 +365,7 @@ impl SkuStock {
             return Ok(());
         }
         self.alarm_at_ms.set(None);
-        // An integer alarm time is an offset from now, in milliseconds.
-        self.state
-            .storage()
-            .set_alarm((at - now).max(0))
-            .await
-            .map_err(|e| format!("setting the alarm: {e}"))?;
+        crate::object::arm_in(&self.state.storage(), at - now).await?;
         self.alarm_at_ms.set(Some(at));
         Ok(())
     }
@@ -401,7 +395,8 @@ impl SkuStock {
             console_error!("reporting availability of {sku}: {e}");
             return;
         }
-        let saved = self.state.storage().sql().exec(
+        let saved = Tables::opened(&self.state.storage()).exec(
+            "recording the availability report",
             "INSERT OR REPLACE INTO reported (id, in_stock) VALUES (1, ?)",
             vec![i64::from(in_stock).into()],
         );
