@@ -192,14 +192,18 @@ pub fn write_response(reply: Written) -> ApiResponse {
     struct Body {
         outcome: WriteOutcome,
         catalog_version: Option<String>,
+        /// The stored product, as a JSON document (its keys sorted, as
+        /// this body has always shown them).
         #[serde(skip_serializing_if = "Option::is_none")]
-        product: Option<edgecart_domain::records::ProductRecord>,
+        product: Option<serde_json::Value>,
     }
     let created = reply.outcome == WriteOutcome::Created;
     let mut response = ApiResponse::json(&Body {
         outcome: reply.outcome,
         catalog_version: reply.pointer.map(|p| p.version),
-        product: reply.product,
+        product: reply
+            .product
+            .map(|p| serde_json::to_value(p).unwrap_or_default()),
     });
     if created {
         response.status = 201;
@@ -457,6 +461,38 @@ async fn import(
     Ok(ApiResponse::json(&report))
 }
 
+/// An audit entry as the API shows it: its snapshots are the JSON
+/// documents as stored, verbatim (an unreadable one shows as null).
+#[derive(Debug, Serialize)]
+pub struct AuditItem {
+    seq: u64,
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    fields: Vec<String>,
+    before: Option<Box<serde_json::value::RawValue>>,
+    after: Option<Box<serde_json::value::RawValue>>,
+}
+
+impl From<AuditEntry> for AuditItem {
+    fn from(e: AuditEntry) -> Self {
+        let snapshot = |text: Option<String>| {
+            text.and_then(|t| serde_json::value::RawValue::from_string(t).ok())
+        };
+        AuditItem {
+            seq: e.seq,
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            fields: e.fields,
+            before: snapshot(e.before),
+            after: snapshot(e.after),
+        }
+    }
+}
+
 /// The query parameters of a paged admin listing (`page_params`).
 pub const PAGE_PARAMS: &[&str] = &["limit", "cursor"];
 
@@ -518,39 +554,12 @@ async fn audit(env: &Env, params: &Params<'_>) -> Result<ApiResponse> {
     };
     let reply = ask(env, NAME, command).await?;
     let (entries, next_cursor) = page(reply.entries, limit, "a", |e| e.seq);
-    /// An audit entry as the API shows it: its snapshots are the JSON
-    /// documents stored (an unreadable one shows as null).
-    #[derive(Serialize)]
-    struct Item {
-        seq: u64,
-        at: String,
-        actor: String,
-        action: String,
-        target: String,
-        fields: Vec<String>,
-        before: Option<Box<serde_json::value::RawValue>>,
-        after: Option<Box<serde_json::value::RawValue>>,
-    }
-    let snapshot =
-        |text: Option<String>| text.and_then(|t| serde_json::value::RawValue::from_string(t).ok());
     #[derive(Serialize)]
     struct Body {
-        items: Vec<Item>,
+        items: Vec<AuditItem>,
         next_cursor: Option<String>,
     }
-    let items = entries
-        .into_iter()
-        .map(|e: AuditEntry| Item {
-            seq: e.seq,
-            at: e.at,
-            actor: e.actor,
-            action: e.action,
-            target: e.target,
-            fields: e.fields,
-            before: snapshot(e.before),
-            after: snapshot(e.after),
-        })
-        .collect();
+    let items = entries.into_iter().map(AuditItem::from).collect();
     Ok(ApiResponse::json(&Body { items, next_cursor }))
 }
 
@@ -625,6 +634,66 @@ mod tests {
                 Line::NotUtf8(5),
                 Line::Text(6, "last".into()),
             ]
+        );
+    }
+
+    #[test]
+    fn write_responses_name_the_outcome_and_show_the_product_with_sorted_keys() {
+        let product: edgecart_domain::records::ProductRecord =
+            edgecart_domain::demo::products(7, 1)
+                .into_iter()
+                .next()
+                .unwrap();
+        let pointer = edgecart_domain::records::CatalogPointer {
+            schema: 1,
+            version: "v1".into(),
+            seq: 2,
+        };
+        for (outcome, status, text) in [
+            (WriteOutcome::Created, 201, "created"),
+            (WriteOutcome::Updated, 200, "updated"),
+            (WriteOutcome::Unchanged, 200, "unchanged"),
+        ] {
+            let r = write_response(Written {
+                outcome,
+                pointer: Some(pointer.clone()),
+                product: Some(product.clone()),
+            });
+            assert_eq!(r.status, status);
+            let body = String::from_utf8(r.body).unwrap();
+            assert!(
+                body.starts_with(&format!(
+                    r#"{{"outcome":"{text}","catalog_version":"v1","product":{{"category":"#
+                )),
+                "{body}"
+            );
+        }
+        let r = write_response(Written {
+            outcome: WriteOutcome::Deleted,
+            pointer: None,
+            product: None,
+        });
+        assert_eq!(
+            String::from_utf8(r.body).unwrap(),
+            r#"{"outcome":"deleted","catalog_version":null}"#
+        );
+    }
+
+    #[test]
+    fn audit_snapshots_show_as_stored() {
+        let item = AuditItem::from(AuditEntry {
+            seq: 3,
+            at: "2026-12-06T17:00:00.000Z".into(),
+            actor: "ops".into(),
+            action: "price.set".into(),
+            target: "price:A:USD".into(),
+            fields: vec!["prices.USD".into()],
+            before: Some("not json".into()),
+            after: Some(r#"{"amount":2500,"currency":"USD"}"#.into()),
+        });
+        assert_eq!(
+            serde_json::to_string(&item).unwrap(),
+            r#"{"seq":3,"at":"2026-12-06T17:00:00.000Z","actor":"ops","action":"price.set","target":"price:A:USD","fields":["prices.USD"],"before":null,"after":{"amount":2500,"currency":"USD"}}"#
         );
     }
 }
