@@ -14,7 +14,7 @@
 //! the committed state; publishing is idempotent because every key but the
 //! pointer is content-addressed.
 
-use crate::object::{alarm_done, answer, arm_unless_set, json, serially, serve, Handled, Tables};
+use crate::object::{alarm_done, answer, arm_unless_set, json, serially, serve, Tables};
 use crate::protocol::catalog::{
     self as protocol, AuditEntry, AuditPage, CatalogCommand, CatalogRefusal, Imported, Published,
     RejectedLine, WriteOutcome, Written,
@@ -111,6 +111,10 @@ fn now_rfc3339() -> String {
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default()
 }
+
+/// What a single write's handler comes to (every write command answers
+/// [`Written`] or a [`CatalogRefusal`]).
+type WriteHandled = Result<Result<Written, CatalogRefusal>, String>;
 
 /// What a write touched, so the right rows are persisted.
 enum Touched {
@@ -262,7 +266,7 @@ impl Writer {
         now: &str,
         result: Result<Applied, AdminError>,
         touched: Touched,
-    ) -> Handled<protocol::UpsertProduct> {
+    ) -> WriteHandled {
         let (outcome, change) = match result {
             Err(e) => return Ok(Err(refusal(e))),
             Ok(Applied::Unchanged) => (WriteOutcome::Unchanged, None),
