@@ -108,11 +108,8 @@ impl DurableObject for CartObject {
 
     async fn alarm(&self) -> worker::Result<Response> {
         let carts = self.inner.clone();
-        let result = self
-            .state
-            .block_concurrency_while(async move { Ok(carts.checkout_alarm().await) })
-            .await?;
-        crate::object::alarm_done(result)
+        crate::object::alarm_serially(&self.state, async move { carts.checkout_alarm().await })
+            .await
     }
 }
 

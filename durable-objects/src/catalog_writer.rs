@@ -14,7 +14,7 @@
 //! the committed state; publishing is idempotent because every key but the
 //! pointer is content-addressed.
 
-use crate::object::{alarm_done, answer, arm_unless_set, json, serially, serve, Tables};
+use crate::object::{alarm_serially, answer, arm_unless_set, json, serially, serve, Tables};
 use crate::protocol::catalog::{
     self as protocol, AuditEntry, AuditPage, CatalogCommand, CatalogRefusal, Imported, Published,
     RejectedLine, WriteOutcome, Written,
@@ -84,11 +84,11 @@ impl DurableObject for CatalogWriter {
 
     async fn alarm(&self) -> worker::Result<Response> {
         let writer = self.inner.clone();
-        let result = self
-            .state
-            .block_concurrency_while(async move { Ok(writer.publish().await) })
-            .await?;
-        alarm_done(result.map(|_| ()))
+        alarm_serially(
+            &self.state,
+            async move { writer.publish().await.map(|_| ()) },
+        )
+        .await
     }
 }
 

@@ -1,8 +1,8 @@
 //! The scaffold every object class stands on, so each one only handles its
 //! commands: reading a command and answering it ([`serve`], [`answer`]),
-//! running commands one at a time ([`serially`]), the alarm's result
-//! ([`alarm_done`], [`arm_in`], [`arm_by`], [`arm_unless_set`]) and SQLite rows
-//! ([`Tables`]).
+//! running commands one at a time ([`serially`]), alarms ([`alarm_done`],
+//! [`alarm_serially`], [`arm_in`], [`arm_by`], [`arm_unless_set`]) and
+//! SQLite rows ([`Tables`]).
 //!
 //! An object's answer is always an [`Envelope`]: the reply, the class's
 //! refusal, or a [`Failure`] (a command it could not read, or could not
@@ -119,6 +119,18 @@ pub(crate) fn alarm_done(result: Result<(), String>) -> worker::Result<Response>
         Ok(()) => Response::ok("done"),
         Err(cause) => Err(worker::Error::RustError(cause)),
     }
+}
+
+/// Runs an alarm's `work` while no other event reaches the object, and
+/// answers its result as [`alarm_done`] does.
+pub(crate) async fn alarm_serially(
+    state: &State,
+    work: impl Future<Output = Result<(), String>> + 'static,
+) -> worker::Result<Response> {
+    let result = state
+        .block_concurrency_while(async move { Ok(work.await) })
+        .await?;
+    alarm_done(result)
 }
 
 /// Makes sure the alarm fires by `at_ms` (an alarm set for later is moved

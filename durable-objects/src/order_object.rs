@@ -11,7 +11,7 @@
 //! operation ids and the provider's idempotency key derive from the order
 //! id); what fails stays owed and the alarm retries it.
 
-use crate::object::{alarm_done, answer, serially, serve, Encoded, Handled, Tables};
+use crate::object::{alarm_serially, answer, serially, serve, Encoded, Handled, Tables};
 use crate::payment::{self, RefundOutcome};
 use crate::protocol::order::{self, OrderCommand, OrderRefusal};
 use crate::protocol::store::{self, OrderSummary, DEFAULT_STORE};
@@ -82,11 +82,7 @@ impl DurableObject for OrderObject {
 
     async fn alarm(&self) -> worker::Result<Response> {
         let orders = self.inner.clone();
-        let result = self
-            .state
-            .block_concurrency_while(async move { Ok(orders.settle().await) })
-            .await?;
-        alarm_done(result)
+        alarm_serially(&self.state, async move { orders.settle().await }).await
     }
 }
 
