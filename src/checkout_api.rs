@@ -227,6 +227,7 @@ pub async fn checkout(
             answered(reply, lost("dropped while resuming"))
         }
         Ok(CheckoutBeginReply::Start { cart }) => {
+            // `command`: Ok to run the plan, Err to finish without one.
             let (command, passing) = match plan(ctx, &cart, input, hold_ttl_ms).await {
                 Ok(Ok(plan)) => (Ok(run(Some(Box::new(plan)))), None),
                 // A passing failure (5xx) is not the key's final answer:
