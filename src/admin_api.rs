@@ -9,13 +9,17 @@ use crate::catalog_store::{self, CatalogStore};
 use crate::config::{Config, Role};
 use crate::http::{ApiError, ApiResponse, Result};
 use crate::inventory_api;
+use crate::objects::{self, ask};
 use crate::routes::Handler as H;
+use edgecart_domain::admin::parse_amount;
 use edgecart_domain::admin::{CategoryInput, PriceInput, MAX_ITEM_BYTES};
+use edgecart_domain::money::Currency;
 use edgecart_domain::secret::constant_time_eq;
 use edgecart_domain::stock::{AdjustmentInput, BulkSetOnHandInput, SetOnHandInput, StockOp};
-use edgecart_durable_objects::protocol::{
-    call, AuditReply, CatalogCommand, FieldProblem, ImportReply, PublishReply, Refusal, WriteReply,
+use edgecart_durable_objects::protocol::catalog::{
+    self, AuditEntry, Imported, WriteOutcome, Written, NAME,
 };
+use edgecart_durable_objects::protocol::FieldProblem;
 use futures_util::StreamExt;
 use serde::Serialize;
 use worker::Env;
@@ -172,7 +176,7 @@ impl ImportReport {
         );
     }
 
-    fn merge(&mut self, reply: ImportReply) {
+    fn merge(&mut self, reply: Imported) {
         self.created += reply.created;
         self.updated += reply.updated;
         self.unchanged += reply.unchanged;
@@ -182,62 +186,29 @@ impl ImportReport {
     }
 }
 
-/// Maps the writer's refusal to the HTTP error.
-pub fn refusal_error(refusal: Refusal) -> ApiError {
-    match refusal {
-        Refusal::BadInput { problem } => ApiError::InvalidBody {
-            code: problem.code,
-            field: problem.field,
-            detail: problem.message,
-        },
-        Refusal::Invalid { errors } => ApiError::Validation { errors },
-        Refusal::NotFound { what } => {
-            let (code, detail) = match what.as_str() {
-                "product" => ("product_not_found", "No product has this id."),
-                "sku" => ("sku_not_found", "No variant has this SKU."),
-                "currency" => ("unknown_currency", "Not a known ISO 4217 currency code."),
-                _ => ("price_not_found", "This SKU has no price in this currency."),
-            };
-            ApiError::NotFound {
-                code,
-                detail: detail.into(),
-            }
-        }
-        Refusal::Conflict { code, message } => ApiError::Conflict {
-            code,
-            detail: message,
-        },
-    }
-}
-
 /// The response to an accepted single write.
-pub fn write_response(reply: WriteReply) -> Result<ApiResponse> {
-    if let Some(refusal) = reply.refusal {
-        return Err(refusal_error(refusal));
-    }
+pub fn write_response(reply: Written) -> ApiResponse {
     #[derive(Serialize)]
     struct Body {
-        outcome: Option<String>,
+        outcome: WriteOutcome,
         catalog_version: Option<String>,
+        /// The stored product, as a JSON document (its keys sorted, as
+        /// this body has always shown them).
         #[serde(skip_serializing_if = "Option::is_none")]
         product: Option<serde_json::Value>,
     }
-    let created = reply.outcome.as_deref() == Some("created");
+    let created = reply.outcome == WriteOutcome::Created;
     let mut response = ApiResponse::json(&Body {
         outcome: reply.outcome,
         catalog_version: reply.pointer.map(|p| p.version),
-        product: reply.product,
+        product: reply
+            .product
+            .map(|p| serde_json::to_value(p).unwrap_or_default()),
     });
     if created {
         response.status = 201;
     }
-    Ok(response)
-}
-
-fn storage(e: worker::Error) -> ApiError {
-    ApiError::StorageUnavailable {
-        cause: format!("catalog writer: {e}"),
-    }
+    response
 }
 
 fn require_media_type(req: &Incoming<'_>, accepted: &[&str]) -> Result<()> {
@@ -314,7 +285,7 @@ pub async fn handle(
         .idempotency_key()?
         .unwrap_or_else(crate::app::random_id);
     let op_id = format!("{actor}:{key}");
-    let command = match request.handler {
+    let reply = match request.handler {
         H::ListAudit => return audit(env, &request.query).await,
         H::ListMovements => {
             let sku = path.param("sku");
@@ -329,7 +300,7 @@ pub async fn handle(
             struct Body<'a> {
                 sku: &'a str,
                 #[serde(flatten)]
-                levels: edgecart_durable_objects::protocol::StockLevels,
+                levels: edgecart_durable_objects::protocol::stock::StockLevels,
             }
             return Ok(ApiResponse::json(&Body { sku, levels }));
         }
@@ -360,44 +331,62 @@ pub async fn handle(
             return inventory_api::apply(env, sku, op_id, op, "delta").await;
         }
         H::ImportCatalog => return import(body, env, &actor, now_ms).await,
-        H::PutProduct => CatalogCommand::UpsertProduct {
-            actor,
-            id: path.param("id").to_string(),
-            product: small_json_body(body).await?,
-        },
-        H::DeleteProduct => CatalogCommand::DeleteProduct {
-            actor,
-            id: path.param("id").to_string(),
-        },
+        H::PutProduct => {
+            let command = catalog::UpsertProduct {
+                actor,
+                id: path.param("id").to_string(),
+                product: small_json_body(body).await?,
+            };
+            ask(env, NAME, command).await?
+        }
+        H::DeleteProduct => {
+            let command = catalog::DeleteProduct {
+                actor,
+                id: path.param("id").to_string(),
+            };
+            ask(env, NAME, command).await?
+        }
         H::PutPrice => {
             let input: PriceInput = parse_body(&small_json_body(body).await?)?;
-            CatalogCommand::SetPrice {
+            // Refused here, before the writer: a code that is no currency,
+            // an amount that is no integer of minor units within limits.
+            let currency =
+                Currency::parse(path.param("currency")).map_err(|_| objects::unknown_currency())?;
+            let amount = parse_amount(&input.amount).ok_or_else(objects::invalid_price)?;
+            let command = catalog::SetPrice {
                 actor,
                 sku: path.param("sku").to_string(),
-                currency: path.param("currency").to_string(),
-                amount: input.amount,
-            }
+                currency,
+                amount,
+            };
+            ask(env, NAME, command).await?
         }
-        H::DeletePrice => CatalogCommand::DeletePrice {
-            actor,
-            sku: path.param("sku").to_string(),
-            currency: path.param("currency").to_string(),
-        },
+        H::DeletePrice => {
+            // A code that is no currency names no price.
+            let currency = Currency::parse(path.param("currency"))
+                .map_err(|_| objects::missing_error(edgecart_domain::admin::Missing::Price))?;
+            let command = catalog::DeletePrice {
+                actor,
+                sku: path.param("sku").to_string(),
+                currency,
+            };
+            ask(env, NAME, command).await?
+        }
         H::PutCategory => {
             let input: CategoryInput = parse_body(&small_json_body(body).await?)?;
-            CatalogCommand::UpsertCategory {
+            let command = catalog::UpsertCategory {
                 actor,
                 slug: path.param("slug").to_string(),
                 name: input.name,
-            }
+            };
+            ask(env, NAME, command).await?
         }
         _ => return Err(ApiError::RouteNotFound),
     };
-    let reply: WriteReply = call(env, &command).await.map_err(storage)?;
     if let Some(pointer) = &reply.pointer {
         catalog_store::note_published(pointer, now_ms);
     }
-    write_response(reply)
+    Ok(write_response(reply))
 }
 
 async fn import(
@@ -456,21 +445,52 @@ async fn import(
         }
         if batch.len() >= BATCH_LINES || batch_bytes >= BATCH_BYTES || (ended && !batch.is_empty())
         {
-            let command = CatalogCommand::ImportBatch {
+            let command = catalog::ImportBatch {
                 actor: actor.to_string(),
                 lines: std::mem::take(&mut batch),
             };
             batch_bytes = 0;
-            let reply: ImportReply = call(env, &command).await.map_err(storage)?;
-            report.merge(reply);
+            report.merge(ask(env, NAME, command).await?);
         }
     }
-    let published: PublishReply = call(env, &CatalogCommand::Publish).await.map_err(storage)?;
+    let published = ask(env, NAME, catalog::Publish {}).await?;
     if let Some(pointer) = &published.pointer {
         catalog_store::note_published(pointer, now_ms);
     }
     report.catalog_version = published.pointer.map(|p| p.version);
     Ok(ApiResponse::json(&report))
+}
+
+/// An audit entry as the API shows it: its snapshots are the JSON
+/// documents as stored, verbatim (an unreadable one shows as null).
+#[derive(Debug, Serialize)]
+pub struct AuditItem {
+    seq: u64,
+    at: String,
+    actor: String,
+    action: String,
+    target: String,
+    fields: Vec<String>,
+    before: Option<Box<serde_json::value::RawValue>>,
+    after: Option<Box<serde_json::value::RawValue>>,
+}
+
+impl From<AuditEntry> for AuditItem {
+    fn from(e: AuditEntry) -> Self {
+        let snapshot = |text: Option<String>| {
+            text.and_then(|t| serde_json::value::RawValue::from_string(t).ok())
+        };
+        AuditItem {
+            seq: e.seq,
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            target: e.target,
+            fields: e.fields,
+            before: snapshot(e.before),
+            after: snapshot(e.after),
+        }
+    }
 }
 
 /// The query parameters of a paged admin listing (`page_params`).
@@ -528,25 +548,19 @@ pub fn page<T>(
 
 async fn audit(env: &Env, params: &Params<'_>) -> Result<ApiResponse> {
     let (limit, after) = page_params(params, AUDIT_DEFAULT_PAGE, AUDIT_MAX_PAGE, "a")?;
-    let reply: AuditReply = call(
-        env,
-        &CatalogCommand::Audit {
-            after,
-            limit: limit + 1,
-        },
-    )
-    .await
-    .map_err(storage)?;
+    let command = catalog::Audit {
+        after,
+        limit: limit + 1,
+    };
+    let reply = ask(env, NAME, command).await?;
     let (entries, next_cursor) = page(reply.entries, limit, "a", |e| e.seq);
     #[derive(Serialize)]
     struct Body {
-        items: Vec<edgecart_durable_objects::protocol::AuditEntry>,
+        items: Vec<AuditItem>,
         next_cursor: Option<String>,
     }
-    Ok(ApiResponse::json(&Body {
-        items: entries,
-        next_cursor,
-    }))
+    let items = entries.into_iter().map(AuditItem::from).collect();
+    Ok(ApiResponse::json(&Body { items, next_cursor }))
 }
 
 #[cfg(test)]
@@ -624,43 +638,62 @@ mod tests {
     }
 
     #[test]
-    fn refusals_map_to_statuses() {
-        let table = [
-            (
-                Refusal::NotFound {
-                    what: "product".into(),
-                },
-                404,
-                "product_not_found",
-            ),
-            (
-                Refusal::Conflict {
-                    code: "last_price".into(),
-                    message: "x".into(),
-                },
-                409,
-                "last_price",
-            ),
-            (
-                Refusal::Invalid { errors: vec![] },
-                422,
-                "validation_failed",
-            ),
-            (
-                Refusal::BadInput {
-                    problem: FieldProblem {
-                        field: Some("price".into()),
-                        code: "unknown_field".into(),
-                        message: "x".into(),
-                    },
-                },
-                400,
-                "unknown_field",
-            ),
-        ];
-        for (refusal, status, code) in table {
-            let e = refusal_error(refusal);
-            assert_eq!((e.status(), e.code()), (status, code));
+    fn write_responses_name_the_outcome_and_show_the_product_with_sorted_keys() {
+        let product: edgecart_domain::records::ProductRecord =
+            edgecart_domain::demo::products(7, 1)
+                .into_iter()
+                .next()
+                .unwrap();
+        let pointer = edgecart_domain::records::CatalogPointer {
+            schema: 1,
+            version: "v1".into(),
+            seq: 2,
+        };
+        for (outcome, status, text) in [
+            (WriteOutcome::Created, 201, "created"),
+            (WriteOutcome::Updated, 200, "updated"),
+            (WriteOutcome::Unchanged, 200, "unchanged"),
+        ] {
+            let r = write_response(Written {
+                outcome,
+                pointer: Some(pointer.clone()),
+                product: Some(product.clone()),
+            });
+            assert_eq!(r.status, status);
+            let body = String::from_utf8(r.body).unwrap();
+            assert!(
+                body.starts_with(&format!(
+                    r#"{{"outcome":"{text}","catalog_version":"v1","product":{{"category":"#
+                )),
+                "{body}"
+            );
         }
+        let r = write_response(Written {
+            outcome: WriteOutcome::Deleted,
+            pointer: None,
+            product: None,
+        });
+        assert_eq!(
+            String::from_utf8(r.body).unwrap(),
+            r#"{"outcome":"deleted","catalog_version":null}"#
+        );
+    }
+
+    #[test]
+    fn audit_snapshots_show_as_stored() {
+        let item = AuditItem::from(AuditEntry {
+            seq: 3,
+            at: "2026-12-06T17:00:00.000Z".into(),
+            actor: "ops".into(),
+            action: "price.set".into(),
+            target: "price:A:USD".into(),
+            fields: vec!["prices.USD".into()],
+            before: Some("not json".into()),
+            after: Some(r#"{"amount":2500,"currency":"USD"}"#.into()),
+        });
+        assert_eq!(
+            serde_json::to_string(&item).unwrap(),
+            r#"{"seq":3,"at":"2026-12-06T17:00:00.000Z","actor":"ops","action":"price.set","target":"price:A:USD","fields":["prices.USD"],"before":null,"after":{"amount":2500,"currency":"USD"}}"#
+        );
     }
 }

@@ -18,7 +18,7 @@ use crate::routes::{self, Caller, Handler, MethodSet, Operation, PathMatch, Reso
 use crate::shop_pages;
 use crate::store_api;
 use edgecart_domain::order::OrderEvent;
-use edgecart_durable_objects::protocol::LineChangeDto;
+use edgecart_durable_objects::protocol::cart::LineChangeDto;
 use futures_util::future::join_all;
 use serde::Serialize;
 use std::cell::OnceCell;

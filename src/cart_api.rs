@@ -7,7 +7,9 @@
 use crate::catalog_api::Params;
 use crate::catalog_store::CatalogStore;
 use crate::http::{ApiError, ApiResponse, Result};
-use edgecart_domain::cart::{price_cart, Cart, CartError};
+use crate::objects::ask;
+pub use crate::objects::{cart_not_found as not_found, coupon_not_found};
+use edgecart_domain::cart::{price_cart, Cart};
 use edgecart_domain::money::{Currency, Money};
 use edgecart_domain::pricing::{
     cart_lines, coupon_applies, quote_cart, shipping_options, AppliedPromotion, CouponRefusal,
@@ -18,9 +20,9 @@ use edgecart_domain::records::SkuPrices;
 use edgecart_domain::search::Catalog;
 use edgecart_domain::shipping::ShippingRefusal;
 use edgecart_domain::store::StoreSnapshot;
-use edgecart_durable_objects::protocol::{
-    call_cart, CartCommand, CartRefusal, CartReply, FieldProblem, LineChangeDto, StockLevels,
-};
+use edgecart_durable_objects::protocol::cart::{self, LineChangeDto};
+use edgecart_durable_objects::protocol::stock::StockLevels;
+use edgecart_durable_objects::protocol::FieldProblem;
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
@@ -66,19 +68,6 @@ pub fn require_credentials(id: &str, token: Option<&str>) -> Result<()> {
     }
 }
 
-pub fn storage(e: worker::Error) -> ApiError {
-    ApiError::StorageUnavailable {
-        cause: format!("cart: {e}"),
-    }
-}
-
-pub fn not_found() -> ApiError {
-    ApiError::NotFound {
-        code: "cart_not_found",
-        detail: "No cart has this id, or the token does not open it.".into(),
-    }
-}
-
 /// Refuses bodies that carry prices or totals, then parses the input.
 pub fn parse_line_body<T: for<'de> Deserialize<'de>>(body: &str) -> Result<T> {
     if let Ok(Value::Object(map)) = serde_json::from_str::<Value>(body) {
@@ -98,72 +87,6 @@ pub fn parse_line_body<T: for<'de> Deserialize<'de>>(body: &str) -> Result<T> {
         field: e.field,
         detail: e.message,
     })
-}
-
-/// Maps a refused line change to the HTTP error.
-pub fn refusal_error(refusal: CartRefusal) -> ApiError {
-    let invalid = |code: &str, message: String| ApiError::Validation {
-        errors: vec![FieldProblem {
-            field: Some("quantity".into()),
-            code: code.into(),
-            message,
-        }],
-    };
-    match refusal {
-        CartRefusal::NotFound => not_found(),
-        CartRefusal::UnknownSku => ApiError::NotFound {
-            code: "sku_not_found",
-            detail: "No variant of the live catalog has this SKU.".into(),
-        },
-        CartRefusal::NotSoldInCurrency { currency } => ApiError::Validation {
-            errors: vec![FieldProblem {
-                field: Some("sku".into()),
-                code: "not_sold_in_currency".into(),
-                message: format!("This item has no price in {currency}."),
-            }],
-        },
-        CartRefusal::OutOfStock { sku, available } => ApiError::OutOfStock { sku, available },
-        CartRefusal::CheckoutInProgress => ApiError::Conflict {
-            code: "checkout_in_progress".into(),
-            detail: "A checkout of this cart is running; its lines and coupons cannot change until it ends.".into(),
-        },
-        CartRefusal::Line { error } => match error {
-            CartError::InvalidQuantity => invalid(
-                "invalid_quantity",
-                "must be a positive integer (0 removes, when setting)".into(),
-            ),
-            CartError::QuantityTooLarge { max } => invalid(
-                "quantity_limit",
-                format!("at most {max} units of this item per order"),
-            ),
-            CartError::TooManyLines { max } => ApiError::Validation {
-                errors: vec![FieldProblem {
-                    field: Some("sku".into()),
-                    code: "too_many_lines".into(),
-                    message: format!("a cart holds at most {max} different items"),
-                }],
-            },
-            CartError::NoSuchLine => ApiError::NotFound {
-                code: "line_not_found",
-                detail: "This cart has no line for this SKU.".into(),
-            },
-            CartError::TooManyCoupons { max } => ApiError::Validation {
-                errors: vec![FieldProblem {
-                    field: Some("code".into()),
-                    code: "too_many_coupons".into(),
-                    message: format!("a cart carries at most {max} coupons"),
-                }],
-            },
-            CartError::NoSuchCoupon => coupon_not_found(),
-        },
-    }
-}
-
-fn coupon_not_found() -> ApiError {
-    ApiError::NotFound {
-        code: "coupon_not_found",
-        detail: "No promotion has this coupon code (or this cart does not carry it).".into(),
-    }
 }
 
 /// `POST /v1/carts/{id}/coupons`.
@@ -252,20 +175,12 @@ pub async fn create(ctx: &CartContext<'_>, currency: Currency) -> Result<ApiResp
     let env = ctx.env;
     let id = format!("crt_{}", crate::app::random_id());
     let token = format!("{}{}", crate::app::random_id(), crate::app::random_id());
-    let reply: CartReply = call_cart(
-        env,
-        &id,
-        &CartCommand::Create {
-            id: id.clone(),
-            token: token.clone(),
-            currency,
-        },
-    )
-    .await
-    .map_err(storage)?;
-    let cart = reply.cart.ok_or_else(|| ApiError::StorageUnavailable {
-        cause: format!("cart {id} could not be created"),
-    })?;
+    let command = cart::Create {
+        id: id.clone(),
+        token: token.clone(),
+        currency,
+    };
+    let cart = ask(env, &id, command).await?;
     #[derive(Serialize)]
     struct Body {
         id: String,
@@ -285,13 +200,7 @@ pub async fn create(ctx: &CartContext<'_>, currency: Currency) -> Result<ApiResp
 /// Reads a cart with the token; a wrong token is a 404.
 pub async fn get(env: &Env, id: &str, token: Option<String>) -> Result<Cart> {
     let token = token.filter(|_| is_cart_id(id)).ok_or_else(not_found)?;
-    let reply: CartReply = call_cart(env, id, &CartCommand::Get { token })
-        .await
-        .map_err(storage)?;
-    if let Some(r) = reply.refusal {
-        return Err(refusal_error(r));
-    }
-    reply.cart.ok_or_else(not_found)
+    ask(env, id, cart::Get { token }).await
 }
 
 /// Changes a line of cart `id` (opened by `token`) and answers the cart as
@@ -309,26 +218,19 @@ pub async fn change_line(
     let (env, catalog, store) = (ctx.env, ctx.catalog, ctx.store);
     let token = token.filter(|_| is_cart_id(id)).ok_or_else(not_found)?;
     let prices = store.sku_prices(catalog, sku).await?;
-    let reply: CartReply = call_cart(
-        env,
-        id,
-        &CartCommand::ChangeLine {
-            token,
-            op_id,
-            sku: sku.to_string(),
-            change,
-            max_per_order: prices.as_ref().and_then(|p| p.max_per_order),
-            prices: prices.map(|p| p.prices),
-            hold_ttl_ms,
-        },
-    )
-    .await
-    .map_err(storage)?;
-    if let Some(r) = reply.refusal {
-        return Err(refusal_error(r));
-    }
-    let cart = reply.cart.ok_or_else(not_found)?;
-    Ok(ApiResponse::json(&render(ctx, &cart, &reply.levels).await?))
+    let command = cart::ChangeLine {
+        token,
+        op_id,
+        sku: sku.to_string(),
+        change,
+        max_per_order: prices.as_ref().and_then(|p| p.max_per_order),
+        prices: prices.map(|p| p.prices),
+        hold_ttl_ms,
+    };
+    let changed = ask(env, id, command).await?;
+    Ok(ApiResponse::json(
+        &render(ctx, &changed.cart, &changed.levels).await?,
+    ))
 }
 
 /// What the cart routes work with.
@@ -358,13 +260,7 @@ pub async fn change_coupons(
         check_coupon(ctx, &cart, code).await?;
     }
     let remove = remove.map(|code| normalize_code(&code));
-    let reply: CartReply = call_cart(ctx.env, id, &CartCommand::Coupon { token, add, remove })
-        .await
-        .map_err(storage)?;
-    if let Some(r) = reply.refusal {
-        return Err(refusal_error(r));
-    }
-    let cart = reply.cart.ok_or_else(not_found)?;
+    let cart = ask(ctx.env, id, cart::Coupon { token, add, remove }).await?;
     Ok(ApiResponse::json(&render(ctx, &cart, &[]).await?))
 }
 
@@ -709,38 +605,5 @@ mod tests {
             .unwrap_err();
         assert_eq!((e.status(), e.code()), (400, "unknown_field"));
         assert!(parse_line_body::<AddLineInput>(r#"{"sku":"A","quantity":2}"#).is_ok());
-    }
-
-    #[test]
-    fn refusals_map_to_statuses_and_codes() {
-        let table = [
-            (CartRefusal::NotFound, 404, "cart_not_found"),
-            (
-                CartRefusal::OutOfStock {
-                    sku: "A".into(),
-                    available: 2,
-                },
-                409,
-                "out_of_stock",
-            ),
-            (
-                CartRefusal::Line {
-                    error: CartError::QuantityTooLarge { max: 3 },
-                },
-                422,
-                "validation_failed",
-            ),
-            (
-                CartRefusal::Line {
-                    error: CartError::NoSuchLine,
-                },
-                404,
-                "line_not_found",
-            ),
-        ];
-        for (refusal, status, code) in table {
-            let e = refusal_error(refusal);
-            assert_eq!((e.status(), e.code()), (status, code));
-        }
     }
 }

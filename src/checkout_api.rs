@@ -12,19 +12,19 @@
 
 use crate::cart_api::{
     line_prices, listed_skus, not_found, parse_line_body, pricing_error, require_credentials,
-    storage, CartContext,
+    CartContext,
 };
 use crate::http::{ApiError, ApiResponse, Result};
+use crate::objects::{ask, order_not_found as order_missing, send, Refused};
 use edgecart_domain::cart::Cart;
 use edgecart_domain::checkout::{
     self, Answer, CheckoutInput, CheckoutPlan, PlanInput, Refusal, StoredAnswer,
 };
 use edgecart_domain::idempotency;
 use edgecart_domain::order::parse_email;
-use edgecart_durable_objects::protocol::{
-    call_cart, call_order, call_store, CartCommand, CheckoutBeginReply, CheckoutReply,
-    FieldProblem, OrderCommand, OrderReply, StoreCommand, StoreReply,
-};
+use edgecart_durable_objects::protocol::cart::{self, CheckoutBeginReply, CheckoutReply};
+use edgecart_durable_objects::protocol::store::{self, OrderSummary, DEFAULT_STORE};
+use edgecart_durable_objects::protocol::{order, Answer as ObjectAnswer, FieldProblem};
 use serde_json::{json, Value};
 
 /// An RFC 9457 problem as a checkout answers it: its stable `code` and the
@@ -165,20 +165,13 @@ fn response(answer: &StoredAnswer) -> ApiResponse {
     response
 }
 
-fn in_progress() -> ApiError {
-    ApiError::Conflict {
-        code: "idempotency_in_progress".into(),
-        detail: "A request with this Idempotency-Key is being processed; retry shortly.".into(),
-    }
-}
-
 /// The response to the cart's answer to `CheckoutRun` or `CheckoutFinish`
 /// (`dropped`: what to answer when the record was dropped).
-fn answered(reply: CheckoutReply, dropped: ApiError) -> Result<ApiResponse> {
+fn answered(reply: ObjectAnswer<cart::CheckoutRun>, dropped: ApiError) -> Result<ApiResponse> {
     match reply {
-        CheckoutReply::Answered { answer } => Ok(response(&answer)),
-        CheckoutReply::InProgress => Err(in_progress()),
-        CheckoutReply::Dropped => Err(dropped),
+        Ok(CheckoutReply::Answered { answer }) => Ok(response(&answer)),
+        Ok(CheckoutReply::Dropped) => Err(dropped),
+        Err(refusal) => Err(refusal.error()),
     }
 }
 
@@ -201,7 +194,7 @@ pub async fn checkout(
     let input: CheckoutInput = parse_line_body(body)?;
     let fingerprint = idempotency::fingerprint(&[b"POST", id.as_bytes(), body.as_bytes()]);
     let attempt = crate::app::random_id();
-    let begin = CartCommand::CheckoutBegin {
+    let begin = cart::CheckoutBegin {
         token,
         key: key.clone(),
         fingerprint,
@@ -212,17 +205,17 @@ pub async fn checkout(
     // checkout that starts needs both, and the two objects are apart.
     let customer = parse_email(&input.email).ok();
     let (reply, store) = futures_util::future::join(
-        call_cart(ctx.env, id, &begin),
-        call_store(ctx.env, &StoreCommand::Get { customer }),
+        send(ctx.env, id, begin),
+        ask(ctx.env, DEFAULT_STORE, store::Get { customer }),
     )
     .await;
-    let reply: CheckoutBeginReply = reply.map_err(storage)?;
-    let run = |plan: Option<Box<CheckoutPlan>>| CartCommand::CheckoutRun {
+    let reply = reply?;
+    let run = |plan: Option<Box<CheckoutPlan>>| cart::CheckoutRun {
         key: key.clone(),
         attempt: attempt.clone(),
         plan,
     };
-    let finish = |refusal: Option<Refusal>| CartCommand::CheckoutFinish {
+    let finish = |refusal: Option<Refusal>| cart::CheckoutFinish {
         key: key.clone(),
         attempt: attempt.clone(),
         refusal,
@@ -231,41 +224,33 @@ pub async fn checkout(
         cause: format!("checkout {key} of {id}: {what}"),
     };
     match reply {
-        CheckoutBeginReply::NotFound => Err(not_found()),
-        CheckoutBeginReply::Replay { answer } => {
+        Err(refusal) => Err(refusal.error()),
+        Ok(CheckoutBeginReply::Replay { answer }) => {
             let mut r = response(&answer);
             r.header("Idempotent-Replayed", "true");
             Ok(r)
         }
-        CheckoutBeginReply::Mismatch => Err(ApiError::Validation {
-            errors: vec![FieldProblem {
-                field: None,
-                code: "idempotency_mismatch".into(),
-                message: "This Idempotency-Key was used with a different request body; use a new key for a new request.".into(),
-            }],
-        }),
-        CheckoutBeginReply::InProgress => Err(in_progress()),
-        CheckoutBeginReply::CartBusy => Err(ApiError::Conflict {
-            code: "checkout_in_progress".into(),
-            detail: "Another checkout of this cart is running.".into(),
-        }),
-        CheckoutBeginReply::Resume => {
-            let reply = call_cart(ctx.env, id, &run(None)).await.map_err(storage)?;
+        Ok(CheckoutBeginReply::Resume) => {
+            let reply = send(ctx.env, id, run(None)).await?;
             answered(reply, lost("dropped while resuming"))
         }
-        CheckoutBeginReply::Start { cart } => {
+        Ok(CheckoutBeginReply::Start { cart }) => {
+            // `command`: Ok to run the plan, Err to finish without one.
             let (command, passing) = match plan(ctx, &cart, store, input, hold_ttl_ms).await {
-                Ok(Ok(plan)) => (run(Some(Box::new(plan))), None),
+                Ok(Ok(plan)) => (Ok(run(Some(Box::new(plan)))), None),
                 // A passing failure (5xx) is not the key's final answer:
                 // the record is dropped and a retry starts over.
                 Ok(Err(refusal)) if refusal_problem(&refusal).0 >= 500 => {
                     let (status, body) = refusal_problem(&refusal);
-                    (finish(None), Some(lost(&format!("{status}: {body}"))))
+                    (Err(finish(None)), Some(lost(&format!("{status}: {body}"))))
                 }
-                Ok(Err(refusal)) => (finish(Some(refusal)), None),
-                Err(e) => (finish(None), Some(e)),
+                Ok(Err(refusal)) => (Err(finish(Some(refusal))), None),
+                Err(e) => (Err(finish(None)), Some(e)),
             };
-            let reply = call_cart(ctx.env, id, &command).await.map_err(storage)?;
+            let reply = match command {
+                Ok(run) => send(ctx.env, id, run).await?,
+                Err(finish) => send(ctx.env, id, finish).await?,
+            };
             answered(reply, passing.unwrap_or_else(|| lost("dropped")))
         }
     }
@@ -279,19 +264,12 @@ pub async fn checkout(
 async fn plan(
     ctx: &CartContext<'_>,
     cart: &Cart,
-    store: worker::Result<StoreReply>,
+    store: Result<edgecart_domain::store::StoreState>,
     input: CheckoutInput,
     hold_ttl_ms: i64,
 ) -> Result<std::result::Result<CheckoutPlan, Refusal>> {
     let listed = listed_skus(&line_prices(ctx, cart).await?, ctx.catalog);
-    let store = match store.map_err(storage)? {
-        StoreReply::State(s) => s,
-        other => {
-            return Err(ApiError::StorageUnavailable {
-                cause: format!("store answered {other:?}"),
-            })
-        }
-    };
+    let store = store?;
     Ok(checkout::plan(PlanInput {
         cart,
         listed: &listed,
@@ -316,24 +294,10 @@ pub async fn get_order(
         return Err(order_missing());
     }
     let token = if admin { None } else { token };
-    match call_order(env, id, &OrderCommand::Get { token })
-        .await
-        .map_err(storage)?
-    {
-        OrderReply::Order { order } => {
-            let mut r = ApiResponse::json(&order);
-            r.header("Cache-Control", "no-store");
-            Ok(r)
-        }
-        OrderReply::NotFound | OrderReply::Illegal { .. } => Err(order_missing()),
-    }
-}
-
-fn order_missing() -> ApiError {
-    ApiError::NotFound {
-        code: "order_not_found",
-        detail: "No order has this id, or the token does not open it.".into(),
-    }
+    let order = ask(env, id, order::Get { token }).await?;
+    let mut r = ApiResponse::json(&order);
+    r.header("Cache-Control", "no-store");
+    Ok(r)
 }
 
 fn is_order_id(id: &str) -> bool {
@@ -352,31 +316,10 @@ pub async fn transition(
     if !is_order_id(id) {
         return Err(order_missing());
     }
-    let command = OrderCommand::Transition { token, event };
-    match call_order(env, id, &command).await.map_err(storage)? {
-        OrderReply::Order { order } => {
-            let mut r = ApiResponse::json(&order);
-            r.header("Cache-Control", "no-store");
-            Ok(r)
-        }
-        OrderReply::NotFound => Err(order_missing()),
-        OrderReply::Illegal { from, event } => Err(ApiError::Conflict {
-            code: "illegal_transition".into(),
-            detail: format!(
-                "An order that is {} cannot be {}.",
-                serde_json::to_value(from)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default(),
-                match event {
-                    edgecart_domain::order::OrderEvent::Cancel => "cancelled",
-                    edgecart_domain::order::OrderEvent::Fulfil => "fulfilled",
-                    edgecart_domain::order::OrderEvent::Refund => "refunded",
-                    _ => "changed this way",
-                }
-            ),
-        }),
-    }
+    let order = ask(env, id, order::Transition { token, event }).await?;
+    let mut r = ApiResponse::json(&order);
+    r.header("Cache-Control", "no-store");
+    Ok(r)
 }
 
 /// Query parameters of `GET /admin/v1/orders`.
@@ -453,21 +396,14 @@ pub async fn list_orders(
             })?)
         }
     };
-    let command = StoreCommand::ListOrders {
+    let command = store::ListOrders {
         status,
         from_ms,
         to_ms,
         before,
         limit: limit + 1,
     };
-    let mut orders = match call_store(env, &command).await.map_err(storage)? {
-        StoreReply::Orders { orders } => orders,
-        other => {
-            return Err(ApiError::StorageUnavailable {
-                cause: format!("{other:?}"),
-            })
-        }
-    };
+    let mut orders = ask(env, DEFAULT_STORE, command).await?.orders;
     let next_cursor = if orders.len() > limit as usize {
         orders.truncate(limit as usize);
         orders
@@ -479,7 +415,7 @@ pub async fn list_orders(
     #[derive(serde::Serialize)]
     struct Item<'a> {
         #[serde(flatten)]
-        summary: &'a edgecart_durable_objects::protocol::OrderSummary,
+        summary: &'a OrderSummary,
         created_at: String,
     }
     #[derive(serde::Serialize)]

@@ -6,12 +6,13 @@
 use crate::catalog_api::Params;
 use crate::catalog_store::CatalogStore;
 use crate::http::{ApiError, ApiResponse, Result};
+pub use crate::objects::stock_error;
+use crate::objects::{ask, send};
 use edgecart_domain::stock::{
-    bulk_op_id, BulkRefusal, BulkSetOnHandInput, StockError, StockOp, BULK_MAX_ITEMS, REASON_MAX,
+    bulk_op_id, BulkRefusal, BulkSetOnHandInput, StockOp, BULK_MAX_ITEMS, REASON_MAX,
 };
-use edgecart_durable_objects::protocol::{
-    call_stock, ApplyReply, FieldProblem, HistoryReply, StockCommand, StockLevels,
-};
+use edgecart_durable_objects::protocol::stock::{self, Applied, MovementEntry, StockLevels};
+use edgecart_durable_objects::protocol::FieldProblem;
 use futures_util::future::join_all;
 use serde::Serialize;
 use worker::Env;
@@ -20,12 +21,6 @@ const HISTORY_DEFAULT_PAGE: u32 = 50;
 const HISTORY_MAX_PAGE: u32 = 200;
 /// Largest body of a batch count: 200 items with long reasons fit.
 pub const BATCH_BODY_MAX: usize = 256 * 1024;
-
-fn storage(e: worker::Error) -> ApiError {
-    ApiError::StorageUnavailable {
-        cause: format!("stock object: {e}"),
-    }
-}
 
 fn sku_not_found() -> ApiError {
     ApiError::NotFound {
@@ -46,9 +41,7 @@ pub async fn require_sku(store: &CatalogStore<'_>, now_ms: u64, sku: &str) -> Re
 
 /// The exact stock levels of `sku` now.
 pub async fn levels(env: &Env, sku: &str) -> Result<StockLevels> {
-    call_stock(env, sku, &StockCommand::Snapshot)
-        .await
-        .map_err(storage)
+    ask(env, sku, stock::Snapshot {}).await
 }
 
 /// Answers `GET /v1/inventory/{sku}`: exact, never cached.
@@ -67,32 +60,6 @@ pub async fn availability(env: &Env, sku: &str) -> Result<ApiResponse> {
     });
     r.header("Cache-Control", "no-store");
     Ok(r)
-}
-
-/// Maps a refused stock operation to the HTTP error.
-pub fn stock_error(e: StockError, field: &str) -> ApiError {
-    match e {
-        StockError::BelowCommitted { minimum } => ApiError::Conflict {
-            code: "below_committed".into(),
-            detail: format!("On hand may not go below {minimum}, the units reserved and sold."),
-        },
-        StockError::OutOfStock { available } => ApiError::Conflict {
-            code: "out_of_stock".into(),
-            detail: format!("Only {available} available."),
-        },
-        StockError::InvalidQuantity => ApiError::Validation {
-            errors: vec![FieldProblem {
-                field: Some(field.into()),
-                code: "invalid_quantity".into(),
-                message: "must be an integer from 0 to 1000000000 (on hand after the change too)"
-                    .into(),
-            }],
-        },
-        StockError::NoHold | StockError::QuantityMismatch { .. } => ApiError::Conflict {
-            code: "no_hold".into(),
-            detail: "No live hold matches.".into(),
-        },
-    }
 }
 
 fn check_reason(reason: &str) -> Result<()> {
@@ -117,16 +84,14 @@ async fn apply_op(
     op_id: String,
     op: StockOp,
     field: &str,
-) -> Result<ApplyReply> {
+) -> Result<Applied> {
     if let StockOp::SetOnHand { reason, .. } | StockOp::Adjust { reason, .. } = &op {
         check_reason(reason)?;
     }
     edgecart_domain::stock::StockLedger::check_op(&op).map_err(|e| stock_error(e, field))?;
-    let reply: ApplyReply = call_stock(env, sku, &StockCommand::Apply { op_id, op })
-        .await
-        .map_err(storage)?;
-    reply.outcome.clone().map_err(|e| stock_error(e, field))?;
-    Ok(reply)
+    send(env, sku, stock::Apply { op_id, op })
+        .await?
+        .map_err(|e| stock_error(e, field))
 }
 
 /// Applies an admin stock operation (`op_id` makes retries safe).
@@ -315,23 +280,18 @@ pub async fn set_on_hand_batch(
 pub async fn movements(env: &Env, sku: &str, params: &Params<'_>) -> Result<ApiResponse> {
     let (limit, after) =
         crate::admin_api::page_params(params, HISTORY_DEFAULT_PAGE, HISTORY_MAX_PAGE, "m")?;
-    let reply: HistoryReply = call_stock(
-        env,
-        sku,
-        &StockCommand::History {
-            after,
-            limit: limit + 1,
-        },
-    )
-    .await
-    .map_err(storage)?;
+    let command = stock::History {
+        after,
+        limit: limit + 1,
+    };
+    let reply = ask(env, sku, command).await?;
     let (entries, next_cursor) = crate::admin_api::page(reply.entries, limit, "m", |e| e.seq);
     let levels = levels(env, sku).await?;
     #[derive(Serialize)]
     struct Body<'a> {
         sku: &'a str,
         levels: StockLevels,
-        items: Vec<edgecart_durable_objects::protocol::MovementEntry>,
+        items: Vec<MovementEntry>,
         next_cursor: Option<String>,
     }
     Ok(ApiResponse::json(&Body {
@@ -345,6 +305,7 @@ pub async fn movements(env: &Env, sku: &str, params: &Params<'_>) -> Result<ApiR
 #[cfg(test)]
 mod tests {
     use super::*;
+    use edgecart_domain::stock::StockError;
 
     #[test]
     fn batch_refusals_are_400s_naming_the_field() {

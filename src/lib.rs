@@ -17,6 +17,7 @@ pub mod checkout_api;
 pub mod config;
 pub mod http;
 pub mod inventory_api;
+pub mod objects;
 pub mod routes;
 pub mod shop_html;
 pub mod shop_pages;

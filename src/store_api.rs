@@ -8,33 +8,23 @@
 use crate::admin_api::small_json_body;
 use crate::app::ApiRequest;
 use crate::http::{ApiError, ApiResponse, Result};
+use crate::objects::{ask, promotion_not_found};
 use crate::routes::Handler as H;
 use edgecart_domain::admin::parse_input;
 use edgecart_domain::catalog::FieldError;
 use edgecart_domain::promotion::{Promotion, PromotionInput};
 use edgecart_domain::store::StoreConfigInput;
-use edgecart_durable_objects::protocol::{
-    call_store, FieldProblem, PromotionState, StoreCommand, StoreReply,
+use edgecart_durable_objects::protocol::store::{
+    self, PromotionSaved, PromotionState, StoreState, DEFAULT_STORE,
 };
+use edgecart_durable_objects::protocol::FieldProblem;
 use serde::Serialize;
 use serde_json::Value;
 use worker::Env;
 
-fn storage(e: worker::Error) -> ApiError {
-    ApiError::StorageUnavailable {
-        cause: format!("store object: {e}"),
-    }
-}
-
 fn invalid(errors: Vec<FieldError>) -> ApiError {
     ApiError::Validation {
         errors: errors.iter().map(FieldProblem::from).collect(),
-    }
-}
-
-fn unexpected(reply: StoreReply) -> ApiError {
-    ApiError::StorageUnavailable {
-        cause: format!("store object answered {reply:?}"),
     }
 }
 
@@ -55,13 +45,6 @@ async fn promotion_response(env: &Env, id: &str) -> Result<ApiResponse> {
         .find(|p| p.promotion.id == id)
         .ok_or_else(promotion_not_found)?;
     Ok(ApiResponse::json(&view(p)))
-}
-
-fn promotion_not_found() -> ApiError {
-    ApiError::NotFound {
-        code: "promotion_not_found",
-        detail: "No promotion has this id.".into(),
-    }
 }
 
 /// A promotion as the admin API shows it (instants in RFC 3339).
@@ -88,14 +71,8 @@ fn view(p: &PromotionState) -> PromotionView<'_> {
     }
 }
 
-async fn state(env: &Env) -> Result<edgecart_durable_objects::protocol::StoreState> {
-    match call_store(env, &StoreCommand::Get { customer: None })
-        .await
-        .map_err(storage)?
-    {
-        StoreReply::State(s) => Ok(s),
-        other => Err(unexpected(other)),
-    }
+async fn state(env: &Env) -> Result<StoreState> {
+    ask(env, DEFAULT_STORE, store::Get { customer: None }).await
 }
 
 /// Serves `/admin/v1/store` and `/admin/v1/promotions[/{id}]`, for the
@@ -108,13 +85,8 @@ pub async fn handle(request: &mut ApiRequest<'_>, env: &Env) -> Result<ApiRespon
             let input: StoreConfigInput =
                 parse_input(&small_json_body(body).await?).map_err(bad_json)?;
             let config = input.validate().map_err(invalid)?;
-            match call_store(env, &StoreCommand::PutConfig { config })
-                .await
-                .map_err(storage)?
-            {
-                StoreReply::State(s) => Ok(ApiResponse::json(&s.config)),
-                other => Err(unexpected(other)),
-            }
+            let s = ask(env, DEFAULT_STORE, store::PutConfig { config }).await?;
+            Ok(ApiResponse::json(&s.config))
         }
         H::ListPromotions => {
             let s = state(env).await?;
@@ -129,16 +101,11 @@ pub async fn handle(request: &mut ApiRequest<'_>, env: &Env) -> Result<ApiRespon
         H::GetPromotion => promotion_response(env, request.path.param("id")).await,
         H::DeletePromotion => {
             let id = request.path.param("id");
-            match call_store(env, &StoreCommand::DeletePromotion { id: id.into() })
-                .await
-                .map_err(storage)?
-            {
-                StoreReply::Deleted => Ok(ApiResponse::json(
-                    &serde_json::json!({ "id": id, "deleted": true }),
-                )),
-                StoreReply::NotFound => Err(promotion_not_found()),
-                other => Err(unexpected(other)),
-            }
+            let command = store::DeletePromotion { id: id.into() };
+            ask(env, DEFAULT_STORE, command).await?;
+            Ok(ApiResponse::json(
+                &serde_json::json!({ "id": id, "deleted": true }),
+            ))
         }
         H::PutPromotion => {
             let id = request.path.param("id");
@@ -162,23 +129,12 @@ pub async fn handle(request: &mut ApiRequest<'_>, env: &Env) -> Result<ApiRespon
             }
             let input: PromotionInput = parse_input(&value.to_string()).map_err(bad_json)?;
             let promotion = input.validate().map_err(invalid)?;
-            match call_store(env, &StoreCommand::PutPromotion { promotion })
-                .await
-                .map_err(storage)?
-            {
-                StoreReply::Saved { created } => {
-                    let mut r = promotion_response(env, id).await?;
-                    if created {
-                        r.status = 201;
-                    }
-                    Ok(r)
-                }
-                StoreReply::CodeTaken { code, by } => Err(ApiError::Conflict {
-                    code: "code_taken".into(),
-                    detail: format!("Promotion {by} already uses the coupon code {code}."),
-                }),
-                other => Err(unexpected(other)),
+            let saved = ask(env, DEFAULT_STORE, store::PutPromotion { promotion }).await?;
+            let mut r = promotion_response(env, id).await?;
+            if saved == PromotionSaved::Created {
+                r.status = 201;
             }
+            Ok(r)
         }
         _ => Err(ApiError::RouteNotFound),
     }

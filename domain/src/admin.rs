@@ -9,7 +9,7 @@
 use crate::catalog::{is_slug, limits, publish, validate_product, FieldError, Publication};
 use crate::money::{Currency, CurrencyError};
 use crate::records::{CategoryRecord, ImageRecord, ProductRecord, VariantRecord, PRODUCT_SCHEMA};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -252,10 +252,28 @@ fn field_error(field: impl Into<String>, code: &'static str, message: &str) -> F
 pub enum AdminError {
     /// The input breaks rules; nothing changed.
     Invalid(Vec<FieldError>),
-    /// The target does not exist (`what` names it: "product", "sku", "price").
-    NotFound { what: &'static str },
-    /// The change contradicts the current state (e.g. deleting a variant's last price).
-    Conflict { code: &'static str, message: String },
+    /// The target does not exist.
+    NotFound(Missing),
+    /// The change contradicts the current state.
+    Conflict(Conflict),
+}
+
+/// What a change named that the catalog does not have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Missing {
+    Product,
+    Sku,
+    /// The SKU has no price in the currency.
+    Price,
+}
+
+/// A change the current state does not allow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "conflict", rename_all = "snake_case")]
+pub enum Conflict {
+    /// Deleting a variant's last price (`currency` is its only one).
+    LastPrice { sku: String, currency: Currency },
 }
 
 /// One applied change, as the audit trail records it.
@@ -447,7 +465,7 @@ impl CatalogState {
         let before = self
             .products
             .remove(id)
-            .ok_or(AdminError::NotFound { what: "product" })?;
+            .ok_or(AdminError::NotFound(Missing::Product))?;
         self.unindex(&before);
         Ok(Change {
             action: "product.delete",
@@ -462,16 +480,16 @@ impl CatalogState {
         let id = self
             .skus
             .get(sku)
-            .ok_or(AdminError::NotFound { what: "sku" })?;
+            .ok_or(AdminError::NotFound(Missing::Sku))?;
         let product = self
             .products
             .get_mut(id)
-            .ok_or(AdminError::NotFound { what: "sku" })?;
+            .ok_or(AdminError::NotFound(Missing::Sku))?;
         let variant = product
             .variants
             .iter_mut()
             .find(|v| v.sku == sku)
-            .ok_or(AdminError::NotFound { what: "sku" })?;
+            .ok_or(AdminError::NotFound(Missing::Sku))?;
         Ok((id.as_str(), variant))
     }
 
@@ -507,13 +525,13 @@ impl CatalogState {
     pub fn delete_price(&mut self, sku: &str, currency: Currency) -> Result<Change, AdminError> {
         let (_, variant) = self.variant_mut(sku)?;
         if !variant.prices.contains_key(&currency) {
-            return Err(AdminError::NotFound { what: "price" });
+            return Err(AdminError::NotFound(Missing::Price));
         }
         if variant.prices.len() == 1 {
-            return Err(AdminError::Conflict {
-                code: "last_price",
-                message: format!("{currency} is the only price of {sku}; set another first"),
-            });
+            return Err(AdminError::Conflict(Conflict::LastPrice {
+                sku: sku.to_string(),
+                currency,
+            }));
         }
         let before = variant.prices.remove(&currency);
         Ok(Change {
@@ -756,7 +774,7 @@ mod tests {
         assert_eq!(s.set_price("KTL-1", usd, 2600), Ok(Applied::Unchanged));
         assert_eq!(
             s.set_price("NOPE", usd, 1),
-            Err(AdminError::NotFound { what: "sku" })
+            Err(AdminError::NotFound(Missing::Sku))
         );
         assert!(matches!(
             s.set_price("KTL-1", usd, -1),
@@ -765,14 +783,11 @@ mod tests {
         assert_eq!(s.delete_price("KTL-1", eur).unwrap().action, "price.delete");
         assert_eq!(
             s.delete_price("KTL-1", eur),
-            Err(AdminError::NotFound { what: "price" })
+            Err(AdminError::NotFound(Missing::Price))
         );
         assert!(matches!(
             s.delete_price("KTL-1", usd),
-            Err(AdminError::Conflict {
-                code: "last_price",
-                ..
-            })
+            Err(AdminError::Conflict(Conflict::LastPrice { .. }))
         ));
         let published = s.publish(1);
         assert_eq!(published.index.products[0].prices[&usd], [2600, 2600]);
@@ -786,7 +801,7 @@ mod tests {
         assert_eq!(s.delete_product("prd_1").unwrap().action, "product.delete");
         assert_eq!(
             s.delete_product("prd_1"),
-            Err(AdminError::NotFound { what: "product" })
+            Err(AdminError::NotFound(Missing::Product))
         );
         let reuse = KETTLE.replace("prd_1", "prd_2");
         assert!(matches!(

@@ -11,13 +11,16 @@
 //! run redoes the work, and publishing is idempotent. It must not decide
 //! availability itself: the ledgers are the truth, this is a lagging copy.
 
-use crate::protocol::{call_stock, AvailabilityCommand, StockCommand, StockLevels};
+use crate::object::{alarm_done, answer, arm_unless_set, json, now_ms, serve, Tables};
+use crate::protocol::availability::{AvailabilityCommand, Changed, Noted};
+use crate::protocol::send;
+use crate::protocol::stock::Snapshot;
 use edgecart_domain::records::{
     stock_snapshot_key, StockPointer, StockSnapshot, STOCK_POINTER_KEY, STOCK_SNAPSHOT_SCHEMA,
 };
 use futures_util::future::join_all;
 use serde::Deserialize;
-use worker::{durable_object, Date, DurableObject, Env, Request, Response, State};
+use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS skus (sku TEXT PRIMARY KEY, in_stock INTEGER NOT NULL);
@@ -38,104 +41,84 @@ pub struct AvailabilityPublisher {
     env: Env,
 }
 
-fn now_ms() -> i64 {
-    Date::now().as_millis() as i64
-}
-
 impl DurableObject for AvailabilityPublisher {
     fn new(state: State, env: Env) -> Self {
         AvailabilityPublisher { state, env }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let command: AvailabilityCommand = match crate::protocol::read_command(&mut req).await {
-            Ok(c) => c,
-            Err(e) => return Response::error(e, 400),
-        };
-        crate::respond(self.handle(command).await)
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        serve(req, |command: AvailabilityCommand| async move {
+            match command {
+                AvailabilityCommand::Changed(c) => answer(c, |c| self.changed(c)).await,
+            }
+        })
+        .await
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        self.publish().await.map_err(worker::Error::RustError)?;
-        Response::ok("published")
+        alarm_done(self.publish().await.map(|_| ()))
     }
 }
 
 impl AvailabilityPublisher {
-    async fn handle(&self, command: AvailabilityCommand) -> Result<String, String> {
-        let sql = self.state.storage().sql();
-        crate::create_schema(&sql, SCHEMA)?;
-        match command {
-            AvailabilityCommand::Changed { sku } => {
-                sql.exec(
-                    "INSERT OR IGNORE INTO dirty (sku) VALUES (?)",
-                    vec![sku.into()],
-                )
-                .map_err(|e| format!("marking dirty: {e}"))?;
-                self.arm(GATHER_MS).await?;
-                crate::json(&true)
-            }
-        }
-    }
-
-    /// Arms the alarm `in_ms` from now unless one is already set.
-    async fn arm(&self, in_ms: i64) -> Result<(), String> {
-        let storage = self.state.storage();
-        let set = storage
-            .get_alarm()
-            .await
-            .map_err(|e| format!("reading the alarm: {e}"))?;
-        if set.is_none() {
-            // An integer alarm time is an offset from now, in milliseconds.
-            storage
-                .set_alarm(in_ms)
-                .await
-                .map_err(|e| format!("setting the alarm: {e}"))?;
-        }
-        Ok(())
+    /// Marks the SKU dirty and arms the gathering alarm.
+    async fn changed(&self, Changed { sku }: Changed) -> crate::object::Handled<Changed> {
+        let tables = Tables::open(&self.state.storage(), SCHEMA)?;
+        tables.exec(
+            "marking dirty",
+            "INSERT OR IGNORE INTO dirty (sku) VALUES (?)",
+            vec![sku.into()],
+        )?;
+        arm_unless_set(&self.state.storage(), GATHER_MS).await?;
+        Ok(Ok(Noted {}))
     }
 
     /// Re-reads up to [`BATCH`] dirty SKUs, records their flags, publishes
     /// the snapshot and the pointer; arms the alarm again if SKUs remain
     /// dirty. Returns the published version.
     async fn publish(&self) -> Result<String, String> {
-        let sql = self.state.storage().sql();
-        crate::create_schema(&sql, SCHEMA)?;
+        let tables = Tables::open(&self.state.storage(), SCHEMA)?;
         #[derive(Deserialize)]
         struct SkuRow {
             sku: String,
         }
-        let dirty: Vec<String> = sql
-            .exec("SELECT sku FROM dirty LIMIT ?", vec![(BATCH as i64).into()])
-            .and_then(|c| c.to_array::<SkuRow>())
-            .map_err(|e| format!("reading dirty SKUs: {e}"))?
+        let dirty: Vec<String> = tables
+            .rows::<SkuRow>(
+                "reading dirty SKUs",
+                "SELECT sku FROM dirty LIMIT ?",
+                vec![(BATCH as i64).into()],
+            )?
             .into_iter()
             .map(|r| r.sku)
             .collect();
         for chunk in dirty.chunks(READ_PARALLELISM) {
             let reads = join_all(chunk.iter().map(|sku| async move {
-                let levels: worker::Result<StockLevels> =
-                    call_stock(&self.env, sku, &StockCommand::Snapshot).await;
+                let levels = send(&self.env, sku, Snapshot {}).await;
                 (sku, levels)
             }))
             .await;
             // One synchronous block per chunk: flags and dirty marks commit together.
             for (sku, levels) in reads {
-                let Ok(levels) = levels else { continue };
-                sql.exec(
+                let Ok(Ok(levels)) = levels else { continue };
+                let recording = format!("recording {sku}");
+                tables.exec(
+                    &recording,
                     "INSERT OR REPLACE INTO skus (sku, in_stock) VALUES (?, ?)",
                     vec![sku.as_str().into(), i64::from(levels.available > 0).into()],
-                )
-                .and_then(|_| {
-                    sql.exec("DELETE FROM dirty WHERE sku = ?", vec![sku.as_str().into()])
-                })
-                .map_err(|e| format!("recording {sku}: {e}"))?;
+                )?;
+                tables.exec(
+                    &recording,
+                    "DELETE FROM dirty WHERE sku = ?",
+                    vec![sku.as_str().into()],
+                )?;
             }
         }
-        let in_stock: Vec<String> = sql
-            .exec("SELECT sku FROM skus WHERE in_stock = 1 ORDER BY sku", None)
-            .and_then(|c| c.to_array::<SkuRow>())
-            .map_err(|e| format!("reading flags: {e}"))?
+        let in_stock: Vec<String> = tables
+            .rows::<SkuRow>(
+                "reading flags",
+                "SELECT sku FROM skus WHERE in_stock = 1 ORDER BY sku",
+                Vec::new(),
+            )?
             .into_iter()
             .map(|r| r.sku)
             .collect();
@@ -145,16 +128,17 @@ impl AvailabilityPublisher {
         struct Published {
             version: String,
         }
-        let last = sql
-            .exec("SELECT version FROM published WHERE id = 1", None)
-            .and_then(|c| c.to_array::<Published>())
-            .map_err(|e| format!("reading the last version: {e}"))?;
+        let last: Vec<Published> = tables.rows(
+            "reading the last version",
+            "SELECT version FROM published WHERE id = 1",
+            Vec::new(),
+        )?;
         if last.first().is_none_or(|p| p.version != version) {
             let kv = self
                 .env
                 .kv("CATALOG")
                 .map_err(|e| format!("KV binding CATALOG: {e}"))?;
-            let body = crate::json(&snapshot)?;
+            let body = json(&snapshot)?;
             kv.put(&stock_snapshot_key(&version), body.as_str())
                 .map_err(|e| e.to_string())?
                 .execute()
@@ -165,27 +149,28 @@ impl AvailabilityPublisher {
                 version: version.clone(),
                 taken_at_ms: now_ms(),
             };
-            kv.put(STOCK_POINTER_KEY, crate::json(&pointer)?.as_str())
+            kv.put(STOCK_POINTER_KEY, json(&pointer)?.as_str())
                 .map_err(|e| e.to_string())?
                 .execute()
                 .await
                 .map_err(|e| format!("writing the pointer: {e}"))?;
-            sql.exec(
+            tables.exec(
+                "recording the version",
                 "INSERT OR REPLACE INTO published (id, version) VALUES (1, ?)",
                 vec![version.as_str().into()],
-            )
-            .map_err(|e| format!("recording the version: {e}"))?;
+            )?;
         }
         #[derive(Deserialize)]
         struct Count {
             n: f64,
         }
-        let left = sql
-            .exec("SELECT COUNT(*) AS n FROM dirty", None)
-            .and_then(|c| c.to_array::<Count>())
-            .map_err(|e| format!("counting dirty SKUs: {e}"))?;
+        let left: Vec<Count> = tables.rows(
+            "counting dirty SKUs",
+            "SELECT COUNT(*) AS n FROM dirty",
+            Vec::new(),
+        )?;
         if left.first().is_some_and(|c| c.n > 0.0) {
-            self.arm(GATHER_MS).await?;
+            arm_unless_set(&self.state.storage(), GATHER_MS).await?;
         }
         Ok(version)
     }

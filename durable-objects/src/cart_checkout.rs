@@ -23,12 +23,11 @@
 //! abandons one that cannot have (its coupons and holds given back).
 
 use crate::cart_object::{now_ms, Carts};
-use crate::json;
+use crate::object::{arm_by, Handled, Tables};
 use crate::payment::{self, ChargeOutcome, RefundOutcome};
-use crate::protocol::{
-    call_order, call_stock, call_store, ApplyReply, CheckoutBeginReply, CheckoutReply,
-    OrderCommand, OrderReply, StockCommand, StoreCommand, StoreReply,
-};
+use crate::protocol::cart::{self, CartRefusal, CheckoutBeginReply, CheckoutReply};
+use crate::protocol::store::{self, StoreRefusal, DEFAULT_STORE};
+use crate::protocol::{order, send};
 use edgecart_domain::checkout::{
     stock_op_id, transition, Answer, Checkout, CheckoutPlan, Effect, Outcome, Refusal, ShortLine,
     Step, StoredAnswer,
@@ -37,7 +36,6 @@ use edgecart_domain::idempotency::{self, Begin, IdempotencyRecord, IdempotencySt
 use edgecart_domain::money::Money;
 use edgecart_domain::stock::{StockError, StockOp};
 use futures_util::future::join_all;
-use serde::Deserialize;
 
 pub(crate) const CHECKOUT_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS checkouts (key TEXT PRIMARY KEY, json TEXT NOT NULL, updated_ms INTEGER NOT NULL);
@@ -74,28 +72,22 @@ fn unanswered(cause: String) -> Outcome {
 
 impl Carts {
     /// The SQL storage, with the checkouts table created (once per instance).
-    fn checkouts_table(&self) -> Result<worker::SqlStorage, String> {
-        let sql = self.storage.sql();
-        if !self.checkouts_ready.get() {
-            crate::create_schema(&sql, CHECKOUT_SCHEMA)?;
-            self.checkouts_ready.set(true);
+    fn checkouts_table(&self) -> Result<Tables, String> {
+        if self.checkouts_ready.get() {
+            return Ok(Tables::opened(&self.storage));
         }
-        Ok(sql)
+        let tables = Tables::open(&self.storage, CHECKOUT_SCHEMA)?;
+        self.checkouts_ready.set(true);
+        Ok(tables)
     }
 
     /// The stored record of checkout `key`.
     fn stored_checkout(&self, key: &str) -> Result<Option<Checkout>, String> {
-        let sql = self.checkouts_table()?;
-        #[derive(Deserialize)]
-        struct Row {
-            json: String,
-        }
-        sql.exec("SELECT json FROM checkouts WHERE key = ?", vec![key.into()])
-            .and_then(|c| c.to_array::<Row>())
-            .map_err(|e| format!("loading checkout: {e}"))?
-            .first()
-            .map(|r| serde_json::from_str(&r.json).map_err(|e| format!("stored checkout: {e}")))
-            .transpose()
+        self.checkouts_table()?.document(
+            "checkout",
+            "SELECT json FROM checkouts WHERE key = ?",
+            vec![key.into()],
+        )
     }
 
     /// Checkout `key` as an attempt here holds it, else as stored; and
@@ -108,24 +100,23 @@ impl Carts {
     }
 
     fn put_checkout(&self, c: &Checkout) -> Result<(), String> {
-        let sql = self.checkouts_table()?;
-        sql.exec(
+        self.checkouts_table()?.exec(
+            "saving checkout",
             "INSERT OR REPLACE INTO checkouts (key, json, updated_ms) VALUES (?, ?, ?)",
             vec![
                 c.record.key.as_str().into(),
-                json(c)?.into(),
+                crate::object::json(c)?.into(),
                 now_ms().into(),
             ],
         )
-        .map(|_| ())
-        .map_err(|e| format!("saving checkout: {e}"))
     }
 
     fn delete_checkout(&self, key: &str) -> Result<(), String> {
-        let sql = self.checkouts_table()?;
-        sql.exec("DELETE FROM checkouts WHERE key = ?", vec![key.into()])
-            .map(|_| ())
-            .map_err(|e| format!("dropping checkout: {e}"))
+        self.checkouts_table()?.exec(
+            "dropping checkout",
+            "DELETE FROM checkouts WHERE key = ?",
+            vec![key.into()],
+        )
     }
 
     /// Clears the cart's lock if checkout `key` holds it, in memory; true
@@ -207,23 +198,23 @@ impl Carts {
         fingerprint: &str,
         attempt: &str,
         lease_ms: i64,
-    ) -> Result<CheckoutBeginReply, String> {
+    ) -> Handled<cart::CheckoutBegin> {
         let now = now_ms();
         self.sweep(now)?;
         let Some((cart, _)) = self.open(token)? else {
-            return Ok(CheckoutBeginReply::NotFound);
+            return Ok(Err(CartRefusal::NotFound));
         };
         let existing = self.checkout(key)?;
         let record = existing.as_ref().map(|(c, _)| &c.record);
         match idempotency::begin(record, key, fingerprint, now, lease_ms) {
             Begin::Replay(answer) => {
-                return Ok(CheckoutBeginReply::Replay {
+                return Ok(Ok(CheckoutBeginReply::Replay {
                     answer: answer.clone(),
-                })
+                }))
             }
-            Begin::Mismatch => return Ok(CheckoutBeginReply::Mismatch),
+            Begin::Mismatch => return Ok(Err(CartRefusal::KeyMismatch)),
             Begin::InProgress if !existing.as_ref().is_some_and(|(c, _)| self.stale(c, now)) => {
-                return Ok(CheckoutBeginReply::InProgress)
+                return Ok(Err(CartRefusal::KeyInProgress))
             }
             Begin::InProgress | Begin::Start => {}
         }
@@ -232,7 +223,7 @@ impl Carts {
                 .checkout(other)?
                 .is_some_and(|(c, _)| !self.stale(&c, now) && c.record.response().is_none());
             if busy {
-                return Ok(CheckoutBeginReply::CartBusy);
+                return Ok(Err(CartRefusal::CartBusy));
             }
         }
         // A crashed attempt that planned already is resumed, not restarted.
@@ -272,23 +263,26 @@ impl Carts {
                 running: false,
             },
         );
-        Ok(if resumed {
+        Ok(Ok(if resumed {
             CheckoutBeginReply::Resume
         } else {
             CheckoutBeginReply::Start { cart }
-        })
+        }))
     }
 
     /// The answer for an attempt that may not carry on with checkout `c`:
     /// the stored answer once it finished, or in progress when another
     /// attempt runs it.
-    fn not_this_attempt(c: &Checkout, attempt: &str) -> Option<CheckoutReply> {
+    fn not_this_attempt(
+        c: &Checkout,
+        attempt: &str,
+    ) -> Option<crate::protocol::Answer<cart::CheckoutRun>> {
         if let Some(answer) = c.record.response() {
-            return Some(CheckoutReply::Answered {
+            return Some(Ok(CheckoutReply::Answered {
                 answer: answer.clone(),
-            });
+            }));
         }
-        (c.attempt != attempt).then_some(CheckoutReply::InProgress)
+        (c.attempt != attempt).then_some(Err(CartRefusal::KeyInProgress))
     }
 
     pub(crate) fn checkout_finish(
@@ -296,7 +290,7 @@ impl Carts {
         key: &str,
         attempt: &str,
         refusal: Option<Refusal>,
-    ) -> Result<CheckoutReply, String> {
+    ) -> Handled<cart::CheckoutFinish> {
         let Some((c, durable)) = self.checkout(key)? else {
             return Err(format!("checkout {key} finished before it began"));
         };
@@ -313,7 +307,7 @@ impl Carts {
             }
         };
         self.end_attempt(key, attempt)?;
-        Ok(reply)
+        Ok(Ok(reply))
     }
 
     /// Carries out checkout `key` from its recovery point (with `plan` the
@@ -323,7 +317,7 @@ impl Carts {
         key: &str,
         attempt: &str,
         plan: Option<CheckoutPlan>,
-    ) -> Result<CheckoutReply, String> {
+    ) -> Handled<cart::CheckoutRun> {
         let Some((mut c, durable)) = self.checkout(key)? else {
             return Err(format!("checkout {key} runs before it began"));
         };
@@ -340,7 +334,7 @@ impl Carts {
         }
         let reply = self.run_saga(c, durable, Outcome::Resume).await;
         self.end_attempt(key, attempt)?;
-        reply
+        reply.map(Ok)
     }
 
     /// Interprets the saga from `c.step` on `outcome` until it ends:
@@ -488,10 +482,13 @@ impl Carts {
         Ok(())
     }
 
-    async fn stock_op(&self, sku: &str, op_id: String, op: StockOp) -> Result<ApplyReply, String> {
-        call_stock(&self.env, sku, &StockCommand::Apply { op_id, op })
-            .await
-            .map_err(|e| format!("stock object {sku}: {e}"))
+    async fn stock_op(
+        &self,
+        sku: &str,
+        op_id: String,
+        op: StockOp,
+    ) -> Result<Result<crate::protocol::stock::Applied, StockError>, String> {
+        self.stock(sku, op_id, op).await
     }
 
     async fn hold_lines(&self, plan: &CheckoutPlan) -> Outcome {
@@ -508,7 +505,7 @@ impl Carts {
         .await;
         let mut lines = Vec::new();
         for (line, reply) in plan.lines_to_hold().zip(holds) {
-            match reply.map(|r| r.outcome) {
+            match reply {
                 Ok(Ok(_)) => {}
                 Ok(Err(StockError::OutOfStock { available })) => lines.push(ShortLine {
                     sku: line.sku.clone(),
@@ -527,18 +524,18 @@ impl Carts {
     }
 
     async fn redeem(&self, plan: &CheckoutPlan) -> Outcome {
-        let command = StoreCommand::Redeem {
+        let command = store::Redeem {
             order: plan.order.id.clone(),
             customer: plan.order.email.clone(),
             promotions: plan.order.promotions.iter().map(|p| p.id.clone()).collect(),
         };
-        match call_store(&self.env, &command).await {
-            Ok(StoreReply::Redeemed) => Outcome::Redeemed,
-            Ok(StoreReply::RedemptionRefused(refused)) => Outcome::RedemptionRefused {
+        match send(&self.env, DEFAULT_STORE, command).await {
+            Ok(Ok(store::Redeemed {})) => Outcome::Redeemed,
+            Ok(Err(StoreRefusal::RedemptionRefused { refused })) => Outcome::RedemptionRefused {
                 refused: Some(refused),
             },
-            Ok(StoreReply::NotFound) => Outcome::RedemptionRefused { refused: None },
-            Ok(other) => unanswered(format!("store answered {other:?}")),
+            Ok(Err(StoreRefusal::UnknownPromotion)) => Outcome::RedemptionRefused { refused: None },
+            Ok(Err(other)) => unanswered(format!("store refused {other:?}")),
             Err(e) => unanswered(format!("redeeming: {e}")),
         }
     }
@@ -580,7 +577,7 @@ impl Carts {
         for (line, reply) in plan.order.lines.iter().zip(commits) {
             match reply {
                 Err(e) => return unanswered(e),
-                Ok(r) => match r.outcome {
+                Ok(outcome) => match outcome {
                     Ok(_) => sold.push(line.sku.clone()),
                     Err(e) => lost.push((line.sku.clone(), e)),
                 },
@@ -600,14 +597,16 @@ impl Carts {
             Ok(order) => order,
             Err(e) => return unanswered(format!("order {}: {e:?}", plan.order.id)),
         };
-        let command = OrderCommand::Record {
+        let command = order::Record {
             order: Box::new(order),
             token: plan.order_token.clone(),
             settings: plan.payment.clone(),
         };
-        match call_order(&self.env, &plan.order.id, &command).await {
-            Ok(OrderReply::Order { order }) => Outcome::Recorded { order },
-            Ok(other) => unanswered(format!("order {} not recorded: {other:?}", plan.order.id)),
+        match send(&self.env, &plan.order.id, command).await {
+            Ok(Ok(order)) => Outcome::Recorded { order },
+            Ok(Err(other)) => {
+                unanswered(format!("order {} not recorded: {other:?}", plan.order.id))
+            }
             Err(e) => unanswered(format!("order {}: {e}", plan.order.id)),
         }
     }
@@ -660,28 +659,17 @@ impl Carts {
     /// Gives the order's redemptions back (idempotent; a failure is logged
     /// and the alarm or a later step gives them back again).
     async fn release_redemptions(&self, plan: &CheckoutPlan) {
-        let command = StoreCommand::Release {
+        let command = store::Release {
             order: plan.order.id.clone(),
         };
-        if let Err(e) = call_store(&self.env, &command).await {
+        if let Err(e) = send(&self.env, DEFAULT_STORE, command).await {
             worker::console_error!("releasing the coupons of {}: {e}", plan.order.id);
         }
     }
 
     /// Makes sure the alarm fires by `at`.
     async fn arm(&self, at: i64) -> Result<(), String> {
-        let storage = &self.storage;
-        let current = storage
-            .get_alarm()
-            .await
-            .map_err(|e| format!("reading the alarm: {e}"))?;
-        if current.is_some_and(|t| t <= at) {
-            return Ok(());
-        }
-        storage
-            .set_alarm((at - now_ms()).max(0))
-            .await
-            .map_err(|e| format!("setting the alarm: {e}"))
+        arm_by(&self.storage, at, now_ms()).await
     }
 
     /// The alarm: carries on the open checkouts no attempt of this
@@ -690,25 +678,17 @@ impl Carts {
     pub(crate) async fn checkout_alarm(&self) -> Result<(), String> {
         let now = now_ms();
         self.sweep(now)?;
-        let sql = self.checkouts_table()?;
-        sql.exec(
+        let tables = self.checkouts_table()?;
+        tables.exec(
+            "forgetting checkouts",
             "DELETE FROM checkouts WHERE updated_ms < ?",
             vec![(now - idempotency::RETENTION_MS).into()],
-        )
-        .map_err(|e| format!("forgetting checkouts: {e}"))?;
-        #[derive(Deserialize)]
-        struct Row {
-            json: String,
-        }
-        let rows = sql
-            .exec("SELECT json FROM checkouts", None)
-            .and_then(|c| c.to_array::<Row>())
-            .map_err(|e| format!("loading checkouts: {e}"))?;
+        )?;
+        let checkouts: Vec<Checkout> =
+            tables.documents("checkout", "SELECT json FROM checkouts", Vec::new())?;
         let mut next: Option<i64> = None;
         let mut later = |at: i64| next = Some(next.map_or(at, |n: i64| n.min(at)));
-        for row in rows {
-            let c: Checkout =
-                serde_json::from_str(&row.json).map_err(|e| format!("stored checkout: {e}"))?;
+        for c in checkouts {
             if c.record.response().is_some() {
                 continue;
             }

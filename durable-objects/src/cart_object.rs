@@ -15,11 +15,10 @@
 //! written before the reply, and a failed write drops the memory copy).
 
 use crate::cart_checkout::Attempt;
-use crate::json;
-use crate::protocol::{
-    call_stock, ApplyReply, CartCommand, CartRefusal, CartReply, LineChangeDto, StockCommand,
-    StockLevels,
-};
+use crate::object::{answer, serially, serve, Encoded, Handled, Tables};
+use crate::protocol::cart::{self, CartCommand, CartRefusal, LineChangeDto, LineChanged};
+use crate::protocol::send;
+use crate::protocol::stock::{self, Applied, StockLevels};
 use edgecart_domain::cart::{Cart, CartLine, LineChange};
 use edgecart_domain::secret::constant_time_eq;
 use edgecart_domain::stock::{StockError, StockOp};
@@ -28,7 +27,7 @@ use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
-use worker::{durable_object, Date, DurableObject, Env, Request, Response, State, Storage};
+use worker::{durable_object, DurableObject, Env, Request, Response, State, Storage};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS cart (id INTEGER PRIMARY KEY CHECK (id = 1), token TEXT NOT NULL, json TEXT NOT NULL);
@@ -76,25 +75,7 @@ pub(crate) struct Loaded {
     ops: OpTimes,
 }
 
-pub(crate) fn now_ms() -> i64 {
-    Date::now().as_millis() as i64
-}
-
-fn refused(refusal: CartRefusal) -> CartReply {
-    CartReply {
-        cart: None,
-        refusal: Some(refusal),
-        levels: Vec::new(),
-    }
-}
-
-fn answer(cart: Cart) -> CartReply {
-    CartReply {
-        cart: Some(cart),
-        refusal: None,
-        levels: Vec::new(),
-    }
-}
+pub(crate) use crate::object::now_ms;
 
 impl DurableObject for CartObject {
     fn new(state: State, env: Env) -> Self {
@@ -108,56 +89,58 @@ impl DurableObject for CartObject {
         CartObject { state, inner }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let command: CartCommand = match crate::protocol::read_command(&mut req).await {
-            Ok(c) => c,
-            Err(e) => return Response::error(e, 400),
-        };
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
         let carts = self.inner.clone();
-        // A checkout's saga runs outside the cart's queue (a concurrent
-        // duplicate must be told it is in progress); its steps are
-        // idempotent and the cart is locked meanwhile.
-        if let CartCommand::CheckoutRun { key, attempt, plan } = command {
-            let reply = carts.checkout_run(&key, &attempt, plan.map(|p| *p)).await;
-            return crate::respond(reply.and_then(|r| json(&r)));
-        }
-        let reply = self
-            .state
-            .block_concurrency_while(async move { Ok(carts.dispatch(command).await) })
-            .await?;
-        crate::respond(reply)
+        serve(req, |command: CartCommand| async move {
+            // A checkout's saga runs outside the cart's queue (a concurrent
+            // duplicate must be told it is in progress); its steps are
+            // idempotent and the cart is locked meanwhile.
+            if let CartCommand::CheckoutRun(c) = command {
+                return answer(c, |cart::CheckoutRun { key, attempt, plan }| async move {
+                    carts.checkout_run(&key, &attempt, plan.map(|p| *p)).await
+                })
+                .await;
+            }
+            serially(&self.state, async move { carts.dispatch(command).await }).await
+        })
+        .await
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
         let carts = self.inner.clone();
-        self.state
-            .block_concurrency_while(async move { Ok(carts.checkout_alarm().await) })
-            .await?
-            .map_err(worker::Error::RustError)?;
-        Response::ok("checked")
+        crate::object::alarm_serially(&self.state, async move { carts.checkout_alarm().await })
+            .await
     }
 }
 
 impl Carts {
-    async fn dispatch(&self, command: CartCommand) -> Result<String, String> {
+    async fn dispatch(&self, command: CartCommand) -> Encoded {
+        let now = now_ms();
         match command {
-            CartCommand::CheckoutBegin {
-                token,
-                key,
-                fingerprint,
-                attempt,
-                lease_ms,
-            } => json(
-                &self
-                    .checkout_begin(&token, &key, &fingerprint, &attempt, lease_ms)
-                    .await?,
-            ),
-            CartCommand::CheckoutFinish {
-                key,
-                attempt,
-                refusal,
-            } => json(&self.checkout_finish(&key, &attempt, refusal)?),
-            other => json(&self.handle(other).await?),
+            CartCommand::CheckoutBegin(c) => {
+                answer(c, |c| async move {
+                    self.checkout_begin(&c.token, &c.key, &c.fingerprint, &c.attempt, c.lease_ms)
+                        .await
+                })
+                .await
+            }
+            CartCommand::CheckoutFinish(c) => {
+                answer(c, |c| async move {
+                    self.checkout_finish(&c.key, &c.attempt, c.refusal)
+                })
+                .await
+            }
+            CartCommand::CheckoutRun(c) => {
+                answer(c, |c| async move {
+                    self.checkout_run(&c.key, &c.attempt, c.plan.map(|p| *p))
+                        .await
+                })
+                .await
+            }
+            CartCommand::Create(c) => answer(c, |c| self.create(c, now)).await,
+            CartCommand::Get(c) => answer(c, |c| self.get(c)).await,
+            CartCommand::Coupon(c) => answer(c, |c| self.coupon(c, now)).await,
+            CartCommand::ChangeLine(c) => answer(c, |c| self.change_line(c, now)).await,
         }
     }
 
@@ -166,9 +149,8 @@ impl Carts {
         if let Some(l) = self.loaded.borrow().as_ref() {
             return Ok(l.clone());
         }
-        let sql = self.storage.sql();
-        crate::create_schema(&sql, SCHEMA)?;
-        let (cart, ops) = match crate::load_token_row::<CartRow>(&sql, "cart", "cart")? {
+        let tables = Tables::open(&self.storage, SCHEMA)?;
+        let (cart, ops) = match tables.token_row::<CartRow>("cart", "cart")? {
             None => (None, OpTimes::new()),
             Some((token, row)) => (Some((token, row.cart)), row.ops),
         };
@@ -201,16 +183,7 @@ impl Carts {
             cart: cart.clone(),
             ops,
         };
-        let written = json(&row).and_then(|text| {
-            self.storage
-                .sql()
-                .exec(
-                    "INSERT OR REPLACE INTO cart (id, token, json) VALUES (1, ?, ?)",
-                    vec![token.into(), text.into()],
-                )
-                .map(|_| ())
-                .map_err(|e| format!("saving the cart: {e}"))
-        });
+        let written = Tables::opened(&self.storage).put_token_row("cart", "cart", token, &row);
         *self.loaded.borrow_mut() = written.is_ok().then(|| Loaded {
             cart: Some((token.to_string(), row.cart)),
             ops: row.ops,
@@ -249,129 +222,133 @@ impl Carts {
             .map(|(_, cart)| (cart, ops)))
     }
 
-    async fn handle(&self, command: CartCommand) -> Result<CartReply, String> {
-        let now = now_ms();
-        match command {
-            CartCommand::Create {
-                id,
-                token,
-                currency,
-            } => {
-                if self.load()?.cart.is_some() {
-                    return Ok(refused(CartRefusal::NotFound));
-                }
-                let cart = Cart::new(id, currency, now);
-                self.save(&token, &cart, None)?;
-                Ok(answer(cart))
-            }
-            CartCommand::Coupon { token, add, remove } => {
-                let Some((mut cart, _)) = self.open(&token)? else {
-                    return Ok(refused(CartRefusal::NotFound));
-                };
-                if self.locked(&cart)? {
-                    return Ok(refused(CartRefusal::CheckoutInProgress));
-                }
-                // A lock whose checkout is no longer open holds nothing.
-                cart.checkout = None;
-                let changed = match (add, remove) {
-                    (Some(code), _) => cart.add_coupon(&code, now),
-                    (None, code) => cart.remove_coupon(code.as_deref(), now),
-                };
-                if let Err(error) = changed {
-                    return Ok(refused(CartRefusal::Line { error }));
-                }
-                self.save(&token, &cart, None)?;
-                Ok(answer(cart))
-            }
-            CartCommand::Get { token } => Ok(match self.open(&token)? {
-                Some((cart, _)) => answer(cart),
-                None => refused(CartRefusal::NotFound),
-            }),
-            CartCommand::ChangeLine {
-                token,
-                op_id,
-                sku,
-                change,
-                prices,
-                max_per_order,
-                hold_ttl_ms,
-            } => {
-                let Some((mut cart, ops)) = self.open(&token)? else {
-                    return Ok(refused(CartRefusal::NotFound));
-                };
-                // A retried request (same operation id) changes nothing again.
-                if ops.contains_key(&op_id) {
-                    return Ok(answer(cart));
-                }
-                if self.locked(&cart)? {
-                    return Ok(refused(CartRefusal::CheckoutInProgress));
-                }
-                // A lock whose checkout is no longer open holds nothing.
-                cart.checkout = None;
-                // Adding needs the item on sale in this cart's currency.
-                if let LineChangeDto::Add(_) = change {
-                    match &prices {
-                        None => return Ok(refused(CartRefusal::UnknownSku)),
-                        Some(p) if !p.contains_key(&cart.currency) => {
-                            return Ok(refused(CartRefusal::NotSoldInCurrency {
-                                currency: cart.currency,
-                            }))
-                        }
-                        Some(_) => {}
-                    }
-                }
-                let change = match change {
-                    LineChangeDto::Add(n) => LineChange::Add(n),
-                    LineChangeDto::Set(n) => LineChange::Set(n),
-                    LineChangeDto::Remove => LineChange::Remove,
-                };
-                let target = match cart.plan_line(&sku, change, max_per_order) {
-                    Ok(t) => t,
-                    Err(error) => return Ok(refused(CartRefusal::Line { error })),
-                };
-                let expires = now + hold_ttl_ms;
-                let hold = StockOp::Hold {
-                    cart: cart.id.clone(),
-                    quantity: target,
-                    expires_at_ms: expires,
-                };
-                let reply = self
-                    .stock(&sku, format!("{}:{op_id}", cart.id), hold)
-                    .await?;
-                match reply.outcome {
-                    Ok(_) => {}
-                    Err(StockError::OutOfStock { available }) => {
-                        return Ok(refused(CartRefusal::OutOfStock { sku, available }))
-                    }
-                    Err(other) => return Err(format!("hold on {sku} refused: {other:?}")),
-                }
-                cart.set_line(&sku, target, expires, now);
-                self.save(&token, &cart, Some((&op_id, now)))?;
-                let mut levels = vec![(sku.clone(), reply.levels)];
-                let due = cart.holds_to_refresh(&sku, now, hold_ttl_ms);
-                if !due.is_empty() {
-                    for (line, refreshed) in self.refresh(&cart.id, &op_id, due, expires).await {
-                        if let Some((quantity, line_levels)) = refreshed {
-                            cart.refreshed(&line, quantity, expires);
-                            levels.push((line, line_levels));
-                        }
-                    }
-                    self.save(&token, &cart, None)?;
-                }
-                Ok(CartReply {
-                    cart: Some(cart),
-                    refusal: None,
-                    levels,
-                })
-            }
-            CartCommand::CheckoutBegin { .. }
-            | CartCommand::CheckoutFinish { .. }
-            | CartCommand::CheckoutRun { .. } => Err("checkout commands go to dispatch".into()),
+    async fn create(&self, c: cart::Create, now: i64) -> Handled<cart::Create> {
+        if self.load()?.cart.is_some() {
+            return Ok(Err(CartRefusal::Exists));
         }
+        let cart = Cart::new(c.id, c.currency, now);
+        self.save(&c.token, &cart, None)?;
+        Ok(Ok(cart))
     }
 
-    async fn stock(&self, sku: &str, op_id: String, op: StockOp) -> Result<ApplyReply, String> {
-        call_stock(&self.env, sku, &StockCommand::Apply { op_id, op })
+    async fn get(&self, c: cart::Get) -> Handled<cart::Get> {
+        Ok(match self.open(&c.token)? {
+            Some((cart, _)) => Ok(cart),
+            None => Err(CartRefusal::NotFound),
+        })
+    }
+
+    async fn coupon(
+        &self,
+        cart::Coupon { token, add, remove }: cart::Coupon,
+        now: i64,
+    ) -> Handled<cart::Coupon> {
+        let Some((mut cart, _)) = self.open(&token)? else {
+            return Ok(Err(CartRefusal::NotFound));
+        };
+        if self.locked(&cart)? {
+            return Ok(Err(CartRefusal::CheckoutInProgress));
+        }
+        // A lock whose checkout is no longer open holds nothing.
+        cart.checkout = None;
+        let changed = match (add, remove) {
+            (Some(code), _) => cart.add_coupon(&code, now),
+            (None, code) => cart.remove_coupon(code.as_deref(), now),
+        };
+        if let Err(error) = changed {
+            return Ok(Err(CartRefusal::Line { error }));
+        }
+        self.save(&token, &cart, None)?;
+        Ok(Ok(cart))
+    }
+
+    async fn change_line(&self, c: cart::ChangeLine, now: i64) -> Handled<cart::ChangeLine> {
+        let cart::ChangeLine {
+            token,
+            op_id,
+            sku,
+            change,
+            prices,
+            max_per_order,
+            hold_ttl_ms,
+        } = c;
+        let Some((mut cart, ops)) = self.open(&token)? else {
+            return Ok(Err(CartRefusal::NotFound));
+        };
+        // A retried request (same operation id) changes nothing again.
+        if ops.contains_key(&op_id) {
+            return Ok(Ok(LineChanged {
+                cart,
+                levels: Vec::new(),
+            }));
+        }
+        if self.locked(&cart)? {
+            return Ok(Err(CartRefusal::CheckoutInProgress));
+        }
+        // A lock whose checkout is no longer open holds nothing.
+        cart.checkout = None;
+        // Adding needs the item on sale in this cart's currency.
+        if let LineChangeDto::Add(_) = change {
+            match &prices {
+                None => return Ok(Err(CartRefusal::UnknownSku)),
+                Some(p) if !p.contains_key(&cart.currency) => {
+                    return Ok(Err(CartRefusal::NotSoldInCurrency {
+                        currency: cart.currency,
+                    }))
+                }
+                Some(_) => {}
+            }
+        }
+        let change = match change {
+            LineChangeDto::Add(n) => LineChange::Add(n),
+            LineChangeDto::Set(n) => LineChange::Set(n),
+            LineChangeDto::Remove => LineChange::Remove,
+        };
+        let target = match cart.plan_line(&sku, change, max_per_order) {
+            Ok(t) => t,
+            Err(error) => return Ok(Err(CartRefusal::Line { error })),
+        };
+        let expires = now + hold_ttl_ms;
+        let hold = StockOp::Hold {
+            cart: cart.id.clone(),
+            quantity: target,
+            expires_at_ms: expires,
+        };
+        let held = match self
+            .stock(&sku, format!("{}:{op_id}", cart.id), hold)
+            .await?
+        {
+            Ok(applied) => applied,
+            Err(StockError::OutOfStock { available }) => {
+                return Ok(Err(CartRefusal::OutOfStock { sku, available }))
+            }
+            Err(other) => return Err(format!("hold on {sku} refused: {other:?}")),
+        };
+        cart.set_line(&sku, target, expires, now);
+        self.save(&token, &cart, Some((&op_id, now)))?;
+        let mut levels = vec![(sku.clone(), held.levels)];
+        let due = cart.holds_to_refresh(&sku, now, hold_ttl_ms);
+        if !due.is_empty() {
+            for (line, refreshed) in self.refresh(&cart.id, &op_id, due, expires).await {
+                if let Some((quantity, line_levels)) = refreshed {
+                    cart.refreshed(&line, quantity, expires);
+                    levels.push((line, line_levels));
+                }
+            }
+            self.save(&token, &cart, None)?;
+        }
+        Ok(Ok(LineChanged { cart, levels }))
+    }
+
+    /// Applies a stock operation to `sku`'s object: what it did, or the
+    /// ledger's refusal; an error when the object did not answer.
+    pub(crate) async fn stock(
+        &self,
+        sku: &str,
+        op_id: String,
+        op: StockOp,
+    ) -> Result<Result<Applied, StockError>, String> {
+        send(&self.env, sku, stock::Apply { op_id, op })
             .await
             .map_err(|e| format!("stock object {sku}: {e}"))
     }
@@ -396,15 +373,15 @@ impl Carts {
                 expires_at_ms: expires,
             };
             let held = match self.stock(&line.sku, id.clone(), extend).await {
-                Ok(r) if r.outcome.is_ok() => Some((line.quantity, r.levels)),
-                Ok(r) if r.outcome == Err(StockError::NoHold) => {
+                Ok(Ok(r)) => Some((line.quantity, r.levels)),
+                Ok(Err(StockError::NoHold)) => {
                     let hold = StockOp::Hold {
                         cart: cart.to_string(),
                         quantity: line.quantity,
                         expires_at_ms: expires,
                     };
                     match self.stock(&line.sku, format!("{id}:rehold"), hold).await {
-                        Ok(r) if r.outcome.is_ok() => Some((line.quantity, r.levels)),
+                        Ok(Ok(r)) => Some((line.quantity, r.levels)),
                         _ => None,
                     }
                 }

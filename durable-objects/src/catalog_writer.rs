@@ -14,17 +14,16 @@
 //! the committed state; publishing is idempotent because every key but the
 //! pointer is content-addressed.
 
-use crate::json;
-use crate::protocol::{
-    AuditEntry, AuditReply, CatalogCommand, FieldProblem, ImportReply, PublishReply, Refusal,
-    RejectedLine, WriteReply,
+use crate::object::{alarm_serially, answer, arm_unless_set, json, serially, serve, Tables};
+use crate::protocol::catalog::{
+    self as protocol, AuditEntry, AuditPage, CatalogCommand, CatalogRefusal, Imported, Published,
+    RejectedLine, WriteOutcome, Written,
 };
+use crate::protocol::FieldProblem;
 use edgecart_domain::admin::{
-    parse_amount, parse_input, AdminError, Applied, CatalogState, CategoryInput, Change,
-    InputError, ProductInput,
+    parse_input, AdminError, Applied, CatalogState, CategoryInput, Change, ProductInput,
 };
 use edgecart_domain::catalog::FieldError;
-use edgecart_domain::money::Currency;
 use edgecart_domain::records::{CatalogPointer, CategoryRecord, ProductRecord, POINTER_KEY};
 use serde::Deserialize;
 use std::cell::RefCell;
@@ -73,33 +72,23 @@ impl DurableObject for CatalogWriter {
         CatalogWriter { state, inner }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let command: CatalogCommand = match crate::protocol::read_command(&mut req).await {
-            Ok(c) => c,
-            Err(e) => return Response::error(e, 400),
-        };
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
         let writer = self.inner.clone();
         // One command at a time: no other event reaches the object until this
-        // one has committed and published. Errors come back as values so a
-        // failed command never resets the object.
-        let reply = self
-            .state
-            .block_concurrency_while(async move { Ok(writer.handle(command).await) })
-            .await?;
-        crate::respond(reply)
+        // one has committed and published.
+        serve(req, |command: CatalogCommand| {
+            serially(&self.state, async move { writer.handle(command).await })
+        })
+        .await
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
         let writer = self.inner.clone();
-        let result = self
-            .state
-            .block_concurrency_while(async move { Ok(writer.publish().await) })
-            .await?;
-        match result {
-            Ok(_) => Response::ok("published"),
-            // Returning an error makes the runtime retry the alarm.
-            Err(cause) => Err(worker::Error::RustError(cause)),
-        }
+        alarm_serially(
+            &self.state,
+            async move { writer.publish().await.map(|_| ()) },
+        )
+        .await
     }
 }
 
@@ -107,24 +96,13 @@ fn problem(e: &FieldError) -> FieldProblem {
     FieldProblem::from(e)
 }
 
-fn input_problem(e: InputError) -> FieldProblem {
-    FieldProblem {
-        field: e.field,
-        code: e.code.to_string(),
-        message: e.message,
-    }
-}
-
-fn refusal(e: AdminError) -> Refusal {
+fn refusal(e: AdminError) -> CatalogRefusal {
     match e {
-        AdminError::Invalid(errors) => Refusal::Invalid {
+        AdminError::Invalid(errors) => CatalogRefusal::Invalid {
             errors: errors.iter().map(problem).collect(),
         },
-        AdminError::NotFound { what } => Refusal::NotFound { what: what.into() },
-        AdminError::Conflict { code, message } => Refusal::Conflict {
-            code: code.into(),
-            message,
-        },
+        AdminError::NotFound(missing) => CatalogRefusal::NotFound { missing },
+        AdminError::Conflict(conflict) => CatalogRefusal::Conflict { conflict },
     }
 }
 
@@ -134,6 +112,10 @@ fn now_rfc3339() -> String {
         .unwrap_or_default()
 }
 
+/// What a single write's handler comes to (every write command answers
+/// [`Written`] or a [`CatalogRefusal`]).
+type WriteHandled = Result<Result<Written, CatalogRefusal>, String>;
+
 /// What a write touched, so the right rows are persisted.
 enum Touched {
     Product(String),
@@ -141,92 +123,112 @@ enum Touched {
 }
 
 impl Writer {
-    async fn handle(&self, command: CatalogCommand) -> Result<String, String> {
-        self.load()?;
+    async fn handle(&self, command: CatalogCommand) -> crate::object::Encoded {
+        if let Err(cause) = self.load() {
+            return crate::object::Encoded::failure(crate::protocol::Failure::Unavailable {
+                cause,
+            });
+        }
         let now = now_rfc3339();
         match command {
-            CatalogCommand::UpsertProduct { actor, id, product } => {
-                let input: ProductInput = match parse_input(&product) {
-                    Ok(input) => input,
-                    Err(e) => {
-                        return json(&refused(Refusal::BadInput {
-                            problem: input_problem(e),
-                        }))
+            CatalogCommand::UpsertProduct(c) => {
+                answer(c, |c| async move {
+                    let protocol::UpsertProduct { actor, id, product } = c;
+                    let input: ProductInput = match parse_input(&product) {
+                        Ok(input) => input,
+                        Err(e) => {
+                            return Ok(Err(CatalogRefusal::BadInput {
+                                problem: FieldProblem::from(e),
+                            }))
+                        }
+                    };
+                    if input.id != id {
+                        return Ok(Err(CatalogRefusal::Invalid {
+                            errors: vec![FieldProblem {
+                                field: Some("id".into()),
+                                code: "id_mismatch".into(),
+                                message: format!("the body's id must be {id}, as in the path"),
+                            }],
+                        }));
                     }
-                };
-                if input.id != id {
-                    return json(&refused(Refusal::Invalid {
-                        errors: vec![FieldProblem {
-                            field: Some("id".into()),
-                            code: "id_mismatch".into(),
-                            message: format!("the body's id must be {id}, as in the path"),
-                        }],
-                    }));
-                }
-                let result =
-                    self.apply(|s| s.upsert_product(input, &now).map_err(AdminError::Invalid));
-                self.finish(&actor, &now, result, Touched::Product(id))
-                    .await
+                    let result =
+                        self.apply(|s| s.upsert_product(input, &now).map_err(AdminError::Invalid));
+                    self.finish(&actor, &now, result, Touched::Product(id))
+                        .await
+                })
+                .await
             }
-            CatalogCommand::DeleteProduct { actor, id } => {
-                let result = self.apply(|s| s.delete_product(&id).map(Applied::Changed));
-                self.finish(&actor, &now, result, Touched::Product(id))
-                    .await
+            CatalogCommand::DeleteProduct(c) => {
+                answer(c, |protocol::DeleteProduct { actor, id }| async move {
+                    let result = self.apply(|s| s.delete_product(&id).map(Applied::Changed));
+                    self.finish(&actor, &now, result, Touched::Product(id))
+                        .await
+                })
+                .await
             }
-            CatalogCommand::SetPrice {
-                actor,
-                sku,
-                currency,
-                amount,
-            } => {
-                let Some(currency) = Currency::parse(&currency).ok() else {
-                    return json(&refused(Refusal::NotFound {
-                        what: "currency".into(),
-                    }));
-                };
-                let Some(amount) = parse_amount(&amount) else {
-                    return json(&refused(Refusal::Invalid {
-                        errors: vec![FieldProblem {
-                            field: Some("amount".into()),
-                            code: "invalid_price".into(),
-                            message: "must be a non-negative integer of minor units".into(),
-                        }],
-                    }));
-                };
-                let owner = self.owner_of(&sku);
-                let result = self.apply(|s| s.set_price(&sku, currency, amount));
-                self.finish(&actor, &now, result, Touched::Product(owner))
-                    .await
+            CatalogCommand::SetPrice(c) => {
+                answer(c, |c| async move {
+                    let protocol::SetPrice {
+                        actor,
+                        sku,
+                        currency,
+                        amount,
+                    } = c;
+                    let owner = self.owner_of(&sku);
+                    let result = self.apply(|s| s.set_price(&sku, currency, amount));
+                    self.finish(&actor, &now, result, Touched::Product(owner))
+                        .await
+                })
+                .await
             }
-            CatalogCommand::DeletePrice {
-                actor,
-                sku,
-                currency,
-            } => {
-                let Some(currency) = Currency::parse(&currency).ok() else {
-                    return json(&refused(Refusal::NotFound {
-                        what: "price".into(),
-                    }));
-                };
-                let owner = self.owner_of(&sku);
-                let result = self.apply(|s| s.delete_price(&sku, currency).map(Applied::Changed));
-                self.finish(&actor, &now, result, Touched::Product(owner))
-                    .await
+            CatalogCommand::DeletePrice(c) => {
+                answer(c, |c| async move {
+                    let protocol::DeletePrice {
+                        actor,
+                        sku,
+                        currency,
+                    } = c;
+                    let owner = self.owner_of(&sku);
+                    let result =
+                        self.apply(|s| s.delete_price(&sku, currency).map(Applied::Changed));
+                    self.finish(&actor, &now, result, Touched::Product(owner))
+                        .await
+                })
+                .await
             }
-            CatalogCommand::UpsertCategory { actor, slug, name } => {
-                let result = self.apply(|s| s.upsert_category(&slug, CategoryInput { name }));
-                self.finish(&actor, &now, result, Touched::Categories).await
+            CatalogCommand::UpsertCategory(c) => {
+                answer(
+                    c,
+                    |protocol::UpsertCategory { actor, slug, name }| async move {
+                        let result =
+                            self.apply(|s| s.upsert_category(&slug, CategoryInput { name }));
+                        self.finish(&actor, &now, result, Touched::Categories).await
+                    },
+                )
+                .await
             }
-            CatalogCommand::ImportBatch { actor, lines } => {
-                let reply = self.import(&actor, &now, lines).await?;
-                json(&reply)
+            CatalogCommand::ImportBatch(c) => {
+                answer(c, |protocol::ImportBatch { actor, lines }| async move {
+                    Ok(Ok(self.import(&actor, &now, lines).await?))
+                })
+                .await
             }
-            CatalogCommand::Publish => json(&PublishReply {
-                pointer: self.publish().await?,
-            }),
-            CatalogCommand::Audit { after, limit } => json(&AuditReply {
-                entries: self.audit(after, limit)?,
-            }),
+            CatalogCommand::Publish(c) => {
+                answer(c, |_| async move {
+                    Ok(Ok(Published {
+                        pointer: self.publish().await?,
+                    }))
+                })
+                .await
+            }
+            CatalogCommand::Audit(c) => {
+                answer(c, |protocol::Audit { after, limit }| async move {
+                    Ok(Ok(AuditPage {
+                        entries: self.audit(after, limit)?,
+                    }))
+                })
+                .await
+            }
         }
     }
 
@@ -235,26 +237,14 @@ impl Writer {
         if self.catalog.borrow().is_some() {
             return Ok(());
         }
-        let sql = self.storage.sql();
-        crate::create_schema(&sql, SCHEMA)?;
-        #[derive(Deserialize)]
-        struct Row {
-            json: String,
-        }
-        let products = sql
-            .exec("SELECT json FROM products", None)
-            .and_then(|c| c.to_array::<Row>())
-            .map_err(|e| format!("loading products: {e}"))?
-            .into_iter()
-            .map(|r| {
-                serde_json::from_str::<ProductRecord>(&r.json)
-                    .map_err(|e| format!("stored product: {e}"))
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let categories = sql
-            .exec("SELECT slug, name FROM categories ORDER BY ord", None)
-            .and_then(|c| c.to_array::<CategoryRecord>())
-            .map_err(|e| format!("loading categories: {e}"))?;
+        let tables = Tables::open(&self.storage, SCHEMA)?;
+        let products: Vec<ProductRecord> =
+            tables.documents("product", "SELECT json FROM products", Vec::new())?;
+        let categories: Vec<CategoryRecord> = tables.rows(
+            "loading categories",
+            "SELECT slug, name FROM categories ORDER BY ord",
+            Vec::new(),
+        )?;
         *self.catalog.borrow_mut() = Some(CatalogState::new(categories, products));
         Ok(())
     }
@@ -276,15 +266,15 @@ impl Writer {
         now: &str,
         result: Result<Applied, AdminError>,
         touched: Touched,
-    ) -> Result<String, String> {
+    ) -> WriteHandled {
         let (outcome, change) = match result {
-            Err(e) => return json(&refused(refusal(e))),
-            Ok(Applied::Unchanged) => ("unchanged", None),
+            Err(e) => return Ok(Err(refusal(e))),
+            Ok(Applied::Unchanged) => (WriteOutcome::Unchanged, None),
             Ok(Applied::Changed(change)) => {
                 let outcome = match change.action {
-                    "product.create" | "category.create" => "created",
-                    "product.delete" | "price.delete" => "deleted",
-                    _ => "updated",
+                    "product.create" | "category.create" => WriteOutcome::Created,
+                    "product.delete" | "price.delete" => WriteOutcome::Deleted,
+                    _ => WriteOutcome::Updated,
                 };
                 (outcome, Some(change))
             }
@@ -294,17 +284,16 @@ impl Writer {
         }
         let pointer = self.publish().await?;
         let product = match &touched {
-            Touched::Product(id) if outcome != "deleted" => self
-                .apply(|s| s.product(id).cloned())
-                .map(|p| serde_json::to_value(p).unwrap_or_default()),
+            Touched::Product(id) if outcome != WriteOutcome::Deleted => {
+                self.apply(|s| s.product(id).cloned())
+            }
             _ => None,
         };
-        json(&WriteReply {
-            outcome: Some(outcome.into()),
-            refusal: None,
+        Ok(Ok(Written {
+            outcome,
             pointer,
             product,
-        })
+        }))
     }
 
     /// Writes the touched rows, the audit entries and the dirty flag in one
@@ -320,13 +309,7 @@ impl Writer {
             *self.catalog.borrow_mut() = None;
             return Err(e);
         }
-        if self.storage.get_alarm().await.ok().flatten().is_none() {
-            self.storage
-                .set_alarm(PUBLISH_ALARM_MS) // an integer is an offset from now
-                .await
-                .map_err(|e| format!("setting the publish alarm: {e}"))?;
-        }
-        Ok(())
+        arm_unless_set(&self.storage, PUBLISH_ALARM_MS).await
     }
 
     fn persist(
@@ -335,49 +318,45 @@ impl Writer {
         now: &str,
         changes: &[(&Change, &Touched)],
     ) -> Result<(), String> {
-        let sql = self.storage.sql();
-        fn err(what: &'static str) -> impl Fn(worker::Error) -> String {
-            move |e| format!("{what}: {e}")
-        }
+        let sql = Tables::opened(&self.storage);
         let guard = self.catalog.borrow();
         let state = guard.as_ref().ok_or("state not loaded")?;
         for (change, touched) in changes {
             match touched {
                 Touched::Product(id) => match state.product(id) {
                     Some(p) => {
-                        let row = serde_json::to_string(p).map_err(|e| e.to_string())?;
                         sql.exec(
+                            "saving product",
                             "INSERT OR REPLACE INTO products (id, json) VALUES (?, ?)",
-                            vec![id.as_str().into(), row.into()],
-                        )
-                        .map_err(err("saving product"))?;
+                            vec![id.as_str().into(), json(p)?.into()],
+                        )?;
                     }
                     None => {
                         sql.exec(
+                            "deleting product",
                             "DELETE FROM products WHERE id = ?",
                             vec![id.as_str().into()],
-                        )
-                        .map_err(err("deleting product"))?;
+                        )?;
                     }
                 },
                 Touched::Categories => {
-                    sql.exec("DELETE FROM categories", None)
-                        .map_err(err("saving categories"))?;
+                    sql.exec("saving categories", "DELETE FROM categories", Vec::new())?;
                     for (i, c) in state.categories().iter().enumerate() {
                         sql.exec(
+                            "saving categories",
                             "INSERT INTO categories (slug, name, ord) VALUES (?, ?, ?)",
                             vec![
                                 c.slug.as_str().into(),
                                 c.name.as_str().into(),
                                 (i as i64).into(),
                             ],
-                        )
-                        .map_err(err("saving categories"))?;
+                        )?;
                     }
                 }
             }
             let opt = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string());
             sql.exec(
+                "writing the audit entry",
                 "INSERT INTO audit (at, actor, action, target, fields, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     now.into(),
@@ -388,15 +367,13 @@ impl Writer {
                     opt(&change.before).into(),
                     opt(&change.after).into(),
                 ],
-            )
-            .map_err(err("writing the audit entry"))?;
+            )?;
         }
         sql.exec(
+            "marking dirty",
             "INSERT OR REPLACE INTO meta (key, value) VALUES ('dirty', '1')",
-            None,
+            Vec::new(),
         )
-        .map_err(err("marking dirty"))?;
-        Ok(())
     }
 
     async fn import(
@@ -404,8 +381,8 @@ impl Writer {
         actor: &str,
         now: &str,
         lines: Vec<(u32, String)>,
-    ) -> Result<ImportReply, String> {
-        let mut reply = ImportReply::default();
+    ) -> Result<Imported, String> {
+        let mut reply = Imported::default();
         let mut changes: Vec<(Change, Touched)> = Vec::new();
         for (line, raw) in lines {
             let input: ProductInput = match parse_input(&raw) {
@@ -413,7 +390,7 @@ impl Writer {
                 Err(e) => {
                     reply.rejected.push(RejectedLine {
                         line,
-                        errors: vec![input_problem(e)],
+                        errors: vec![FieldProblem::from(e)],
                     });
                     continue;
                 }
@@ -447,12 +424,11 @@ impl Writer {
         struct Row {
             value: String,
         }
-        let rows = self
-            .storage
-            .sql()
-            .exec("SELECT value FROM meta WHERE key = ?", vec![key.into()])
-            .and_then(|c| c.to_array::<Row>())
-            .map_err(|e| format!("reading meta {key}: {e}"))?;
+        let rows: Vec<Row> = Tables::opened(&self.storage).rows(
+            &format!("reading meta {key}"),
+            "SELECT value FROM meta WHERE key = ?",
+            vec![key.into()],
+        )?;
         Ok(rows.into_iter().next().map(|r| r.value))
     }
 
@@ -495,22 +471,18 @@ impl Writer {
                 .execute()
                 .await
                 .map_err(|e| format!("put pointer: {e}"))?;
-            self.storage
-                .sql()
-                .exec(
-                    "INSERT OR REPLACE INTO meta (key, value) VALUES ('pointer', ?)",
-                    vec![pointer_json.into()],
-                )
-                .map_err(|e| format!("saving pointer: {e}"))?;
+            Tables::opened(&self.storage).exec(
+                "saving pointer",
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('pointer', ?)",
+                vec![pointer_json.into()],
+            )?;
             Some(publication.pointer)
         };
-        self.storage
-            .sql()
-            .exec(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('dirty', '0')",
-                None,
-            )
-            .map_err(|e| format!("clearing dirty: {e}"))?;
+        Tables::opened(&self.storage).exec(
+            "clearing dirty",
+            "INSERT OR REPLACE INTO meta (key, value) VALUES ('dirty', '0')",
+            Vec::new(),
+        )?;
         Ok(pointer)
     }
 
@@ -526,16 +498,11 @@ impl Writer {
             before: Option<String>,
             after: Option<String>,
         }
-        let rows = self
-            .storage
-            .sql()
-            .exec(
-                "SELECT seq, at, actor, action, target, fields, before, after FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
-                vec![(after as i64).into(), i64::from(limit).into()],
-            )
-            .and_then(|c| c.to_array::<Row>())
-            .map_err(|e| format!("reading audit: {e}"))?;
-        let parse = |s: Option<String>| s.and_then(|s| serde_json::from_str(&s).ok());
+        let rows: Vec<Row> = Tables::opened(&self.storage).rows(
+            "reading audit",
+            "SELECT seq, at, actor, action, target, fields, before, after FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+            vec![(after as i64).into(), i64::from(limit).into()],
+        )?;
         Ok(rows
             .into_iter()
             .map(|r| AuditEntry {
@@ -545,18 +512,9 @@ impl Writer {
                 action: r.action,
                 target: r.target,
                 fields: serde_json::from_str(&r.fields).unwrap_or_default(),
-                before: parse(r.before),
-                after: parse(r.after),
+                before: r.before,
+                after: r.after,
             })
             .collect())
-    }
-}
-
-fn refused(refusal: Refusal) -> WriteReply {
-    WriteReply {
-        outcome: None,
-        refusal: Some(refusal),
-        pointer: None,
-        product: None,
     }
 }

@@ -18,70 +18,28 @@
 //! Objects stay thin: load state, call the pure rules in `edgecart-domain`,
 //! persist in one atomic block. They must not compute prices, validate
 //! products or apply stock rules themselves, and they are called only
-//! through the command enums in [`protocol`], never ad-hoc URLs.
+//! through the typed commands in [`protocol`], never ad-hoc URLs.
+//!
+//! What this crate must not contain:
+//! - HTTP meaning: no status code, no problem+json, no response wording.
+//!   An object answers its command's reply, its class's refusal enum, or
+//!   a `Failure`; the Worker alone turns those into responses. The only
+//!   HTTP here is outbound, to payment providers (`payment`), reduced to
+//!   typed outcomes at once.
+//! - `serde_json::Value` or stringly outcomes in the protocol, or a reply
+//!   type chosen by the caller: each command names its reply.
+//! - A per-object copy of the plumbing: fetch entry points, SQLite rows
+//!   and alarms go through the scaffold in `object`.
+//! - A change to a stored row shape without a test that earlier rows
+//!   still load.
 
 pub mod availability;
 pub mod cart_checkout;
 pub mod cart_object;
 pub mod catalog_writer;
+mod object;
 pub mod order_object;
 pub mod payment;
 pub mod protocol;
 pub mod sku_stock;
 pub mod store_object;
-
-/// Creates an object's tables: `schema` holds `;`-separated idempotent
-/// `CREATE … IF NOT EXISTS` statements.
-fn create_schema(sql: &worker::SqlStorage, schema: &str) -> Result<(), String> {
-    for statement in schema.split(';').map(str::trim).filter(|s| !s.is_empty()) {
-        sql.exec(statement, None)
-            .map_err(|e| format!("schema: {e}"))?;
-    }
-    Ok(())
-}
-
-/// Reads an object's single `(token, json)` row (`id = 1` of `table`) and
-/// decodes its JSON; `None` before the object was created. `what` names
-/// the record in error causes.
-fn load_token_row<T: serde::de::DeserializeOwned>(
-    sql: &worker::SqlStorage,
-    table: &str,
-    what: &str,
-) -> Result<Option<(String, T)>, String> {
-    #[derive(serde::Deserialize)]
-    struct Row {
-        token: String,
-        json: String,
-    }
-    let rows = sql
-        .exec(
-            &format!("SELECT token, json FROM {table} WHERE id = 1"),
-            None,
-        )
-        .and_then(|c| c.to_array::<Row>())
-        .map_err(|e| format!("loading the {what}: {e}"))?;
-    rows.into_iter()
-        .next()
-        .map(|r| {
-            serde_json::from_str(&r.json)
-                .map(|v| (r.token, v))
-                .map_err(|e| format!("stored {what}: {e}"))
-        })
-        .transpose()
-}
-
-/// An object's answer to the Worker: the reply's JSON, or 500 with the
-/// cause (which the Worker logs and never shows).
-fn respond(reply: Result<String, String>) -> worker::Result<worker::Response> {
-    match reply {
-        Ok(json) => Ok(worker::Response::builder()
-            .with_header("Content-Type", "application/json")?
-            .fixed(json.into_bytes())),
-        Err(cause) => worker::Response::error(cause, 500),
-    }
-}
-
-/// Serializes an object's reply.
-fn json<T: serde::Serialize>(value: &T) -> Result<String, String> {
-    serde_json::to_string(value).map_err(|e| e.to_string())
-}

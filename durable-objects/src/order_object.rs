@@ -11,11 +11,11 @@
 //! operation ids and the provider's idempotency key derive from the order
 //! id); what fails stays owed and the alarm retries it.
 
-use crate::json;
+use crate::object::{alarm_serially, answer, serially, serve, Encoded, Handled, Tables};
 use crate::payment::{self, RefundOutcome};
-use crate::protocol::{
-    call_stock, call_store, OrderCommand, OrderReply, OrderSummary, StockCommand, StoreCommand,
-};
+use crate::protocol::order::{self, OrderCommand, OrderRefusal};
+use crate::protocol::store::{self, OrderSummary, DEFAULT_STORE};
+use crate::protocol::{send, stock};
 use edgecart_domain::checkout::stock_op_id;
 use edgecart_domain::order::{Order, OrderEvent};
 use edgecart_domain::secret::constant_time_eq;
@@ -63,9 +63,7 @@ struct Orders {
     schema_ready: std::cell::Cell<bool>,
 }
 
-fn now_ms() -> i64 {
-    worker::Date::now().as_millis() as i64
-}
+use crate::object::now_ms;
 
 impl DurableObject for OrderObject {
     fn new(state: State, env: Env) -> Self {
@@ -77,112 +75,104 @@ impl DurableObject for OrderObject {
         OrderObject { state, inner }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let command: OrderCommand = match crate::protocol::read_command(&mut req).await {
-            Ok(c) => c,
-            Err(e) => return Response::error(e, 400),
-        };
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
         let orders = self.inner.clone();
-        let reply = self
-            .state
-            .block_concurrency_while(async move { Ok(orders.handle(command).await) })
-            .await?;
-        crate::respond(reply.and_then(|r| json(&r)))
+        serve(req, |command: OrderCommand| {
+            serially(&self.state, async move { orders.handle(command).await })
+        })
+        .await
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
         let orders = self.inner.clone();
-        self.state
-            .block_concurrency_while(async move { Ok(orders.settle().await) })
-            .await?
-            .map_err(worker::Error::RustError)?;
-        Response::ok("settled")
+        alarm_serially(&self.state, async move { orders.settle().await }).await
     }
 }
 
 impl Orders {
     fn load(&self) -> Result<Option<(String, OrderRow)>, String> {
-        let sql = self.state_storage.sql();
-        if !self.schema_ready.get() {
-            crate::create_schema(&sql, SCHEMA)?;
+        let tables = if self.schema_ready.get() {
+            Tables::opened(&self.state_storage)
+        } else {
+            let tables = Tables::open(&self.state_storage, SCHEMA)?;
             self.schema_ready.set(true);
-        }
-        crate::load_token_row(&sql, "orders", "order")
+            tables
+        };
+        tables.token_row("orders", "order")
     }
 
     fn save(&self, token: &str, row: &OrderRow) -> Result<(), String> {
-        self.state_storage
-            .sql()
-            .exec(
-                "INSERT OR REPLACE INTO orders (id, token, json) VALUES (1, ?, ?)",
-                vec![token.into(), json(row)?.into()],
-            )
-            .map(|_| ())
-            .map_err(|e| format!("saving the order: {e}"))
+        Tables::opened(&self.state_storage).put_token_row("orders", "order", token, row)
     }
 
-    async fn handle(&self, command: OrderCommand) -> Result<OrderReply, String> {
+    async fn handle(&self, command: OrderCommand) -> Encoded {
         match command {
-            OrderCommand::Record {
-                order,
-                token,
-                settings,
-            } => {
-                if let Some((_, row)) = self.load()? {
-                    return Ok(OrderReply::Order {
-                        order: Box::new(row.order),
-                    });
-                }
-                let row = OrderRow {
-                    order: *order,
-                    settings,
-                    owed: Owed {
-                        index: true,
-                        ..Owed::default()
-                    },
-                };
-                self.save(&token, &row)?;
-                let order = row.order.clone();
-                self.settle().await?;
-                Ok(OrderReply::Order {
-                    order: Box::new(order),
-                })
-            }
-            OrderCommand::Get { token } => Ok(match self.open(token.as_deref())? {
-                Some((_, row)) => OrderReply::Order {
-                    order: Box::new(row.order),
-                },
-                None => OrderReply::NotFound,
-            }),
-            OrderCommand::Transition { token, event } => {
-                // Shoppers may only cancel, with their token.
-                if token.is_some() && event != OrderEvent::Cancel {
-                    return Ok(OrderReply::NotFound);
-                }
-                let Some((stored_token, mut row)) = self.open(token.as_deref())? else {
-                    return Ok(OrderReply::NotFound);
-                };
-                let from = row.order.status;
-                let effects = match row.order.apply(event, now_ms()) {
-                    Ok(e) => e,
-                    Err(_) => return Ok(OrderReply::Illegal { from, event }),
-                };
-                if effects.restock_sold || effects.release_stock {
-                    row.owed.restock = Some(format!("{event:?}").to_lowercase());
-                }
-                row.owed.refund |= effects.refund;
-                row.owed.index = true;
-                // The change and what it owes commit together.
-                self.save(&stored_token, &row)?;
-                if let Err(e) = self.settle().await {
-                    console_error!("order {}: effects pending: {e}", row.order.id);
-                }
-                let (_, row) = self.load()?.ok_or("order vanished")?;
-                Ok(OrderReply::Order {
-                    order: Box::new(row.order),
-                })
-            }
+            OrderCommand::Record(c) => answer(c, |c| self.record(c)).await,
+            OrderCommand::Get(c) => answer(c, |c| self.get(c)).await,
+            OrderCommand::Transition(c) => answer(c, |c| self.transition(c)).await,
         }
+    }
+
+    async fn record(
+        &self,
+        order::Record {
+            order,
+            token,
+            settings,
+        }: order::Record,
+    ) -> Handled<order::Record> {
+        if let Some((_, row)) = self.load()? {
+            return Ok(Ok(Box::new(row.order)));
+        }
+        let row = OrderRow {
+            order: *order,
+            settings,
+            owed: Owed {
+                index: true,
+                ..Owed::default()
+            },
+        };
+        self.save(&token, &row)?;
+        let order = row.order.clone();
+        self.settle().await?;
+        Ok(Ok(Box::new(order)))
+    }
+
+    async fn get(&self, order::Get { token }: order::Get) -> Handled<order::Get> {
+        Ok(match self.open(token.as_deref())? {
+            Some((_, row)) => Ok(Box::new(row.order)),
+            None => Err(OrderRefusal::NotFound),
+        })
+    }
+
+    async fn transition(
+        &self,
+        order::Transition { token, event }: order::Transition,
+    ) -> Handled<order::Transition> {
+        // Shoppers may only cancel, with their token.
+        if token.is_some() && event != OrderEvent::Cancel {
+            return Ok(Err(OrderRefusal::NotFound));
+        }
+        let Some((stored_token, mut row)) = self.open(token.as_deref())? else {
+            return Ok(Err(OrderRefusal::NotFound));
+        };
+        let from = row.order.status;
+        let effects = match row.order.apply(event, now_ms()) {
+            Ok(e) => e,
+            Err(_) => return Ok(Err(OrderRefusal::Illegal { from, event })),
+        };
+        if effects.restock_sold || effects.release_stock {
+            row.owed.restock = Some(format!("{event:?}").to_lowercase());
+        }
+        row.owed.refund |= effects.refund;
+        row.owed.index = true;
+        // The change and what it owes commit together.
+        self.save(&stored_token, &row)?;
+        if let Err(e) = self.settle().await {
+            console_error!("order {}: effects pending: {e}", row.order.id);
+        }
+        let (_, row) = self.load()?.ok_or("order vanished")?;
+        Ok(Ok(Box::new(row.order)))
     }
 
     /// The order if `token` opens it (`None`: the admin API, already
@@ -203,16 +193,14 @@ impl Orders {
         let mut failures = Vec::new();
         if let Some(step) = row.owed.restock.clone() {
             let results = join_all(row.order.lines.iter().map(|l| {
-                let command = StockCommand::Apply {
+                let command = stock::Apply {
                     op_id: stock_op_id(&id, &format!("restock-{step}"), &l.sku),
                     op: StockOp::Restock {
                         quantity: l.quantity,
                         reason: format!("order {id}: {step}"),
                     },
                 };
-                async move {
-                    call_stock::<crate::protocol::ApplyReply>(&self.env, &l.sku, &command).await
-                }
+                send(&self.env, &l.sku, command)
             }))
             .await;
             match results.into_iter().find_map(Result::err) {
@@ -236,7 +224,7 @@ impl Orders {
                 currency: row.order.currency,
                 grand_total: row.order.totals.grand_total,
             };
-            match call_store(&self.env, &StoreCommand::IndexOrder { summary }).await {
+            match send(&self.env, DEFAULT_STORE, store::IndexOrder { summary }).await {
                 Ok(_) => row.owed.index = false,
                 Err(e) => failures.push(format!("index: {e}")),
             }
@@ -256,10 +244,7 @@ impl Orders {
         if failures.is_empty() {
             return Ok(());
         }
-        self.state_storage
-            .set_alarm(RETRY_MS)
-            .await
-            .map_err(|e| format!("setting the alarm: {e}"))?;
+        crate::object::arm_in(&self.state_storage, RETRY_MS).await?;
         Err(failures.join("; "))
     }
 }

@@ -15,10 +15,11 @@
 //! stays armed within [`REPORT_RETRY_MS`], so a crash or an unreachable
 //! publisher delays the snapshot but never leaves it wrong for good.
 
-use crate::json;
-use crate::protocol::{
-    call_availability, ApplyReply, AvailabilityCommand, HistoryReply, MovementEntry, StockCommand,
-    StockLevels,
+use crate::object::{alarm_done, answer, json, now_ms, rfc3339, serve, Encoded, Handled, Tables};
+use crate::protocol::availability::{self, Changed};
+use crate::protocol::send;
+use crate::protocol::stock::{
+    Applied, Apply, HistoryPage, MovementEntry, Snapshot, StockCommand, StockLevels,
 };
 use edgecart_domain::stock::{
     forget_ops, Hold, Movement, RememberedOp, StockLedger, StockOp, OP_MEMORY_MS,
@@ -26,7 +27,7 @@ use edgecart_domain::stock::{
 use serde::Deserialize;
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use worker::{console_error, durable_object, Date, DurableObject, Env, Request, Response, State};
+use worker::{console_error, durable_object, DurableObject, Env, Request, Response, State};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS ledger (id INTEGER PRIMARY KEY CHECK (id = 1), on_hand INTEGER NOT NULL, sold INTEGER NOT NULL);
@@ -68,16 +69,6 @@ struct Loaded {
     reported_in_stock: bool,
 }
 
-fn now_ms() -> i64 {
-    Date::now().as_millis() as i64
-}
-
-fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
-}
-
 fn levels(ledger: &StockLedger, now: i64) -> StockLevels {
     StockLevels {
         on_hand: ledger.on_hand(),
@@ -98,67 +89,79 @@ impl DurableObject for SkuStock {
         }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let command: StockCommand = match crate::protocol::read_command(&mut req).await {
-            Ok(c) => c,
-            Err(e) => return Response::error(e, 400),
-        };
-        crate::respond(self.handle(command).await)
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
+        serve(req, |command: StockCommand| self.handle(command)).await
     }
 
     async fn alarm(&self) -> worker::Result<Response> {
-        let now = now_ms();
-        // This alarm has fired: the next one is set below.
-        self.alarm_at_ms.set(None);
-        self.load().map_err(worker::Error::RustError)?;
-        let moves = self
-            .with_ledger(|l| l.apply(&StockOp::Expire, now))
-            .unwrap_or_default();
-        self.persist("alarm", now, &moves, None)
-            .map_err(worker::Error::RustError)?;
-        if now - self.forgot_at_ms.get() > 3_600_000 {
-            self.forget_old_ops(now).map_err(worker::Error::RustError)?;
-            self.forgot_at_ms.set(now);
-        }
-        self.schedule().await.map_err(worker::Error::RustError)?;
-        self.report_flip(now).await;
-        Response::ok("expired")
+        alarm_done(self.expire().await)
     }
 }
 
 impl SkuStock {
-    async fn handle(&self, command: StockCommand) -> Result<String, String> {
+    /// The alarm: expires the holds that are due, forgets old operation
+    /// ids (hourly), sets the next alarm and reports a flip.
+    async fn expire(&self) -> Result<(), String> {
+        let now = now_ms();
+        // This alarm has fired: the next one is set below.
+        self.alarm_at_ms.set(None);
         self.load()?;
+        let moves = self
+            .with_ledger(|l| l.apply(&StockOp::Expire, now))
+            .unwrap_or_default();
+        self.persist("alarm", now, &moves, None)?;
+        if now - self.forgot_at_ms.get() > 3_600_000 {
+            self.forget_old_ops(now)?;
+            self.forgot_at_ms.set(now);
+        }
+        self.schedule().await?;
+        self.report_flip(now).await;
+        Ok(())
+    }
+
+    async fn handle(&self, command: StockCommand) -> Encoded {
         let now = now_ms();
         match command {
-            StockCommand::Apply { op_id, op } => {
-                let (outcome, applied) = {
-                    let mut guard = self.loaded.borrow_mut();
-                    let l = guard.as_mut().ok_or("not loaded")?;
-                    l.ledger.apply_once(&mut l.ops, &op_id, &op, now)
-                };
-                if applied {
-                    let moves = outcome.clone().unwrap_or_default();
-                    if let Err(e) = self.persist(&op_id, now, &moves, Some(&outcome)) {
-                        // Memory may be ahead of storage: reload next time.
-                        *self.loaded.borrow_mut() = None;
-                        return Err(e);
-                    }
-                    self.schedule().await?;
-                    self.report_flip(now).await;
-                }
-                let levels = self.with_ledger(|l| levels(l, now));
-                json(&ApplyReply {
-                    outcome,
-                    applied,
-                    levels,
+            StockCommand::Apply(c) => answer(c, |c| self.apply(c, now)).await,
+            StockCommand::Snapshot(c) => {
+                answer(c, |Snapshot {}| async move {
+                    self.load()?;
+                    Ok(Ok(self.with_ledger(|l| levels(l, now))))
                 })
+                .await
             }
-            StockCommand::Snapshot => json(&self.with_ledger(|l| levels(l, now))),
-            StockCommand::History { after, limit } => json(&HistoryReply {
-                entries: self.history(after, limit)?,
-            }),
+            StockCommand::History(c) => {
+                answer(c, |c| async move {
+                    self.load()?;
+                    Ok(Ok(HistoryPage {
+                        entries: self.history(c.after, c.limit)?,
+                    }))
+                })
+                .await
+            }
         }
+    }
+
+    /// Applies an operation once (by its id) and persists what it moved.
+    async fn apply(&self, Apply { op_id, op }: Apply, now: i64) -> Handled<Apply> {
+        self.load()?;
+        let (outcome, applied) = {
+            let mut guard = self.loaded.borrow_mut();
+            let l = guard.as_mut().ok_or("not loaded")?;
+            l.ledger.apply_once(&mut l.ops, &op_id, &op, now)
+        };
+        if applied {
+            let moves = outcome.clone().unwrap_or_default();
+            if let Err(e) = self.persist(&op_id, now, &moves, Some(&outcome)) {
+                // Memory may be ahead of storage: reload next time.
+                *self.loaded.borrow_mut() = None;
+                return Err(e);
+            }
+            self.schedule().await?;
+            self.report_flip(now).await;
+        }
+        let levels = self.with_ledger(|l| levels(l, now));
+        Ok(outcome.map(|_| Applied { applied, levels }))
     }
 
     fn with_ledger<T>(&self, f: impl FnOnce(&mut StockLedger) -> T) -> T {
@@ -170,8 +173,7 @@ impl SkuStock {
         if self.loaded.borrow().is_some() {
             return Ok(());
         }
-        let sql = self.state.storage().sql();
-        crate::create_schema(&sql, SCHEMA)?;
+        let tables = Tables::open(&self.state.storage(), SCHEMA)?;
         #[derive(Deserialize)]
         struct Totals {
             on_hand: f64,
@@ -189,27 +191,31 @@ impl SkuStock {
             at_ms: f64,
             outcome: String,
         }
-        let err = |what: &'static str| move |e: worker::Error| format!("loading {what}: {e}");
-        let totals = sql
-            .exec("SELECT on_hand, sold FROM ledger WHERE id = 1", None)
-            .and_then(|c| c.to_array::<Totals>())
-            .map_err(err("ledger"))?;
-        let holds = sql
-            .exec("SELECT cart, quantity, expires_at_ms FROM holds", None)
-            .and_then(|c| c.to_array::<HoldRow>())
-            .map_err(err("holds"))?;
-        let ops = sql
-            .exec("SELECT op_id, at_ms, outcome FROM ops", None)
-            .and_then(|c| c.to_array::<OpRow>())
-            .map_err(err("ops"))?;
+        let totals: Vec<Totals> = tables.rows(
+            "loading ledger",
+            "SELECT on_hand, sold FROM ledger WHERE id = 1",
+            Vec::new(),
+        )?;
+        let holds: Vec<HoldRow> = tables.rows(
+            "loading holds",
+            "SELECT cart, quantity, expires_at_ms FROM holds",
+            Vec::new(),
+        )?;
+        let ops: Vec<OpRow> = tables.rows(
+            "loading ops",
+            "SELECT op_id, at_ms, outcome FROM ops",
+            Vec::new(),
+        )?;
         #[derive(Deserialize)]
         struct ReportedRow {
             in_stock: f64,
         }
-        let reported_in_stock = sql
-            .exec("SELECT in_stock FROM reported WHERE id = 1", None)
-            .and_then(|c| c.to_array::<ReportedRow>())
-            .map_err(err("reported availability"))?
+        let reported_in_stock = tables
+            .rows::<ReportedRow>(
+                "loading reported availability",
+                "SELECT in_stock FROM reported WHERE id = 1",
+                Vec::new(),
+            )?
             .first()
             .is_some_and(|r| r.in_stock > 0.0);
         let (on_hand, sold) = totals
@@ -274,8 +280,7 @@ impl SkuStock {
         moves: &[Movement],
         outcome: Option<&edgecart_domain::stock::Outcome>,
     ) -> Result<(), String> {
-        let sql = self.state.storage().sql();
-        let err = |what: &'static str| move |e: worker::Error| format!("saving {what}: {e}");
+        let sql = Tables::opened(&self.state.storage());
         let guard = self.loaded.borrow();
         let ledger = &guard.as_ref().ok_or("not loaded")?.ledger;
         // Holds change only the hold rows: the totals row is written when on
@@ -285,23 +290,28 @@ impl SkuStock {
             .any(|m| m.on_hand_delta != 0 || m.sold_delta != 0)
         {
             sql.exec(
+                "saving ledger",
                 "INSERT OR REPLACE INTO ledger (id, on_hand, sold) VALUES (1, ?, ?)",
                 vec![ledger.on_hand().into(), ledger.sold().into()],
-            )
-            .map_err(err("ledger"))?;
+            )?;
         }
         for m in moves {
             if let Some(cart) = &m.cart {
                 match ledger.hold(cart) {
                     Some(h) => sql.exec(
+                        "saving hold",
                         "INSERT OR REPLACE INTO holds (cart, quantity, expires_at_ms) VALUES (?, ?, ?)",
                         vec![cart.as_str().into(), h.quantity.into(), h.expires_at_ms.into()],
                     ),
-                    None => sql.exec("DELETE FROM holds WHERE cart = ?", vec![cart.as_str().into()]),
-                }
-                .map_err(err("hold"))?;
+                    None => sql.exec(
+                        "saving hold",
+                        "DELETE FROM holds WHERE cart = ?",
+                        vec![cart.as_str().into()],
+                    ),
+                }?;
             }
             sql.exec(
+                "saving movement",
                 "INSERT INTO movements (at_ms, op_id, kind, cart, on_hand_delta, reserved_delta, sold_delta, reason) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     now.into(),
@@ -313,31 +323,26 @@ impl SkuStock {
                     m.sold_delta.into(),
                     m.reason.clone().into(),
                 ],
-            )
-            .map_err(err("movement"))?;
+            )?;
         }
         // A refusal, or a success that moved nothing, has no movement rows
         // to be remembered by: its outcome gets a row of its own.
         if let Some(outcome) = outcome.filter(|o| o.as_ref().map_or(true, Vec::is_empty)) {
-            let text = serde_json::to_string(outcome).map_err(|e| e.to_string())?;
             sql.exec(
+                "saving operation id",
                 "INSERT OR REPLACE INTO ops (op_id, at_ms, outcome) VALUES (?, ?, ?)",
-                vec![op_id.into(), now.into(), text.into()],
-            )
-            .map_err(err("operation id"))?;
+                vec![op_id.into(), now.into(), json(outcome)?.into()],
+            )?;
         }
         Ok(())
     }
 
     fn forget_old_ops(&self, now: i64) -> Result<(), String> {
-        self.state
-            .storage()
-            .sql()
-            .exec(
-                "DELETE FROM ops WHERE at_ms < ?",
-                vec![(now - OP_MEMORY_MS).into()],
-            )
-            .map_err(|e| format!("forgetting operation ids: {e}"))?;
+        Tables::opened(&self.state.storage()).exec(
+            "forgetting operation ids",
+            "DELETE FROM ops WHERE at_ms < ?",
+            vec![(now - OP_MEMORY_MS).into()],
+        )?;
         if let Some(l) = self.loaded.borrow_mut().as_mut() {
             forget_ops(&mut l.ops, now);
         }
@@ -360,12 +365,7 @@ impl SkuStock {
             return Ok(());
         }
         self.alarm_at_ms.set(None);
-        // An integer alarm time is an offset from now, in milliseconds.
-        self.state
-            .storage()
-            .set_alarm((at - now).max(0))
-            .await
-            .map_err(|e| format!("setting the alarm: {e}"))?;
+        crate::object::arm_in(&self.state.storage(), at - now).await?;
         self.alarm_at_ms.set(Some(at));
         Ok(())
     }
@@ -390,12 +390,13 @@ impl SkuStock {
             console_error!("SkuStock without a name cannot report its availability");
             return;
         };
-        let command = AvailabilityCommand::Changed { sku: sku.clone() };
-        if let Err(e) = call_availability::<bool>(&self.env, &command).await {
+        let command = Changed { sku: sku.clone() };
+        if let Err(e) = send(&self.env, availability::NAME, command).await {
             console_error!("reporting availability of {sku}: {e}");
             return;
         }
-        let saved = self.state.storage().sql().exec(
+        let saved = Tables::opened(&self.state.storage()).exec(
+            "recording the availability report",
             "INSERT OR REPLACE INTO reported (id, in_stock) VALUES (1, ?)",
             vec![i64::from(in_stock).into()],
         );
@@ -424,12 +425,7 @@ impl SkuStock {
                 vec![ms.into()],
             ),
         };
-        self.state
-            .storage()
-            .sql()
-            .exec(&sql, bindings)
-            .and_then(|c| c.to_array::<MovementRow>())
-            .map_err(|e| format!("reading movements: {e}"))
+        Tables::opened(&self.state.storage()).rows("reading movements", &sql, bindings)
     }
 
     /// Movements recorded at or after `since_ms`, oldest first, with their

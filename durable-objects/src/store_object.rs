@@ -10,8 +10,11 @@
 //! It must not price carts or decide eligibility itself: the rules are in
 //! `edgecart_domain::store` and `edgecart_domain::promotion`.
 
-use crate::json;
-use crate::protocol::{PromotionState, StoreCommand, StoreReply, StoreState};
+use crate::object::{answer, json, serially, serve, Encoded, Handled, Tables};
+use crate::protocol::store::{
+    self as protocol, OrderPage, OrderSummary, PromotionSaved, PromotionState, StoreCommand,
+    StoreRefusal, StoreState,
+};
 use edgecart_domain::promotion::Promotion;
 use edgecart_domain::store::{store_key, Redemptions, StoreConfig, StoreSnapshot, STORE_SCHEMA};
 use serde::Deserialize;
@@ -60,17 +63,12 @@ impl DurableObject for StoreObject {
         StoreObject { state, inner }
     }
 
-    async fn fetch(&self, mut req: Request) -> worker::Result<Response> {
-        let command: StoreCommand = match crate::protocol::read_command(&mut req).await {
-            Ok(c) => c,
-            Err(e) => return Response::error(e, 400),
-        };
+    async fn fetch(&self, req: Request) -> worker::Result<Response> {
         let store = self.inner.clone();
-        let reply = self
-            .state
-            .block_concurrency_while(async move { Ok(store.handle(command).await) })
-            .await?;
-        crate::respond(reply.and_then(|r| json(&r)))
+        serve(req, |command: StoreCommand| {
+            serially(&self.state, async move { store.handle(command).await })
+        })
+        .await
     }
 }
 
@@ -79,49 +77,28 @@ impl Store {
         if let Some(l) = self.loaded.borrow().as_ref() {
             return Ok(l.clone());
         }
-        let sql = self.storage.sql();
-        crate::create_schema(&sql, SCHEMA)?;
-        #[derive(Deserialize)]
-        struct JsonRow {
-            json: String,
-        }
+        let tables = Tables::open(&self.storage, SCHEMA)?;
         #[derive(Deserialize)]
         struct RedemptionRow {
             order_id: String,
             customer: String,
             promotions: String,
         }
-        let err = |what: &'static str| move |e: worker::Error| format!("loading {what}: {e}");
-        let config = match sql
-            .exec("SELECT json FROM config WHERE id = 1", None)
-            .and_then(|c| c.to_array::<JsonRow>())
-            .map_err(err("config"))?
-            .first()
-        {
-            Some(row) => {
-                serde_json::from_str(&row.json).map_err(|e| format!("stored config: {e}"))?
-            }
-            None => StoreConfig::default_config(),
-        };
+        let config = tables
+            .document("config", "SELECT json FROM config WHERE id = 1", Vec::new())?
+            .unwrap_or_else(StoreConfig::default_config);
         let mut promotions = BTreeMap::new();
-        for row in sql
-            .exec("SELECT json FROM promotions", None)
-            .and_then(|c| c.to_array::<JsonRow>())
-            .map_err(err("promotions"))?
+        for p in
+            tables.documents::<Promotion>("promotion", "SELECT json FROM promotions", Vec::new())?
         {
-            let p: Promotion =
-                serde_json::from_str(&row.json).map_err(|e| format!("stored promotion: {e}"))?;
             promotions.insert(p.id.clone(), p);
         }
         let mut redemptions = Redemptions::default();
-        for row in sql
-            .exec(
-                "SELECT order_id, customer, promotions FROM redemptions",
-                None,
-            )
-            .and_then(|c| c.to_array::<RedemptionRow>())
-            .map_err(err("redemptions"))?
-        {
+        for row in tables.rows::<RedemptionRow>(
+            "loading redemptions",
+            "SELECT order_id, customer, promotions FROM redemptions",
+            Vec::new(),
+        )? {
             let ids: Vec<String> = serde_json::from_str(&row.promotions)
                 .map_err(|e| format!("stored redemption: {e}"))?;
             redemptions.restore(&row.order_id, &row.customer, ids);
@@ -135,154 +112,192 @@ impl Store {
         Ok(loaded)
     }
 
-    async fn handle(&self, command: StoreCommand) -> Result<StoreReply, String> {
+    async fn handle(&self, command: StoreCommand) -> Encoded {
+        match command {
+            StoreCommand::Get(c) => answer(c, |c| self.get(c)).await,
+            StoreCommand::PutConfig(c) => answer(c, |c| self.put_config(c)).await,
+            StoreCommand::PutPromotion(c) => answer(c, |c| self.put_promotion(c)).await,
+            StoreCommand::DeletePromotion(c) => answer(c, |c| self.delete_promotion(c)).await,
+            StoreCommand::Redeem(c) => answer(c, |c| self.redeem(c)).await,
+            StoreCommand::Release(c) => answer(c, |c| self.release(c)).await,
+            StoreCommand::IndexOrder(c) => answer(c, |c| self.index_order(c)).await,
+            StoreCommand::ListOrders(c) => answer(c, |c| self.list_orders(c)).await,
+        }
+    }
+
+    async fn get(&self, protocol::Get { customer }: protocol::Get) -> Handled<protocol::Get> {
+        Ok(Ok(state(&self.load()?, customer.as_deref())))
+    }
+
+    async fn put_config(
+        &self,
+        protocol::PutConfig { config }: protocol::PutConfig,
+    ) -> Handled<protocol::PutConfig> {
         let mut l = self.load()?;
-        let sql = self.storage.sql();
-        let err = |what: &'static str| move |e: worker::Error| format!("saving {what}: {e}");
-        let reply = match command {
-            StoreCommand::Get { customer } => {
-                return Ok(StoreReply::State(state(&l, customer.as_deref())))
+        Tables::opened(&self.storage).exec(
+            "saving config",
+            "INSERT OR REPLACE INTO config (id, json) VALUES (1, ?)",
+            vec![json(&config)?.into()],
+        )?;
+        l.config = config;
+        self.published(&l).await?;
+        Ok(Ok(state(&l, None)))
+    }
+
+    async fn put_promotion(
+        &self,
+        protocol::PutPromotion { promotion }: protocol::PutPromotion,
+    ) -> Handled<protocol::PutPromotion> {
+        let mut l = self.load()?;
+        if let Some(code) = &promotion.code {
+            let taken = l
+                .promotions
+                .values()
+                .find(|p| p.id != promotion.id && p.code.as_deref() == Some(code));
+            if let Some(other) = taken {
+                return Ok(Err(StoreRefusal::CodeTaken {
+                    code: code.clone(),
+                    by: other.id.clone(),
+                }));
             }
-            StoreCommand::PutConfig { config } => {
-                sql.exec(
-                    "INSERT OR REPLACE INTO config (id, json) VALUES (1, ?)",
-                    vec![json(&config)?.into()],
-                )
-                .map_err(err("config"))?;
-                l.config = config;
-                StoreReply::State(state(&l, None))
-            }
-            StoreCommand::PutPromotion { promotion } => {
-                if let Some(code) = &promotion.code {
-                    let taken = l
-                        .promotions
-                        .values()
-                        .find(|p| p.id != promotion.id && p.code.as_deref() == Some(code));
-                    if let Some(other) = taken {
-                        return Ok(StoreReply::CodeTaken {
-                            code: code.clone(),
-                            by: other.id.clone(),
-                        });
-                    }
-                }
-                sql.exec(
-                    "INSERT OR REPLACE INTO promotions (id, json) VALUES (?, ?)",
-                    vec![promotion.id.as_str().into(), json(&promotion)?.into()],
-                )
-                .map_err(err("promotion"))?;
-                let created = l
-                    .promotions
-                    .insert(promotion.id.clone(), promotion)
-                    .is_none();
-                StoreReply::Saved { created }
-            }
-            StoreCommand::DeletePromotion { id } => {
-                if l.promotions.remove(&id).is_none() {
-                    return Ok(StoreReply::NotFound);
-                }
-                sql.exec("DELETE FROM promotions WHERE id = ?", vec![id.into()])
-                    .map_err(err("promotion"))?;
-                StoreReply::Deleted
-            }
-            StoreCommand::Redeem {
-                order,
-                customer,
-                promotions,
-            } => {
-                let mut found = Vec::with_capacity(promotions.len());
-                for id in &promotions {
-                    match l.promotions.get(id) {
-                        Some(p) => found.push(p),
-                        None => return Ok(StoreReply::NotFound),
-                    }
-                }
-                if let Err(refused) = l.redemptions.redeem(&order, &customer, &found) {
-                    return Ok(StoreReply::RedemptionRefused(refused));
-                }
-                sql.exec(
-                    "INSERT OR IGNORE INTO redemptions (order_id, customer, promotions) VALUES (?, ?, ?)",
-                    vec![order.into(), customer.into(), json(&promotions)?.into()],
-                )
-                .map_err(err("redemption"))?;
-                *self.loaded.borrow_mut() = Some(l);
-                return Ok(StoreReply::Redeemed);
-            }
-            StoreCommand::IndexOrder { summary } => {
-                let status = serde_json::to_value(summary.status)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_string))
-                    .unwrap_or_default();
-                sql.exec(
-                    "INSERT OR REPLACE INTO orders (id, status, created_ms, json) VALUES (?, ?, ?, ?)",
-                    vec![
-                        summary.id.as_str().into(),
-                        status.into(),
-                        summary.created_at_ms.into(),
-                        json(&summary)?.into(),
-                    ],
-                )
-                .map_err(err("order index"))?;
-                return Ok(StoreReply::Indexed);
-            }
-            StoreCommand::ListOrders {
-                status,
-                from_ms,
-                to_ms,
-                before,
-                limit,
-            } => {
-                #[derive(Deserialize)]
-                struct Row {
-                    json: String,
-                }
-                let status = status
-                    .and_then(|s| serde_json::to_value(s).ok())
-                    .and_then(|v| v.as_str().map(str::to_string));
-                // The largest integer JavaScript holds exactly: later than any order.
-                const LATEST: i64 = (1 << 53) - 1;
-                let (before_ms, before_id) = before.unwrap_or((LATEST, String::new()));
-                let rows = sql
-                    .exec(
-                        "SELECT json FROM orders WHERE (? IS NULL OR status = ?) AND created_ms >= ? AND created_ms < ?                          AND (created_ms < ? OR (created_ms = ? AND id < ?) OR ? = '')                          ORDER BY created_ms DESC, id DESC LIMIT ?",
-                        vec![
-                            status.clone().into(),
-                            status.into(),
-                            from_ms.unwrap_or(0).into(),
-                            to_ms.unwrap_or(LATEST).into(),
-                            before_ms.into(),
-                            before_ms.into(),
-                            before_id.as_str().into(),
-                            before_id.as_str().into(),
-                            i64::from(limit).into(),
-                        ],
-                    )
-                    .and_then(|c| c.to_array::<Row>())
-                    .map_err(|e| format!("listing orders: {e}"))?;
-                let orders = rows
-                    .iter()
-                    .map(|r| {
-                        serde_json::from_str(&r.json)
-                            .map_err(|e| format!("stored order summary: {e}"))
-                    })
-                    .collect::<Result<Vec<_>, _>>()?;
-                return Ok(StoreReply::Orders { orders });
-            }
-            StoreCommand::Release { order } => {
-                l.redemptions.release(&order);
-                sql.exec(
-                    "DELETE FROM redemptions WHERE order_id = ?",
-                    vec![order.into()],
-                )
-                .map_err(err("redemption"))?;
-                *self.loaded.borrow_mut() = Some(l);
-                return Ok(StoreReply::Released);
-            }
+        }
+        Tables::opened(&self.storage).exec(
+            "saving promotion",
+            "INSERT OR REPLACE INTO promotions (id, json) VALUES (?, ?)",
+            vec![promotion.id.as_str().into(), json(&promotion)?.into()],
+        )?;
+        let saved = match l.promotions.insert(promotion.id.clone(), promotion) {
+            None => PromotionSaved::Created,
+            Some(_) => PromotionSaved::Replaced,
         };
+        self.published(&l).await?;
+        Ok(Ok(saved))
+    }
+
+    async fn delete_promotion(
+        &self,
+        protocol::DeletePromotion { id }: protocol::DeletePromotion,
+    ) -> Handled<protocol::DeletePromotion> {
+        let mut l = self.load()?;
+        if l.promotions.remove(&id).is_none() {
+            return Ok(Err(StoreRefusal::UnknownPromotion));
+        }
+        Tables::opened(&self.storage).exec(
+            "saving promotion",
+            "DELETE FROM promotions WHERE id = ?",
+            vec![id.into()],
+        )?;
+        self.published(&l).await?;
+        Ok(Ok(protocol::Deleted {}))
+    }
+
+    async fn redeem(
+        &self,
+        protocol::Redeem {
+            order,
+            customer,
+            promotions,
+        }: protocol::Redeem,
+    ) -> Handled<protocol::Redeem> {
+        let mut l = self.load()?;
+        let mut found = Vec::with_capacity(promotions.len());
+        for id in &promotions {
+            match l.promotions.get(id) {
+                Some(p) => found.push(p),
+                None => return Ok(Err(StoreRefusal::UnknownPromotion)),
+            }
+        }
+        if let Err(refused) = l.redemptions.redeem(&order, &customer, &found) {
+            return Ok(Err(StoreRefusal::RedemptionRefused { refused }));
+        }
+        Tables::opened(&self.storage).exec(
+            "saving redemption",
+            "INSERT OR IGNORE INTO redemptions (order_id, customer, promotions) VALUES (?, ?, ?)",
+            vec![order.into(), customer.into(), json(&promotions)?.into()],
+        )?;
+        *self.loaded.borrow_mut() = Some(l);
+        Ok(Ok(protocol::Redeemed {}))
+    }
+
+    async fn index_order(
+        &self,
+        protocol::IndexOrder { summary }: protocol::IndexOrder,
+    ) -> Handled<protocol::IndexOrder> {
+        self.load()?;
+        let status = serde_json::to_value(summary.status)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        Tables::opened(&self.storage).exec(
+            "saving order index",
+            "INSERT OR REPLACE INTO orders (id, status, created_ms, json) VALUES (?, ?, ?, ?)",
+            vec![
+                summary.id.as_str().into(),
+                status.into(),
+                summary.created_at_ms.into(),
+                json(&summary)?.into(),
+            ],
+        )?;
+        Ok(Ok(protocol::Indexed {}))
+    }
+
+    async fn list_orders(
+        &self,
+        protocol::ListOrders {
+            status,
+            from_ms,
+            to_ms,
+            before,
+            limit,
+        }: protocol::ListOrders,
+    ) -> Handled<protocol::ListOrders> {
+        self.load()?;
+        let status = status
+            .and_then(|s| serde_json::to_value(s).ok())
+            .and_then(|v| v.as_str().map(str::to_string));
+        // The largest integer JavaScript holds exactly: later than any order.
+        const LATEST: i64 = (1 << 53) - 1;
+        let (before_ms, before_id) = before.unwrap_or((LATEST, String::new()));
+        let orders: Vec<OrderSummary> = Tables::opened(&self.storage).documents(
+            "order summary",
+            "SELECT json FROM orders WHERE (? IS NULL OR status = ?) AND created_ms >= ? AND created_ms < ? \
+             AND (created_ms < ? OR (created_ms = ? AND id < ?) OR ? = '') \
+             ORDER BY created_ms DESC, id DESC LIMIT ?",
+            vec![
+                status.clone().into(),
+                status.into(),
+                from_ms.unwrap_or(0).into(),
+                to_ms.unwrap_or(LATEST).into(),
+                before_ms.into(),
+                before_ms.into(),
+                before_id.as_str().into(),
+                before_id.as_str().into(),
+                i64::from(limit).into(),
+            ],
+        )?;
+        Ok(Ok(OrderPage { orders }))
+    }
+
+    async fn release(
+        &self,
+        protocol::Release { order }: protocol::Release,
+    ) -> Handled<protocol::Release> {
+        let mut l = self.load()?;
+        l.redemptions.release(&order);
+        Tables::opened(&self.storage).exec(
+            "saving redemption",
+            "DELETE FROM redemptions WHERE order_id = ?",
+            vec![order.into()],
+        )?;
+        *self.loaded.borrow_mut() = Some(l);
+        Ok(Ok(protocol::Released {}))
+    }
+
+    /// Keeps the changed configuration or promotions and publishes the
+    /// display copy. A failure is reported; the next write publishes again.
+    async fn published(&self, l: &Loaded) -> Result<(), String> {
         *self.loaded.borrow_mut() = Some(l.clone());
-        // Configuration and promotions changed: publish the display copy.
-        // A failure is reported; the next write publishes again.
-        self.publish(&l).await?;
-        Ok(reply)
+        self.publish(l).await
     }
 
     async fn publish(&self, l: &Loaded) -> Result<(), String> {

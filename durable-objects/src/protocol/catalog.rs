@@ -1,0 +1,186 @@
+//! The catalog writer: the one object (named [`NAME`]) every catalog write
+//! goes through, and its audit trail.
+
+use super::{bind, FieldProblem, Protocol};
+use edgecart_domain::admin::{Conflict, Missing};
+use edgecart_domain::money::Currency;
+use edgecart_domain::records::{CatalogPointer, ProductRecord};
+use serde::{Deserialize, Serialize};
+
+/// All catalog writes go through this one object, which serializes them.
+pub const NAME: &str = "catalog";
+
+/// Who made a change: the label of the admin token used.
+pub type Actor = String;
+
+/// A command to the catalog writer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum CatalogCommand {
+    UpsertProduct(UpsertProduct),
+    DeleteProduct(DeleteProduct),
+    SetPrice(SetPrice),
+    DeletePrice(DeletePrice),
+    UpsertCategory(UpsertCategory),
+    ImportBatch(ImportBatch),
+    Publish(Publish),
+    Audit(Audit),
+}
+
+impl Protocol for CatalogCommand {
+    const BINDING: &'static str = "CATALOG_WRITER";
+    type Refusal = CatalogRefusal;
+}
+
+bind!(CatalogCommand {
+    UpsertProduct => Written,
+    DeleteProduct => Written,
+    SetPrice => Written,
+    DeletePrice => Written,
+    UpsertCategory => Written,
+    ImportBatch => Imported,
+    Publish => Published,
+    Audit => AuditPage,
+});
+
+/// Creates or replaces product `id`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpsertProduct {
+    pub actor: Actor,
+    pub id: String,
+    /// The admin's body, raw JSON text. Why text: the writer reads it with
+    /// `admin::parse_input` into a `ProductInput`, whose price amounts stay
+    /// unchecked JSON until the rule checks them field by field; the text
+    /// is parsed once, there, so its problems name the admin's fields.
+    pub product: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeleteProduct {
+    pub actor: Actor,
+    pub id: String,
+}
+
+/// Sets a SKU's price: the Worker has read the amount as an integer of
+/// minor units within limits (refusing anything else with a 422).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetPrice {
+    pub actor: Actor,
+    pub sku: String,
+    pub currency: Currency,
+    pub amount: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeletePrice {
+    pub actor: Actor,
+    pub sku: String,
+    pub currency: Currency,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UpsertCategory {
+    pub actor: Actor,
+    pub slug: String,
+    pub name: String,
+}
+
+/// Applies import lines (line number, raw JSON text, for the reason given
+/// at [`UpsertProduct::product`]); publishing waits for [`Publish`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImportBatch {
+    pub actor: Actor,
+    pub lines: Vec<(u32, String)>,
+}
+
+/// Publishes pending changes (if any) and answers the live pointer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Publish {}
+
+/// Audit entries after `after` (a sequence number), oldest first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audit {
+    pub after: u64,
+    pub limit: u32,
+}
+
+/// Why the writer refused a write; nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "refusal", rename_all = "snake_case")]
+pub enum CatalogRefusal {
+    /// The body is not the expected JSON.
+    BadInput { problem: FieldProblem },
+    /// The input breaks rules: every problem.
+    Invalid { errors: Vec<FieldProblem> },
+    /// The target does not exist.
+    NotFound { missing: Missing },
+    /// The write contradicts the current state.
+    Conflict { conflict: Conflict },
+}
+
+/// What a single write did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WriteOutcome {
+    Created,
+    Updated,
+    Deleted,
+    /// Already so: nothing was written.
+    Unchanged,
+}
+
+/// The answer to a single write.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Written {
+    pub outcome: WriteOutcome,
+    /// The live catalog after the write (published before replying).
+    pub pointer: Option<CatalogPointer>,
+    /// The stored product after a product or price write (none once deleted).
+    pub product: Option<ProductRecord>,
+}
+
+/// Per-line results of one import batch.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Imported {
+    pub created: u32,
+    pub updated: u32,
+    pub unchanged: u32,
+    pub rejected: Vec<RejectedLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectedLine {
+    pub line: u32,
+    pub errors: Vec<FieldProblem>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Published {
+    pub pointer: Option<CatalogPointer>,
+}
+
+/// A page of the audit trail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+}
+
+/// One audit entry: append-only, numbered in commit order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: u64,
+    /// RFC 3339 time the change was committed.
+    pub at: String,
+    /// Label of the admin token that made the change.
+    pub actor: String,
+    /// `product.create`, `price.set`, … (`admin::Change::action`).
+    pub action: String,
+    pub target: String,
+    pub fields: Vec<String>,
+    /// The snapshots before and after, raw JSON text as stored. Why text:
+    /// an entry keeps the shape its change was recorded in (a product
+    /// summary, a price, a category, as the version that wrote it made
+    /// them), so the trail is passed through, never re-typed.
+    pub before: Option<String>,
+    pub after: Option<String>,
+}

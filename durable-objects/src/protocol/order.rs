@@ -1,0 +1,65 @@
+//! The order objects: one per order (named by its id), its record, token
+//! and status changes.
+
+use super::{bind, Protocol};
+use edgecart_domain::order::{Order, OrderEvent, OrderStatus};
+use edgecart_domain::store::PaymentSettings;
+use serde::{Deserialize, Serialize};
+
+/// A command to one order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "command", rename_all = "snake_case")]
+pub enum OrderCommand {
+    Record(Record),
+    Get(Get),
+    Transition(Transition),
+}
+
+impl Protocol for OrderCommand {
+    const BINDING: &'static str = "ORDER";
+    type Refusal = OrderRefusal;
+}
+
+bind!(OrderCommand {
+    Record => Box<Order>,
+    Get => Box<Order>,
+    Transition => Box<Order>,
+});
+
+/// Records the order with its token and the payment settings it was paid
+/// with (refunds use them); an order already recorded stays as it is (and
+/// is answered).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub order: Box<Order>,
+    pub token: String,
+    pub settings: PaymentSettings,
+}
+
+/// Reads the order: with the shopper's token, or (`token: None`) for the
+/// admin API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Get {
+    pub token: Option<String>,
+}
+
+/// Moves the order on `event` (shopper: only `cancel`, with the token;
+/// admin: `token: None`) and carries out its effects (restock, refund).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Transition {
+    pub token: Option<String>,
+    pub event: OrderEvent,
+}
+
+/// Why an order refused a command. Nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "refusal", rename_all = "snake_case")]
+pub enum OrderRefusal {
+    /// No such order, or the token does not open it.
+    NotFound,
+    /// The order's status does not allow the event.
+    Illegal {
+        from: OrderStatus,
+        event: OrderEvent,
+    },
+}
