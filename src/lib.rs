@@ -17,6 +17,8 @@ pub mod checkout_api;
 pub mod config;
 pub mod http;
 pub mod inventory_api;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod routes;
 pub mod shop_html;
 pub mod shop_pages;
