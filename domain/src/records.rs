@@ -83,10 +83,18 @@ pub struct ProductRecord {
     pub max_per_order: Option<i64>,
 }
 
+/// A product image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "Image"))]
 #[serde(deny_unknown_fields)]
 pub struct ImageRecord {
+    /// An absolute `https://` URL, or a path starting with `/` on the API's
+    /// origin.
+    #[cfg_attr(feature = "openapi", schemars(length(max = 2048), extend("format" = "uri-reference"), extend("examples" = ["/img/coffee-tea.svg"])))]
     pub url: String,
+    /// Alternative text for the image.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1)))]
     pub alt: String,
 }
 
