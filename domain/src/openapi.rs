@@ -83,3 +83,18 @@ pub struct OrderId(#[schemars(regex(pattern = r"^ord_[0-9a-f]{24}$"))] pub Strin
 #[derive(JsonSchema)]
 #[schemars(extend("examples" = ["7e2a9c4f1b8d3e6a0c5f2b9d4e7a1c3f6b8d0e2a5c7f9b1d"]))]
 pub struct OrderToken(#[schemars(regex(pattern = r"^[0-9a-f]{48}$"))] pub String);
+
+/// A [`Currency`](crate::money::Currency) is written as its code.
+impl JsonSchema for crate::money::Currency {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        CurrencyCode::schema_name()
+    }
+
+    fn schema_id() -> std::borrow::Cow<'static, str> {
+        CurrencyCode::schema_id()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        CurrencyCode::json_schema(generator)
+    }
+}

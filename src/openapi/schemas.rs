@@ -2,7 +2,7 @@
 //! (`schemars::JsonSchema`), besides those still written by hand in
 //! `handwritten_schemas.json`.
 
-use schemars::generate::SchemaSettings;
+use schemars::generate::{Contract, SchemaSettings};
 use schemars::{JsonSchema, SchemaGenerator};
 use serde_json::{Map, Value};
 
@@ -10,12 +10,16 @@ use serde_json::{Map, Value};
 const HANDWRITTEN: &str = include_str!("handwritten_schemas.json");
 
 /// The generator every derived schema goes through: JSON Schema 2020-12
-/// (OpenAPI 3.1), definitions under `#/components/schemas/`.
-pub fn generator() -> SchemaGenerator {
+/// (OpenAPI 3.1), definitions under `#/components/schemas/`; request
+/// bodies as serde reads them (`Contract::Deserialize`: a field with a
+/// default is optional), responses as serde writes them (every field that
+/// is always written is required).
+pub fn generator(contract: Contract) -> SchemaGenerator {
     SchemaSettings::draft2020_12()
         .with(|s| {
             s.definitions_path = "#/components/schemas/".into();
             s.meta_schema = None;
+            s.contract = contract;
         })
         .into_generator()
 }
@@ -25,10 +29,14 @@ fn add<T: JsonSchema>(generator: &mut SchemaGenerator) {
     generator.subschema_for::<T>();
 }
 
-/// The derived types: request and response bodies, and the named string
-/// shapes (ids, codes, slugs).
-fn derived(g: &mut SchemaGenerator) {
-    use edgecart_domain::{admin, openapi as names, records};
+/// The request bodies, read as serde reads them.
+#[allow(unused_imports)]
+fn inputs(g: &mut SchemaGenerator) {
+    use edgecart_domain::checkout::plan;
+    use edgecart_domain::{
+        admin, money, openapi as names, order, pricing, promotion, records, shipping, stock, store,
+        tax,
+    };
     add::<names::CurrencyCode>(g);
     add::<names::ProductId>(g);
     add::<names::Slug>(g);
@@ -45,13 +53,92 @@ fn derived(g: &mut SchemaGenerator) {
     add::<admin::VariantInput>(g);
     add::<admin::CategoryInput>(g);
     add::<admin::PriceInput>(g);
+    add::<stock::SetOnHandInput>(g);
+    add::<stock::BulkSetOnHandInput>(g);
+    add::<stock::BulkSetOnHandItem>(g);
+    add::<stock::AdjustmentInput>(g);
+    add::<store::StoreConfigInput>(g);
+    add::<promotion::PromotionInput>(g);
+    add::<order::ShippingAddressInput>(g);
+    add::<plan::CheckoutInput>(g);
+    add::<plan::PaymentInput>(g);
+    add::<plan::ExpectedTotal>(g);
+}
+
+/// The response bodies, written as serde writes them.
+#[allow(unused_imports)]
+fn outputs(g: &mut SchemaGenerator) {
+    use edgecart_domain::checkout::plan;
+    use edgecart_domain::{
+        admin, money, openapi as names, order, pricing, promotion, records, shipping, stock, store,
+        tax,
+    };
+    add::<names::CurrencyCode>(g);
+    add::<names::ProductId>(g);
+    add::<names::Slug>(g);
+    add::<names::Sku>(g);
+    add::<names::CartId>(g);
+    add::<names::CartToken>(g);
+    add::<names::CountryCode>(g);
+    add::<names::PromotionId>(g);
+    add::<names::CouponCode>(g);
+    add::<names::OrderId>(g);
+    add::<names::OrderToken>(g);
+    add::<records::ImageRecord>(g);
+    add::<money::Money>(g);
+    add::<records::VariantRecord>(g);
+    add::<records::ProductRecord>(g);
+    add::<tax::TaxRate>(g);
+    add::<tax::TaxConfig>(g);
+    add::<shipping::ShippingMethod>(g);
+    add::<store::PaymentSettings>(g);
+    add::<store::StoreConfig>(g);
+    add::<promotion::Discount>(g);
+    add::<promotion::Target>(g);
+    add::<promotion::PromotionRefusal>(g);
+    add::<order::OrderStatus>(g);
+    add::<order::OrderLine>(g);
+    add::<order::OrderTotals>(g);
+    add::<order::OrderPromotion>(g);
+    add::<order::ShippingAddress>(g);
+    add::<order::Payment>(g);
+    add::<order::StatusChange>(g);
+    add::<order::Order>(g);
+    add::<pricing::QuotedLine>(g);
+    add::<pricing::Quote>(g);
+    add::<pricing::ShippingOption>(g);
+    add::<pricing::Destination>(g);
 }
 
 /// Every component schema, by name.
 pub fn all() -> Map<String, Value> {
-    let mut generator = generator();
-    derived(&mut generator);
-    let mut schemas: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
+    let mut read = generator(Contract::Deserialize);
+    inputs(&mut read);
+    let mut written = generator(Contract::Serialize);
+    outputs(&mut written);
+    let mut schemas: Map<String, Value> = written.take_definitions(true).into_iter().collect();
+    let read: Map<String, Value> = read.take_definitions(true).into_iter().collect();
+    // A type both read and written whose two schemas differ (a field with a
+    // default is optional when read, always there when written): the read
+    // one is named `{name}Input`, and so are the references to it.
+    let renamed: Vec<String> = read
+        .iter()
+        .filter(|(name, schema)| schemas.get(*name).is_some_and(|w| w != *schema))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for (name, mut schema) in read {
+        rename_refs(&mut schema, &renamed);
+        let name = if renamed.contains(&name) {
+            format!("{name}Input")
+        } else {
+            name
+        };
+        assert!(
+            schemas.get(&name).is_none_or(|w| *w == schema),
+            "{name} is defined twice"
+        );
+        schemas.insert(name, schema);
+    }
     for schema in schemas.values_mut() {
         unwrap_descriptions(schema);
     }
@@ -98,4 +185,22 @@ fn unwrap(text: &str) -> String {
         }
     }
     out
+}
+
+/// Points references to the `renamed` schemas at their `…Input` names.
+fn rename_refs(v: &mut Value, renamed: &[String]) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get_mut("$ref") {
+                if let Some(name) = r.strip_prefix("#/components/schemas/") {
+                    if renamed.iter().any(|n| n == name) {
+                        *r = format!("{r}Input");
+                    }
+                }
+            }
+            m.values_mut().for_each(|c| rename_refs(c, renamed));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|c| rename_refs(c, renamed)),
+        _ => {}
+    }
 }
