@@ -24,6 +24,16 @@ pub fn generator(contract: Contract) -> SchemaGenerator {
         .into_generator()
 }
 
+/// `errors` of a problem: `FieldProblem`s (a type of the Durable Object
+/// protocol, whose schema is still written by hand), at least one.
+pub fn field_problems(_: &mut SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "minItems": 1,
+        "items": { "$ref": "#/components/schemas/FieldProblem" },
+    })
+}
+
 /// Registers a type's schema (and, through it, every type it names).
 fn add<T: JsonSchema>(generator: &mut SchemaGenerator) {
     generator.subschema_for::<T>();
@@ -108,6 +118,17 @@ fn outputs(g: &mut SchemaGenerator) {
     add::<pricing::Quote>(g);
     add::<pricing::ShippingOption>(g);
     add::<pricing::Destination>(g);
+    add::<crate::catalog_api::CategoryRef<'static>>(g);
+    add::<crate::catalog_api::ListItem<'static>>(g);
+    add::<crate::catalog_api::CategoryFacet<'static>>(g);
+    add::<crate::catalog_api::PriceBand>(g);
+    add::<crate::catalog_api::Facets<'static>>(g);
+    add::<crate::catalog_api::ProductList<'static>>(g);
+    add::<crate::catalog_api::Category<'static>>(g);
+    add::<crate::catalog_api::CategoryList<'static>>(g);
+    add::<crate::catalog_api::Variant<'static>>(g);
+    add::<crate::catalog_api::Product<'static>>(g);
+    add::<crate::http::Problem<'static>>(g);
 }
 
 /// Every component schema, by name.
@@ -117,6 +138,9 @@ pub fn all() -> Map<String, Value> {
     let mut written = generator(Contract::Serialize);
     outputs(&mut written);
     let mut schemas: Map<String, Value> = written.take_definitions(true).into_iter().collect();
+    for schema in schemas.values_mut() {
+        never_null_when_optional(schema);
+    }
     let read: Map<String, Value> = read.take_definitions(true).into_iter().collect();
     // A type both read and written whose two schemas differ (a field with a
     // default is optional when read, always there when written): the read
@@ -202,5 +226,69 @@ fn rename_refs(v: &mut Value, renamed: &[String]) {
         }
         Value::Array(items) => items.iter_mut().for_each(|c| rename_refs(c, renamed)),
         _ => {}
+    }
+}
+
+/// In a written schema a property is optional only when serde skips it
+/// (`skip_serializing_if`, e.g. `Option::is_none`): when present it is never
+/// null, so `null` is dropped from its type.
+fn never_null_when_optional(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            let required: Vec<String> = m
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| {
+                    r.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(Value::Object(props)) = m.get_mut("properties") {
+                for (name, prop) in props.iter_mut() {
+                    if !required.contains(name) {
+                        drop_null(prop);
+                    }
+                }
+            }
+            m.values_mut().for_each(never_null_when_optional);
+        }
+        Value::Array(items) => items.iter_mut().for_each(never_null_when_optional),
+        _ => {}
+    }
+}
+
+fn drop_null(prop: &mut Value) {
+    let Some(m) = prop.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Array(types)) = m.get("type") {
+        let rest: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+        let single = rest.len() == 1;
+        m.insert(
+            "type".into(),
+            if single {
+                rest[0].clone()
+            } else {
+                Value::Array(rest)
+            },
+        );
+    }
+    if let Some(Value::Array(any)) = m.get("anyOf") {
+        let rest: Vec<Value> = any
+            .iter()
+            .filter(|s| s.get("type").is_none_or(|t| t != "null"))
+            .cloned()
+            .collect();
+        if rest.len() == 1 {
+            m.remove("anyOf");
+            if let Value::Object(only) = &rest[0] {
+                for (k, x) in only {
+                    m.entry(k.clone()).or_insert_with(|| x.clone());
+                }
+            }
+        } else {
+            m.insert("anyOf".into(), Value::Array(rest));
+        }
     }
 }
