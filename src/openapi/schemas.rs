@@ -34,6 +34,40 @@ pub fn field_problems(_: &mut SchemaGenerator) -> schemars::Schema {
     })
 }
 
+/// A reference to a schema still written by hand (the types of the Durable
+/// Object protocol, whose crate is not annotated).
+fn handwritten(name: &str) -> schemars::Schema {
+    schemars::json_schema!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// At most `max` of the hand-written schema `name`.
+fn handwritten_list(name: &str, max: u32) -> schemars::Schema {
+    schemars::json_schema!({ "type": "array", "maxItems": max, "items": handwritten(name) })
+}
+
+pub fn stock_levels(_: &mut SchemaGenerator) -> schemars::Schema {
+    handwritten("StockLevels")
+}
+
+/// The `StockLevels` fields, for a body that flattens them.
+pub fn stock_levels_fields(_: &mut SchemaGenerator) -> schemars::Schema {
+    let all: Map<String, Value> = serde_json::from_str(HANDWRITTEN).expect("JSON");
+    let mut levels = all["StockLevels"].clone();
+    if let Some(m) = levels.as_object_mut() {
+        m.remove("description");
+        m.remove("examples");
+    }
+    schemars::Schema::try_from(levels).expect("an object schema")
+}
+
+pub fn audit_entries(_: &mut SchemaGenerator) -> schemars::Schema {
+    handwritten_list("AuditEntry", 200)
+}
+
+pub fn movement_entries(_: &mut SchemaGenerator) -> schemars::Schema {
+    handwritten_list("MovementEntry", 200)
+}
+
 /// Registers a type's schema (and, through it, every type it names).
 fn add<T: JsonSchema>(generator: &mut SchemaGenerator) {
     generator.subschema_for::<T>();
@@ -73,6 +107,10 @@ fn inputs(g: &mut SchemaGenerator) {
     add::<plan::CheckoutInput>(g);
     add::<plan::PaymentInput>(g);
     add::<plan::ExpectedTotal>(g);
+    add::<crate::cart_api::CouponInput>(g);
+    add::<crate::cart_api::CreateCartInput>(g);
+    add::<crate::cart_api::AddLineInput>(g);
+    add::<crate::cart_api::SetLineInput>(g);
 }
 
 /// The response bodies, written as serde writes them.
@@ -129,6 +167,21 @@ fn outputs(g: &mut SchemaGenerator) {
     add::<crate::catalog_api::Variant<'static>>(g);
     add::<crate::catalog_api::Product<'static>>(g);
     add::<crate::http::Problem<'static>>(g);
+    add::<crate::admin_api::WriteResult>(g);
+    add::<crate::admin_api::InventoryLevels<'static>>(g);
+    add::<crate::admin_api::AuditPage>(g);
+    add::<crate::admin_api::ImportReport>(g);
+    add::<crate::admin_api::LineErrors>(g);
+    add::<crate::inventory_api::InventoryAvailability<'static>>(g);
+    add::<crate::inventory_api::InventoryWriteResult<'static>>(g);
+    add::<crate::inventory_api::MovementPage<'static>>(g);
+    add::<crate::inventory_api::BatchReport>(g);
+    add::<crate::inventory_api::BatchItem>(g);
+    add::<crate::cart_api::CreateCartResult>(g);
+    add::<crate::cart_api::CartProductRef<'static>>(g);
+    add::<crate::cart_api::CartLine<'static>>(g);
+    add::<crate::cart_api::CartView<'static>>(g);
+    add::<crate::cart_api::CouponView>(g);
 }
 
 /// Every component schema, by name.
