@@ -133,7 +133,7 @@ impl Target {
 /// only in the currencies listed there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"schema": 1, "id": "save10", "code": "SAVE10", "description": "10 % off everything", "discount": {"type": "percentage", "basis_points": 1000}, "target": {"type": "cart"}, "starts_at_ms": 1793491200000_i64, "ends_at_ms": 1796083200000_i64, "usage_limit": 1000, "per_customer_limit": 1, "active": true, "starts_at": "2026-11-01T00:00:00.000Z", "ends_at": "2026-12-01T00:00:00.000Z", "redemptions": 42}, {"schema": 1, "id": "autumn-5", "description": "5 € off this autumn", "discount": {"type": "amount_off", "amounts": {"EUR": 500}}, "target": {"type": "cart"}, "active": true, "starts_at": null, "ends_at": null, "redemptions": 0}])))]
+#[cfg_attr(feature = "openapi", schemars(rename = "PromotionRecord"))]
 #[serde(deny_unknown_fields)]
 pub struct Promotion {
     /// Version of the promotion record's format (1).

@@ -182,6 +182,11 @@ fn outputs(g: &mut SchemaGenerator) {
     add::<crate::cart_api::CartLine<'static>>(g);
     add::<crate::cart_api::CartView<'static>>(g);
     add::<crate::cart_api::CouponView>(g);
+    add::<crate::store_api::PromotionView<'static>>(g);
+    add::<crate::store_api::PromotionList<'static>>(g);
+    add::<crate::store_api::PromotionDeleted<'static>>(g);
+    add::<crate::app::Health>(g);
+    add::<edgecart_domain::checkout::ShortLine>(g);
 }
 
 /// Every component schema, by name.
