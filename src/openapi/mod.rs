@@ -1,5 +1,5 @@
 //! The OpenAPI 3.1 document served at `/openapi.json`, generated from the
-//! code (native only: the `openapi` feature, which the `tools` crate turns
+//! code (native only: the `openapi` feature, which `tools/openapi` turns
 //! on; the Worker serves the committed `src/openapi.json`).
 //!
 //! Where each part comes from:
@@ -16,8 +16,8 @@
 //! - shared parameters, headers, responses, tags and security schemes:
 //!   [`components`].
 //!
-//! `cargo run -p edgecart-tools --bin edgecart-openapi` (`npm run openapi`)
-//! writes `src/openapi.json`; a test in `tools` fails while the committed
+//! `cargo run -p edgecart-openapi` (`npm run openapi`)
+//! writes `src/openapi.json`; a test in `tools/openapi` fails while the committed
 //! file differs from [`document`], and validates every example against its
 //! schema.
 

@@ -1,12 +1,12 @@
 //! Writes the OpenAPI document the code describes to `src/openapi.json`
 //! (`npm run openapi`). The Worker serves that committed file; the test
-//! `tools/tests/openapi.rs` fails while it differs from what this writes.
+//! `tools/openapi/tests/openapi.rs` fails while it differs from what this writes.
 
 use std::path::PathBuf;
 
 fn main() {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
+        .join("../..")
         .join("src")
         .join("openapi.json");
     let text = edgecart::openapi::document_text();

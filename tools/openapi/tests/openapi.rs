@@ -7,7 +7,7 @@ const REGENERATE: &str = "npm run openapi";
 
 #[test]
 fn the_committed_document_is_generated_from_the_code() {
-    let committed = include_str!("../../src/openapi.json");
+    let committed = include_str!("../../../src/openapi.json");
     let generated = edgecart::openapi::document_text();
     if committed != generated {
         let line = committed
@@ -17,7 +17,7 @@ fn the_committed_document_is_generated_from_the_code() {
             .unwrap_or_else(|| committed.lines().count().min(generated.lines().count()));
         panic!(
             "src/openapi.json is stale (first difference at line {}); regenerate it with `{REGENERATE}` \
-             (cargo run -p edgecart-tools --bin edgecart-openapi) and commit it",
+             (cargo run -p edgecart-openapi) and commit it",
             line + 1
         );
     }
