@@ -217,6 +217,7 @@ pub enum BatchItem {
     /// The SKU's on hand is now the count sent: applied by this request
     /// (`applied: true`), or by an earlier request with the same
     /// `Idempotency-Key` (`applied: false`, nothing changed).
+    #[cfg_attr(feature = "openapi", schemars(title = "ok"))]
     Ok {
         /// The item's SKU.
         #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["KTL-1-STEEL"])))]
@@ -234,6 +235,7 @@ pub enum BatchItem {
     },
     /// This item was refused or could not be applied; the other items are
     /// unaffected.
+    #[cfg_attr(feature = "openapi", schemars(title = "error"))]
     Error {
         /// The item's SKU, as sent.
         #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["NO-SUCH-SKU"])))]

@@ -197,6 +197,10 @@ pub struct Promotion {
 /// took the targeted lines to zero).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schemars(extend("examples" = [{"reason": "below_minimum", "min": {"amount": 10000, "currency": "USD"}}, {"reason": "expired"}]))
+)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum PromotionRefusal {
     /// Switched off by the merchant.

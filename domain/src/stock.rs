@@ -36,7 +36,7 @@ pub struct SetOnHandInput {
     /// Why, for the movement history: 1 to 200 characters after trimming (else
     /// 422 `validation_failed` with `invalid_length` for field `reason`);
     /// stored as sent, in the movement's `reason`. Absent or null: `count`.
-    #[cfg_attr(feature = "openapi", schemars(regex(pattern = r"\S"), length(min = 1, max = 200), extend("examples" = ["stocktake"])))]
+    #[cfg_attr(feature = "openapi", schemars(regex(pattern = r"\S"), length(min = 1, max = 200), extend("default" = "count", "examples" = ["stocktake"])))]
     #[serde(default)]
     pub reason: Option<String>,
 }
@@ -79,7 +79,7 @@ pub struct BulkSetOnHandItem {
     pub on_hand: i64,
     /// Why, for the movement history: 1 to 200 characters after trimming, else
     /// this item fails with `invalid_length`. Absent or null: `count`.
-    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["stocktake"])))]
+    #[cfg_attr(feature = "openapi", schemars(extend("default" = "count", "examples" = ["stocktake"])))]
     #[serde(default)]
     pub reason: Option<String>,
 }

@@ -408,6 +408,16 @@ fn operation_value(route: &Route, op: &crate::routes::Operation) -> Value {
         "405".into(),
         method_not_allowed(route, error_cache.as_ref()),
     );
+    // What the access implies: an admin token's refusals, exactly where the
+    // table asks for one.
+    let has = |status: &str| responses.contains_key(status);
+    let (want_401, want_403) = match op.access {
+        Access::Public | Access::Holder => (false, false),
+        Access::Viewer => (true, false),
+        Access::Admin => (true, true),
+    };
+    assert_eq!(has("401"), want_401, "{what}: 401 and its access disagree");
+    assert_eq!(has("403"), want_403, "{what}: 403 and its access disagree");
     m.insert("responses".into(), Value::Object(responses));
     Value::Object(m)
 }
