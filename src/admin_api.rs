@@ -134,24 +134,51 @@ impl LineSplitter {
     }
 }
 
-/// What an import did, line by line.
+/// What an import did, line by line. `received` = `created` + `updated` +
+/// `unchanged` + `rejected`.
 #[derive(Debug, Default, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct ImportReport {
-    /// Non-blank lines read.
+    /// Non-blank lines read (blank lines are skipped).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0)))]
     pub received: u32,
+    /// Lines that created a product.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0)))]
     pub created: u32,
+    /// Lines that replaced a product with different content.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0)))]
     pub updated: u32,
+    /// Lines identical to the stored product (re-importing the same file counts
+    /// every line here).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0)))]
     pub unchanged: u32,
+    /// Lines refused; all are counted, the first 1,000 are listed in `errors`.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0)))]
     pub rejected: u32,
-    /// The first rejected lines, each with every problem found.
+    /// The first 1,000 rejected lines, in file order, each with every problem
+    /// found.
+    #[cfg_attr(feature = "openapi", schemars(length(max = 1000)))]
     pub errors: Vec<LineErrors>,
+    /// True when more lines were rejected than `errors` lists.
     pub errors_truncated: bool,
+    /// The live catalog version after the import, published before this answer.
+    /// Null only if the catalog writer has never published a catalog.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["3b9f0c6a1d2e4f58"])))]
     pub catalog_version: Option<String>,
 }
 
+/// One rejected import line with every problem found in it.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "ImportLineErrors"))]
 pub struct LineErrors {
+    /// Line number in the file, counting from 1 (blank lines count).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1)))]
     pub line: u32,
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "crate::openapi::schemas::field_problems")
+    )]
     pub errors: Vec<FieldProblem>,
 }
 
@@ -186,19 +213,34 @@ impl ImportReport {
     }
 }
 
+/// The answer to an accepted single write.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct WriteResult {
+    /// What the write did. `created` answers 201, the others 200. `unchanged`:
+    /// the target already was so; nothing was written, audited or published.
+    #[cfg_attr(feature = "openapi", schemars(with = "String", extend("enum" = ["created", "updated", "deleted", "unchanged"])))]
+    outcome: WriteOutcome,
+    /// The live catalog version after the write, published before this answer
+    /// (the version catalog reads' `ETag` is derived from). Null only if the
+    /// catalog writer has never published a catalog.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["3b9f0c6a1d2e4f58"])))]
+    catalog_version: Option<String>,
+    /// The stored product after the write. Present on product upserts and price
+    /// sets (the product the SKU belongs to); absent on deletes and category
+    /// writes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "Option<edgecart_domain::records::ProductRecord>")
+    )]
+    product: Option<serde_json::Value>,
+}
+
 /// The response to an accepted single write.
 pub fn write_response(reply: Written) -> ApiResponse {
-    #[derive(Serialize)]
-    struct Body {
-        outcome: WriteOutcome,
-        catalog_version: Option<String>,
-        /// The stored product, as a JSON document (its keys sorted, as
-        /// this body has always shown them).
-        #[serde(skip_serializing_if = "Option::is_none")]
-        product: Option<serde_json::Value>,
-    }
     let created = reply.outcome == WriteOutcome::Created;
-    let mut response = ApiResponse::json(&Body {
+    let mut response = ApiResponse::json(&WriteResult {
         outcome: reply.outcome,
         catalog_version: reply.pointer.map(|p| p.version),
         product: reply
@@ -268,6 +310,23 @@ fn parse_body<T: for<'de> serde::Deserialize<'de>>(body: &str) -> Result<T> {
     })
 }
 
+/// A SKU's exact stock levels now, as its stock Durable Object has them: the
+/// SKU and the `StockLevels` fields.
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"sku": "KTL-1-STEEL", "on_hand": 10, "reserved": 2, "sold": 1, "available": 7}])))]
+pub struct InventoryLevels<'a> {
+    /// The SKU, as in the path.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["KTL-1-STEEL"])))]
+    sku: &'a str,
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "crate::openapi::schemas::stock_levels_fields")
+    )]
+    #[serde(flatten)]
+    levels: edgecart_durable_objects::protocol::stock::StockLevels,
+}
+
 /// Serves an admin catalog or stock operation, for the caller the route
 /// table admitted. `now_ms` is the request's clock reading.
 pub async fn handle(
@@ -296,13 +355,7 @@ pub async fn handle(
             let sku = path.param("sku");
             inventory_api::require_sku(&CatalogStore::from_env(env, config)?, now_ms, sku).await?;
             let levels = inventory_api::levels(env, sku).await?;
-            #[derive(serde::Serialize)]
-            struct Body<'a> {
-                sku: &'a str,
-                #[serde(flatten)]
-                levels: edgecart_durable_objects::protocol::stock::StockLevels,
-            }
-            return Ok(ApiResponse::json(&Body { sku, levels }));
+            return Ok(ApiResponse::json(&InventoryLevels { sku, levels }));
         }
         H::SetOnHand => {
             let sku = path.param("sku");
@@ -546,6 +599,21 @@ pub fn page<T>(
     (entries, next)
 }
 
+/// One page of the audit trail, oldest entry first.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct AuditPage {
+    /// At most `limit` entries in commit order.
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "crate::openapi::schemas::audit_entries")
+    )]
+    items: Vec<AuditItem>,
+    /// Opaque cursor for the next page: pass it back as `cursor`. Null when
+    /// this page reaches the end of the trail.
+    next_cursor: Option<String>,
+}
+
 async fn audit(env: &Env, params: &Params<'_>) -> Result<ApiResponse> {
     let (limit, after) = page_params(params, AUDIT_DEFAULT_PAGE, AUDIT_MAX_PAGE, "a")?;
     let command = catalog::Audit {
@@ -554,13 +622,8 @@ async fn audit(env: &Env, params: &Params<'_>) -> Result<ApiResponse> {
     };
     let reply = ask(env, NAME, command).await?;
     let (entries, next_cursor) = page(reply.entries, limit, "a", |e| e.seq);
-    #[derive(Serialize)]
-    struct Body {
-        items: Vec<AuditItem>,
-        next_cursor: Option<String>,
-    }
     let items = entries.into_iter().map(AuditItem::from).collect();
-    Ok(ApiResponse::json(&Body { items, next_cursor }))
+    Ok(ApiResponse::json(&AuditPage { items, next_cursor }))
 }
 
 #[cfg(test)]

@@ -245,7 +245,7 @@ async fn dispatch(
         incoming,
     };
     match operation.handler {
-        H::Health => Ok(ApiResponse::json(&serde_json::json!({ "status": "ok" }))),
+        H::Health => Ok(ApiResponse::json(&Health { status: "ok" })),
         H::OpenApi => {
             let etag = format!(
                 "\"{}\"",
@@ -597,6 +597,14 @@ fn iso_time(ms: u64) -> String {
     chrono::DateTime::from_timestamp_millis(ms as i64)
         .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_default()
+}
+
+/// Liveness report.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct Health {
+    #[cfg_attr(feature = "openapi", schemars(extend("const" = "ok")))]
+    status: &'static str,
 }
 
 #[derive(Serialize)]

@@ -89,10 +89,18 @@ pub fn parse_line_body<T: for<'de> Deserialize<'de>>(body: &str) -> Result<T> {
     })
 }
 
-/// `POST /v1/carts/{id}/coupons`.
+/// The body of `POST /v1/carts/{id}/coupons`. Unknown fields are refused (400
+/// `unknown_field`), a missing `code` is 400 `missing_field` and a non-string
+/// one 400 `invalid_type`. A price or total key is refused first (422
+/// `client_price_refused`).
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "AddCouponInput", extend("examples" = [{"code": "save10"}])))]
 #[serde(deny_unknown_fields)]
 pub struct CouponInput {
+    /// The coupon code as the shopper entered it: case-insensitive and trimmed,
+    /// then stored uppercase (`save10` is `SAVE10`).
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["save10"])))]
     pub code: String,
 }
 
@@ -150,24 +158,88 @@ pub fn parse_pricing_params(params: &Params) -> Result<(Option<Destination>, Opt
     ))
 }
 
+/// The optional body of `POST /v1/carts`. Unknown fields are refused (400
+/// `unknown_field`); a price or total key (`price`, `prices`, `unit_price`,
+/// `amount`, `total`, `line_total`, `subtotal`, `grand_total`, `discount`,
+/// `discount_total`, `tax`, `tax_total`, `shipping`, `status`) is refused
+/// first, with 422 `client_price_refused`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"currency": "EUR"}])))]
 #[serde(deny_unknown_fields)]
 pub struct CreateCartInput {
+    /// The cart's currency, a three-letter ISO 4217 code, case-insensitive
+    /// (`eur` is `EUR`). It must be a currency the shop knows and one this
+    /// catalog is priced in, else 400 `unknown_currency` (`param: currency`); a
+    /// non-string is 400 `invalid_type`. Absent, null or empty: the store's
+    /// default currency (USD unless configured otherwise) if the catalog is
+    /// priced in it, else the first currency of the catalog's price lists, as
+    /// for the `currency` query parameter. Fixed for the cart's life.
+    #[cfg_attr(feature = "openapi", schemars(regex(pattern = r"^([A-Za-z]{3})?$"), extend("examples" = ["EUR"])))]
     #[serde(default)]
     pub currency: Option<String>,
 }
 
+/// The body of `POST /v1/carts/{id}/lines`. Unknown fields are refused (400
+/// `unknown_field`), a missing one is 400 `missing_field` and a wrong JSON type
+/// (e.g. a fractional or string `quantity`) 400 `invalid_type`, each naming the
+/// field. A price or total key (`price`, `prices`, `unit_price`, `amount`,
+/// `total`, `line_total`, `subtotal`, `grand_total`, `discount`,
+/// `discount_total`, `tax`, `tax_total`, `shipping`, `status`) is refused
+/// before anything else with 422 `client_price_refused`: prices come from the
+/// catalog.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "AddCartLineInput", extend("examples" = [{"sku": "KTL-1-STEEL", "quantity": 2}])))]
 #[serde(deny_unknown_fields)]
 pub struct AddLineInput {
+    /// The variant to add: a SKU of the live catalog (else 404 `sku_not_found`)
+    /// with a price in the cart's currency (else 422 `not_sold_in_currency`). A
+    /// new SKU beyond the cart's 50th is 422 `too_many_lines`.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["KTL-1-STEEL"])))]
     pub sku: String,
+    /// Units to add, at least 1 (else 422 `invalid_quantity`). The line after
+    /// adding may hold at most 99 units, or the product's `max_per_order` (else
+    /// 422 `quantity_limit`).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 99), extend("format" = "int64"), extend("examples" = [2])))]
     pub quantity: i64,
 }
 
+/// The body of `PATCH /v1/carts/{id}/lines/{sku}`. Unknown fields are refused
+/// (400 `unknown_field`), a missing `quantity` is 400 `missing_field` and a
+/// wrong JSON type 400 `invalid_type`. A price or total key (`price`, `prices`,
+/// `unit_price`, `amount`, `total`, `line_total`, `subtotal`, `grand_total`,
+/// `discount`, `discount_total`, `tax`, `tax_total`, `shipping`, `status`) is
+/// refused before anything else with 422 `client_price_refused`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "SetCartLineInput", extend("examples" = [{"quantity": 3}])))]
 #[serde(deny_unknown_fields)]
 pub struct SetLineInput {
+    /// The line's new number of units; 0 removes the line. Negative is 422
+    /// `invalid_quantity`; more than 99, or than the product's `max_per_order`,
+    /// is 422 `quantity_limit`.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = 99), extend("format" = "int64"), extend("examples" = [3])))]
     pub quantity: i64,
+}
+
+/// A new cart: its id, its secret token (shown only this once) and the cart
+/// itself.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CreateCartResult {
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "edgecart_domain::openapi::CartId")
+    )]
+    id: String,
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "edgecart_domain::openapi::CartToken")
+    )]
+    token: String,
+    #[cfg_attr(feature = "openapi", schemars(with = "CartView<'static>"))]
+    cart: Box<RawValue>,
 }
 
 /// Creates a cart priced in `currency` (already checked against the catalog).
@@ -181,14 +253,8 @@ pub async fn create(ctx: &CartContext<'_>, currency: Currency) -> Result<ApiResp
         currency,
     };
     let cart = ask(env, &id, command).await?;
-    #[derive(Serialize)]
-    struct Body {
-        id: String,
-        token: String,
-        cart: Box<RawValue>,
-    }
     let view = render(ctx, &cart, &[]).await?;
-    let mut r = ApiResponse::json(&Body {
+    let mut r = ApiResponse::json(&CreateCartResult {
         id,
         token,
         cart: view,
@@ -318,12 +384,22 @@ pub struct Pricing {
     pub now_ms: i64,
 }
 
-/// A coupon on the cart and whether it applies now.
+/// A coupon code the cart carries and whether it applies to the cart now
+/// (re-evaluated at every response).
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "CartCoupon", extend("examples" = [{"code": "BIGSPENDER", "status": "not_applicable", "reason": {"reason": "below_minimum", "min": {"amount": 10000, "currency": "USD"}}}])))]
 pub struct CouponView {
+    /// The code as stored on the cart: trimmed and uppercase.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["SAVE10"])))]
     pub code: String,
-    /// `applied`, `not_applicable` or `unknown` (no promotion has it now).
+    /// `applied`: its promotion took something off (see `discounts`).
+    /// `not_applicable`: its promotion does not apply to the cart now; `reason`
+    /// says why. `unknown`: no promotion has this code now (it was deleted or
+    /// its code changed since it was added).
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["applied", "not_applicable", "unknown"])))]
     pub status: &'static str,
+    /// Why it does not apply. Present only when `status` is `not_applicable`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<PromotionRefusal>,
 }
@@ -455,6 +531,165 @@ pub fn pricing_error(e: PricingError) -> ApiError {
     }
 }
 
+/// The product a cart line's SKU belongs to, from the live catalog.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CartProductRef<'a> {
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "edgecart_domain::openapi::ProductId")
+    )]
+    id: &'a str,
+    #[cfg_attr(feature = "openapi", schemars(with = "edgecart_domain::openapi::Slug"))]
+    slug: &'a str,
+    /// Display name.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["Stovetop Kettle"])))]
+    name: &'a str,
+}
+
+/// One line of a cart: units of one SKU, priced from the live catalog in the
+/// cart's currency.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CartLine<'a> {
+    /// The line's SKU.
+    #[cfg_attr(feature = "openapi", schemars(with = "edgecart_domain::openapi::Sku"))]
+    sku: &'a str,
+    /// The product the SKU belongs to, or null when the SKU is no longer in the
+    /// live catalog (the line can then only be lowered or removed).
+    product: Option<CartProductRef<'a>>,
+    /// Units in the line.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 99), extend("format" = "int64"), extend("examples" = [2])))]
+    quantity: i64,
+    /// The SKU's current price in the cart's currency, from the live catalog's
+    /// price lists; null when it has no price in that currency any more, or has
+    /// left the catalog.
+    unit_price: Option<Money>,
+    /// `unit_price` × `quantity`, before discounts and tax; null when
+    /// `unit_price` is null.
+    line_total: Option<Money>,
+    /// The promotions' share of this line (0 when none applies), in the cart's
+    /// currency; null when the line has no price in the cart's currency.
+    discount: Option<Money>,
+    /// This line's tax, computed on the line total after its discount at the
+    /// destination's rate and rounded half to even on minor units: added on top
+    /// when `prices_include_tax` is false, the part the amount already contains
+    /// when it is true. 0 without a destination; null when the line has no
+    /// price in the cart's currency.
+    tax: Option<Money>,
+    /// Units of this SKU that anyone could still add, exact at response time:
+    /// read from the SKU's stock object, as `GET /v1/inventory/{sku}` reads
+    /// them. The units this cart holds are not included; for a line whose hold
+    /// lapsed and could not be taken again, this is what the line could get
+    /// back.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = 1000000000_i64), extend("format" = "int64"), extend("examples" = [5])))]
+    available: i64,
+    /// The product's limit on units per cart, or null when it sets none (the
+    /// line limit of 99 applies) or the SKU has left the catalog.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 99), extend("examples" = [3])))]
+    max_per_order: Option<i64>,
+}
+
+/// A cart as the API shows it. Prices, line totals, discounts, shipping, tax
+/// and totals are computed at each request from the live catalog's price lists
+/// in the cart's currency and the store's published configuration and
+/// promotions (never sent by the client), and each line's `available` is read
+/// from the SKU's stock object at that moment. Only `GET /v1/carts/{id}` takes
+/// a destination (`country`, `region`) and a `shipping_method`; every other
+/// cart route answers the cart without them: no tax, no shipping, `destination`
+/// and `shipping_method` null, `shipping_options` empty. With a `country`,
+/// `shipping_options` lists the methods the shopper can pick, each priced for
+/// this cart. Lines without a price in the cart's currency count for nothing in
+/// any total.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "Cart", extend("examples" = [{"id": "crt_5f0c3a9b1e2d4c6a8b7f9e01", "currency": "USD", "lines": [{"sku": "KTL-1-STEEL", "product": {"id": "prd_kettle1", "slug": "stovetop-kettle", "name": "Stovetop Kettle"}, "quantity": 2, "unit_price": {"amount": 2500, "currency": "USD"}, "line_total": {"amount": 5000, "currency": "USD"}, "discount": {"amount": 500, "currency": "USD"}, "tax": {"amount": 326, "currency": "USD"}, "available": 5, "max_per_order": null}], "item_count": 2, "subtotal": {"amount": 5000, "currency": "USD"}, "coupons": [{"code": "SAVE10", "status": "applied"}, {"code": "BIGSPENDER", "status": "not_applicable", "reason": {"reason": "below_minimum", "min": {"amount": 10000, "currency": "USD"}}}], "discounts": [{"id": "save10", "code": "SAVE10", "description": "10 % off everything", "amount": {"amount": 500, "currency": "USD"}}], "discount_total": {"amount": 500, "currency": "USD"}, "shipping_method": "standard", "destination": {"country": "US", "region": "CA"}, "shipping_options": [{"id": "standard", "name": "Standard (3–5 days)", "amount": {"amount": 499, "currency": "USD"}}, {"id": "express", "name": "Express (1–2 days)", "amount": {"amount": 1499, "currency": "USD"}}], "shipping": {"amount": 499, "currency": "USD"}, "prices_include_tax": false, "tax_total": {"amount": 326, "currency": "USD"}, "grand_total": {"amount": 5325, "currency": "USD"}, "all_priced": true, "holds_expire_at": "2026-11-21T12:15:00.000Z"}, {"id": "crt_0a1b2c3d4e5f60718293a4b5", "currency": "EUR", "lines": [{"sku": "KTL-1-STEEL", "product": {"id": "prd_kettle1", "slug": "stovetop-kettle", "name": "Stovetop Kettle"}, "quantity": 2, "unit_price": {"amount": 2300, "currency": "EUR"}, "line_total": {"amount": 4600, "currency": "EUR"}, "discount": {"amount": 500, "currency": "EUR"}, "tax": {"amount": 655, "currency": "EUR"}, "available": 5, "max_per_order": null}], "item_count": 2, "subtotal": {"amount": 4600, "currency": "EUR"}, "coupons": [], "discounts": [{"id": "autumn-5", "code": null, "description": "5 € off this autumn", "amount": {"amount": 500, "currency": "EUR"}}], "discount_total": {"amount": 500, "currency": "EUR"}, "shipping_method": "express", "destination": {"country": "DE"}, "shipping_options": [{"id": "standard", "name": "Standard (3–5 days)", "amount": {"amount": 449, "currency": "EUR"}}, {"id": "express", "name": "Express (1–2 days)", "amount": {"amount": 1299, "currency": "EUR"}}], "shipping": {"amount": 1299, "currency": "EUR"}, "prices_include_tax": true, "tax_total": {"amount": 655, "currency": "EUR"}, "grand_total": {"amount": 5399, "currency": "EUR"}, "all_priced": true, "holds_expire_at": "2026-11-21T12:15:00.000Z"}])))]
+pub struct CartView<'a> {
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "edgecart_domain::openapi::CartId")
+    )]
+    id: &'a str,
+    /// The cart's currency, chosen at creation; every amount of the cart is in
+    /// it.
+    currency: Currency,
+    /// The lines, in the order their SKUs were first added. Empty for a new
+    /// cart.
+    #[cfg_attr(feature = "openapi", schemars(length(max = 50)))]
+    lines: Vec<CartLine<'a>>,
+    /// Total units over all lines.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64"), extend("examples" = [3])))]
+    item_count: i64,
+    /// Sum of the line totals of the priced lines, before discounts, in the
+    /// cart's currency (0 for an empty cart). Lines without a price count for
+    /// nothing; see `all_priced`.
+    subtotal: Money,
+    /// The coupon codes the cart carries, in the order they were added (at most
+    /// 5), each with whether it applies now. Empty when none.
+    #[cfg_attr(feature = "openapi", schemars(length(max = 5)))]
+    coupons: Vec<CouponView>,
+    /// The promotions that took something off, automatic ones and coupons
+    /// alike, in the order they were applied: automatic promotions before
+    /// coupons, then by promotion id. Empty when none.
+    discounts: &'a [AppliedPromotion],
+    /// The sum of `discounts` (0 when none): what the promotions took off
+    /// `subtotal`. Never more than `subtotal`.
+    discount_total: Money,
+    /// The `shipping_method` query parameter of this request, as given; null
+    /// when none was given.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["standard"])))]
+    shipping_method: Option<&'a str>,
+    /// The destination of this request (`country`, `region` query parameters),
+    /// uppercased; null when none was given.
+    destination: Option<&'a Destination>,
+    /// The shipping methods the shopper can pick for this cart and
+    /// `destination`, in the order of the store configuration's
+    /// `shipping_methods`: every method that ships to the destination country
+    /// (its `countries` is empty or lists it) and has a rate in the cart's
+    /// currency, each with its price for this cart (0 when the subtotal after
+    /// discounts reaches its `free_above`). Listed whether or not a
+    /// `shipping_method` was chosen; the chosen one's `amount` equals
+    /// `shipping`. Empty without a destination `country`, and when no method
+    /// can ship there in the cart's currency. Like discounts and tax, it
+    /// follows the store's published configuration.
+    #[cfg_attr(feature = "openapi", schemars(length(max = 20)))]
+    shipping_options: Vec<ShippingOption>,
+    /// What the chosen shipping method costs for this cart and destination: its
+    /// rate in the cart's currency, or 0 when the subtotal after discounts
+    /// reaches the method's `free_above` in that currency. 0 when no method was
+    /// chosen. Shipping is not taxed.
+    shipping: Money,
+    /// The store's setting: true when catalog prices already contain tax (the
+    /// lines' `tax` is the part they contain and does not add to
+    /// `grand_total`), false when tax is added on top.
+    prices_include_tax: bool,
+    /// The sum of the lines' `tax`: 0 without a destination, whether or not
+    /// prices include tax. Contained in the totals when `prices_include_tax` is
+    /// true, added to `grand_total` when it is false.
+    tax_total: Money,
+    /// What the shopper would pay: `subtotal` − `discount_total` + `shipping` +
+    /// `tax_total` when tax is added on top, `subtotal` − `discount_total` +
+    /// `shipping` when prices include it. Never negative.
+    grand_total: Money,
+    /// False when some line has no price in the cart's currency any more (its
+    /// `unit_price` is null and `subtotal` leaves it out).
+    all_priced: bool,
+    /// When the first of the cart's line holds expires (RFC 3339, UTC,
+    /// milliseconds): the earliest of its lines' hold expiries. Null for an
+    /// empty cart. Each line's units are held in its SKU's stock object until
+    /// that line's own expiry: a line change holds the changed line for the
+    /// full `CART_HOLD_TTL_MS` (15 minutes by default, configurable by the
+    /// operator) and refreshes every other line whose hold has less than half
+    /// the TTL left, so cart activity leaves every line held for at least half
+    /// the TTL. Reading the cart does not move it. Once a line's hold has
+    /// lapsed, its units are no longer held and other carts may take them; the
+    /// line stays, and the next line change takes its hold again if the units
+    /// are still there. A line whose hold lapsed and could not be taken again
+    /// keeps its old expiry, so this may be in the past.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time"), extend("examples" = ["2026-11-21T12:15:00.000Z"])))]
+    holds_expire_at: Option<String>,
+}
+
 /// The cart as the API shows it: server prices, discounts, shipping (and
 /// the shipping options for its destination), tax and totals, exact
 /// availability.
@@ -471,28 +706,6 @@ pub async fn render(
         .collect();
     let totals = price_cart(cart, &price_lists);
     let (quote, coupons) = quote_cart_view(cart, &found, catalog, pricing)?;
-    #[derive(Serialize)]
-    struct ProductRef<'a> {
-        id: &'a str,
-        slug: &'a str,
-        name: &'a str,
-    }
-    #[derive(Serialize)]
-    struct Line<'a> {
-        sku: &'a str,
-        product: Option<ProductRef<'a>>,
-        quantity: i64,
-        unit_price: Option<Money>,
-        /// unit_price × quantity, before discounts.
-        line_total: Option<Money>,
-        /// Promotions' share of this line.
-        discount: Option<Money>,
-        /// Tax of this line (contained or added, see `prices_include_tax`).
-        tax: Option<Money>,
-        /// Units of this SKU anyone could still add (exact, now).
-        available: i64,
-        max_per_order: Option<i64>,
-    }
     // Exact availability of every line: the levels the cart object just
     // saw, and one read per other SKU, all at once.
     let levels = join_all(totals.lines.iter().map(|l| async move {
@@ -507,11 +720,11 @@ pub async fn render(
         let levels = levels?;
         let sku_prices = found.get(&l.sku);
         let quoted = quote.lines.iter().find(|q| q.sku == l.sku);
-        lines.push(Line {
+        lines.push(CartLine {
             sku: &l.sku,
             product: sku_prices
                 .and_then(|p| catalog.find(&p.product))
-                .map(|p| ProductRef {
+                .map(|p| CartProductRef {
                     id: &p.id,
                     slug: &p.slug,
                     name: &p.name,
@@ -525,28 +738,7 @@ pub async fn render(
             max_per_order: sku_prices.and_then(|p| p.max_per_order),
         });
     }
-    #[derive(Serialize)]
-    struct View<'a> {
-        id: &'a str,
-        currency: Currency,
-        lines: Vec<Line<'a>>,
-        item_count: i64,
-        subtotal: Money,
-        coupons: Vec<CouponView>,
-        discounts: &'a [AppliedPromotion],
-        discount_total: Money,
-        shipping_method: Option<&'a str>,
-        destination: Option<&'a Destination>,
-        /// The methods that can ship this cart to `destination`, priced.
-        shipping_options: Vec<ShippingOption>,
-        shipping: Money,
-        prices_include_tax: bool,
-        tax_total: Money,
-        grand_total: Money,
-        all_priced: bool,
-        holds_expire_at: Option<String>,
-    }
-    let view = View {
+    let view = CartView {
         id: &cart.id,
         currency: cart.currency,
         lines,

@@ -220,26 +220,62 @@ pub fn query_error(e: QueryError) -> ApiError {
     }
 }
 
+/// The category a product is listed under.
 #[derive(Serialize)]
-struct CategoryRef<'a> {
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CategoryRef<'a> {
+    #[cfg_attr(feature = "openapi", schemars(with = "edgecart_domain::openapi::Slug"))]
     slug: &'a str,
+    /// Display name.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["Coffee & Tea"])))]
     name: &'a str,
 }
 
+/// A product as a listing shows it.
 #[derive(Serialize)]
-struct ListItem<'a> {
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "ProductListItem"))]
+pub struct ListItem<'a> {
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "edgecart_domain::openapi::ProductId")
+    )]
     id: &'a str,
+    #[cfg_attr(feature = "openapi", schemars(with = "edgecart_domain::openapi::Slug"))]
     slug: &'a str,
+    /// Display name.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1), extend("examples" = ["Classic Ethiopian Coffee Beans"])))]
     name: &'a str,
+    /// The product's category; null only if the catalog has no categories.
     category: Option<CategoryRef<'a>>,
+    /// Merchant tags.
+    #[cfg_attr(feature = "openapi", schemars(length(max = 20)))]
     tags: &'a [String],
+    /// The product's first image, or null if it has none.
     image: Option<&'a ImageRecord>,
+    /// Number of variants (SKUs).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 50)))]
     variant_count: u32,
+    /// Lowest variant price in the response currency. Listings only include
+    /// products priced in that currency, so in practice this is never null.
     price: Option<Money>,
+    /// Highest variant price in the response currency (equal to `price` when
+    /// all variants cost the same).
     price_max: Option<Money>,
+    /// When the product was added to the catalog (RFC 3339, UTC); the `newest`
+    /// sort orders by it.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time")))]
     created_at: String,
+    /// Path of the product's detail route, `/v1/products/{slug}`.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "uri-reference"), extend("examples" = ["/v1/products/classic-ethiopian-coffee-beans"])))]
     url: String,
-    /// From the stock snapshot: lags the exact ledgers (see OpenAPI).
+    /// Whether the stock snapshot has at least one of this product's SKUs in
+    /// stock (a SKU whose stock was never set counts as out of stock). Like the
+    /// `in_stock` filter, it may lag the exact stock by a few seconds at the
+    /// location where the snapshot is written and by KV's propagation window
+    /// (about 60 seconds) elsewhere; `GET /v1/inventory/{sku}` and the product
+    /// detail give exact availability.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = [true])))]
     in_stock: bool,
 }
 
@@ -275,39 +311,80 @@ fn rfc3339(unix_seconds: i64) -> String {
         .unwrap_or_default()
 }
 
+/// How many of the matching products are in one category.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CategoryFacet<'a> {
+    #[cfg_attr(feature = "openapi", schemars(with = "edgecart_domain::openapi::Slug"))]
+    slug: &'a str,
+    /// Display name.
+    name: &'a str,
+    /// Matching products in this category (may be 0).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0)))]
+    count: u32,
+}
+
+/// How many of the matching products have their lowest price in one band.
+/// Bounds are minor units of the response currency and both inclusive, so they
+/// can be sent back as `min_price` and `max_price` as they are. Band edges are
+/// at 25, 50, 100, 250 and 500 major units: in USD the bands are 0–2499,
+/// 2500–4999, 5000–9999, 10000–24999, 25000–49999 and 50000 and up.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct PriceBand {
+    /// Lowest price in the band, inclusive.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64")))]
+    min_price: i64,
+    /// Highest price in the band, inclusive; null for the last, open-ended
+    /// band.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64")))]
+    max_price: Option<i64>,
+    /// Matching products whose lowest price is in the band.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0)))]
+    count: u32,
+}
+
+/// Counts over the whole filtered result set (all filters applied, including
+/// `category`, the price filters and `in_stock`; not just the current page),
+/// for building filter UIs.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct Facets<'a> {
+    /// One entry per catalog category, in the merchant's order, including those
+    /// with a count of 0.
+    categories: Vec<CategoryFacet<'a>>,
+    /// Six bands in ascending order; the last has `max_price` null.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 6, max = 6)))]
+    price_bands: Vec<PriceBand>,
+}
+
+/// One page of a product listing or search.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct ProductList<'a> {
+    /// At most `limit` products, in the requested order.
+    #[cfg_attr(feature = "openapi", schemars(length(max = 100)))]
+    items: Vec<ListItem<'a>>,
+    /// Number of products matching the query across all pages (independent of
+    /// `cursor` and `limit`).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0)))]
+    total: usize,
+    /// The currency of every price and price bound in this response.
+    currency: Currency,
+    facets: Facets<'a>,
+    /// Opaque cursor for the next page: pass it as `cursor` with the same
+    /// filters and sort. Null on the last page.
+    next_cursor: Option<String>,
+}
+
 /// Answers `GET /v1/products`.
 pub fn list_products(
     catalog: &Catalog,
     query: &ProductQuery,
     stock: &StockFlags,
 ) -> Result<ApiResponse> {
-    #[derive(Serialize)]
-    struct CategoryCount<'a> {
-        slug: &'a str,
-        name: &'a str,
-        count: u32,
-    }
-    #[derive(Serialize)]
-    struct Band {
-        min_price: i64,
-        max_price: Option<i64>,
-        count: u32,
-    }
-    #[derive(Serialize)]
-    struct Facets<'a> {
-        categories: Vec<CategoryCount<'a>>,
-        price_bands: Vec<Band>,
-    }
-    #[derive(Serialize)]
-    struct Body<'a> {
-        items: Vec<ListItem<'a>>,
-        total: usize,
-        currency: Currency,
-        facets: Facets<'a>,
-        next_cursor: Option<String>,
-    }
     let page = catalog.query(query, stock).map_err(query_error)?;
-    let body = Body {
+    let body = ProductList {
         items: page
             .items
             .iter()
@@ -320,7 +397,7 @@ pub fn list_products(
             categories: page
                 .categories
                 .iter()
-                .map(|(c, n)| CategoryCount {
+                .map(|(c, n)| CategoryFacet {
                     slug: &c.slug,
                     name: &c.name,
                     count: *n,
@@ -329,7 +406,7 @@ pub fn list_products(
             price_bands: page
                 .price_bands
                 .iter()
-                .map(|b| Band {
+                .map(|b| PriceBand {
                     min_price: b.min_price,
                     max_price: b.max_price,
                     count: b.count,
@@ -341,29 +418,117 @@ pub fn list_products(
     Ok(ApiResponse::json(&body))
 }
 
+/// A category of the live catalog.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct Category<'a> {
+    /// Pass it as `category` to `GET /v1/products` to list the category's
+    /// products.
+    #[cfg_attr(feature = "openapi", schemars(with = "edgecart_domain::openapi::Slug"))]
+    slug: &'a str,
+    /// Display name.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["Coffee & Tea"])))]
+    name: &'a str,
+    /// Number of products in this category in the live catalog version,
+    /// whatever currencies they are priced in.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0)))]
+    product_count: u32,
+}
+
+/// Every category of the live catalog version, in the merchant's order.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CategoryList<'a> {
+    items: Vec<Category<'a>>,
+}
+
 /// Answers `GET /v1/categories`.
 pub fn list_categories(catalog: &Catalog) -> ApiResponse {
-    #[derive(Serialize)]
-    struct Item<'a> {
-        slug: &'a str,
-        name: &'a str,
-        product_count: u32,
-    }
-    #[derive(Serialize)]
-    struct Body<'a> {
-        items: Vec<Item<'a>>,
-    }
-    ApiResponse::json(&Body {
+    ApiResponse::json(&CategoryList {
         items: catalog
             .categories()
             .iter()
-            .map(|c| Item {
+            .map(|c| Category {
                 slug: &c.slug,
                 name: &c.name,
                 product_count: c.product_count,
             })
             .collect(),
     })
+}
+
+/// One purchasable variant (SKU) of a product.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct Variant<'a> {
+    #[cfg_attr(feature = "openapi", schemars(with = "edgecart_domain::openapi::Sku"))]
+    sku: &'a str,
+    /// Display name of the variant.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1), extend("examples" = ["500 g"])))]
+    name: &'a str,
+    /// Option names and values that distinguish this variant, e.g. `{"size":
+    /// "Large"}`. May be empty.
+    #[cfg_attr(feature = "openapi", schemars(extend("additionalProperties" = {"type": "string"}, "maxProperties" = 10), extend("examples" = [{"weight": "500 g"}])))]
+    options: &'a BTreeMap<String, String>,
+    /// The variant's price in the response currency, or null if it is not
+    /// priced in it.
+    price: Option<Money>,
+    /// The variant's full price list: one price per currency it is priced in,
+    /// ordered by currency code.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1)))]
+    prices: Vec<Money>,
+    /// Exact units of this variant that can be added to a cart now, read from
+    /// its stock object at request time; null if that object could not answer.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0)))]
+    available: Option<i64>,
+    /// `available > 0`; null when `available` is null.
+    in_stock: Option<bool>,
+}
+
+/// A product's full record, as its detail page shows it.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct Product<'a> {
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "edgecart_domain::openapi::ProductId")
+    )]
+    id: &'a str,
+    #[cfg_attr(feature = "openapi", schemars(with = "edgecart_domain::openapi::Slug"))]
+    slug: &'a str,
+    /// Display name.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1), extend("examples" = ["Classic Ethiopian Coffee Beans"])))]
+    name: &'a str,
+    /// Plain-text description (may be empty).
+    #[cfg_attr(feature = "openapi", schemars(length(max = 5000)))]
+    description: &'a str,
+    /// The product's category; null only if the catalog has no categories.
+    category: Option<CategoryRef<'a>>,
+    /// Merchant tags.
+    #[cfg_attr(feature = "openapi", schemars(length(max = 20)))]
+    tags: &'a [String],
+    /// Product images, the main one first. May be empty.
+    #[cfg_attr(feature = "openapi", schemars(length(max = 10)))]
+    images: &'a [ImageRecord],
+    /// When the product was added to the catalog (RFC 3339).
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time"), extend("examples" = ["2026-03-14T09:26:53Z"])))]
+    created_at: &'a str,
+    /// The response currency: `price`, `price_max` and each variant's `price`
+    /// are in it.
+    currency: Currency,
+    /// Lowest variant price in the response currency, or null if no variant is
+    /// priced in it.
+    price: Option<Money>,
+    /// Highest variant price in the response currency, or null if no variant is
+    /// priced in it.
+    price_max: Option<Money>,
+    /// Most units of one variant a single cart or order may hold; null when
+    /// only the cart limit (99) applies.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 99)))]
+    max_per_order: Option<i64>,
+    /// The product's variants.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 50)))]
+    variants: Vec<Variant<'a>>,
 }
 
 /// Answers `GET /v1/products/{id_or_slug}` from the product's full record
@@ -376,36 +541,8 @@ pub fn product_detail(
     currency: Currency,
     available: &BTreeMap<String, i64>,
 ) -> ApiResponse {
-    #[derive(Serialize)]
-    struct Variant<'a> {
-        sku: &'a str,
-        name: &'a str,
-        options: &'a BTreeMap<String, String>,
-        price: Option<Money>,
-        prices: Vec<Money>,
-        /// Exact units that can be added to a cart now.
-        available: Option<i64>,
-        in_stock: Option<bool>,
-    }
-    #[derive(Serialize)]
-    struct Body<'a> {
-        id: &'a str,
-        slug: &'a str,
-        name: &'a str,
-        description: &'a str,
-        category: Option<CategoryRef<'a>>,
-        tags: &'a [String],
-        images: &'a [ImageRecord],
-        created_at: &'a str,
-        currency: Currency,
-        price: Option<Money>,
-        price_max: Option<Money>,
-        /// Most units of one variant per cart or order, when limited.
-        max_per_order: Option<i64>,
-        variants: Vec<Variant<'a>>,
-    }
     let range = catalog.price_range(listing, currency);
-    ApiResponse::json(&Body {
+    ApiResponse::json(&Product {
         id: &record.id,
         slug: &record.slug,
         name: &record.name,

@@ -166,27 +166,6 @@ impl ApiError {
 
     /// The problem+json response for this error.
     pub fn to_response(&self, instance: &str, request_id: &str) -> ApiResponse {
-        #[derive(Serialize)]
-        struct Problem<'a> {
-            #[serde(rename = "type")]
-            kind: String,
-            title: &'a str,
-            status: u16,
-            detail: String,
-            code: &'a str,
-            instance: &'a str,
-            request_id: &'a str,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            param: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            field: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            errors: Option<&'a [FieldProblem]>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            sku: Option<&'a str>,
-            #[serde(skip_serializing_if = "Option::is_none")]
-            available: Option<i64>,
-        }
         let code = self.code();
         let problem = Problem {
             kind: format!("https://edgecart.dev/problems/{code}"),
@@ -279,6 +258,95 @@ pub fn etag_matches(if_none_match: &str, etag: &str) -> bool {
     if_none_match
         .split(',')
         .any(|t| t.trim() == "*" || bare(t) == want)
+}
+
+/// An RFC 9457 problem document (`application/problem+json`). Branch on `code`,
+/// which is stable; `title` and `detail` are for humans and may change.
+/// Checkout answers stored under an `Idempotency-Key` are replayed byte for
+/// byte and carry no `instance` or `request_id`: see `CheckoutProblem`.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"type": "https://edgecart.dev/problems/invalid_limit", "title": "Invalid request parameter", "status": 400, "detail": "limit must be an integer from 1 to 100.", "code": "invalid_limit", "instance": "/v1/products?limit=0", "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e", "param": "limit"}])))]
+pub struct Problem<'a> {
+    /// `https://edgecart.dev/problems/{code}`.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "uri"), extend("examples" = ["https://edgecart.dev/problems/invalid_limit"])))]
+    #[serde(rename = "type")]
+    kind: String,
+    /// Short summary of the problem type.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["Invalid request parameter"])))]
+    title: &'a str,
+    /// The HTTP status code of the response.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 400, max = 599)))]
+    status: u16,
+    /// What went wrong with this request, for humans. Never reveals internal
+    /// causes.
+    detail: String,
+    /// Stable machine-readable code. 400: `unknown_parameter`,
+    /// `duplicate_parameter`, `unknown_currency`, `query_too_long`,
+    /// `invalid_sort`, `invalid_limit`, `invalid_price`, `invalid_price_range`,
+    /// `unknown_category`, `invalid_in_stock`, `invalid_cursor`,
+    /// `invalid_country`, `invalid_region`, `missing_destination`,
+    /// `unknown_shipping_method` (cart destination and shipping), and for admin
+    /// and cart request bodies `invalid_json`, `unknown_field`,
+    /// `missing_field`, `invalid_type`, `invalid_body`;
+    /// `idempotency_key_required` (checkout without a valid `Idempotency-Key`),
+    /// `invalid_idempotency_key` (another operation's `Idempotency-Key` header
+    /// present but not 1 to 128 visible ASCII characters), and for the admin
+    /// order list `invalid_status` and `invalid_time`. For a batch count (`POST
+    /// /admin/v1/inventory`): `empty_batch`, `too_many_items` (more than 200
+    /// items), `duplicate_sku` (a SKU given twice). 401: `unauthorized`. 402:
+    /// `payment_declined`. 403: `forbidden`. 404: `route_not_found`,
+    /// `product_not_found`, `sku_not_found`, `price_not_found`,
+    /// `unknown_currency` (admin price path), `cart_not_found`,
+    /// `line_not_found`, `coupon_not_found`, `promotion_not_found`,
+    /// `order_not_found`. 405: `method_not_allowed`. 409: `last_price`,
+    /// `below_committed`, `out_of_stock`, `code_taken`, `checkout_in_progress`
+    /// (a checkout of the cart is running), `idempotency_in_progress`,
+    /// `total_changed`, `coupon_unavailable`, `illegal_transition` (an order's
+    /// status does not allow the change). 413: `payload_too_large`. 415:
+    /// `unsupported_media_type`. 422: `validation_failed`, and at checkout
+    /// `cart_empty` and `not_sold_in_currency`. 503: `catalog_unavailable`,
+    /// `misconfigured`, `storage_unavailable`, `payment_unavailable` (checkout:
+    /// the payment provider did not answer).
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["unknown_parameter", "duplicate_parameter", "unknown_currency", "query_too_long", "invalid_sort", "invalid_limit", "invalid_price", "invalid_price_range", "unknown_category", "invalid_in_stock", "invalid_cursor", "route_not_found", "product_not_found", "method_not_allowed", "catalog_unavailable", "misconfigured", "unauthorized", "forbidden", "invalid_json", "unknown_field", "missing_field", "invalid_type", "invalid_body", "validation_failed", "sku_not_found", "price_not_found", "last_price", "below_committed", "payload_too_large", "unsupported_media_type", "storage_unavailable", "cart_not_found", "line_not_found", "out_of_stock", "invalid_country", "invalid_region", "missing_destination", "unknown_shipping_method", "coupon_not_found", "promotion_not_found", "code_taken", "idempotency_key_required", "idempotency_in_progress", "checkout_in_progress", "total_changed", "cart_empty", "not_sold_in_currency", "coupon_unavailable", "payment_declined", "payment_unavailable", "order_not_found", "illegal_transition", "invalid_status", "invalid_time", "empty_batch", "too_many_items", "duplicate_sku", "invalid_idempotency_key"])))]
+    code: &'a str,
+    /// The request's path and query string.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "uri-reference"), extend("examples" = ["/v1/products?limit=0"])))]
+    instance: &'a str,
+    /// The request's id, as in the `X-Request-Id` response header; quote it
+    /// when reporting a problem.
+    request_id: &'a str,
+    /// The query parameter at fault. Present only on 400 responses. On `POST
+    /// /v1/carts` an `unknown_currency` names `currency`, the body's member,
+    /// checked like the query parameter of that name.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["limit"])))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    param: Option<&'a str>,
+    /// The request-body field at fault, as a path (`name`, `variants[0].name`,
+    /// `quantity`). Present only on admin and cart 400 responses about a body
+    /// field (`unknown_field`, `missing_field`, `invalid_type`) when the field
+    /// is known.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["variants[0].name"])))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+    /// Every field-level problem found. Present only on 422
+    /// `validation_failed`.
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "crate::openapi::schemas::field_problems")
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldProblem]>,
+    /// The SKU that is short. Present only on 409 `out_of_stock`.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["KTL-1-STEEL"])))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sku: Option<&'a str>,
+    /// The most units of `sku` this cart could hold now: the units anyone could
+    /// still add plus those this cart already holds. Present only on 409
+    /// `out_of_stock`.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64"), extend("examples" = [3])))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    available: Option<i64>,
 }
 
 /// A 304 for a conditional GET that matched: validators and caching

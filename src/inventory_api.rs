@@ -44,16 +44,28 @@ pub async fn levels(env: &Env, sku: &str) -> Result<StockLevels> {
     ask(env, sku, stock::Snapshot {}).await
 }
 
+/// Exact availability of one SKU, as its stock Durable Object holds it at the
+/// moment of the request.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"sku": "KTL-1-STEEL", "available": 7, "in_stock": true}])))]
+pub struct InventoryAvailability<'a> {
+    /// The SKU, as in the path.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["KTL-1-STEEL"])))]
+    sku: &'a str,
+    /// Units that can still be put in a cart: `on_hand − reserved − sold`,
+    /// counting only holds that have not expired (a due hold no longer counts,
+    /// even before it is released). 0 for a SKU whose stock was never set.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = 1000000000_i64), extend("format" = "int64"), extend("examples" = [7])))]
+    available: i64,
+    /// `available > 0`.
+    in_stock: bool,
+}
+
 /// Answers `GET /v1/inventory/{sku}`: exact, never cached.
 pub async fn availability(env: &Env, sku: &str) -> Result<ApiResponse> {
     let levels = levels(env, sku).await?;
-    #[derive(Serialize)]
-    struct Body<'a> {
-        sku: &'a str,
-        available: i64,
-        in_stock: bool,
-    }
-    let mut r = ApiResponse::json(&Body {
+    let mut r = ApiResponse::json(&InventoryAvailability {
         sku,
         available: levels.available,
         in_stock: levels.available > 0,
@@ -94,6 +106,29 @@ async fn apply_op(
         .map_err(|e| stock_error(e, field))
 }
 
+/// The answer to an accepted stock write: the SKU's levels after it (the
+/// `StockLevels` fields) and whether this request applied it.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"sku": "KTL-1-STEEL", "on_hand": 10, "reserved": 0, "sold": 0, "available": 10, "applied": true}])))]
+pub struct InventoryWriteResult<'a> {
+    /// The SKU, as in the path.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["KTL-1-STEEL"])))]
+    sku: &'a str,
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "crate::openapi::schemas::stock_levels_fields")
+    )]
+    #[serde(flatten)]
+    levels: StockLevels,
+    /// True when this request applied the change. False when its
+    /// `Idempotency-Key` had already been applied by the same token on this SKU
+    /// within 24 hours: nothing changed, and the levels are the current ones
+    /// (which may include later changes), not those right after the first
+    /// request.
+    applied: bool,
+}
+
 /// Applies an admin stock operation (`op_id` makes retries safe).
 pub async fn apply(
     env: &Env,
@@ -103,15 +138,7 @@ pub async fn apply(
     field: &str,
 ) -> Result<ApiResponse> {
     let reply = apply_op(env, sku, op_id, op, field).await?;
-    #[derive(Serialize)]
-    struct Body<'a> {
-        sku: &'a str,
-        #[serde(flatten)]
-        levels: StockLevels,
-        /// False when this Idempotency-Key was applied before.
-        applied: bool,
-    }
-    Ok(ApiResponse::json(&Body {
+    Ok(ApiResponse::json(&InventoryWriteResult {
         sku,
         levels: reply.levels,
         applied: reply.applied,
@@ -146,19 +173,54 @@ pub fn batch_refusal(refusal: BulkRefusal) -> ApiError {
     }
 }
 
-/// One item's outcome in a batch answer.
+/// One item's outcome, `status` `ok` or `error`.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "InventoryBatchItemResult", extend("examples" = [{"status": "ok", "sku": "KTL-1-STEEL", "levels": {"on_hand": 10, "reserved": 0, "sold": 0, "available": 10}, "applied": true}, {"status": "error", "sku": "NO-SUCH-SKU", "code": "sku_not_found", "detail": "No variant of the live catalog has this SKU."}])))]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum BatchItem {
+    /// The SKU's on hand is now the count sent: applied by this request
+    /// (`applied: true`), or by an earlier request with the same
+    /// `Idempotency-Key` (`applied: false`, nothing changed).
+    #[cfg_attr(feature = "openapi", schemars(title = "ok"))]
     Ok {
+        /// The item's SKU.
+        #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["KTL-1-STEEL"])))]
         sku: String,
+        /// The SKU's levels after the write (for `applied: false`, its levels
+        /// now).
+        #[cfg_attr(
+            feature = "openapi",
+            schemars(schema_with = "crate::openapi::schemas::stock_levels")
+        )]
         levels: StockLevels,
-        /// False when this batch's Idempotency-Key was applied to the SKU before.
+        /// False when this item had already been applied under the same
+        /// `Idempotency-Key` by the same token within 24 hours.
         applied: bool,
     },
+    /// This item was refused or could not be applied; the other items are
+    /// unaffected.
+    #[cfg_attr(feature = "openapi", schemars(title = "error"))]
     Error {
+        /// The item's SKU, as sent.
+        #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["NO-SUCH-SKU"])))]
         sku: String,
+        /// Stable code: `sku_not_found` (no variant of the live catalog version
+        /// has this SKU; nothing was written), `invalid_quantity` (`on_hand`
+        /// not from 0 to 1000000000), `invalid_length` (`reason` empty after
+        /// trimming or longer than 200 characters), `below_committed` (on hand
+        /// would drop below the units reserved by live holds plus the units
+        /// sold), `storage_unavailable` (the SKU's stock object could not be
+        /// reached or failed: the count may nonetheless have been applied;
+        /// retry the batch with the same `Idempotency-Key`). A refused item
+        /// changes nothing; a refusal by the stock ledger (`invalid_quantity`,
+        /// `below_committed`) is remembered under the key like the first
+        /// outcome of a single write.
+        #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["sku_not_found", "invalid_quantity", "invalid_length", "below_committed", "storage_unavailable"])))]
         code: String,
+        /// What is wrong, for humans (names the field for `invalid_quantity`
+        /// and `invalid_length`).
+        #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["No variant of the live catalog has this SKU."])))]
         detail: String,
     },
 }
@@ -181,13 +243,21 @@ impl BatchItem {
     }
 }
 
-/// The answer to a batch count: every item in request order.
+/// The answer to a batch count: every item's outcome, in request order, and how
+/// many succeeded and failed.
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "InventoryBatchResult", extend("examples" = [{"items": [{"status": "ok", "sku": "KTL-1-STEEL", "levels": {"on_hand": 10, "reserved": 0, "sold": 0, "available": 10}, "applied": true}, {"status": "error", "sku": "NO-SUCH-SKU", "code": "sku_not_found", "detail": "No variant of the live catalog has this SKU."}], "updated": 1, "failed": 1}])))]
 pub struct BatchReport {
+    /// One outcome per item sent, in the same order.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 200)))]
     pub items: Vec<BatchItem>,
-    /// Items whose count is now set (`status: ok`).
+    /// Items with `status: ok` (including those an earlier request with the
+    /// same key had applied).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = 200)))]
     pub updated: usize,
-    /// Items refused or not reached (`status: error`).
+    /// Items with `status: error`.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = 200)))]
     pub failed: usize,
 }
 
@@ -276,6 +346,34 @@ pub async fn set_on_hand_batch(
     Ok(ApiResponse::json(&BatchReport::new(items)))
 }
 
+/// One page of a SKU's movement history, oldest movement first, with the SKU's
+/// current levels.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct MovementPage<'a> {
+    /// The SKU, as in the path.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["KTL-1-STEEL"])))]
+    sku: &'a str,
+    /// The SKU's levels now, read just after the page (they may already include
+    /// movements newer than the page's last).
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "crate::openapi::schemas::stock_levels")
+    )]
+    levels: StockLevels,
+    /// At most `limit` movements in the order they were applied; empty for a
+    /// SKU whose stock never moved.
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "crate::openapi::schemas::movement_entries")
+    )]
+    items: Vec<MovementEntry>,
+    /// Opaque cursor for the next page: pass it back as `cursor`. Null when
+    /// this page reaches the newest movement.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["m3"])))]
+    next_cursor: Option<String>,
+}
+
 /// Answers `GET /admin/v1/inventory/{sku}/movements`.
 pub async fn movements(env: &Env, sku: &str, params: &Params<'_>) -> Result<ApiResponse> {
     let (limit, after) =
@@ -287,14 +385,7 @@ pub async fn movements(env: &Env, sku: &str, params: &Params<'_>) -> Result<ApiR
     let reply = ask(env, sku, command).await?;
     let (entries, next_cursor) = crate::admin_api::page(reply.entries, limit, "m", |e| e.seq);
     let levels = levels(env, sku).await?;
-    #[derive(Serialize)]
-    struct Body<'a> {
-        sku: &'a str,
-        levels: StockLevels,
-        items: Vec<MovementEntry>,
-        next_cursor: Option<String>,
-    }
-    Ok(ApiResponse::json(&Body {
+    Ok(ApiResponse::json(&MovementPage {
         sku,
         levels,
         items: entries,

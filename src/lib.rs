@@ -18,6 +18,8 @@ pub mod config;
 pub mod http;
 pub mod inventory_api;
 pub mod objects;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod routes;
 pub mod shop_html;
 pub mod shop_pages;

@@ -47,14 +47,46 @@ async fn promotion_response(env: &Env, id: &str) -> Result<ApiResponse> {
     Ok(ApiResponse::json(&view(p)))
 }
 
-/// A promotion as the admin API shows it (instants in RFC 3339).
+/// A promotion as the admin API shows it: the stored record (instants in Unix
+/// milliseconds; optional members omitted when unset) plus `starts_at` and
+/// `ends_at` in RFC 3339 and the `redemptions` so far. Without `code` it is
+/// automatic (it applies to every eligible cart); with one it is a coupon (it
+/// applies to carts that carry the code). It applies in a currency only if it
+/// can say what it is worth there: an `amount_off` promotion only in the
+/// currencies of its `amounts`, and a promotion with a non-empty `min_subtotal`
+/// only in the currencies listed there.
 #[derive(Serialize)]
-struct PromotionView<'a> {
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "Promotion", extend("examples" = [{"schema": 1, "id": "save10", "code": "SAVE10", "description": "10 % off everything", "discount": {"type": "percentage", "basis_points": 1000}, "target": {"type": "cart"}, "starts_at_ms": 1793491200000_i64, "ends_at_ms": 1796083200000_i64, "usage_limit": 1000, "per_customer_limit": 1, "active": true, "starts_at": "2026-11-01T00:00:00.000Z", "ends_at": "2026-12-01T00:00:00.000Z", "redemptions": 42}, {"schema": 1, "id": "autumn-5", "description": "5 € off this autumn", "discount": {"type": "amount_off", "amounts": {"EUR": 500}}, "target": {"type": "cart"}, "active": true, "starts_at": null, "ends_at": null, "redemptions": 0}])))]
+pub struct PromotionView<'a> {
     #[serde(flatten)]
     promotion: &'a Promotion,
+    /// `starts_at_ms` in RFC 3339 (UTC, milliseconds), or null when unset.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time"), extend("examples" = ["2026-11-01T00:00:00.000Z"])))]
     starts_at: Option<String>,
+    /// `ends_at_ms` in RFC 3339 (UTC, milliseconds), or null when unset.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time"), extend("examples" = ["2026-12-01T00:00:00.000Z"])))]
     ends_at: Option<String>,
+    /// How many orders have redeemed it so far, from the store object's
+    /// redemption ledger (an order whose checkout fails, or that is cancelled
+    /// before payment, gives its redemption back). The ledger is kept by
+    /// promotion id: deleting a promotion does not clear it.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("examples" = [42])))]
     redemptions: u32,
+}
+
+/// The answer to a promotion deletion.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"id": "save10", "deleted": true}])))]
+pub struct PromotionDeleted<'a> {
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "edgecart_domain::openapi::PromotionId")
+    )]
+    id: &'a str,
+    #[cfg_attr(feature = "openapi", schemars(extend("const" = true)))]
+    deleted: bool,
 }
 
 fn rfc3339(ms: Option<i64>) -> Option<String> {
@@ -75,6 +107,14 @@ async fn state(env: &Env) -> Result<StoreState> {
     ask(env, DEFAULT_STORE, store::Get { customer: None }).await
 }
 
+/// Every promotion of the store, in id order (byte order). There is no paging.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"items": [{"schema": 1, "id": "autumn-5", "description": "5 € off this autumn", "discount": {"type": "amount_off", "amounts": {"EUR": 500}}, "target": {"type": "cart"}, "active": true, "starts_at": null, "ends_at": null, "redemptions": 0}, {"schema": 1, "id": "bigspender", "code": "BIGSPENDER", "description": "15 off kitchenware from 100", "discount": {"type": "amount_off", "amounts": {"USD": 1500}}, "target": {"type": "category", "category": "kitchen"}, "min_subtotal": {"USD": 10000}, "active": true, "starts_at": null, "ends_at": null, "redemptions": 3}, {"schema": 1, "id": "save10", "code": "SAVE10", "description": "10 % off everything", "discount": {"type": "percentage", "basis_points": 1000}, "target": {"type": "cart"}, "starts_at_ms": 1793491200000_i64, "ends_at_ms": 1796083200000_i64, "usage_limit": 1000, "per_customer_limit": 1, "active": true, "starts_at": "2026-11-01T00:00:00.000Z", "ends_at": "2026-12-01T00:00:00.000Z", "redemptions": 42}]}])))]
+pub struct PromotionList<'a> {
+    items: Vec<PromotionView<'a>>,
+}
+
 /// Serves `/admin/v1/store` and `/admin/v1/promotions[/{id}]`, for the
 /// caller the route table admitted.
 pub async fn handle(request: &mut ApiRequest<'_>, env: &Env) -> Result<ApiResponse> {
@@ -90,11 +130,7 @@ pub async fn handle(request: &mut ApiRequest<'_>, env: &Env) -> Result<ApiRespon
         }
         H::ListPromotions => {
             let s = state(env).await?;
-            #[derive(Serialize)]
-            struct Body<'a> {
-                items: Vec<PromotionView<'a>>,
-            }
-            Ok(ApiResponse::json(&Body {
+            Ok(ApiResponse::json(&PromotionList {
                 items: s.promotions.iter().map(view).collect(),
             }))
         }
@@ -103,9 +139,7 @@ pub async fn handle(request: &mut ApiRequest<'_>, env: &Env) -> Result<ApiRespon
             let id = request.path.param("id");
             let command = store::DeletePromotion { id: id.into() };
             ask(env, DEFAULT_STORE, command).await?;
-            Ok(ApiResponse::json(
-                &serde_json::json!({ "id": id, "deleted": true }),
-            ))
+            Ok(ApiResponse::json(&PromotionDeleted { id, deleted: true }))
         }
         H::PutPromotion => {
             let id = request.path.param("id");

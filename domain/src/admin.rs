@@ -16,53 +16,138 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// Largest accepted JSON body of a single admin write, and of one import line.
 pub const MAX_ITEM_BYTES: usize = 64 * 1024;
 
-/// A product as the admin API accepts it (`PUT /admin/v1/products/{id}`,
-/// one line of an import).
+/// A product as the admin API accepts it: the body of `PUT
+/// /admin/v1/products/{id}` and each line of an import. It replaces the whole
+/// product (fields left out take their defaults, they do not keep stored
+/// values, except `created_at`). Unknown fields are refused (400
+/// `unknown_field`, no mass assignment); a missing required field is 400
+/// `missing_field` and a wrong JSON type 400 `invalid_type`, each naming the
+/// field. Rule violations are 422 `validation_failed` (on an import line, a
+/// rejected line) listing every problem found.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"id": "prd_kettle1", "slug": "stovetop-kettle", "name": "Stovetop Kettle", "description": "A 1.7 l kettle for gas and induction hobs.", "category": "kitchen", "tags": ["tea", "induction"], "position": 10, "images": [{"url": "/img/kitchen.svg", "alt": "Stovetop Kettle"}], "variants": [{"sku": "KTL-1-STEEL", "name": "Steel", "options": {"finish": "Steel"}, "prices": {"USD": 2500, "EUR": 2300}}]}])))]
 #[serde(deny_unknown_fields)]
 pub struct ProductInput {
+    /// The product's id (422 `invalid_id` when malformed). In `PUT
+    /// /admin/v1/products/{id}` it must equal the path's `{id}` (else 422
+    /// `id_mismatch`).
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::ProductId"))]
     pub id: String,
+    /// Unique across products (422 `duplicate_slug`); malformed is 422
+    /// `invalid_slug`.
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Slug"))]
     pub slug: String,
+    /// Display name, 1 to 200 characters (422 `invalid_length`). Leading and
+    /// trailing whitespace does not count towards the length.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 200), extend("examples" = ["Stovetop Kettle"])))]
     pub name: String,
+    /// Plain-text description, at most 5000 characters (422 `invalid_length`).
+    #[cfg_attr(feature = "openapi", schemars(length(max = 5000)))]
     #[serde(default)]
     pub description: String,
+    /// Slug of an existing category (else 422 `unknown_category`); create
+    /// categories first with `PUT /admin/v1/categories/{slug}`.
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Slug", extend("examples" = ["kitchen"])))]
     pub category: String,
+    /// Merchant tags: at most 20 (422 `too_many`), each 1 to 40 characters (422
+    /// `invalid_length`). Leading and trailing whitespace does not count
+    /// towards the length.
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(length(max = 20), inner(length(min = 1, max = 40)))
+    )]
     #[serde(default)]
     pub tags: Vec<String>,
+    /// Merchandising rank: lower comes first in the merchant's featured order
+    /// (`sort=relevance` without `q`). A negative, fractional or larger number
+    /// is 400 `invalid_type`.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = 4294967295_i64)))]
     #[serde(default)]
     pub position: u32,
-    /// Defaults to the product's existing timestamp, or now for a new one.
+    /// When the product was added (RFC 3339, else 422 `invalid_timestamp`),
+    /// stored as given. Optional: when absent or null, a replaced product keeps
+    /// its stored timestamp and a new one gets the time of the write, so
+    /// re-sending the same input changes nothing.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time"), extend("examples" = ["2026-03-14T09:26:53Z"])))]
     pub created_at: Option<String>,
+    /// Product images, the main one first: at most 10 (422 `too_many`). Each
+    /// `url` is an `https://` URL or a path starting with `/`, without
+    /// whitespace, at most 2048 characters (422 `invalid_url`); each `alt` is 1
+    /// to 200 characters (422 `invalid_length`). Leading and trailing
+    /// whitespace does not count towards the length. Unknown image fields are
+    /// 400 `unknown_field`.
+    #[cfg_attr(feature = "openapi", schemars(length(max = 10)))]
     #[serde(default)]
     pub images: Vec<ImageRecord>,
+    /// The product's variants: 1 to 50 (422 `invalid_length`).
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 50)))]
     pub variants: Vec<VariantInput>,
-    /// Most units of one variant a single cart or order may hold (1–99).
+    /// Most units of each of this product's variants one cart may hold, from 1
+    /// to 99 (else 422 `invalid_quantity`; a non-integer is 400
+    /// `invalid_type`). Optional: absent or null sets no product limit, and a
+    /// cart line still holds at most 99 units. Lowering it does not change
+    /// carts, but a line change that would leave a line above it is refused
+    /// (422 `quantity_limit`).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 99), extend("examples" = [3])))]
     #[serde(default)]
     pub max_per_order: Option<i64>,
 }
 
+/// One variant (SKU) of a product input. Unknown fields are refused (400
+/// `unknown_field`).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VariantInput {
+    /// Unique across the catalog: used twice in this product, or by another
+    /// product, is 422 `duplicate_sku`; malformed is 422 `invalid_sku`.
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Sku"))]
     pub sku: String,
+    /// Display name, 1 to 100 characters (422 `invalid_length`). Leading and
+    /// trailing whitespace does not count towards the length.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 100), extend("examples" = ["Steel"])))]
     pub name: String,
+    /// Option names and values that distinguish this variant; at most 10 (422
+    /// `too_many`).
+    #[cfg_attr(feature = "openapi", schemars(extend("maxProperties" = 10), extend("examples" = [{"finish": "Steel"}])))]
     #[serde(default)]
     pub options: BTreeMap<String, String>,
-    /// Minor units per ISO 4217 code; checked field by field.
+    /// Price list: ISO 4217 currency code (case-insensitive, stored upper case)
+    /// → amount in integer minor units of that currency. At least one price
+    /// (empty is 422 `missing_price`). A code the shop does not know (AUD, CAD,
+    /// CHF, EUR, GBP, JPY, USD) is 422 `unknown_currency`; an amount that is
+    /// not an integer from 0 to 100000000000 (a float, string, negative number
+    /// …) is 422 `invalid_price`, not 400. Every problem of the product is
+    /// reported at once.
+    #[cfg_attr(feature = "openapi", schemars(extend("propertyNames" = {"type": "string", "pattern": "^([Aa][Uu][Dd]|[Cc][Aa][Dd]|[Cc][Hh][Ff]|[Ee][Uu][Rr]|[Gg][Bb][Pp]|[Jj][Pp][Yy]|[Uu][Ss][Dd])$"}, "additionalProperties" = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 100000000000_i64}, "minProperties" = 1), extend("examples" = [{"USD": 2500, "EUR": 2300}])))]
     pub prices: BTreeMap<String, Value>,
 }
 
-/// `PUT /admin/v1/categories/{slug}`.
+/// The body of `PUT /admin/v1/categories/{slug}`. Unknown fields are refused
+/// (400 `unknown_field`).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CategoryInput {
+    /// Display name, 1 to 200 characters after trimming (else 422
+    /// `invalid_length`); stored trimmed.
+    #[cfg_attr(feature = "openapi", schemars(regex(pattern = r"\S"), length(min = 1, max = 200), extend("examples" = ["Kitchen & Dining"])))]
     pub name: String,
 }
 
-/// `PUT /admin/v1/prices/{sku}/{currency}`.
+/// The body of `PUT /admin/v1/prices/{sku}/{currency}`. Unknown fields
+/// (including `currency`, which is in the path) are refused (400
+/// `unknown_field`).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PriceInput {
+    /// The price in integer minor units of the path's currency (cents for USD,
+    /// yen for JPY). Anything but an integer from 0 to 100000000000 (a float, a
+    /// string, a negative number …) is 422 `invalid_price` with `field`
+    /// `amount`.
+    #[cfg_attr(feature = "openapi", schemars(extend("type" = "integer", "format" = "int64", "minimum" = 0, "maximum" = 100000000000_i64), extend("examples" = [2600])))]
     pub amount: Value,
 }
 

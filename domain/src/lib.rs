@@ -21,6 +21,8 @@ pub mod cursor;
 pub mod demo;
 pub mod idempotency;
 pub mod money;
+#[cfg(feature = "openapi")]
+pub mod openapi;
 pub mod order;
 pub mod pricing;
 pub mod promotion;

@@ -83,9 +83,16 @@ impl<'de> Deserialize<'de> for Currency {
     }
 }
 
-/// An amount of money: integer minor units of one currency.
+/// An amount of money: an integer number of minor units of one currency (no
+/// floats). `{"amount": 1999, "currency": "USD"}` is $19.99; JPY has no minor
+/// unit, so `{"amount": 1999, "currency": "JPY"}` is ¥1999.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"amount": 1999, "currency": "USD"}])))]
 pub struct Money {
+    /// Amount in minor units of `currency` (cents for USD and EUR, yen for
+    /// JPY). Catalog prices are never negative and at most 100000000000.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "int64"), extend("examples" = [1999])))]
     pub amount: i64,
     pub currency: Currency,
 }

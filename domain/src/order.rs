@@ -40,8 +40,24 @@ pub mod limits {
     pub const ADDRESS_FIELD_MAX: usize = 200;
 }
 
-/// Where an order is in its life.
+/// Where an order is in its life: `pending_payment` (placed, its stock held,
+/// waiting for the payment), `paid` (paid; its units are sold), `fulfilled`
+/// (shipped), `cancelled` (will not be fulfilled; final), `refunded` (paid
+/// back; final). Checkout plans an order as `pending_payment` and records it
+/// once paid, so a recorded order starts as `paid` with both statuses in its
+/// `history`. The allowed moves, and what each does besides being recorded in
+/// `history`: `pending_payment` → `paid` (payment captured: the held units are
+/// sold) or → `cancelled` (the held stock is released); `paid` → `fulfilled`
+/// (`POST /admin/v1/orders/{id}/fulfil`; nothing else), → `cancelled` (`POST
+/// /v1/orders/{id}/cancel` by the shopper or `POST
+/// /admin/v1/orders/{id}/cancel`) or → `refunded` (`POST
+/// /admin/v1/orders/{id}/refund`), both putting the sold units back on sale and
+/// refunding the payment; `fulfilled` → `refunded` (refund only: the goods left
+/// the shop, and returned units come back through a stock adjustment). Any
+/// other move is 409 `illegal_transition`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = ["paid"])))]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Placed; stock is held for it; waiting for the payment.
@@ -164,94 +180,187 @@ pub fn effects(from: OrderStatus, event: OrderEvent) -> Effects {
     }
 }
 
-/// One line of an order, in minor units of the order's currency.
+/// One line of an order. Amounts are integers in minor units of the order's
+/// `currency` (not `Money` objects), as checkout priced them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"sku": "KTL-1-STEEL", "quantity": 2, "unit_price": 2500, "discount": 500, "tax": 326, "line_total": 4826}])))]
 #[serde(deny_unknown_fields)]
 pub struct OrderLine {
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Sku"))]
     pub sku: String,
+    /// Units ordered.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 99), extend("examples" = [2])))]
     pub quantity: i64,
+    /// The price of one unit.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64"), extend("examples" = [2500])))]
     pub unit_price: i64,
+    /// All the applied promotions' share of this line.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64"), extend("examples" = [500])))]
     pub discount: i64,
+    /// This line's tax, added on top or contained (see the order's
+    /// `prices_include_tax`).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64"), extend("examples" = [326])))]
     pub tax: i64,
+    /// `unit_price` × `quantity` − `discount`, + `tax` when tax is added on
+    /// top.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64"), extend("examples" = [4826])))]
     pub line_total: i64,
 }
 
-/// An order's totals, in minor units of the order's currency.
+/// An order's totals, integers in minor units of the order's `currency`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"subtotal": 5000, "discount_total": 500, "shipping": 499, "tax_total": 326, "grand_total": 5325}])))]
 #[serde(deny_unknown_fields)]
 pub struct OrderTotals {
+    /// The sum of the lines' `unit_price` × `quantity`, before discounts.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64"), extend("examples" = [5000])))]
     pub subtotal: i64,
+    /// The sum of the lines' `discount`.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64"), extend("examples" = [500])))]
     pub discount_total: i64,
+    /// What the shipping method cost (0 when free).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64"), extend("examples" = [499])))]
     pub shipping: i64,
+    /// The sum of the lines' `tax`.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64"), extend("examples" = [326])))]
     pub tax_total: i64,
+    /// `subtotal` − `discount_total` + `shipping`, + `tax_total` when tax is
+    /// added on top: exactly what was charged (the checkout's
+    /// `expected_total`).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64"), extend("examples" = [5325])))]
     pub grand_total: i64,
 }
 
-/// A promotion the order redeemed (what usage limits count).
+/// A promotion the order redeemed: what its usage limits count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"id": "save10", "code": "SAVE10", "amount": 500}])))]
 #[serde(deny_unknown_fields)]
 pub struct OrderPromotion {
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::PromotionId"))]
     pub id: String,
+    /// Its coupon code; absent for an automatic promotion.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["SAVE10"])))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// What it took off the order in total, in minor units of the order's
+    /// currency (more than 0).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1), extend("format" = "int64"), extend("examples" = [500])))]
     pub amount: i64,
 }
 
-/// Where an order ships, validated ([`ShippingAddressInput::validate`]).
+/// Where an order ships, as checkout validated it: text fields trimmed, the
+/// country uppercased, empty optional fields left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"name": "Ada Lovelace", "line1": "1 Market St", "line2": "Suite 300", "city": "San Francisco", "region": "CA", "postal_code": "94105", "country": "US"}])))]
 #[serde(deny_unknown_fields)]
 pub struct ShippingAddress {
+    /// The recipient's name.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 200)))]
     pub name: String,
+    /// The first address line.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 200)))]
     pub line1: String,
+    /// The second address line; absent when none was given.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 200)))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub line2: Option<String>,
+    /// The city.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 200)))]
     pub city: String,
+    /// The region (state, province), as given (trimmed); absent when none was
+    /// given.
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(regex(pattern = r"\S"), length(min = 1, max = 200))
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The postal code.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 200)))]
     pub postal_code: String,
-    /// ISO 3166-1 alpha-2, uppercase.
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::CountryCode"))]
     pub country: String,
 }
 
-/// How an order is paid: the provider and its reference for the payment.
+/// How the order was paid.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "OrderPayment", extend("examples" = [{"provider": "test", "reference": "test_ord_3b9d2f4a6c8e0a1b2c3d4e5f"}])))]
 #[serde(deny_unknown_fields)]
 pub struct Payment {
-    /// `stripe`, `test`…
+    /// The store's payment provider when the checkout began.
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["test", "stripe"])))]
     pub provider: String,
-    /// The provider's id of the payment.
+    /// The provider's id of the payment: `test_{order id}` for the test
+    /// provider, the PaymentIntent id (`pi_…`) for Stripe.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["test_ord_3b9d2f4a6c8e0a1b2c3d4e5f"])))]
     pub reference: String,
 }
 
 /// One status an order reached, and when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "OrderStatusChange", extend("examples" = [{"at_ms": 1795262400000_i64, "status": "pending_payment"}])))]
 #[serde(deny_unknown_fields)]
 pub struct StatusChange {
+    /// When, in milliseconds since the Unix epoch.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "int64"), extend("examples" = [1795262400000_i64])))]
     pub at_ms: i64,
     pub status: OrderStatus,
 }
 
-/// An order as stored.
+/// An order as checkout recorded it in the order's own Durable Object: what was
+/// bought at which prices, the discounts, shipping and tax, where it ships, how
+/// it was paid and its status history. Amounts are integers in minor units of
+/// `currency`. Checkout writes it once (a checkout resumed after a crash finds
+/// it and does not write it again); each status change since updates `status`
+/// and appends to `history`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"schema": 1, "id": "ord_3b9d2f4a6c8e0a1b2c3d4e5f", "cart_id": "crt_5f0c3a9b1e2d4c6a8b7f9e01", "currency": "USD", "prices_include_tax": false, "lines": [{"sku": "KTL-1-STEEL", "quantity": 2, "unit_price": 2500, "discount": 500, "tax": 326, "line_total": 4826}], "totals": {"subtotal": 5000, "discount_total": 500, "shipping": 499, "tax_total": 326, "grand_total": 5325}, "promotions": [{"id": "save10", "code": "SAVE10", "amount": 500}], "email": "ada@example.com", "shipping_address": {"name": "Ada Lovelace", "line1": "1 Market St", "line2": "Suite 300", "city": "San Francisco", "region": "CA", "postal_code": "94105", "country": "US"}, "shipping_method": "standard", "payment": {"provider": "test", "reference": "test_ord_3b9d2f4a6c8e0a1b2c3d4e5f"}, "status": "paid", "history": [{"at_ms": 1795262400000_i64, "status": "pending_payment"}, {"at_ms": 1795262400412_i64, "status": "paid"}], "created_at_ms": 1795262400000_i64}])))]
 #[serde(deny_unknown_fields)]
 pub struct Order {
+    /// The version of this record's layout (currently 1).
+    #[cfg_attr(feature = "openapi", schemars(extend("const" = 1)))]
     pub schema: u32,
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::OrderId"))]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::CartId"))]
     pub cart_id: String,
     pub currency: Currency,
-    /// Whether line taxes are contained in the amounts or were added on top.
+    /// Whether the lines' taxes are contained in the amounts (true) or were
+    /// added on top (false).
     pub prices_include_tax: bool,
+    /// The cart's lines at checkout, in the cart's order.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 50)))]
     pub lines: Vec<OrderLine>,
     pub totals: OrderTotals,
+    /// The promotions applied, automatic and by coupon, in the order they were
+    /// applied; empty when none.
     #[serde(default)]
     pub promotions: Vec<OrderPromotion>,
+    /// The shopper's email address as checkout normalized it (trimmed, domain
+    /// lowercased).
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["ada@example.com"])))]
     pub email: String,
     pub shipping_address: ShippingAddress,
+    /// The id of the store's shipping method chosen at checkout.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["standard"])))]
     pub shipping_method: String,
     pub payment: Payment,
     pub status: OrderStatus,
-    /// Every status reached, oldest first; the first is the placement.
+    /// Every status the order reached, oldest first; the first is its placement
+    /// (`pending_payment`, at `created_at_ms`), then `paid` when the payment
+    /// was captured, then one entry per later change (`fulfilled`, `cancelled`,
+    /// `refunded`).
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1)))]
     pub history: Vec<StatusChange>,
+    /// When the checkout priced the cart, in milliseconds since the Unix epoch.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "int64"), extend("examples" = [1795262400000_i64])))]
     pub created_at_ms: i64,
 }
 
@@ -328,23 +437,52 @@ impl Order {
     }
 }
 
-/// A shipping address as checkout accepts it. Every field may be missing
-/// so that [`ShippingAddressInput::validate`] reports them all at once.
+/// Where the order ships, as checkout accepts it. Every field may be missing,
+/// so that every problem is reported at once: each problem is a 422
+/// `validation_failed` error whose `field` is `shipping_address.` followed by
+/// the field's name. Text fields are trimmed; a required field that is missing
+/// or empty after trimming is `required`; a text field longer than 200
+/// characters is `invalid_length`, one with a control character
+/// `invalid_characters`. Unknown fields are refused (400 `unknown_field`, e.g.
+/// field `shipping_address.phone`).
 #[derive(Debug, Clone, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"name": "Ada Lovelace", "line1": "1 Market St", "line2": "Suite 300", "city": "San Francisco", "region": "CA", "postal_code": "94105", "country": "US"}])))]
 #[serde(deny_unknown_fields)]
 pub struct ShippingAddressInput {
+    /// The recipient's name. Required: 1 to 200 characters after trimming.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["Ada Lovelace"])))]
     #[serde(default)]
     pub name: String,
+    /// The first address line. Required: 1 to 200 characters after trimming.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["1 Market St"])))]
     #[serde(default)]
     pub line1: String,
+    /// An optional second address line, at most 200 characters after trimming;
+    /// null, missing or empty after trimming means none.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["Suite 300"])))]
     #[serde(default)]
     pub line2: Option<String>,
+    /// The city. Required: 1 to 200 characters after trimming.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["San Francisco"])))]
     #[serde(default)]
     pub city: String,
+    /// An optional region (state, province), at most 200 characters after
+    /// trimming; null, missing or empty means none. It selects the region's tax
+    /// rate when the store has one (compared ignoring case), else the country's
+    /// rate applies.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["CA"])))]
     #[serde(default)]
     pub region: Option<String>,
+    /// The postal code. Required: 1 to 200 characters after trimming.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["94105"])))]
     #[serde(default)]
     pub postal_code: String,
+    /// The ISO 3166-1 alpha-2 country code, in any case (trimmed and
+    /// uppercased): two ASCII letters, else 422 `invalid_country` (also when
+    /// missing). It selects the tax rate and must be a country the chosen
+    /// shipping method ships to.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["US"])))]
     #[serde(default)]
     pub country: String,
 }

@@ -110,11 +110,16 @@ pub struct PromotionCandidate {
     pub customer_redemptions: u32,
 }
 
-/// Where the order ships: the tax rate and shipping follow it.
+/// Where the cart would ship, as the `country` and `region` query parameters of
+/// `GET /v1/carts/{id}` named it (uppercased).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "CartDestination", extend("examples" = [{"country": "US", "region": "CA"}])))]
 pub struct Destination {
-    /// ISO 3166-1 alpha-2.
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::CountryCode"))]
     pub country: String,
+    /// The region; absent when none was given.
+    #[cfg_attr(feature = "openapi", schemars(regex(pattern = r"^[A-Z0-9-]{1,10}$"), extend("examples" = ["CA"])))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
 }
@@ -132,66 +137,119 @@ pub struct PricingInput {
     pub now_ms: i64,
 }
 
-/// One priced line.
+/// One line of a checkout quote. Every amount is in the cart's currency.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"sku": "KTL-1-STEEL", "quantity": 2, "unit_price": {"amount": 2500, "currency": "USD"}, "line_subtotal": {"amount": 5000, "currency": "USD"}, "discount": {"amount": 500, "currency": "USD"}, "tax": {"amount": 326, "currency": "USD"}, "line_total": {"amount": 4826, "currency": "USD"}}])))]
 pub struct QuotedLine {
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Sku"))]
     pub sku: String,
+    /// Units in the cart.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 99), extend("examples" = [2])))]
     pub quantity: i64,
+    /// The live catalog's price of one unit.
     pub unit_price: Money,
-    /// unit_price × quantity.
+    /// `unit_price` × `quantity`, before discounts.
     pub line_subtotal: Money,
-    /// All promotions' share of this line.
+    /// All the applied promotions' share of this line.
     pub discount: Money,
-    /// Added on top, or contained (see [`Quote::prices_include_tax`]).
+    /// Tax of this line at the address's rate, on its amount after discounts:
+    /// added on top, or contained (see `prices_include_tax`).
     pub tax: Money,
-    /// line_subtotal − discount, + tax when tax is added on top.
+    /// `line_subtotal` − `discount`, + `tax` when tax is added on top.
     pub line_total: Money,
 }
 
-/// A promotion that took something off.
+/// A promotion that took something off the cart.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "CartDiscount", extend("examples" = [{"id": "save10", "code": "SAVE10", "description": "10 % off everything", "amount": {"amount": 500, "currency": "USD"}}])))]
 pub struct AppliedPromotion {
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::PromotionId"))]
     pub id: String,
-    /// `None` for an automatic promotion.
+    /// Its coupon code, or null for an automatic promotion.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["SAVE10"])))]
     pub code: Option<String>,
+    /// The promotion's description.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["10 % off everything"])))]
     pub description: String,
-    /// What it took off the cart in total (> 0).
+    /// What it took off the cart in total (more than 0), in the cart's
+    /// currency: the sum of its share of each line.
     pub amount: Money,
 }
 
-/// A coupon on the cart that does not apply, and why.
+/// A coupon on the cart whose promotion does not apply now: its code and the
+/// `PromotionRefusal` fields (`reason`, and `min` with `below_minimum`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"code": "BIGSPENDER", "reason": "below_minimum", "min": {"amount": 10000, "currency": "USD"}}])))]
 pub struct RefusedCoupon {
     pub code: String,
     #[serde(flatten)]
     pub refusal: PromotionRefusal,
 }
 
-/// The price of a cart at checkout.
+/// A cart as checkout priced it: from the live catalog's price lists in the
+/// cart's currency and from the store object itself (its tax settings for the
+/// shipping address, the chosen shipping method, and the automatic promotions
+/// and the cart's coupons' promotions, checked with their current redemption
+/// counts, in total and for the order's email), by the rules of *Store
+/// configuration, promotions and cart pricing*. Every amount is `Money` in the
+/// cart's currency. Carried by 409 `total_changed`: show it, and let the
+/// shopper confirm `grand_total` with a new checkout (new `expected_total`, new
+/// `Idempotency-Key`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"currency": "USD", "prices_include_tax": false, "lines": [{"sku": "KTL-1-STEEL", "quantity": 2, "unit_price": {"amount": 2500, "currency": "USD"}, "line_subtotal": {"amount": 5000, "currency": "USD"}, "discount": {"amount": 500, "currency": "USD"}, "tax": {"amount": 326, "currency": "USD"}, "line_total": {"amount": 4826, "currency": "USD"}}], "subtotal": {"amount": 5000, "currency": "USD"}, "discount_total": {"amount": 500, "currency": "USD"}, "shipping": {"amount": 499, "currency": "USD"}, "tax_total": {"amount": 326, "currency": "USD"}, "grand_total": {"amount": 5325, "currency": "USD"}, "applied": [{"id": "save10", "code": "SAVE10", "description": "10 % off everything", "amount": {"amount": 500, "currency": "USD"}}], "refused_coupons": [{"code": "BIGSPENDER", "reason": "below_minimum", "min": {"amount": 10000, "currency": "USD"}}]}])))]
 pub struct Quote {
     pub currency: Currency,
-    /// Whether line taxes are contained in the amounts (true) or added on top.
+    /// Whether each line's `tax` is contained in its amounts (true) or added on
+    /// top (false), as the store's tax settings say.
     pub prices_include_tax: bool,
+    /// The cart's lines, in the cart's order.
     pub lines: Vec<QuotedLine>,
+    /// The sum of the lines' `line_subtotal`, before discounts.
     pub subtotal: Money,
+    /// The sum of the lines' `discount`: what the applied promotions took off.
     pub discount_total: Money,
+    /// The chosen method's rate in the cart's currency, or 0 when the subtotal
+    /// after discounts reaches the method's `free_above`. Not taxed.
     pub shipping: Money,
+    /// The sum of the lines' `tax`.
     pub tax_total: Money,
+    /// `subtotal` − `discount_total` + `shipping`, + `tax_total` when tax is
+    /// added on top; never negative. What checkout would charge, and what
+    /// `expected_total` must equal.
     pub grand_total: Money,
-    /// In the order they were applied.
+    /// The promotions that took something off, in the order they were applied
+    /// (automatic ones before coupons, then by promotion id).
     pub applied: Vec<AppliedPromotion>,
-    /// In the order they were considered.
+    /// The cart's coupons whose promotion does not apply now, with the reason,
+    /// in the order they were considered; at checkout this includes
+    /// `usage_limit_reached` and `customer_limit_reached`. Codes that no
+    /// promotion has are left out (and ignored).
     pub refused_coupons: Vec<RefusedCoupon>,
 }
 
-/// A shipping method a shopper can pick for a cart, with what it costs.
+/// A shipping method the shopper can pick for this cart and destination, with
+/// what it costs. Computed like `shipping` is for a chosen method (rule 7 of
+/// *Store configuration, promotions and cart pricing*), so reading the cart
+/// again with `shipping_method` set to this `id` shows `shipping` equal to
+/// `amount`, and checkout with that method charges it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"id": "standard", "name": "Standard (3–5 days)", "amount": {"amount": 499, "currency": "USD"}}])))]
 pub struct ShippingOption {
+    /// The method's id, as the store configuration names it: pass it as
+    /// `shipping_method` (cart read, checkout).
+    #[cfg_attr(feature = "openapi", schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"), extend("examples" = ["standard"])))]
     pub id: String,
+    /// The method's name, for the shopper.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["Standard (3–5 days)"])))]
     pub name: String,
-    /// What checkout charges for shipping with this method (0 when the
-    /// cart's subtotal after discounts reaches the method's threshold).
+    /// What shipping this cart with this method costs, in the cart's currency:
+    /// the method's rate, or 0 when the cart's subtotal after discounts reaches
+    /// the method's `free_above` in that currency.
     pub amount: Money,
 }
 

@@ -44,29 +44,72 @@ pub mod limits {
     pub const AMOUNT_MAX: i64 = 100_000_000_000;
 }
 
-/// What a promotion takes off.
+/// What a promotion takes off, by `type`: `percentage` or `amount_off`. Another
+/// type is 400 `invalid_type`; unknown fields are refused (400
+/// `unknown_field`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Discount {
-    /// A share of each eligible line, in basis points (1–10 000; 1 000 = 10 %).
-    Percentage { basis_points: u32 },
-    /// A fixed amount per currency (minor units), spread over the eligible
-    /// lines; a currency missing means the promotion does not apply in it.
-    AmountOff { amounts: BTreeMap<Currency, i64> },
+    /// A share of each targeted line: per line, round_half_even(what is left of
+    /// the line × basis_points / 10000), on minor units.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"type": "percentage", "basis_points": 1000}])))]
+    Percentage {
+        /// The share in basis points: 1 to 10000, where 1000 is 10 % (else 422
+        /// `invalid_rate`, field `discount.basis_points`; a fractional number
+        /// is 400 `invalid_type`).
+        #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 10000), extend("examples" = [1000])))]
+        basis_points: u32,
+    },
+    /// A fixed amount per currency, for the whole set of targeted lines (not
+    /// per unit or per line): capped at what is left of those lines and
+    /// allocated across them in proportion to what is left of each, exactly
+    /// (each line gets the floor of its share, and the cents still missing go
+    /// one each to the lines with the largest remainders, ties to the earlier
+    /// line), so the line discounts add up to the amount. The promotion applies
+    /// only in the currencies listed.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"type": "amount_off", "amounts": {"EUR": 450, "USD": 500}}])))]
+    AmountOff {
+        /// Minor units off per currency: at least one (else 422
+        /// `missing_amount`, field `discount.amounts`); keys are currencies the
+        /// shop knows, case-insensitive, shown uppercase (else 422
+        /// `unknown_currency`, field `discount.amounts.XYZ`); each value a JSON
+        /// integer from 1 to 100000000000 (else 422 `invalid_amount`, field
+        /// `discount.amounts.USD`).
+        #[cfg_attr(feature = "openapi", schemars(extend("propertyNames" = {"type": "string", "pattern": "^([Aa][Uu][Dd]|[Cc][Aa][Dd]|[Cc][Hh][Ff]|[Ee][Uu][Rr]|[Gg][Bb][Pp]|[Jj][Pp][Yy]|[Uu][Ss][Dd])$"}, "additionalProperties" = {"type": "integer", "format": "int64", "minimum": 1, "maximum": 100000000000_i64}, "minProperties" = 1), extend("examples" = [{"USD": 500, "EUR": 450}])))]
+        amounts: BTreeMap<Currency, i64>,
+    },
 }
 
-/// Which lines a promotion applies to.
+/// Which lines a promotion applies to, by `type`: `cart`, `sku` or `category`.
+/// Another type is 400 `invalid_type`; unknown fields are refused (400
+/// `unknown_field`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "PromotionTarget"))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Target {
-    /// Every line of the cart. (An empty struct variant, not a unit one:
-    /// serde ignores `deny_unknown_fields` on the unit variants of an
-    /// internally tagged enum.)
+    /// Every line of the cart.
+    ///
+    /// (An empty struct variant, not a unit one: serde ignores
+    /// `deny_unknown_fields` on the unit variants of an internally tagged
+    /// enum.)
     Cart {},
-    /// The lines of one SKU.
-    Sku { sku: String },
-    /// The lines whose product is in a category (by slug).
-    Category { category: String },
+    /// The cart's line for one SKU.
+    Sku {
+        /// The SKU: uppercase letters, digits and hyphens (else 422
+        /// `invalid_sku`, field `target.sku`). It is not checked against the
+        /// catalog.
+        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Sku"))]
+        sku: String,
+    },
+    /// The lines whose product is in one category.
+    Category {
+        /// The category's slug (else 422 `invalid_slug`, field
+        /// `target.category`). It is not checked against the catalog.
+        #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Slug"))]
+        category: String,
+    },
 }
 
 impl Target {
@@ -80,40 +123,84 @@ impl Target {
     }
 }
 
-/// A promotion as stored.
+/// A promotion as the admin API shows it: the stored record (instants in Unix
+/// milliseconds; optional members omitted when unset) plus `starts_at` and
+/// `ends_at` in RFC 3339 and the `redemptions` so far. Without `code` it is
+/// automatic (it applies to every eligible cart); with one it is a coupon (it
+/// applies to carts that carry the code). It applies in a currency only if it
+/// can say what it is worth there: an `amount_off` promotion only in the
+/// currencies of its `amounts`, and a promotion with a non-empty `min_subtotal`
+/// only in the currencies listed there.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "PromotionRecord"))]
 #[serde(deny_unknown_fields)]
 pub struct Promotion {
+    /// Version of the promotion record's format (1).
+    #[cfg_attr(feature = "openapi", schemars(extend("const" = 1)))]
     pub schema: u32,
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::PromotionId"))]
     pub id: String,
-    /// `None`: automatic. `Some`: a coupon code, uppercase.
+    /// The coupon code, uppercase; absent for an automatic promotion. No two
+    /// promotions share a code.
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "Option<crate::openapi::CouponCode>")
+    )]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<String>,
+    /// What the shopper is told, e.g. in the cart's `discounts` (empty when
+    /// none was given).
+    #[cfg_attr(feature = "openapi", schemars(length(max = 200), extend("examples" = ["10 % off everything"])))]
     #[serde(default)]
     pub description: String,
     pub discount: Discount,
     pub target: Target,
-    /// Least subtotal before discounts, per currency (see the module doc:
-    /// when non-empty, the promotion applies only in the listed currencies).
+    /// The least cart subtotal before discounts, in minor units per currency.
+    /// When present, the promotion applies only in the currencies listed (a
+    /// minimum of 0 applies without one); omitted when empty (no minimum, in
+    /// any currency).
+    #[cfg_attr(feature = "openapi", schemars(extend("propertyNames" = {"pattern": "^[A-Za-z]{3}$"}, "additionalProperties" = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 100000000000_i64}), extend("examples" = [{"USD": 10000}])))]
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub min_subtotal: BTreeMap<Currency, i64>,
-    /// First instant the promotion applies (inclusive).
+    /// The first instant it applies (inclusive), in Unix milliseconds; omitted
+    /// when it applies from the start.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "int64"), extend("examples" = [1793491200000_i64])))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub starts_at_ms: Option<i64>,
-    /// First instant the promotion no longer applies (exclusive).
+    /// The first instant it no longer applies (exclusive), in Unix
+    /// milliseconds; omitted when it does not end.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "int64"), extend("examples" = [1796083200000_i64])))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ends_at_ms: Option<i64>,
-    /// Most redemptions in total.
+    /// The most redemptions in total; omitted when unlimited.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 4294967295_i64), extend("examples" = [1000])))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage_limit: Option<u32>,
-    /// Most redemptions by one customer.
+    /// The most redemptions by one customer; omitted when unlimited.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 4294967295_i64), extend("examples" = [1])))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_customer_limit: Option<u32>,
+    /// False when the merchant switched it off: it then applies to no cart.
     pub active: bool,
 }
 
-/// Why a promotion does not apply to a cart.
+/// Why a promotion does not apply to a cart now. `reason` is, in the order the
+/// checks run: `inactive` (switched off), `not_started` (its `starts_at` is
+/// ahead), `expired` (its `ends_at` has passed), `not_in_currency` (it says
+/// nothing about the cart's currency), `below_minimum` (the subtotal before
+/// discounts is below `min`), `usage_limit_reached` and
+/// `customer_limit_reached` (redeemed as often as allowed, in total or by this
+/// customer: checked when an order redeems it, never in cart responses, which
+/// are priced without redemption counts), and `no_eligible_items` (nothing in
+/// the cart is left for it to discount: no targeted line, or earlier promotions
+/// took the targeted lines to zero).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(
+    feature = "openapi",
+    schemars(extend("examples" = [{"reason": "below_minimum", "min": {"amount": 10000, "currency": "USD"}}, {"reason": "expired"}]))
+)]
 #[serde(tag = "reason", rename_all = "snake_case")]
 pub enum PromotionRefusal {
     /// Switched off by the merchant.
@@ -240,31 +327,71 @@ impl Promotion {
     }
 }
 
-/// A promotion as the admin API accepts it (`PUT /admin/v1/promotions/{id}`).
-/// Times are RFC 3339 timestamps; amounts are JSON integers of minor units
-/// per ISO 4217 code, checked field by field.
+/// The body of `PUT /admin/v1/promotions/{id}`: the whole promotion, which
+/// replaces any stored under this id. Unknown fields are refused (400
+/// `unknown_field`), a missing one is 400 `missing_field` and a wrong JSON type
+/// 400 `invalid_type`, each naming the field. Rule violations are 422
+/// `validation_failed` listing every problem at once, each naming its field
+/// (`id`, `code`, `description`, `discount.basis_points`, `discount.amounts`,
+/// `discount.amounts.USD`, `target.sku`, `target.category`, `min_subtotal.USD`,
+/// `starts_at`, `ends_at`, `usage_limit`, `per_customer_limit`).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"code": "save10", "description": "10 % off everything", "discount": {"type": "percentage", "basis_points": 1000}, "target": {"type": "cart"}, "starts_at": "2026-11-01T00:00:00Z", "ends_at": "2026-12-01T00:00:00Z", "usage_limit": 1000, "per_customer_limit": 1}])))]
 #[serde(deny_unknown_fields)]
 pub struct PromotionInput {
+    /// Optional: the path's `{id}` is used. When given it must equal the path's
+    /// `{id}` (else 422 `id_mismatch`, field `id`, reported alone). The id must
+    /// be 1 to 64 lowercase ASCII letters, digits, `-` or `_` (else 422
+    /// `invalid_id`, field `id`).
+    #[cfg_attr(feature = "openapi", schemars(default, extend("examples" = ["save10"])))]
     pub id: String,
-    /// Absent for an automatic promotion.
+    /// The coupon code; absent or null for an automatic promotion. Trimmed and
+    /// uppercased, it must be 3 to 32 letters, digits or hyphens (else 422
+    /// `invalid_code`, field `code`) and used by no other promotion (else 409
+    /// `code_taken`).
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["save10"])))]
     #[serde(default)]
     pub code: Option<String>,
+    /// What the shopper is told: at most 200 characters after trimming (else
+    /// 422 `invalid_length`); stored trimmed. Default: empty.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["10 % off everything"])))]
     #[serde(default)]
     pub description: String,
     pub discount: DiscountInput,
     pub target: Target,
+    /// The least cart subtotal before discounts, per currency: keys are
+    /// currencies the shop knows, case-insensitive (else 422
+    /// `unknown_currency`, field `min_subtotal.XYZ`); values JSON integers from
+    /// 0 to 100000000000 (else 422 `invalid_amount`, field `min_subtotal.USD`).
+    /// When non-empty the promotion applies only in the currencies listed; list
+    /// a currency with 0 to apply there without a minimum. Default: empty (no
+    /// minimum, any currency).
+    #[cfg_attr(feature = "openapi", schemars(extend("propertyNames" = {"type": "string", "pattern": "^([Aa][Uu][Dd]|[Cc][Aa][Dd]|[Cc][Hh][Ff]|[Ee][Uu][Rr]|[Gg][Bb][Pp]|[Jj][Pp][Yy]|[Uu][Ss][Dd])$"}, "additionalProperties" = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 100000000000_i64}), extend("examples" = [{"USD": 10000, "EUR": 0}])))]
     #[serde(default)]
     pub min_subtotal: BTreeMap<String, Value>,
+    /// The first instant it applies (inclusive), an RFC 3339 timestamp (else
+    /// 422 `invalid_timestamp`). Absent or null: no start (it applies at once).
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time"), extend("examples" = ["2026-11-01T00:00:00Z"])))]
     #[serde(default)]
     pub starts_at: Option<String>,
+    /// The first instant it no longer applies (exclusive), an RFC 3339
+    /// timestamp (else 422 `invalid_timestamp`) after `starts_at` (else 422
+    /// `ends_before_start`). Absent or null: no end.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time"), extend("examples" = ["2026-12-01T00:00:00Z"])))]
     #[serde(default)]
     pub ends_at: Option<String>,
+    /// The most redemptions in total: an integer from 1 to 4294967295 (else 422
+    /// `invalid_limit`). Absent or null: unlimited.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 4294967295_i64), extend("examples" = [1000])))]
     #[serde(default)]
     pub usage_limit: Option<i64>,
+    /// The most redemptions by one customer: an integer from 1 to 4294967295
+    /// (else 422 `invalid_limit`). Absent or null: unlimited.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 4294967295_i64), extend("examples" = [1])))]
     #[serde(default)]
     pub per_customer_limit: Option<i64>,
-    /// Defaults to true.
+    /// False switches the promotion off without deleting it. Default: true.
     #[serde(default = "yes")]
     pub active: bool,
 }
@@ -273,12 +400,41 @@ fn yes() -> bool {
     true
 }
 
-/// The discount of a [`PromotionInput`].
+/// What a promotion takes off, by `type`: `percentage` or `amount_off`. Another
+/// type is 400 `invalid_type`; unknown fields are refused (400
+/// `unknown_field`).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum DiscountInput {
-    Percentage { basis_points: i64 },
-    AmountOff { amounts: BTreeMap<String, Value> },
+    /// A share of each targeted line: per line, round_half_even(what is left of
+    /// the line × basis_points / 10000), on minor units.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"type": "percentage", "basis_points": 1000}])))]
+    Percentage {
+        /// The share in basis points: 1 to 10000, where 1000 is 10 % (else 422
+        /// `invalid_rate`, field `discount.basis_points`; a fractional number
+        /// is 400 `invalid_type`).
+        #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 10000), extend("examples" = [1000])))]
+        basis_points: i64,
+    },
+    /// A fixed amount per currency, for the whole set of targeted lines (not
+    /// per unit or per line): capped at what is left of those lines and
+    /// allocated across them in proportion to what is left of each, exactly
+    /// (each line gets the floor of its share, and the cents still missing go
+    /// one each to the lines with the largest remainders, ties to the earlier
+    /// line), so the line discounts add up to the amount. The promotion applies
+    /// only in the currencies listed.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"type": "amount_off", "amounts": {"EUR": 450, "USD": 500}}])))]
+    AmountOff {
+        /// Minor units off per currency: at least one (else 422
+        /// `missing_amount`, field `discount.amounts`); keys are currencies the
+        /// shop knows, case-insensitive, shown uppercase (else 422
+        /// `unknown_currency`, field `discount.amounts.XYZ`); each value a JSON
+        /// integer from 1 to 100000000000 (else 422 `invalid_amount`, field
+        /// `discount.amounts.USD`).
+        #[cfg_attr(feature = "openapi", schemars(extend("propertyNames" = {"type": "string", "pattern": "^([Aa][Uu][Dd]|[Cc][Aa][Dd]|[Cc][Hh][Ff]|[Ee][Uu][Rr]|[Gg][Bb][Pp]|[Jj][Pp][Yy]|[Uu][Ss][Dd])$"}, "additionalProperties" = {"type": "integer", "format": "int64", "minimum": 1, "maximum": 100000000000_i64}, "minProperties" = 1), extend("examples" = [{"USD": 500, "EUR": 450}])))]
+        amounts: BTreeMap<String, Value>,
+    },
 }
 
 fn problem(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> FieldError {

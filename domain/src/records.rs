@@ -57,47 +57,81 @@ pub fn price_shard_key(shard: usize, rev: &str) -> String {
     format!("catalog/prices/{shard:03}/{rev}")
 }
 
-/// A product as a merchant defines it: the full record behind the detail page.
+/// A product as the catalog writer stores it, after defaults are applied: the
+/// record behind `GET /v1/products/{id_or_slug}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProductRecord {
+    /// Version of the record format.
+    #[cfg_attr(feature = "openapi", schemars(extend("const" = 1)))]
     pub schema: u32,
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::ProductId"))]
     pub id: String,
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Slug"))]
     pub slug: String,
+    /// Display name.
     pub name: String,
+    /// Plain-text description (may be empty).
     pub description: String,
     /// Slug of the product's category.
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Slug"))]
     pub category: String,
+    /// Merchant tags.
     #[serde(default)]
     pub tags: Vec<String>,
-    /// Merchandising rank: lower comes first in the default ordering.
+    /// Merchandising rank: lower comes first in the featured order.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = 4294967295_i64)))]
     #[serde(default)]
     pub position: u32,
-    /// RFC 3339 timestamp.
+    /// RFC 3339 timestamp, as given or as stamped by the writer (UTC,
+    /// milliseconds).
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time"), extend("examples" = ["2026-11-21T12:00:00.000Z"])))]
     pub created_at: String,
+    /// Product images, the main one first.
     #[serde(default)]
     pub images: Vec<ImageRecord>,
+    /// The product's variants, in input order.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1)))]
     pub variants: Vec<VariantRecord>,
-    /// Most units of one variant a single cart or order may hold.
+    /// Most units of each variant one cart may hold. Absent when the product
+    /// sets no limit (a cart line still holds at most 99 units).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 99), extend("examples" = [3])))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_per_order: Option<i64>,
 }
 
+/// A product image.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "Image"))]
 #[serde(deny_unknown_fields)]
 pub struct ImageRecord {
+    /// An absolute `https://` URL, or a path starting with `/` on the API's
+    /// origin.
+    #[cfg_attr(feature = "openapi", schemars(length(max = 2048), extend("format" = "uri-reference"), extend("examples" = ["/img/coffee-tea.svg"])))]
     pub url: String,
+    /// Alternative text for the image.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1)))]
     pub alt: String,
 }
 
-/// One purchasable variant (SKU) with its price list: minor units per currency.
+/// A stored variant.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct VariantRecord {
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Sku"))]
     pub sku: String,
+    /// Display name.
     pub name: String,
+    /// Option names and values (may be empty).
+    #[cfg_attr(feature = "openapi", schemars(extend("additionalProperties" = {"type": "string"})))]
     #[serde(default)]
     pub options: BTreeMap<String, String>,
+    /// Price list: upper-case ISO 4217 code → integer minor units, ordered by
+    /// code.
+    #[cfg_attr(feature = "openapi", schemars(extend("propertyNames" = {"$ref": "#/components/schemas/CurrencyCode"}, "additionalProperties" = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 100000000000_i64}, "minProperties" = 1), extend("examples" = [{"EUR": 2300, "USD": 2500}])))]
     pub prices: BTreeMap<Currency, i64>,
 }
 

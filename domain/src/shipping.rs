@@ -21,22 +21,50 @@ pub mod limits {
     pub const COUNTRIES_MAX: usize = 250;
 }
 
-/// One way to ship an order.
+/// One way to ship an order: a flat rate per currency, free from a subtotal
+/// after discounts per currency, to a list of countries or everywhere. A cart
+/// chooses one with the `shipping_method` query parameter of `GET
+/// /v1/carts/{id}`; the country is checked first (else the method cannot ship
+/// there), then the currency (else it has no rate in the cart's currency).
+/// Unknown fields are refused (400 `unknown_field`). In the validation errors
+/// below, `i` is the method's index in `shipping_methods`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"id": "standard", "name": "Standard (3–5 days)", "countries": [], "rates": {"EUR": 449, "USD": 499}, "free_above": {"EUR": 4500, "USD": 5000}}])))]
 #[serde(deny_unknown_fields)]
 pub struct ShippingMethod {
-    /// `standard`, `express-eu`: lowercase letters, digits, `-` and `_`.
+    /// The method's id, what carts name in `shipping_method`: 1 to 64 lowercase
+    /// ASCII letters, digits, `-` or `_` (else 422 `invalid_id`, field
+    /// `shipping_methods[i].id`), unique in the store (else 422
+    /// `duplicate_method`, same field).
+    #[cfg_attr(feature = "openapi", schemars(regex(pattern = r"^[a-z0-9_-]{1,64}$"), extend("examples" = ["standard", "express-eu"])))]
     pub id: String,
-    /// What the shopper sees ("Standard, 3–5 days").
+    /// What the shopper sees: 1 to 200 characters after trimming (else 422
+    /// `invalid_length`, field `shipping_methods[i].name`).
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["Standard (3–5 days)"])))]
     pub name: String,
-    /// ISO 3166-1 alpha-2 codes, uppercase; empty ships everywhere.
+    /// The countries it ships to, each two uppercase ASCII letters (else 422
+    /// `invalid_country`, field `shipping_methods[i].countries[j]`), each once
+    /// (else 422 `duplicate_country`), at most 250 (else 422 `too_many`). Empty
+    /// (the default) ships everywhere. Always present in responses.
+    #[cfg_attr(feature = "openapi", schemars(with = "Vec<crate::openapi::CountryCode>", length(max = 250), extend("examples" = [["US", "CA"]])))]
     #[serde(default)]
     pub countries: Vec<String>,
-    /// Price in minor units per currency; a currency missing cannot be
-    /// shipped with this method.
+    /// Its price in minor units per currency (keys: currencies the shop knows,
+    /// case-insensitive, shown uppercase; another key is 400 `invalid_type`).
+    /// At least one (else 422 `missing_rate`, field
+    /// `shipping_methods[i].rates`); each an integer from 0 to 100000000000
+    /// (else 422 `invalid_amount`, field `shipping_methods[i].rates.USD`; a
+    /// fractional number is 400 `invalid_type`). A cart in a currency missing
+    /// here cannot ship with this method.
+    #[cfg_attr(feature = "openapi", schemars(extend("propertyNames" = {"type": "string", "pattern": "^([Aa][Uu][Dd]|[Cc][Aa][Dd]|[Cc][Hh][Ff]|[Ee][Uu][Rr]|[Gg][Bb][Pp]|[Jj][Pp][Yy]|[Uu][Ss][Dd])$"}, "additionalProperties" = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 100000000000_i64}, "minProperties" = 1)))]
     pub rates: BTreeMap<Currency, i64>,
-    /// Subtotal after discounts, per currency, at or above which shipping
-    /// is free. A currency missing is never free.
+    /// Per currency, the cart subtotal after discounts (minor units) at or
+    /// above which this method is free. Each an integer from 0 to 100000000000
+    /// (else 422 `invalid_amount`, field `shipping_methods[i].free_above.USD`)
+    /// in a currency that `rates` has (else 422 `no_rate`). A currency missing
+    /// is never free. Optional; omitted from responses when empty.
+    #[cfg_attr(feature = "openapi", schemars(extend("propertyNames" = {"type": "string", "pattern": "^([Aa][Uu][Dd]|[Cc][Aa][Dd]|[Cc][Hh][Ff]|[Ee][Uu][Rr]|[Gg][Bb][Pp]|[Jj][Pp][Yy]|[Uu][Ss][Dd])$"}, "additionalProperties" = {"type": "integer", "format": "int64", "minimum": 0, "maximum": 100000000000_i64})))]
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub free_above: BTreeMap<Currency, i64>,
 }

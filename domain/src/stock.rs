@@ -19,28 +19,67 @@ pub const OP_MEMORY_MS: i64 = 24 * 3600 * 1000;
 /// Largest quantity one hold or one adjustment may move.
 pub const MAX_QUANTITY: i64 = 1_000_000_000;
 
-/// `PUT /admin/v1/inventory/{sku}`: counted stock.
+/// The body of `PUT /admin/v1/inventory/{sku}`: counted stock. Unknown fields
+/// (e.g. `available`) are refused (400 `unknown_field`).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"on_hand": 10, "reason": "stocktake"}])))]
 #[serde(deny_unknown_fields)]
 pub struct SetOnHandInput {
+    /// Units now on hand. A non-integer JSON value (a float such as `1.5`, a
+    /// string) or one outside the 64-bit range is 400 `invalid_type`; an
+    /// integer outside 0 to 1000000000 is 422 `validation_failed` with
+    /// `invalid_quantity` for field `on_hand`; less than `reserved + sold` is
+    /// 409 `below_committed`.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = 1000000000_i64), extend("format" = "int64"), extend("examples" = [10])))]
     pub on_hand: i64,
+    /// Why, for the movement history: 1 to 200 characters after trimming (else
+    /// 422 `validation_failed` with `invalid_length` for field `reason`);
+    /// stored as sent, in the movement's `reason`. Absent or null: `count`.
+    #[cfg_attr(feature = "openapi", schemars(regex(pattern = r"\S"), length(min = 1, max = 200), extend("default" = "count", "examples" = ["stocktake"])))]
     #[serde(default)]
     pub reason: Option<String>,
 }
 
-/// `POST /admin/v1/inventory`: counted stock of many SKUs at once.
+/// The body of `POST /admin/v1/inventory`: counted stock of 1 to 200 SKUs, each
+/// SKU at most once. Unknown fields, here or in an item, are refused (400
+/// `unknown_field`).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "InventoryBatchInput", extend("examples" = [{"items": [{"sku": "KTL-1-STEEL", "on_hand": 10, "reason": "stocktake"}, {"sku": "KTL-1-COPPER", "on_hand": 0}]}])))]
 #[serde(deny_unknown_fields)]
 pub struct BulkSetOnHandInput {
+    /// The counts, applied concurrently; the answer lists them in this order.
+    /// None is 400 `empty_batch`, more than 200 is 400 `too_many_items`, a SKU
+    /// given twice (exact, case-sensitive match) is 400 `duplicate_sku` with
+    /// `field` naming the second (`items[3].sku`); then nothing is applied.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 200)))]
     pub items: Vec<BulkSetOnHandItem>,
 }
 
-/// One SKU's count in a [`BulkSetOnHandInput`].
+/// One SKU's count in a batch: as the body of `PUT /admin/v1/inventory/{sku}`,
+/// with the SKU.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "InventoryBatchItemInput", extend("examples" = [{"sku": "KTL-1-STEEL", "on_hand": 10, "reason": "stocktake"}])))]
 #[serde(deny_unknown_fields)]
 pub struct BulkSetOnHandItem {
+    /// The variant's SKU (exact, case-sensitive). One that no variant of the
+    /// live catalog version has fails this item with `sku_not_found`.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["KTL-1-STEEL"])))]
     pub sku: String,
+    /// Units now on hand. A non-integer JSON value or one outside the 64-bit
+    /// range is 400 `invalid_type` for the whole batch (`field`
+    /// `items[i].on_hand`); an integer outside 0 to 1000000000 fails this item
+    /// with `invalid_quantity`; less than `reserved + sold` fails it with
+    /// `below_committed`. The request itself accepts any 64-bit integer here: a
+    /// count out of range is one item's failure, reported in the 200 answer,
+    /// not the batch's.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "int64"), extend("examples" = [10])))]
     pub on_hand: i64,
+    /// Why, for the movement history: 1 to 200 characters after trimming, else
+    /// this item fails with `invalid_length`. Absent or null: `count`.
+    #[cfg_attr(feature = "openapi", schemars(extend("default" = "count", "examples" = ["stocktake"])))]
     #[serde(default)]
     pub reason: Option<String>,
 }
@@ -86,11 +125,27 @@ pub fn bulk_op_id(request_op_id: &str, sku: &str) -> String {
     format!("{request_op_id}:{sku}")
 }
 
-/// `POST /admin/v1/inventory/{sku}/adjustments`: a change with its reason.
+/// The body of `POST /admin/v1/inventory/{sku}/adjustments`: a change of on
+/// hand with its reason. Unknown fields are refused (400 `unknown_field`).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"delta": -3, "reason": "damaged in transit"}])))]
 #[serde(deny_unknown_fields)]
 pub struct AdjustmentInput {
+    /// Units to add to on hand (positive: received, returned) or remove
+    /// (negative: damaged, lost); 0 is accepted and recorded. A non-integer
+    /// JSON value or one outside the 64-bit range is 400 `invalid_type`; a
+    /// delta beyond ±1000000000, or one that would take on hand above
+    /// 1000000000, is 422 `validation_failed` with `invalid_quantity` for field
+    /// `delta`; one that would take on hand below `reserved + sold` (below 0
+    /// included) is 409 `below_committed`.
+    #[cfg_attr(feature = "openapi", schemars(range(min = -1000000000_i64, max = 1000000000_i64), extend("format" = "int64"), extend("examples" = [-3])))]
     pub delta: i64,
+    /// Why, for the movement history (required; null is 400 `invalid_type`): 1
+    /// to 200 characters after trimming (else 422 `validation_failed` with
+    /// `invalid_length` for field `reason`); stored as sent, in the movement's
+    /// `reason`.
+    #[cfg_attr(feature = "openapi", schemars(regex(pattern = r"\S"), length(min = 1, max = 200), extend("examples" = ["damaged in transit"])))]
     pub reason: String,
 }
 

@@ -110,17 +110,31 @@ impl StoreState {
     }
 }
 
-/// Which payment provider takes the store's payments.
+/// Which payment provider takes the store's payments, by `provider`: `test` or
+/// `stripe`. Another value is 400 `invalid_type`; unknown fields are refused
+/// (400 `unknown_field`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(tag = "provider", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PaymentSettings {
-    /// The built-in test provider: outcomes by card token, no money moves.
+    /// The built-in test provider: outcomes are decided by card token and no
+    /// money moves. The default of a new store.
+    ///
     /// (An empty struct variant so that unknown fields are refused.)
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"provider": "test"}])))]
     Test {},
-    /// Stripe's PaymentIntents API at `base_url` (`https://api.stripe.com`
-    /// in production); the secret key is the Worker secret
-    /// `STRIPE_SECRET_KEY`, never stored here.
-    Stripe { base_url: String },
+    /// Stripe's PaymentIntents API at `base_url`. The secret key is never part
+    /// of the configuration: it is the Worker secret `STRIPE_SECRET_KEY`, set
+    /// by the operator.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"provider": "stripe", "base_url": "https://api.stripe.com"}])))]
+    Stripe {
+        /// Where Stripe answers, `https://api.stripe.com` in production: an
+        /// `https://` URL (or `http://127.0.0.1:PORT`, for a local fake) of at
+        /// most 200 characters, without a trailing slash, whitespace or control
+        /// characters (else 422 `invalid_url`, field `payment.base_url`).
+        #[cfg_attr(feature = "openapi", schemars(length(max = 200), extend("examples" = ["https://api.stripe.com"])))]
+        base_url: String,
+    },
 }
 
 impl PaymentSettings {
@@ -140,21 +154,55 @@ impl PaymentSettings {
     }
 }
 
-/// A store's configuration as stored and as the admin API shows it.
+/// The store's configuration as stored and as `GET /admin/v1/store` shows it:
+/// tax settings, shipping methods and payment provider. A new store's
+/// configuration, until the first `PUT /admin/v1/store`: no tax
+/// (`prices_include_tax: false`, no rates), shipping method `standard` (USD
+/// 4.99 / EUR 4.49, free from a subtotal after discounts of USD 50.00 / EUR
+/// 45.00) and `express` (USD 14.99 / EUR 12.99, never free), both to every
+/// country, and the `test` payment provider. Secrets are never part of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"schema": 1, "tax": {"prices_include_tax": false, "rates": [{"country": "US", "region": "CA", "basis_points": 725}, {"country": "US", "region": "NY", "basis_points": 400}, {"country": "DE", "basis_points": 1900}]}, "shipping_methods": [{"id": "standard", "name": "Standard (3–5 days)", "countries": [], "rates": {"EUR": 449, "USD": 499}, "free_above": {"EUR": 4500, "USD": 5000}}, {"id": "express", "name": "Express (1–2 days)", "countries": ["US", "CA"], "rates": {"USD": 1499}}], "payment": {"provider": "stripe", "base_url": "https://api.stripe.com"}}])))]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
+    /// Version of the configuration record's format (1). Not part of the input.
+    #[cfg_attr(feature = "openapi", schemars(extend("const" = 1)))]
     pub schema: u32,
     pub tax: TaxConfig,
+    /// The methods carts may choose from, in the merchant's order; at most 20.
+    #[cfg_attr(feature = "openapi", schemars(length(max = 20)))]
     pub shipping_methods: Vec<ShippingMethod>,
     pub payment: PaymentSettings,
 }
 
-/// The admin input for `PUT /admin/v1/store`: the whole configuration.
+/// The body of `PUT /admin/v1/store`: the whole configuration, which replaces
+/// the stored one (there is no partial update). It is `StoreConfig` without
+/// `schema`: unknown fields, `schema` included, are refused (400
+/// `unknown_field`), a missing one is 400 `missing_field` and a wrong JSON type
+/// 400 `invalid_type`, each naming the field. Rule violations are 422
+/// `validation_failed` listing every problem at once, each with its field path:
+/// `tax.rates` (`too_many`), `tax.rates[i]` (`duplicate_rate`),
+/// `tax.rates[i].country` (`invalid_country`), `tax.rates[i].region`
+/// (`invalid_region`), `tax.rates[i].basis_points` (`invalid_rate`),
+/// `shipping_methods` (`too_many`: more than 20), `shipping_methods[i].id`
+/// (`invalid_id`, `duplicate_method`), `shipping_methods[i].name`
+/// (`invalid_length`), `shipping_methods[i].countries` (`too_many`),
+/// `shipping_methods[i].countries[j]` (`invalid_country`, `duplicate_country`),
+/// `shipping_methods[i].rates` (`missing_rate`),
+/// `shipping_methods[i].rates.USD` and `shipping_methods[i].free_above.USD`
+/// (`invalid_amount`), `shipping_methods[i].free_above.USD` (`no_rate`),
+/// `payment.base_url` (`invalid_url`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"tax": {"prices_include_tax": false, "rates": [{"country": "US", "region": "CA", "basis_points": 725}, {"country": "US", "region": "NY", "basis_points": 400}, {"country": "DE", "basis_points": 1900}]}, "shipping_methods": [{"id": "standard", "name": "Standard (3–5 days)", "countries": [], "rates": {"EUR": 449, "USD": 499}, "free_above": {"EUR": 4500, "USD": 5000}}, {"id": "express", "name": "Express (1–2 days)", "countries": ["US", "CA"], "rates": {"USD": 1499}}], "payment": {"provider": "stripe", "base_url": "https://api.stripe.com"}}])))]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfigInput {
     pub tax: TaxConfig,
+    /// Every shipping method, at most 20 (else 422 `too_many`, field
+    /// `shipping_methods`), with distinct ids. An empty list leaves carts no
+    /// method to choose.
+    #[cfg_attr(feature = "openapi", schemars(length(max = 20)))]
     pub shipping_methods: Vec<ShippingMethod>,
     pub payment: PaymentSettings,
 }

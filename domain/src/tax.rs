@@ -35,26 +35,54 @@ pub mod limits {
     pub const REGION_MAX: usize = 16;
 }
 
-/// One rate: a country, or a region of it.
+/// One tax rate: a country's own rate (no `region`), or the rate of one region
+/// of it (a state, a province). A country and region pair has at most one rate
+/// (else 422 `duplicate_rate`, field `tax.rates[i]`). Unknown fields are
+/// refused (400 `unknown_field`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"country": "US", "region": "CA", "basis_points": 725}])))]
 #[serde(deny_unknown_fields)]
 pub struct TaxRate {
-    /// ISO 3166-1 alpha-2, uppercase (`DE`, `US`).
+    /// The country, two uppercase ASCII letters (else 422 `invalid_country`,
+    /// field `tax.rates[i].country`).
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::CountryCode"))]
     pub country: String,
-    /// A region of the country (`CA` for California, `QC` for Québec);
-    /// `None` is the country's own rate.
+    /// A region of the country (`CA` for California, `QC` for Québec): 1 to 16
+    /// uppercase ASCII letters, digits or hyphens (else 422 `invalid_region`,
+    /// field `tax.rates[i].region`). Absent for the country's own rate, which
+    /// also applies to the country's regions that have no rate of their own.
+    #[cfg_attr(feature = "openapi", schemars(regex(pattern = r"^[A-Z0-9-]{1,16}$"), extend("examples" = ["CA"])))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub region: Option<String>,
+    /// The rate in basis points (1 bp = 0.01 %, so 20 % is 2000): 0 to 10000
+    /// (else 422 `invalid_rate`; a negative or fractional number is 400
+    /// `invalid_type`).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = 10000), extend("examples" = [725])))]
     pub basis_points: u32,
 }
 
-/// A store's tax settings.
+/// The store's tax settings. The rate for a destination is its region's rate
+/// when the store has one, else the country's own rate (without region), else
+/// 0; codes are compared ignoring case. Tax is computed per cart line on the
+/// line's amount after discounts, on integers, rounding half to even on minor
+/// units (0.5 ¢ goes to the even cent): with prices that exclude tax, tax =
+/// round_half_even(amount × bp / 10000), added on top; with prices that include
+/// tax, the line contains round_half_even(amount × bp / (10000 + bp)), which
+/// does not add to the total. Shipping is not taxed. Unknown fields are refused
+/// (400 `unknown_field`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"prices_include_tax": true, "rates": [{"country": "DE", "basis_points": 1900}]}])))]
 #[serde(deny_unknown_fields)]
 pub struct TaxConfig {
-    /// Whether catalog prices already contain tax (VAT-style) or tax is
-    /// added on top (sales-tax-style).
+    /// Whether catalog prices already contain tax (VAT-style: true) or tax is
+    /// added on top (sales-tax-style: false). Required in the input.
     pub prices_include_tax: bool,
+    /// The rates, at most 500 (else 422 `too_many`, field `tax.rates`).
+    /// Optional in the input (default: none, so no tax anywhere); always
+    /// present in responses.
+    #[cfg_attr(feature = "openapi", schemars(length(max = 500)))]
     #[serde(default)]
     pub rates: Vec<TaxRate>,
 }

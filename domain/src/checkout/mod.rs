@@ -103,13 +103,20 @@ pub struct InvalidField {
     pub message: String,
 }
 
-/// A line the checkout could not hold in the cart's quantity.
+/// A line checkout could not hold.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "OutOfStockLine", extend("examples" = [{"sku": "KTL-1-STEEL", "requested": 2, "available": 1}])))]
 #[serde(deny_unknown_fields)]
 pub struct ShortLine {
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Sku"))]
     pub sku: String,
+    /// The line's quantity in the cart.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 99), extend("examples" = [2])))]
     pub requested: i64,
-    /// The most this cart could hold now.
+    /// The most units of `sku` this cart could hold now: what anyone could
+    /// still add plus what this cart already holds.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64"), extend("examples" = [1])))]
     pub available: i64,
 }
 

@@ -42,34 +42,83 @@ use std::collections::BTreeMap;
 /// Longest card token, in bytes.
 pub const PAYMENT_TOKEN_MAX: usize = 255;
 
-/// The checkout body (`POST /v1/carts/{id}/checkout`).
+/// The body of `POST /v1/carts/{id}/checkout`, read strictly: an unknown field
+/// is 400 `unknown_field`, a missing field 400 `missing_field`, a value of the
+/// wrong JSON type 400 `invalid_type` (each naming `field`, e.g.
+/// `payment.token`). A top-level price, total or status key (`price`, `prices`,
+/// `unit_price`, `amount`, `total`, `line_total`, `subtotal`, `grand_total`,
+/// `discount`, `discount_total`, `tax`, `tax_total`, `shipping`, `status`) is
+/// refused first, with 422 `client_price_refused`: prices come from the catalog
+/// and the store. The email, the address and the payment are then checked
+/// together and every problem is reported at once (422 `validation_failed`).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "CheckoutRequest", extend("examples" = [{"email": "ada@example.com", "shipping_address": {"name": "Ada Lovelace", "line1": "1 Market St", "line2": "Suite 300", "city": "San Francisco", "region": "CA", "postal_code": "94105", "country": "US"}, "shipping_method": "standard", "payment": {"method": "card", "token": "tok_visa"}, "expected_total": {"amount": 5325, "currency": "USD"}}])))]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutInput {
+    /// The shopper's email address, for the order and for promotions'
+    /// per-customer limits. Trimmed; it must be one `@` between a non-empty
+    /// local part of at most 64 bytes and a domain of at least two non-empty
+    /// dot-separated labels, without spaces, control characters or
+    /// `<>()[],;:"\`, at most 254 bytes, else 422 `invalid_email` (field
+    /// `email`). The domain is lowercased; the local part is kept as given.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["ada@example.com"])))]
     pub email: String,
     pub shipping_address: ShippingAddressInput,
+    /// The id of one of the store's shipping methods (`GET /admin/v1/store`),
+    /// as checkout reads them from the store object. An id the store does not
+    /// have is 400 `unknown_shipping_method`; a method that does not ship to
+    /// the address's country, or has no rate in the cart's currency, is 422
+    /// `validation_failed` with error code `shipping_not_available` (field
+    /// `shipping_method`).
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["standard"])))]
     pub shipping_method: String,
     pub payment: PaymentInput,
-    /// The grand total the shopper saw: checkout charges exactly this or
-    /// nothing.
     pub expected_total: ExpectedTotal,
 }
 
+/// How the shopper pays. Unknown fields are refused (400 `unknown_field`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "CheckoutPayment", extend("examples" = [{"method": "card", "token": "tok_visa"}])))]
 #[serde(deny_unknown_fields)]
 pub struct PaymentInput {
-    /// `card` (through the store's provider).
+    /// `card`: a card charged through the store's payment provider. Any other
+    /// value is 422 `unsupported_payment_method` (field `payment.method`).
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["card"])))]
     pub method: String,
-    /// The provider's card token (test provider: `tok_visa`, `tok_decline`,
-    /// `tok_timeout`; Stripe: a PaymentMethod id).
+    /// The provider's card token, as the shopper's frontend obtained it from
+    /// the provider (never card numbers). Empty or longer than 255 bytes is 422
+    /// `invalid_payment_token` (field `payment.token`). With the `test`
+    /// provider the token decides the outcome: `tok_visa`, `tok_mastercard` and
+    /// `pm_card_visa` are paid; `tok_decline` and `pm_card_chargeDeclined` are
+    /// declined (402 `payment_declined`, `decline_code: card_declined`);
+    /// `tok_timeout` gets no answer (503 `payment_unavailable`); any other
+    /// token is declined with `decline_code: invalid_payment_token`. With
+    /// `stripe` it is a PaymentMethod id (`pm_…`).
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1), extend("examples" = ["tok_visa"])))]
     pub token: String,
 }
 
+/// The grand total the shopper saw and confirmed: checkout charges exactly this
+/// or nothing. It must equal the `grand_total` checkout computes (amount and
+/// currency), else 409 `total_changed` with the new `quote`. Read it from `GET
+/// /v1/carts/{id}` with the same `country`, `region` and `shipping_method`
+/// (that read uses the store's published copy, which may lag the store by up to
+/// about 60 seconds, and no redemption counts; checkout uses the store itself).
+/// Unknown fields are refused (400 `unknown_field`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"amount": 5325, "currency": "USD"}])))]
 #[serde(deny_unknown_fields)]
 pub struct ExpectedTotal {
+    /// The grand total in minor units of `currency`. A fractional number or a
+    /// string is 400 `invalid_type`.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "int64"), extend("examples" = [5325])))]
     pub amount: i64,
-    /// As sent: an unknown code is simply not the quote's currency.
+    /// The cart's currency code (any case). Another currency, or a value that
+    /// is not a known currency code, is 409 `total_changed`.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["USD"])))]
     pub currency: String,
 }
 

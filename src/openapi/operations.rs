@@ -1,0 +1,5713 @@
+//! What each operation of the route table does, for the OpenAPI document:
+//! its id, tag, summary and description, request headers, the
+//! documentation of the query parameters the table lets it accept, its
+//! request body, and its responses (405 is derived from the table).
+
+use super::*;
+use crate::routes::Handler;
+
+/// The documentation of the operation `handler` answers.
+pub fn operation(handler: Handler) -> Op {
+    match handler {
+        Handler::Health => Op {
+            id: "health",
+            tag: "Meta",
+            summary: "Liveness check",
+            description: "Answers `{\"status\": \"ok\"}` while the Worker runs. It reads neither the catalog nor the configuration, so it stays 200 when catalog routes answer 503. Not cached (no `ETag`, no `Cache-Control`). Accepts no query parameters.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The Worker is up.",
+                    headers: &[],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Health"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{"status": "ok"}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (this route accepts none).\n- `duplicate_parameter`: a parameter is given more than once.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-No-Store"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/health?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                    ] },
+                ],
+                })),
+            ],
+        },
+        Handler::OpenApi => Op {
+            id: "getOpenApi",
+            tag: "Meta",
+            summary: "This OpenAPI document",
+            description: "Returns this OpenAPI 3.1 document. Cached like catalog reads: a strong `ETag` (a hash of the document), `Cache-Control: public, no-cache`, and `304 Not Modified` when `If-None-Match` matches. Accepts no query parameters.",
+            headers: &["IfNoneMatch", "XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The OpenAPI document.",
+                    headers: &[("ETag", Hdr::Ref("ETag")), ("Cache-Control", Hdr::Ref("Cache-Control"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("OpenApiDocument"), examples: &[] },
+                ],
+                })),
+                ("304", Response::Shared("NotModified")),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (this route accepts none).\n- `duplicate_parameter`: a parameter is given more than once.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-No-Store"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/openapi.json?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                    ] },
+                ],
+                })),
+            ],
+        },
+        Handler::ListProducts => Op {
+            id: "listProducts",
+            tag: "Catalog",
+            summary: "List and search products",
+            description: "Lists and searches the live catalog: full-text search, filters, facet counts, sorting and cursor pagination.\n\nOnly products priced in the response currency (see `currency`) are listed, counted and faceted. Filters combine with AND. The price filters compare each product's lowest variant price in the response currency.\n\n**Stock filter (`in_stock`).** `in_stock=true` lists only products with at least one variant (SKU) that had units available, `in_stock=false` only products with none; without it, stock does not filter. Both the filter and each item's `in_stock` flag read the stock snapshot (see *Consistency and caching*), not the exact per-SKU ledgers, so they may lag the exact stock by a few seconds at the location where the snapshot is written and by KV's propagation window (about 60 seconds) elsewhere. A SKU whose stock was never set counts as out of stock. For exact availability, read `GET /v1/inventory/{sku}` or the product detail.\n\n**Text search (`q`).** The query is case- and accent-folded (`Café` matches `cafe`) and split into words at every character that is not a letter or digit (apostrophes inside a word are dropped: `chef's` is `chefs`). Stop words (a, an, and, at, by, for, in, of, on, or, the, to, with) are ignored except as the last word, and repeated words count once; a `q` left with no words lists everything, as if absent. Every word must match (AND) a word of the product's name, tags, category name or description. Words match whole words, except the last, which also matches as a prefix when `q` ends in a letter or digit (search as you type).\n\n**Ranking (`sort=relevance` with `q`).** A word scores its inverse document frequency, ln(1 + products / products matching the word), times the summed weights of the fields it occurs in (name 8, tags 4, category 3, description 1); a prefix match scores three quarters of an exact one, and a prefix counts through its best-scoring completion. A product's score is the sum over the words; best first. Without `q`, `relevance` is the merchant's featured order.\n\nEvery order breaks ties by product id, so orders are total and stable and pages never overlap or skip.\n\n**Pagination.** A page holds at most `limit` products. When more follow, `next_cursor` is a string: pass it back as `cursor` with the same filters and sort (`limit` may change) to get the next page. Cursors are keyset positions, so they stay valid across catalog versions and stock snapshots: the next page starts after the last product shown, whatever was added, removed, or moved in or out of stock meanwhile. A cursor is bound to its query, `in_stock` included. `total` and `facets` always describe the whole result set.\n\n**Caching.** The `ETag` is `\"{catalog version}.{stock snapshot version}.{default currency}\"`: it changes when a new catalog version or a new stock snapshot is published. A refused query answers 400 even when `If-None-Match` matches.",
+            headers: &["IfNoneMatch", "XRequestId"],
+            query: &[
+                QueryDoc::Inline(Param {
+                    name: "q",
+                    place: Place::Query,
+                    required: false,
+                    description: "Full-text search query: at most 200 characters and 12 words (counted after stop words and repeats are dropped), else 400 `query_too_long`. See the operation description for matching and ranking.",
+                    schema: r#"{"anyOf": [{"type": "string", "maxLength": 200}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[
+                        Example { name: "search", summary: None, value: r#""ethiopian coff""# },
+                    ],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "category",
+                    place: Place::Query,
+                    required: false,
+                    description: "Only products in the category with this slug (from `GET /v1/categories`). An unknown slug is 400 `unknown_category`.",
+                    schema: r#"{"anyOf": [{"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 120}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[
+                        Example { name: "category", summary: None, value: r#""coffee-tea""# },
+                    ],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "min_price",
+                    place: Place::Query,
+                    required: false,
+                    description: "Only products whose lowest price in the response currency is at least this many minor units (inclusive). Digits only, else 400 `invalid_price`; above `max_price` is 400 `invalid_price_range`. A price band's `min_price` can be passed as it is.",
+                    schema: r#"{"anyOf": [{"type": "integer", "format": "int64", "minimum": 0, "maximum": 100000000000}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[
+                        Example { name: "twenty_five_dollars", summary: None, value: r#"2500"# },
+                    ],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "max_price",
+                    place: Place::Query,
+                    required: false,
+                    description: "Only products whose lowest price in the response currency is at most this many minor units (inclusive). Digits only, else 400 `invalid_price`. A price band's `max_price` can be passed as it is.",
+                    schema: r#"{"anyOf": [{"type": "integer", "format": "int64", "minimum": 0, "maximum": 100000000000}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[
+                        Example { name: "fifty_dollars", summary: None, value: r#"4999"# },
+                    ],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "in_stock",
+                    place: Place::Query,
+                    required: false,
+                    description: "Only products with (`true`) or without (`false`) at least one variant (SKU) that had units available, according to the stock snapshot; absent, no stock filter. A SKU whose stock was never set counts as out of stock. The snapshot may lag the exact stock by a few seconds where it is written and by KV's propagation window (about 60 seconds) elsewhere; for exact availability, read `GET /v1/inventory/{sku}` or the product detail. Any other value is 400 `invalid_in_stock`.",
+                    schema: r#"{"anyOf": [{"type": "string", "enum": ["true", "false"]}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[
+                        Example { name: "in_stock_only", summary: None, value: r#""true""# },
+                    ],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "sort",
+                    place: Place::Query,
+                    required: false,
+                    description: "Order of the results, ties always broken by product id. `relevance` (default): best text match first with `q`, else the merchant's featured order. `price_asc` / `price_desc`: by lowest price in the response currency. `name`: by name, A to Z, ignoring case and accents. `newest`: most recently added first. Anything else is 400 `invalid_sort`.",
+                    schema: r#"{"anyOf": [{"type": "string", "enum": ["relevance", "price_asc", "price_desc", "name", "newest"], "default": "relevance"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Ref("Currency"),
+                QueryDoc::Inline(Param {
+                    name: "limit",
+                    place: Place::Query,
+                    required: false,
+                    description: "Page size: an integer from 1 to 100 written with digits only (default 20), else 400 `invalid_limit`.",
+                    schema: r#"{"anyOf": [{"type": "integer", "minimum": 1, "maximum": 100, "default": 20}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "cursor",
+                    place: Place::Query,
+                    required: false,
+                    description: "Opaque pagination cursor: the `next_cursor` of the previous page, passed back with the same filters and sort (`q`, `category`, `min_price`, `max_price`, `in_stock`, `currency`, `sort`; `limit` may change). It stays valid across catalog versions and stock snapshots. A malformed cursor, or one from another query (including one with a different `in_stock`), is 400 `invalid_cursor`.",
+                    schema: r#"{"anyOf": [{"type": "string", "maxLength": 1024}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+            ],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "One page of matching products with facet counts.",
+                    headers: &[("ETag", Hdr::Ref("ETag")), ("Cache-Control", Hdr::Ref("Cache-Control"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("ProductList"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "items": [
+    {
+      "id": "prd_00042",
+      "slug": "classic-ethiopian-coffee-beans",
+      "name": "Classic Ethiopian Coffee Beans",
+      "category": {
+        "slug": "coffee-tea",
+        "name": "Coffee & Tea"
+      },
+      "tags": [
+        "breakfast",
+        "single-origin"
+      ],
+      "image": {
+        "url": "/img/coffee-tea.svg",
+        "alt": "Classic Ethiopian Coffee Beans"
+      },
+      "variant_count": 2,
+      "price": {
+        "amount": 1749,
+        "currency": "EUR"
+      },
+      "price_max": {
+        "amount": 2149,
+        "currency": "EUR"
+      },
+      "url": "/v1/products/classic-ethiopian-coffee-beans",
+      "created_at": "2026-05-02T10:00:00Z",
+      "in_stock": true
+    }
+  ],
+  "total": 37,
+  "currency": "EUR",
+  "facets": {
+    "categories": [
+      {
+        "slug": "coffee-tea",
+        "name": "Coffee & Tea",
+        "count": 37
+      },
+      {
+        "slug": "kitchen",
+        "name": "Kitchen & Dining",
+        "count": 0
+      }
+    ],
+    "price_bands": [
+      {
+        "min_price": 0,
+        "max_price": 2499,
+        "count": 21
+      },
+      {
+        "min_price": 2500,
+        "max_price": 4999,
+        "count": 11
+      },
+      {
+        "min_price": 5000,
+        "max_price": 9999,
+        "count": 5
+      },
+      {
+        "min_price": 10000,
+        "max_price": 24999,
+        "count": 0
+      },
+      {
+        "min_price": 25000,
+        "max_price": 49999,
+        "count": 0
+      },
+      {
+        "min_price": 50000,
+        "max_price": null,
+        "count": 0
+      }
+    ]
+  },
+  "next_cursor": "YzE6MDAwMDAwMDAwMDAwMDAwMTpwcmRfMDAwNDI6aTE3NDk"
+}"# },
+                    ] },
+                ],
+                })),
+                ("304", Response::Shared("NotModified")),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept.\n- `duplicate_parameter`: a parameter is given more than once.\n- `unknown_currency`: `currency` is not a three-letter ISO 4217 code, not a currency the shop knows, or not one this catalog is priced in.\n- `query_too_long`: `q` is longer than 200 characters or has more than 12 words.\n- `invalid_sort`: `sort` is not one of `relevance`, `price_asc`, `price_desc`, `name`, `newest`.\n- `invalid_limit`: `limit` is not an integer from 1 to 100 written with digits only.\n- `invalid_price`: `min_price` or `max_price` is not a non-negative integer of minor units, written with digits only, of at most 100000000000.\n- `invalid_price_range`: `min_price` is greater than `max_price` (`param` is `min_price`).\n- `unknown_category`: no category has the `category` slug (`GET /v1/categories` lists them).\n- `invalid_in_stock`: `in_stock` is neither `true` nor `false`.\n- `invalid_cursor`: `cursor` is malformed or was issued for a different query (other filters, `in_stock` included, currency or sort).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-No-Store"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_limit", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_limit",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "limit must be an integer from 1 to 100.",
+  "code": "invalid_limit",
+  "instance": "/v1/products?limit=0",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "limit"
+}"# },
+                        Example { name: "invalid_cursor", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_cursor",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "The cursor is malformed or belongs to a different query; pass next_cursor back with the same filters and sort.",
+  "code": "invalid_cursor",
+  "instance": "/v1/products?sort=name&cursor=abc",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "cursor"
+}"# },
+                        Example { name: "invalid_in_stock", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_in_stock",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "in_stock must be true or false.",
+  "code": "invalid_in_stock",
+  "instance": "/v1/products?in_stock=yes",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "in_stock"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("ServiceUnavailable")),
+            ],
+        },
+        Handler::GetProduct => Op {
+            id: "getProduct",
+            tag: "Catalog",
+            summary: "Get one product",
+            description: "Returns a product's full record with all its variants and their price lists. `price`, `price_max` and each variant's `price` are in the response currency (see `currency`); each variant's `prices` lists every currency it is priced in. A product that is not priced in the response currency is still returned, with those prices null. `id_or_slug` is looked up as a product id first, then as a slug; lookups are exact. The `ETag` is checked after the product is found.\n\nEach variant carries its exact availability (`available`, `in_stock`) from its stock object at request time, so the ETag of this response is the hash of its body: it changes with the catalog version and with stock.",
+            headers: &["IfNoneMatch", "XRequestId"],
+            query: &[
+                QueryDoc::Ref("Currency"),
+            ],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The product.",
+                    headers: &[("ETag", Hdr::Ref("ETag")), ("Cache-Control", Hdr::Ref("Cache-Control"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Product"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "id": "prd_00042",
+  "slug": "classic-ethiopian-coffee-beans",
+  "name": "Classic Ethiopian Coffee Beans",
+  "description": "Classic Ethiopian coffee beans for slow mornings.",
+  "category": {
+    "slug": "coffee-tea",
+    "name": "Coffee & Tea"
+  },
+  "tags": [
+    "breakfast",
+    "single-origin"
+  ],
+  "images": [
+    {
+      "url": "/img/coffee-tea.svg",
+      "alt": "Classic Ethiopian Coffee Beans"
+    }
+  ],
+  "created_at": "2026-03-14T09:26:53Z",
+  "currency": "USD",
+  "price": {
+    "amount": 1899,
+    "currency": "USD"
+  },
+  "price_max": {
+    "amount": 2299,
+    "currency": "USD"
+  },
+  "variants": [
+    {
+      "sku": "CT-00042-1",
+      "name": "250 g",
+      "options": {
+        "weight": "250 g"
+      },
+      "price": {
+        "amount": 1899,
+        "currency": "USD"
+      },
+      "prices": [
+        {
+          "amount": 1749,
+          "currency": "EUR"
+        },
+        {
+          "amount": 1899,
+          "currency": "USD"
+        }
+      ],
+      "available": 12,
+      "in_stock": true
+    },
+    {
+      "sku": "CT-00042-2",
+      "name": "500 g",
+      "options": {
+        "weight": "500 g"
+      },
+      "price": {
+        "amount": 2299,
+        "currency": "USD"
+      },
+      "prices": [
+        {
+          "amount": 2149,
+          "currency": "EUR"
+        },
+        {
+          "amount": 2299,
+          "currency": "USD"
+        }
+      ],
+      "available": 12,
+      "in_stock": true
+    }
+  ],
+  "max_per_order": null
+}"# },
+                    ] },
+                ],
+                })),
+                ("304", Response::Shared("NotModified")),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts only `currency`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `unknown_currency`: `currency` is not a three-letter ISO 4217 code, not a currency the shop knows, or not one this catalog is priced in.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-No-Store"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_currency", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_currency",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "This catalog has no prices in GBP; it is priced in USD, EUR.",
+  "code": "unknown_currency",
+  "instance": "/v1/products/prd_00042?currency=GBP",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "currency"
+}"# },
+                    ] },
+                ],
+                })),
+                ("404", Response::Own(Resp {
+                    description: "- `product_not_found`: no product has this id or slug in the live catalog version.\n- `route_not_found`: the path has an empty or an extra segment (`/v1/products/`, `/v1/products/a/b`); no route matches it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-No-Store"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "product_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/product_not_found",
+  "title": "No such product",
+  "status": 404,
+  "detail": "No product has this id or slug.",
+  "code": "product_not_found",
+  "instance": "/v1/products/prd_99999",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                        Example { name: "route_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/route_not_found",
+  "title": "No such route",
+  "status": 404,
+  "detail": "No API route matches this path.",
+  "code": "route_not_found",
+  "instance": "/v1/products/a/b",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("ServiceUnavailable")),
+            ],
+        },
+        Handler::ListCategories => Op {
+            id: "listCategories",
+            tag: "Catalog",
+            summary: "List categories",
+            description: "Returns every category of the live catalog version, in the merchant's order, with its product count. Use a category's `slug` as the `category` filter of `GET /v1/products`. Accepts no query parameters.",
+            headers: &["IfNoneMatch", "XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The categories.",
+                    headers: &[("ETag", Hdr::Ref("ETag")), ("Cache-Control", Hdr::Ref("Cache-Control"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("CategoryList"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "items": [
+    {
+      "slug": "coffee-tea",
+      "name": "Coffee & Tea",
+      "product_count": 512
+    },
+    {
+      "slug": "kitchen",
+      "name": "Kitchen & Dining",
+      "product_count": 498
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("304", Response::Shared("NotModified")),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (this route accepts none).\n- `duplicate_parameter`: a parameter is given more than once.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-No-Store"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/v1/categories?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("ServiceUnavailable")),
+            ],
+        },
+        Handler::Availability => Op {
+            id: "getInventory",
+            tag: "Inventory",
+            summary: "Get a SKU's availability",
+            description: "Returns how many units of variant `{sku}` can still be put in a cart, exactly: the count is read from the SKU's stock Durable Object at the moment of the request (strongly consistent at every edge, not from the KV catalog) and counts only holds that have not expired. A SKU of the catalog whose stock was never set answers `available: 0`, `in_stock: false`. The SKU must be one a variant of the live catalog version has (404 `sku_not_found` otherwise; that check follows the catalog's propagation across edges, about 60 seconds). Never cached: `Cache-Control: no-store`, no `ETag` (so no `304`). Accepts no query parameters. Order of checks: query parameters (400), the SKU (404), then the stock object (503).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The SKU's availability now.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Inventory"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("InventoryAvailability"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{"sku": "KTL-1-STEEL", "available": 7, "in_stock": true}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (this route accepts none).\n- `duplicate_parameter`: a parameter is given more than once.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-No-Store"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/v1/inventory/KTL-1-STEEL?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                    ] },
+                ],
+                })),
+                ("404", Response::Own(Resp {
+                    description: "Codes:\n\n- `sku_not_found`: no variant of the live catalog version has this SKU.\n- `route_not_found`: the path has an empty or an extra segment (`/v1/inventory/`, `/v1/inventory/a/b`); no route matches it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-No-Store"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "sku_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/sku_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No variant of the live catalog has this SKU.",
+  "code": "sku_not_found",
+  "instance": "/v1/inventory/NO-SUCH-SKU",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                        Example { name: "route_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/route_not_found",
+  "title": "No such route",
+  "status": 404,
+  "detail": "No API route matches this path.",
+  "code": "route_not_found",
+  "instance": "/v1/inventory/a/b",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Own(Resp {
+                    description: "Availability cannot be served right now; retry after `Retry-After` seconds. Codes: `storage_unavailable` (the SKU's stock Durable Object could not be reached or failed), `catalog_unavailable` (the catalog, which decides whether the SKU exists, could not be read or decoded and this edge holds no earlier copy) or `misconfigured` (the Worker's configuration is invalid). The internal cause is logged, never shown.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-No-Store")), ("Retry-After", Hdr::Ref("Retry-After"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "storage_unavailable", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/storage_unavailable",
+  "title": "Storage temporarily unavailable",
+  "status": 503,
+  "detail": "Please retry shortly.",
+  "code": "storage_unavailable",
+  "instance": "/v1/inventory/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                        Example { name: "catalog_unavailable", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/catalog_unavailable",
+  "title": "Catalog temporarily unavailable",
+  "status": 503,
+  "detail": "Please retry shortly.",
+  "code": "catalog_unavailable",
+  "instance": "/v1/inventory/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+            ],
+        },
+        Handler::CreateCart => Op {
+            id: "createCart",
+            tag: "Carts",
+            summary: "Create a cart",
+            description: "Creates an empty cart and answers 201 with its id (`crt_` and 24 hex digits), its secret `token` (48 hex digits, shown only in this answer) and the cart. Send the token as `Authorization: Bearer <token>` on every other cart operation; it is the only way to open the cart. Needs no authentication. The optional JSON body chooses the cart's currency, which must be one the catalog is priced in (400 `unknown_currency`, `param: currency`); without it, or with an empty body, the cart takes the store's default currency, as the `currency` query parameter of catalog reads does. The body's `Content-Type` is not checked. Unknown fields are 400 `unknown_field`; a price or total key is 422 `client_price_refused`. A new cart holds nothing, so an abandoned one costs nothing. Not idempotent: each request creates a new cart. Order of checks: query parameters (400), the catalog (503), the body's size (413), price keys (422), JSON shape (400), the currency (400), then the cart's Durable Object (503).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: false,
+                description: "Optional: a `CreateCartInput` as JSON of at most 64 KiB. An empty or all-whitespace body takes every default.",
+                content: &[
+                    Content { media: "application/json", schema: Named("CreateCartInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("201", Response::Own(Resp {
+                    description: "The cart was created, empty.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("CreateCartResult"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+  "token": "9c1e4b7a2d5f8e0b3a6c9d2e5f8a1b4c7d0e3f6a9b2c5d8e",
+  "cart": {
+    "id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+    "currency": "USD",
+    "lines": [],
+    "item_count": 0,
+    "subtotal": {
+      "amount": 0,
+      "currency": "USD"
+    },
+    "coupons": [],
+    "discounts": [],
+    "discount_total": {
+      "amount": 0,
+      "currency": "USD"
+    },
+    "shipping_method": null,
+    "destination": null,
+    "shipping_options": [],
+    "shipping": {
+      "amount": 0,
+      "currency": "USD"
+    },
+    "prices_include_tax": false,
+    "tax_total": {
+      "amount": 0,
+      "currency": "USD"
+    },
+    "grand_total": {
+      "amount": 0,
+      "currency": "USD"
+    },
+    "all_priced": true,
+    "holds_expire_at": null
+  }
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused; nothing was created. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `unknown_currency`: the body's `currency` is not a known ISO 4217 code or not one this catalog is priced in; `param` is `currency`.\n- `invalid_json`: the body is not JSON.\n- `unknown_field`: the body has a field other than `currency`; `field` names it.\n- `invalid_type`: `currency` is not a string or null, or the body has the wrong JSON type; `field` names it when it is a field.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_currency", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_currency",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "This catalog has no prices in GBP; it is priced in EUR, USD.",
+  "code": "unknown_currency",
+  "instance": "/v1/carts",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "currency"
+}"# },
+                        Example { name: "unknown_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "unknown field `colour`, expected `currency` at line 1 column 26",
+  "code": "unknown_field",
+  "instance": "/v1/carts",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "colour"
+}"# },
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/v1/carts?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("CartPayloadTooLarge")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed` with `client_price_refused`: the body carries a price or total key (`price`, `prices`, `unit_price`, `amount`, `total`, `line_total`, `subtotal`, `grand_total`, `discount`, `discount_total`, `tax`, `tax_total`, `shipping` or `status`), named by the error's `field`. Nothing was created.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "client_price_refused", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/v1/carts",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "total",
+      "code": "client_price_refused",
+      "message": "Prices and totals are computed by the server; do not send them."
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("CartServiceUnavailable")),
+            ],
+        },
+        Handler::GetCart => Op {
+            id: "getCart",
+            tag: "Carts",
+            summary: "Get a cart",
+            description: "Returns the cart with its lines priced from the live catalog's price lists in the cart's currency, the store's promotions applied (every automatic one it is eligible for, and those of the coupon codes it carries), its totals, and each line's exact stock `available` now. The optional query parameters say where the cart would ship: with `country` (and optionally `region`) each line shows its tax at the destination's rate and `tax_total` their sum; `shipping_options` lists every shipping method the shopper can pick for that country in the cart's currency, each priced for this cart (free above its threshold counts), to build a method picker from; with `shipping_method` too, `shipping` shows what that method costs (the same amount as its option). Without a destination there is no tax, no shipping and no shipping options. Nothing about the destination is stored: each read may name another one. Discounts, tax and shipping follow the store's published configuration and promotions (see the API description: about a second behind a change at the location that wrote it, up to about 60 seconds elsewhere). Needs the cart's token (`Authorization: Bearer <token>`): a missing or wrong token, or an unknown or malformed id, answers 404 `cart_not_found` (never 401 or 403, so carts cannot be enumerated). Reading a cart changes nothing: it does not extend its holds. Never cached (`Cache-Control: no-store`, no `ETag`). HEAD answers like GET, without a body. Accepts only the query parameters `country`, `region` and `shipping_method`. Order of checks: query parameters (400), the catalog (503), the id and token (404), the shipping method (400 `unknown_shipping_method`, then 422 `shipping_not_available`), then the cart's and the SKUs' Durable Objects (503).",
+            headers: &["XRequestId"],
+            query: &[
+                QueryDoc::Ref("CartCountry"),
+                QueryDoc::Ref("CartRegion"),
+                QueryDoc::Ref("CartShippingMethod"),
+            ],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The cart now, priced for the destination and shipping method given, if any.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Cart"), examples: &[
+                        Example { name: "example", summary: Some("Shipping to California with a coupon applied and one below its minimum"), value: r#"{
+  "id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+  "currency": "USD",
+  "lines": [
+    {
+      "sku": "KTL-1-STEEL",
+      "product": {
+        "id": "prd_kettle1",
+        "slug": "stovetop-kettle",
+        "name": "Stovetop Kettle"
+      },
+      "quantity": 2,
+      "unit_price": {
+        "amount": 2500,
+        "currency": "USD"
+      },
+      "line_total": {
+        "amount": 5000,
+        "currency": "USD"
+      },
+      "discount": {
+        "amount": 500,
+        "currency": "USD"
+      },
+      "tax": {
+        "amount": 326,
+        "currency": "USD"
+      },
+      "available": 5,
+      "max_per_order": null
+    }
+  ],
+  "item_count": 2,
+  "subtotal": {
+    "amount": 5000,
+    "currency": "USD"
+  },
+  "coupons": [
+    {
+      "code": "SAVE10",
+      "status": "applied"
+    },
+    {
+      "code": "BIGSPENDER",
+      "status": "not_applicable",
+      "reason": {
+        "reason": "below_minimum",
+        "min": {
+          "amount": 10000,
+          "currency": "USD"
+        }
+      }
+    }
+  ],
+  "discounts": [
+    {
+      "id": "save10",
+      "code": "SAVE10",
+      "description": "10 % off everything",
+      "amount": {
+        "amount": 500,
+        "currency": "USD"
+      }
+    }
+  ],
+  "discount_total": {
+    "amount": 500,
+    "currency": "USD"
+  },
+  "shipping_method": "standard",
+  "destination": {
+    "country": "US",
+    "region": "CA"
+  },
+  "shipping_options": [
+    {
+      "id": "standard",
+      "name": "Standard (3–5 days)",
+      "amount": {
+        "amount": 499,
+        "currency": "USD"
+      }
+    },
+    {
+      "id": "express",
+      "name": "Express (1–2 days)",
+      "amount": {
+        "amount": 1499,
+        "currency": "USD"
+      }
+    }
+  ],
+  "shipping": {
+    "amount": 499,
+    "currency": "USD"
+  },
+  "prices_include_tax": false,
+  "tax_total": {
+    "amount": 326,
+    "currency": "USD"
+  },
+  "grand_total": {
+    "amount": 5325,
+    "currency": "USD"
+  },
+  "all_priced": true,
+  "holds_expire_at": "2026-11-21T12:15:00.000Z"
+}"# },
+                        Example { name: "vat_inclusive", summary: Some("A store whose prices include VAT: an automatic promotion, express shipping to Germany"), value: r#"{
+  "id": "crt_0a1b2c3d4e5f60718293a4b5",
+  "currency": "EUR",
+  "lines": [
+    {
+      "sku": "KTL-1-STEEL",
+      "product": {
+        "id": "prd_kettle1",
+        "slug": "stovetop-kettle",
+        "name": "Stovetop Kettle"
+      },
+      "quantity": 2,
+      "unit_price": {
+        "amount": 2300,
+        "currency": "EUR"
+      },
+      "line_total": {
+        "amount": 4600,
+        "currency": "EUR"
+      },
+      "discount": {
+        "amount": 500,
+        "currency": "EUR"
+      },
+      "tax": {
+        "amount": 655,
+        "currency": "EUR"
+      },
+      "available": 5,
+      "max_per_order": null
+    }
+  ],
+  "item_count": 2,
+  "subtotal": {
+    "amount": 4600,
+    "currency": "EUR"
+  },
+  "coupons": [],
+  "discounts": [
+    {
+      "id": "autumn-5",
+      "code": null,
+      "description": "5 € off this autumn",
+      "amount": {
+        "amount": 500,
+        "currency": "EUR"
+      }
+    }
+  ],
+  "discount_total": {
+    "amount": 500,
+    "currency": "EUR"
+  },
+  "shipping_method": "express",
+  "destination": {
+    "country": "DE"
+  },
+  "shipping_options": [
+    {
+      "id": "standard",
+      "name": "Standard (3–5 days)",
+      "amount": {
+        "amount": 449,
+        "currency": "EUR"
+      }
+    },
+    {
+      "id": "express",
+      "name": "Express (1–2 days)",
+      "amount": {
+        "amount": 1299,
+        "currency": "EUR"
+      }
+    }
+  ],
+  "shipping": {
+    "amount": 1299,
+    "currency": "EUR"
+  },
+  "prices_include_tax": true,
+  "tax_total": {
+    "amount": 655,
+    "currency": "EUR"
+  },
+  "grand_total": {
+    "amount": 5399,
+    "currency": "EUR"
+  },
+  "all_priced": true,
+  "holds_expire_at": "2026-11-21T12:15:00.000Z"
+}"# },
+                        Example { name: "without_destination", summary: Some("No destination: no tax and no shipping"), value: r#"{
+  "id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+  "currency": "USD",
+  "lines": [
+    {
+      "sku": "KTL-1-STEEL",
+      "product": {
+        "id": "prd_kettle1",
+        "slug": "stovetop-kettle",
+        "name": "Stovetop Kettle"
+      },
+      "quantity": 2,
+      "unit_price": {
+        "amount": 2500,
+        "currency": "USD"
+      },
+      "line_total": {
+        "amount": 5000,
+        "currency": "USD"
+      },
+      "discount": {
+        "amount": 0,
+        "currency": "USD"
+      },
+      "tax": {
+        "amount": 0,
+        "currency": "USD"
+      },
+      "available": 5,
+      "max_per_order": null
+    }
+  ],
+  "item_count": 2,
+  "subtotal": {
+    "amount": 5000,
+    "currency": "USD"
+  },
+  "coupons": [],
+  "discounts": [],
+  "discount_total": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "shipping_method": null,
+  "destination": null,
+  "shipping_options": [],
+  "shipping": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "prices_include_tax": false,
+  "tax_total": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "grand_total": {
+    "amount": 5000,
+    "currency": "USD"
+  },
+  "all_priced": true,
+  "holds_expire_at": "2026-11-21T12:15:00.000Z"
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter other than `country`, `region` and `shipping_method`.\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_country`: `country` is not two ASCII letters.\n- `invalid_region`: `region` is longer than 10 characters or has a character other than ASCII letters, digits and hyphens.\n- `missing_destination` (`param: country`): `shipping_method` or `region` is given without `country`.\n- `unknown_shipping_method`: the store has no shipping method with this id (checked once the cart is open, against the store's published configuration).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: country, region, shipping_method.",
+  "code": "unknown_parameter",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                        Example { name: "invalid_country", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_country",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "country must be an ISO 3166-1 alpha-2 code such as US or DE.",
+  "code": "invalid_country",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01?country=USA",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "country"
+}"# },
+                        Example { name: "invalid_region", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_region",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "region must be up to 10 letters, digits or hyphens (CA, QC, BY).",
+  "code": "invalid_region",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01?country=US&region=CA%20",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "region"
+}"# },
+                        Example { name: "missing_destination", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/missing_destination",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "A shipping method needs a destination country.",
+  "code": "missing_destination",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01?shipping_method=standard",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "country"
+}"# },
+                        Example { name: "unknown_shipping_method", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_shipping_method",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "The store has no shipping method with this id.",
+  "code": "unknown_shipping_method",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01?country=US&shipping_method=overnight",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "shipping_method"
+}"# },
+                    ] },
+                ],
+                })),
+                ("404", Response::Own(Resp {
+                    description: "Codes:\n\n- `cart_not_found`: no cart has this id, the id is malformed, or the `Authorization` header is missing or does not carry this cart's token.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "cart_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/cart_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No cart has this id, or the token does not open it.",
+  "code": "cart_not_found",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: `errors` holds one problem, code `shipping_not_available` (field `shipping_method`): the chosen method does not ship to the destination country, or has no rate in the cart's currency. The country is checked first.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "shipping_not_available", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01?country=DE&shipping_method=express",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "shipping_method",
+      "code": "shipping_not_available",
+      "message": "This method does not ship to that country."
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("CartServiceUnavailable")),
+            ],
+        },
+        Handler::AddLine => Op {
+            id: "addCartLine",
+            tag: "Carts",
+            summary: "Add units of a SKU to a cart",
+            description: "Adds `quantity` units of `sku` to the cart: creates the line, or raises an existing one. Answers 200 with the whole cart after the change. The SKU must be in the live catalog (404 `sku_not_found`) and priced in the cart's currency (422 `not_sold_in_currency`). A line holds at most 99 units, or the product's `max_per_order` (422 `quantity_limit`), and a cart at most 50 different SKUs (422 `too_many_lines`). The change holds stock at once: the SKU's stock Durable Object sets this cart's hold to the line's new quantity before the change is recorded, so the cart never takes units that are not there. If the units are not available, 409 `out_of_stock` answers with `sku` and `available` (the most this cart could hold now) and the cart is unchanged. The line is held for the full hold TTL, `CART_HOLD_TTL_MS` (15 minutes by default, configurable by the operator). As cart activity, the same request also refreshes every other line whose hold has less than half the TTL left to a full TTL from now, so every line stays held for at least half the TTL and a burst of changes does not rewrite every hold every time. A line whose hold lapsed meanwhile is taken again if its units are still there; otherwise it stays in the cart, showing what is available, and is tried again on the next change (checkout re-reserves too); this does not fail the request. `holds_expire_at` shows the earliest of the lines' hold expiries, and each line's `available` is exact at response time. Prices come only from the catalog: a body carrying a price or total is refused (422 `client_price_refused`). Send an `Idempotency-Key` to make the hold safe to retry. While a checkout of the cart is running (from the moment its `Idempotency-Key` is accepted until it answers, or until the cart's alarm recovers a crashed one, about a minute later), the change is refused with 409 `checkout_in_progress` and the cart is unchanged. Order of checks: query parameters (400), the catalog (503), the id's shape and the presence of a token (404 `cart_not_found`), the body's media type (415), size (413), price keys (422) and JSON shape (400), then in the cart: the token itself (404 `cart_not_found`), a running checkout (409 `checkout_in_progress`), the SKU (404 `sku_not_found`, 422 `not_sold_in_currency`), the quantity and cart limits (422), then the stock (409).",
+            headers: &["CartIdempotencyKey", "XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The SKU and the units to add, as `application/json` of at most 64 KiB.",
+                content: &[
+                    Content { media: "application/json", schema: Named("AddCartLineInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The units were added and are held; the cart after the change.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Cart"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+  "currency": "USD",
+  "lines": [
+    {
+      "sku": "KTL-1-STEEL",
+      "product": {
+        "id": "prd_kettle1",
+        "slug": "stovetop-kettle",
+        "name": "Stovetop Kettle"
+      },
+      "quantity": 2,
+      "unit_price": {
+        "amount": 2500,
+        "currency": "USD"
+      },
+      "line_total": {
+        "amount": 5000,
+        "currency": "USD"
+      },
+      "discount": {
+        "amount": 0,
+        "currency": "USD"
+      },
+      "tax": {
+        "amount": 0,
+        "currency": "USD"
+      },
+      "available": 5,
+      "max_per_order": null
+    }
+  ],
+  "item_count": 2,
+  "subtotal": {
+    "amount": 5000,
+    "currency": "USD"
+  },
+  "coupons": [],
+  "discounts": [],
+  "discount_total": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "shipping_method": null,
+  "destination": null,
+  "shipping_options": [],
+  "shipping": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "prices_include_tax": false,
+  "tax_total": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "grand_total": {
+    "amount": 5000,
+    "currency": "USD"
+  },
+  "all_priced": true,
+  "holds_expire_at": "2026-11-21T12:15:00.000Z"
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused before anything is held. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body has a field the input does not define; `field` names it.\n- `missing_field`: a required field is absent; `field` names it.\n- `invalid_type`: a field, or the body itself, has the wrong JSON type or is out of its type's range (e.g. a fractional or string `quantity`); `field` names it when it is a field.\n- `invalid_body`: the body could not be read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "missing_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/missing_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "missing field `quantity` at line 1 column 21",
+  "code": "missing_field",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "quantity"
+}"# },
+                        Example { name: "unknown_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "unknown field `colour`, expected `sku` or `quantity` at line 1 column 42",
+  "code": "unknown_field",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "colour"
+}"# },
+                    ] },
+                ],
+                })),
+                ("404", Response::Own(Resp {
+                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id, the id is malformed, or the token is missing or wrong.\n- `sku_not_found`: no variant of the live catalog version has this SKU (checked against the catalog version this edge holds).\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "cart_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/cart_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No cart has this id, or the token does not open it.",
+  "code": "cart_not_found",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                        Example { name: "sku_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/sku_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No variant of the live catalog has this SKU.",
+  "code": "sku_not_found",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "Codes:\n\n- `out_of_stock`: fewer units are available than the line would hold. `sku` names the SKU and `available` is the most units of it this cart could hold now (what anyone could still add plus what this cart already holds). The cart and its holds are unchanged.\n- `checkout_in_progress`: a checkout of this cart is running; its lines and coupons cannot change until it ends (see `POST /v1/carts/{id}/checkout`). Retry once it has answered. The cart is unchanged.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "out_of_stock", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/out_of_stock",
+  "title": "Out of stock",
+  "status": 409,
+  "detail": "Only 3 of KTL-1-STEEL can be held now; the cart is unchanged.",
+  "code": "out_of_stock",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "sku": "KTL-1-STEEL",
+  "available": 3
+}"# },
+                        Example { name: "checkout_in_progress", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/checkout_in_progress",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "A checkout of this cart is running; its lines and coupons cannot change until it ends.",
+  "code": "checkout_in_progress",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("CartPayloadTooLarge")),
+                ("415", Response::Shared("CartUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: `errors` holds one problem. Codes: `client_price_refused` (field: the price or total key sent: `price`, `prices`, `unit_price`, `amount`, `total`, `line_total`, `subtotal`, `grand_total`, `discount`, `discount_total`, `tax`, `tax_total`, `shipping` or `status`), `not_sold_in_currency` (field `sku`: the SKU has no price in the cart's currency), `invalid_quantity` (field `quantity`: below 1), `quantity_limit` (field `quantity`: the line would hold more than 99 units, or more than the product's `max_per_order`), `too_many_lines` (field `sku`: a new SKU while the cart already has 50 lines). Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "client_price_refused", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "unit_price",
+      "code": "client_price_refused",
+      "message": "Prices and totals are computed by the server; do not send them."
+    }
+  ]
+}"# },
+                        Example { name: "quantity_limit", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "quantity",
+      "code": "quantity_limit",
+      "message": "at most 3 units of this item per order"
+    }
+  ]
+}"# },
+                        Example { name: "not_sold_in_currency", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "sku",
+      "code": "not_sold_in_currency",
+      "message": "This item has no price in USD."
+    }
+  ]
+}"# },
+                        Example { name: "too_many_lines", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "sku",
+      "code": "too_many_lines",
+      "message": "a cart holds at most 50 different items"
+    }
+  ]
+}"# },
+                        Example { name: "invalid_quantity", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "quantity",
+      "code": "invalid_quantity",
+      "message": "must be a positive integer (0 removes, when setting)"
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("CartServiceUnavailable")),
+            ],
+        },
+        Handler::SetLine => Op {
+            id: "setCartLine",
+            tag: "Carts",
+            summary: "Set the units of a cart line",
+            description: "Sets the cart's line for `{sku}` to `quantity` units; 0 removes the line and releases its hold. Answers 200 with the whole cart after the change. The cart must have a line for this SKU (404 `line_not_found`; add lines with `POST /v1/carts/{id}/lines`). The line may hold at most 99 units, or the product's `max_per_order` (422 `quantity_limit`). A SKU that has left the live catalog, or lost its price in the cart's currency, can still be lowered or removed. The change holds stock at once: the SKU's stock Durable Object sets this cart's hold to the line's new quantity before the change is recorded, so the cart never takes units that are not there. If the units are not available, 409 `out_of_stock` answers with `sku` and `available` (the most this cart could hold now) and the cart is unchanged. The line is held for the full hold TTL, `CART_HOLD_TTL_MS` (15 minutes by default, configurable by the operator), unless it is set to 0. As cart activity, the same request also refreshes every other line whose hold has less than half the TTL left to a full TTL from now, so every line stays held for at least half the TTL and a burst of changes does not rewrite every hold every time. A line whose hold lapsed meanwhile is taken again if its units are still there; otherwise it stays in the cart, showing what is available, and is tried again on the next change (checkout re-reserves too); this does not fail the request. `holds_expire_at` shows the earliest of the lines' hold expiries, and each line's `available` is exact at response time. Prices come only from the catalog: a body carrying a price or total is refused (422 `client_price_refused`). Setting an absolute quantity is naturally safe to repeat; an `Idempotency-Key` also keeps the hold from being applied twice. While a checkout of the cart is running (from the moment its `Idempotency-Key` is accepted until it answers, or until the cart's alarm recovers a crashed one, about a minute later), the change is refused with 409 `checkout_in_progress` and the cart is unchanged. Order of checks: query parameters (400), the catalog (503), the id's shape and the presence of a token (404 `cart_not_found`), the body's media type (415), size (413), price keys (422) and JSON shape (400), then in the cart: the token itself (404 `cart_not_found`), a running checkout (409 `checkout_in_progress`), the quantity (422 `invalid_quantity`), the line (404 `line_not_found`), the limit (422 `quantity_limit`), then the stock (409).",
+            headers: &["CartIdempotencyKey", "XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The line's new quantity, as `application/json` of at most 64 KiB.",
+                content: &[
+                    Content { media: "application/json", schema: Named("SetCartLineInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The line was set (or removed, for 0) and its hold follows; the cart after the change.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Cart"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+  "currency": "USD",
+  "lines": [
+    {
+      "sku": "KTL-1-STEEL",
+      "product": {
+        "id": "prd_kettle1",
+        "slug": "stovetop-kettle",
+        "name": "Stovetop Kettle"
+      },
+      "quantity": 3,
+      "unit_price": {
+        "amount": 2500,
+        "currency": "USD"
+      },
+      "line_total": {
+        "amount": 7500,
+        "currency": "USD"
+      },
+      "discount": {
+        "amount": 0,
+        "currency": "USD"
+      },
+      "tax": {
+        "amount": 0,
+        "currency": "USD"
+      },
+      "available": 4,
+      "max_per_order": null
+    }
+  ],
+  "item_count": 3,
+  "subtotal": {
+    "amount": 7500,
+    "currency": "USD"
+  },
+  "coupons": [],
+  "discounts": [],
+  "discount_total": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "shipping_method": null,
+  "destination": null,
+  "shipping_options": [],
+  "shipping": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "prices_include_tax": false,
+  "tax_total": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "grand_total": {
+    "amount": 7500,
+    "currency": "USD"
+  },
+  "all_priced": true,
+  "holds_expire_at": "2026-11-21T12:15:00.000Z"
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused before anything is held. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body has a field the input does not define; `field` names it.\n- `missing_field`: a required field is absent; `field` names it.\n- `invalid_type`: a field, or the body itself, has the wrong JSON type or is out of its type's range (e.g. a fractional or string `quantity`); `field` names it when it is a field.\n- `invalid_body`: the body could not be read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_type", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_type",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "invalid type: string \"2\", expected i64 at line 1 column 15",
+  "code": "invalid_type",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "quantity"
+}"# },
+                    ] },
+                ],
+                })),
+                ("404", Response::Own(Resp {
+                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id, the id is malformed, or the token is missing or wrong.\n- `line_not_found`: the cart has no line for this SKU.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "cart_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/cart_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No cart has this id, or the token does not open it.",
+  "code": "cart_not_found",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                        Example { name: "line_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/line_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "This cart has no line for this SKU.",
+  "code": "line_not_found",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "Codes:\n\n- `out_of_stock`: fewer units are available than the line would hold. `sku` names the SKU and `available` is the most units of it this cart could hold now (what anyone could still add plus what this cart already holds). The cart and its holds are unchanged.\n- `checkout_in_progress`: a checkout of this cart is running; its lines and coupons cannot change until it ends (see `POST /v1/carts/{id}/checkout`). Retry once it has answered. The cart is unchanged.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "out_of_stock", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/out_of_stock",
+  "title": "Out of stock",
+  "status": 409,
+  "detail": "Only 5 of KTL-1-STEEL can be held now; the cart is unchanged.",
+  "code": "out_of_stock",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "sku": "KTL-1-STEEL",
+  "available": 5
+}"# },
+                        Example { name: "checkout_in_progress", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/checkout_in_progress",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "A checkout of this cart is running; its lines and coupons cannot change until it ends.",
+  "code": "checkout_in_progress",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("CartPayloadTooLarge")),
+                ("415", Response::Shared("CartUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: `errors` holds one problem. Codes: `client_price_refused` (field: the price or total key sent: `price`, `prices`, `unit_price`, `amount`, `total`, `line_total`, `subtotal`, `grand_total`, `discount`, `discount_total`, `tax`, `tax_total`, `shipping` or `status`), `invalid_quantity` (field `quantity`: negative), `quantity_limit` (field `quantity`: more than 99, or more than the product's `max_per_order`). Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "quantity_limit", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "quantity",
+      "code": "quantity_limit",
+      "message": "at most 99 units of this item per order"
+    }
+  ]
+}"# },
+                        Example { name: "invalid_quantity", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "quantity",
+      "code": "invalid_quantity",
+      "message": "must be a positive integer (0 removes, when setting)"
+    }
+  ]
+}"# },
+                        Example { name: "client_price_refused", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "line_total",
+      "code": "client_price_refused",
+      "message": "Prices and totals are computed by the server; do not send them."
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("CartServiceUnavailable")),
+            ],
+        },
+        Handler::RemoveLine => Op {
+            id: "deleteCartLine",
+            tag: "Carts",
+            summary: "Remove a line from a cart",
+            description: "Removes the cart's line for `{sku}` and releases its hold, so its units are available to other carts at once. Answers 200 with the whole cart after the change. The cart must have a line for this SKU (404 `line_not_found`, also when repeating a removal that was applied); a SKU that has left the live catalog can still be removed. As cart activity, the removal also refreshes every other line whose hold has less than half the hold TTL left (`CART_HOLD_TTL_MS`, 15 minutes by default, configurable by the operator) to a full TTL from now. A line whose hold lapsed meanwhile is taken again if its units are still there; otherwise it stays in the cart, showing what is available, and is tried again on the next change (checkout re-reserves too); this does not fail the request. `holds_expire_at` shows the earliest of the remaining lines' hold expiries (null once the cart is empty), and each line's `available` is exact at response time. No body is read. An `Idempotency-Key` is accepted as on the other line changes. While a checkout of the cart is running (from the moment its `Idempotency-Key` is accepted until it answers, or until the cart's alarm recovers a crashed one, about a minute later), the change is refused with 409 `checkout_in_progress` and the cart is unchanged. Order of checks: query parameters (400), the catalog (503), the id and token (404 `cart_not_found`), a running checkout (409 `checkout_in_progress`), then the line (404 `line_not_found`).",
+            headers: &["CartIdempotencyKey", "XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The line was removed and its hold released; the cart after the change.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Cart"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+  "currency": "USD",
+  "lines": [],
+  "item_count": 0,
+  "subtotal": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "coupons": [],
+  "discounts": [],
+  "discount_total": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "shipping_method": null,
+  "destination": null,
+  "shipping_options": [],
+  "shipping": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "prices_include_tax": false,
+  "tax_total": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "grand_total": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "all_priced": true,
+  "holds_expire_at": null
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines/KTL-1-STEEL?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                    ] },
+                ],
+                })),
+                ("404", Response::Own(Resp {
+                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id, the id is malformed, or the token is missing or wrong.\n- `line_not_found`: the cart has no line for this SKU.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "cart_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/cart_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No cart has this id, or the token does not open it.",
+  "code": "cart_not_found",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                        Example { name: "line_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/line_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "This cart has no line for this SKU.",
+  "code": "line_not_found",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "`checkout_in_progress`: a checkout of this cart is running; its lines and coupons cannot change until it ends (see `POST /v1/carts/{id}/checkout`). Retry once it has answered. The cart is unchanged.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "checkout_in_progress", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/checkout_in_progress",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "A checkout of this cart is running; its lines and coupons cannot change until it ends.",
+  "code": "checkout_in_progress",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/lines/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("CartServiceUnavailable")),
+            ],
+        },
+        Handler::AddCoupon => Op {
+            id: "addCartCoupon",
+            tag: "Carts",
+            summary: "Add a coupon code to a cart",
+            description: "Adds a coupon code to the cart and answers 200 with the whole cart, where the code's promotion now applies (`coupons`, `discounts`). The code is case-insensitive and trimmed, and stored uppercase. It must be the code of one of the store's promotions, as the store's published copy has them (404 `coupon_not_found`; a promotion just created is found within about a second at the location that wrote it, within about 60 seconds elsewhere). Its promotion must apply to the cart now, priced as it would be with the code and without a destination (else 422 `validation_failed` with error code `coupon_not_applicable`, whose message names the reason: `inactive`, `not_started`, `expired`, `not_in_currency`, `below_minimum`, or `no_eligible_items` when nothing in the cart is left for it to discount, as in an empty cart); the cart is then unchanged. Usage limits are not checked here (carts are priced without redemption counts); they are enforced when an order redeems the promotion. A cart carries at most 5 codes (422 `too_many_coupons`). Adding a code the cart already carries changes nothing (the code is still checked as above). A coupon that applied when it was added may stop applying later (lines removed, the promotion ended or changed): it stays on the cart with `status: not_applicable` and the reason, and applies again once it can. Prices come only from the catalog: a body carrying a price or total key is refused (422 `client_price_refused`). While a checkout of the cart is running (from the moment its `Idempotency-Key` is accepted until it answers, or until the cart's alarm recovers a crashed one, about a minute later), the change is refused with 409 `checkout_in_progress` and the cart is unchanged. Order of checks: query parameters (400), the catalog (503), the id's shape and the presence of a token (404 `cart_not_found`), the body's media type (415), size (413), price keys (422) and JSON shape (400), the code (404 `coupon_not_found`), the token itself (404 `cart_not_found`), the limit of 5 codes (422 `too_many_coupons`), whether the promotion applies (422 `coupon_not_applicable`), a running checkout (409 `checkout_in_progress`), then the cart's and the SKUs' Durable Objects (503).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The code, as `application/json` of at most 64 KiB.",
+                content: &[
+                    Content { media: "application/json", schema: Named("AddCouponInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The code is on the cart and its promotion applies; the cart after the change.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Cart"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+  "currency": "USD",
+  "lines": [
+    {
+      "sku": "KTL-1-STEEL",
+      "product": {
+        "id": "prd_kettle1",
+        "slug": "stovetop-kettle",
+        "name": "Stovetop Kettle"
+      },
+      "quantity": 2,
+      "unit_price": {
+        "amount": 2500,
+        "currency": "USD"
+      },
+      "line_total": {
+        "amount": 5000,
+        "currency": "USD"
+      },
+      "discount": {
+        "amount": 500,
+        "currency": "USD"
+      },
+      "tax": {
+        "amount": 0,
+        "currency": "USD"
+      },
+      "available": 5,
+      "max_per_order": null
+    }
+  ],
+  "item_count": 2,
+  "subtotal": {
+    "amount": 5000,
+    "currency": "USD"
+  },
+  "coupons": [
+    {
+      "code": "SAVE10",
+      "status": "applied"
+    }
+  ],
+  "discounts": [
+    {
+      "id": "save10",
+      "code": "SAVE10",
+      "description": "10 % off everything",
+      "amount": {
+        "amount": 500,
+        "currency": "USD"
+      }
+    }
+  ],
+  "discount_total": {
+    "amount": 500,
+    "currency": "USD"
+  },
+  "shipping_method": null,
+  "destination": null,
+  "shipping_options": [],
+  "shipping": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "prices_include_tax": false,
+  "tax_total": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "grand_total": {
+    "amount": 4500,
+    "currency": "USD"
+  },
+  "all_priced": true,
+  "holds_expire_at": "2026-11-21T12:15:00.000Z"
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused before anything is changed. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body has a field the input does not define; `field` names it.\n- `missing_field`: a required field is absent; `field` names it.\n- `invalid_type`: a field, or the body itself, has the wrong JSON type or is out of its type's range (e.g. an unknown `type` or `provider`, or a currency key the shop does not know in a typed map); `field` names it when it is a field.\n- `invalid_body`: the body could not be read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "missing_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/missing_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "missing field `code` at line 1 column 2",
+  "code": "missing_field",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/coupons",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "code"
+}"# },
+                    ] },
+                ],
+                })),
+                ("404", Response::Own(Resp {
+                    description: "Nothing was changed. Codes:\n\n- `coupon_not_found`: no promotion of the store has this code.\n- `cart_not_found`: no cart has this id, the id is malformed, or the token is missing or wrong.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "coupon_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/coupon_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No promotion has this coupon code (or this cart does not carry it).",
+  "code": "coupon_not_found",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/coupons",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                        Example { name: "cart_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/cart_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No cart has this id, or the token does not open it.",
+  "code": "cart_not_found",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/coupons",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "`checkout_in_progress`: a checkout of this cart is running; its lines and coupons cannot change until it ends (see `POST /v1/carts/{id}/checkout`). Retry once it has answered. The cart is unchanged.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "checkout_in_progress", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/checkout_in_progress",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "A checkout of this cart is running; its lines and coupons cannot change until it ends.",
+  "code": "checkout_in_progress",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/coupons",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("CartPayloadTooLarge")),
+                ("415", Response::Shared("CartUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: `errors` holds one problem. Codes: `coupon_not_applicable` (field `code`: the code's promotion does not apply to this cart now; the message names the reason, one of the `reason`s of `PromotionRefusal`), `too_many_coupons` (field `code`: the cart already carries 5 codes), `client_price_refused` (field: the price or total key sent). Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "coupon_not_applicable", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/coupons",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "code",
+      "code": "coupon_not_applicable",
+      "message": "This coupon does not apply to the cart now (below_minimum)."
+    }
+  ]
+}"# },
+                        Example { name: "too_many_coupons", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/coupons",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "code",
+      "code": "too_many_coupons",
+      "message": "a cart carries at most 5 coupons"
+    }
+  ]
+}"# },
+                        Example { name: "client_price_refused", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/coupons",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "amount",
+      "code": "client_price_refused",
+      "message": "Prices and totals are computed by the server; do not send them."
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("CartServiceUnavailable")),
+            ],
+        },
+        Handler::RemoveCoupons => Op {
+            id: "removeCartCoupons",
+            tag: "Carts",
+            summary: "Remove every coupon code from a cart",
+            description: "Removes every coupon code from the cart and answers 200 with the whole cart. Automatic promotions still apply. Safe to repeat: a cart without coupons answers the same. No body is read. While a checkout of the cart is running (from the moment its `Idempotency-Key` is accepted until it answers, or until the cart's alarm recovers a crashed one, about a minute later), the change is refused with 409 `checkout_in_progress` and the cart is unchanged. Order of checks: query parameters (400), the catalog (503), the id and token (404 `cart_not_found`), a running checkout (409 `checkout_in_progress`), then the cart's and the SKUs' Durable Objects (503).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The cart carries no coupon code now; the cart after the change.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Cart"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+  "currency": "USD",
+  "lines": [
+    {
+      "sku": "KTL-1-STEEL",
+      "product": {
+        "id": "prd_kettle1",
+        "slug": "stovetop-kettle",
+        "name": "Stovetop Kettle"
+      },
+      "quantity": 2,
+      "unit_price": {
+        "amount": 2500,
+        "currency": "USD"
+      },
+      "line_total": {
+        "amount": 5000,
+        "currency": "USD"
+      },
+      "discount": {
+        "amount": 0,
+        "currency": "USD"
+      },
+      "tax": {
+        "amount": 0,
+        "currency": "USD"
+      },
+      "available": 5,
+      "max_per_order": null
+    }
+  ],
+  "item_count": 2,
+  "subtotal": {
+    "amount": 5000,
+    "currency": "USD"
+  },
+  "coupons": [],
+  "discounts": [],
+  "discount_total": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "shipping_method": null,
+  "destination": null,
+  "shipping_options": [],
+  "shipping": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "prices_include_tax": false,
+  "tax_total": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "grand_total": {
+    "amount": 5000,
+    "currency": "USD"
+  },
+  "all_priced": true,
+  "holds_expire_at": "2026-11-21T12:15:00.000Z"
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/coupons?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                    ] },
+                ],
+                })),
+                ("404", Response::Own(Resp {
+                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id, the id is malformed, or the token is missing or wrong.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "cart_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/cart_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No cart has this id, or the token does not open it.",
+  "code": "cart_not_found",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/coupons",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "`checkout_in_progress`: a checkout of this cart is running; its lines and coupons cannot change until it ends (see `POST /v1/carts/{id}/checkout`). Retry once it has answered. The cart is unchanged.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "checkout_in_progress", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/checkout_in_progress",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "A checkout of this cart is running; its lines and coupons cannot change until it ends.",
+  "code": "checkout_in_progress",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/coupons",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("CartServiceUnavailable")),
+            ],
+        },
+        Handler::RemoveCoupon => Op {
+            id: "removeCartCoupon",
+            tag: "Carts",
+            summary: "Remove a coupon code from a cart",
+            description: "Removes one coupon code from the cart (case-insensitive, as it was added) and answers 200 with the whole cart, without that code's promotion. A code the cart does not carry answers 404 `coupon_not_found`, also when repeating a removal that was applied. No body is read. While a checkout of the cart is running (from the moment its `Idempotency-Key` is accepted until it answers, or until the cart's alarm recovers a crashed one, about a minute later), the change is refused with 409 `checkout_in_progress` and the cart is unchanged. Order of checks: query parameters (400), the catalog (503), the id and token (404 `cart_not_found`), a running checkout (409 `checkout_in_progress`), the code (404 `coupon_not_found`), then the SKUs' Durable Objects (503).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The code was removed; the cart after the change.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Cart"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+  "currency": "USD",
+  "lines": [
+    {
+      "sku": "KTL-1-STEEL",
+      "product": {
+        "id": "prd_kettle1",
+        "slug": "stovetop-kettle",
+        "name": "Stovetop Kettle"
+      },
+      "quantity": 2,
+      "unit_price": {
+        "amount": 2500,
+        "currency": "USD"
+      },
+      "line_total": {
+        "amount": 5000,
+        "currency": "USD"
+      },
+      "discount": {
+        "amount": 0,
+        "currency": "USD"
+      },
+      "tax": {
+        "amount": 0,
+        "currency": "USD"
+      },
+      "available": 5,
+      "max_per_order": null
+    }
+  ],
+  "item_count": 2,
+  "subtotal": {
+    "amount": 5000,
+    "currency": "USD"
+  },
+  "coupons": [],
+  "discounts": [],
+  "discount_total": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "shipping_method": null,
+  "destination": null,
+  "shipping_options": [],
+  "shipping": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "prices_include_tax": false,
+  "tax_total": {
+    "amount": 0,
+    "currency": "USD"
+  },
+  "grand_total": {
+    "amount": 5000,
+    "currency": "USD"
+  },
+  "all_priced": true,
+  "holds_expire_at": "2026-11-21T12:15:00.000Z"
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/coupons/SAVE10?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                    ] },
+                ],
+                })),
+                ("404", Response::Own(Resp {
+                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id, the id is malformed, or the token is missing or wrong.\n- `coupon_not_found`: the cart does not carry this code.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "cart_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/cart_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No cart has this id, or the token does not open it.",
+  "code": "cart_not_found",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/coupons/SAVE10",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                        Example { name: "coupon_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/coupon_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No promotion has this coupon code (or this cart does not carry it).",
+  "code": "coupon_not_found",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/coupons/SAVE10",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "`checkout_in_progress`: a checkout of this cart is running; its lines and coupons cannot change until it ends (see `POST /v1/carts/{id}/checkout`). Retry once it has answered. The cart is unchanged.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "checkout_in_progress", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/checkout_in_progress",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "A checkout of this cart is running; its lines and coupons cannot change until it ends.",
+  "code": "checkout_in_progress",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/coupons/SAVE10",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("CartServiceUnavailable")),
+            ],
+        },
+        Handler::Checkout => Op {
+            id: "checkoutCart",
+            tag: "Checkout",
+            summary: "Check out a cart: place and pay an order",
+            description: "Places an order for the cart and answers 201 with the order and its secret `order_token` (read the order with `GET /v1/orders/{id}` and `Authorization: Bearer <order_token>`). The cart is then emptied (lines and coupons) and can be filled again with the same token. Needs the cart's token (404 `cart_not_found` otherwise) and an `Idempotency-Key` header (400 `idempotency_key_required` otherwise).\n\n**Body.** `email`, `shipping_address`, `shipping_method`, `payment` (`method: card` and the provider's card `token`) and `expected_total`, the grand total the shopper confirmed (see `CheckoutRequest`). A price, total or status key is refused first (422 `client_price_refused`), then the JSON shape (400 `unknown_field`, `missing_field`, `invalid_type`, `invalid_json`). The email, the address and the payment are checked together, and every problem is reported at once (422 `validation_failed`: `invalid_email`; `required`, `invalid_length`, `invalid_characters`, `invalid_country` for `shipping_address.<field>`; `unsupported_payment_method` for `payment.method`; `invalid_payment_token` for `payment.token`).\n\n**Pricing.** Nothing the client computed is trusted. The Worker prices the cart afresh: the live catalog's price lists in the cart's currency, and, from the store object itself (strongly consistent, not the published copy cart reads use), its tax settings for the address's country and region, the chosen shipping method, and every automatic promotion and the promotions of the cart's coupons, checked with their current redemption counts (in total and for this `email`), by the rules of *Store configuration, promotions and cart pricing*. Coupon codes no promotion has any more are ignored. An empty cart is 422 `cart_empty`; a line whose SKU has no price in the cart's currency any more, or has left the catalog, is 422 `not_sold_in_currency` naming its `sku` (remove the line first). A shipping method the store does not have is 400 `unknown_shipping_method`; one that cannot ship to the address's country or has no rate in the cart's currency is 422 `shipping_not_available`. If the grand total is not exactly `expected_total` (amount and currency), nothing is held or charged and the answer is 409 `total_changed` with `quote`, the new breakdown: show it, and confirm again with the new total and a new key.\n\n**Placing the order.** The cart's Durable Object then carries out the plan, saving a recovery point after each step. (1) It holds every line's quantity for the cart in the SKUs' stock objects, for the hold TTL (`CART_HOLD_TTL_MS`). All lines or none go on: if any is short, the answer is 409 `out_of_stock` listing every short line in `lines` (`sku`, `requested`, `available`), nothing is charged and the cart keeps its lines. (2) It redeems the order's promotions in the store object, within their usage limits. If one reached its limit meanwhile the answer is 409 `coupon_unavailable` naming the `promotion` and the `reason` (or naming nothing if a promotion was deleted); the holds are released and nothing is charged. (3) It charges the store's payment provider exactly `grand_total`, idempotently by the order id. A declined payment is 402 `payment_declined` with the provider's `decline_code`: the redemptions and holds are released, the cart keeps its lines and coupons (the next line change or checkout holds the lines again), and the shopper may retry with another card and a new key. A provider that does not answer within 10 seconds, or answers an error, is 503 `payment_unavailable`: the redemptions and holds are released and nothing stays charged. The same idempotent charge is asked again in the background (every 30 seconds, by the cart's alarm), and a payment it turns out to have taken is refunded. (4) It sells the held units (commits the holds), records the order in the order's own Durable Object with status `paid` and `payment.reference` set, empties the cart and answers 201. If the holds lapsed before the units could be sold (only when a crash outlived them), the payment is refunded and the answer is 409 `out_of_stock` without `lines`.\n\n**Payment providers.** With the store's `test` provider (the default), no money moves and the card token decides: `tok_visa`, `tok_mastercard` and `pm_card_visa` are paid; `tok_decline` and `pm_card_chargeDeclined` are declined with `decline_code: card_declined`; `tok_timeout` gets no answer (503 `payment_unavailable`); any other token is declined with `decline_code: invalid_payment_token`. With `stripe`, the object creates and confirms a PaymentIntent at the configured `base_url` (`amount`, `currency` in lowercase, `payment_method` = the token, `confirm=true`, `metadata[order_id]`), authenticated by the Worker secret `STRIPE_SECRET_KEY`, with the order id as Stripe's `Idempotency-Key`. Status `succeeded` counts as paid and the order's `payment.reference` is the PaymentIntent id. A 402 counts as declined with Stripe's `decline_code` (else its error `code`, else `card_declined`). A `resource_missing` error (an unknown payment method) counts as declined with `invalid_payment_token`. Anything else, including no answer within 10 seconds, counts as unavailable. Refunds go to `/v1/refunds` with the key `refund-{order id}`.\n\n**Idempotency** (as Stripe's). The cart's object records the key with a fingerprint of the request (method, cart id, exact body bytes). The first answer decided after the key is accepted is stored for at least 24 hours, success or error alike: every answer from the email, address and payment checks on, except a passing failure met while pricing (503 `catalog_unavailable` or `storage_unavailable`): that one is not stored, so a retry with the same key prices the cart again. A retry with the same key and body, with the cart's token, gets that answer again, byte for byte, with `Idempotent-Replayed: true`; a replayed 201 names the same order and token. A stored error is final for its key: to try again (after fixing the input, confirming a new total or with another card) send a new key. Answers decided before the key is accepted are not stored: a missing key (400), a refused body (400, 413, 415, 422 `client_price_refused`), a wrong token (404), and the key conflicts. The same key with a different body is 422 `validation_failed` with error code `idempotency_mismatch`. A request with a key whose first attempt is still running is 409 `idempotency_in_progress`: retry shortly to get its answer. A checkout of the same cart with another key while one is running is 409 `checkout_in_progress`. While a checkout runs, line and coupon changes of the cart answer 409 `checkout_in_progress`; the cart can still be read.\n\n**Crash safety.** An attempt holds its key for 60 seconds (its lease). If it dies, a retry with the same key and body resumes it from its last recovery point, once the lease has run out (or at once, if the cart's object restarted meanwhile), and gets the checkout's own answer. Each step is idempotent by ids derived from the order id (the stock operations, the store's redemption per order, the provider's idempotency key, the order object's first record), so nothing is held, redeemed, charged or recorded twice. Without a retry, the cart's alarm does it about a minute later. A checkout that may have charged (from the charge on) is carried through to its order, or refunded. One that cannot have charged is abandoned: its redemptions are released, its holds left to expire, its key forgotten (a retry with it starts over) and the cart unlocked. A retry with the same key while a `payment_unavailable` charge is still being verified resumes the verification: it answers 503 `payment_unavailable` once the charge is known not to stand, or 503 `storage_unavailable` while the provider still does not answer.\n\nNever cached (`Cache-Control: no-store`). Accepts no query parameters. Order of checks: query parameters (400), the configuration and the catalog (503), the id's shape and the presence of a token (404 `cart_not_found`), the body's media type (415) and size (413), the `Idempotency-Key` header (400 `idempotency_key_required`), price keys (422 `client_price_refused`) and JSON shape (400). Then, in the cart's object: the token (404 `cart_not_found`), the key (a replay, 422 `idempotency_mismatch`, 409 `idempotency_in_progress`) and another running checkout (409 `checkout_in_progress`). From here every answer is stored (but the passing 503s `catalog_unavailable` and `storage_unavailable`, which are not): the email, address and payment (422 `validation_failed`), an empty cart (422 `cart_empty`), each line's price (422 `not_sold_in_currency`), the shipping method (400 `unknown_shipping_method`, 422 `shipping_not_available`), the total (409 `total_changed`), then the holds (409 `out_of_stock`), the redemptions (409 `coupon_unavailable`), the payment (402 `payment_declined`, 503 `payment_unavailable`) and the order (201).",
+            headers: &["CheckoutIdempotencyKey", "XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The shopper's email, shipping address, shipping method, card token and confirmed total, as `application/json` of at most 64 KiB.",
+                content: &[
+                    Content { media: "application/json", schema: Named("CheckoutRequest"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "email": "ada@example.com",
+  "shipping_address": {
+    "name": "Ada Lovelace",
+    "line1": "1 Market St",
+    "line2": "Suite 300",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US"
+  },
+  "shipping_method": "standard",
+  "payment": {
+    "method": "card",
+    "token": "tok_visa"
+  },
+  "expected_total": {
+    "amount": 5325,
+    "currency": "USD"
+  }
+}"# },
+                    ] },
+                ],
+            }),
+            responses: &[
+                ("201", Response::Own(Resp {
+                    description: "The order was placed and paid: its units are sold, its promotions redeemed, and the cart is empty. The body is the order and its secret `order_token`. A retry with the same key and body answers this again, byte for byte, with `Idempotent-Replayed: true`.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart")), ("Idempotent-Replayed", Hdr::Ref("Idempotent-Replayed"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("CheckoutResult"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "order": {
+    "schema": 1,
+    "id": "ord_3b9d2f4a6c8e0a1b2c3d4e5f",
+    "cart_id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+    "currency": "USD",
+    "prices_include_tax": false,
+    "lines": [
+      {
+        "sku": "KTL-1-STEEL",
+        "quantity": 2,
+        "unit_price": 2500,
+        "discount": 500,
+        "tax": 326,
+        "line_total": 4826
+      }
+    ],
+    "totals": {
+      "subtotal": 5000,
+      "discount_total": 500,
+      "shipping": 499,
+      "tax_total": 326,
+      "grand_total": 5325
+    },
+    "promotions": [
+      {
+        "id": "save10",
+        "code": "SAVE10",
+        "amount": 500
+      }
+    ],
+    "email": "ada@example.com",
+    "shipping_address": {
+      "name": "Ada Lovelace",
+      "line1": "1 Market St",
+      "line2": "Suite 300",
+      "city": "San Francisco",
+      "region": "CA",
+      "postal_code": "94105",
+      "country": "US"
+    },
+    "shipping_method": "standard",
+    "payment": {
+      "provider": "test",
+      "reference": "test_ord_3b9d2f4a6c8e0a1b2c3d4e5f"
+    },
+    "status": "paid",
+    "history": [
+      {
+        "at_ms": 1795262400000,
+        "status": "pending_payment"
+      },
+      {
+        "at_ms": 1795262400412,
+        "status": "paid"
+      }
+    ],
+    "created_at_ms": 1795262400000
+  },
+  "order_token": "7e2a9c4f1b8d3e6a0c5f2b9d4e7a1c3f6b8d0e2a5c7f9b1d"
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `idempotency_key_required`: the `Idempotency-Key` header is missing, or is not 1 to 128 visible ASCII characters.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body has a field the input does not define (also inside `shipping_address`, `payment` or `expected_total`); `field` names it.\n- `missing_field`: a required field is absent; `field` names it.\n- `invalid_type`: a field, or the body itself, has the wrong JSON type or is out of its type's range (e.g. a fractional `expected_total.amount`); `field` names it when it is a field.\n- `invalid_body`: the body could not be read.\n- `unknown_shipping_method`: the store has no shipping method with the id `shipping_method` names. Found after the key was accepted, so it is stored and replayed like any other answer (it carries no `param`, `instance` or `request_id`).\n\nNothing was held or charged.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart")), ("Idempotent-Replayed", Hdr::Ref("Idempotent-Replayed"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("CheckoutProblem"), examples: &[
+                        Example { name: "idempotency_key_required", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/idempotency_key_required",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "Checkout needs an Idempotency-Key header (1–128 visible ASCII characters), generated once per attempt.",
+  "code": "idempotency_key_required",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/checkout",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                        Example { name: "missing_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/missing_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "missing field `expected_total` at line 1 column 212",
+  "code": "missing_field",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/checkout",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "expected_total"
+}"# },
+                        Example { name: "unknown_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "unknown field `phone`, expected one of `name`, `line1`, `line2`, `city`, `region`, `postal_code`, `country` at line 1 column 78",
+  "code": "unknown_field",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/checkout",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "shipping_address.phone"
+}"# },
+                        Example { name: "unknown_shipping_method", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_shipping_method",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "The store has no shipping method with this id.",
+  "code": "unknown_shipping_method"
+}"# },
+                    ] },
+                ],
+                })),
+                ("402", Response::Own(Resp {
+                    description: "`payment_declined`: the provider declined the payment; `decline_code` says why (`card_declined`, Stripe's codes such as `insufficient_funds`, or `invalid_payment_token` when the provider does not know the token). Nothing was charged: the promotions' redemptions and the stock holds were released, and the cart keeps its lines and coupons (its lines are held again by the next line change or checkout). Stored under the key: to retry with another card, send a new key.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart")), ("Idempotent-Replayed", Hdr::Ref("Idempotent-Replayed"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("CheckoutProblem"), examples: &[
+                        Example { name: "payment_declined", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/payment_declined",
+  "title": "Payment declined",
+  "status": 402,
+  "detail": "The card was declined. Nothing was charged; the cart is unchanged.",
+  "code": "payment_declined",
+  "decline_code": "card_declined"
+}"# },
+                    ] },
+                ],
+                })),
+                ("404", Response::Own(Resp {
+                    description: "Nothing was done. Codes:\n\n- `cart_not_found`: no cart has this id, the id is malformed, or the token is missing or wrong (also for a retry of a stored answer).\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("CheckoutProblem"), examples: &[
+                        Example { name: "cart_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/cart_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No cart has this id, or the token does not open it.",
+  "code": "cart_not_found",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/checkout",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "The checkout cannot go on as asked. Nothing stays charged. Codes:\n\n- `idempotency_in_progress`: a request with this `Idempotency-Key` is being processed (its attempt holds the key for up to 60 seconds); retry shortly with the same key to get its answer. Not stored.\n- `checkout_in_progress`: another checkout of this cart, under another key, is running. Not stored.\n- `total_changed`: the cart's grand total is not `expected_total` (prices, promotions, redemption counts, tax or shipping changed, or another currency was named); `quote` is the new breakdown. Nothing was held or charged. Stored.\n- `out_of_stock`: some lines cannot be held in the quantity in the cart; `lines` lists every short line with `requested` and `available` (the most this cart could hold now). Nothing was charged and the cart keeps its lines. Without `lines`: the units could not be sold after the payment (the holds lapsed during a crash) and the payment was refunded. Stored.\n- `coupon_unavailable`: a promotion of the order reached its usage limit (`reason`: `usage_limit_reached`, or `customer_limit_reached` for this email) since the cart was priced, or no longer exists (then without `promotion` and `reason`). The holds were released and nothing was charged; read the cart again for its new total. Stored.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart")), ("Idempotent-Replayed", Hdr::Ref("Idempotent-Replayed"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("CheckoutProblem"), examples: &[
+                        Example { name: "total_changed", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/total_changed",
+  "title": "Total changed",
+  "status": 409,
+  "detail": "The cart's total is no longer the expected_total (prices, promotions or shipping changed). Nothing was charged; show the new total and confirm again.",
+  "code": "total_changed",
+  "quote": {
+    "currency": "USD",
+    "prices_include_tax": false,
+    "lines": [
+      {
+        "sku": "KTL-1-STEEL",
+        "quantity": 2,
+        "unit_price": {
+          "amount": 2500,
+          "currency": "USD"
+        },
+        "line_subtotal": {
+          "amount": 5000,
+          "currency": "USD"
+        },
+        "discount": {
+          "amount": 500,
+          "currency": "USD"
+        },
+        "tax": {
+          "amount": 326,
+          "currency": "USD"
+        },
+        "line_total": {
+          "amount": 4826,
+          "currency": "USD"
+        }
+      }
+    ],
+    "subtotal": {
+      "amount": 5000,
+      "currency": "USD"
+    },
+    "discount_total": {
+      "amount": 500,
+      "currency": "USD"
+    },
+    "shipping": {
+      "amount": 499,
+      "currency": "USD"
+    },
+    "tax_total": {
+      "amount": 326,
+      "currency": "USD"
+    },
+    "grand_total": {
+      "amount": 5325,
+      "currency": "USD"
+    },
+    "applied": [
+      {
+        "id": "save10",
+        "code": "SAVE10",
+        "description": "10 % off everything",
+        "amount": {
+          "amount": 500,
+          "currency": "USD"
+        }
+      }
+    ],
+    "refused_coupons": [
+      {
+        "code": "BIGSPENDER",
+        "reason": "below_minimum",
+        "min": {
+          "amount": 10000,
+          "currency": "USD"
+        }
+      }
+    ]
+  }
+}"# },
+                        Example { name: "out_of_stock", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/out_of_stock",
+  "title": "Out of stock",
+  "status": 409,
+  "detail": "Some lines are no longer available in the quantity in the cart; nothing was charged.",
+  "code": "out_of_stock",
+  "lines": [
+    {
+      "sku": "KTL-1-STEEL",
+      "requested": 2,
+      "available": 1
+    }
+  ]
+}"# },
+                        Example { name: "out_of_stock_refunded", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/out_of_stock",
+  "title": "Out of stock",
+  "status": 409,
+  "detail": "The items could not be reserved in time; the payment was refunded.",
+  "code": "out_of_stock"
+}"# },
+                        Example { name: "coupon_unavailable", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/coupon_unavailable",
+  "title": "Coupon unavailable",
+  "status": 409,
+  "detail": "A promotion of this cart reached its usage limit or ended; read the cart again for its new total. Nothing was charged.",
+  "code": "coupon_unavailable",
+  "promotion": "save10",
+  "reason": {
+    "reason": "usage_limit_reached"
+  }
+}"# },
+                        Example { name: "idempotency_in_progress", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/idempotency_in_progress",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "A request with this Idempotency-Key is being processed; retry shortly.",
+  "code": "idempotency_in_progress",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/checkout",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                        Example { name: "checkout_in_progress", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/checkout_in_progress",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "Another checkout of this cart is running.",
+  "code": "checkout_in_progress",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/checkout",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("CartPayloadTooLarge")),
+                ("415", Response::Shared("CartUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "Nothing was held or charged. Codes:\n\n- `validation_failed`: `errors` lists every problem found. Not stored: `client_price_refused` (field: the price, total or status key sent) and `idempotency_mismatch` (field null: this `Idempotency-Key` was used on this cart with a different body; use a new key for a new request). Stored: `invalid_email` (field `email`); `required`, `invalid_length`, `invalid_characters` (field `shipping_address.<field>`); `invalid_country` (field `shipping_address.country`); `unsupported_payment_method` (field `payment.method`); `invalid_payment_token` (field `payment.token`); and, alone, `shipping_not_available` (field `shipping_method`: the method does not ship to the address's country, or has no rate in the cart's currency).\n- `cart_empty`: the cart has no lines. Stored.\n- `not_sold_in_currency`: `sku` has no price in the cart's currency any more, or has left the catalog; remove its line and check out again. Stored.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart")), ("Idempotent-Replayed", Hdr::Ref("Idempotent-Replayed"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("CheckoutProblem"), examples: &[
+                        Example { name: "validation_failed", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "3 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "errors": [
+    {
+      "field": "email",
+      "code": "invalid_email",
+      "message": "Not a valid email address."
+    },
+    {
+      "field": "shipping_address.postal_code",
+      "code": "required",
+      "message": "must not be empty"
+    },
+    {
+      "field": "payment.method",
+      "code": "unsupported_payment_method",
+      "message": "Only `card` payments are supported."
+    }
+  ]
+}"# },
+                        Example { name: "shipping_not_available", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "errors": [
+    {
+      "field": "shipping_method",
+      "code": "shipping_not_available",
+      "message": "This method does not ship to that country."
+    }
+  ]
+}"# },
+                        Example { name: "client_price_refused", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/checkout",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "grand_total",
+      "code": "client_price_refused",
+      "message": "Prices and totals are computed by the server; do not send them."
+    }
+  ]
+}"# },
+                        Example { name: "idempotency_mismatch", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/checkout",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": null,
+      "code": "idempotency_mismatch",
+      "message": "This Idempotency-Key was used with a different request body; use a new key for a new request."
+    }
+  ]
+}"# },
+                        Example { name: "cart_empty", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/cart_empty",
+  "title": "Cart is empty",
+  "status": 422,
+  "detail": "There is nothing to check out.",
+  "code": "cart_empty"
+}"# },
+                        Example { name: "not_sold_in_currency", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/not_sold_in_currency",
+  "title": "Item not for sale",
+  "status": 422,
+  "detail": "KTL-1-STEEL is not for sale in USD any more; remove it from the cart.",
+  "code": "not_sold_in_currency",
+  "sku": "KTL-1-STEEL"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Own(Resp {
+                    description: "Codes:\n\n- `payment_unavailable`: the payment provider did not answer within 10 seconds, or answered an error. Nothing stays charged: the redemptions and holds were released, and the same idempotent charge is asked again in the background and refunded if it was taken. Stored (once the charge is settled); try again with a new key.\n- `storage_unavailable`: the cart's Durable Object, or an object it needs, could not be reached or failed; the cause is logged, never shown. Not stored (with `Retry-After`): retry with the same key and body, which resumes the checkout where it stopped and never charges twice. When the store object failed while the cart was priced, it is stored instead: retry with a new key.\n- `catalog_unavailable`: the live catalog could not be read. Before the key was accepted (with `Retry-After`), retry with the same key; while the cart's prices were read, it is stored: retry with a new key.\n- `misconfigured`: the Worker's configuration is invalid. Not stored.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart")), ("Idempotent-Replayed", Hdr::Ref("Idempotent-Replayed")), ("Retry-After", Hdr::Inline(r#"{"description": "Seconds to wait before retrying (currently always 5). Sent only with the answers that are not stored under the `Idempotency-Key` (`storage_unavailable` when the cart's object could not be reached or failed, and the errors found before it, e.g. `catalog_unavailable`, `misconfigured`); absent from stored answers.", "required": false, "schema": {"type": "integer", "minimum": 0, "examples": [5]}}"#))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("CheckoutProblem"), examples: &[
+                        Example { name: "payment_unavailable", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/payment_unavailable",
+  "title": "Payment unavailable",
+  "status": 503,
+  "detail": "The payment provider did not answer. Nothing was charged (any payment it took later is refunded); try again with a new Idempotency-Key.",
+  "code": "payment_unavailable"
+}"# },
+                        Example { name: "storage_unavailable", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/storage_unavailable",
+  "title": "Storage temporarily unavailable",
+  "status": 503,
+  "detail": "Please retry shortly.",
+  "code": "storage_unavailable",
+  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/checkout",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+            ],
+        },
+        Handler::GetOrder => Op {
+            id: "getOrder",
+            tag: "Checkout",
+            summary: "Get an order",
+            description: "Returns the order as checkout recorded it, with its status changes since (a cancellation by the shopper, `POST /v1/orders/{id}/cancel`; fulfilment, refund or cancellation by the merchant), read from the order's own Durable Object (strongly consistent). Needs the order's token, the `order_token` checkout answered, as `Authorization: Bearer <order_token>`: a missing or wrong token, like an unknown or malformed id, answers 404 `order_not_found` (never 401 or 403, so orders cannot be enumerated). The cart's token does not open it. Never cached (`Cache-Control: no-store`, no `ETag`). HEAD answers like GET, without a body. Accepts no query parameters. Order of checks: query parameters (400), the id's shape and the presence of a token (404), then the order's object (503) and the token itself (404).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The order.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Order"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Order"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "schema": 1,
+  "id": "ord_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "cart_id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+  "currency": "USD",
+  "prices_include_tax": false,
+  "lines": [
+    {
+      "sku": "KTL-1-STEEL",
+      "quantity": 2,
+      "unit_price": 2500,
+      "discount": 500,
+      "tax": 326,
+      "line_total": 4826
+    }
+  ],
+  "totals": {
+    "subtotal": 5000,
+    "discount_total": 500,
+    "shipping": 499,
+    "tax_total": 326,
+    "grand_total": 5325
+  },
+  "promotions": [
+    {
+      "id": "save10",
+      "code": "SAVE10",
+      "amount": 500
+    }
+  ],
+  "email": "ada@example.com",
+  "shipping_address": {
+    "name": "Ada Lovelace",
+    "line1": "1 Market St",
+    "line2": "Suite 300",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US"
+  },
+  "shipping_method": "standard",
+  "payment": {
+    "provider": "test",
+    "reference": "test_ord_3b9d2f4a6c8e0a1b2c3d4e5f"
+  },
+  "status": "paid",
+  "history": [
+    {
+      "at_ms": 1795262400000,
+      "status": "pending_payment"
+    },
+    {
+      "at_ms": 1795262400412,
+      "status": "paid"
+    }
+  ],
+  "created_at_ms": 1795262400000
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "`unknown_parameter` (this route accepts no query parameters) or `duplicate_parameter`; `param` names it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Order"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"expand\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f?expand=lines",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "expand"
+}"# },
+                    ] },
+                ],
+                })),
+                ("404", Response::Own(Resp {
+                    description: "Codes:\n\n- `order_not_found`: no order has this id, the id is malformed, or the token is missing or wrong.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Order"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "order_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/order_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No order has this id, or the token does not open it.",
+  "code": "order_not_found",
+  "instance": "/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Own(Resp {
+                    description: "`storage_unavailable`: the order's Durable Object could not be reached or failed; the cause is logged, never shown. Retry after `Retry-After` seconds.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Order")), ("Retry-After", Hdr::Ref("Retry-After"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "storage_unavailable", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/storage_unavailable",
+  "title": "Storage temporarily unavailable",
+  "status": 503,
+  "detail": "Please retry shortly.",
+  "code": "storage_unavailable",
+  "instance": "/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+            ],
+        },
+        Handler::CancelOrder => Op {
+            id: "cancelOrder",
+            tag: "Checkout",
+            summary: "Cancel an order (shopper)",
+            description: "Cancels the order with the order's token (`Authorization: Bearer <order_token>`): an order that is `paid` and not yet fulfilled becomes `cancelled`, its sold units are put back on sale and its payment is refunded. An order that is `fulfilled`, `cancelled` or `refunded` cannot be cancelled (409 `illegal_transition`). Cancelling is the only change open to shoppers. The status change and the effects it owes are committed together in the order's Durable Object, then carried out before the answer: each line's sold units go back on sale in its SKU's stock object (a `restock` movement, op id `{order id}:restock-{event}:{sku}`), the whole payment is refunded through the provider the order was paid with (`test`: no money moves; `stripe`: `POST /v1/refunds` for the PaymentIntent, with `Idempotency-Key: refund-{order id}`), and the store's order index is updated. Each effect is idempotent; one that fails stays owed and the order's object retries it every 30 seconds, so the answer (200, with the new status) may come before a restock or refund that is still owed. No body is read. Not idempotent by key: repeating a cancellation that was applied answers 409 `illegal_transition`. Never cached (`Cache-Control: no-store`). Accepts no query parameters. Order of checks: query parameters (400), the presence of a token (404), the id's shape (404), the order's object (503), the token itself (404), then the order's status (409).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The order after the change.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Order"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Order"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "schema": 1,
+  "id": "ord_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "cart_id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+  "currency": "USD",
+  "prices_include_tax": false,
+  "lines": [
+    {
+      "sku": "KTL-1-STEEL",
+      "quantity": 2,
+      "unit_price": 2500,
+      "discount": 500,
+      "tax": 326,
+      "line_total": 4826
+    }
+  ],
+  "totals": {
+    "subtotal": 5000,
+    "discount_total": 500,
+    "shipping": 499,
+    "tax_total": 326,
+    "grand_total": 5325
+  },
+  "promotions": [
+    {
+      "id": "save10",
+      "code": "SAVE10",
+      "amount": 500
+    }
+  ],
+  "email": "ada@example.com",
+  "shipping_address": {
+    "name": "Ada Lovelace",
+    "line1": "1 Market St",
+    "line2": "Suite 300",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US"
+  },
+  "shipping_method": "standard",
+  "payment": {
+    "provider": "test",
+    "reference": "test_ord_3b9d2f4a6c8e0a1b2c3d4e5f"
+  },
+  "status": "cancelled",
+  "history": [
+    {
+      "at_ms": 1795262400000,
+      "status": "pending_payment"
+    },
+    {
+      "at_ms": 1795262400412,
+      "status": "paid"
+    },
+    {
+      "at_ms": 1795266000000,
+      "status": "cancelled"
+    }
+  ],
+  "created_at_ms": 1795262400000
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused (this route accepts none); `param` names it. Codes: `unknown_parameter`, `duplicate_parameter`. Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Order"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"reason\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f/cancel?reason=late",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "reason"
+}"# },
+                    ] },
+                ],
+                })),
+                ("404", Response::Own(Resp {
+                    description: "Nothing was changed. Codes:\n\n- `order_not_found`: no order has this id, the id is malformed, or the token is missing or wrong.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Order"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "order_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/order_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No order has this id, or the token does not open it.",
+  "code": "order_not_found",
+  "instance": "/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f/cancel",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "`illegal_transition`: the order's status does not allow this change (see `OrderStatus`); `detail` names the status. Nothing was changed. Repeating a change that was applied answers this too.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Order"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "illegal_transition", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/illegal_transition",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "An order that is fulfilled cannot be cancelled.",
+  "code": "illegal_transition",
+  "instance": "/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f/cancel",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Own(Resp {
+                    description: "`storage_unavailable`: the order's Durable Object could not be reached or failed; the cause is logged, never shown. The cancellation may nonetheless have been committed: read the order before repeating it (a repeated cancellation answers 409 `illegal_transition`). Retry after `Retry-After` seconds.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Order")), ("Retry-After", Hdr::Ref("Retry-After"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "storage_unavailable", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/storage_unavailable",
+  "title": "Storage temporarily unavailable",
+  "status": 503,
+  "detail": "Please retry shortly.",
+  "code": "storage_unavailable",
+  "instance": "/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f/cancel",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+            ],
+        },
+        Handler::PutProduct => Op {
+            id: "upsertProduct",
+            tag: "Admin",
+            summary: "Create or replace a product",
+            description: "Creates product `{id}` or replaces it entirely with the body, a `ProductInput` whose `id` must equal `{id}`. Answers 201 `created` for a new product, 200 `updated` when the stored product differed and 200 `unchanged` when it was identical (nothing written, audited or published; sending the same body again is safe). `created_at` may be left out: a replaced product keeps its stored timestamp, a new one is stamped with the time of the write. The response carries the stored product. The write is serialized with every other admin write through the catalog writer Durable Object, committed atomically with its audit-trail entry, and published as a new catalog version before the answer: the edge that handled it sees it on its next read, other edges within KV's propagation window (about 60 seconds). All-or-nothing: a refused body changes nothing. Requires role `admin`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The product, as `application/json` of at most 64 KiB.",
+                content: &[
+                    Content { media: "application/json", schema: Named("ProductInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The product was replaced (`updated`) or already was exactly so (`unchanged`).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("WriteResult"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "outcome": "updated",
+  "catalog_version": "3b9f0c6a1d2e4f58",
+  "product": {
+    "schema": 1,
+    "id": "prd_kettle1",
+    "slug": "stovetop-kettle",
+    "name": "Stovetop Kettle",
+    "description": "A 1.7 l kettle for gas and induction hobs.",
+    "category": "kitchen",
+    "tags": [
+      "tea",
+      "induction"
+    ],
+    "position": 10,
+    "created_at": "2026-11-21T12:00:00.000Z",
+    "images": [
+      {
+        "url": "/img/kitchen.svg",
+        "alt": "Stovetop Kettle"
+      }
+    ],
+    "variants": [
+      {
+        "sku": "KTL-1-STEEL",
+        "name": "Steel",
+        "options": {
+          "finish": "Steel"
+        },
+        "prices": {
+          "EUR": 2300,
+          "USD": 2500
+        }
+      }
+    ]
+  }
+}"# },
+                    ] },
+                ],
+                })),
+                ("201", Response::Own(Resp {
+                    description: "The product was created (`created`).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("WriteResult"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "outcome": "created",
+  "catalog_version": "3b9f0c6a1d2e4f58",
+  "product": {
+    "schema": 1,
+    "id": "prd_kettle1",
+    "slug": "stovetop-kettle",
+    "name": "Stovetop Kettle",
+    "description": "A 1.7 l kettle for gas and induction hobs.",
+    "category": "kitchen",
+    "tags": [
+      "tea",
+      "induction"
+    ],
+    "position": 10,
+    "created_at": "2026-11-21T12:00:00.000Z",
+    "images": [
+      {
+        "url": "/img/kitchen.svg",
+        "alt": "Stovetop Kettle"
+      }
+    ],
+    "variants": [
+      {
+        "sku": "KTL-1-STEEL",
+        "name": "Steel",
+        "options": {
+          "finish": "Steel"
+        },
+        "prices": {
+          "EUR": 2300,
+          "USD": 2500
+        }
+      }
+    ]
+  }
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused before anything is written. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `duplicate_parameter`: a query parameter is given more than once; `param` names it.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body has a field the input does not define; `field` names it.\n- `missing_field`: a required field is absent; `field` names it.\n- `invalid_type`: a field, or the body itself, has the wrong JSON type or is out of its type's range; `field` names it when it is a field.\n- `invalid_body`: the body could not be read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "unknown field `price`, expected one of `id`, `slug`, `name`, `description`, `category`, `tags`, `position`, `created_at`, `images`, `variants`, `max_per_order` at line 1 column 72",
+  "code": "unknown_field",
+  "instance": "/admin/v1/products/prd_kettle1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "price"
+}"# },
+                        Example { name: "missing_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/missing_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "missing field `name` at line 1 column 54",
+  "code": "missing_field",
+  "instance": "/admin/v1/products/prd_kettle1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "name"
+}"# },
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/products/prd_kettle1?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("413", Response::Shared("AdminPayloadTooLarge")),
+                ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: the body is well formed but breaks rules; `errors` lists every problem found (see `FieldProblem` for each code). A body whose `id` differs from `{id}` is refused with `id_mismatch` alone; a bad price key or amount (`unknown_currency`, `invalid_price`) is reported before the other rules are checked. A `max_per_order` outside 1 to 99 is `invalid_quantity` (field `max_per_order`). Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "validation_failed", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "3 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/products/prd_kettle1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "category",
+      "code": "unknown_category",
+      "message": "no such category"
+    },
+    {
+      "field": "images[0].url",
+      "code": "invalid_url",
+      "message": "must be an https:// URL or a path starting with /"
+    },
+    {
+      "field": "slug",
+      "code": "duplicate_slug",
+      "message": "already used by prd_00042"
+    }
+  ]
+}"# },
+                        Example { name: "id_mismatch", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/products/prd_kettle1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "id",
+      "code": "id_mismatch",
+      "message": "the body's id must be prd_kettle1, as in the path"
+    }
+  ]
+}"# },
+                        Example { name: "invalid_quantity", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/products/prd_kettle1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "max_per_order",
+      "code": "invalid_quantity",
+      "message": "must be from 1 to 99 when given"
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("AdminServiceUnavailable")),
+            ],
+        },
+        Handler::DeleteProduct => Op {
+            id: "deleteProduct",
+            tag: "Admin",
+            summary: "Delete a product",
+            description: "Deletes product `{id}` with its variants and prices, freeing its slug and SKUs. Answers 200 `deleted` (without `product`); a product that does not exist is 404. No request body is read. The write is serialized with every other admin write through the catalog writer Durable Object, committed atomically with its audit-trail entry, and published as a new catalog version before the answer: the edge that handled it sees it on its next read, other edges within KV's propagation window (about 60 seconds). Requires role `admin`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The product was deleted.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("WriteResult"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{"outcome": "deleted", "catalog_version": "7d0e5a4b3c2f1e09"}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `duplicate_parameter`: a query parameter is given more than once; `param` names it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/products/prd_kettle1?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "`product_not_found`: no product has this id. Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "product_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/product_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No product has this id.",
+  "code": "product_not_found",
+  "instance": "/admin/v1/products/prd_kettle1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("AdminServiceUnavailable")),
+            ],
+        },
+        Handler::PutPrice => Op {
+            id: "setPrice",
+            tag: "Admin",
+            summary: "Set a variant's price in one currency",
+            description: "Sets the price of variant `{sku}` in `{currency}` to `amount` minor units, adding the currency to its price list if it had no price in it. Answers 200 `updated`, or 200 `unchanged` when the price already was this amount (nothing written, audited or published); the response carries the product the SKU belongs to. Order of checks: the currency (404 `unknown_currency`), the amount (422), then the SKU (404 `sku_not_found`). The write is serialized with every other admin write through the catalog writer Durable Object, committed atomically with its audit-trail entry, and published as a new catalog version before the answer: the edge that handled it sees it on its next read, other edges within KV's propagation window (about 60 seconds). All-or-nothing: a refused request changes nothing. Requires role `admin`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The amount, as `application/json` of at most 64 KiB.",
+                content: &[
+                    Content { media: "application/json", schema: Named("PriceInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The price was set (`updated`) or already was this amount (`unchanged`).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("WriteResult"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "outcome": "updated",
+  "catalog_version": "5a1c3e7f9b2d4068",
+  "product": {
+    "schema": 1,
+    "id": "prd_kettle1",
+    "slug": "stovetop-kettle",
+    "name": "Stovetop Kettle",
+    "description": "A 1.7 l kettle for gas and induction hobs.",
+    "category": "kitchen",
+    "tags": [
+      "tea",
+      "induction"
+    ],
+    "position": 10,
+    "created_at": "2026-11-21T12:00:00.000Z",
+    "images": [
+      {
+        "url": "/img/kitchen.svg",
+        "alt": "Stovetop Kettle"
+      }
+    ],
+    "variants": [
+      {
+        "sku": "KTL-1-STEEL",
+        "name": "Steel",
+        "options": {
+          "finish": "Steel"
+        },
+        "prices": {
+          "EUR": 2300,
+          "USD": 2600
+        }
+      }
+    ]
+  }
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused before anything is written. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `duplicate_parameter`: a query parameter is given more than once; `param` names it.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body has a field the input does not define; `field` names it.\n- `missing_field`: a required field is absent; `field` names it.\n- `invalid_type`: a field, or the body itself, has the wrong JSON type or is out of its type's range; `field` names it when it is a field.\n- `invalid_body`: the body could not be read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "unknown field `currency`, expected `amount` at line 1 column 22",
+  "code": "unknown_field",
+  "instance": "/admin/v1/prices/KTL-1-STEEL/USD",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "currency"
+}"# },
+                        Example { name: "missing_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/missing_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "missing field `amount` at line 1 column 2",
+  "code": "missing_field",
+  "instance": "/admin/v1/prices/KTL-1-STEEL/USD",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "amount"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "Nothing was changed. Codes:\n\n- `unknown_currency`: `{currency}` is not three letters, or not a currency the shop knows.\n- `sku_not_found`: no variant has this SKU.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_currency", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_currency",
+  "title": "Not found",
+  "status": 404,
+  "detail": "Not a known ISO 4217 currency code.",
+  "code": "unknown_currency",
+  "instance": "/admin/v1/prices/KTL-1-STEEL/XYZ",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                        Example { name: "sku_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/sku_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No variant has this SKU.",
+  "code": "sku_not_found",
+  "instance": "/admin/v1/prices/NOPE-1/USD",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("AdminPayloadTooLarge")),
+                ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: `amount` is not an integer from 0 to 100000000000 (`errors` holds one `invalid_price` problem for field `amount`). Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_price", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/prices/KTL-1-STEEL/USD",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "amount",
+      "code": "invalid_price",
+      "message": "must be a non-negative integer of minor units"
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("AdminServiceUnavailable")),
+            ],
+        },
+        Handler::DeletePrice => Op {
+            id: "deletePrice",
+            tag: "Admin",
+            summary: "Delete a variant's price in one currency",
+            description: "Removes the price of variant `{sku}` in `{currency}`. Answers 200 `deleted` (without `product`). A variant keeps at least one price: deleting its only one is 409 `last_price` (set another first). No request body is read. The write is serialized with every other admin write through the catalog writer Durable Object, committed atomically with its audit-trail entry, and published as a new catalog version before the answer: the edge that handled it sees it on its next read, other edges within KV's propagation window (about 60 seconds). All-or-nothing: a refused request changes nothing. Requires role `admin`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The price was deleted.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("WriteResult"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{"outcome": "deleted", "catalog_version": "9e8d7c6b5a403f21"}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `duplicate_parameter`: a query parameter is given more than once; `param` names it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/prices/KTL-1-STEEL/EUR?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "Nothing was changed. Codes:\n\n- `sku_not_found`: no variant has this SKU.\n- `price_not_found`: the variant has no price in `{currency}`; also when `{currency}` is not three letters or not a currency the shop knows.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "sku_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/sku_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No variant has this SKU.",
+  "code": "sku_not_found",
+  "instance": "/admin/v1/prices/NOPE-1/EUR",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                        Example { name: "price_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/price_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "This SKU has no price in this currency.",
+  "code": "price_not_found",
+  "instance": "/admin/v1/prices/KTL-1-STEEL/JPY",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "`last_price`: this is the variant's only price; set a price in another currency first. Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "last_price", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/last_price",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "USD is the only price of KTL-1-STEEL; set another first",
+  "code": "last_price",
+  "instance": "/admin/v1/prices/KTL-1-STEEL/USD",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("AdminServiceUnavailable")),
+            ],
+        },
+        Handler::PutCategory => Op {
+            id: "upsertCategory",
+            tag: "Admin",
+            summary: "Create or rename a category",
+            description: "Creates category `{slug}` (201 `created`, appended to the end of the merchant's category order) or renames it (200 `updated`); 200 `unchanged` when it already has this name (nothing written, audited or published). Categories cannot be deleted. The response has no `product`. The write is serialized with every other admin write through the catalog writer Durable Object, committed atomically with its audit-trail entry, and published as a new catalog version before the answer: the edge that handled it sees it on its next read, other edges within KV's propagation window (about 60 seconds). All-or-nothing: a refused request changes nothing. Requires role `admin`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The name, as `application/json` of at most 64 KiB.",
+                content: &[
+                    Content { media: "application/json", schema: Named("CategoryInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The category was renamed (`updated`) or already had this name (`unchanged`).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("WriteResult"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{"outcome": "updated", "catalog_version": "3b9f0c6a1d2e4f58"}"# },
+                    ] },
+                ],
+                })),
+                ("201", Response::Own(Resp {
+                    description: "The category was created (`created`).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("WriteResult"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{"outcome": "created", "catalog_version": "3b9f0c6a1d2e4f58"}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused before anything is written. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `duplicate_parameter`: a query parameter is given more than once; `param` names it.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body has a field the input does not define; `field` names it.\n- `missing_field`: a required field is absent; `field` names it.\n- `invalid_type`: a field, or the body itself, has the wrong JSON type or is out of its type's range; `field` names it when it is a field.\n- `invalid_body`: the body could not be read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "missing_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/missing_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "missing field `name` at line 1 column 2",
+  "code": "missing_field",
+  "instance": "/admin/v1/categories/kitchen",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "name"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("413", Response::Shared("AdminPayloadTooLarge")),
+                ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: `errors` lists every problem: `invalid_slug` (field `slug`: `{slug}` is not lowercase words of letters and digits joined by single hyphens, at most 120 characters) and `invalid_length` (field `name`: empty after trimming or longer than 200 characters). Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "validation_failed", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "2 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/categories/Kitchen_Tools",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "slug",
+      "code": "invalid_slug",
+      "message": "must be lowercase words of letters and digits joined by single hyphens"
+    },
+    {
+      "field": "name",
+      "code": "invalid_length",
+      "message": "must be 1 to 200 characters"
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("AdminServiceUnavailable")),
+            ],
+        },
+        Handler::ImportCatalog => Op {
+            id: "importCatalog",
+            tag: "Admin",
+            summary: "Import products from NDJSON",
+            description: "Creates or replaces many products from an NDJSON body: each non-blank line is one `ProductInput`, applied exactly like `PUT /admin/v1/products/{id}` with the line's `id` (without `id_mismatch`). The body is streamed, so its total size is not limited, but each line may be at most 64 KiB (65536 bytes; longer lines are rejected with `line_too_long`) and only the first 100,000 non-blank lines are read (later lines are rejected with `too_many_lines`). Lines that are not UTF-8 are rejected with `invalid_utf8`, unreadable or invalid lines with the codes of a single write.\n\nEach line stands alone: valid lines are applied, rejected lines change nothing, and the answer is 200 with an `ImportReport` counting every line (`created`, `updated`, `unchanged`, `rejected`) and listing the first 1,000 rejected lines with all their problems (`errors_truncated` is true when more were rejected). A line identical to the stored product counts as `unchanged`, so re-importing the same file changes nothing. A later line with the same `id` as an earlier one replaces it.\n\nLines are applied in batches, each committed atomically with one audit-trail entry per changed product, through the same Durable Object that serializes all admin writes; everything the import changed is published as a new catalog version before the answer (the edge that handled it sees it on its next read, other edges within KV's propagation window, about 60 seconds); during a long import, batches already committed may become visible earlier. An import is not atomic as a whole: if it fails part way (400 `invalid_body` for a broken body stream, 503), batches already committed stay applied and are published shortly; re-import the file (lines already applied count as `unchanged`). Requires role `admin`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The products, one JSON object per line (`Content-Type: application/x-ndjson` or `application/jsonl`).",
+                content: &[
+                    Content { media: "application/x-ndjson", schema: Inline(r#"{"type": "string", "description": "Newline-delimited JSON: one `ProductInput` object per line (LF or CRLF). Blank lines are skipped but counted in line numbers."}"#), examples: &[
+                        Example { name: "two_products", summary: None, value: r#""{\"id\":\"prd_kettle1\",\"slug\":\"stovetop-kettle\",\"name\":\"Stovetop Kettle\",\"category\":\"kitchen\",\"variants\":[{\"sku\":\"KTL-1-STEEL\",\"name\":\"Steel\",\"prices\":{\"USD\":2500,\"EUR\":2300}}]}\n{\"id\":\"prd_mug1\",\"slug\":\"enamel-mug\",\"name\":\"Enamel Mug\",\"category\":\"kitchen\",\"tags\":[\"camping\"],\"variants\":[{\"sku\":\"MUG-1-WHITE\",\"name\":\"White\",\"prices\":{\"USD\":1200}}]}\n""# },
+                    ] },
+                    Content { media: "application/jsonl", schema: Inline(r#"{"type": "string", "description": "Newline-delimited JSON: one `ProductInput` object per line (LF or CRLF). Blank lines are skipped but counted in line numbers."}"#), examples: &[
+                        Example { name: "two_products", summary: None, value: r#""{\"id\":\"prd_kettle1\",\"slug\":\"stovetop-kettle\",\"name\":\"Stovetop Kettle\",\"category\":\"kitchen\",\"variants\":[{\"sku\":\"KTL-1-STEEL\",\"name\":\"Steel\",\"prices\":{\"USD\":2500,\"EUR\":2300}}]}\n{\"id\":\"prd_mug1\",\"slug\":\"enamel-mug\",\"name\":\"Enamel Mug\",\"category\":\"kitchen\",\"tags\":[\"camping\"],\"variants\":[{\"sku\":\"MUG-1-WHITE\",\"name\":\"White\",\"prices\":{\"USD\":1200}}]}\n""# },
+                    ] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The import report: every line is counted; rejected lines are listed (the first 1,000).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("ImportReport"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "received": 1203,
+  "created": 1150,
+  "updated": 40,
+  "unchanged": 10,
+  "rejected": 3,
+  "errors": [
+    {
+      "line": 17,
+      "errors": [
+        {
+          "field": "variants[0].prices.EUR",
+          "code": "invalid_price",
+          "message": "must be a non-negative integer of minor units"
+        }
+      ]
+    },
+    {
+      "line": 240,
+      "errors": [
+        {
+          "field": null,
+          "code": "invalid_json",
+          "message": "EOF while parsing a value at line 1 column 14"
+        }
+      ]
+    },
+    {
+      "line": 981,
+      "errors": [
+        {
+          "field": "category",
+          "code": "unknown_category",
+          "message": "no such category"
+        },
+        {
+          "field": "slug",
+          "code": "duplicate_slug",
+          "message": "already used by prd_00042"
+        }
+      ]
+    }
+  ],
+  "errors_truncated": false,
+  "catalog_version": "3b9f0c6a1d2e4f58"
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `duplicate_parameter`: a query parameter is given more than once; `param` names it.\n- `invalid_body`: the body could not be read, or its stream broke part way (lines read before may have been applied).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/catalog/import?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("415", Response::Own(Resp {
+                    description: "`unsupported_media_type`: the `Content-Type` is neither `application/x-ndjson` nor `application/jsonl` (parameters such as `charset` are allowed). Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unsupported_media_type", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unsupported_media_type",
+  "title": "Unsupported media type",
+  "status": 415,
+  "detail": "Send the body as application/x-ndjson or application/jsonl.",
+  "code": "unsupported_media_type",
+  "instance": "/admin/v1/catalog/import",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("AdminServiceUnavailable")),
+            ],
+        },
+        Handler::ListAudit => Op {
+            id: "listAudit",
+            tag: "Admin",
+            summary: "Read the audit trail",
+            description: "Lists the audit trail, oldest entry first: one entry per applied change (`unchanged` writes and refused requests record none), with the token label that made it, when, what and the before/after summaries. Entries are written atomically with their change and never altered or removed. Page through with `next_cursor` until it is null. Allowed to roles `admin` and `viewer`.",
+            headers: &["XRequestId"],
+            query: &[
+                QueryDoc::Inline(Param {
+                    name: "limit",
+                    place: Place::Query,
+                    required: false,
+                    description: "Page size: an integer from 1 to 200 written with digits only (default 50), else 400 `invalid_limit`.",
+                    schema: r#"{"anyOf": [{"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "cursor",
+                    place: Place::Query,
+                    required: false,
+                    description: "Opaque cursor: the `next_cursor` of the previous page, passed back as it is. A malformed cursor is 400 `invalid_cursor`.",
+                    schema: r#"{"anyOf": [{"type": "string"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+            ],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "One page of audit entries.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("AuditPage"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "items": [
+    {
+      "seq": 41,
+      "at": "2026-11-21T11:59:58.214Z",
+      "actor": "ops",
+      "action": "product.create",
+      "target": "product:prd_kettle1",
+      "fields": [],
+      "before": null,
+      "after": {
+        "slug": "stovetop-kettle",
+        "name": "Stovetop Kettle",
+        "category": "kitchen",
+        "variants": 1,
+        "prices": {
+          "EUR": [
+            2300,
+            2300
+          ],
+          "USD": [
+            2500,
+            2500
+          ]
+        }
+      }
+    },
+    {
+      "seq": 42,
+      "at": "2026-11-21T12:00:00.000Z",
+      "actor": "ops",
+      "action": "price.set",
+      "target": "price:KTL-1-STEEL:USD",
+      "fields": [
+        "prices.USD"
+      ],
+      "before": {
+        "amount": 2500,
+        "currency": "USD"
+      },
+      "after": {
+        "amount": 2600,
+        "currency": "USD"
+      }
+    }
+  ],
+  "next_cursor": "a42"
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `limit` and `cursor`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_limit`: `limit` is not an integer from 1 to 200 written with digits only.\n- `invalid_cursor`: `cursor` is malformed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_limit", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_limit",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "limit must be an integer from 1 to 200.",
+  "code": "invalid_limit",
+  "instance": "/admin/v1/audit?limit=500",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "limit"
+}"# },
+                        Example { name: "invalid_cursor", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_cursor",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Pass back next_cursor as it is.",
+  "code": "invalid_cursor",
+  "instance": "/admin/v1/audit?cursor=abc",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "cursor"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("503", Response::Shared("AdminServiceUnavailable")),
+            ],
+        },
+        Handler::SetOnHandBatch => Op {
+            id: "setOnHandBatch",
+            tag: "Admin",
+            summary: "Set the units on hand of many SKUs at once (batch stock count)",
+            description: "Sets the units on hand of up to 200 SKUs, as `PUT /admin/v1/inventory/{sku}` does for one: each item is a `set` movement (reason default `count`) applied by its SKU's stock Durable Object, atomically with its movement-history entries, before the answer. The items are applied concurrently and independently, not all-or-nothing: the answer is 200 whenever the batch itself is accepted, with one outcome per item in request order (`status: ok` with the SKU's levels, or `status: error` with a stable `code`) and the counts `updated` and `failed`. Whether each SKU exists is decided by one read of the live catalog version this edge holds (an unknown SKU fails its item with `sku_not_found` and nothing is written for it). Refusals of the whole batch, before anything is written: the token (401, 403), query parameters (400), the body's media type (415), size (413, at most 256 KiB) and JSON shape (400, `field` names the item's member, `items[2].on_hand`), then the batch rules (400 `empty_batch`, `too_many_items` above 200 items, `duplicate_sku`), then the catalog (503). Then, per item: the SKU (`sku_not_found`), `reason` (`invalid_length`), the stock ledger (`invalid_quantity`, `below_committed`), the stock object (`storage_unavailable`). Send an `Idempotency-Key` to retry safely: each item's operation id is the key with the SKU, so retrying the batch after a timeout, a 503 or an item's `storage_unavailable` applies every item at most once (see the header). Like every stock write it publishes no catalog version and records no audit-trail entry; `GET /v1/inventory/{sku}` and `GET /admin/v1/inventory/{sku}` reflect each item at once, and the listing's stock snapshot follows within seconds. Each item is one Durable Object request of this invocation (up to 200). Requires role `admin`.",
+            headers: &["InventoryBatchIdempotencyKey", "XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The counted stock of 1 to 200 SKUs, as `application/json` of at most 256 KiB.",
+                content: &[
+                    Content { media: "application/json", schema: Named("InventoryBatchInput"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "items": [
+    {
+      "sku": "KTL-1-STEEL",
+      "on_hand": 10,
+      "reason": "stocktake"
+    },
+    {
+      "sku": "NO-SUCH-SKU",
+      "on_hand": 4
+    }
+  ]
+}"# },
+                    ] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The batch was accepted; `items` says what happened to each SKU, in request order.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("InventoryBatchResult"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "items": [
+    {
+      "status": "ok",
+      "sku": "KTL-1-STEEL",
+      "levels": {
+        "on_hand": 10,
+        "reserved": 0,
+        "sold": 0,
+        "available": 10
+      },
+      "applied": true
+    },
+    {
+      "status": "error",
+      "sku": "NO-SUCH-SKU",
+      "code": "sku_not_found",
+      "detail": "No variant of the live catalog has this SKU."
+    }
+  ],
+  "updated": 1,
+  "failed": 1
+}"# },
+                        Example { name: "retried", summary: Some("The same batch again with the same Idempotency-Key: nothing applied twice"), value: r#"{
+  "items": [
+    {
+      "status": "ok",
+      "sku": "KTL-1-STEEL",
+      "levels": {
+        "on_hand": 10,
+        "reserved": 0,
+        "sold": 0,
+        "available": 10
+      },
+      "applied": false
+    },
+    {
+      "status": "error",
+      "sku": "NO-SUCH-SKU",
+      "code": "sku_not_found",
+      "detail": "No variant of the live catalog has this SKU."
+    }
+  ],
+  "updated": 1,
+  "failed": 1
+}"# },
+                        Example { name: "item_refusals", summary: Some("Items refused by the stock ledger and by the reason rule"), value: r#"{
+  "items": [
+    {
+      "status": "error",
+      "sku": "KTL-1-STEEL",
+      "code": "below_committed",
+      "detail": "On hand may not go below 3, the units reserved and sold."
+    },
+    {
+      "status": "error",
+      "sku": "KTL-1-COPPER",
+      "code": "invalid_quantity",
+      "detail": "on_hand must be an integer from 0 to 1000000000 (on hand after the change too)"
+    },
+    {
+      "status": "error",
+      "sku": "KTL-2-BLACK",
+      "code": "invalid_length",
+      "detail": "reason must be 1 to 200 characters"
+    }
+  ],
+  "updated": 0,
+  "failed": 3
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The batch is refused before anything is written. Codes:\n\n- `empty_batch`: `items` is empty; `field` is `items`.\n- `too_many_items`: more than 200 items; `field` is `items`. Split the batch.\n- `duplicate_sku`: a SKU is given twice (exact match); `field` names the later item's `sku` (`items[3].sku`).\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `duplicate_parameter`: a query parameter is given more than once; `param` names it.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body or an item has a field the input does not define; `field` names it (`items[0].available`).\n- `missing_field`: a required field is absent; `field` names it (`items`, `items[1].on_hand`).\n- `invalid_type`: a field, or the body itself, has the wrong JSON type or is out of its type's range (e.g. a non-integer `on_hand`); `field` names it when it is a field.\n- `invalid_body`: the body could not be read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "too_many_items", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/too_many_items",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "A batch takes at most 200 items; this one has 201. Split it.",
+  "code": "too_many_items",
+  "instance": "/admin/v1/inventory",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "items"
+}"# },
+                        Example { name: "duplicate_sku", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/duplicate_sku",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "This SKU is already item 1 of the batch; send each SKU once.",
+  "code": "duplicate_sku",
+  "instance": "/admin/v1/inventory",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "items[3].sku"
+}"# },
+                        Example { name: "empty_batch", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/empty_batch",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "Send 1 to 200 items.",
+  "code": "empty_batch",
+  "instance": "/admin/v1/inventory",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "items"
+}"# },
+                        Example { name: "unknown_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "unknown field `available`, expected one of `sku`, `on_hand`, `reason` at line 1 column 46",
+  "code": "unknown_field",
+  "instance": "/admin/v1/inventory",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "items[0].available"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("413", Response::Own(Resp {
+                    description: "`payload_too_large`: the body (or its declared `Content-Length`) is larger than 256 KiB (262144 bytes). Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "payload_too_large", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/payload_too_large",
+  "title": "Request body too large",
+  "status": 413,
+  "detail": "The body may be at most 262144 bytes.",
+  "code": "payload_too_large",
+  "instance": "/admin/v1/inventory",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
+                ("503", Response::Own(Resp {
+                    description: "Retry after `Retry-After` seconds; nothing was changed. Codes:\n\n- `catalog_unavailable`: the live catalog, which decides whether the SKUs exist, could not be read.\n- `misconfigured`: the Worker's configuration is invalid, e.g. a malformed `ADMIN_TOKENS` secret.\n\nA stock object that cannot be reached fails only its item (`storage_unavailable` in `items`), not the batch.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin")), ("Retry-After", Hdr::Ref("Retry-After"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "catalog_unavailable", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/catalog_unavailable",
+  "title": "Catalog temporarily unavailable",
+  "status": 503,
+  "detail": "Please retry shortly.",
+  "code": "catalog_unavailable",
+  "instance": "/admin/v1/inventory",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+            ],
+        },
+        Handler::GetStock => Op {
+            id: "getInventoryLevels",
+            tag: "Admin",
+            summary: "Read a SKU's exact stock levels",
+            description: "Returns the stock levels of variant `{sku}`: `on_hand`, `reserved` (units held by carts' and checkouts' holds that have not expired), `sold` and `available`, exactly as the SKU's stock Durable Object has them at the moment of the request. The object applies every hold, sale, count and adjustment one at a time, so the read reflects every change acknowledged before it, at every edge. A SKU of the catalog whose stock was never set answers all four at 0. Reading changes nothing and records no movement. The SKU must be one a variant of the live catalog version has (404 `sku_not_found`; that check follows the catalog's propagation across edges, about 60 seconds). Never cached (`Cache-Control: no-store`, no `ETag`). HEAD answers like GET, without a body. Accepts no query parameters. Order of checks: the token (401), query parameters (400), the SKU (404), then the stock object (503). Allowed to roles `admin` and `viewer`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The SKU's levels now.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("InventoryLevels"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{"sku": "KTL-1-STEEL", "on_hand": 10, "reserved": 2, "sold": 1, "available": 7}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused (this route accepts none); `param` names it. Codes: `unknown_parameter`, `duplicate_parameter`.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"limit\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/inventory/KTL-1-STEEL?limit=5",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "limit"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("404", Response::Own(Resp {
+                    description: "`sku_not_found`: no variant of the live catalog version has this SKU (checked against the catalog version this edge holds).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "sku_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/sku_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No variant of the live catalog has this SKU.",
+  "code": "sku_not_found",
+  "instance": "/admin/v1/inventory/NO-SUCH-SKU",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("AdminInventoryServiceUnavailable")),
+            ],
+        },
+        Handler::SetOnHand => Op {
+            id: "setOnHand",
+            tag: "Admin",
+            summary: "Set a SKU's units on hand (counted stock)",
+            description: "Sets the units on hand of variant `{sku}` to `on_hand`, as after a stock count, and records a `set` movement (its `on_hand_delta` is the difference, possibly 0) with `reason` (default `count`). On hand may not drop below the units reserved by live holds plus the units sold (409 `below_committed`). Answers 200 with the SKU's levels after the write; setting the count it already has answers 200 too (and records another `set` movement unless it is an `Idempotency-Key` retry). The write is applied by the SKU's stock Durable Object, one at a time with every other change of this SKU's stock, atomically with its movement-history entries (holds found expired are released first and recorded as `expire` movements), before the answer; `GET /v1/inventory/{sku}` reflects it at once, at every edge. It publishes no catalog version and records no audit-trail entry. All-or-nothing: a refused request changes nothing. Send an `Idempotency-Key` to retry safely: a retry with the same key by the same token on this SKU within 24 hours answers the first outcome (200 with `applied: false`, or the same 409/422 refusal of the stock ledger) and changes nothing. Order of checks: the token (401, 403), query parameters (400), the body's media type (415), size (413) and JSON shape (400), the SKU (404), `reason` (422 `invalid_length`), then the stock ledger (422 `invalid_quantity`, 409 `below_committed`). Requires role `admin`.",
+            headers: &["IdempotencyKey", "XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The counted stock, as `application/json` of at most 64 KiB.",
+                content: &[
+                    Content { media: "application/json", schema: Named("SetOnHandInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The count was applied (`applied: true`), or this `Idempotency-Key` had been applied before (`applied: false`, nothing changed). The levels are the SKU's levels now.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("InventoryWriteResult"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "sku": "KTL-1-STEEL",
+  "on_hand": 10,
+  "reserved": 0,
+  "sold": 0,
+  "available": 10,
+  "applied": true
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused before anything is written. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `duplicate_parameter`: a query parameter is given more than once; `param` names it.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body has a field the input does not define; `field` names it.\n- `missing_field`: a required field is absent; `field` names it.\n- `invalid_type`: a field, or the body itself, has the wrong JSON type or is out of its type's range (e.g. a non-integer quantity); `field` names it when it is a field.\n- `invalid_body`: the body could not be read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "unknown field `available`, expected `on_hand` or `reason` at line 1 column 24",
+  "code": "unknown_field",
+  "instance": "/admin/v1/inventory/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "available"
+}"# },
+                        Example { name: "invalid_type", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_type",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "invalid type: floating point `1.5`, expected i64 at line 1 column 14",
+  "code": "invalid_type",
+  "instance": "/admin/v1/inventory/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "on_hand"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "`sku_not_found`: no variant of the live catalog version has this SKU (checked against the catalog version this edge holds). Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "sku_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/sku_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No variant of the live catalog has this SKU.",
+  "code": "sku_not_found",
+  "instance": "/admin/v1/inventory/NO-SUCH-SKU",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "`below_committed`: on hand would drop below the units reserved by live holds plus the units sold; `detail` names that minimum. Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "below_committed", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/below_committed",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "On hand may not go below 3, the units reserved and sold.",
+  "code": "below_committed",
+  "instance": "/admin/v1/inventory/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("AdminPayloadTooLarge")),
+                ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: `errors` holds one problem: `invalid_length` (field `reason`: empty after trimming or longer than 200 characters) or `invalid_quantity` (field `on_hand`: not from 0 to 1000000000). Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_quantity", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/inventory/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "on_hand",
+      "code": "invalid_quantity",
+      "message": "must be an integer from 0 to 1000000000 (on hand after the change too)"
+    }
+  ]
+}"# },
+                        Example { name: "invalid_length", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/inventory/KTL-1-STEEL",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "reason",
+      "code": "invalid_length",
+      "message": "must be 1 to 200 characters"
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("AdminInventoryServiceUnavailable")),
+            ],
+        },
+        Handler::AdjustStock => Op {
+            id: "adjustInventory",
+            tag: "Admin",
+            summary: "Adjust a SKU's units on hand",
+            description: "Changes the units on hand of variant `{sku}` by `delta` (received, returned, damaged, lost …) and records an `adjust` movement with `reason`. |`delta`| may be at most 1000000000 and on hand at most 1000000000 (422 `invalid_quantity`); on hand may not drop below the units reserved by live holds plus the units sold, hence never below 0 (409 `below_committed`). Answers 200 with the SKU's levels after the write. Not idempotent by itself: each request without a repeated `Idempotency-Key` is applied again. The write is applied by the SKU's stock Durable Object, one at a time with every other change of this SKU's stock, atomically with its movement-history entries (holds found expired are released first and recorded as `expire` movements), before the answer; `GET /v1/inventory/{sku}` reflects it at once, at every edge. It publishes no catalog version and records no audit-trail entry. All-or-nothing: a refused request changes nothing. Send an `Idempotency-Key` to retry safely: a retry with the same key by the same token on this SKU within 24 hours answers the first outcome (200 with `applied: false`, or the same 409/422 refusal of the stock ledger) and changes nothing. Order of checks: the token (401, 403), query parameters (400), the body's media type (415), size (413) and JSON shape (400), the SKU (404), `reason` (422 `invalid_length`), then the stock ledger (422 `invalid_quantity`, 409 `below_committed`). Requires role `admin`.",
+            headers: &["IdempotencyKey", "XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The adjustment, as `application/json` of at most 64 KiB.",
+                content: &[
+                    Content { media: "application/json", schema: Named("AdjustmentInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The adjustment was applied (`applied: true`), or this `Idempotency-Key` had been applied before (`applied: false`, nothing changed). The levels are the SKU's levels now.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("InventoryWriteResult"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "sku": "KTL-1-STEEL",
+  "on_hand": 7,
+  "reserved": 0,
+  "sold": 0,
+  "available": 7,
+  "applied": true
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused before anything is written. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `duplicate_parameter`: a query parameter is given more than once; `param` names it.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body has a field the input does not define; `field` names it.\n- `missing_field`: a required field is absent; `field` names it.\n- `invalid_type`: a field, or the body itself, has the wrong JSON type or is out of its type's range (e.g. a non-integer quantity); `field` names it when it is a field.\n- `invalid_body`: the body could not be read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "missing_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/missing_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "missing field `reason` at line 1 column 11",
+  "code": "missing_field",
+  "instance": "/admin/v1/inventory/KTL-1-STEEL/adjustments",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "reason"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "`sku_not_found`: no variant of the live catalog version has this SKU (checked against the catalog version this edge holds). Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "sku_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/sku_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No variant of the live catalog has this SKU.",
+  "code": "sku_not_found",
+  "instance": "/admin/v1/inventory/NO-SUCH-SKU",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "`below_committed`: on hand would drop below the units reserved by live holds plus the units sold; `detail` names that minimum. Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "below_committed", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/below_committed",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "On hand may not go below 7, the units reserved and sold.",
+  "code": "below_committed",
+  "instance": "/admin/v1/inventory/KTL-1-STEEL/adjustments",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("AdminPayloadTooLarge")),
+                ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: `errors` holds one problem: `invalid_length` (field `reason`: empty after trimming or longer than 200 characters) or `invalid_quantity` (field `delta`: beyond ±1000000000, or on hand after the change would be above 1000000000). Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_quantity", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/inventory/KTL-1-STEEL/adjustments",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "delta",
+      "code": "invalid_quantity",
+      "message": "must be an integer from 0 to 1000000000 (on hand after the change too)"
+    }
+  ]
+}"# },
+                        Example { name: "invalid_length", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/inventory/KTL-1-STEEL/adjustments",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "reason",
+      "code": "invalid_length",
+      "message": "must be 1 to 200 characters"
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("AdminInventoryServiceUnavailable")),
+            ],
+        },
+        Handler::ListMovements => Op {
+            id: "listMovements",
+            tag: "Admin",
+            summary: "Read a SKU's stock movement history",
+            description: "Lists the stock movements of variant `{sku}`, oldest first: every change of its on hand, reserved or sold units (counts, adjustments, cart holds, releases, expiries, checkouts), with the operation that made it, together with the SKU's current `levels`. Movements are written atomically with their change and never altered or removed. Page through with `next_cursor` until it is null. Order of checks: the token (401), query parameters (400), the SKU (404), then the stock object (503). Allowed to roles `admin` and `viewer`.",
+            headers: &["XRequestId"],
+            query: &[
+                QueryDoc::Inline(Param {
+                    name: "limit",
+                    place: Place::Query,
+                    required: false,
+                    description: "Page size: an integer from 1 to 200 written with digits only (default 50), else 400 `invalid_limit`.",
+                    schema: r#"{"anyOf": [{"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "cursor",
+                    place: Place::Query,
+                    required: false,
+                    description: "Opaque cursor: the `next_cursor` of the previous page, passed back as it is. A malformed cursor (such as an audit-trail cursor) is 400 `invalid_cursor`.",
+                    schema: r#"{"anyOf": [{"type": "string"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+            ],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "One page of movements, with the SKU's current levels.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("MovementPage"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "sku": "KTL-1-STEEL",
+  "levels": {
+    "on_hand": 12,
+    "reserved": 2,
+    "sold": 0,
+    "available": 10
+  },
+  "items": [
+    {
+      "seq": 1,
+      "at": "2026-11-21T11:00:00.000Z",
+      "op_id": "ops:9c1e4b7a2f0d3c6e8a5b1d2f",
+      "kind": "set",
+      "cart": null,
+      "on_hand_delta": 10,
+      "reserved_delta": 0,
+      "sold_delta": 0,
+      "reason": "stocktake"
+    },
+    {
+      "seq": 2,
+      "at": "2026-11-21T11:30:00.000Z",
+      "op_id": "ops:7d2a9f1c4e6b8a0d3c5e7f9b",
+      "kind": "adjust",
+      "cart": null,
+      "on_hand_delta": -3,
+      "reserved_delta": 0,
+      "sold_delta": 0,
+      "reason": "damaged in transit"
+    },
+    {
+      "seq": 3,
+      "at": "2026-11-21T12:00:00.000Z",
+      "op_id": "ops:delivery-42",
+      "kind": "adjust",
+      "cart": null,
+      "on_hand_delta": 5,
+      "reserved_delta": 0,
+      "sold_delta": 0,
+      "reason": "delivery 42"
+    }
+  ],
+  "next_cursor": "m3"
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `limit` and `cursor`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_limit`: `limit` is not an integer from 1 to 200 written with digits only.\n- `invalid_cursor`: `cursor` is malformed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_limit", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_limit",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "limit must be an integer from 1 to 200.",
+  "code": "invalid_limit",
+  "instance": "/admin/v1/inventory/KTL-1-STEEL/movements?limit=500",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "limit"
+}"# },
+                        Example { name: "invalid_cursor", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_cursor",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Pass back next_cursor as it is.",
+  "code": "invalid_cursor",
+  "instance": "/admin/v1/inventory/KTL-1-STEEL/movements?cursor=a1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "cursor"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("404", Response::Own(Resp {
+                    description: "`sku_not_found`: no variant of the live catalog version has this SKU (checked against the catalog version this edge holds).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "sku_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/sku_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No variant of the live catalog has this SKU.",
+  "code": "sku_not_found",
+  "instance": "/admin/v1/inventory/NO-SUCH-SKU/movements",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("AdminInventoryServiceUnavailable")),
+            ],
+        },
+        Handler::ListOrders => Op {
+            id: "listOrders",
+            tag: "Admin",
+            summary: "List the store's orders",
+            description: "Lists the store's orders, newest first (by creation time, then by id), optionally only those with one `status` and those created from `created_after` (inclusive) to `created_before` (exclusive). Each item is a summary; read the whole order with `GET /admin/v1/orders/{id}`. The list comes from the store's order index, kept by the store's Durable Object and updated by each order's object when the order is recorded and at each status change, before that request is answered (if the store cannot be reached then, the order's object retries every 30 seconds, and the list shows the previous status meanwhile). Page through with `next_cursor` until it is null, keeping the same filters. Never cached (`Cache-Control: no-store`). Order of checks: the token (401), query parameters (400: unknown or repeated, then `limit`, `status`, `created_after`, `created_before`, `cursor`), then the store's object (503). Allowed to roles `admin` and `viewer`.",
+            headers: &["XRequestId"],
+            query: &[
+                QueryDoc::Inline(Param {
+                    name: "status",
+                    place: Place::Query,
+                    required: false,
+                    description: "Only orders with this status (exact, lowercase), else 400 `invalid_status`.",
+                    schema: r##"{"anyOf": [{"$ref": "#/components/schemas/OrderStatus"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"##,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "created_after",
+                    place: Place::Query,
+                    required: false,
+                    description: "Only orders created at or after this instant: an RFC 3339 date-time with its offset (`2026-11-01T00:00:00Z`), else 400 `invalid_time`.",
+                    schema: r#"{"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "created_before",
+                    place: Place::Query,
+                    required: false,
+                    description: "Only orders created before this instant (exclusive): an RFC 3339 date-time with its offset, else 400 `invalid_time`.",
+                    schema: r#"{"anyOf": [{"type": "string", "format": "date-time"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "limit",
+                    place: Place::Query,
+                    required: false,
+                    description: "Page size: an integer from 1 to 200 written with digits only (default 50), else 400 `invalid_limit`.",
+                    schema: r#"{"anyOf": [{"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "cursor",
+                    place: Place::Query,
+                    required: false,
+                    description: "Opaque cursor: the `next_cursor` of the previous page, passed back as it is. A malformed cursor is 400 `invalid_cursor`.",
+                    schema: r#"{"anyOf": [{"type": "string"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+            ],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "One page of orders, newest first.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("OrderPage"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "items": [
+    {
+      "id": "ord_3b9d2f4a6c8e0a1b2c3d4e5f",
+      "status": "paid",
+      "created_at_ms": 1795262400000,
+      "email": "ada@example.com",
+      "currency": "USD",
+      "grand_total": 5325,
+      "created_at": "2026-11-21T12:00:00.000Z"
+    }
+  ],
+  "next_cursor": "1795262400000.ord_3b9d2f4a6c8e0a1b2c3d4e5f"
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `status`, `created_after`, `created_before`, `limit` and `cursor`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_limit`: `limit` is not an integer from 1 to 200 written with digits only.\n- `invalid_status`: `status` is not one of `pending_payment`, `paid`, `fulfilled`, `cancelled`, `refunded`.\n- `invalid_time`: `created_after` or `created_before` is not an RFC 3339 date-time.\n- `invalid_cursor`: `cursor` is malformed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_status", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_status",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "status must be one of pending_payment, paid, fulfilled, cancelled, refunded.",
+  "code": "invalid_status",
+  "instance": "/admin/v1/orders?status=lost",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "status"
+}"# },
+                        Example { name: "invalid_time", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_time",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "created_after must be an RFC 3339 time.",
+  "code": "invalid_time",
+  "instance": "/admin/v1/orders?created_after=yesterday",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "created_after"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("503", Response::Shared("AdminOrderServiceUnavailable")),
+            ],
+        },
+        Handler::AdminGetOrder => Op {
+            id: "getAdminOrder",
+            tag: "Admin",
+            summary: "Get an order (admin)",
+            description: "Returns the whole order, as `GET /v1/orders/{id}` does, without needing its token. Read from the order's own Durable Object (strongly consistent). Never cached (`Cache-Control: no-store`). HEAD answers like GET, without a body. Accepts no query parameters. Order of checks: the token (401), query parameters (400), the id's shape (404), then the order's object (503) and whether it holds an order (404). Allowed to roles `admin` and `viewer`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The order.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Order"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "schema": 1,
+  "id": "ord_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "cart_id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+  "currency": "USD",
+  "prices_include_tax": false,
+  "lines": [
+    {
+      "sku": "KTL-1-STEEL",
+      "quantity": 2,
+      "unit_price": 2500,
+      "discount": 500,
+      "tax": 326,
+      "line_total": 4826
+    }
+  ],
+  "totals": {
+    "subtotal": 5000,
+    "discount_total": 500,
+    "shipping": 499,
+    "tax_total": 326,
+    "grand_total": 5325
+  },
+  "promotions": [
+    {
+      "id": "save10",
+      "code": "SAVE10",
+      "amount": 500
+    }
+  ],
+  "email": "ada@example.com",
+  "shipping_address": {
+    "name": "Ada Lovelace",
+    "line1": "1 Market St",
+    "line2": "Suite 300",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US"
+  },
+  "shipping_method": "standard",
+  "payment": {
+    "provider": "test",
+    "reference": "test_ord_3b9d2f4a6c8e0a1b2c3d4e5f"
+  },
+  "status": "paid",
+  "history": [
+    {
+      "at_ms": 1795262400000,
+      "status": "pending_payment"
+    },
+    {
+      "at_ms": 1795262400412,
+      "status": "paid"
+    }
+  ],
+  "created_at_ms": 1795262400000
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused (this route accepts none); `param` names it. Codes: `unknown_parameter`, `duplicate_parameter`.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"expand\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f?expand=lines",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "expand"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("404", Response::Own(Resp {
+                    description: "`order_not_found`: no order has this id, or the id is malformed. (`route_not_found` answers a path with an empty or extra segment.)",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "order_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/order_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No order has this id, or the token does not open it.",
+  "code": "order_not_found",
+  "instance": "/admin/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("AdminOrderServiceUnavailable")),
+            ],
+        },
+        Handler::FulfilOrder => Op {
+            id: "fulfilOrder",
+            tag: "Admin",
+            summary: "Mark an order shipped",
+            description: "Marks a `paid` order as shipped: it becomes `fulfilled`, which is recorded in its `history` and the store's order index; no stock or money moves. An order in any other status cannot be fulfilled (409 `illegal_transition`). Repeating a fulfilment that was applied answers 409. Not recorded in the audit trail: the order's `history` records the change. No body is read. Accepts no query parameters. Order of checks: the token (401, 403), query parameters (400), the id's shape (404), the order's object (503) and whether it holds an order (404), then the order's status (409). Requires role `admin`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The order after the change.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Order"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "schema": 1,
+  "id": "ord_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "cart_id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+  "currency": "USD",
+  "prices_include_tax": false,
+  "lines": [
+    {
+      "sku": "KTL-1-STEEL",
+      "quantity": 2,
+      "unit_price": 2500,
+      "discount": 500,
+      "tax": 326,
+      "line_total": 4826
+    }
+  ],
+  "totals": {
+    "subtotal": 5000,
+    "discount_total": 500,
+    "shipping": 499,
+    "tax_total": 326,
+    "grand_total": 5325
+  },
+  "promotions": [
+    {
+      "id": "save10",
+      "code": "SAVE10",
+      "amount": 500
+    }
+  ],
+  "email": "ada@example.com",
+  "shipping_address": {
+    "name": "Ada Lovelace",
+    "line1": "1 Market St",
+    "line2": "Suite 300",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US"
+  },
+  "shipping_method": "standard",
+  "payment": {
+    "provider": "test",
+    "reference": "test_ord_3b9d2f4a6c8e0a1b2c3d4e5f"
+  },
+  "status": "fulfilled",
+  "history": [
+    {
+      "at_ms": 1795262400000,
+      "status": "pending_payment"
+    },
+    {
+      "at_ms": 1795262400412,
+      "status": "paid"
+    },
+    {
+      "at_ms": 1795266000000,
+      "status": "fulfilled"
+    }
+  ],
+  "created_at_ms": 1795262400000
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused (this route accepts none); `param` names it. Codes: `unknown_parameter`, `duplicate_parameter`. Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"reason\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f/fulfil?reason=late",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "reason"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "`order_not_found`: no order has this id, or the id is malformed. Nothing was changed. (`route_not_found` answers a path with an empty or extra segment, or another action.)",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "order_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/order_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No order has this id, or the token does not open it.",
+  "code": "order_not_found",
+  "instance": "/admin/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f/fulfil",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "`illegal_transition`: the order's status does not allow this change (see `OrderStatus`); `detail` names the status. Nothing was changed. Repeating a change that was applied answers this too.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "illegal_transition", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/illegal_transition",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "An order that is cancelled cannot be fulfilled.",
+  "code": "illegal_transition",
+  "instance": "/admin/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f/fulfil",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("AdminOrderServiceUnavailable")),
+            ],
+        },
+        Handler::RefundOrder => Op {
+            id: "refundOrder",
+            tag: "Admin",
+            summary: "Refund an order",
+            description: "Pays the order back: it becomes `refunded`. From `paid` its sold units are put back on sale and its whole payment is refunded; from `fulfilled` the payment is refunded but nothing is restocked (the goods left the shop; returned units come back through a stock adjustment). An order that is `pending_payment`, `cancelled` or `refunded` cannot be refunded (409 `illegal_transition`). The status change and the effects it owes are committed together in the order's Durable Object, then carried out before the answer: each line's sold units go back on sale in its SKU's stock object (a `restock` movement, op id `{order id}:restock-{event}:{sku}`), the whole payment is refunded through the provider the order was paid with (`test`: no money moves; `stripe`: `POST /v1/refunds` for the PaymentIntent, with `Idempotency-Key: refund-{order id}`), and the store's order index is updated. Each effect is idempotent; one that fails stays owed and the order's object retries it every 30 seconds, so the answer (200, with the new status) may come before a restock or refund that is still owed. Not recorded in the audit trail: the order's `history` records the change. No body is read. Accepts no query parameters. Order of checks: the token (401, 403), query parameters (400), the id's shape (404), the order's object (503) and whether it holds an order (404), then the order's status (409). Requires role `admin`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The order after the change.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Order"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "schema": 1,
+  "id": "ord_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "cart_id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+  "currency": "USD",
+  "prices_include_tax": false,
+  "lines": [
+    {
+      "sku": "KTL-1-STEEL",
+      "quantity": 2,
+      "unit_price": 2500,
+      "discount": 500,
+      "tax": 326,
+      "line_total": 4826
+    }
+  ],
+  "totals": {
+    "subtotal": 5000,
+    "discount_total": 500,
+    "shipping": 499,
+    "tax_total": 326,
+    "grand_total": 5325
+  },
+  "promotions": [
+    {
+      "id": "save10",
+      "code": "SAVE10",
+      "amount": 500
+    }
+  ],
+  "email": "ada@example.com",
+  "shipping_address": {
+    "name": "Ada Lovelace",
+    "line1": "1 Market St",
+    "line2": "Suite 300",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US"
+  },
+  "shipping_method": "standard",
+  "payment": {
+    "provider": "test",
+    "reference": "test_ord_3b9d2f4a6c8e0a1b2c3d4e5f"
+  },
+  "status": "refunded",
+  "history": [
+    {
+      "at_ms": 1795262400000,
+      "status": "pending_payment"
+    },
+    {
+      "at_ms": 1795262400412,
+      "status": "paid"
+    },
+    {
+      "at_ms": 1795266000000,
+      "status": "fulfilled"
+    },
+    {
+      "at_ms": 1795269600000,
+      "status": "refunded"
+    }
+  ],
+  "created_at_ms": 1795262400000
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused (this route accepts none); `param` names it. Codes: `unknown_parameter`, `duplicate_parameter`. Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"reason\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f/refund?reason=late",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "reason"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "`order_not_found`: no order has this id, or the id is malformed. Nothing was changed. (`route_not_found` answers a path with an empty or extra segment, or another action.)",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "order_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/order_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No order has this id, or the token does not open it.",
+  "code": "order_not_found",
+  "instance": "/admin/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f/refund",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "`illegal_transition`: the order's status does not allow this change (see `OrderStatus`); `detail` names the status. Nothing was changed. Repeating a change that was applied answers this too.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "illegal_transition", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/illegal_transition",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "An order that is cancelled cannot be refunded.",
+  "code": "illegal_transition",
+  "instance": "/admin/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f/refund",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("AdminOrderServiceUnavailable")),
+            ],
+        },
+        Handler::AdminCancelOrder => Op {
+            id: "adminCancelOrder",
+            tag: "Admin",
+            summary: "Cancel an order (admin)",
+            description: "Cancels the order: it becomes `cancelled`. From `paid` its sold units are put back on sale and its whole payment is refunded (from `pending_payment`, its held stock is released; checkout records orders as `paid`, so this is not met in practice). An order that is `fulfilled`, `cancelled` or `refunded` cannot be cancelled (409 `illegal_transition`; refund a fulfilled order instead). The status change and the effects it owes are committed together in the order's Durable Object, then carried out before the answer: each line's sold units go back on sale in its SKU's stock object (a `restock` movement, op id `{order id}:restock-{event}:{sku}`), the whole payment is refunded through the provider the order was paid with (`test`: no money moves; `stripe`: `POST /v1/refunds` for the PaymentIntent, with `Idempotency-Key: refund-{order id}`), and the store's order index is updated. Each effect is idempotent; one that fails stays owed and the order's object retries it every 30 seconds, so the answer (200, with the new status) may come before a restock or refund that is still owed. Not recorded in the audit trail: the order's `history` records the change. No body is read. Accepts no query parameters. Order of checks: the token (401, 403), query parameters (400), the id's shape (404), the order's object (503) and whether it holds an order (404), then the order's status (409). Requires role `admin`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The order after the change.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Order"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "schema": 1,
+  "id": "ord_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "cart_id": "crt_5f0c3a9b1e2d4c6a8b7f9e01",
+  "currency": "USD",
+  "prices_include_tax": false,
+  "lines": [
+    {
+      "sku": "KTL-1-STEEL",
+      "quantity": 2,
+      "unit_price": 2500,
+      "discount": 500,
+      "tax": 326,
+      "line_total": 4826
+    }
+  ],
+  "totals": {
+    "subtotal": 5000,
+    "discount_total": 500,
+    "shipping": 499,
+    "tax_total": 326,
+    "grand_total": 5325
+  },
+  "promotions": [
+    {
+      "id": "save10",
+      "code": "SAVE10",
+      "amount": 500
+    }
+  ],
+  "email": "ada@example.com",
+  "shipping_address": {
+    "name": "Ada Lovelace",
+    "line1": "1 Market St",
+    "line2": "Suite 300",
+    "city": "San Francisco",
+    "region": "CA",
+    "postal_code": "94105",
+    "country": "US"
+  },
+  "shipping_method": "standard",
+  "payment": {
+    "provider": "test",
+    "reference": "test_ord_3b9d2f4a6c8e0a1b2c3d4e5f"
+  },
+  "status": "cancelled",
+  "history": [
+    {
+      "at_ms": 1795262400000,
+      "status": "pending_payment"
+    },
+    {
+      "at_ms": 1795262400412,
+      "status": "paid"
+    },
+    {
+      "at_ms": 1795266000000,
+      "status": "cancelled"
+    }
+  ],
+  "created_at_ms": 1795262400000
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused (this route accepts none); `param` names it. Codes: `unknown_parameter`, `duplicate_parameter`. Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"reason\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f/cancel?reason=late",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "reason"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "`order_not_found`: no order has this id, or the id is malformed. Nothing was changed. (`route_not_found` answers a path with an empty or extra segment, or another action.)",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "order_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/order_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No order has this id, or the token does not open it.",
+  "code": "order_not_found",
+  "instance": "/admin/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f/cancel",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "`illegal_transition`: the order's status does not allow this change (see `OrderStatus`); `detail` names the status. Nothing was changed. Repeating a change that was applied answers this too.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "illegal_transition", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/illegal_transition",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "An order that is fulfilled cannot be cancelled.",
+  "code": "illegal_transition",
+  "instance": "/admin/v1/orders/ord_3b9d2f4a6c8e0a1b2c3d4e5f/cancel",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("AdminOrderServiceUnavailable")),
+            ],
+        },
+        Handler::GetStore => Op {
+            id: "getStoreConfig",
+            tag: "Admin",
+            summary: "Read the store configuration",
+            description: "Returns the store's configuration: tax settings, shipping methods and payment provider. Until the first `PUT /admin/v1/store` it is a new store's default: no tax, shipping methods `standard` (USD 4.99 / EUR 4.49, free from a subtotal after discounts of USD 50.00 / EUR 45.00) and `express` (USD 14.99 / EUR 12.99) to every country, and the `test` payment provider. Read from the store's Durable Object, so it reflects every acknowledged change. Secrets are never shown: Stripe's key is the Worker secret `STRIPE_SECRET_KEY`, not part of the configuration. To change one setting, send the whole configuration back to `PUT /admin/v1/store` without `schema`. Allowed to roles `admin` and `viewer`. HEAD answers like GET, without a body. Accepts no query parameters. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration and the token (503 `misconfigured`, 401), query parameters (400), then the store's Durable Object (503).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The store configuration now.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("StoreConfig"), examples: &[
+                        Example { name: "configured", summary: Some("A configured store"), value: r#"{
+  "schema": 1,
+  "tax": {
+    "prices_include_tax": false,
+    "rates": [
+      {
+        "country": "US",
+        "region": "CA",
+        "basis_points": 725
+      },
+      {
+        "country": "US",
+        "region": "NY",
+        "basis_points": 400
+      },
+      {
+        "country": "DE",
+        "basis_points": 1900
+      }
+    ]
+  },
+  "shipping_methods": [
+    {
+      "id": "standard",
+      "name": "Standard (3–5 days)",
+      "countries": [],
+      "rates": {
+        "EUR": 449,
+        "USD": 499
+      },
+      "free_above": {
+        "EUR": 4500,
+        "USD": 5000
+      }
+    },
+    {
+      "id": "express",
+      "name": "Express (1–2 days)",
+      "countries": [
+        "US",
+        "CA"
+      ],
+      "rates": {
+        "USD": 1499
+      }
+    }
+  ],
+  "payment": {
+    "provider": "stripe",
+    "base_url": "https://api.stripe.com"
+  }
+}"# },
+                        Example { name: "default", summary: Some("A new store's default configuration"), value: r#"{
+  "schema": 1,
+  "tax": {
+    "prices_include_tax": false,
+    "rates": []
+  },
+  "shipping_methods": [
+    {
+      "id": "standard",
+      "name": "Standard (3–5 days)",
+      "countries": [],
+      "rates": {
+        "EUR": 449,
+        "USD": 499
+      },
+      "free_above": {
+        "EUR": 4500,
+        "USD": 5000
+      }
+    },
+    {
+      "id": "express",
+      "name": "Express (1–2 days)",
+      "countries": [],
+      "rates": {
+        "EUR": 1299,
+        "USD": 1499
+      }
+    }
+  ],
+  "payment": {
+    "provider": "test"
+  }
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/store?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
+        Handler::PutStore => Op {
+            id: "putStoreConfig",
+            tag: "Admin",
+            summary: "Replace the store configuration",
+            description: "Replaces the store's configuration with the body, the whole configuration (`StoreConfig` without `schema`; there is no partial update), and answers 200 with the configuration as stored. Every rule is checked before anything is saved and every problem is reported at once (422 `validation_failed`, `errors` naming each field by its path: `tax.rates[0].country`, `shipping_methods[1].id`, `payment.base_url`…); a refused request changes nothing. The payment provider's secret is never part of the configuration: Stripe's key is the Worker secret `STRIPE_SECRET_KEY`, set by the operator. Writes are applied one at a time by the store's Durable Object, which saves the change and, before answering, publishes the display copy carts read (configuration and promotions) to Workers KV. The change applies to the next checkout at once (checkout reads the store object) and to cart responses within about a second at the location that wrote it (each edge re-reads the copy at most every second), elsewhere within KV's propagation window (about 60 seconds). A cart read naming a shipping method the configuration no longer has answers 400 `unknown_shipping_method`. Repeating the same PUT is safe. Requires role `admin`. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration and the token (503 `misconfigured`, 401, 403), query parameters (400), the body's media type (415), size (413) and JSON shape (400), the rules (422), then the store's Durable Object (503).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The whole configuration, as `application/json` of at most 64 KiB.",
+                content: &[
+                    Content { media: "application/json", schema: Named("StoreConfigInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The configuration was saved and published; the configuration as stored.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("StoreConfig"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "schema": 1,
+  "tax": {
+    "prices_include_tax": false,
+    "rates": [
+      {
+        "country": "US",
+        "region": "CA",
+        "basis_points": 725
+      },
+      {
+        "country": "US",
+        "region": "NY",
+        "basis_points": 400
+      },
+      {
+        "country": "DE",
+        "basis_points": 1900
+      }
+    ]
+  },
+  "shipping_methods": [
+    {
+      "id": "standard",
+      "name": "Standard (3–5 days)",
+      "countries": [],
+      "rates": {
+        "EUR": 449,
+        "USD": 499
+      },
+      "free_above": {
+        "EUR": 4500,
+        "USD": 5000
+      }
+    },
+    {
+      "id": "express",
+      "name": "Express (1–2 days)",
+      "countries": [
+        "US",
+        "CA"
+      ],
+      "rates": {
+        "USD": 1499
+      }
+    }
+  ],
+  "payment": {
+    "provider": "stripe",
+    "base_url": "https://api.stripe.com"
+  }
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused before anything is saved. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body has a field the input does not define; `field` names it.\n- `missing_field`: a required field is absent; `field` names it.\n- `invalid_type`: a field, or the body itself, has the wrong JSON type or is out of its type's range (e.g. an unknown `type` or `provider`, or a currency key the shop does not know in a typed map); `field` names it when it is a field.\n- `invalid_body`: the body could not be read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "unknown field `schema`, expected one of `tax`, `shipping_methods`, `payment` at line 1 column 9",
+  "code": "unknown_field",
+  "instance": "/admin/v1/store",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "schema"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("413", Response::Shared("AdminPayloadTooLarge")),
+                ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: `errors` lists every problem, each naming its field by its path; see `StoreConfigInput` for every field and code. Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "validation_failed", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "3 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/store",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "tax.rates[0].country",
+      "code": "invalid_country",
+      "message": "must be an ISO 3166-1 alpha-2 code in uppercase"
+    },
+    {
+      "field": "shipping_methods[1].id",
+      "code": "duplicate_method",
+      "message": "Another method has this id."
+    },
+    {
+      "field": "payment.base_url",
+      "code": "invalid_url",
+      "message": "base_url must be an https:// URL (or http://127.0.0.1:PORT for a local fake) without a trailing slash."
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
+        Handler::ListPromotions => Op {
+            id: "listPromotions",
+            tag: "Admin",
+            summary: "List promotions",
+            description: "Lists every promotion of the store, automatic ones and coupons, active or not, in id order, each with its `redemptions` so far. There is no paging. Read from the store's Durable Object, so it reflects every acknowledged change. Allowed to roles `admin` and `viewer`. HEAD answers like GET, without a body. Accepts no query parameters. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration and the token (503 `misconfigured`, 401), query parameters (400), then the store's Durable Object (503).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "Every promotion.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("PromotionList"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "items": [
+    {
+      "schema": 1,
+      "id": "autumn-5",
+      "description": "5 € off this autumn",
+      "discount": {
+        "type": "amount_off",
+        "amounts": {
+          "EUR": 500
+        }
+      },
+      "target": {
+        "type": "cart"
+      },
+      "active": true,
+      "starts_at": null,
+      "ends_at": null,
+      "redemptions": 0
+    },
+    {
+      "schema": 1,
+      "id": "bigspender",
+      "code": "BIGSPENDER",
+      "description": "15 off kitchenware from 100",
+      "discount": {
+        "type": "amount_off",
+        "amounts": {
+          "USD": 1500
+        }
+      },
+      "target": {
+        "type": "category",
+        "category": "kitchen"
+      },
+      "min_subtotal": {
+        "USD": 10000
+      },
+      "active": true,
+      "starts_at": null,
+      "ends_at": null,
+      "redemptions": 3
+    },
+    {
+      "schema": 1,
+      "id": "save10",
+      "code": "SAVE10",
+      "description": "10 % off everything",
+      "discount": {
+        "type": "percentage",
+        "basis_points": 1000
+      },
+      "target": {
+        "type": "cart"
+      },
+      "starts_at_ms": 1793491200000,
+      "ends_at_ms": 1796083200000,
+      "usage_limit": 1000,
+      "per_customer_limit": 1,
+      "active": true,
+      "starts_at": "2026-11-01T00:00:00.000Z",
+      "ends_at": "2026-12-01T00:00:00.000Z",
+      "redemptions": 42
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/promotions?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
+        Handler::GetPromotion => Op {
+            id: "getPromotion",
+            tag: "Admin",
+            summary: "Read a promotion",
+            description: "Returns promotion `{id}` with its `redemptions` so far (404 `promotion_not_found` when no promotion has this id). Read from the store's Durable Object, so it reflects every acknowledged change. Allowed to roles `admin` and `viewer`. HEAD answers like GET, without a body. Accepts no query parameters. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration and the token (503 `misconfigured`, 401), query parameters (400), then the store's Durable Object (503, 404).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The promotion.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Promotion"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "schema": 1,
+  "id": "save10",
+  "code": "SAVE10",
+  "description": "10 % off everything",
+  "discount": {
+    "type": "percentage",
+    "basis_points": 1000
+  },
+  "target": {
+    "type": "cart"
+  },
+  "starts_at_ms": 1793491200000,
+  "ends_at_ms": 1796083200000,
+  "usage_limit": 1000,
+  "per_customer_limit": 1,
+  "active": true,
+  "starts_at": "2026-11-01T00:00:00.000Z",
+  "ends_at": "2026-12-01T00:00:00.000Z",
+  "redemptions": 42
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/promotions/save10?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("404", Response::Own(Resp {
+                    description: "Codes:\n\n- `promotion_not_found`: no promotion has this id.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "promotion_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/promotion_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No promotion has this id.",
+  "code": "promotion_not_found",
+  "instance": "/admin/v1/promotions/save10",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
+        Handler::PutPromotion => Op {
+            id: "putPromotion",
+            tag: "Admin",
+            summary: "Create or replace a promotion",
+            description: "Creates promotion `{id}` (201) or replaces it (200) with the body, the whole promotion (`PromotionInput`; there is no partial update), and answers the promotion as stored, with its `redemptions` so far. The id comes from the path: the body may omit `id`, and a body `id` that differs is 422 `id_mismatch` (field `id`), reported alone. Every other rule is checked before anything is saved and every problem is reported at once (422 `validation_failed`); a refused request changes nothing. With a `code` the promotion is a coupon, applied only to carts that carry the code; the code is stored trimmed and uppercase and must not be another promotion's (409 `code_taken`). Without a code the promotion is automatic: it applies to every cart it is eligible for. How promotions combine on a cart (order, minimum subtotal, rounding, allocation) is described in the API description. Replacing a promotion keeps its redemption count (the ledger is kept by id); carts that carry a code the promotion no longer has show it as `unknown`. Writes are applied one at a time by the store's Durable Object, which saves the change and, before answering, publishes the display copy carts read (configuration and promotions) to Workers KV. The change applies to the next checkout at once (checkout reads the store object) and to cart responses within about a second at the location that wrote it (each edge re-reads the copy at most every second), elsewhere within KV's propagation window (about 60 seconds). Requires role `admin`. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration and the token (503 `misconfigured`, 401, 403), query parameters (400), the body's media type (415), size (413) and JSON syntax (400 `invalid_json`), the body's `id` (422 `id_mismatch`), the body's shape (400), the rules (422), then in the store's Durable Object the code's uniqueness (409) and the write (503).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The whole promotion, as `application/json` of at most 64 KiB.",
+                content: &[
+                    Content { media: "application/json", schema: Named("PromotionInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The promotion was replaced; the promotion as stored.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Promotion"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "schema": 1,
+  "id": "save10",
+  "code": "SAVE10",
+  "description": "10 % off everything",
+  "discount": {
+    "type": "percentage",
+    "basis_points": 1000
+  },
+  "target": {
+    "type": "cart"
+  },
+  "starts_at_ms": 1793491200000,
+  "ends_at_ms": 1796083200000,
+  "usage_limit": 1000,
+  "per_customer_limit": 1,
+  "active": true,
+  "starts_at": "2026-11-01T00:00:00.000Z",
+  "ends_at": "2026-12-01T00:00:00.000Z",
+  "redemptions": 42
+}"# },
+                    ] },
+                ],
+                })),
+                ("201", Response::Own(Resp {
+                    description: "The promotion was created; the promotion as stored.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("Promotion"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "schema": 1,
+  "id": "save10",
+  "code": "SAVE10",
+  "description": "10 % off everything",
+  "discount": {
+    "type": "percentage",
+    "basis_points": 1000
+  },
+  "target": {
+    "type": "cart"
+  },
+  "starts_at_ms": 1793491200000,
+  "ends_at_ms": 1796083200000,
+  "usage_limit": 1000,
+  "per_customer_limit": 1,
+  "active": true,
+  "starts_at": "2026-11-01T00:00:00.000Z",
+  "ends_at": "2026-12-01T00:00:00.000Z",
+  "redemptions": 0
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused before anything is saved. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body has a field the input does not define; `field` names it.\n- `missing_field`: a required field is absent; `field` names it.\n- `invalid_type`: a field, or the body itself, has the wrong JSON type or is out of its type's range (e.g. an unknown `type` or `provider`, or a currency key the shop does not know in a typed map); `field` names it when it is a field.\n- `invalid_body`: the body could not be read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "unknown field `stackable`, expected one of `id`, `code`, `description`, `discount`, `target`, `min_subtotal`, `starts_at`, `ends_at`, `usage_limit`, `per_customer_limit`, `active` at line 1 column 112",
+  "code": "unknown_field",
+  "instance": "/admin/v1/promotions/save10",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "stackable"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("409", Response::Own(Resp {
+                    description: "`code_taken`: another promotion already uses this coupon code (the detail names it). Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "code_taken", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/code_taken",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "Promotion summer already uses the coupon code SAVE10.",
+  "code": "code_taken",
+  "instance": "/admin/v1/promotions/save10",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("AdminPayloadTooLarge")),
+                ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: `errors` lists every problem, each naming its field; see `PromotionInput` for every field and code. A body `id` that differs from the path's is reported alone (`id_mismatch`). Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "validation_failed", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "3 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/promotions/summer",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "code",
+      "code": "invalid_code",
+      "message": "must be 3 to 32 letters, digits or hyphens"
+    },
+    {
+      "field": "discount.basis_points",
+      "code": "invalid_rate",
+      "message": "must be 1 to 10000 basis points"
+    },
+    {
+      "field": "ends_at",
+      "code": "ends_before_start",
+      "message": "must be after starts_at"
+    }
+  ]
+}"# },
+                        Example { name: "id_mismatch", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/promotions/save10",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "id",
+      "code": "id_mismatch",
+      "message": "The body's id differs from the path's."
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
+        Handler::DeletePromotion => Op {
+            id: "deletePromotion",
+            tag: "Admin",
+            summary: "Delete a promotion",
+            description: "Deletes promotion `{id}` and answers 200 with `{id, deleted: true}`; 404 `promotion_not_found` when no promotion has this id, also when repeating a deletion that was applied. Carts stop applying it once the published copy reaches them (about a second at the location that wrote it, about 60 seconds elsewhere); carts that carry its code then show that coupon as `unknown`. Its redemption records are kept. To stop a promotion without deleting it, PUT it with `active: false`. No body is read. Requires role `admin`. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration and the token (503 `misconfigured`, 401, 403), query parameters (400), then the store's Durable Object (404, 503).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The promotion was deleted.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("PromotionDeleted"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{"id": "save10", "deleted": true}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/promotions/save10?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "Codes:\n\n- `promotion_not_found`: no promotion has this id.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "promotion_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/promotion_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No promotion has this id.",
+  "code": "promotion_not_found",
+  "instance": "/admin/v1/promotions/save10",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
+    }
+}
+
+/// The component documenting each path parameter, by route pattern and name.
+pub const PATH_PARAMETERS: &[(&str, &str, &str)] = &[
+    ("/v1/products/{id_or_slug}", "id_or_slug", "ProductIdOrSlug"),
+    ("/v1/inventory/{sku}", "sku", "InventorySku"),
+    ("/v1/carts/{id}", "id", "CartId"),
+    ("/v1/carts/{id}/lines", "id", "CartId"),
+    ("/v1/carts/{id}/lines/{sku}", "id", "CartId"),
+    ("/v1/carts/{id}/lines/{sku}", "sku", "CartLineSku"),
+    ("/v1/carts/{id}/coupons", "id", "CartId"),
+    ("/v1/carts/{id}/coupons/{code}", "id", "CartId"),
+    ("/v1/carts/{id}/coupons/{code}", "code", "CouponCode"),
+    ("/v1/carts/{id}/checkout", "id", "CartId"),
+    ("/v1/orders/{id}", "id", "OrderId"),
+    ("/v1/orders/{id}/cancel", "id", "OrderId"),
+    ("/admin/v1/products/{id}", "id", "AdminProductId"),
+    ("/admin/v1/prices/{sku}/{currency}", "sku", "AdminSku"),
+    (
+        "/admin/v1/prices/{sku}/{currency}",
+        "currency",
+        "AdminCurrency",
+    ),
+    ("/admin/v1/categories/{slug}", "slug", "AdminCategorySlug"),
+    ("/admin/v1/inventory/{sku}", "sku", "InventorySku"),
+    (
+        "/admin/v1/inventory/{sku}/adjustments",
+        "sku",
+        "InventorySku",
+    ),
+    ("/admin/v1/inventory/{sku}/movements", "sku", "InventorySku"),
+    ("/admin/v1/orders/{id}", "id", "AdminOrderId"),
+    ("/admin/v1/orders/{id}/fulfil", "id", "AdminOrderId"),
+    ("/admin/v1/orders/{id}/refund", "id", "AdminOrderId"),
+    ("/admin/v1/orders/{id}/cancel", "id", "AdminOrderId"),
+    ("/admin/v1/promotions/{id}", "id", "PromotionId"),
+];

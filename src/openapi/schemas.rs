@@ -1,0 +1,352 @@
+//! The component schemas: derived from the Rust request and response types
+//! (`schemars::JsonSchema`), besides those still written by hand in
+//! `handwritten_schemas.json`.
+
+use schemars::generate::{Contract, SchemaSettings};
+use schemars::{JsonSchema, SchemaGenerator};
+use serde_json::{Map, Value};
+
+/// Schemas not (yet) derived from a Rust type.
+const HANDWRITTEN: &str = include_str!("handwritten_schemas.json");
+
+/// The generator every derived schema goes through: JSON Schema 2020-12
+/// (OpenAPI 3.1), definitions under `#/components/schemas/`; request
+/// bodies as serde reads them (`Contract::Deserialize`: a field with a
+/// default is optional), responses as serde writes them (every field that
+/// is always written is required).
+pub fn generator(contract: Contract) -> SchemaGenerator {
+    SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.definitions_path = "#/components/schemas/".into();
+            s.meta_schema = None;
+            s.contract = contract;
+        })
+        .into_generator()
+}
+
+/// `errors` of a problem: `FieldProblem`s (a type of the Durable Object
+/// protocol, whose schema is still written by hand), at least one.
+pub fn field_problems(_: &mut SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "minItems": 1,
+        "items": { "$ref": "#/components/schemas/FieldProblem" },
+    })
+}
+
+/// A reference to a schema still written by hand (the types of the Durable
+/// Object protocol, whose crate is not annotated).
+fn handwritten(name: &str) -> schemars::Schema {
+    schemars::json_schema!({ "$ref": format!("#/components/schemas/{name}") })
+}
+
+/// At most `max` of the hand-written schema `name`.
+fn handwritten_list(name: &str, max: u32) -> schemars::Schema {
+    schemars::json_schema!({ "type": "array", "maxItems": max, "items": handwritten(name) })
+}
+
+pub fn stock_levels(_: &mut SchemaGenerator) -> schemars::Schema {
+    handwritten("StockLevels")
+}
+
+/// The `StockLevels` fields, for a body that flattens them.
+pub fn stock_levels_fields(_: &mut SchemaGenerator) -> schemars::Schema {
+    let all: Map<String, Value> = serde_json::from_str(HANDWRITTEN).expect("JSON");
+    let mut levels = all["StockLevels"].clone();
+    if let Some(m) = levels.as_object_mut() {
+        m.remove("description");
+        m.remove("examples");
+    }
+    schemars::Schema::try_from(levels).expect("an object schema")
+}
+
+pub fn audit_entries(_: &mut SchemaGenerator) -> schemars::Schema {
+    handwritten_list("AuditEntry", 200)
+}
+
+pub fn movement_entries(_: &mut SchemaGenerator) -> schemars::Schema {
+    handwritten_list("MovementEntry", 200)
+}
+
+/// Registers a type's schema (and, through it, every type it names).
+fn add<T: JsonSchema>(generator: &mut SchemaGenerator) {
+    generator.subschema_for::<T>();
+}
+
+/// The request bodies, read as serde reads them.
+#[allow(unused_imports)]
+fn inputs(g: &mut SchemaGenerator) {
+    use edgecart_domain::checkout::plan;
+    use edgecart_domain::{
+        admin, money, openapi as names, order, pricing, promotion, records, shipping, stock, store,
+        tax,
+    };
+    add::<names::CurrencyCode>(g);
+    add::<names::ProductId>(g);
+    add::<names::Slug>(g);
+    add::<names::Sku>(g);
+    add::<names::CartId>(g);
+    add::<names::CartToken>(g);
+    add::<names::CountryCode>(g);
+    add::<names::PromotionId>(g);
+    add::<names::CouponCode>(g);
+    add::<names::OrderId>(g);
+    add::<names::OrderToken>(g);
+    add::<records::ImageRecord>(g);
+    add::<admin::ProductInput>(g);
+    add::<admin::VariantInput>(g);
+    add::<admin::CategoryInput>(g);
+    add::<admin::PriceInput>(g);
+    add::<stock::SetOnHandInput>(g);
+    add::<stock::BulkSetOnHandInput>(g);
+    add::<stock::BulkSetOnHandItem>(g);
+    add::<stock::AdjustmentInput>(g);
+    add::<store::StoreConfigInput>(g);
+    add::<promotion::PromotionInput>(g);
+    add::<order::ShippingAddressInput>(g);
+    add::<plan::CheckoutInput>(g);
+    add::<plan::PaymentInput>(g);
+    add::<plan::ExpectedTotal>(g);
+    add::<crate::cart_api::CouponInput>(g);
+    add::<crate::cart_api::CreateCartInput>(g);
+    add::<crate::cart_api::AddLineInput>(g);
+    add::<crate::cart_api::SetLineInput>(g);
+}
+
+/// The response bodies, written as serde writes them.
+#[allow(unused_imports)]
+fn outputs(g: &mut SchemaGenerator) {
+    use edgecart_domain::checkout::plan;
+    use edgecart_domain::{
+        admin, money, openapi as names, order, pricing, promotion, records, shipping, stock, store,
+        tax,
+    };
+    add::<names::CurrencyCode>(g);
+    add::<names::ProductId>(g);
+    add::<names::Slug>(g);
+    add::<names::Sku>(g);
+    add::<names::CartId>(g);
+    add::<names::CartToken>(g);
+    add::<names::CountryCode>(g);
+    add::<names::PromotionId>(g);
+    add::<names::CouponCode>(g);
+    add::<names::OrderId>(g);
+    add::<names::OrderToken>(g);
+    add::<records::ImageRecord>(g);
+    add::<money::Money>(g);
+    add::<records::VariantRecord>(g);
+    add::<records::ProductRecord>(g);
+    add::<tax::TaxRate>(g);
+    add::<tax::TaxConfig>(g);
+    add::<shipping::ShippingMethod>(g);
+    add::<store::PaymentSettings>(g);
+    add::<store::StoreConfig>(g);
+    add::<promotion::Discount>(g);
+    add::<promotion::Target>(g);
+    add::<promotion::PromotionRefusal>(g);
+    add::<order::OrderStatus>(g);
+    add::<order::OrderLine>(g);
+    add::<order::OrderTotals>(g);
+    add::<order::OrderPromotion>(g);
+    add::<order::ShippingAddress>(g);
+    add::<order::Payment>(g);
+    add::<order::StatusChange>(g);
+    add::<order::Order>(g);
+    add::<pricing::QuotedLine>(g);
+    add::<pricing::Quote>(g);
+    add::<pricing::ShippingOption>(g);
+    add::<pricing::Destination>(g);
+    add::<crate::catalog_api::CategoryRef<'static>>(g);
+    add::<crate::catalog_api::ListItem<'static>>(g);
+    add::<crate::catalog_api::CategoryFacet<'static>>(g);
+    add::<crate::catalog_api::PriceBand>(g);
+    add::<crate::catalog_api::Facets<'static>>(g);
+    add::<crate::catalog_api::ProductList<'static>>(g);
+    add::<crate::catalog_api::Category<'static>>(g);
+    add::<crate::catalog_api::CategoryList<'static>>(g);
+    add::<crate::catalog_api::Variant<'static>>(g);
+    add::<crate::catalog_api::Product<'static>>(g);
+    add::<crate::http::Problem<'static>>(g);
+    add::<crate::admin_api::WriteResult>(g);
+    add::<crate::admin_api::InventoryLevels<'static>>(g);
+    add::<crate::admin_api::AuditPage>(g);
+    add::<crate::admin_api::ImportReport>(g);
+    add::<crate::admin_api::LineErrors>(g);
+    add::<crate::inventory_api::InventoryAvailability<'static>>(g);
+    add::<crate::inventory_api::InventoryWriteResult<'static>>(g);
+    add::<crate::inventory_api::MovementPage<'static>>(g);
+    add::<crate::inventory_api::BatchReport>(g);
+    add::<crate::inventory_api::BatchItem>(g);
+    add::<crate::cart_api::CreateCartResult>(g);
+    add::<crate::cart_api::CartProductRef<'static>>(g);
+    add::<crate::cart_api::CartLine<'static>>(g);
+    add::<crate::cart_api::CartView<'static>>(g);
+    add::<crate::cart_api::CouponView>(g);
+    add::<crate::store_api::PromotionView<'static>>(g);
+    add::<crate::store_api::PromotionList<'static>>(g);
+    add::<crate::store_api::PromotionDeleted<'static>>(g);
+    add::<crate::app::Health>(g);
+    add::<edgecart_domain::checkout::ShortLine>(g);
+}
+
+/// Every component schema, by name.
+pub fn all() -> Map<String, Value> {
+    let mut read = generator(Contract::Deserialize);
+    inputs(&mut read);
+    let mut written = generator(Contract::Serialize);
+    outputs(&mut written);
+    let mut schemas: Map<String, Value> = written.take_definitions(true).into_iter().collect();
+    for schema in schemas.values_mut() {
+        never_null_when_optional(schema);
+    }
+    let read: Map<String, Value> = read.take_definitions(true).into_iter().collect();
+    // A type both read and written whose two schemas differ (a field with a
+    // default is optional when read, always there when written): the read
+    // one is named `{name}Input`, and so are the references to it.
+    let renamed: Vec<String> = read
+        .iter()
+        .filter(|(name, schema)| schemas.get(*name).is_some_and(|w| w != *schema))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for (name, mut schema) in read {
+        rename_refs(&mut schema, &renamed);
+        let name = if renamed.contains(&name) {
+            format!("{name}Input")
+        } else {
+            name
+        };
+        assert!(
+            schemas.get(&name).is_none_or(|w| *w == schema),
+            "{name} is defined twice"
+        );
+        schemas.insert(name, schema);
+    }
+    for schema in schemas.values_mut() {
+        unwrap_descriptions(schema);
+    }
+    let handwritten: Map<String, Value> =
+        serde_json::from_str(HANDWRITTEN).expect("handwritten_schemas.json is a JSON object");
+    for (name, schema) in handwritten {
+        assert!(
+            !schemas.contains_key(&name),
+            "{name} is derived and also in handwritten_schemas.json"
+        );
+        schemas.insert(name, schema);
+    }
+    schemas
+}
+
+/// Doc comments are wrapped; a description is Markdown, where a single line
+/// break is a space: joins wrapped lines, keeping paragraphs and list items.
+fn unwrap_descriptions(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m.iter_mut() {
+                match child {
+                    Value::String(text) if k == "description" => *text = unwrap(text),
+                    _ => unwrap_descriptions(child),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(unwrap_descriptions),
+        _ => {}
+    }
+}
+
+fn unwrap(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let lines: Vec<&str> = text.split('\n').collect();
+    for (i, line) in lines.iter().enumerate() {
+        out.push_str(line);
+        if let Some(next) = lines.get(i + 1) {
+            let joins = !line.is_empty()
+                && !next.is_empty()
+                && !next.starts_with("- ")
+                && !next.starts_with("* ");
+            out.push(if joins { ' ' } else { '\n' });
+        }
+    }
+    out
+}
+
+/// Points references to the `renamed` schemas at their `…Input` names.
+fn rename_refs(v: &mut Value, renamed: &[String]) {
+    match v {
+        Value::Object(m) => {
+            if let Some(Value::String(r)) = m.get_mut("$ref") {
+                if let Some(name) = r.strip_prefix("#/components/schemas/") {
+                    if renamed.iter().any(|n| n == name) {
+                        *r = format!("{r}Input");
+                    }
+                }
+            }
+            m.values_mut().for_each(|c| rename_refs(c, renamed));
+        }
+        Value::Array(items) => items.iter_mut().for_each(|c| rename_refs(c, renamed)),
+        _ => {}
+    }
+}
+
+/// In a written schema a property is optional only when serde skips it
+/// (`skip_serializing_if`, e.g. `Option::is_none`): when present it is never
+/// null, so `null` is dropped from its type.
+fn never_null_when_optional(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            let required: Vec<String> = m
+                .get("required")
+                .and_then(Value::as_array)
+                .map(|r| {
+                    r.iter()
+                        .filter_map(|x| x.as_str().map(String::from))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some(Value::Object(props)) = m.get_mut("properties") {
+                for (name, prop) in props.iter_mut() {
+                    if !required.contains(name) {
+                        drop_null(prop);
+                    }
+                }
+            }
+            m.values_mut().for_each(never_null_when_optional);
+        }
+        Value::Array(items) => items.iter_mut().for_each(never_null_when_optional),
+        _ => {}
+    }
+}
+
+fn drop_null(prop: &mut Value) {
+    let Some(m) = prop.as_object_mut() else {
+        return;
+    };
+    if let Some(Value::Array(types)) = m.get("type") {
+        let rest: Vec<Value> = types.iter().filter(|t| *t != "null").cloned().collect();
+        let single = rest.len() == 1;
+        m.insert(
+            "type".into(),
+            if single {
+                rest[0].clone()
+            } else {
+                Value::Array(rest)
+            },
+        );
+    }
+    if let Some(Value::Array(any)) = m.get("anyOf") {
+        let rest: Vec<Value> = any
+            .iter()
+            .filter(|s| s.get("type").is_none_or(|t| t != "null"))
+            .cloned()
+            .collect();
+        if rest.len() == 1 {
+            m.remove("anyOf");
+            if let Value::Object(only) = &rest[0] {
+                for (k, x) in only {
+                    m.entry(k.clone()).or_insert_with(|| x.clone());
+                }
+            }
+        } else {
+            m.insert("anyOf".into(), Value::Array(rest));
+        }
+    }
+}
