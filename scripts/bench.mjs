@@ -36,6 +36,7 @@ import {
   log,
   offlineEnv,
   output,
+  prepareCheckoutCarts,
   randomSecret,
   ROOT,
   seedDemoCatalog,
@@ -207,39 +208,7 @@ const CHECKOUT_SECONDS = 5;
  * Returns the wrk results.
  */
 async function checkoutRun(base, adminToken, { settleMs = 0 } = {}) {
-  const list = await (await fetch(`${base}/v1/products?limit=100&sort=newest`)).json();
-  const skus = [];
-  for (const item of list.items) {
-    const p = await (await fetch(`${base}/v1/products/${item.id}`)).json();
-    if (!p.max_per_order) skus.push(p.variants[0].sku);
-    if (skus.length === 30) break;
-  }
-  for (const sku of skus) {
-    await adminFetch(base, adminToken, 'PUT', `/admin/v1/inventory/${sku}`, JSON.stringify({ on_hand: 1_000_000_000, reason: 'bench' }));
-  }
-  const address = { name: 'Bench Shopper', line1: '1 Main St', city: 'Springfield', postal_code: '12345', country: 'US' };
-  const carts = [];
-  const make = async (i) => {
-    const c = await (await fetch(`${base}/v1/carts`, { method: 'POST' })).json();
-    const auth = { Authorization: `Bearer ${c.token}`, 'Content-Type': 'application/json' };
-    for (let l = 0; l < 3; l++) {
-      const sku = skus[(i * 3 + l) % skus.length];
-      const r = await fetch(`${base}/v1/carts/${c.id}/lines`, { method: 'POST', headers: auth, body: JSON.stringify({ sku, quantity: 1 }) });
-      if (r.status !== 200) throw new Error(`adding ${sku}: ${r.status} ${await r.text()}`);
-    }
-    const view = await (await fetch(`${base}/v1/carts/${c.id}?country=US&shipping_method=standard`, { headers: auth })).json();
-    const body = JSON.stringify({
-      email: `bench${i}@example.com`,
-      shipping_address: address,
-      shipping_method: 'standard',
-      payment: { method: 'card', token: 'tok_visa' },
-      expected_total: view.grand_total,
-    });
-    return { id: c.id, token: c.token, body, key: `bench-${i}-${c.id}` };
-  };
-  for (let i = 0; i < CHECKOUT_CARTS; i += 25) {
-    carts.push(...(await Promise.all(Array.from({ length: Math.min(25, CHECKOUT_CARTS - i) }, (_, j) => make(i + j)))));
-  }
+  const { skus, carts } = await prepareCheckoutCarts(base, adminToken, CHECKOUT_CARTS);
   if (settleMs) {
     log(`checkout: waiting ${settleMs / 1000} s for the carts' holds to lapse`);
     await new Promise((r) => setTimeout(r, settleMs));
@@ -264,7 +233,7 @@ async function checkoutRun(base, adminToken, { settleMs = 0 } = {}) {
   const noop = parseWrk(await runWrk(`${base}/health`, CHECKOUT_SECONDS, null));
   const r = parseWrk(await runWrk(`${base}/v1/carts`, CHECKOUT_SECONDS, file));
   log(`checkout: ${fmt(r.rps, 1)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, non-2xx ${r.non2xx}`);
-  return { noop, r, skus: skus.length, sent: Math.round(r.rps * CHECKOUT_SECONDS) };
+  return { noop, r, skus, sent: Math.round(r.rps * CHECKOUT_SECONDS) };
 }
 
 /**

@@ -201,6 +201,50 @@ export function generateDemoCatalog({ size } = {}) {
   return { products, categories, stock };
 }
 
+/**
+ * Prepares `count` carts for checkout on the worker at `base`: 30 SKUs of
+ * the live catalog without a per-order limit get a huge on hand, and each
+ * cart gets 3 lines over them (1 unit each), a US address and standard
+ * shipping, priced as the shopper would see it. Returns the SKU count and,
+ * per cart, its id, token, checkout body and an Idempotency-Key.
+ */
+export async function prepareCheckoutCarts(base, adminToken, count, keyPrefix = 'bench') {
+  const list = await (await fetch(`${base}/v1/products?limit=100&sort=newest`)).json();
+  const skus = [];
+  for (const item of list.items) {
+    const p = await (await fetch(`${base}/v1/products/${item.id}`)).json();
+    if (!p.max_per_order) skus.push(p.variants[0].sku);
+    if (skus.length === 30) break;
+  }
+  for (const sku of skus) {
+    await adminFetch(base, adminToken, 'PUT', `/admin/v1/inventory/${sku}`, JSON.stringify({ on_hand: 1_000_000_000, reason: keyPrefix }));
+  }
+  const address = { name: 'Bench Shopper', line1: '1 Main St', city: 'Springfield', postal_code: '12345', country: 'US' };
+  const make = async (i) => {
+    const c = await (await fetch(`${base}/v1/carts`, { method: 'POST' })).json();
+    const auth = { Authorization: `Bearer ${c.token}`, 'Content-Type': 'application/json' };
+    for (let l = 0; l < 3; l++) {
+      const sku = skus[(i * 3 + l) % skus.length];
+      const r = await fetch(`${base}/v1/carts/${c.id}/lines`, { method: 'POST', headers: auth, body: JSON.stringify({ sku, quantity: 1 }) });
+      if (r.status !== 200) throw new Error(`adding ${sku}: ${r.status} ${await r.text()}`);
+    }
+    const view = await (await fetch(`${base}/v1/carts/${c.id}?country=US&shipping_method=standard`, { headers: auth })).json();
+    const body = JSON.stringify({
+      email: `${keyPrefix}${i}@example.com`,
+      shipping_address: address,
+      shipping_method: 'standard',
+      payment: { method: 'card', token: 'tok_visa' },
+      expected_total: view.grand_total,
+    });
+    return { id: c.id, token: c.token, body, key: `${keyPrefix}-${i}-${c.id}` };
+  };
+  const carts = [];
+  for (let i = 0; i < count; i += 25) {
+    carts.push(...(await Promise.all(Array.from({ length: Math.min(25, count - i) }, (_, j) => make(i + j)))));
+  }
+  return { skus: skus.length, carts };
+}
+
 /** A random admin token secret. */
 export function randomSecret() {
   return randomBytes(24).toString('hex');

@@ -10,7 +10,7 @@ import path from 'node:path';
 import WebSocket from 'ws';
 import { Miniflare } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
-import { ROOT, adminFetch, buildWorker, freePort, log, randomSecret, seedDemoCatalog, setup } from './lib.mjs';
+import { ROOT, buildWorker, freePort, log, prepareCheckoutCarts, randomSecret, seedDemoCatalog, setup } from './lib.mjs';
 
 setup();
 buildWorker();
@@ -39,33 +39,12 @@ const mf = new Miniflare({
 const base = (await mf.ready).href.replace(/\/$/, '');
 try {
   await seedDemoCatalog(base, token, { size: 120 });
-  const list = await (await fetch(`${base}/v1/products?limit=100&sort=newest`)).json();
-  const skus = [];
-  for (const item of list.items) {
-    const p = await (await fetch(`${base}/v1/products/${item.id}`)).json();
-    if (!p.max_per_order) skus.push(p.variants[0].sku);
-    if (skus.length === 30) break;
-  }
-  for (const sku of skus) {
-    await adminFetch(base, token, 'PUT', `/admin/v1/inventory/${sku}`, JSON.stringify({ on_hand: 1_000_000_000, reason: 'prof' }));
-  }
-  const address = { name: 'Prof Shopper', line1: '1 Main St', city: 'Springfield', postal_code: '12345', country: 'US' };
-  const make = async (i) => {
-    const c = await (await fetch(`${base}/v1/carts`, { method: 'POST' })).json();
-    const auth = { Authorization: `Bearer ${c.token}`, 'Content-Type': 'application/json' };
-    for (let l = 0; l < 3; l++) {
-      const sku = skus[(i * 3 + l) % skus.length];
-      await fetch(`${base}/v1/carts/${c.id}/lines`, { method: 'POST', headers: auth, body: JSON.stringify({ sku, quantity: 1 }) });
-    }
-    const view = await (await fetch(`${base}/v1/carts/${c.id}?country=US&shipping_method=standard`, { headers: auth })).json();
-    return {
-      url: `${base}/v1/carts/${c.id}/checkout`,
-      headers: { ...auth, 'Idempotency-Key': `prof-${i}` },
-      body: JSON.stringify({ email: `p${i}@example.com`, shipping_address: address, shipping_method: 'standard', payment: { method: 'card', token: 'tok_visa' }, expected_total: view.grand_total }),
-    };
-  };
-  const carts = [];
-  for (let i = 0; i < CARTS; i += 20) carts.push(...(await Promise.all(Array.from({ length: Math.min(20, CARTS - i) }, (_, j) => make(i + j)))));
+  const prepared = await prepareCheckoutCarts(base, token, CARTS, 'prof');
+  const carts = prepared.carts.map((c) => ({
+    url: `${base}/v1/carts/${c.id}/checkout`,
+    headers: { Authorization: `Bearer ${c.token}`, 'Content-Type': 'application/json', 'Idempotency-Key': c.key },
+    body: c.body,
+  }));
   log(`${carts.length} carts ready`);
 
   const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json();
