@@ -438,3 +438,203 @@ pub async fn list_orders(
     r.header("Cache-Control", "no-store");
     Ok(r)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    /// An order as the order object records it: a promotion, an address
+    /// without `line2`, a history of two changes.
+    fn order() -> Value {
+        json!({"schema": 1, "id": "ord_0123456789abcdef01234567", "cart_id": "crt_0123456789abcdef01234567", "currency": "USD", "prices_include_tax": false, "lines": [{"sku": "KTL-1-STEEL", "quantity": 2, "unit_price": 2500, "discount": 500, "tax": 326, "line_total": 4826}], "totals": {"subtotal": 5000, "discount_total": 500, "shipping": 499, "tax_total": 326, "grand_total": 5325}, "promotions": [{"id": "save10", "code": "SAVE10", "amount": 500}], "email": "ada@example.com", "shipping_address": {"name": "Ada Lovelace", "line1": "1 Market St", "city": "San Francisco", "region": "CA", "postal_code": "94105", "country": "US"}, "shipping_method": "standard", "payment": {"provider": "test", "reference": "test_ord_0123456789abcdef01234567"}, "status": "paid", "history": [{"at_ms": 1795262400000_i64, "status": "pending_payment"}, {"at_ms": 1795262401000_i64, "status": "paid"}], "created_at_ms": 1795262400000_i64})
+    }
+
+    fn quote() -> Value {
+        let usd = |amount: i64| json!({"amount": amount, "currency": "USD"});
+        json!({"currency": "USD", "prices_include_tax": false, "lines": [{"sku": "KTL-1-STEEL", "quantity": 2, "unit_price": usd(2500), "line_subtotal": usd(5000), "discount": usd(500), "tax": usd(326), "line_total": usd(4826)}], "subtotal": usd(5000), "discount_total": usd(500), "shipping": usd(499), "tax_total": usd(326), "grand_total": usd(5325), "applied": [{"id": "save10", "code": "SAVE10", "description": "10 % off everything", "amount": usd(500)}], "refused_coupons": [{"code": "BIGSPENDER", "reason": "below_minimum", "min": usd(10000)}]})
+    }
+
+    fn refused(refusal: Value) -> StoredAnswer {
+        StoredAnswer::Typed {
+            answer: Answer::Refused {
+                refusal: serde_json::from_value(refusal).expect("a refusal"),
+            },
+        }
+    }
+
+    /// Every answer a checkout stores, rendered: status, media type, body.
+    fn rendered() -> Vec<(u16, String, String)> {
+        let answers = vec![
+            StoredAnswer::Typed {
+                answer: Answer::Placed {
+                    order: serde_json::from_value(order()).expect("an order"),
+                    order_token: "9c1e4b7a2d5f8e0b3a6c9d2e5f8a1b4c7d0e3f6a9b2c5d8e".into(),
+                },
+            },
+            refused(json!({"refusal": "invalid", "errors": [
+                {"field": "email", "code": "invalid_email", "message": "must be an email address"},
+                {"field": "shipping_address.country", "code": "invalid_country", "message": "must be an ISO 3166-1 alpha-2 code"},
+            ]})),
+            refused(json!({"refusal": "cart_empty"})),
+            refused(
+                json!({"refusal": "not_sold_in_currency", "sku": "KTL-1-STEEL", "currency": "EUR"}),
+            ),
+            refused(json!({"refusal": "unknown_shipping_method"})),
+            refused(json!({"refusal": "unpriced", "error": {"error": "missing_destination"}})),
+            refused(
+                json!({"refusal": "unpriced", "error": {"error": "shipping", "refusal": "not_to_country"}}),
+            ),
+            refused(
+                json!({"refusal": "unpriced", "error": {"error": "shipping", "refusal": "not_in_currency"}}),
+            ),
+            refused(json!({"refusal": "unpriced", "error": {"error": "invalid_line", "index": 3}})),
+            refused(json!({"refusal": "total_changed", "quote": quote()})),
+            refused(json!({"refusal": "out_of_stock", "lines": [
+                {"sku": "KTL-1-STEEL", "requested": 2, "available": 1},
+                {"sku": "MUG-2", "requested": 1, "available": 0},
+            ]})),
+            refused(
+                json!({"refusal": "coupon_unavailable", "refused": {"promotion": "save10", "refusal": {"reason": "usage_limit_reached"}}}),
+            ),
+            refused(
+                json!({"refusal": "coupon_unavailable", "refused": {"promotion": "vip", "refusal": {"reason": "customer_limit_reached"}}}),
+            ),
+            refused(json!({"refusal": "coupon_unavailable", "refused": null})),
+            refused(
+                json!({"refusal": "payment_declined", "code": "insufficient_funds", "message": "Your card has insufficient funds."}),
+            ),
+            refused(json!({"refusal": "payment_unavailable"})),
+            refused(json!({"refusal": "refunded_out_of_stock"})),
+            StoredAnswer::Legacy {
+                status: 402,
+                body: r#"{"code":"payment_declined","status":402}"#.into(),
+            },
+            StoredAnswer::Legacy {
+                status: 201,
+                body: r#"{"order":{"id":"ord_1"},"order_token":"t"}"#.into(),
+            },
+        ];
+        answers
+            .iter()
+            .map(|a| {
+                let r = response(a);
+                let kind = r
+                    .header_value("Content-Type")
+                    .unwrap_or_default()
+                    .to_string();
+                assert_eq!(r.header_value("Cache-Control"), Some("no-store"));
+                (r.status, kind, String::from_utf8(r.body).expect("UTF-8"))
+            })
+            .collect()
+    }
+
+    /// Pinned bytes: answers stored under a key are rendered again on each
+    /// replay, so a change to these bytes would make a replay differ from
+    /// the first answer.
+    #[test]
+    fn checkout_answers_render_byte_for_byte() {
+        let expected: Vec<(u16, &str, &str)> = vec![
+            (
+                201,
+                "application/json; charset=utf-8",
+                r#"{"order":{"cart_id":"crt_0123456789abcdef01234567","created_at_ms":1795262400000,"currency":"USD","email":"ada@example.com","history":[{"at_ms":1795262400000,"status":"pending_payment"},{"at_ms":1795262401000,"status":"paid"}],"id":"ord_0123456789abcdef01234567","lines":[{"discount":500,"line_total":4826,"quantity":2,"sku":"KTL-1-STEEL","tax":326,"unit_price":2500}],"payment":{"provider":"test","reference":"test_ord_0123456789abcdef01234567"},"prices_include_tax":false,"promotions":[{"amount":500,"code":"SAVE10","id":"save10"}],"schema":1,"shipping_address":{"city":"San Francisco","country":"US","line1":"1 Market St","name":"Ada Lovelace","postal_code":"94105","region":"CA"},"shipping_method":"standard","status":"paid","totals":{"discount_total":500,"grand_total":5325,"shipping":499,"subtotal":5000,"tax_total":326}},"order_token":"9c1e4b7a2d5f8e0b3a6c9d2e5f8a1b4c7d0e3f6a9b2c5d8e"}"#,
+            ),
+            (
+                422,
+                "application/problem+json",
+                r#"{"code":"validation_failed","detail":"2 problem(s); see `errors`.","errors":[{"code":"invalid_email","field":"email","message":"must be an email address"},{"code":"invalid_country","field":"shipping_address.country","message":"must be an ISO 3166-1 alpha-2 code"}],"status":422,"title":"Validation failed","type":"https://edgecart.dev/problems/validation_failed"}"#,
+            ),
+            (
+                422,
+                "application/problem+json",
+                r#"{"code":"cart_empty","detail":"There is nothing to check out.","status":422,"title":"Cart is empty","type":"https://edgecart.dev/problems/cart_empty"}"#,
+            ),
+            (
+                422,
+                "application/problem+json",
+                r#"{"code":"not_sold_in_currency","detail":"KTL-1-STEEL is not for sale in EUR any more; remove it from the cart.","sku":"KTL-1-STEEL","status":422,"title":"Item not for sale","type":"https://edgecart.dev/problems/not_sold_in_currency"}"#,
+            ),
+            (
+                400,
+                "application/problem+json",
+                r#"{"code":"unknown_shipping_method","detail":"The store has no shipping method with this id.","param":"shipping_method","status":400,"title":"Invalid request parameter","type":"https://edgecart.dev/problems/unknown_shipping_method"}"#,
+            ),
+            (
+                400,
+                "application/problem+json",
+                r#"{"code":"missing_destination","detail":"A shipping method needs a destination country.","param":"country","status":400,"title":"Invalid request parameter","type":"https://edgecart.dev/problems/missing_destination"}"#,
+            ),
+            (
+                422,
+                "application/problem+json",
+                r#"{"code":"validation_failed","detail":"1 problem(s); see `errors`.","errors":[{"code":"shipping_not_available","field":"shipping_method","message":"This method does not ship to that country."}],"status":422,"title":"Validation failed","type":"https://edgecart.dev/problems/validation_failed"}"#,
+            ),
+            (
+                422,
+                "application/problem+json",
+                r#"{"code":"validation_failed","detail":"1 problem(s); see `errors`.","errors":[{"code":"shipping_not_available","field":"shipping_method","message":"This method has no rate in the cart's currency."}],"status":422,"title":"Validation failed","type":"https://edgecart.dev/problems/validation_failed"}"#,
+            ),
+            (
+                503,
+                "application/problem+json",
+                r#"{"code":"storage_unavailable","detail":"Please retry shortly.","status":503,"title":"Storage temporarily unavailable","type":"https://edgecart.dev/problems/storage_unavailable"}"#,
+            ),
+            (
+                409,
+                "application/problem+json",
+                r#"{"code":"total_changed","detail":"The cart's total is no longer the expected_total (prices, promotions or shipping changed). Nothing was charged; show the new total and confirm again.","quote":{"applied":[{"amount":{"amount":500,"currency":"USD"},"code":"SAVE10","description":"10 % off everything","id":"save10"}],"currency":"USD","discount_total":{"amount":500,"currency":"USD"},"grand_total":{"amount":5325,"currency":"USD"},"lines":[{"discount":{"amount":500,"currency":"USD"},"line_subtotal":{"amount":5000,"currency":"USD"},"line_total":{"amount":4826,"currency":"USD"},"quantity":2,"sku":"KTL-1-STEEL","tax":{"amount":326,"currency":"USD"},"unit_price":{"amount":2500,"currency":"USD"}}],"prices_include_tax":false,"refused_coupons":[{"code":"BIGSPENDER","min":{"amount":10000,"currency":"USD"},"reason":"below_minimum"}],"shipping":{"amount":499,"currency":"USD"},"subtotal":{"amount":5000,"currency":"USD"},"tax_total":{"amount":326,"currency":"USD"}},"status":409,"title":"Total changed","type":"https://edgecart.dev/problems/total_changed"}"#,
+            ),
+            (
+                409,
+                "application/problem+json",
+                r#"{"code":"out_of_stock","detail":"Some lines are no longer available in the quantity in the cart; nothing was charged.","lines":[{"available":1,"requested":2,"sku":"KTL-1-STEEL"},{"available":0,"requested":1,"sku":"MUG-2"}],"status":409,"title":"Out of stock","type":"https://edgecart.dev/problems/out_of_stock"}"#,
+            ),
+            (
+                409,
+                "application/problem+json",
+                r#"{"code":"coupon_unavailable","detail":"A promotion of this cart reached its usage limit or ended; read the cart again for its new total. Nothing was charged.","promotion":"save10","reason":{"reason":"usage_limit_reached"},"status":409,"title":"Coupon unavailable","type":"https://edgecart.dev/problems/coupon_unavailable"}"#,
+            ),
+            (
+                409,
+                "application/problem+json",
+                r#"{"code":"coupon_unavailable","detail":"A promotion of this cart reached its usage limit or ended; read the cart again for its new total. Nothing was charged.","promotion":"vip","reason":{"reason":"customer_limit_reached"},"status":409,"title":"Coupon unavailable","type":"https://edgecart.dev/problems/coupon_unavailable"}"#,
+            ),
+            (
+                409,
+                "application/problem+json",
+                r#"{"code":"coupon_unavailable","detail":"A promotion of this cart no longer exists; read the cart again for its new total. Nothing was charged.","status":409,"title":"Coupon unavailable","type":"https://edgecart.dev/problems/coupon_unavailable"}"#,
+            ),
+            (
+                402,
+                "application/problem+json",
+                r#"{"code":"payment_declined","decline_code":"insufficient_funds","detail":"Your card has insufficient funds. Nothing was charged; the cart is unchanged.","status":402,"title":"Payment declined","type":"https://edgecart.dev/problems/payment_declined"}"#,
+            ),
+            (
+                503,
+                "application/problem+json",
+                r#"{"code":"payment_unavailable","detail":"The payment provider did not answer. Nothing was charged (any payment it took later is refunded); try again with a new Idempotency-Key.","status":503,"title":"Payment unavailable","type":"https://edgecart.dev/problems/payment_unavailable"}"#,
+            ),
+            (
+                409,
+                "application/problem+json",
+                r#"{"code":"out_of_stock","detail":"The items could not be reserved in time; the payment was refunded.","status":409,"title":"Out of stock","type":"https://edgecart.dev/problems/out_of_stock"}"#,
+            ),
+            (
+                402,
+                "application/problem+json",
+                r#"{"code":"payment_declined","status":402}"#,
+            ),
+            (
+                201,
+                "application/json; charset=utf-8",
+                r#"{"order":{"id":"ord_1"},"order_token":"t"}"#,
+            ),
+        ];
+        let rendered = rendered();
+        assert_eq!(rendered.len(), expected.len());
+        for ((status, kind, body), (s, k, b)) in rendered.iter().zip(expected) {
+            assert_eq!((*status, kind.as_str(), body.as_str()), (s, k, b));
+        }
+    }
+}
