@@ -24,14 +24,10 @@ pub fn generator(contract: Contract) -> SchemaGenerator {
         .into_generator()
 }
 
-/// `errors` of a problem: `FieldProblem`s (a type of the Durable Object
-/// protocol, whose schema is still written by hand), at least one.
-pub fn field_problems(_: &mut SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({
-        "type": "array",
-        "minItems": 1,
-        "items": { "$ref": "#/components/schemas/FieldProblem" },
-    })
+/// `errors` of a problem: `FieldProblem`s, at least one.
+pub fn field_problems(g: &mut SchemaGenerator) -> schemars::Schema {
+    let items = g.subschema_for::<edgecart_durable_objects::protocol::FieldProblem>();
+    schemars::json_schema!({ "type": "array", "minItems": 1, "items": items })
 }
 
 /// A reference to a schema still written by hand (the types of the Durable
