@@ -30,40 +30,6 @@ pub fn field_problems(g: &mut SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "type": "array", "minItems": 1, "items": items })
 }
 
-/// A reference to a schema still written by hand (the types of the Durable
-/// Object protocol, whose crate is not annotated).
-fn handwritten(name: &str) -> schemars::Schema {
-    schemars::json_schema!({ "$ref": format!("#/components/schemas/{name}") })
-}
-
-/// At most `max` of the hand-written schema `name`.
-fn handwritten_list(name: &str, max: u32) -> schemars::Schema {
-    schemars::json_schema!({ "type": "array", "maxItems": max, "items": handwritten(name) })
-}
-
-pub fn stock_levels(_: &mut SchemaGenerator) -> schemars::Schema {
-    handwritten("StockLevels")
-}
-
-/// The `StockLevels` fields, for a body that flattens them.
-pub fn stock_levels_fields(_: &mut SchemaGenerator) -> schemars::Schema {
-    let all: Map<String, Value> = serde_json::from_str(HANDWRITTEN).expect("JSON");
-    let mut levels = all["StockLevels"].clone();
-    if let Some(m) = levels.as_object_mut() {
-        m.remove("description");
-        m.remove("examples");
-    }
-    schemars::Schema::try_from(levels).expect("an object schema")
-}
-
-pub fn audit_entries(_: &mut SchemaGenerator) -> schemars::Schema {
-    handwritten_list("AuditEntry", 200)
-}
-
-pub fn movement_entries(_: &mut SchemaGenerator) -> schemars::Schema {
-    handwritten_list("MovementEntry", 200)
-}
-
 /// Registers a type's schema (and, through it, every type it names).
 fn add<T: JsonSchema>(generator: &mut SchemaGenerator) {
     generator.subschema_for::<T>();
