@@ -25,6 +25,7 @@ use edgecart_domain::order::parse_email;
 use edgecart_durable_objects::protocol::cart::{self, CheckoutBeginReply, CheckoutReply};
 use edgecart_durable_objects::protocol::store::{self, OrderSummary, DEFAULT_STORE};
 use edgecart_durable_objects::protocol::{order, Answer as ObjectAnswer, FieldProblem};
+use serde::Serialize;
 use serde_json::{json, Value};
 
 /// An RFC 9457 problem as a checkout answers it: its stable `code` and the
@@ -331,6 +332,35 @@ pub const ORDER_LIST_PARAMS: &[&str] = &[
     "cursor",
 ];
 
+/// The most orders `GET /admin/v1/orders` answers at once (`limit`).
+const ORDER_MAX_PAGE: u32 = 200;
+
+/// One order in the store's order index: enough to list and filter orders. Read
+/// the whole order with `GET /admin/v1/orders/{id}`.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "OrderSummary", extend("examples" = [{"id": "ord_3b9d2f4a6c8e0a1b2c3d4e5f", "status": "paid", "created_at_ms": 1795262400000_i64, "email": "ada@example.com", "currency": "USD", "grand_total": 5325, "created_at": "2026-11-21T12:00:00.000Z"}])))]
+pub struct OrderListItem<'a> {
+    #[serde(flatten)]
+    summary: &'a OrderSummary,
+    /// `created_at_ms` as RFC 3339 (UTC, milliseconds).
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time", "examples" = ["2026-11-21T12:00:00.000Z"])))]
+    created_at: String,
+}
+
+/// One page of orders, newest first.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct OrderPage<'a> {
+    /// At most `limit` orders, by creation time, newest first (orders created
+    /// in the same millisecond: by id, descending).
+    #[cfg_attr(feature = "openapi", schemars(length(max = ORDER_MAX_PAGE)))]
+    items: Vec<OrderListItem<'a>>,
+    /// Opaque cursor for the next page: pass it back as `cursor` (with the same
+    /// filters). Null when this page reaches the end of the list.
+    next_cursor: Option<String>,
+}
+
 /// `GET /admin/v1/orders`: newest first, by `status` and creation time
 /// (`created_after`, `created_before`: RFC 3339), paged with `cursor`.
 pub async fn list_orders(
@@ -343,12 +373,12 @@ pub async fn list_orders(
         Some(raw) => raw
             .parse::<u32>()
             .ok()
-            .filter(|n| (1..=200).contains(n) && raw.bytes().all(|b| b.is_ascii_digit()))
+            .filter(|n| (1..=ORDER_MAX_PAGE).contains(n) && raw.bytes().all(|b| b.is_ascii_digit()))
             .ok_or_else(|| {
                 ApiError::invalid(
                     "limit",
                     "invalid_limit",
-                    "limit must be an integer from 1 to 200.",
+                    format!("limit must be an integer from 1 to {ORDER_MAX_PAGE}."),
                 )
             })?,
     };
@@ -412,21 +442,10 @@ pub async fn list_orders(
     } else {
         None
     };
-    #[derive(serde::Serialize)]
-    struct Item<'a> {
-        #[serde(flatten)]
-        summary: &'a OrderSummary,
-        created_at: String,
-    }
-    #[derive(serde::Serialize)]
-    struct Body<'a> {
-        items: Vec<Item<'a>>,
-        next_cursor: Option<String>,
-    }
-    let mut r = ApiResponse::json(&Body {
+    let mut r = ApiResponse::json(&OrderPage {
         items: orders
             .iter()
-            .map(|o| Item {
+            .map(|o| OrderListItem {
                 summary: o,
                 created_at: chrono::DateTime::from_timestamp_millis(o.created_at_ms)
                     .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))

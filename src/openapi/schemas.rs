@@ -147,6 +147,7 @@ fn outputs(g: &mut SchemaGenerator) {
     add::<crate::store_api::PromotionView<'static>>(g);
     add::<crate::store_api::PromotionList<'static>>(g);
     add::<crate::store_api::PromotionDeleted<'static>>(g);
+    add::<crate::checkout_api::OrderPage<'static>>(g);
     add::<crate::app::Health>(g);
     add::<edgecart_domain::checkout::ShortLine>(g);
 }
