@@ -17,44 +17,171 @@ use crate::cart_api::{
 use crate::http::{ApiError, ApiResponse, Result};
 use crate::objects::{ask, order_not_found as order_missing, send, Refused};
 use edgecart_domain::cart::Cart;
+use edgecart_domain::checkout::ShortLine;
 use edgecart_domain::checkout::{
     self, Answer, CheckoutInput, CheckoutPlan, PlanInput, Refusal, StoredAnswer,
 };
 use edgecart_domain::idempotency;
 use edgecart_domain::order::parse_email;
+use edgecart_domain::order::Order;
+use edgecart_domain::pricing::Quote;
+use edgecart_domain::promotion::PromotionRefusal;
 use edgecart_durable_objects::protocol::cart::{self, CheckoutBeginReply, CheckoutReply};
 use edgecart_durable_objects::protocol::store::{self, OrderSummary, DEFAULT_STORE};
 use edgecart_durable_objects::protocol::{order, Answer as ObjectAnswer, FieldProblem};
 use serde::Serialize;
-use serde_json::{json, Value};
 
-/// An RFC 9457 problem as a checkout answers it: its stable `code` and the
-/// members of `extra`, without a request id, so that replays are
-/// byte-identical.
-fn problem(status: u16, code: &str, title: &str, detail: &str, extra: Value) -> (u16, String) {
-    let mut value = json!({
-        "type": format!("https://edgecart.dev/problems/{code}"),
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    });
-    if let (Some(map), Some(more)) = (value.as_object_mut(), extra.as_object()) {
-        for (k, v) in more {
-            map.insert(k.clone(), v.clone());
+/// A checkout's answer as JSON text. Rendered through a `serde_json::Value`,
+/// whose objects keep their keys sorted: an answer stored under a key is
+/// rendered again for every replay, by whichever version then runs, and
+/// checkout answers have always had sorted keys (at every depth), so the
+/// replay is byte for byte the first answer.
+fn answer_json<T: Serialize>(answer: &T) -> String {
+    serde_json::to_value(answer)
+        .map(|v| v.to_string())
+        .unwrap_or_default()
+}
+
+/// A placed order and the secret token that reads it (`GET /v1/orders/{id}`).
+/// Keep the token: it is answered only by checkout (and by replays of this
+/// answer under the same `Idempotency-Key`).
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CheckoutResult<'a> {
+    order: &'a Order,
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "edgecart_domain::openapi::OrderToken")
+    )]
+    order_token: &'a str,
+}
+
+/// A problem document (`application/problem+json`) answered by `POST
+/// /v1/carts/{id}/checkout`. Answers decided before the cart's object accepted
+/// the `Idempotency-Key` (a missing key, a malformed body, a price key, a wrong
+/// token, a key in use or reused with another body, a concurrent checkout, an
+/// unreachable object) are ordinary `Problem`s, with `instance` and
+/// `request_id`. Answers decided after it (validation of the email, address and
+/// payment, pricing, stock, coupons, payment) are stored under the key and
+/// replayed byte for byte, so they carry neither `instance` nor `request_id`;
+/// each carries the members its `code` documents. Branch on `code`.
+// (This type is the problem a checkout stores; `instance`, `request_id` and
+// `field`, which only the ordinary problems answered before the key have,
+// are added to its schema by `openapi::schemas::checkout_problem_members`.)
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(transform = crate::openapi::schemas::checkout_problem_members, extend("examples" = [{"type": "https://edgecart.dev/problems/total_changed", "title": "Total changed", "status": 409, "detail": "The cart's total is no longer the expected_total (prices, promotions or shipping changed). Nothing was charged; show the new total and confirm again.", "code": "total_changed", "quote": {"currency": "USD", "prices_include_tax": false, "lines": [{"sku": "KTL-1-STEEL", "quantity": 2, "unit_price": {"amount": 2500, "currency": "USD"}, "line_subtotal": {"amount": 5000, "currency": "USD"}, "discount": {"amount": 500, "currency": "USD"}, "tax": {"amount": 326, "currency": "USD"}, "line_total": {"amount": 4826, "currency": "USD"}}], "subtotal": {"amount": 5000, "currency": "USD"}, "discount_total": {"amount": 500, "currency": "USD"}, "shipping": {"amount": 499, "currency": "USD"}, "tax_total": {"amount": 326, "currency": "USD"}, "grand_total": {"amount": 5325, "currency": "USD"}, "applied": [{"id": "save10", "code": "SAVE10", "description": "10 % off everything", "amount": {"amount": 500, "currency": "USD"}}], "refused_coupons": [{"code": "BIGSPENDER", "reason": "below_minimum", "min": {"amount": 10000, "currency": "USD"}}]}}])))]
+pub struct CheckoutProblem<'a> {
+    /// `https://edgecart.dev/problems/{code}`.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "uri", "examples" = ["https://edgecart.dev/problems/total_changed"])))]
+    #[serde(rename = "type")]
+    kind: String,
+    /// Short summary of the problem type.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["Total changed"])))]
+    title: &'a str,
+    /// The HTTP status code of the response.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 400, max = 599)))]
+    status: u16,
+    /// What went wrong with this request, for humans. Never reveals internal
+    /// causes.
+    detail: String,
+    /// Stable machine-readable code, one of `Problem.code`; the checkout
+    /// operation lists the codes it answers.
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "crate::openapi::schemas::problem_code")
+    )]
+    code: &'a str,
+    /// The query parameter at fault, on 400 `unknown_parameter` and
+    /// `duplicate_parameter` (checkout accepts no query parameters);
+    /// `shipping_method` on the stored 400 `unknown_shipping_method`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    param: Option<&'a str>,
+    /// Every field-level problem found. Present only on 422
+    /// `validation_failed`.
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(schema_with = "crate::openapi::schemas::field_problems")
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldProblem]>,
+    /// The SKU that has no price in the cart's currency any more. Present only
+    /// on 422 `not_sold_in_currency`.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["KTL-1-STEEL"])))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sku: Option<&'a str>,
+    /// The cart as checkout priced it now. Present only on 409 `total_changed`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quote: Option<&'a Quote>,
+    /// Every line that could not be held. Present on 409 `out_of_stock`, except
+    /// when the units could not be sold after the payment (which was then
+    /// refunded).
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1)))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lines: Option<&'a [ShortLine]>,
+    /// The promotion that could not be redeemed. Present on 409
+    /// `coupon_unavailable` when a usage limit was reached (absent when a
+    /// promotion no longer exists).
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "Option<edgecart_domain::openapi::PromotionId>")
+    )]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    promotion: Option<&'a str>,
+    /// Why it could not be redeemed: `usage_limit_reached` (redeemed as often
+    /// as allowed in total) or `customer_limit_reached` (as often as allowed
+    /// for this email). Present with `promotion`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'a PromotionRefusal>,
+    /// Why the provider declined the payment: Stripe's `decline_code` (else its
+    /// error `code`, else `card_declined`); `card_declined` from the test
+    /// provider; `invalid_payment_token` when the provider does not know the
+    /// token. Present only on 402 `payment_declined`.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["card_declined", "insufficient_funds"])))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    decline_code: Option<&'a str>,
+}
+
+impl<'a> CheckoutProblem<'a> {
+    /// An RFC 9457 problem as a checkout answers it: its stable `code` and
+    /// no member beyond the five every problem has, without a request id, so
+    /// that replays are byte-identical.
+    fn new(status: u16, code: &'a str, title: &'a str, detail: String) -> Self {
+        CheckoutProblem {
+            kind: format!("https://edgecart.dev/problems/{code}"),
+            title,
+            status,
+            detail,
+            code,
+            param: None,
+            errors: None,
+            sku: None,
+            quote: None,
+            lines: None,
+            promotion: None,
+            reason: None,
+            decline_code: None,
         }
     }
-    (status, value.to_string())
+
+    fn render(&self) -> (u16, String) {
+        (self.status, answer_json(self))
+    }
+}
+
+fn problem(status: u16, code: &str, title: &str, detail: &str) -> (u16, String) {
+    CheckoutProblem::new(status, code, title, detail.to_string()).render()
 }
 
 /// A refusal that is one of the API's common errors, as a checkout answers it.
 fn api_problem(e: ApiError) -> (u16, String) {
-    let extra = match &e {
-        ApiError::Validation { errors } => json!({ "errors": errors }),
-        ApiError::InvalidParameter { param, .. } => json!({ "param": param }),
-        _ => json!({}),
-    };
-    problem(e.status(), e.code(), e.title(), &e.detail(), extra)
+    let mut p = CheckoutProblem::new(e.status(), e.code(), e.title(), e.detail());
+    match &e {
+        ApiError::Validation { errors } => p.errors = Some(errors),
+        ApiError::InvalidParameter { param, .. } => p.param = Some(param),
+        _ => {}
+    }
+    p.render()
 }
 
 /// The status and problem of each refusal: the one place that maps them.
@@ -75,69 +202,81 @@ fn refusal_problem(refusal: &Refusal) -> (u16, String) {
             "cart_empty",
             "Cart is empty",
             "There is nothing to check out.",
-            json!({}),
         ),
-        Refusal::NotSoldInCurrency { sku, currency } => problem(
-            422,
-            "not_sold_in_currency",
-            "Item not for sale",
-            &format!("{sku} is not for sale in {currency} any more; remove it from the cart."),
-            json!({ "sku": sku }),
-        ),
+        Refusal::NotSoldInCurrency { sku, currency } => CheckoutProblem {
+            sku: Some(sku),
+            ..CheckoutProblem::new(
+                422,
+                "not_sold_in_currency",
+                "Item not for sale",
+                format!("{sku} is not for sale in {currency} any more; remove it from the cart."),
+            )
+        }
+        .render(),
         Refusal::UnknownShippingMethod => api_problem(ApiError::invalid(
             "shipping_method",
             "unknown_shipping_method",
             "The store has no shipping method with this id.",
         )),
         Refusal::Unpriced { error } => api_problem(pricing_error(error.clone())),
-        Refusal::TotalChanged { quote } => problem(
-            409,
-            "total_changed",
-            "Total changed",
-            "The cart's total is no longer the expected_total (prices, promotions or shipping changed). Nothing was charged; show the new total and confirm again.",
-            json!({ "quote": quote }),
-        ),
-        Refusal::OutOfStock { lines } => problem(
-            409,
-            "out_of_stock",
-            "Out of stock",
-            "Some lines are no longer available in the quantity in the cart; nothing was charged.",
-            json!({ "lines": lines }),
-        ),
-        Refusal::CouponUnavailable { refused: Some(r) } => problem(
-            409,
-            "coupon_unavailable",
-            "Coupon unavailable",
-            "A promotion of this cart reached its usage limit or ended; read the cart again for its new total. Nothing was charged.",
-            json!({ "promotion": r.promotion, "reason": r.refusal }),
-        ),
+        Refusal::TotalChanged { quote } => CheckoutProblem {
+            quote: Some(quote),
+            ..CheckoutProblem::new(
+                409,
+                "total_changed",
+                "Total changed",
+                "The cart's total is no longer the expected_total (prices, promotions or shipping changed). Nothing was charged; show the new total and confirm again.".into(),
+            )
+        }
+        .render(),
+        Refusal::OutOfStock { lines } => CheckoutProblem {
+            lines: Some(lines),
+            ..CheckoutProblem::new(
+                409,
+                "out_of_stock",
+                "Out of stock",
+                "Some lines are no longer available in the quantity in the cart; nothing was charged.".into(),
+            )
+        }
+        .render(),
+        Refusal::CouponUnavailable { refused: Some(r) } => CheckoutProblem {
+            promotion: Some(&r.promotion),
+            reason: Some(&r.refusal),
+            ..CheckoutProblem::new(
+                409,
+                "coupon_unavailable",
+                "Coupon unavailable",
+                "A promotion of this cart reached its usage limit or ended; read the cart again for its new total. Nothing was charged.".into(),
+            )
+        }
+        .render(),
         Refusal::CouponUnavailable { refused: None } => problem(
             409,
             "coupon_unavailable",
             "Coupon unavailable",
             "A promotion of this cart no longer exists; read the cart again for its new total. Nothing was charged.",
-            json!({}),
         ),
-        Refusal::PaymentDeclined { code, message } => problem(
-            402,
-            "payment_declined",
-            "Payment declined",
-            &format!("{message} Nothing was charged; the cart is unchanged."),
-            json!({ "decline_code": code }),
-        ),
+        Refusal::PaymentDeclined { code, message } => CheckoutProblem {
+            decline_code: Some(code),
+            ..CheckoutProblem::new(
+                402,
+                "payment_declined",
+                "Payment declined",
+                format!("{message} Nothing was charged; the cart is unchanged."),
+            )
+        }
+        .render(),
         Refusal::PaymentUnavailable => problem(
             503,
             "payment_unavailable",
             "Payment unavailable",
             "The payment provider did not answer. Nothing was charged (any payment it took later is refunded); try again with a new Idempotency-Key.",
-            json!({}),
         ),
         Refusal::RefundedOutOfStock => problem(
             409,
             "out_of_stock",
             "Out of stock",
             "The items could not be reserved in time; the payment was refunded.",
-            json!({}),
         ),
     }
 }
@@ -148,10 +287,7 @@ fn response(answer: &StoredAnswer) -> ApiResponse {
         StoredAnswer::Legacy { status, body } => (*status, body.clone()),
         StoredAnswer::Typed {
             answer: Answer::Placed { order, order_token },
-        } => (
-            201,
-            json!({ "order": order, "order_token": order_token }).to_string(),
-        ),
+        } => (201, answer_json(&CheckoutResult { order, order_token })),
         StoredAnswer::Typed {
             answer: Answer::Refused { refusal },
         } => refusal_problem(refusal),
@@ -461,7 +597,7 @@ pub async fn list_orders(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     /// An order as the order object records it: a promotion, an address
     /// without `line2`, a history of two changes.

@@ -30,6 +30,40 @@ pub fn field_problems(g: &mut SchemaGenerator) -> schemars::Schema {
     schemars::json_schema!({ "type": "array", "minItems": 1, "items": items })
 }
 
+/// `code` of a `CheckoutProblem`: one of `Problem.code`.
+pub fn problem_code(_: &mut SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "$ref": "#/components/schemas/Problem/properties/code" })
+}
+
+/// The members of a `CheckoutProblem` that only the ordinary problems carry
+/// (`http::Problem`, answered before the cart's object accepted the
+/// `Idempotency-Key`): no answer stored under a key has them, so the stored
+/// problem's type cannot state them.
+pub fn checkout_problem_members(schema: &mut schemars::Schema) {
+    let Some(Value::Object(properties)) = schema.get_mut("properties") else {
+        return;
+    };
+    let members = serde_json::json!({
+        "instance": {
+            "type": "string",
+            "format": "uri-reference",
+            "description": "The request's path and query string. Absent from answers stored under the `Idempotency-Key`.",
+            "examples": ["/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/checkout"],
+        },
+        "request_id": {
+            "type": "string",
+            "description": "The request's id, as in the `X-Request-Id` response header. Absent from answers stored under the `Idempotency-Key` (the header still names the request that got the answer).",
+        },
+        "field": {
+            "type": "string",
+            "description": "The request-body field at fault, as a path (`payment.token`, `shipping_address.phone`), on 400 `unknown_field`, `missing_field` and `invalid_type` when the field is known.",
+        },
+    });
+    if let Value::Object(members) = members {
+        properties.extend(members);
+    }
+}
+
 /// Registers a type's schema (and, through it, every type it names).
 fn add<T: JsonSchema>(generator: &mut SchemaGenerator) {
     generator.subschema_for::<T>();
@@ -148,6 +182,8 @@ fn outputs(g: &mut SchemaGenerator) {
     add::<crate::store_api::PromotionList<'static>>(g);
     add::<crate::store_api::PromotionDeleted<'static>>(g);
     add::<crate::checkout_api::OrderPage<'static>>(g);
+    add::<crate::checkout_api::CheckoutResult<'static>>(g);
+    add::<crate::checkout_api::CheckoutProblem<'static>>(g);
     add::<crate::app::Health>(g);
     add::<edgecart_domain::checkout::ShortLine>(g);
 }

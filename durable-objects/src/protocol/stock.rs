@@ -1,7 +1,7 @@
 //! The stock objects: one per SKU (named by the SKU), each its ledger.
 
 use super::{bind, Protocol};
-use edgecart_domain::stock::{Movement, StockError, StockOp, MAX_QUANTITY};
+use edgecart_domain::stock::{Movement, StockError, StockOp};
 use serde::{Deserialize, Serialize};
 
 /// A command to one SKU's stock object.
@@ -53,16 +53,16 @@ pub struct StockLevels {
     /// Units counted in stock, as set by `PUT /admin/v1/inventory/{sku}` and
     /// changed by adjustments. Sales do not lower it (they raise `sold`), so it
     /// never drops below `reserved + sold`.
-    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = MAX_QUANTITY), extend("examples" = [10])))]
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = edgecart_domain::stock::MAX_QUANTITY), extend("examples" = [10])))]
     pub on_hand: i64,
     /// Units held by carts' holds that have not expired.
-    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = MAX_QUANTITY), extend("examples" = [2])))]
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = edgecart_domain::stock::MAX_QUANTITY), extend("examples" = [2])))]
     pub reserved: i64,
     /// Units whose holds were committed by checkouts.
-    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = MAX_QUANTITY), extend("examples" = [1])))]
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = edgecart_domain::stock::MAX_QUANTITY), extend("examples" = [1])))]
     pub sold: i64,
     /// `on_hand − reserved − sold`: units that can still be held.
-    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = MAX_QUANTITY), extend("examples" = [7])))]
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = edgecart_domain::stock::MAX_QUANTITY), extend("examples" = [7])))]
     pub available: i64,
 }
 
