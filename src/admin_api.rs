@@ -319,10 +319,6 @@ pub struct InventoryLevels<'a> {
     /// The SKU, as in the path.
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["KTL-1-STEEL"])))]
     sku: &'a str,
-    #[cfg_attr(
-        feature = "openapi",
-        schemars(schema_with = "crate::openapi::schemas::stock_levels_fields")
-    )]
     #[serde(flatten)]
     levels: edgecart_durable_objects::protocol::stock::StockLevels,
 }
@@ -514,17 +510,51 @@ async fn import(
     Ok(ApiResponse::json(&report))
 }
 
-/// An audit entry as the API shows it: its snapshots are the JSON
-/// documents as stored, verbatim (an unreadable one shows as null).
+/// One change, as the audit trail records it. Entries are append-only and
+/// numbered in commit order; each was written atomically with its change.
+// (An audit entry as the API shows it: its snapshots are the JSON
+// documents as stored, verbatim; an unreadable one shows as null.)
 #[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "AuditEntry", extend("examples" = [{"seq": 42, "at": "2026-11-21T12:00:00.000Z", "actor": "ops", "action": "price.set", "target": "price:KTL-1-STEEL:USD", "fields": ["prices.USD"], "before": {"amount": 2500, "currency": "USD"}, "after": {"amount": 2600, "currency": "USD"}}])))]
 pub struct AuditItem {
+    /// Position in the trail: increases with each committed change.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1), extend("format" = "int64")))]
     seq: u64,
+    /// When the change was committed (RFC 3339, UTC, milliseconds).
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time", "examples" = ["2026-11-21T12:00:00.000Z"])))]
     at: String,
+    /// Label of the admin token that made the change.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["ops"])))]
     actor: String,
+    /// What was done.
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["product.create", "product.update", "product.delete", "price.set", "price.delete", "category.create", "category.rename"])))]
     action: String,
+    /// What changed: `product:{id}`, `price:{sku}:{currency}` or
+    /// `category:{slug}`.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["price:KTL-1-STEEL:USD"])))]
     target: String,
+    /// Names of the fields that differ: for `product.update` some of `slug`,
+    /// `name`, `description`, `category`, `tags`, `position`, `created_at`,
+    /// `images`, `variants`; `prices.{currency}` for price changes; `name` for
+    /// `category.rename`; empty for product and category creation and product
+    /// deletion.
     fields: Vec<String>,
+    /// Summary of the target before the change; null for a creation (and for a
+    /// price set in a new currency). Products: `{slug, name, category, variants
+    /// (count), prices: {currency: [lowest, highest]}}`; prices: `{amount,
+    /// currency}`; categories: `{slug, name}`.
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")
+    )]
     before: Option<Box<serde_json::value::RawValue>>,
+    /// Summary of the target after the change, shaped like `before`; null for a
+    /// deletion.
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")
+    )]
     after: Option<Box<serde_json::value::RawValue>>,
 }
 
@@ -604,10 +634,7 @@ pub fn page<T>(
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct AuditPage {
     /// At most `limit` entries in commit order.
-    #[cfg_attr(
-        feature = "openapi",
-        schemars(schema_with = "crate::openapi::schemas::audit_entries")
-    )]
+    #[cfg_attr(feature = "openapi", schemars(length(max = AUDIT_MAX_PAGE)))]
     items: Vec<AuditItem>,
     /// Opaque cursor for the next page: pass it back as `cursor`. Null when
     /// this page reaches the end of the trail.

@@ -115,10 +115,6 @@ pub struct InventoryWriteResult<'a> {
     /// The SKU, as in the path.
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["KTL-1-STEEL"])))]
     sku: &'a str,
-    #[cfg_attr(
-        feature = "openapi",
-        schemars(schema_with = "crate::openapi::schemas::stock_levels_fields")
-    )]
     #[serde(flatten)]
     levels: StockLevels,
     /// True when this request applied the change. False when its
@@ -189,10 +185,6 @@ pub enum BatchItem {
         sku: String,
         /// The SKU's levels after the write (for `applied: false`, its levels
         /// now).
-        #[cfg_attr(
-            feature = "openapi",
-            schemars(schema_with = "crate::openapi::schemas::stock_levels")
-        )]
         levels: StockLevels,
         /// False when this item had already been applied under the same
         /// `Idempotency-Key` by the same token within 24 hours.
@@ -356,17 +348,10 @@ pub struct MovementPage<'a> {
     sku: &'a str,
     /// The SKU's levels now, read just after the page (they may already include
     /// movements newer than the page's last).
-    #[cfg_attr(
-        feature = "openapi",
-        schemars(schema_with = "crate::openapi::schemas::stock_levels")
-    )]
     levels: StockLevels,
     /// At most `limit` movements in the order they were applied; empty for a
     /// SKU whose stock never moved.
-    #[cfg_attr(
-        feature = "openapi",
-        schemars(schema_with = "crate::openapi::schemas::movement_entries")
-    )]
+    #[cfg_attr(feature = "openapi", schemars(length(max = HISTORY_MAX_PAGE)))]
     items: Vec<MovementEntry>,
     /// Opaque cursor for the next page: pass it back as `cursor`. Null when
     /// this page reaches the newest movement.

@@ -203,15 +203,40 @@ pub enum StockError {
 }
 
 /// One movement of units, for the history and for persisting what changed.
+/// (The API shows it in `MovementEntry`: the doc comments of its fields are
+/// their OpenAPI descriptions.)
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct Movement {
-    /// `set`, `adjust`, `hold`, `extend`, `release`, `commit`, `restock`
-    /// or `expire`.
+    /// What moved: `set` (on hand counted, `PUT /admin/v1/inventory/{sku}`;
+    /// `on_hand_delta` is new minus old, possibly 0), `adjust` (`on_hand_delta`
+    /// is the adjustment's `delta`), `hold` (a cart's hold placed or changed;
+    /// `reserved_delta` is new minus old quantity), `extend` (a cart's live
+    /// hold given a later expiry; all deltas 0), `release` (a cart's hold
+    /// released; `reserved_delta` is minus its quantity), `commit` (a cart's
+    /// hold sold at checkout: `reserved_delta` −n, `sold_delta` +n), `restock`
+    /// (sold units of a cancelled or refunded order put back on sale:
+    /// `sold_delta` −n), `expire` (a hold expired; `reserved_delta` is minus
+    /// its quantity).
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["set", "adjust", "hold", "extend", "release", "commit", "restock", "expire"])))]
     pub kind: String,
+    /// The cart whose hold moved (`hold`, `extend`, `release`, `commit`,
+    /// `expire`); null for `set`, `adjust` and `restock`.
     pub cart: Option<String>,
+    /// Change of `on_hand` (non-zero only for `set` and `adjust`).
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = [5])))]
     pub on_hand_delta: i64,
+    /// Change of `reserved`.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = [0])))]
     pub reserved_delta: i64,
+    /// Change of `sold` (non-zero only for `commit`, positive, and `restock`,
+    /// negative).
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = [0])))]
     pub sold_delta: i64,
+    /// The reason given with `set` (default `count`) and `adjust`, as sent;
+    /// `order {order id}: cancel` or `order {order id}: refund` for `restock`;
+    /// null for the other kinds.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["delivery 42"])))]
     pub reason: Option<String>,
 }
 

@@ -26,6 +26,8 @@
 //!   a `Failure`; the Worker alone turns those into responses. The only
 //!   HTTP here is outbound, to payment providers (`payment`), reduced to
 //!   typed outcomes at once.
+//!   (The doc comments of the protocol types the API shows are their
+//!   OpenAPI descriptions and may name statuses and routes; code may not.)
 //! - `serde_json::Value` or stringly outcomes in the protocol, or a reply
 //!   type chosen by the caller: each command names its reply.
 //! - A per-object copy of the plumbing: fetch entry points, SQLite rows

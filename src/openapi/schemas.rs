@@ -24,48 +24,44 @@ pub fn generator(contract: Contract) -> SchemaGenerator {
         .into_generator()
 }
 
-/// `errors` of a problem: `FieldProblem`s (a type of the Durable Object
-/// protocol, whose schema is still written by hand), at least one.
-pub fn field_problems(_: &mut SchemaGenerator) -> schemars::Schema {
-    schemars::json_schema!({
-        "type": "array",
-        "minItems": 1,
-        "items": { "$ref": "#/components/schemas/FieldProblem" },
-    })
+/// `errors` of a problem: `FieldProblem`s, at least one.
+pub fn field_problems(g: &mut SchemaGenerator) -> schemars::Schema {
+    let items = g.subschema_for::<edgecart_durable_objects::protocol::FieldProblem>();
+    schemars::json_schema!({ "type": "array", "minItems": 1, "items": items })
 }
 
-/// A reference to a schema still written by hand (the types of the Durable
-/// Object protocol, whose crate is not annotated).
-fn handwritten(name: &str) -> schemars::Schema {
-    schemars::json_schema!({ "$ref": format!("#/components/schemas/{name}") })
+/// `code` of a `CheckoutProblem`: one of `Problem.code`.
+pub fn problem_code(_: &mut SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "$ref": "#/components/schemas/Problem/properties/code" })
 }
 
-/// At most `max` of the hand-written schema `name`.
-fn handwritten_list(name: &str, max: u32) -> schemars::Schema {
-    schemars::json_schema!({ "type": "array", "maxItems": max, "items": handwritten(name) })
-}
-
-pub fn stock_levels(_: &mut SchemaGenerator) -> schemars::Schema {
-    handwritten("StockLevels")
-}
-
-/// The `StockLevels` fields, for a body that flattens them.
-pub fn stock_levels_fields(_: &mut SchemaGenerator) -> schemars::Schema {
-    let all: Map<String, Value> = serde_json::from_str(HANDWRITTEN).expect("JSON");
-    let mut levels = all["StockLevels"].clone();
-    if let Some(m) = levels.as_object_mut() {
-        m.remove("description");
-        m.remove("examples");
+/// The members of a `CheckoutProblem` that only the ordinary problems carry
+/// (`http::Problem`, answered before the cart's object accepted the
+/// `Idempotency-Key`): no answer stored under a key has them, so the stored
+/// problem's type cannot state them.
+pub fn checkout_problem_members(schema: &mut schemars::Schema) {
+    let Some(Value::Object(properties)) = schema.get_mut("properties") else {
+        return;
+    };
+    let members = serde_json::json!({
+        "instance": {
+            "type": "string",
+            "format": "uri-reference",
+            "description": "The request's path and query string. Absent from answers stored under the `Idempotency-Key`.",
+            "examples": ["/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/checkout"],
+        },
+        "request_id": {
+            "type": "string",
+            "description": "The request's id, as in the `X-Request-Id` response header. Absent from answers stored under the `Idempotency-Key` (the header still names the request that got the answer).",
+        },
+        "field": {
+            "type": "string",
+            "description": "The request-body field at fault, as a path (`payment.token`, `shipping_address.phone`), on 400 `unknown_field`, `missing_field` and `invalid_type` when the field is known.",
+        },
+    });
+    if let Value::Object(members) = members {
+        properties.extend(members);
     }
-    schemars::Schema::try_from(levels).expect("an object schema")
-}
-
-pub fn audit_entries(_: &mut SchemaGenerator) -> schemars::Schema {
-    handwritten_list("AuditEntry", 200)
-}
-
-pub fn movement_entries(_: &mut SchemaGenerator) -> schemars::Schema {
-    handwritten_list("MovementEntry", 200)
 }
 
 /// Registers a type's schema (and, through it, every type it names).
@@ -185,6 +181,9 @@ fn outputs(g: &mut SchemaGenerator) {
     add::<crate::store_api::PromotionView<'static>>(g);
     add::<crate::store_api::PromotionList<'static>>(g);
     add::<crate::store_api::PromotionDeleted<'static>>(g);
+    add::<crate::checkout_api::OrderPage<'static>>(g);
+    add::<crate::checkout_api::CheckoutResult<'static>>(g);
+    add::<crate::checkout_api::CheckoutProblem<'static>>(g);
     add::<crate::app::Health>(g);
     add::<edgecart_domain::checkout::ShortLine>(g);
 }

@@ -98,15 +98,28 @@ pub struct ListOrders {
     pub limit: u32,
 }
 
-/// One order in the store's index (for the admin listing). Also the stored
-/// row of the index (`orders.json`): its shape is a storage format.
+/// One order in the store's index (for the admin listing, which adds
+/// `created_at`). Also the stored row of the index (`orders.json`): its
+/// shape is a storage format.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct OrderSummary {
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "edgecart_domain::openapi::OrderId")
+    )]
     pub id: String,
     pub status: OrderStatus,
+    /// The order's `created_at_ms`: when checkout priced the cart, in
+    /// milliseconds since the Unix epoch.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = [1795262400000_i64])))]
     pub created_at_ms: i64,
+    /// The shopper's email address.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["ada@example.com"])))]
     pub email: String,
     pub currency: Currency,
+    /// What was charged, in minor units of `currency`.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("examples" = [5325])))]
     pub grand_total: i64,
 }
 
