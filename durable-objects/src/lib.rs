@@ -27,7 +27,8 @@
 //!   HTTP here is outbound, to payment providers (`payment`), reduced to
 //!   typed outcomes at once.
 //!   (The doc comments of the protocol types the API shows are their
-//!   OpenAPI descriptions and may name statuses and routes; code may not.)
+//!   OpenAPI descriptions: they say what a value means, never which status
+//!   carries it; the Worker's generator adds that.)
 //! - `serde_json::Value` or stringly outcomes in the protocol, or a reply
 //!   type chosen by the caller: each command names its reply.
 //! - A per-object copy of the plumbing: fetch entry points, SQLite rows

@@ -220,6 +220,7 @@ pub fn all() -> Map<String, Value> {
         );
         schemas.insert(name, schema);
     }
+    describe_field_problem(&mut schemas);
     for schema in schemas.values_mut() {
         unwrap_descriptions(schema);
     }
@@ -233,6 +234,121 @@ pub fn all() -> Map<String, Value> {
         schemas.insert(name, schema);
     }
     schemas
+}
+
+/// The API's description of `FieldProblem.field`. The type is the Durable
+/// Object protocol's, and that crate carries no HTTP wording: what the
+/// API's problems say lives here.
+const FIELD_PROBLEM_FIELD: &str = r#"Path of the offending field (`slug`, `tags[2]`, `images[0].url`,
+`variants[1].sku`, `variants[0].prices.EUR`, `amount`, `on_hand`,
+`delta`, `reason`, `max_per_order`, and for carts `quantity`, `sku` or
+the price key sent, e.g. `unit_price`; `code` for coupons;
+`shipping_method` for a cart read; for checkout `email`,
+`shipping_address.name` (and the address's other fields),
+`payment.method`, `payment.token`, `shipping_method`; for the store
+configuration `tax.rates[0].country`, `shipping_methods[1].id`,
+`shipping_methods[0].rates.USD`, `payment.base_url`; for promotions
+`id`, `code`, `discount.basis_points`, `discount.amounts.USD`,
+`target.sku`, `min_subtotal.USD`, `ends_at`), or null when the problem
+is not about one field (e.g. an import line that is not JSON, or
+checkout's `idempotency_mismatch`)."#;
+
+/// The API's description of `FieldProblem.code`: every code, with the
+/// status and route that carry it.
+const FIELD_PROBLEM_CODE: &str = r#"Stable machine-readable code. Validation (422, and import lines):
+`invalid_id` (`id` is not `prd_` followed by 1 to 40 lowercase letters
+or digits), `id_mismatch` (the body's `id` differs from the path's
+`{id}`; reported alone), `invalid_slug` (not lowercase words of letters
+and digits joined by single hyphens, at most 120 characters),
+`duplicate_slug` (another product has this slug), `invalid_length` (a
+text field or list is too short or too long: `name` 1–200, `description`
+at most 5000, each tag 1–40, each image `alt` 1–200, each variant `name`
+1–100 characters, after trimming except `description`; `variants` 1–50
+items; a category `name` 1–200; a stock `reason` 1–200 after trimming),
+`unknown_category` (no category has this slug), `invalid_timestamp`
+(`created_at` is not RFC 3339), `invalid_url` (an image `url` is neither
+`https://…` nor a path starting with `/`, contains whitespace or is
+longer than 2048 characters), `too_many` (more than 20 tags, 10 images
+or 10 options of one variant), `invalid_sku` (not 1 to 64 uppercase
+letters, digits or hyphens starting with a letter or digit),
+`duplicate_sku` (twice in this product, or used by another product),
+`missing_price` (a variant has no price), `invalid_price` (an amount is
+not an integer from 0 to 100000000000), `unknown_currency` (a price key
+is not a currency the shop knows), `unsupported_schema` (the record's
+schema version is not supported), `invalid_quantity` (a product's
+`max_per_order` is not from 1 to 99; stock writes: `on_hand` is not from
+0 to 1000000000, or `delta` is beyond ±1000000000 or would take on hand
+outside 0 to 1000000000). Cart line changes (422): `invalid_quantity`
+(field `quantity`: below 1 when adding, below 0 when setting),
+`quantity_limit` (field `quantity`: the line would hold more than 99
+units, or more than the product's `max_per_order`), `too_many_lines`
+(field `sku`: the cart already has 50 different SKUs),
+`not_sold_in_currency` (field `sku`: the SKU has no price in the cart's
+currency), `client_price_refused` (the field is the price or total key
+sent: `price`, `prices`, `unit_price`, `amount`, `total`, `line_total`,
+`subtotal`, `grand_total`, `discount`, `discount_total`, `tax`,
+`tax_total`, `shipping` or `status`; also on `POST /v1/carts` and
+checkout). Unreadable import lines: `invalid_json`, `unknown_field`,
+`missing_field`, `invalid_type` (as the 400 codes of single writes),
+`line_too_long`, `invalid_utf8`, `too_many_lines` (the import has more
+than 100,000 lines; for carts the same code means too many different
+SKUs, as above). Cart coupons (422): `coupon_not_applicable` (field
+`code`: the code's promotion does not apply to this cart now; the
+message names the reason, as in the cart's `coupons[].reason`),
+`too_many_coupons` (field `code`: the cart already carries 5 coupons).
+Cart reads (422): `shipping_not_available` (field `shipping_method`: the
+method does not ship to the destination country, or has no rate in the
+cart's currency). Checkout (422, `POST /v1/carts/{id}/checkout`, every
+problem at once): `invalid_email` (field `email`), `required`,
+`invalid_length`, `invalid_characters` (fields `shipping_address.name`,
+`.line1`, `.line2`, `.city`, `.region`, `.postal_code`: missing or empty
+after trimming where required, longer than 200 characters, or containing
+a control character), `invalid_country` (field
+`shipping_address.country`: not an ISO 3166-1 alpha-2 code),
+`unsupported_payment_method` (field `payment.method`: not `card`),
+`invalid_payment_token` (field `payment.token`: empty or longer than 255
+bytes), `shipping_not_available` (field `shipping_method`, as for cart
+reads, for the address's country), `client_price_refused` (as above),
+and `idempotency_mismatch` (field null: the `Idempotency-Key` was used
+with a different request body). Store configuration (422, `PUT
+/admin/v1/store`): `invalid_country` (not two uppercase ASCII letters),
+`invalid_region` (a tax region that is not 1 to 16 uppercase letters,
+digits or hyphens), `invalid_rate` (a tax rate above 10000 basis
+points), `duplicate_rate` (a second rate for the same country and
+region), `too_many` (more than 500 tax rates, 20 shipping methods or 250
+countries of one method), `invalid_id` (a method id that is not 1 to 64
+lowercase letters, digits, `-` or `_`), `duplicate_method` (a second
+method with this id), `invalid_length` (a method name that is not 1 to
+200 characters after trimming), `duplicate_country` (a country listed
+twice), `missing_rate` (a method without any rate), `invalid_amount` (a
+rate or free-above amount that is not from 0 to 100000000000), `no_rate`
+(a free-above amount in a currency the method has no rate in),
+`invalid_url` (a Stripe `base_url` that is not `https://…` or
+`http://127.0.0.1:PORT`, is longer than 200 characters, ends with `/` or
+contains whitespace). Promotions (422, `PUT /admin/v1/promotions/{id}`):
+`id_mismatch` (the body's `id` differs from the path's; reported alone),
+`invalid_id` (not 1 to 64 lowercase letters, digits, `-` or `_`),
+`invalid_code` (a coupon code that is not 3 to 32 letters, digits or
+hyphens after trimming and uppercasing), `invalid_length` (a description
+longer than 200 characters), `invalid_rate` (basis points not from 1 to
+10000), `missing_amount` (an amount-off discount without any amount),
+`unknown_currency` (an amount or minimum in a currency the shop does not
+know), `invalid_amount` (an amount off not from 1, or a minimum subtotal
+not from 0, to 100000000000), `invalid_sku`, `invalid_slug` (a malformed
+target), `invalid_timestamp` (not RFC 3339), `ends_before_start`
+(`ends_at` not after `starts_at`), `invalid_limit` (a usage limit not
+from 1 to 4294967295)."#;
+
+/// Gives `FieldProblem` (read or written) the API's descriptions of its
+/// members.
+fn describe_field_problem(schemas: &mut Map<String, Value>) {
+    for (name, schema) in schemas.iter_mut() {
+        if name == "FieldProblem" || name == "FieldProblemInput" {
+            let properties = &mut schema["properties"];
+            properties["field"]["description"] = Value::from(FIELD_PROBLEM_FIELD);
+            properties["code"]["description"] = Value::from(FIELD_PROBLEM_CODE);
+        }
+    }
 }
 
 /// Doc comments are wrapped; a description is Markdown, where a single line
