@@ -452,9 +452,10 @@ export async function stopGroup(child) {
  * layout `wrangler dev --persist-to` uses). Unlike `wrangler dev` there is no
  * proxy in front and no rebuild on source changes: benchmarks measure the
  * Worker itself; `assets: false` also leaves out the static-assets router in
- * front of it. Returns { url, stop }.
+ * front of it. `inspectorPort`: also serve the V8 inspector there (the
+ * checkout profiler). Returns { url, stop }.
  */
-export async function startDirectWorker({ port, persistTo, logFile, assets = true, vars = {} }) {
+export async function startDirectWorker({ port, persistTo, logFile, assets = true, vars = {}, inspectorPort }) {
   const { Miniflare } = await import('miniflare');
   const { unstable_getMiniflareWorkerOptions } = await import('wrangler');
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, 'wrangler.toml'));
@@ -470,6 +471,7 @@ export async function startDirectWorker({ port, persistTo, logFile, assets = tru
     durableObjectsPersist: path.join(persistTo, 'v3', 'do'),
     host: '127.0.0.1',
     port,
+    ...(inspectorPort ? { inspectorPort } : {}),
     handleRuntimeStdio(stdout, stderr) {
       stdout.pipe(out);
       stderr.pipe(out);

@@ -8,9 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
-import { Miniflare } from 'miniflare';
-import { unstable_getMiniflareWorkerOptions } from 'wrangler';
-import { ROOT, buildWorker, freePort, log, prepareCheckoutCarts, randomSecret, seedDemoCatalog, setup } from './lib.mjs';
+import { ROOT, buildWorker, freePort, log, prepareCheckoutCarts, randomSecret, seedDemoCatalog, setup, startDirectWorker } from './lib.mjs';
 
 setup();
 buildWorker();
@@ -20,23 +18,17 @@ const CONC = Number(process.env.CONC || 8);
 const state = fs.mkdtempSync(path.join(fs.existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'edgecart-prof-'));
 const token = randomSecret();
 const inspectorPort = await freePort();
-const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, 'wrangler.toml'));
-delete workerOptions.assets;
-const out = fs.createWriteStream(path.join(ROOT, '.cache', 'prof-worker.log'));
-const mf = new Miniflare({
-  ...workerOptions,
-  modules: true,
-  scriptPath: path.join(ROOT, 'build', 'index.js'),
-  modulesRoot: path.join(ROOT, 'build'),
-  bindings: { ...workerOptions.bindings, ADMIN_TOKENS: `prof:admin:${token}` },
-  kvPersist: path.join(state, 'v3', 'kv'),
-  durableObjectsPersist: path.join(state, 'v3', 'do'),
-  host: '127.0.0.1',
+const logFile = path.join(ROOT, '.cache', 'prof-worker.log');
+fs.writeFileSync(logFile, '');
+const worker = await startDirectWorker({
   port: await freePort(),
+  persistTo: state,
+  logFile,
+  assets: false,
+  vars: { ADMIN_TOKENS: `prof:admin:${token}` },
   inspectorPort,
-  handleRuntimeStdio(stdout, stderr) { stdout.pipe(out); stderr.pipe(out); },
 });
-const base = (await mf.ready).href.replace(/\/$/, '');
+const base = worker.url;
 try {
   await seedDemoCatalog(base, token, { size: 120 });
   const prepared = await prepareCheckoutCarts(base, token, CARTS, 'prof');
@@ -96,6 +88,6 @@ try {
   for (const [k, t] of top) console.log(`${((100 * t) / total).toFixed(1).padStart(5)}%  ${(t / 1000).toFixed(0).padStart(6)} ms  ${k}`);
   ws.close();
 } finally {
-  await mf.dispose();
+  await worker.stop();
   fs.rmSync(state, { recursive: true, force: true });
 }
