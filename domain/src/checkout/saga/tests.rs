@@ -1055,8 +1055,13 @@ fn count(redeems: bool, card: Card) -> (Trips, u32, u32, Option<Effect>, Shop) {
 /// The same for a cart whose own holds still cover the checkout.
 fn count_fresh(redeems: bool, card: Card) -> (Trips, u32, u32, Option<Effect>, Shop) {
     let mut p = plan(redeems, true);
-    p.held_by_cart = p.order.lines.iter().map(|l| l.sku.clone()).collect();
+    held_by_cart(&mut p);
     count_with(p, card)
+}
+
+/// Plans `p` as for a cart whose own holds cover every line.
+fn held_by_cart(p: &mut CheckoutPlan) {
+    p.held_by_cart = p.order.lines.iter().map(|l| l.sku.clone()).collect();
 }
 
 fn count_with(p: CheckoutPlan, card: Card) -> (Trips, u32, u32, Option<Effect>, Shop) {
@@ -1159,62 +1164,60 @@ fn a_checkout_costs_its_budget() {
 fn scenarios() -> Vec<(String, CheckoutPlan, Shop)> {
     let mut out = Vec::new();
     for (redeems, late, fresh) in (0..8).map(|i| (i & 1 == 1, i & 2 == 2, i & 4 == 4)) {
-        {
-            let mut add = |name: &str, mut shop: Shop| {
-                let mut p = plan(redeems, late);
-                if fresh {
-                    p.held_by_cart = SKUS.iter().map(|s| s.to_string()).collect();
-                    shop.held = SKUS
-                        .iter()
-                        .map(|s| s.to_string())
-                        .filter(|s| !shop.lapses.contains(s))
-                        .collect();
-                }
-                out.push((
-                    format!("{name} (redeems {redeems}, late {late}, fresh {fresh})"),
-                    p,
-                    shop,
-                ))
-            };
-            add("paid", Shop::new(Card::Pays));
-            add("declined", Shop::new(Card::Declines));
-            // The test provider answers by card token: a timeout stays one.
+        let mut add = |name: &str, mut shop: Shop| {
+            let mut p = plan(redeems, late);
+            if fresh {
+                held_by_cart(&mut p);
+                shop.held = SKUS
+                    .iter()
+                    .map(|s| s.to_string())
+                    .filter(|s| !shop.lapses.contains(s))
+                    .collect();
+            }
+            out.push((
+                format!("{name} (redeems {redeems}, late {late}, fresh {fresh})"),
+                p,
+                shop,
+            ))
+        };
+        add("paid", Shop::new(Card::Pays));
+        add("declined", Shop::new(Card::Declines));
+        // The test provider answers by card token: a timeout stays one.
+        add(
+            "unanswered, not charged",
+            Shop::new(Card::TimesOut {
+                n: if late { 1 } else { u32::MAX },
+                charged: false,
+            }),
+        );
+        // Only a provider that may charge unanswered does (the test
+        // provider never charges on a timeout).
+        if late {
             add(
-                "unanswered, not charged",
+                "unanswered, charged",
                 Shop::new(Card::TimesOut {
-                    n: if late { 1 } else { u32::MAX },
-                    charged: false,
+                    n: 1,
+                    charged: true,
                 }),
             );
-            // Only a provider that may charge unanswered does (the test
-            // provider never charges on a timeout).
-            if late {
-                add(
-                    "unanswered, charged",
-                    Shop::new(Card::TimesOut {
-                        n: 1,
-                        charged: true,
-                    }),
-                );
-                add(
-                    "unanswered twice, charged",
-                    Shop::new(Card::TimesOut {
-                        n: 2,
-                        charged: true,
-                    }),
-                );
-            }
+            add(
+                "unanswered twice, charged",
+                Shop::new(Card::TimesOut {
+                    n: 2,
+                    charged: true,
+                }),
+            );
+        }
+        let mut s = Shop::new(Card::Pays);
+        s.short.insert("B".into());
+        add("out of stock", s);
+        let mut s = Shop::new(Card::Pays);
+        s.lapses.insert("C".into());
+        add("hold lapsed before the sale", s);
+        if redeems {
             let mut s = Shop::new(Card::Pays);
-            s.short.insert("B".into());
-            add("out of stock", s);
-            let mut s = Shop::new(Card::Pays);
-            s.lapses.insert("C".into());
-            add("hold lapsed before the sale", s);
-            if redeems {
-                let mut s = Shop::new(Card::Pays);
-                s.uses_left = 0;
-                add("promotion used up", s);
-            }
+            s.uses_left = 0;
+            add("promotion used up", s);
         }
     }
     out
