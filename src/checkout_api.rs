@@ -16,6 +16,7 @@ use crate::cart_api::{
 };
 use crate::http::{ApiError, ApiResponse, Result};
 use crate::objects::{ask, order_not_found as order_missing, send, Refused};
+use crate::store_cache;
 use edgecart_domain::cart::Cart;
 use edgecart_domain::checkout::ShortLine;
 use edgecart_domain::checkout::{
@@ -30,6 +31,7 @@ use edgecart_durable_objects::protocol::cart::{self, CheckoutBeginReply, Checkou
 use edgecart_durable_objects::protocol::store::{self, OrderSummary, DEFAULT_STORE};
 use edgecart_durable_objects::protocol::{order, Answer as ObjectAnswer, FieldProblem};
 use serde::Serialize;
+use std::rc::Rc;
 
 /// A checkout's answer as JSON text. Rendered through a `serde_json::Value`,
 /// whose objects keep their keys sorted: an answer stored under a key is
@@ -338,13 +340,29 @@ pub async fn checkout(
         attempt: attempt.clone(),
         lease_ms: edgecart_durable_objects::cart_checkout::LEASE_MS,
     };
-    // The store's state is read while the cart's object begins: a
-    // checkout that starts needs both, and the two objects are apart.
+    // The store's state is read while the cart's object begins (a
+    // checkout that starts needs both, and the two objects are apart),
+    // unless this isolate's copy may plan it: a copy read less than a
+    // second ago plans a cart no promotion concerns (`store_cache`).
     let customer = parse_email(&input.email).ok();
-    let (reply, store) = futures_util::future::join(
-        send(ctx.env, id, begin),
-        ask(ctx.env, DEFAULT_STORE, store::Get { customer }),
-    )
+    let now_ms = ctx.pricing.now_ms;
+    let copy = store_cache::fresh(now_ms).filter(|s| !s.counts_matter(&[]));
+    let generation = store_cache::generation();
+    let read = || {
+        ask(
+            ctx.env,
+            DEFAULT_STORE,
+            store::Get {
+                customer: customer.clone(),
+            },
+        )
+    };
+    let (reply, read_now) = futures_util::future::join(send(ctx.env, id, begin), async {
+        match copy {
+            Some(_) => None,
+            None => Some(read().await),
+        }
+    })
     .await;
     let reply = reply?;
     let run = |plan: Option<Box<CheckoutPlan>>| cart::CheckoutRun {
@@ -372,6 +390,16 @@ pub async fn checkout(
             answered(reply, lost("dropped while resuming"))
         }
         Ok(CheckoutBeginReply::Start { cart }) => {
+            let store = match (read_now, copy) {
+                (Some(state), _) => {
+                    if let Ok(s) = &state {
+                        store_cache::remember(s, generation, now_ms);
+                    }
+                    state.map(Rc::new)
+                }
+                (None, Some(copy)) if !copy.counts_matter(&cart.coupons) => Ok(copy),
+                (None, _) => read().await.map(Rc::new),
+            };
             // `command`: Ok to run the plan, Err to finish without one.
             let (command, passing) = match plan(ctx, &cart, store, input, hold_ttl_ms).await {
                 Ok(Ok(plan)) => (Ok(run(Some(Box::new(plan)))), None),
@@ -395,13 +423,14 @@ pub async fn checkout(
 
 /// Plans the checkout of `cart` from the live prices of its SKUs and
 /// `store`, the store's configuration, promotions and redemption counts
-/// (strongly consistent, read while the cart's object began): the plan, or
+/// (read from the store object while the cart's object began, or this
+/// isolate's copy of them when no promotion concerns the cart): the plan, or
 /// the refusal that ends the checkout now (stored under the key like any
 /// answer). An error is a lookup that failed.
 async fn plan(
     ctx: &CartContext<'_>,
     cart: &Cart,
-    store: Result<edgecart_domain::store::StoreState>,
+    store: Result<Rc<edgecart_domain::store::StoreState>>,
     input: CheckoutInput,
     hold_ttl_ms: i64,
 ) -> Result<std::result::Result<CheckoutPlan, Refusal>> {

@@ -24,6 +24,7 @@ pub mod routes;
 pub mod shop_html;
 pub mod shop_pages;
 pub mod store_api;
+pub mod store_cache;
 
 use worker::{event, Context, Env, Request, Response};
 

@@ -3,13 +3,15 @@
 //! (`/admin/v1/promotions`), over the `StoreObject`. Inputs are validated
 //! by the domain (`StoreConfigInput`, `PromotionInput`), every problem at
 //! once; the object applies one write at a time and publishes the display
-//! copy carts read from KV.
+//! copy carts read from KV. Every write drops this isolate's copy of the
+//! store's state (`store_cache`), whatever its outcome.
 
 use crate::admin_api::small_json_body;
 use crate::app::ApiRequest;
 use crate::http::{ApiError, ApiResponse, Result};
 use crate::objects::{ask, promotion_not_found};
 use crate::routes::Handler as H;
+use crate::store_cache;
 use edgecart_domain::admin::parse_input;
 use edgecart_domain::catalog::FieldError;
 use edgecart_domain::promotion::{Promotion, PromotionInput};
@@ -125,7 +127,9 @@ pub async fn handle(request: &mut ApiRequest<'_>, env: &Env) -> Result<ApiRespon
             let input: StoreConfigInput =
                 parse_input(&small_json_body(body).await?).map_err(bad_json)?;
             let config = input.validate().map_err(invalid)?;
-            let s = ask(env, DEFAULT_STORE, store::PutConfig { config }).await?;
+            let s = ask(env, DEFAULT_STORE, store::PutConfig { config }).await;
+            store_cache::forget();
+            let s = s?;
             Ok(ApiResponse::json(&s.config))
         }
         H::ListPromotions => {
@@ -138,7 +142,9 @@ pub async fn handle(request: &mut ApiRequest<'_>, env: &Env) -> Result<ApiRespon
         H::DeletePromotion => {
             let id = request.path.param("id");
             let command = store::DeletePromotion { id: id.into() };
-            ask(env, DEFAULT_STORE, command).await?;
+            let deleted = ask(env, DEFAULT_STORE, command).await;
+            store_cache::forget();
+            deleted?;
             Ok(ApiResponse::json(&PromotionDeleted { id, deleted: true }))
         }
         H::PutPromotion => {
@@ -163,7 +169,9 @@ pub async fn handle(request: &mut ApiRequest<'_>, env: &Env) -> Result<ApiRespon
             }
             let input: PromotionInput = parse_input(&value.to_string()).map_err(bad_json)?;
             let promotion = input.validate().map_err(invalid)?;
-            let saved = ask(env, DEFAULT_STORE, store::PutPromotion { promotion }).await?;
+            let saved = ask(env, DEFAULT_STORE, store::PutPromotion { promotion }).await;
+            store_cache::forget();
+            let saved = saved?;
             let mut r = promotion_response(env, id).await?;
             if saved == PromotionSaved::Created {
                 r.status = 201;

@@ -92,6 +92,28 @@ pub struct StoreState {
 }
 
 impl StoreState {
+    /// Whether a checkout of a cart with `coupons` must be planned from the
+    /// store's state as it is now, not from a copy read a moment ago (what a
+    /// Worker may keep for a second, `StoreState::for_copy`): with coupons or
+    /// an automatic promotion, the promotions and their redemption counts
+    /// decide the total and whether a coupon still applies. Without any, a
+    /// copy prices the cart the same unless the configuration (tax,
+    /// shipping, payment) changed meanwhile, which a quote may miss the same
+    /// way: `expected_total` refuses a total the shopper did not see.
+    pub fn counts_matter(&self, coupons: &[String]) -> bool {
+        !coupons.is_empty() || self.promotions.iter().any(|p| p.promotion.is_automatic())
+    }
+
+    /// This state without what it says of one customer (their redemption
+    /// counts), so that it may plan any customer's checkout that
+    /// [`StoreState::counts_matter`] does not concern.
+    pub fn for_copy(mut self) -> Self {
+        for p in &mut self.promotions {
+            p.customer_redemptions = 0;
+        }
+        self
+    }
+
     /// The promotions a cart with `coupons` is priced with at checkout,
     /// with their redemption counts (see [`StoreSnapshot::candidates`]),
     /// and the codes no promotion has.
@@ -474,6 +496,36 @@ mod tests {
         r.release("ord_2");
         assert_eq!(r.count("five"), 1);
         assert_eq!(r.redeem("ord_3", "c@x.io", &[&five]), Ok(()));
+    }
+
+    #[test]
+    fn a_copy_plans_only_carts_no_promotion_concerns() {
+        let state = |promotions: Vec<Promotion>| StoreState {
+            config: StoreConfig::default_config(),
+            promotions: promotions
+                .into_iter()
+                .map(|promotion| PromotionState {
+                    promotion,
+                    redemptions: 3,
+                    customer_redemptions: 1,
+                })
+                .collect(),
+        };
+        let none: Vec<String> = Vec::new();
+        let code = vec!["FIVE".to_string()];
+        assert!(!state(vec![]).counts_matter(&none));
+        assert!(
+            state(vec![]).counts_matter(&code),
+            "an unknown code may be new"
+        );
+        assert!(!state(vec![coupon("five", Some(2), None)]).counts_matter(&none));
+        assert!(state(vec![coupon("five", Some(2), None)]).counts_matter(&code));
+        let mut automatic = coupon("auto", None, None);
+        automatic.code = None;
+        assert!(state(vec![automatic]).counts_matter(&none));
+        let copy = state(vec![coupon("five", Some(2), None)]).for_copy();
+        assert_eq!(copy.promotions[0].customer_redemptions, 0);
+        assert_eq!(copy.promotions[0].redemptions, 3);
     }
 
     #[test]

@@ -124,7 +124,7 @@ impl Orders {
         if let Some((_, row)) = self.load()? {
             return Ok(Ok(Box::new(row.order)));
         }
-        let row = OrderRow {
+        let mut row = OrderRow {
             order: *order,
             settings,
             owed: Owed {
@@ -133,9 +133,8 @@ impl Orders {
             },
         };
         self.save(&token, &row)?;
-        let order = row.order.clone();
-        self.settle().await?;
-        Ok(Ok(Box::new(order)))
+        self.carry_out(&token, &mut row).await?;
+        Ok(Ok(Box::new(row.order)))
     }
 
     async fn get(&self, order::Get { token }: order::Get) -> Handled<order::Get> {
@@ -168,10 +167,9 @@ impl Orders {
         row.owed.index = true;
         // The change and what it owes commit together.
         self.save(&stored_token, &row)?;
-        if let Err(e) = self.settle().await {
+        if let Err(e) = self.carry_out(&stored_token, &mut row).await {
             console_error!("order {}: effects pending: {e}", row.order.id);
         }
-        let (_, row) = self.load()?.ok_or("order vanished")?;
         Ok(Ok(Box::new(row.order)))
     }
 
@@ -183,11 +181,17 @@ impl Orders {
         }))
     }
 
-    /// Carries out what is owed; what fails stays owed, with the alarm set.
+    /// Carries out what the stored order owes (the alarm).
     async fn settle(&self) -> Result<(), String> {
         let Some((token, mut row)) = self.load()? else {
             return Ok(());
         };
+        self.carry_out(&token, &mut row).await
+    }
+
+    /// Carries out what `row`, the order as just stored under `token`, owes
+    /// (and stores what is left); what fails stays owed, with the alarm set.
+    async fn carry_out(&self, token: &str, row: &mut OrderRow) -> Result<(), String> {
         let id = row.order.id.clone();
         let owed_before = row.owed.clone();
         let mut failures = Vec::new();
@@ -239,7 +243,7 @@ impl Orders {
             }
             && row.owed == Owed::default();
         if !only_indexed {
-            self.save(&token, &row)?;
+            self.save(token, row)?;
         }
         if failures.is_empty() {
             return Ok(());

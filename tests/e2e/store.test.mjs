@@ -93,6 +93,37 @@ describe('store configuration', () => {
     assertProblem(await send('GET', `/v1/carts/${c.id}?country=USA`, undefined, c.token), 400, 'invalid_country');
     assertProblem(await send('GET', `/v1/carts/${c.id}?country=US&shipping_method=drone`, undefined, c.token), 400, 'unknown_shipping_method');
   });
+
+  test("a checkout right after a store write is planned with the write, not with the copy an earlier checkout kept", async () => {
+    const shipping = (usd) => ({
+      tax: { prices_include_tax: false, rates: [] },
+      shipping_methods: [{ id: 'standard', name: 'Standard', rates: { USD: usd } }],
+      payment: { provider: 'test' },
+    });
+    assert.equal((await admin('PUT', '/admin/v1/store', shipping(500))).status, 200);
+    await settle();
+    const [a, b] = [await cartWith(1), await cartWith(1)];
+    const view = await send('GET', `/v1/carts/${a.id}?country=US&shipping_method=standard`, undefined, a.token);
+    const total = view.json.grand_total;
+    assert.equal(total.amount, unit + 500);
+    const body = {
+      email: 'ada@example.com',
+      shipping_address: { name: 'Ada Lovelace', line1: '1 Main St', city: 'Springfield', postal_code: '12345', country: 'US' },
+      shipping_method: 'standard',
+      payment: { method: 'card', token: 'tok_visa' },
+      expected_total: total,
+    };
+    const checkout = (c) => sendJson('POST', `/v1/carts/${c.id}/checkout`, body, { token: c.token, key: `store-write-${c.id}` });
+    // This checkout reads the store and keeps a copy of it for a second.
+    const first = await checkout(a);
+    assert.equal(first.status, 201, first.text);
+    assert.equal((await admin('PUT', '/admin/v1/store', shipping(700))).status, 200);
+    // At once, with the total the shopper saw before the write: refused.
+    const second = await checkout(b);
+    assertProblem(second, 409, 'total_changed');
+    assert.equal(second.json.quote.shipping.amount, 700);
+    assert.equal(second.json.quote.grand_total.amount, unit + 700);
+  });
 });
 
 describe('promotions and coupons', () => {

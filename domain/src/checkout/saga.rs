@@ -72,7 +72,7 @@
 //! | I/O                                      | without promotions | with promotions |
 //! |------------------------------------------|-------------------:|----------------:|
 //! | Worker → cart object                     | 2 (begin, run)     | 2               |
-//! | Worker → store object (`Get`, alongside the begin) | 1        | 1               |
+//! | Worker → store object (`Get`, alongside the begin) | 0 or 1   | 1               |
 //! | cart → stock objects: holds (in parallel) | H                 | H               |
 //! | cart → stock objects: commits (in parallel) | N               | N               |
 //! | cart → store object (`Redeem`)           | 0                  | 1               |
@@ -80,6 +80,11 @@
 //! | cart → order object (record)             | 1                  | 1               |
 //! | order object → store object (index)      | 1                  | 1               |
 //! | commits in the cart's object             | 2                  | 3               |
+//!
+//! The store's `Get` is skipped when the Worker's copy of the store's
+//! state, read less than a second before, may plan the cart: no coupon on
+//! it and no automatic promotion in the store
+//! ([`crate::store::StoreState::counts_matter`]).
 //!
 //! H counts the lines [`CheckoutPlan::lines_to_hold`] names: those whose
 //! cart's hold has less than half the hold TTL to run. A cart changed in
