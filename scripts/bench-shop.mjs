@@ -32,7 +32,7 @@ const state = fs.mkdtempSync(path.join(STATE_PARENT, 'edgecart-bench-shop-'));
 const logFile = path.join(CACHE, 'bench-shop-worker.log');
 fs.writeFileSync(logFile, '');
 const token = randomSecret();
-const worker = await startDirectWorker({ port: await freePort(), persistTo: state, logFile, vars: { ADMIN_TOKENS: `bench:admin:${token}` } });
+const worker = await startDirectWorker({ port: await freePort(), persistTo: state, logFile, vars: { ADMIN_TOKENS: `bench:operator:${token}` } });
 let browser;
 try {
   await seedDemoCatalog(worker.url, token);

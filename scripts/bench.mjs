@@ -270,7 +270,7 @@ async function benchCheckout(base, adminToken) {
       persistTo: lapsedState,
       logFile: path.join(CACHE, 'bench-lapse-worker.log'),
       assets: false,
-      vars: { ADMIN_TOKENS: `bench:admin:${token}`, CART_HOLD_TTL_MS: String(CHECKOUT_LAPSE_TTL_MS) },
+      vars: { ADMIN_TOKENS: `bench:operator:${token}`, CART_HOLD_TTL_MS: String(CHECKOUT_LAPSE_TTL_MS) },
     });
     await seedDemoCatalog(second.url, token, { size: 120 });
     lapsed = await checkoutRun(second.url, token, { settleMs: CHECKOUT_LAPSE_TTL_MS + 1_000 });
@@ -361,7 +361,7 @@ async function benchWrites(base, adminToken, slug) {
     persistTo: state,
     logFile: path.join(CACHE, 'bench-import-worker.log'),
     assets: false,
-    vars: { ADMIN_TOKENS: `bench:admin:${importToken}` },
+    vars: { ADMIN_TOKENS: `bench:operator:${importToken}` },
   });
   let result;
   try {
@@ -617,7 +617,7 @@ try {
       persistTo: state,
       logFile,
       assets: false,
-      vars: { ADMIN_TOKENS: `bench:admin:${adminToken}` },
+      vars: { ADMIN_TOKENS: `bench:operator:${adminToken}` },
     });
   } catch (e) {
     log(`the worker did not start: ${e.message} (see .cache/bench-worker.log)`);

@@ -25,7 +25,7 @@ const worker = await startDirectWorker({
   persistTo: state,
   logFile,
   assets: false,
-  vars: { ADMIN_TOKENS: `prof:admin:${token}` },
+  vars: { ADMIN_TOKENS: `prof:operator:${token}` },
   inspectorPort,
 });
 const base = worker.url;

@@ -6,17 +6,24 @@ import path from 'node:path';
 import { adminFetch, buildWorker, generateDemoCatalog, log, randomSecret, ROOT, seedDemoCatalog, seedDemoStock, setup, startWorker } from './lib.mjs';
 
 /**
- * The local admin token: ADMIN_TOKENS in .dev.vars (ignored by git), created
- * with a random secret on first start. Returns the secret of its first entry.
+ * The local operator token: ADMIN_TOKENS in .dev.vars (ignored by git),
+ * created with a random secret on first start (a first entry of role
+ * `admin`, from before there were operators, becomes an operator). Returns
+ * the secret of its first entry.
  */
 function localAdminToken() {
   const file = path.join(ROOT, '.dev.vars');
   const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   let line = text.split('\n').find((l) => l.startsWith('ADMIN_TOKENS='));
   if (!line) {
-    line = `ADMIN_TOKENS="local:admin:${randomSecret()}"`;
+    line = `ADMIN_TOKENS="local:operator:${randomSecret()}"`;
     fs.writeFileSync(file, `${text}${text && !text.endsWith('\n') ? '\n' : ''}${line}\n`, { mode: 0o600 });
-    log('created .dev.vars with a local admin token');
+    log('created .dev.vars with a local operator token');
+  } else if (/^ADMIN_TOKENS="?[a-z0-9_-]+:admin:/.test(line)) {
+    const upgraded = line.replace(/^(ADMIN_TOKENS="?[a-z0-9_-]+):admin:/, '$1:operator:');
+    fs.writeFileSync(file, text.replace(line, upgraded), { mode: 0o600 });
+    line = upgraded;
+    log('.dev.vars: the local admin token is now an operator token (it writes the shared catalog)');
   }
   const first = line.slice('ADMIN_TOKENS='.length).replace(/^"|"$/g, '').split(',')[0];
   return first.split(':').slice(2).join(':');

@@ -50,6 +50,10 @@ const CART_TTL_MS = 20_000;
 const CONTRACT_SECONDS = 240;
 const adminToken = randomSecret();
 const viewerToken = randomSecret();
+// A store admin of the default store, and one of the store `bank` (which the
+// stores tests create).
+const storeAdminToken = randomSecret();
+const bankAdminToken = randomSecret();
 const STRIPE_KEY = `sk_test_${randomSecret()}`;
 try {
   worker = await startDirectWorker({
@@ -57,7 +61,12 @@ try {
     persistTo: state,
     logFile,
     vars: {
-      ADMIN_TOKENS: `e2e:admin:${adminToken},e2e-viewer:viewer:${viewerToken}`,
+      ADMIN_TOKENS: [
+        `e2e:operator:${adminToken}`,
+        `e2e-viewer:viewer:${viewerToken}`,
+        `e2e-shop:admin:${storeAdminToken}`,
+        `e2e-bank:admin@bank:${bankAdminToken}`,
+      ].join(','),
       // Short holds, so expiry by alarm is observable within a test.
       CART_HOLD_TTL_MS: String(CART_TTL_MS),
       // The Stripe adapter's key, for the local fake of Stripe's API.
@@ -82,6 +91,8 @@ try {
       EDGECART_LOG: logFile,
       EDGECART_ADMIN_TOKEN: adminToken,
       EDGECART_VIEWER_TOKEN: viewerToken,
+      EDGECART_STORE_ADMIN_TOKEN: storeAdminToken,
+      EDGECART_BANK_ADMIN_TOKEN: bankAdminToken,
       EDGECART_CART_TTL_MS: String(CART_TTL_MS),
       EDGECART_STRIPE_SECRET_KEY: STRIPE_KEY,
     },

@@ -6,7 +6,7 @@
 use crate::app::{ApiRequest, Incoming};
 use crate::catalog_api::Params;
 use crate::catalog_store::{self, CatalogStore};
-use crate::config::{Config, Role};
+use crate::config::{AdminToken, Config, Role};
 use crate::http::{ApiError, ApiResponse, Result};
 use crate::inventory_api;
 use crate::objects::{self, ask};
@@ -34,9 +34,16 @@ const MAX_LISTED_ERRORS: usize = 1_000;
 const AUDIT_DEFAULT_PAGE: u32 = 50;
 const AUDIT_MAX_PAGE: u32 = 200;
 
-/// The label of the token in `authorization` if it may use a route that
-/// needs `needs`. Every configured token is compared, always.
-pub fn authorize(config: &Config, authorization: Option<&str>, needs: Role) -> Result<String> {
+/// The token in `authorization` if it may use a route that needs `needs`
+/// (of `store`, for a store's route): 401 for no valid token, 403 for one
+/// whose role or store does not cover the route. Every configured token is
+/// compared, always.
+pub fn authorize<'c>(
+    config: &'c Config,
+    authorization: Option<&str>,
+    needs: Role,
+    store: Option<&str>,
+) -> Result<&'c AdminToken> {
     let tokens = config
         .admin_tokens
         .as_ref()
@@ -54,9 +61,16 @@ pub fn authorize(config: &Config, authorization: Option<&str>, needs: Role) -> R
         }
     }
     let token = found.ok_or(ApiError::Unauthorized)?;
-    match (needs, token.role) {
-        (Role::Viewer, _) | (Role::Admin, Role::Admin) => Ok(token.label.clone()),
-        (Role::Admin, Role::Viewer) => Err(ApiError::Forbidden),
+    let allowed = match (needs, token.role) {
+        (_, Role::Operator) => true,
+        (Role::Operator, _) | (Role::Admin, Role::Viewer) => false,
+        // An admin or viewer token covers its own store only.
+        _ => store.is_none_or(|s| token.store.as_deref() == Some(s)),
+    };
+    if allowed {
+        Ok(token)
+    } else {
+        Err(ApiError::Forbidden)
     }
 }
 
@@ -688,15 +702,15 @@ mod tests {
             ),
         ];
         for (header, needs, want) in table {
-            let got = authorize(&c, header, needs);
+            let got = authorize(&c, header, needs, None);
             match want {
-                Ok(label) => assert_eq!(got.unwrap(), label, "{header:?}"),
+                Ok(label) => assert_eq!(got.unwrap().label, label, "{header:?}"),
                 Err(code) => assert_eq!(got.unwrap_err().code(), code, "{header:?}"),
             }
         }
         let none = config("");
         assert_eq!(
-            authorize(&none, Some("Bearer 0123456789abcdef"), Role::Viewer)
+            authorize(&none, Some("Bearer 0123456789abcdef"), Role::Viewer, None)
                 .unwrap_err()
                 .code(),
             "unauthorized"

@@ -9,15 +9,19 @@
 use crate::admin_api;
 use crate::cart_api;
 use crate::catalog_api::{self, Params};
-use crate::catalog_store::{rendered, CatalogStore, Warnings};
+use crate::catalog_store::{self, rendered, CatalogStore, Warnings};
 use crate::checkout_api;
 use crate::config::Config;
 use crate::http::{etag_matches, not_modified, ApiError, ApiResponse, Result};
 use crate::inventory_api;
-use crate::routes::{self, Caller, Handler, MethodSet, Operation, PathMatch, Resolved};
+use crate::routes::{self, Caller, Handler, MethodSet, Operation, PathMatch, Resolved, Scope};
 use crate::shop_pages;
 use crate::store_api;
+use crate::stores;
+use edgecart_domain::money::Currency;
 use edgecart_domain::order::OrderEvent;
+use edgecart_domain::search::Selected;
+use edgecart_domain::stores::StoreProfile;
 use edgecart_durable_objects::protocol::cart::LineChangeDto;
 use futures_util::future::join_all;
 use serde::Serialize;
@@ -72,6 +76,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
         Err(_) => ("/".to_string(), "/".to_string(), Vec::new()),
     };
     let if_none_match = req.headers().get("If-None-Match").ok().flatten();
+    let host = req.headers().get("Host").ok().flatten();
     let accept = req.headers().get("Accept").ok().flatten();
     let mut trace = Trace::default();
 
@@ -83,15 +88,34 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
         // A page of the demo shop: HTML, whatever happens.
         match config(env) {
             Ok(config) => {
-                let request = shop_pages::PageRequest {
-                    page,
-                    pairs,
-                    cookie: req.headers().get("Cookie").ok().flatten(),
-                    env,
-                    config: &config,
-                    now_ms: started,
+                let store = match take_selector(pairs) {
+                    Ok((selector, pairs)) => {
+                        page_store(env, &config, host.as_deref(), selector, started, &mut trace)
+                            .await
+                            .map(|store| (store, pairs))
+                    }
+                    Err(e) => Err(e),
                 };
-                Ok(shop_pages::serve(request, &mut trace.warnings).await)
+                match store {
+                    Ok((store, pairs)) => {
+                        // The store's default currency, until pages know stores.
+                        let config = Config {
+                            default_currency: store.default_currency,
+                            ..config
+                        };
+                        let request = shop_pages::PageRequest {
+                            page,
+                            shop: &store,
+                            pairs,
+                            cookie: req.headers().get("Cookie").ok().flatten(),
+                            env,
+                            config: &config,
+                            now_ms: started,
+                        };
+                        Ok(shop_pages::serve(request, &mut trace.warnings).await)
+                    }
+                    Err(_) => Ok(shop_pages::not_found()),
+                }
             }
             Err(e) => Err(e),
         }
@@ -104,6 +128,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
                     operation,
                     path,
                     pairs,
+                    host.as_deref(),
                     if_none_match.as_deref(),
                     env,
                     started,
@@ -175,7 +200,63 @@ pub struct ApiRequest<'r> {
     pub path: PathMatch<'r>,
     pub query: Params<'static>,
     pub caller: Caller,
+    /// The store a store's route resolved to (none on shared routes).
+    pub store: Option<StoreProfile>,
     pub incoming: Incoming<'r>,
+}
+
+impl ApiRequest<'_> {
+    /// The store the request resolved to; a shared route has none (a bug
+    /// to ask: 404).
+    pub fn store(&self) -> Result<&StoreProfile> {
+        self.store.as_ref().ok_or(ApiError::RouteNotFound)
+    }
+}
+
+/// Takes the `store` selector out of a query: its value (empty counts as
+/// absent), and the other parameters; `Err` when it is given twice.
+type Pairs = Vec<(String, String)>;
+fn take_selector(pairs: Pairs) -> std::result::Result<(Option<String>, Pairs), ApiError> {
+    let mut selector = None;
+    let mut seen = false;
+    let mut rest = Vec::with_capacity(pairs.len());
+    for (k, v) in pairs {
+        if k != "store" {
+            rest.push((k, v));
+        } else if seen {
+            return Err(ApiError::invalid(
+                "store",
+                "duplicate_parameter",
+                "Query parameter \"store\" is given more than once.",
+            ));
+        } else {
+            seen = true;
+            selector = Some(v).filter(|v| !v.is_empty());
+        }
+    }
+    Ok((selector, rest))
+}
+
+/// The store a page of the demo shop is for.
+async fn page_store(
+    env: &Env,
+    config: &Config,
+    host: Option<&str>,
+    selector: Option<String>,
+    now_ms: u64,
+    trace: &mut Trace,
+) -> Result<StoreProfile> {
+    let kv = CatalogStore::from_env(env, config)?;
+    stores::resolve(
+        env,
+        &kv,
+        config,
+        host,
+        selector.as_deref(),
+        now_ms,
+        &mut trace.warnings,
+    )
+    .await
 }
 
 /// What a handler may read of its request beyond [`ApiRequest`]'s parsed
@@ -228,6 +309,7 @@ async fn dispatch(
     operation: &'static Operation,
     path: PathMatch<'_>,
     pairs: Vec<(String, String)>,
+    host: Option<&str>,
     if_none_match: Option<&str>,
     env: &Env,
     now_ms: u64,
@@ -235,13 +317,27 @@ async fn dispatch(
 ) -> Result<ApiResponse> {
     let incoming = Incoming { req };
     let authorization = incoming.header("Authorization");
-    let caller = routes::admit(operation.access, authorization.as_deref(), || config(env))?;
+    // A store's route resolves its store first: an unknown one is 404
+    // whoever asks.
+    let (store, pairs) = match path.route.scope {
+        Scope::Shared => (None, pairs),
+        Scope::Store => {
+            let (selector, pairs) = take_selector(pairs)?;
+            let store = page_store(env, &config(env)?, host, selector, now_ms, trace).await?;
+            (Some(store), pairs)
+        }
+    };
+    let store_id = store.as_ref().map(|s| s.id.as_str());
+    let caller = routes::admit(operation.access, store_id, authorization.as_deref(), || {
+        config(env)
+    })?;
     let query = operation.parse_query(pairs)?;
     let mut request = ApiRequest {
         handler: operation.handler,
         path,
         query,
         caller,
+        store,
         incoming,
     };
     match operation.handler {
@@ -266,7 +362,7 @@ async fn dispatch(
             let sku = request.path.param("sku");
             let config = config(env)?;
             let store = CatalogStore::from_env(env, &config)?;
-            inventory_api::require_sku(&store, now_ms, sku).await?;
+            inventory_api::require_sku_in(&store, now_ms, sku, request.store.as_ref()).await?;
             inventory_api::availability(env, sku).await
         }
         H::CreateCart
@@ -284,15 +380,17 @@ async fn dispatch(
                 _ => (None, None),
             };
             let config = config(env)?;
+            let shop = request.store.take().ok_or(ApiError::RouteNotFound)?;
             let store = CatalogStore::from_env(env, &config)?;
             let catalog = store.current(now_ms, &mut trace.warnings).await?;
             trace.catalog_version = Some(catalog.version().to_string());
             let ctx = cart_api::CartContext {
                 env,
+                shop: &shop,
                 catalog: &catalog,
                 store: &store,
                 pricing: cart_api::Pricing {
-                    store: store.store(now_ms, &mut trace.warnings).await,
+                    store: store.store(&shop.id, now_ms, &mut trace.warnings).await,
                     destination,
                     shipping_method,
                     now_ms: now_ms as i64,
@@ -301,20 +399,21 @@ async fn dispatch(
             carts(&mut request, &config, &ctx).await
         }
         H::GetOrder => {
-            let id = request.path.param("id");
-            checkout_api::get_order(env, id, request.caller.token(), false).await
+            let (store, id) = (&request.store()?.id, request.path.param("id"));
+            checkout_api::get_order(env, store, id, request.caller.token(), false).await
         }
         H::CancelOrder => {
             let token = request.caller.token().ok_or(ApiError::NotFound {
                 code: "order_not_found",
                 detail: "No order has this id, or the token does not open it.".into(),
             })?;
-            let id = request.path.param("id");
-            checkout_api::transition(env, id, Some(token), OrderEvent::Cancel).await
+            let (store, id) = (&request.store()?.id, request.path.param("id"));
+            checkout_api::transition(env, store, id, Some(token), OrderEvent::Cancel).await
         }
-        H::ListOrders => checkout_api::list_orders(env, &request.query).await,
+        H::ListOrders => checkout_api::list_orders(env, &request.store()?.id, &request.query).await,
         H::AdminGetOrder => {
-            checkout_api::get_order(env, request.path.param("id"), None, true).await
+            let (store, id) = (&request.store()?.id, request.path.param("id"));
+            checkout_api::get_order(env, store, id, None, true).await
         }
         H::FulfilOrder | H::RefundOrder | H::AdminCancelOrder => {
             let event = match request.handler {
@@ -322,7 +421,8 @@ async fn dispatch(
                 H::RefundOrder => OrderEvent::Refund,
                 _ => OrderEvent::Cancel,
             };
-            checkout_api::transition(env, request.path.param("id"), None, event).await
+            let (store, id) = (&request.store()?.id, request.path.param("id"));
+            checkout_api::transition(env, store, id, None, event).await
         }
         H::PutProduct
         | H::DeleteProduct
@@ -345,6 +445,10 @@ async fn dispatch(
         | H::GetPromotion
         | H::PutPromotion
         | H::DeletePromotion => store_api::handle(&mut request, env).await,
+        H::ListStores | H::GetStoreProfile | H::PutStoreProfile => {
+            let config = config(env)?;
+            store_api::handle_stores(&mut request, env, &config, now_ms).await
+        }
     }
 }
 
@@ -357,40 +461,48 @@ async fn catalog(
     trace: &mut Trace,
 ) -> Result<ApiResponse> {
     let config = config(env)?;
+    let shop = request.store()?;
     let store = CatalogStore::from_env(env, &config)?;
     let catalog = store.current(now_ms, &mut trace.warnings).await?;
     trace.catalog_ms = Some(Date::now().as_millis().saturating_sub(now_ms));
     trace.catalog_version = Some(catalog.version().to_string());
     let params = &request.query;
+    let currency = shop.default_currency;
+    let selected = catalog_store::selected(&catalog, shop);
     match request.handler {
         H::ListProducts => {
-            let query = catalog_api::parse_list_query(params, &catalog, config.default_currency)?;
+            let query = catalog_api::parse_list_query(params, &catalog, currency)?;
+            sold_in(shop, query.currency)?;
             // Refuse a bad query even when the client holds a matching ETag.
             catalog.validate(&query).map_err(catalog_api::query_error)?;
             // Listings show the stock snapshot too: it is part of
             // the validator and of the rendered-response key.
             let stock = store.stock(&catalog, now_ms, &mut trace.warnings).await;
             let version = format!("{}.{}", catalog.version(), stock.version);
-            let etag = format!("\"{version}.{}\"", config.default_currency);
+            let etag = format!("\"{version}.{}.{currency}\"", shop.id);
             conditional(if_none_match, &etag, CATALOG_CACHE_CONTROL, || {
-                rendered(&version, format!("list {query:?}"), || {
-                    catalog_api::list_products(&catalog, &query, &stock.flags)
+                rendered(&version, format!("list {} {query:?}", shop.id), || {
+                    catalog_api::list_products(&catalog, &query, &stock.flags, &selected)
                 })
             })
         }
         H::ListCategories => {
             // The default currency shapes responses too, so it is part of the validator.
-            let etag = format!("\"{}.{}\"", catalog.version(), config.default_currency);
+            let etag = format!("\"{}.{}.{currency}\"", catalog.version(), shop.id);
             conditional(if_none_match, &etag, CATALOG_CACHE_CONTROL, || {
-                Ok(catalog_api::list_categories(&catalog))
+                Ok(catalog_api::list_categories(&catalog, &selected))
             })
         }
         H::GetProduct => {
-            let currency = catalog_api::parse_currency(params, &catalog, config.default_currency)?;
+            let currency = sold_in(
+                shop,
+                catalog_api::parse_currency(params, &catalog, currency)?,
+            )?;
             let r = product_response(
                 env,
                 &store,
                 &catalog,
+                &selected,
                 request.path.param("id_or_slug"),
                 currency,
                 &mut trace.warnings,
@@ -404,18 +516,38 @@ async fn catalog(
     }
 }
 
+/// `currency`, if `shop` sells in it; else 400 `unknown_currency`.
+pub(crate) fn sold_in(shop: &StoreProfile, currency: Currency) -> Result<Currency> {
+    if shop.sells_in(currency) {
+        return Ok(currency);
+    }
+    let sold: Vec<&str> = shop.currencies.iter().map(Currency::as_str).collect();
+    Err(ApiError::invalid(
+        "currency",
+        "unknown_currency",
+        format!(
+            "This store does not sell in {currency}; it sells in {}.",
+            sold.join(", ")
+        ),
+    ))
+}
+
 /// The `GET /v1/products/{id_or_slug}` body: the product's full record and
 /// the exact availability of every variant, read from the SKUs' stock
 /// objects in parallel (a variant whose object cannot answer shows `null`).
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn product_response(
     env: &Env,
     store: &CatalogStore<'_>,
     catalog: &edgecart_domain::search::Catalog,
+    selected: &Selected,
     id_or_slug: &str,
     currency: edgecart_domain::money::Currency,
     warnings: &mut Warnings,
 ) -> Result<ApiResponse> {
-    let listing = catalog.find(id_or_slug).ok_or(ApiError::ProductNotFound)?;
+    let listing = catalog
+        .find_selected(id_or_slug, selected)
+        .ok_or(ApiError::ProductNotFound)?;
     let shard = store.product_shard(catalog, listing).await?;
     let record = shard
         .products
@@ -479,11 +611,13 @@ async fn carts(
                     .unwrap_or_default(),
                 catalog_api::DETAIL_PARAMS,
             )?;
-            let currency = catalog_api::parse_currency(&params, catalog, config.default_currency)?;
+            let currency =
+                catalog_api::parse_currency(&params, catalog, ctx.shop.default_currency)?;
+            let currency = sold_in(ctx.shop, currency)?;
             cart_api::create(ctx, currency).await
         }
         H::GetCart => {
-            let cart = cart_api::get(env, id, token).await?;
+            let cart = cart_api::get(env, &ctx.shop.id, id, token).await?;
             Ok(ApiResponse::json(&cart_api::render(ctx, &cart, &[]).await?))
         }
         H::AddLine => {

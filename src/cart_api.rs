@@ -5,7 +5,7 @@
 //! is refused.
 
 use crate::catalog_api::Params;
-use crate::catalog_store::CatalogStore;
+use crate::catalog_store::{self, CatalogStore};
 use crate::http::{ApiError, ApiResponse, Result};
 use crate::objects::ask;
 pub use crate::objects::{cart_not_found as not_found, coupon_not_found};
@@ -20,6 +20,7 @@ use edgecart_domain::records::SkuPrices;
 use edgecart_domain::search::Catalog;
 use edgecart_domain::shipping::ShippingRefusal;
 use edgecart_domain::store::StoreSnapshot;
+use edgecart_domain::stores::{object_name, StoreProfile};
 use edgecart_durable_objects::protocol::cart::{self, LineChangeDto};
 use edgecart_durable_objects::protocol::stock::StockLevels;
 use edgecart_durable_objects::protocol::FieldProblem;
@@ -252,7 +253,7 @@ pub async fn create(ctx: &CartContext<'_>, currency: Currency) -> Result<ApiResp
         token: token.clone(),
         currency,
     };
-    let cart = ask(env, &id, command).await?;
+    let cart = ask(env, &object_name(&ctx.shop.id, &id), command).await?;
     let view = render(ctx, &cart, &[]).await?;
     let mut r = ApiResponse::json(&CreateCartResult {
         id,
@@ -263,10 +264,11 @@ pub async fn create(ctx: &CartContext<'_>, currency: Currency) -> Result<ApiResp
     Ok(r)
 }
 
-/// Reads a cart with the token; a wrong token is a 404.
-pub async fn get(env: &Env, id: &str, token: Option<String>) -> Result<Cart> {
+/// Reads cart `id` of `store` with the token; a wrong token, or a cart of
+/// another store, is a 404.
+pub async fn get(env: &Env, store: &str, id: &str, token: Option<String>) -> Result<Cart> {
     let token = token.filter(|_| is_cart_id(id)).ok_or_else(not_found)?;
-    ask(env, id, cart::Get { token }).await
+    ask(env, &object_name(store, id), cart::Get { token }).await
 }
 
 /// Changes a line of cart `id` (opened by `token`) and answers the cart as
@@ -283,7 +285,8 @@ pub async fn change_line(
 ) -> Result<ApiResponse> {
     let (env, catalog, store) = (ctx.env, ctx.catalog, ctx.store);
     let token = token.filter(|_| is_cart_id(id)).ok_or_else(not_found)?;
-    let prices = store.sku_prices(catalog, sku).await?;
+    // A SKU of a product the store does not sell is not for sale here.
+    let prices = sold_here(ctx, store.sku_prices(catalog, sku).await?);
     let command = cart::ChangeLine {
         token,
         op_id,
@@ -293,7 +296,7 @@ pub async fn change_line(
         prices: prices.map(|p| p.prices),
         hold_ttl_ms,
     };
-    let changed = ask(env, id, command).await?;
+    let changed = ask(env, &object_name(&ctx.shop.id, id), command).await?;
     Ok(ApiResponse::json(
         &render(ctx, &changed.cart, &changed.levels).await?,
     ))
@@ -302,6 +305,9 @@ pub async fn change_line(
 /// What the cart routes work with.
 pub struct CartContext<'a> {
     pub env: &'a Env,
+    /// The store the request resolved to: its carts are objects named
+    /// under it (`stores::object_name`).
+    pub shop: &'a StoreProfile,
     pub catalog: &'a Catalog,
     pub store: &'a CatalogStore<'a>,
     pub pricing: Pricing,
@@ -322,11 +328,12 @@ pub async fn change_coupons(
     let add = add.map(|code| normalize_code(&code));
     if let Some(code) = &add {
         // The token is checked first: codes cannot be probed without a cart.
-        let cart = get(ctx.env, id, Some(token.clone())).await?;
+        let cart = get(ctx.env, &ctx.shop.id, id, Some(token.clone())).await?;
         check_coupon(ctx, &cart, code).await?;
     }
     let remove = remove.map(|code| normalize_code(&code));
-    let cart = ask(ctx.env, id, cart::Coupon { token, add, remove }).await?;
+    let name = object_name(&ctx.shop.id, id);
+    let cart = ask(ctx.env, &name, cart::Coupon { token, add, remove }).await?;
     Ok(ApiResponse::json(&render(ctx, &cart, &[]).await?))
 }
 
@@ -405,18 +412,24 @@ pub struct CouponView {
 }
 
 /// The price lists of the cart's SKUs in the live catalog (SKUs no longer
-/// in it are absent).
+/// in it, or of products the store does not sell, are absent).
 pub async fn line_prices(
     ctx: &CartContext<'_>,
     cart: &Cart,
 ) -> Result<BTreeMap<String, SkuPrices>> {
     let mut found = BTreeMap::new();
     for line in &cart.lines {
-        if let Some(p) = ctx.store.sku_prices(ctx.catalog, &line.sku).await? {
+        if let Some(p) = sold_here(ctx, ctx.store.sku_prices(ctx.catalog, &line.sku).await?) {
             found.insert(line.sku.clone(), p);
         }
     }
     Ok(found)
+}
+
+/// `prices`, if the store sells their product (its selection).
+fn sold_here(ctx: &CartContext<'_>, prices: Option<SkuPrices>) -> Option<SkuPrices> {
+    let selected = catalog_store::selected(ctx.catalog, ctx.shop);
+    prices.filter(|p| ctx.catalog.find_selected(&p.product, &selected).is_some())
 }
 
 /// What the live catalog says of the SKUs in `found`: their price lists

@@ -7,7 +7,7 @@ use edgecart_domain::catalog::limits::PRICE_MAX;
 use edgecart_domain::money::{Currency, CurrencyError, Money};
 use edgecart_domain::records::{ImageRecord, ProductRecord};
 use edgecart_domain::search::{
-    limits, Catalog, Listing, ProductQuery, QueryError, SortOrder, StockFlags,
+    limits, Catalog, Listing, ProductQuery, QueryError, Selected, SortOrder, StockFlags,
 };
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -382,8 +382,9 @@ pub fn list_products(
     catalog: &Catalog,
     query: &ProductQuery,
     stock: &StockFlags,
+    selected: &Selected,
 ) -> Result<ApiResponse> {
-    let page = catalog.query(query, stock).map_err(query_error)?;
+    let page = catalog.query(query, stock, selected).map_err(query_error)?;
     let body = ProductList {
         items: page
             .items
@@ -443,15 +444,14 @@ pub struct CategoryList<'a> {
 }
 
 /// Answers `GET /v1/categories`.
-pub fn list_categories(catalog: &Catalog) -> ApiResponse {
+pub fn list_categories(catalog: &Catalog, selected: &Selected) -> ApiResponse {
     ApiResponse::json(&CategoryList {
         items: catalog
-            .categories()
-            .iter()
-            .map(|c| Category {
+            .categories_selected(selected)
+            .map(|(c, n)| Category {
                 slug: &c.slug,
                 name: &c.name,
-                product_count: c.product_count,
+                product_count: n,
             })
             .collect(),
     })
@@ -600,7 +600,8 @@ mod tests {
         let c = catalog();
         let params = Params::parse(pairs(q), LIST_PARAMS)?;
         let query = parse_list_query(&params, &c, Currency::parse("USD").unwrap())?;
-        c.query(&query, &StockFlags::none()).map_err(query_error)?;
+        c.query(&query, &StockFlags::none(), &Selected::all())
+            .map_err(query_error)?;
         Ok(query)
     }
 
@@ -653,7 +654,7 @@ mod tests {
             limit: 3,
             ..ProductQuery::new(Currency::parse("EUR").unwrap())
         };
-        let r = list_products(&c, &q, &StockFlags::none()).unwrap();
+        let r = list_products(&c, &q, &StockFlags::none(), &Selected::all()).unwrap();
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
         assert_eq!(v["items"].as_array().unwrap().len(), 3);
         assert_eq!(v["total"], 200);

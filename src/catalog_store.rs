@@ -10,6 +10,9 @@
 //! `CATALOG_POINTER_TTL_MS`, the snapshot by version, and per catalog
 //! version the products' flags.
 //!
+//! Per store and catalog version, the products the store sells
+//! ([`selected`]): a mask over the catalog and its facets, computed once.
+//!
 //! Degraded mode: when KV cannot be read, or the new index has not reached
 //! this location yet, the isolate keeps serving the version it has and logs
 //! a warning; only an isolate with no catalog at all answers 503.
@@ -20,8 +23,9 @@ use edgecart_domain::records::{
     index_key, stock_snapshot_key, CatalogPointer, PriceShard, ProductShard, SkuPrices,
     StockPointer, StockSnapshot, POINTER_KEY, STOCK_POINTER_KEY,
 };
-use edgecart_domain::search::{Catalog, Listing, StockFlags};
+use edgecart_domain::search::{Catalog, Listing, Selected, StockFlags};
 use edgecart_domain::store::{store_key, StoreConfig, StoreSnapshot, STORE_SCHEMA};
+use edgecart_domain::stores::{Selection, StoreProfile};
 use serde::de::DeserializeOwned;
 use std::any::Any;
 use std::cell::RefCell;
@@ -62,7 +66,10 @@ struct StoreState {
 #[derive(Default)]
 struct IsolateCache {
     pointer: Option<PointerState>,
-    store: Option<StoreState>,
+    /// Each store's display copy, by store id.
+    stores: HashMap<String, StoreState>,
+    /// Each store's selection of a catalog version, by store id.
+    selections: HashMap<String, StoreSelection>,
     stock_pointer: Option<StockPointerState>,
     stock: Option<Rc<Stock>>,
     catalog: Option<Rc<Catalog>>,
@@ -70,6 +77,40 @@ struct IsolateCache {
     shards: HashMap<String, Rc<dyn Any>>,
     shard_order: VecDeque<String>,
     rendered: RenderedCache,
+}
+
+/// A store's selection as last computed: for which catalog version and
+/// selection.
+struct StoreSelection {
+    version: String,
+    selection: Selection,
+    selected: Rc<Selected>,
+}
+
+/// The products `store` sells in `catalog`, computed once per catalog
+/// version and selection in this isolate (a mask, not a copy).
+pub fn selected(catalog: &Catalog, store: &StoreProfile) -> Rc<Selected> {
+    if matches!(store.selection, Selection::All {}) {
+        return ALL.with(Rc::clone);
+    }
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(s) = c.selections.get(&store.id) {
+            if s.version == catalog.version() && s.selection == store.selection {
+                return s.selected.clone();
+            }
+        }
+        let selected = Rc::new(catalog.select(&store.selection));
+        c.selections.insert(
+            store.id.clone(),
+            StoreSelection {
+                version: catalog.version().to_string(),
+                selection: store.selection.clone(),
+                selected: selected.clone(),
+            },
+        );
+        selected
+    })
 }
 
 /// Responses rendered from one catalog version, keyed by the parsed query.
@@ -125,6 +166,7 @@ pub fn rendered(
 
 thread_local! {
     static CACHE: RefCell<IsolateCache> = RefCell::new(IsolateCache::default());
+    static ALL: Rc<Selected> = Rc::new(Selected::all());
 }
 
 /// Adopts a pointer this isolate just published through the catalog writer,
@@ -224,7 +266,10 @@ impl<'a> CatalogStore<'a> {
         self.read_json(POINTER_KEY).await
     }
 
-    async fn read_json<T: DeserializeOwned>(&self, key: &str) -> Result<Option<T>, String> {
+    pub(crate) async fn read_json<T: DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, String> {
         let raw = self
             .kv
             .get(key)
@@ -237,15 +282,20 @@ impl<'a> CatalogStore<'a> {
         .transpose()
     }
 
-    /// The store's display copy (configuration and promotions) as
+    /// Store `store`'s display copy (configuration and promotions) as
     /// published to KV, re-read every `CATALOG_POINTER_TTL_MS`; before the
     /// first publication, the default configuration and no promotions. On
     /// a KV failure the isolate keeps what it has (warning).
-    pub async fn store(&self, now_ms: u64, warnings: &mut Warnings) -> Rc<StoreSnapshot> {
+    pub async fn store(
+        &self,
+        store: &str,
+        now_ms: u64,
+        warnings: &mut Warnings,
+    ) -> Rc<StoreSnapshot> {
         let cached = CACHE.with(|c| {
             c.borrow()
-                .store
-                .as_ref()
+                .stores
+                .get(store)
                 .map(|s| (s.snapshot.clone(), now_ms.saturating_sub(s.fetched_at_ms)))
         });
         if let Some((snapshot, age)) = &cached {
@@ -253,7 +303,7 @@ impl<'a> CatalogStore<'a> {
                 return snapshot.clone();
             }
         }
-        let snapshot = match self.read_json::<StoreSnapshot>(&store_key("default")).await {
+        let snapshot = match self.read_json::<StoreSnapshot>(&store_key(store)).await {
             Ok(Some(s)) => Rc::new(s),
             Ok(None) => Rc::new(StoreSnapshot {
                 schema: STORE_SCHEMA,
@@ -278,10 +328,13 @@ impl<'a> CatalogStore<'a> {
             },
         };
         CACHE.with(|c| {
-            c.borrow_mut().store = Some(StoreState {
-                snapshot: snapshot.clone(),
-                fetched_at_ms: now_ms,
-            })
+            c.borrow_mut().stores.insert(
+                store.to_string(),
+                StoreState {
+                    snapshot: snapshot.clone(),
+                    fetched_at_ms: now_ms,
+                },
+            )
         });
         snapshot
     }

@@ -27,8 +27,9 @@ use edgecart_domain::order::parse_email;
 use edgecart_domain::order::Order;
 use edgecart_domain::pricing::Quote;
 use edgecart_domain::promotion::PromotionRefusal;
+use edgecart_domain::stores::object_name;
 use edgecart_durable_objects::protocol::cart::{self, CheckoutBeginReply, CheckoutReply};
-use edgecart_durable_objects::protocol::store::{self, OrderSummary, DEFAULT_STORE};
+use edgecart_durable_objects::protocol::store::{self, OrderSummary};
 use edgecart_durable_objects::protocol::{order, Answer as ObjectAnswer, FieldProblem};
 use serde::Serialize;
 use std::rc::Rc;
@@ -346,18 +347,20 @@ pub async fn checkout(
     // second ago plans a cart no promotion concerns (`store_cache`).
     let customer = parse_email(&input.email).ok();
     let now_ms = ctx.pricing.now_ms;
-    let copy = store_cache::fresh(now_ms).filter(|s| !s.counts_matter(&[]));
+    let shop = &ctx.shop.id;
+    let name = object_name(shop, id);
+    let copy = store_cache::fresh(shop, now_ms).filter(|s| !s.counts_matter(&[]));
     let generation = store_cache::generation();
     let read = || {
         ask(
             ctx.env,
-            DEFAULT_STORE,
+            shop,
             store::Get {
                 customer: customer.clone(),
             },
         )
     };
-    let (reply, read_now) = futures_util::future::join(send(ctx.env, id, begin), async {
+    let (reply, read_now) = futures_util::future::join(send(ctx.env, &name, begin), async {
         match copy {
             Some(_) => None,
             None => Some(read().await),
@@ -386,14 +389,14 @@ pub async fn checkout(
             Ok(r)
         }
         Ok(CheckoutBeginReply::Resume) => {
-            let reply = send(ctx.env, id, run(None)).await?;
+            let reply = send(ctx.env, &name, run(None)).await?;
             answered(reply, lost("dropped while resuming"))
         }
         Ok(CheckoutBeginReply::Start { cart }) => {
             let store = match (read_now, copy) {
                 (Some(state), _) => {
                     if let Ok(s) = &state {
-                        store_cache::remember(s, generation, now_ms);
+                        store_cache::remember(shop, s, generation, now_ms);
                     }
                     state.map(Rc::new)
                 }
@@ -413,8 +416,8 @@ pub async fn checkout(
                 Err(e) => (Err(finish(None)), Some(e)),
             };
             let reply = match command {
-                Ok(run) => send(ctx.env, id, run).await?,
-                Err(finish) => send(ctx.env, id, finish).await?,
+                Ok(run) => send(ctx.env, &name, run).await?,
+                Err(finish) => send(ctx.env, &name, finish).await?,
             };
             answered(reply, passing.unwrap_or_else(|| lost("dropped")))
         }
@@ -437,6 +440,7 @@ async fn plan(
     let listed = listed_skus(&line_prices(ctx, cart).await?, ctx.catalog);
     let store = store?;
     Ok(checkout::plan(PlanInput {
+        store_id: &ctx.shop.id,
         cart,
         listed: &listed,
         store: &store,
@@ -452,6 +456,7 @@ async fn plan(
 /// (`admin`: the caller checked the admin token).
 pub async fn get_order(
     env: &worker::Env,
+    store: &str,
     id: &str,
     token: Option<String>,
     admin: bool,
@@ -460,7 +465,7 @@ pub async fn get_order(
         return Err(order_missing());
     }
     let token = if admin { None } else { token };
-    let order = ask(env, id, order::Get { token }).await?;
+    let order = ask(env, &object_name(store, id), order::Get { token }).await?;
     let mut r = ApiResponse::json(&order);
     r.header("Cache-Control", "no-store");
     Ok(r)
@@ -475,6 +480,7 @@ fn is_order_id(id: &str) -> bool {
 /// token) or an admin's fulfil / refund / cancel (`token: None`).
 pub async fn transition(
     env: &worker::Env,
+    store: &str,
     id: &str,
     token: Option<String>,
     event: edgecart_domain::order::OrderEvent,
@@ -482,7 +488,12 @@ pub async fn transition(
     if !is_order_id(id) {
         return Err(order_missing());
     }
-    let order = ask(env, id, order::Transition { token, event }).await?;
+    let order = ask(
+        env,
+        &object_name(store, id),
+        order::Transition { token, event },
+    )
+    .await?;
     let mut r = ApiResponse::json(&order);
     r.header("Cache-Control", "no-store");
     Ok(r)
@@ -530,6 +541,7 @@ pub struct OrderPage<'a> {
 /// (`created_after`, `created_before`: RFC 3339), paged with `cursor`.
 pub async fn list_orders(
     env: &worker::Env,
+    store: &str,
     params: &crate::catalog_api::Params<'_>,
 ) -> Result<ApiResponse> {
     use edgecart_domain::order::OrderStatus;
@@ -598,7 +610,7 @@ pub async fn list_orders(
         before,
         limit: limit + 1,
     };
-    let mut orders = ask(env, DEFAULT_STORE, command).await?.orders;
+    let mut orders = ask(env, store, command).await?.orders;
     let next_cursor = if orders.len() > limit as usize {
         orders.truncate(limit as usize);
         orders

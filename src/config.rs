@@ -2,21 +2,29 @@
 //! struct. Variables are documented in wrangler.toml and ARCHITECTURE.md.
 
 use edgecart_domain::money::Currency;
+use edgecart_domain::stores::{is_store_id, normalize_host, DEFAULT_STORE};
 
 /// What an admin token may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
-    /// Every admin route.
+    /// Every admin route of every store, the stores themselves, and the
+    /// shared catalog and stock.
+    Operator,
+    /// Every admin route of its store; reads of the shared catalog and
+    /// stock.
     Admin,
-    /// Read-only admin routes (the audit trail).
+    /// The read-only admin routes of its store, and of the shared catalog
+    /// and stock.
     Viewer,
 }
 
-/// One admin token: its label (recorded in the audit trail), role and secret.
+/// One admin token: its label (recorded in the audit trail), role, store
+/// (none for an operator) and secret.
 #[derive(Clone, PartialEq, Eq)]
 pub struct AdminToken {
     pub label: String,
     pub role: Role,
+    pub store: Option<String>,
     pub secret: String,
 }
 
@@ -27,8 +35,9 @@ impl std::fmt::Debug for AdminToken {
 }
 
 /// Parses `ADMIN_TOKENS`: comma-separated `label:role:secret` entries, role
-/// `admin` or `viewer`, label of lowercase letters, digits, `-` or `_`,
-/// secret of at least 16 characters.
+/// `operator`, or `admin` or `viewer` of one store (`admin@bank`; without
+/// `@store`, of the default store), label of lowercase letters, digits, `-`
+/// or `_`, secret of at least 16 characters.
 pub fn parse_admin_tokens(raw: &str) -> Result<Vec<AdminToken>, String> {
     raw.split(',')
         .map(str::trim)
@@ -52,15 +61,26 @@ pub fn parse_admin_tokens(raw: &str) -> Result<Vec<AdminToken>, String> {
             if !label_ok {
                 return Err(format!("ADMIN_TOKENS entry {}: bad label", i + 1));
             }
+            let (role, store) = match role.split_once('@') {
+                Some((role, store)) => (role, Some(store)),
+                None => (role, None),
+            };
             let role = match role {
+                "operator" if store.is_none() => Role::Operator,
                 "admin" => Role::Admin,
                 "viewer" => Role::Viewer,
                 _ => {
                     return Err(format!(
-                        "ADMIN_TOKENS entry {}: role must be admin or viewer",
-                        i + 1
-                    ))
+                    "ADMIN_TOKENS entry {}: role must be operator, admin[@store] or viewer[@store]",
+                    i + 1
+                ))
                 }
+            };
+            let store = match (role, store) {
+                (Role::Operator, _) => None,
+                (_, None) => Some(DEFAULT_STORE.to_string()),
+                (_, Some(s)) if is_store_id(s) => Some(s.to_string()),
+                (_, Some(_)) => return Err(format!("ADMIN_TOKENS entry {}: bad store id", i + 1)),
             };
             if secret.len() < 16 {
                 return Err(format!(
@@ -71,6 +91,7 @@ pub fn parse_admin_tokens(raw: &str) -> Result<Vec<AdminToken>, String> {
             Ok(AdminToken {
                 label: label.to_string(),
                 role,
+                store,
                 secret: secret.to_string(),
             })
         })
@@ -86,6 +107,9 @@ pub struct Config {
     pub pointer_ttl_ms: u64,
     /// How long a cart's holds last without cart activity (`CART_HOLD_TTL_MS`).
     pub cart_hold_ttl_ms: i64,
+    /// The hosts the default store answers on until an operator writes its
+    /// profile (`DEFAULT_STORE_HOSTS`, comma-separated).
+    pub default_store_hosts: Vec<String>,
     /// Admin tokens (`ADMIN_TOKENS`, a secret); an error disables the admin API.
     pub admin_tokens: Result<Vec<AdminToken>, String>,
 }
@@ -113,10 +137,21 @@ impl Config {
                 .filter(|ms| (1_000..=24 * 3600 * 1000).contains(ms))
                 .ok_or_else(|| format!("CART_HOLD_TTL_MS={raw:?} is not 1000 to 86400000"))?,
         };
+        let default_store_hosts = get("DEFAULT_STORE_HOSTS")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .map(|h| {
+                normalize_host(h)
+                    .ok_or_else(|| format!("DEFAULT_STORE_HOSTS: {h:?} is not a host name"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Config {
             default_currency,
             pointer_ttl_ms,
             cart_hold_ttl_ms,
+            default_store_hosts,
             admin_tokens,
         })
     }
@@ -141,5 +176,49 @@ mod tests {
             Config::from_vars(|k| (k == "CATALOG_POINTER_TTL_MS").then(|| "-1".to_string()))
                 .is_err()
         );
+    }
+
+    #[test]
+    fn admin_tokens_have_a_role_and_a_store() {
+        let tokens = parse_admin_tokens(
+            "ops:operator:0123456789abcdef, shop:admin:1123456789abcdef,\
+             bank:admin@bank:2123456789abcdef,look:viewer@bank:3123456789abcdef",
+        )
+        .unwrap();
+        let got: Vec<(&str, Role, Option<&str>)> = tokens
+            .iter()
+            .map(|t| (t.label.as_str(), t.role, t.store.as_deref()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("ops", Role::Operator, None),
+                ("shop", Role::Admin, Some("default")),
+                ("bank", Role::Admin, Some("bank")),
+                ("look", Role::Viewer, Some("bank")),
+            ]
+        );
+        for bad in [
+            "x:operator@bank:0123456789abcdef",
+            "x:admin@Bad/Id:0123456789abcdef",
+            "x:owner:0123456789abcdef",
+            "x:admin:short",
+        ] {
+            assert!(parse_admin_tokens(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn default_store_hosts() {
+        let c = Config::from_vars(|k| {
+            (k == "DEFAULT_STORE_HOSTS").then(|| "127.0.0.1, Shop.Example:8443".to_string())
+        })
+        .unwrap();
+        assert_eq!(c.default_store_hosts, ["127.0.0.1", "shop.example"]);
+        assert!(Config::from_vars(|k| (k == "DEFAULT_STORE_HOSTS").then(|| "a b".into())).is_err());
+        assert!(Config::from_vars(|_| None)
+            .unwrap()
+            .default_store_hosts
+            .is_empty());
     }
 }

@@ -4,13 +4,14 @@
 //! exist in the live catalog (its price shard names it).
 
 use crate::catalog_api::Params;
-use crate::catalog_store::CatalogStore;
+use crate::catalog_store::{self, CatalogStore};
 use crate::http::{ApiError, ApiResponse, Result};
 pub use crate::objects::stock_error;
 use crate::objects::{ask, send};
 use edgecart_domain::stock::{
     bulk_op_id, BulkRefusal, BulkSetOnHandInput, StockOp, BULK_MAX_ITEMS, REASON_MAX,
 };
+use edgecart_domain::stores::StoreProfile;
 use edgecart_durable_objects::protocol::stock::{self, Applied, MovementEntry, StockLevels};
 use edgecart_durable_objects::protocol::FieldProblem;
 use futures_util::future::join_all;
@@ -31,11 +32,27 @@ fn sku_not_found() -> ApiError {
 
 /// Refuses SKUs the live catalog does not sell.
 pub async fn require_sku(store: &CatalogStore<'_>, now_ms: u64, sku: &str) -> Result<()> {
+    require_sku_in(store, now_ms, sku, None).await
+}
+
+/// Refuses SKUs the live catalog, or `shop` (its selection), does not sell.
+pub async fn require_sku_in(
+    store: &CatalogStore<'_>,
+    now_ms: u64,
+    sku: &str,
+    shop: Option<&StoreProfile>,
+) -> Result<()> {
     let mut warnings = Vec::new();
     let catalog = store.current(now_ms, &mut warnings).await?;
+    let sold = |product: &str| {
+        shop.is_none_or(|shop| {
+            let selected = catalog_store::selected(&catalog, shop);
+            catalog.find_selected(product, &selected).is_some()
+        })
+    };
     match store.sku_prices(&catalog, sku).await? {
-        Some(_) => Ok(()),
-        None => Err(sku_not_found()),
+        Some(p) if sold(&p.product) => Ok(()),
+        _ => Err(sku_not_found()),
     }
 }
 

@@ -13,6 +13,7 @@ use edgecart_domain::order::OrderEvent;
 use edgecart_domain::stock::StockError;
 use edgecart_durable_objects::protocol::cart::CartRefusal;
 use edgecart_durable_objects::protocol::catalog::CatalogRefusal;
+use edgecart_durable_objects::protocol::directory::{Conflict as StoreConflict, DirectoryRefusal};
 use edgecart_durable_objects::protocol::order::OrderRefusal;
 use edgecart_durable_objects::protocol::store::StoreRefusal;
 use edgecart_durable_objects::protocol::{
@@ -258,6 +259,31 @@ impl Refused for StoreRefusal {
                 cause: format!("a redemption outside checkout was refused: {refused:?}"),
             },
         }
+    }
+}
+
+impl Refused for DirectoryRefusal {
+    fn error(self) -> ApiError {
+        match self {
+            DirectoryRefusal::Conflict { conflict } => store_conflict(conflict),
+        }
+    }
+}
+
+/// 409 for a store profile the other stores leave no room for.
+pub fn store_conflict(conflict: StoreConflict) -> ApiError {
+    match conflict {
+        StoreConflict::HostTaken { host, by } => ApiError::Conflict {
+            code: "host_taken".into(),
+            detail: format!("Store {by} answers on {host}."),
+        },
+        StoreConflict::TooManyStores => ApiError::Conflict {
+            code: "too_many_stores".into(),
+            detail: format!(
+                "A deployment serves at most {} stores.",
+                edgecart_domain::stores::limits::STORES_MAX
+            ),
+        },
     }
 }
 

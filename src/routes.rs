@@ -16,7 +16,7 @@ use crate::checkout_api::ORDER_LIST_PARAMS;
 use crate::config::{Config, Role};
 use crate::http::{ApiError, Result};
 use std::fmt;
-use Access::{Admin, Holder, Public, Viewer};
+use Access::{Admin, Holder, Operator, Public, Viewer};
 use Handler as H;
 use Method::{Delete, Get, Patch, Post, Put};
 
@@ -114,6 +114,21 @@ pub enum Access {
     /// An admin token of role `admin` (401 without a valid token, 403 for a
     /// viewer's).
     Admin,
+    /// An operator's token (401 without a valid token, 403 for a store's
+    /// admin or viewer token).
+    Operator,
+}
+
+/// What an operation's route belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The store the request resolves to (the `store` parameter, else the
+    /// host; 404 `store_not_found` for none). Admin and viewer tokens of
+    /// another store get 403.
+    Store,
+    /// The whole deployment: the shared catalog and stock, the stores
+    /// themselves, and the Worker's own routes. No store is resolved.
+    Shared,
 }
 
 /// The code that answers an operation (see `app::dispatch`).
@@ -159,6 +174,9 @@ pub enum Handler {
     GetPromotion,
     PutPromotion,
     DeletePromotion,
+    ListStores,
+    GetStoreProfile,
+    PutStoreProfile,
 }
 
 /// One operation: a method on a path.
@@ -178,11 +196,26 @@ pub struct Operation {
 #[derive(Debug, PartialEq, Eq)]
 pub struct Route {
     pub path: &'static str,
+    pub scope: Scope,
     pub operations: &'static [Operation],
 }
 
+/// A route of one store.
 const fn route(path: &'static str, operations: &'static [Operation]) -> Route {
-    Route { path, operations }
+    Route {
+        path,
+        scope: Scope::Store,
+        operations,
+    }
+}
+
+/// A route of the whole deployment.
+const fn shared(path: &'static str, operations: &'static [Operation]) -> Route {
+    Route {
+        path,
+        scope: Scope::Shared,
+        operations,
+    }
 }
 
 const fn op(
@@ -202,12 +235,14 @@ const fn op(
 const NONE: &[&str] = &[];
 
 /// Every route the API serves, one entry per path; each (method, path)
-/// appears once. Columns: method, handler, access, accepted query parameters.
+/// appears once. `route`: of the store the request resolves to; `shared`:
+/// of the whole deployment. Columns: method, handler, access, accepted
+/// query parameters (a store's routes also accept `store`, the selector).
 #[rustfmt::skip]
 pub const ROUTES: &[Route] = &[
     // Operations.
-    route("/health",                               &[op(Get,    H::Health,           Public, NONE)]),
-    route("/openapi.json",                         &[op(Get,    H::OpenApi,          Public, NONE)]),
+    shared("/health",                              &[op(Get,    H::Health,           Public, NONE)]),
+    shared("/openapi.json",                        &[op(Get,    H::OpenApi,          Public, NONE)]),
     // The catalog and exact stock.
     route("/v1/products",                          &[op(Get,    H::ListProducts,     Public, LIST_PARAMS)]),
     route("/v1/products/{id_or_slug}",             &[op(Get,    H::GetProduct,       Public, DETAIL_PARAMS)]),
@@ -226,20 +261,24 @@ pub const ROUTES: &[Route] = &[
     // A shopper's order, opened by its token.
     route("/v1/orders/{id}",                       &[op(Get,    H::GetOrder,         Holder, NONE)]),
     route("/v1/orders/{id}/cancel",                &[op(Post,   H::CancelOrder,      Holder, NONE)]),
-    // Admin: the catalog and its audit trail.
-    route("/admin/v1/products/{id}",               &[op(Put,    H::PutProduct,       Admin,  NONE),
-                                                     op(Delete, H::DeleteProduct,    Admin,  NONE)]),
-    route("/admin/v1/prices/{sku}/{currency}",     &[op(Put,    H::PutPrice,         Admin,  NONE),
-                                                     op(Delete, H::DeletePrice,      Admin,  NONE)]),
-    route("/admin/v1/categories/{slug}",           &[op(Put,    H::PutCategory,      Admin,  NONE)]),
-    route("/admin/v1/catalog/import",              &[op(Post,   H::ImportCatalog,    Admin,  NONE)]),
-    route("/admin/v1/audit",                       &[op(Get,    H::ListAudit,        Viewer, PAGE_PARAMS)]),
-    // Admin: stock.
-    route("/admin/v1/inventory",                   &[op(Post,   H::SetOnHandBatch,   Admin,  NONE)]),
-    route("/admin/v1/inventory/{sku}",             &[op(Get,    H::GetStock,         Viewer, NONE),
-                                                     op(Put,    H::SetOnHand,        Admin,  NONE)]),
-    route("/admin/v1/inventory/{sku}/adjustments", &[op(Post,   H::AdjustStock,      Admin,  NONE)]),
-    route("/admin/v1/inventory/{sku}/movements",   &[op(Get,    H::ListMovements,    Viewer, PAGE_PARAMS)]),
+    // Admin: the shared catalog and its audit trail.
+    shared("/admin/v1/products/{id}",              &[op(Put,    H::PutProduct,       Operator, NONE),
+                                                     op(Delete, H::DeleteProduct,    Operator, NONE)]),
+    shared("/admin/v1/prices/{sku}/{currency}",    &[op(Put,    H::PutPrice,         Operator, NONE),
+                                                     op(Delete, H::DeletePrice,      Operator, NONE)]),
+    shared("/admin/v1/categories/{slug}",          &[op(Put,    H::PutCategory,      Operator, NONE)]),
+    shared("/admin/v1/catalog/import",             &[op(Post,   H::ImportCatalog,    Operator, NONE)]),
+    shared("/admin/v1/audit",                      &[op(Get,    H::ListAudit,        Viewer, PAGE_PARAMS)]),
+    // Admin: the shared stock.
+    shared("/admin/v1/inventory",                  &[op(Post,   H::SetOnHandBatch,   Operator, NONE)]),
+    shared("/admin/v1/inventory/{sku}",            &[op(Get,    H::GetStock,         Viewer, NONE),
+                                                     op(Put,    H::SetOnHand,        Operator, NONE)]),
+    shared("/admin/v1/inventory/{sku}/adjustments", &[op(Post,  H::AdjustStock,      Operator, NONE)]),
+    shared("/admin/v1/inventory/{sku}/movements",  &[op(Get,    H::ListMovements,    Viewer, PAGE_PARAMS)]),
+    // Admin: the stores (operators only).
+    shared("/admin/v1/stores",                     &[op(Get,    H::ListStores,       Operator, NONE)]),
+    shared("/admin/v1/stores/{store_id}",          &[op(Get,    H::GetStoreProfile,  Operator, NONE),
+                                                     op(Put,    H::PutStoreProfile,  Operator, NONE)]),
     // Admin: orders.
     route("/admin/v1/orders",                      &[op(Get,    H::ListOrders,       Viewer, ORDER_LIST_PARAMS)]),
     route("/admin/v1/orders/{id}",                 &[op(Get,    H::AdminGetOrder,    Viewer, NONE)]),
@@ -386,8 +425,12 @@ pub enum Caller {
     /// A cart or order operation, with the bearer token presented, if any
     /// (the object checks it).
     Holder { token: Option<String> },
-    /// An admin operation, with the label of the token that passed.
-    Staff { label: String },
+    /// An admin operation, with the label of the token that passed and
+    /// its store (none for an operator).
+    Staff {
+        label: String,
+        store: Option<String>,
+    },
 }
 
 impl Caller {
@@ -402,17 +445,19 @@ impl Caller {
     /// The admin token's label (the audit `actor`); empty for others.
     pub fn label(&self) -> &str {
         match self {
-            Caller::Staff { label } => label,
+            Caller::Staff { label, .. } => label,
             _ => "",
         }
     }
 }
 
 /// Checks `access` against the request's `Authorization` header: 401 or 403
-/// for an admin operation without a token of the needed role. `config` is
-/// read only for admin operations.
+/// for an admin operation without a token of the needed role, or (on a
+/// route of `store`) with another store's token. `config` is read only for
+/// admin operations.
 pub fn admit(
     access: Access,
+    store: Option<&str>,
     authorization: Option<&str>,
     config: impl FnOnce() -> Result<Config>,
 ) -> Result<Caller> {
@@ -426,9 +471,14 @@ pub fn admit(
         }
         Access::Viewer => Role::Viewer,
         Access::Admin => Role::Admin,
+        Access::Operator => Role::Operator,
     };
-    let label = authorize(&config()?, authorization, role)?;
-    Ok(Caller::Staff { label })
+    let config = config()?;
+    let token = authorize(&config, authorization, role, store)?;
+    Ok(Caller::Staff {
+        label: token.label.clone(),
+        store: token.store.clone(),
+    })
 }
 
 impl Operation {
@@ -442,6 +492,7 @@ impl Operation {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use edgecart_domain::stores::DEFAULT_STORE as DEFAULT;
 
     /// Every operation in the table, with its route.
     fn operations() -> impl Iterator<Item = (&'static Route, &'static Operation)> {
@@ -461,6 +512,7 @@ mod tests {
                 "{currency}" => "USD",
                 "{slug}" => "kitchen",
                 "{code}" => "SAVE10",
+                "{store_id}" => "bank",
                 s => s,
             })
             .collect::<Vec<_>>()
@@ -741,12 +793,16 @@ mod tests {
     fn access_follows_the_api_rules() {
         for (route, op) in operations() {
             let p = route.path;
-            let want = if p.starts_with("/admin/") {
-                // Admin reads are open to viewers, admin writes are not.
-                if op.method == Get {
-                    Viewer
-                } else {
-                    Admin
+            let want = if p.starts_with("/admin/v1/stores") {
+                // The stores themselves are the operators'.
+                Operator
+            } else if p.starts_with("/admin/") {
+                // Admin reads are open to viewers; writes to the shared
+                // catalog and stock are the operators', a store's its admins'.
+                match (op.method, route.scope) {
+                    (Get, _) => Viewer,
+                    (_, Scope::Shared) => Operator,
+                    (_, Scope::Store) => Admin,
                 }
             } else if p.starts_with("/v1/carts/") || p.starts_with("/v1/orders/") {
                 Holder
@@ -758,25 +814,44 @@ mod tests {
     }
 
     #[test]
-    fn roles_are_checked_from_the_table() {
+    fn roles_and_stores_are_checked_from_the_table() {
         let config = Config::from_vars(|k| {
-            (k == "ADMIN_TOKENS")
-                .then(|| "ops:admin:0123456789abcdef,audit:viewer:fedcba9876543210".into())
+            (k == "ADMIN_TOKENS").then(|| {
+                "ops:operator:0123456789abcdef,shop:admin:1123456789abcdef,\
+                 audit:viewer:fedcba9876543210,bank:admin@bank:2123456789abcdef"
+                    .into()
+            })
         })
         .unwrap();
-        let admin = Some("Bearer 0123456789abcdef");
+        let operator = Some("Bearer 0123456789abcdef");
+        let admin = Some("Bearer 1123456789abcdef");
         let viewer = Some("Bearer fedcba9876543210");
+        let bank = Some("Bearer 2123456789abcdef");
         let code = |r: Result<Caller>| r.map_err(|e| e.code().to_string());
+        let staff = |label: &str, store: Option<&str>| {
+            Ok(Caller::Staff {
+                label: label.into(),
+                store: store.map(Into::into),
+            })
+        };
         for (route, op) in operations() {
+            // A store's routes are checked against the default store here.
+            let store = (route.scope == Scope::Store).then_some(DEFAULT);
             let check = |header: Option<&str>| {
                 let path = concrete(route.path);
                 let target = resolve(op.method.as_str(), &path).unwrap();
                 let Resolved::Serve { operation, .. } = target else {
                     unreachable!()
                 };
-                code(admit(operation.access, header, || Ok(config.clone())))
+                code(admit(
+                    operation.access,
+                    store,
+                    header,
+                    || Ok(config.clone()),
+                ))
             };
             let what = format!("{:?} {}", op.method, route.path);
+            let forbidden = || Err("forbidden".to_string());
             match op.access {
                 Public => {
                     for h in [None, admin, Some("Bearer nope")] {
@@ -797,31 +872,40 @@ mod tests {
                         Ok(Caller::Holder { token: None })
                     );
                 }
-                Viewer | Admin => {
-                    let staff = |label: &str| {
-                        Ok(Caller::Staff {
-                            label: label.into(),
-                        })
-                    };
+                Viewer | Admin | Operator => {
                     assert_eq!(check(None), Err("unauthorized".into()), "{what}");
                     assert_eq!(check(Some("Bearer nope")), Err("unauthorized".into()));
-                    assert_eq!(check(admin), staff("ops"), "{what}");
-                    let want = if op.access == Viewer {
-                        staff("audit")
-                    } else {
-                        Err("forbidden".into())
+                    assert_eq!(check(operator), staff("ops", None), "{what}");
+                    let (want_admin, want_viewer, want_bank) = match (op.access, route.scope) {
+                        (Operator, _) => (forbidden(), forbidden(), forbidden()),
+                        (Admin, Scope::Store) => {
+                            (staff("shop", Some(DEFAULT)), forbidden(), forbidden())
+                        }
+                        (Viewer, Scope::Store) => (
+                            staff("shop", Some(DEFAULT)),
+                            staff("audit", Some(DEFAULT)),
+                            forbidden(),
+                        ),
+                        (Viewer, Scope::Shared) => (
+                            staff("shop", Some(DEFAULT)),
+                            staff("audit", Some(DEFAULT)),
+                            staff("bank", Some("bank")),
+                        ),
+                        other => panic!("{what}: no shared route needs {other:?}"),
                     };
-                    assert_eq!(check(viewer), want, "{what}");
+                    assert_eq!(check(admin), want_admin, "{what}");
+                    assert_eq!(check(viewer), want_viewer, "{what}");
+                    assert_eq!(check(bank), want_bank, "{what}");
                 }
             }
         }
         // A broken ADMIN_TOKENS is 503 on admin operations only.
         let broken = || Err(ApiError::Misconfigured { cause: "x".into() });
         assert_eq!(
-            code(admit(Admin, admin, broken)),
+            code(admit(Admin, None, operator, broken)),
             Err("misconfigured".into())
         );
-        assert_eq!(code(admit(Public, None, broken)), Ok(Caller::Anyone));
+        assert_eq!(code(admit(Public, None, None, broken)), Ok(Caller::Anyone));
     }
 
     #[test]
@@ -966,6 +1050,9 @@ mod openapi_tests {
                 let method = op.method.as_str().to_ascii_lowercase();
                 let what = format!("{} {}", op.method.as_str(), route.path);
                 let mut query: Vec<String> = op.query.iter().map(|s| s.to_string()).collect();
+                if route.scope == Scope::Store {
+                    query.push("store".into());
+                }
                 query.sort();
                 assert_eq!(
                     parameters(&doc, route.path, &method, "query"),
@@ -991,7 +1078,7 @@ mod openapi_tests {
                     Access::Public => &[],
                     Access::Holder if route.path.starts_with("/v1/orders/") => &["orderToken"],
                     Access::Holder => &["cartToken"],
-                    Access::Viewer | Access::Admin => &["bearerAuth"],
+                    Access::Viewer | Access::Admin | Access::Operator => &["bearerAuth"],
                 };
                 assert_eq!(schemes, want, "{what}: security");
             }

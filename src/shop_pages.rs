@@ -7,12 +7,14 @@
 
 use crate::app::product_response;
 use crate::catalog_api::{self, Params, LIST_PARAMS};
-use crate::catalog_store::{CatalogStore, Warnings};
+use crate::catalog_store::{self, CatalogStore, Warnings};
 use crate::config::Config;
 use crate::http::{ApiError, ApiResponse, Result};
 use crate::shop_html::{self, Layout, ListingState};
 use edgecart_domain::money::Currency;
 use edgecart_domain::search::Catalog;
+use edgecart_domain::search::Selected;
+use edgecart_domain::stores::StoreProfile;
 use serde_json::Value;
 use worker::Env;
 
@@ -65,6 +67,8 @@ pub fn cookie_currency(cookie: Option<&str>, catalog: &Catalog, default: Currenc
 /// Everything a page request brings.
 pub struct PageRequest<'a> {
     pub page: Page<'a>,
+    /// The store the page is for.
+    pub shop: &'a StoreProfile,
     pub pairs: Vec<(String, String)>,
     pub cookie: Option<String>,
     pub env: &'a Env,
@@ -84,14 +88,22 @@ pub async fn serve(req: PageRequest<'_>, warnings: &mut Warnings) -> ApiResponse
         Err(e) => return failure(&e, bare_layout(req.config.default_currency.as_str())),
     };
     let currency = cookie_currency(req.cookie.as_deref(), &catalog, req.config.default_currency);
+    let currency = if req.shop.sells_in(currency) {
+        currency
+    } else {
+        req.shop.default_currency
+    };
     let currencies: Vec<String> = catalog
         .currencies()
         .iter()
+        .filter(|c| req.shop.sells_in(**c))
         .map(|c| c.as_str().to_string())
         .collect();
+    let selected = catalog_store::selected(&catalog, req.shop);
     let source = Source {
         store: &store,
         catalog: &catalog,
+        selected: &selected,
         currency,
         now_ms: req.now_ms,
     };
@@ -108,25 +120,25 @@ pub async fn serve(req: PageRequest<'_>, warnings: &mut Warnings) -> ApiResponse
     let rendered = match req.page {
         Page::Home => home(&source, warnings).await,
         Page::Listing => listing(&source, &req.pairs, warnings).await,
-        Page::Product { slug } => {
-            product_response(req.env, &store, &catalog, slug, currency, warnings)
-                .await
-                .map(|r| {
-                    let p: Value = serde_json::from_slice(&r.body).unwrap_or_default();
-                    Rendered {
-                        title: p["name"].as_str().unwrap_or("").to_string(),
-                        description: p["description"].as_str().unwrap_or("").to_string(),
-                        script: "product",
-                        canonical: Some(format!(
-                            "/products/{}",
-                            shop_html::url_component(p["slug"].as_str().unwrap_or(slug))
-                        )),
-                        query: String::new(),
-                        main: shop_html::product(&p),
-                        data: Some(p),
-                    }
-                })
-        }
+        Page::Product { slug } => product_response(
+            req.env, &store, &catalog, &selected, slug, currency, warnings,
+        )
+        .await
+        .map(|r| {
+            let p: Value = serde_json::from_slice(&r.body).unwrap_or_default();
+            Rendered {
+                title: p["name"].as_str().unwrap_or("").to_string(),
+                description: p["description"].as_str().unwrap_or("").to_string(),
+                script: "product",
+                canonical: Some(format!(
+                    "/products/{}",
+                    shop_html::url_component(p["slug"].as_str().unwrap_or(slug))
+                )),
+                query: String::new(),
+                main: shop_html::product(&p),
+                data: Some(p),
+            }
+        }),
         Page::Cart => Ok(Rendered::shell("Your cart", "cart", "cart")),
         Page::Checkout => Ok(Rendered::shell("Checkout", "checkout", "checkout")),
         Page::Order { id } => Ok(Rendered::shell(&format!("Order {id}"), "order", "order")),
@@ -257,6 +269,8 @@ fn body_json(r: &ApiResponse) -> Value {
 struct Source<'a> {
     store: &'a CatalogStore<'a>,
     catalog: &'a Catalog,
+    /// The products the store sells.
+    selected: &'a Selected,
     currency: Currency,
     now_ms: u64,
 }
@@ -274,12 +288,13 @@ impl Source<'_> {
             self.catalog,
             &query,
             &stock.flags,
+            self.selected,
         )?))
     }
 
     /// The `GET /v1/categories` body.
     fn categories(&self) -> Value {
-        body_json(&catalog_api::list_categories(self.catalog))
+        body_json(&catalog_api::list_categories(self.catalog, self.selected))
     }
 }
 

@@ -8,17 +8,19 @@
 
 use crate::admin_api::small_json_body;
 use crate::app::ApiRequest;
+use crate::config::Config;
 use crate::http::{ApiError, ApiResponse, Result};
-use crate::objects::{ask, promotion_not_found};
+use crate::objects::{ask, promotion_not_found, store_conflict};
 use crate::routes::Handler as H;
 use crate::store_cache;
+use crate::stores;
 use edgecart_domain::admin::parse_input;
 use edgecart_domain::catalog::FieldError;
 use edgecart_domain::promotion::{Promotion, PromotionInput};
 use edgecart_domain::store::StoreConfigInput;
-use edgecart_durable_objects::protocol::store::{
-    self, PromotionSaved, PromotionState, StoreState, DEFAULT_STORE,
-};
+use edgecart_domain::stores::{StoreProfile, StoreProfileInput};
+use edgecart_durable_objects::protocol::directory::{self, DIRECTORY};
+use edgecart_durable_objects::protocol::store::{self, PromotionSaved, PromotionState, StoreState};
 use edgecart_durable_objects::protocol::FieldProblem;
 use serde::Serialize;
 use serde_json::Value;
@@ -38,9 +40,9 @@ fn bad_json(e: edgecart_domain::admin::InputError) -> ApiError {
     }
 }
 
-/// The admin view of promotion `id` as the store holds it now.
-async fn promotion_response(env: &Env, id: &str) -> Result<ApiResponse> {
-    let s = state(env).await?;
+/// The admin view of promotion `id` as `store` holds it now.
+async fn promotion_response(env: &Env, store: &str, id: &str) -> Result<ApiResponse> {
+    let s = state(env, store).await?;
     let p = s
         .promotions
         .iter()
@@ -105,8 +107,8 @@ fn view(p: &PromotionState) -> PromotionView<'_> {
     }
 }
 
-async fn state(env: &Env) -> Result<StoreState> {
-    ask(env, DEFAULT_STORE, store::Get { customer: None }).await
+async fn state(env: &Env, store: &str) -> Result<StoreState> {
+    ask(env, store, store::Get { customer: None }).await
 }
 
 /// Every promotion of the store, in id order (byte order). There is no paging.
@@ -120,29 +122,31 @@ pub struct PromotionList<'a> {
 /// Serves `/admin/v1/store` and `/admin/v1/promotions[/{id}]`, for the
 /// caller the route table admitted.
 pub async fn handle(request: &mut ApiRequest<'_>, env: &Env) -> Result<ApiResponse> {
+    let shop = request.store()?.id.clone();
+    let shop = shop.as_str();
     let body = &mut request.incoming;
     match request.handler {
-        H::GetStore => Ok(ApiResponse::json(&state(env).await?.config)),
+        H::GetStore => Ok(ApiResponse::json(&state(env, shop).await?.config)),
         H::PutStore => {
             let input: StoreConfigInput =
                 parse_input(&small_json_body(body).await?).map_err(bad_json)?;
             let config = input.validate().map_err(invalid)?;
-            let s = ask(env, DEFAULT_STORE, store::PutConfig { config }).await;
+            let s = ask(env, shop, store::PutConfig { config }).await;
             store_cache::forget();
             let s = s?;
             Ok(ApiResponse::json(&s.config))
         }
         H::ListPromotions => {
-            let s = state(env).await?;
+            let s = state(env, shop).await?;
             Ok(ApiResponse::json(&PromotionList {
                 items: s.promotions.iter().map(view).collect(),
             }))
         }
-        H::GetPromotion => promotion_response(env, request.path.param("id")).await,
+        H::GetPromotion => promotion_response(env, shop, request.path.param("id")).await,
         H::DeletePromotion => {
             let id = request.path.param("id");
             let command = store::DeletePromotion { id: id.into() };
-            let deleted = ask(env, DEFAULT_STORE, command).await;
+            let deleted = ask(env, shop, command).await;
             store_cache::forget();
             deleted?;
             Ok(ApiResponse::json(&PromotionDeleted { id, deleted: true }))
@@ -169,11 +173,64 @@ pub async fn handle(request: &mut ApiRequest<'_>, env: &Env) -> Result<ApiRespon
             }
             let input: PromotionInput = parse_input(&value.to_string()).map_err(bad_json)?;
             let promotion = input.validate().map_err(invalid)?;
-            let saved = ask(env, DEFAULT_STORE, store::PutPromotion { promotion }).await;
+            let saved = ask(env, shop, store::PutPromotion { promotion }).await;
             store_cache::forget();
             let saved = saved?;
-            let mut r = promotion_response(env, id).await?;
+            let mut r = promotion_response(env, shop, id).await?;
             if saved == PromotionSaved::Created {
+                r.status = 201;
+            }
+            Ok(r)
+        }
+        _ => Err(ApiError::RouteNotFound),
+    }
+}
+
+/// The stores, in id order (the built-in default store among them until
+/// its profile is written).
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct StoreList {
+    items: Vec<StoreProfile>,
+}
+
+/// Serves `/admin/v1/stores[/{store_id}]` (operators only): the directory
+/// as the `StoreDirectory` object holds it now.
+pub async fn handle_stores(
+    request: &mut ApiRequest<'_>,
+    env: &Env,
+    config: &Config,
+    now_ms: u64,
+) -> Result<ApiResponse> {
+    let stored = || async { ask(env, DIRECTORY, directory::Get {}).await };
+    match request.handler {
+        H::ListStores => {
+            let directory = stores::with_default(stored().await?, config);
+            Ok(ApiResponse::json(&StoreList {
+                items: directory.stores,
+            }))
+        }
+        H::GetStoreProfile => {
+            let id = request.path.param("store_id");
+            let directory = stores::with_default(stored().await?, config);
+            let profile = directory.get(id).ok_or_else(stores::store_not_found)?;
+            Ok(ApiResponse::json(profile))
+        }
+        H::PutStoreProfile => {
+            let id = request.path.param("store_id").to_string();
+            let body = small_json_body(&mut request.incoming).await?;
+            let input: StoreProfileInput = parse_input(&body).map_err(bad_json)?;
+            let profile = input.validate(&id).map_err(invalid)?;
+            // The built-in default store answers on its hosts until its
+            // profile is stored: another store may not take them.
+            if let Some(c) = stores::with_default(stored().await?, config).conflict(&profile) {
+                return Err(store_conflict(c));
+            }
+            let written = ask(env, DIRECTORY, directory::Put { profile }).await?;
+            let directory = stores::adopt(written.directory, config, now_ms);
+            let profile = directory.get(&id).ok_or_else(stores::store_not_found)?;
+            let mut r = ApiResponse::json(profile);
+            if written.created {
                 r.status = 201;
             }
             Ok(r)

@@ -1,4 +1,4 @@
-//! The store's state as this isolate last read it from the store object,
+//! Each store's state as this isolate last read it from its store object,
 //! kept for [`STORE_STATE_TTL_MS`] so that a checkout no promotion concerns
 //! ([`StoreState::counts_matter`]) is planned without reading the store
 //! object again: one object round trip less per checkout, and the store's
@@ -14,6 +14,7 @@
 //! from a copy ([`StoreState::for_copy`]).
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 
 use edgecart_domain::store::StoreState;
@@ -26,7 +27,8 @@ struct Copy {
     /// Bumped by every write: a read that began under an older generation
     /// is not kept.
     generation: u64,
-    state: Option<(Rc<StoreState>, i64)>,
+    /// By store id.
+    states: BTreeMap<String, (Rc<StoreState>, i64)>,
 }
 
 thread_local! {
@@ -38,34 +40,36 @@ pub fn generation() -> u64 {
     COPY.with(|c| c.borrow().generation)
 }
 
-/// The copy, if it was read less than [`STORE_STATE_TTL_MS`] before `now_ms`.
-pub fn fresh(now_ms: i64) -> Option<Rc<StoreState>> {
+/// The copy of `store`'s state, if it was read less than
+/// [`STORE_STATE_TTL_MS`] before `now_ms`.
+pub fn fresh(store: &str, now_ms: i64) -> Option<Rc<StoreState>> {
     COPY.with(|c| {
         c.borrow()
-            .state
-            .as_ref()
+            .states
+            .get(store)
             .filter(|(_, at)| (0..STORE_STATE_TTL_MS).contains(&(now_ms - at)))
             .map(|(s, _)| s.clone())
     })
 }
 
-/// Keeps `state`, read at `read_at_ms` by a read that began under
-/// `generation`, unless a write ended since.
-pub fn remember(state: &StoreState, generation: u64, read_at_ms: i64) {
+/// Keeps `state`, `store`'s state read at `read_at_ms` by a read that began
+/// under `generation`, unless a write ended since.
+pub fn remember(store: &str, state: &StoreState, generation: u64, read_at_ms: i64) {
     COPY.with(|c| {
         let mut c = c.borrow_mut();
         if c.generation == generation {
-            c.state = Some((Rc::new(state.clone().for_copy()), read_at_ms));
+            let copy = Rc::new(state.clone().for_copy());
+            c.states.insert(store.to_string(), (copy, read_at_ms));
         }
     });
 }
 
-/// Drops the copy: the store was written (or may have been).
+/// Drops every copy: a store was written (or may have been).
 pub fn forget() {
     COPY.with(|c| {
         let mut c = c.borrow_mut();
         c.generation += 1;
-        c.state = None;
+        c.states.clear();
     });
 }
 
@@ -84,14 +88,15 @@ mod tests {
     #[test]
     fn a_copy_lasts_its_ttl_and_a_write_drops_it() {
         forget();
-        assert!(fresh(0).is_none());
-        remember(&state(), generation(), 1_000);
-        assert!(fresh(1_000).is_some());
-        assert!(fresh(1_999).is_some());
-        assert!(fresh(2_000).is_none(), "expired");
-        assert!(fresh(999).is_none(), "a clock gone backwards");
+        assert!(fresh("default", 0).is_none());
+        remember("default", &state(), generation(), 1_000);
+        assert!(fresh("default", 1_000).is_some());
+        assert!(fresh("default", 1_999).is_some());
+        assert!(fresh("bank", 1_500).is_none(), "a copy is one store's");
+        assert!(fresh("default", 2_000).is_none(), "expired");
+        assert!(fresh("default", 999).is_none(), "a clock gone backwards");
         forget();
-        assert!(fresh(1_500).is_none(), "dropped by a write");
+        assert!(fresh("default", 1_500).is_none(), "dropped by a write");
     }
 
     #[test]
@@ -99,9 +104,9 @@ mod tests {
         forget();
         let began = generation();
         forget(); // a write ends while the read is under way
-        remember(&state(), began, 0);
-        assert!(fresh(0).is_none());
-        remember(&state(), generation(), 0);
-        assert!(fresh(0).is_some());
+        remember("default", &state(), began, 0);
+        assert!(fresh("default", 0).is_none());
+        remember("default", &state(), generation(), 0);
+        assert!(fresh("default", 0).is_some());
     }
 }

@@ -32,5 +32,6 @@ pub mod secret;
 pub mod shipping;
 pub mod stock;
 pub mod store;
+pub mod stores;
 pub mod tax;
 pub mod text;

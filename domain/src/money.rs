@@ -45,6 +45,13 @@ impl Currency {
         }
     }
 
+    /// Every currency the shop knows, in code order.
+    pub fn known() -> impl Iterator<Item = Currency> {
+        KNOWN
+            .iter()
+            .map(|(c, _)| Currency(c.as_bytes().try_into().unwrap_or(*b"XXX")))
+    }
+
     pub fn as_str(&self) -> &str {
         // Only ASCII letters are ever stored.
         std::str::from_utf8(&self.0).unwrap_or("XXX")

@@ -331,6 +331,14 @@ pub struct Order {
     pub id: String,
     #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::CartId"))]
     pub cart_id: String,
+    /// The store the order was placed in; absent for the default store (as
+    /// in orders placed before there were stores).
+    #[serde(
+        default = "crate::stores::default_store",
+        skip_serializing_if = "crate::stores::is_default_store"
+    )]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>", extend("examples" = ["bank"])))]
+    pub store: String,
     pub currency: Currency,
     /// Whether the lines' taxes are contained in the amounts (true) or were
     /// added on top (false).
@@ -369,6 +377,8 @@ pub struct Order {
 pub struct OrderDetails {
     pub id: String,
     pub cart_id: String,
+    /// The store the cart belongs to.
+    pub store: String,
     /// As returned by [`parse_email`].
     pub email: String,
     pub shipping_address: ShippingAddress,
@@ -383,6 +393,7 @@ impl Order {
             schema: ORDER_SCHEMA,
             id: details.id,
             cart_id: details.cart_id,
+            store: details.store,
             currency: quote.currency,
             prices_include_tax: quote.prices_include_tax,
             lines: quote
@@ -743,6 +754,7 @@ mod tests {
             OrderDetails {
                 id: "ord_1".into(),
                 cart_id: "crt_1".into(),
+                store: crate::stores::DEFAULT_STORE.into(),
                 email: "ada@example.com".into(),
                 shipping_address: address(),
                 shipping_method: "standard".into(),

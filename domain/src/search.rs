@@ -14,6 +14,7 @@ use crate::money::{Currency, Money};
 use crate::records::{
     fnv1a64, price_shard_key, product_shard_key, shard_of, CatalogIndex, ImageRecord, StockSnapshot,
 };
+use crate::stores::Selection;
 use crate::text;
 use std::cmp::Ordering;
 use std::collections::{HashMap, HashSet};
@@ -175,6 +176,43 @@ impl StockFlags {
 
     fn get(&self, doc: u32) -> bool {
         self.flags.get(doc as usize).copied().unwrap_or(false)
+    }
+}
+
+/// The products of one catalog version a store sells (its
+/// [`Selection`]), and that selection's facets per currency: a mask over
+/// the catalog's products computed once per version and store, not a copy
+/// of the catalog. [`Selected::all`] is every product (no mask).
+#[derive(Debug, Clone)]
+pub struct Selected {
+    /// Per product (as the catalog indexes them): whether it is sold.
+    docs: Option<Vec<bool>>,
+    /// Per currency of the catalog, the facets of the selected products
+    /// priced in it (empty without a mask: the catalog's own).
+    facets: Vec<Facets>,
+    /// Per category: how many selected products it has.
+    categories: Vec<u32>,
+}
+
+impl Selected {
+    /// Every product.
+    pub fn all() -> Self {
+        Selected {
+            docs: None,
+            facets: Vec::new(),
+            categories: Vec::new(),
+        }
+    }
+
+    fn includes(&self, doc: u32) -> bool {
+        self.docs
+            .as_ref()
+            .is_none_or(|d| d.get(doc as usize).copied().unwrap_or(false))
+    }
+
+    /// How many products are sold (`None`: every product).
+    pub fn count(&self) -> Option<usize> {
+        self.docs.as_ref().map(|d| d.iter().filter(|&&b| b).count())
     }
 }
 
@@ -569,6 +607,74 @@ impl Catalog {
         Some(skus.iter().map(|s| found.contains(s)).collect())
     }
 
+    /// The products `selection` names in this catalog version.
+    pub fn select(&self, selection: &Selection) -> Selected {
+        if matches!(selection, Selection::All {}) {
+            return Selected::all();
+        }
+        let docs: Vec<bool> = self
+            .products
+            .iter()
+            .enumerate()
+            .map(|(d, p)| {
+                let category = self
+                    .categories
+                    .get(usize::from(self.doc_category[d]))
+                    .map(|c| c.slug.as_str());
+                selection.includes(&p.id, category)
+            })
+            .collect();
+        let mut categories = vec![0u32; self.categories.len()];
+        let facets = (0..self.currencies.len())
+            .map(|ci| {
+                let mut facets = Facets::new(self.categories.len());
+                for (d, &sold) in docs.iter().enumerate() {
+                    if sold && self.from_price[ci][d] != NOT_PRICED {
+                        facets.count(self.doc_category[d], self.price_band[ci][d]);
+                    }
+                }
+                facets
+            })
+            .collect();
+        for (d, &sold) in docs.iter().enumerate() {
+            if let Some(c) = categories.get_mut(usize::from(self.doc_category[d])) {
+                *c += u32::from(sold);
+            }
+        }
+        Selected {
+            docs: Some(docs),
+            facets,
+            categories,
+        }
+    }
+
+    /// The product with this id or slug, if `selected` sells it.
+    pub fn find_selected(&self, id_or_slug: &str, selected: &Selected) -> Option<&Listing> {
+        self.by_id
+            .get(id_or_slug)
+            .or_else(|| self.by_slug.get(id_or_slug))
+            .filter(|&&d| selected.includes(d))
+            .map(|&d| &self.products[d as usize])
+    }
+
+    /// The categories with a product `selected` sells, with how many (all
+    /// of them, with their own counts, without a mask).
+    pub fn categories_selected<'a>(
+        &'a self,
+        selected: &'a Selected,
+    ) -> impl Iterator<Item = (&'a Category, u32)> {
+        self.categories
+            .iter()
+            .enumerate()
+            .filter_map(move |(i, c)| match &selected.docs {
+                None => Some((c, c.product_count)),
+                Some(_) => {
+                    let n = selected.categories.get(i).copied().unwrap_or(0);
+                    (n > 0).then_some((c, n))
+                }
+            })
+    }
+
     /// The products with a SKU in `snapshot`.
     pub fn stock_flags(&self, snapshot: &StockSnapshot) -> StockFlags {
         StockFlags {
@@ -580,12 +686,13 @@ impl Catalog {
         }
     }
 
-    /// Answers a list/search query; `stock` serves its `in_stock` filter
-    /// and the items' stock flags.
+    /// Answers a list/search query over the products `selected` sells;
+    /// `stock` serves its `in_stock` filter and the items' stock flags.
     pub fn query(
         &self,
         q: &ProductQuery,
         stock: &StockFlags,
+        selected: &Selected,
     ) -> Result<ProductPage<'_>, QueryError> {
         let Plan {
             ci,
@@ -600,6 +707,7 @@ impl Catalog {
         let passes = |doc: u32| -> bool {
             let from = from_price[doc as usize];
             from != NOT_PRICED
+                && selected.includes(doc)
                 && category.is_none_or(|c| usize::from(self.doc_category[doc as usize]) == c)
                 && q.min_price.is_none_or(|lo| from >= lo)
                 && q.max_price.is_none_or(|hi| from <= hi)
@@ -681,7 +789,10 @@ impl Catalog {
         }
 
         if unfiltered {
-            scratch = self.all_facets[ci].clone();
+            scratch = match &selected.docs {
+                None => self.all_facets[ci].clone(),
+                Some(_) => selected.facets[ci].clone(),
+            };
         }
         let next_cursor = if page.len() > limit {
             page.truncate(limit);

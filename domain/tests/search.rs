@@ -5,7 +5,11 @@ use edgecart_domain::demo;
 use edgecart_domain::money::Currency;
 use edgecart_domain::records::{CatalogIndex, StockSnapshot};
 use edgecart_domain::records::{CategoryRecord, ProductRecord, VariantRecord, PRODUCT_SCHEMA};
-use edgecart_domain::search::{Catalog, ProductQuery, QueryError, SortOrder, StockFlags};
+use edgecart_domain::search::{Catalog, ProductQuery, QueryError, Selected, SortOrder, StockFlags};
+use std::sync::LazyLock;
+
+/// Every product: the default store's selection.
+static ALL: LazyLock<Selected> = LazyLock::new(Selected::all);
 use proptest::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 
@@ -126,7 +130,7 @@ fn fixture_index() -> (String, CatalogIndex) {
 
 fn ids(catalog: &Catalog, q: &ProductQuery) -> Vec<String> {
     catalog
-        .query(q, &StockFlags::none())
+        .query(q, &StockFlags::none(), &ALL)
         .unwrap()
         .items
         .iter()
@@ -246,7 +250,9 @@ fn sort_orders_table() {
 #[test]
 fn facets_count_the_filtered_set() {
     let c = fixture();
-    let page = c.query(&search("coffee"), &StockFlags::none()).unwrap();
+    let page = c
+        .query(&search("coffee"), &StockFlags::none(), &ALL)
+        .unwrap();
     assert_eq!(page.total, 6);
     let cats: Vec<(&str, u32)> = page
         .categories
@@ -313,7 +319,11 @@ fn query_errors() {
         ),
     ];
     for (q, want) in cases {
-        assert_eq!(c.query(&q, &StockFlags::none()).unwrap_err(), want, "{q:?}");
+        assert_eq!(
+            c.query(&q, &StockFlags::none(), &ALL).unwrap_err(),
+            want,
+            "{q:?}"
+        );
     }
 }
 
@@ -329,20 +339,20 @@ fn the_in_stock_filter_follows_the_stock_snapshot() {
         limit: 100,
         ..ProductQuery::new(usd())
     };
-    let page = c.query(&query(Some(true)), &stock).unwrap();
+    let page = c.query(&query(Some(true)), &stock, &ALL).unwrap();
     let mut got: Vec<&str> = page.items.iter().map(|l| l.id.as_str()).collect();
     got.sort();
     assert_eq!(got, ["prd_1", "prd_3"]);
     assert_eq!(page.total, 2);
     assert_eq!(page.in_stock, [true, true]);
-    let out = c.query(&query(Some(false)), &stock).unwrap();
+    let out = c.query(&query(Some(false)), &stock, &ALL).unwrap();
     assert_eq!(out.total, c.len() - 2);
     assert!(out.in_stock.iter().all(|s| !s));
-    let all = c.query(&query(None), &stock).unwrap();
+    let all = c.query(&query(None), &stock, &ALL).unwrap();
     assert_eq!(all.in_stock.iter().filter(|s| **s).count(), 2);
     // Without a snapshot nothing is known to be in stock.
     assert_eq!(
-        c.query(&query(Some(true)), &StockFlags::none())
+        c.query(&query(Some(true)), &StockFlags::none(), &ALL)
             .unwrap()
             .total,
         0
@@ -355,6 +365,7 @@ fn the_in_stock_filter_follows_the_stock_snapshot() {
                 ..query(Some(false))
             },
             &stock,
+            &ALL,
         )
         .unwrap();
     let other = ProductQuery {
@@ -363,7 +374,7 @@ fn the_in_stock_filter_follows_the_stock_snapshot() {
         ..query(None)
     };
     assert_eq!(
-        c.query(&other, &stock).unwrap_err(),
+        c.query(&other, &stock, &ALL).unwrap_err(),
         QueryError::InvalidCursor
     );
 }
@@ -397,6 +408,7 @@ fn a_cursor_only_continues_its_own_query() {
                 ..ProductQuery::new(usd())
             },
             &StockFlags::none(),
+            &ALL,
         )
         .unwrap();
     let cursor = first.next_cursor.clone().unwrap();
@@ -407,7 +419,7 @@ fn a_cursor_only_continues_its_own_query() {
         ..ProductQuery::new(usd())
     };
     assert_eq!(
-        c.query(&other, &StockFlags::none()).unwrap_err(),
+        c.query(&other, &StockFlags::none(), &ALL).unwrap_err(),
         QueryError::InvalidCursor
     );
     // A different page size is the same query.
@@ -518,7 +530,7 @@ proptest! {
     fn paging_returns_every_match_exactly_once_in_order(q in arb_query()) {
         let c = demo_catalog();
         let all = c
-            .query(&ProductQuery { limit: usize::MAX - 1, cursor: None, ..q.clone() }, demo_stock())
+            .query(&ProductQuery { limit: usize::MAX - 1, cursor: None, ..q.clone() }, demo_stock(), &ALL)
             .unwrap();
         let want: Vec<&str> = all.items.iter().map(|l| l.id.as_str()).collect();
         prop_assert_eq!(want.len(), all.total);
@@ -527,7 +539,7 @@ proptest! {
         let mut seen = HashSet::new();
         let mut cursor = None;
         for _ in 0..=c.len() {
-            let page = c.query(&ProductQuery { cursor: cursor.clone(), ..q.clone() }, demo_stock()).unwrap();
+            let page = c.query(&ProductQuery { cursor: cursor.clone(), ..q.clone() }, demo_stock(), &ALL).unwrap();
             prop_assert!(page.items.len() <= q.limit);
             prop_assert_eq!(page.total, all.total);
             for l in &page.items {
@@ -544,4 +556,64 @@ proptest! {
         }
         prop_assert_eq!(got, want);
     }
+}
+
+#[test]
+fn a_store_sees_its_selection_only_with_its_facets() {
+    use edgecart_domain::stores::Selection;
+    let c = fixture();
+    let coffee = c.select(&Selection::Categories {
+        categories: vec!["coffee".into(), "books".into()],
+    });
+    assert_eq!(coffee.count(), Some(3));
+    // Unfiltered: the selection's products, and its own facets.
+    let page = c
+        .query(&ProductQuery::new(usd()), &StockFlags::none(), &coffee)
+        .unwrap();
+    let mut got: Vec<&str> = page.items.iter().map(|l| l.id.as_str()).collect();
+    got.sort();
+    assert_eq!(got.len(), 3);
+    assert_eq!(page.total, 3);
+    let cats: Vec<(&str, u32)> = page
+        .categories
+        .iter()
+        .map(|(cat, n)| (cat.slug.as_str(), *n))
+        .collect();
+    assert_eq!(
+        cats,
+        [("coffee", 2), ("kitchen", 0), ("outdoor", 0), ("books", 1)]
+    );
+    // A search only finds what the store sells.
+    let found = c
+        .query(&search("coffee"), &StockFlags::none(), &coffee)
+        .unwrap();
+    assert_eq!(
+        found.total, 3,
+        "the kitchen's coffee products are not sold here"
+    );
+    assert!(found
+        .items
+        .iter()
+        .all(|l| c.category_of(l).is_some_and(|k| k.slug != "kitchen")));
+    // Reads by id, and the categories listed.
+    let kettle = c.find("prd_5").unwrap();
+    assert!(c.find_selected(&kettle.id, &coffee).is_none());
+    assert!(c.find_selected(&kettle.id, &Selected::all()).is_some());
+    let slugs: Vec<(&str, u32)> = c
+        .categories_selected(&coffee)
+        .map(|(k, n)| (k.slug.as_str(), n))
+        .collect();
+    assert_eq!(slugs, [("coffee", 2), ("books", 1)]);
+    // By product ids.
+    let one = c.select(&Selection::Products {
+        products: vec![kettle.id.clone(), "prd_nope".into()],
+    });
+    let page = c
+        .query(&ProductQuery::new(usd()), &StockFlags::none(), &one)
+        .unwrap();
+    assert_eq!(
+        page.items.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(),
+        [kettle.id.as_str()]
+    );
+    assert_eq!(c.select(&Selection::All {}).count(), None);
 }

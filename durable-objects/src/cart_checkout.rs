@@ -26,7 +26,7 @@ use crate::cart_object::{now_ms, Carts};
 use crate::object::{arm_by, Handled, Tables};
 use crate::payment::{self, ChargeOutcome, RefundOutcome};
 use crate::protocol::cart::{self, CartRefusal, CheckoutBeginReply, CheckoutReply};
-use crate::protocol::store::{self, StoreRefusal, DEFAULT_STORE};
+use crate::protocol::store::{self, StoreRefusal};
 use crate::protocol::{order, send};
 use edgecart_domain::checkout::{
     stock_op_id, transition, Answer, Checkout, CheckoutPlan, Effect, Outcome, Refusal, ShortLine,
@@ -35,6 +35,7 @@ use edgecart_domain::checkout::{
 use edgecart_domain::idempotency::{self, Begin, IdempotencyRecord, IdempotencyState};
 use edgecart_domain::money::Money;
 use edgecart_domain::stock::{StockError, StockOp};
+use edgecart_domain::stores::object_name;
 use futures_util::future::join_all;
 
 pub(crate) const CHECKOUT_SCHEMA: &str = "
@@ -529,7 +530,7 @@ impl Carts {
             customer: plan.order.email.clone(),
             promotions: plan.order.promotions.iter().map(|p| p.id.clone()).collect(),
         };
-        match send(&self.env, DEFAULT_STORE, command).await {
+        match send(&self.env, &plan.order.store, command).await {
             Ok(Ok(store::Redeemed {})) => Outcome::Redeemed,
             Ok(Err(StoreRefusal::RedemptionRefused { refused })) => Outcome::RedemptionRefused {
                 refused: Some(refused),
@@ -602,7 +603,8 @@ impl Carts {
             token: plan.order_token.clone(),
             settings: plan.payment.clone(),
         };
-        match send(&self.env, &plan.order.id, command).await {
+        let name = object_name(&plan.order.store, &plan.order.id);
+        match send(&self.env, &name, command).await {
             Ok(Ok(order)) => Outcome::Recorded { order },
             Ok(Err(other)) => {
                 unanswered(format!("order {} not recorded: {other:?}", plan.order.id))
@@ -662,7 +664,7 @@ impl Carts {
         let command = store::Release {
             order: plan.order.id.clone(),
         };
-        if let Err(e) = send(&self.env, DEFAULT_STORE, command).await {
+        if let Err(e) = send(&self.env, &plan.order.store, command).await {
             worker::console_error!("releasing the coupons of {}: {e}", plan.order.id);
         }
     }

@@ -13,6 +13,9 @@
 //! - [`store_object::StoreObject`]: one per store, its configuration
 //!   (tax, shipping, payment provider), promotions and coupon redemptions.
 //! - [`order_object::OrderObject`]: one per order, its record and token.
+//! - [`store_directory::StoreDirectory`]: one object holding every store's
+//!   profile (hosts unique across stores), published to KV for resolving
+//!   requests to stores.
 //! - Later: one object per points ledger.
 //!
 //! Objects stay thin: load state, call the pure rules in `edgecart-domain`,
@@ -45,4 +48,5 @@ pub mod order_object;
 pub mod payment;
 pub mod protocol;
 pub mod sku_stock;
+pub mod store_directory;
 pub mod store_object;

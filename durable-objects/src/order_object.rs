@@ -14,7 +14,7 @@
 use crate::object::{alarm_serially, answer, serially, serve, Encoded, Handled, Tables};
 use crate::payment::{self, RefundOutcome};
 use crate::protocol::order::{self, OrderCommand, OrderRefusal};
-use crate::protocol::store::{self, OrderSummary, DEFAULT_STORE};
+use crate::protocol::store::{self, OrderSummary};
 use crate::protocol::{send, stock};
 use edgecart_domain::checkout::stock_op_id;
 use edgecart_domain::order::{Order, OrderEvent};
@@ -228,7 +228,7 @@ impl Orders {
                 currency: row.order.currency,
                 grand_total: row.order.totals.grand_total,
             };
-            match send(&self.env, DEFAULT_STORE, store::IndexOrder { summary }).await {
+            match send(&self.env, &row.order.store, store::IndexOrder { summary }).await {
                 Ok(_) => row.owed.index = false,
                 Err(e) => failures.push(format!("index: {e}")),
             }

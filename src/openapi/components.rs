@@ -27,6 +27,16 @@ pub const SECURITY_SCHEMES: &[(&str, &str)] = &[
 
 /// Reusable parameters (header and path), by component name.
 pub const PARAMETERS: &[(&str, Param)] = &[
+    ("StoreSelector", Param {
+        name: "store",
+        place: Place::Query,
+        required: false,
+        description: "The store this request is for, by id: the explicit selector for local development (every store on `127.0.0.1`) and headless clients. Without it, the store is the one answering on the request's host. An unknown or disabled store is 404 `store_not_found`, never the default store. An empty value counts as absent.",
+        schema: r#"{"anyOf": [{"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,31}$"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+        examples: &[
+            Example { name: "default", summary: None, value: r#""default""# },
+        ],
+    }),
     ("IfNoneMatch", Param {
         name: "If-None-Match",
         place: Place::Header,
@@ -155,6 +165,16 @@ pub const PARAMETERS: &[(&str, Param)] = &[
             Example { name: "key", summary: None, value: r#""add-kettle-7f3a""# },
         ],
     }),
+    ("StoreId", Param {
+        name: "store_id",
+        place: Place::Path,
+        required: true,
+        description: "The store's id: 1 to 32 lowercase ASCII letters, digits and `-`, not starting with `-`. On GET, an id no store has answers 404 `store_not_found`; on PUT, a malformed id is 422 `invalid_store_id` (field `id`).",
+        schema: r#"{"type": "string", "pattern": "^[a-z0-9][a-z0-9-]{0,31}$"}"#,
+        examples: &[
+            Example { name: "id", summary: None, value: r#""bank""# },
+        ],
+    }),
     ("PromotionId", Param {
         name: "id",
         place: Place::Path,
@@ -268,6 +288,23 @@ pub const HEADERS: &[(&str, Header)] = &[
 
 /// Shared responses, by component name (405s are derived from the route table).
 pub const RESPONSES: &[(&str, Resp)] = &[
+    ("StoreNotFound", Resp {
+        description: "`store_not_found`: no enabled store answers on this host or has the `store` id given. Nothing was read or changed.",
+        headers: &[("Cache-Control", Hdr::Ref("Cache-Control-No-Store"))],
+        content: &[
+        Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+            Example { name: "store_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/store_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No store is served at this host or under this `store` id.",
+  "code": "store_not_found",
+  "instance": "/v1/products?store=nope",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+        ] },
+    ],
+    }),
     ("NotModified", Resp {
         description: "Not Modified: the copy named in `If-None-Match` is current. No body; the `ETag` and `Cache-Control` of the full response are repeated.",
         headers: &[("ETag", Hdr::Ref("ETag")), ("Cache-Control", Hdr::Ref("Cache-Control"))],
@@ -308,7 +345,7 @@ pub const RESPONSES: &[(&str, Resp)] = &[
     ],
     }),
     ("AdminForbidden", Resp {
-        description: "`forbidden`: the token is valid but its role is `viewer`, which may only read the audit trail, stock levels and movement histories, the store configuration, promotions and orders. Nothing was changed.",
+        description: "`forbidden`: the token is valid but does not cover this route: a `viewer` token on a write (viewers read the audit trail, stock levels and movement histories, and their store's configuration, promotions and orders); a store's `admin` or `viewer` token on another store's routes, on writes to the shared catalog and stock, or on the stores themselves (those are the `operator`'s). Nothing was changed.",
         headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
         content: &[
         Content { media: "application/problem+json", schema: Named("Problem"), examples: &[

@@ -27,7 +27,7 @@ pub mod schemas;
 
 pub use operations::operation;
 
-use crate::routes::{Access, Method, Route, ROUTES};
+use crate::routes::{Access, Method, Route, Scope, ROUTES};
 use serde_json::{json, Map, Value};
 
 /// A schema: a component by name, or written inline (JSON).
@@ -242,7 +242,7 @@ pub fn security_scheme(route: &Route, access: Access) -> Option<&'static str> {
         Access::Public => None,
         Access::Holder if route.path.starts_with("/v1/orders/") => Some("orderToken"),
         Access::Holder => Some("cartToken"),
-        Access::Viewer | Access::Admin => Some("bearerAuth"),
+        Access::Viewer | Access::Admin | Access::Operator => Some("bearerAuth"),
     }
 }
 
@@ -364,6 +364,10 @@ fn operation_value(route: &Route, op: &crate::routes::Operation) -> Value {
             "{what}: documents query parameter {name}, which the route table does not accept"
         );
     }
+    // A store's routes take the store selector.
+    if route.scope == Scope::Store {
+        params.push(reference("parameters", "StoreSelector"));
+    }
     for h in doc.headers {
         assert_eq!(component_param(h).place, Place::Header, "{what}: {h}");
         params.push(reference("parameters", h));
@@ -408,13 +412,33 @@ fn operation_value(route: &Route, op: &crate::routes::Operation) -> Value {
         "405".into(),
         method_not_allowed(route, error_cache.as_ref()),
     );
+    if route.scope == Scope::Store {
+        // What the store's resolution implies: 404 `store_not_found`, and
+        // 403 for a token of another store.
+        match responses.get_mut("404") {
+            None => {
+                responses.insert("404".into(), reference("responses", "StoreNotFound"));
+            }
+            Some(Value::Object(own)) if own.contains_key("description") => {
+                let text = own["description"].as_str().unwrap_or_default().to_string();
+                own.insert(
+                    "description".into(),
+                    format!("{text}\n\n`store_not_found`: no enabled store answers on this host or has the `store` id given.").into(),
+                );
+            }
+            Some(_) => {}
+        }
+        if op.access == Access::Viewer && !responses.contains_key("403") {
+            responses.insert("403".into(), reference("responses", "AdminForbidden"));
+        }
+    }
     // What the access implies: an admin token's refusals, exactly where the
     // table asks for one.
     let has = |status: &str| responses.contains_key(status);
     let (want_401, want_403) = match op.access {
         Access::Public | Access::Holder => (false, false),
-        Access::Viewer => (true, false),
-        Access::Admin => (true, true),
+        Access::Viewer => (true, route.scope == Scope::Store),
+        Access::Admin | Access::Operator => (true, true),
     };
     assert_eq!(has("401"), want_401, "{what}: 401 and its access disagree");
     assert_eq!(has("403"), want_403, "{what}: 403 and its access disagree");

@@ -5009,6 +5009,244 @@ pub fn operation(handler: Handler) -> Op {
                 ("503", Response::Shared("AdminOrderServiceUnavailable")),
             ],
         },
+        Handler::ListStores => Op {
+            id: "listStores",
+            tag: "Stores",
+            summary: "List the stores",
+            description: "Every store of the deployment, in id order, as the store directory holds them now: id, name, hosts, currencies, whether it is enabled, skin and product selection. Until an operator writes the `default` store's profile, the list shows its built-in one (the deployment's `DEFAULT_CURRENCY`, every currency, every product, the hosts of `DEFAULT_STORE_HOSTS`). Operators only. Accepts no query parameters. Never cached (`Cache-Control: no-store`).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "Every store.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("StoreList"), examples: &[
+                        Example { name: "example", summary: None, value: r##"{"items": [{
+  "schema": 1,
+  "id": "bank",
+  "name": "Harbour Bank Rewards",
+  "hosts": ["rewards.harbourbank.example"],
+  "default_currency": "GBP",
+  "currencies": ["GBP"],
+  "enabled": true,
+  "skin": {
+    "name": "Harbour Bank Rewards",
+    "colours": {"accent": "#0b5fff"},
+    "hero": "",
+    "footer": ""
+  },
+  "selection": {"type": "categories", "categories": ["kitchen"]}
+}]}"## },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r##"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/store?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"## },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
+        Handler::GetStoreProfile => Op {
+            id: "getStoreProfile",
+            tag: "Stores",
+            summary: "Read a store",
+            description: "One store's profile as the store directory holds it now. Operators only. Accepts no query parameters. Never cached (`Cache-Control: no-store`).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The store.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("StoreProfile"), examples: &[
+                        Example { name: "example", summary: None, value: r##"{
+  "schema": 1,
+  "id": "bank",
+  "name": "Harbour Bank Rewards",
+  "hosts": ["rewards.harbourbank.example"],
+  "default_currency": "GBP",
+  "currencies": ["GBP"],
+  "enabled": true,
+  "skin": {
+    "name": "Harbour Bank Rewards",
+    "colours": {"accent": "#0b5fff"},
+    "hero": "",
+    "footer": ""
+  },
+  "selection": {"type": "categories", "categories": ["kitchen"]}
+}"## },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r##"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"foo\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/store?foo=1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "foo"
+}"## },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Shared("StoreNotFound")),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
+        Handler::PutStoreProfile => Op {
+            id: "putStoreProfile",
+            tag: "Stores",
+            summary: "Create or change a store",
+            description: "Creates the store `store_id` (201) or replaces its profile (200): display name, hosts, default and allowed currencies, whether it is enabled, skin and product selection. The store serves at once through this Worker's isolate, and within a second elsewhere (an isolate that does not know a store asks the directory). A disabled store answers 404 `store_not_found` everywhere, as an unknown one does; its carts, orders and configuration are kept. No two stores answer on one host. Every store shares the catalog and the stock; its configuration, promotions, carts and orders are its own. Operators only. Accepts no query parameters. Never cached (`Cache-Control: no-store`).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The store's profile, without `schema` and `id` (the id is the path's).",
+                content: &[
+                Content { media: "application/json", schema: Named("StoreProfileInput"), examples: &[
+                    Example { name: "rewards", summary: Some("A bank's rewards shop"), value: r##"{"name": "Harbour Bank Rewards", "hosts": ["rewards.harbourbank.example"], "default_currency": "GBP", "skin": {"name": "Harbour Bank Rewards", "colours": {"accent": "#0b5fff"}}, "selection": {"type": "categories", "categories": ["kitchen"]}}"## },
+                ] },
+            ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The store's profile was replaced; the profile now.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("StoreProfile"), examples: &[
+                        Example { name: "example", summary: None, value: r##"{
+  "schema": 1,
+  "id": "bank",
+  "name": "Harbour Bank Rewards",
+  "hosts": ["rewards.harbourbank.example"],
+  "default_currency": "GBP",
+  "currencies": ["GBP"],
+  "enabled": true,
+  "skin": {
+    "name": "Harbour Bank Rewards",
+    "colours": {"accent": "#0b5fff"},
+    "hero": "",
+    "footer": ""
+  },
+  "selection": {"type": "categories", "categories": ["kitchen"]}
+}"## },
+                    ] },
+                ],
+                })),
+                ("201", Response::Own(Resp {
+                    description: "The store was created; its profile.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("StoreProfile"), examples: &[
+                        Example { name: "example", summary: None, value: r##"{
+  "schema": 1,
+  "id": "bank",
+  "name": "Harbour Bank Rewards",
+  "hosts": ["rewards.harbourbank.example"],
+  "default_currency": "GBP",
+  "currencies": ["GBP"],
+  "enabled": true,
+  "skin": {
+    "name": "Harbour Bank Rewards",
+    "colours": {"accent": "#0b5fff"},
+    "hero": "",
+    "footer": ""
+  },
+  "selection": {"type": "categories", "categories": ["kitchen"]}
+}"## },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused before anything is saved. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts none); `param` names it.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body has a field the input does not define; `field` names it.\n- `missing_field`: a required field is absent; `field` names it.\n- `invalid_type`: a field, or the body itself, has the wrong JSON type or is out of its type's range (e.g. an unknown `type` or `provider`, or a currency key the shop does not know in a typed map); `field` names it when it is a field.\n- `invalid_body`: the body could not be read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_field", summary: None, value: r##"{
+  "type": "https://edgecart.dev/problems/unknown_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "unknown field `schema`, expected one of `tax`, `shipping_methods`, `payment` at line 1 column 9",
+  "code": "unknown_field",
+  "instance": "/admin/v1/store",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "schema"
+}"## },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("409", Response::Own(Resp {
+                    description: "The other stores leave no room for this profile; nothing was changed. Codes:\n\n- `host_taken`: another store answers on one of the hosts (the default store's built-in hosts count until its profile is written).\n- `too_many_stores`: the deployment serves its maximum of 200 stores.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "host_taken", summary: None, value: r##"{
+  "type": "https://edgecart.dev/problems/host_taken",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "Store default answers on 127.0.0.1.",
+  "code": "host_taken",
+  "instance": "/admin/v1/stores/bank",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"## },
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("AdminPayloadTooLarge")),
+                ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: the profile breaks rules; `errors` lists every problem (`invalid_store_id`, `required`, `invalid_text`, `too_many`, `invalid_host`, `unknown_currency`, `invalid_logo`, `invalid_token`, `invalid_colour`, `invalid_selection`, `invalid_id`). Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_host", summary: None, value: r##"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "The request body breaks 1 rule(s); see errors.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/stores/bank",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [{"field": "hosts[0]", "code": "invalid_host", "message": "Not a host name as requests are matched: lowercase letters, digits, `-` and `.`, without port or trailing dot."}]
+}"## },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
         Handler::GetStore => Op {
             id: "getStoreConfig",
             tag: "Admin",
@@ -5710,4 +5948,5 @@ pub const PATH_PARAMETERS: &[(&str, &str, &str)] = &[
     ("/admin/v1/orders/{id}/refund", "id", "AdminOrderId"),
     ("/admin/v1/orders/{id}/cancel", "id", "AdminOrderId"),
     ("/admin/v1/promotions/{id}", "id", "PromotionId"),
+    ("/admin/v1/stores/{store_id}", "store_id", "StoreId"),
 ];

@@ -98,6 +98,7 @@ fn inputs(g: &mut SchemaGenerator) {
     add::<stock::BulkSetOnHandItem>(g);
     add::<stock::AdjustmentInput>(g);
     add::<store::StoreConfigInput>(g);
+    add::<edgecart_domain::stores::StoreProfileInput>(g);
     add::<promotion::PromotionInput>(g);
     add::<order::ShippingAddressInput>(g);
     add::<plan::CheckoutInput>(g);
@@ -181,6 +182,7 @@ fn outputs(g: &mut SchemaGenerator) {
     add::<crate::store_api::PromotionView<'static>>(g);
     add::<crate::store_api::PromotionList<'static>>(g);
     add::<crate::store_api::PromotionDeleted<'static>>(g);
+    add::<crate::store_api::StoreList>(g);
     add::<crate::checkout_api::OrderPage<'static>>(g);
     add::<crate::checkout_api::CheckoutResult<'static>>(g);
     add::<crate::checkout_api::CheckoutProblem<'static>>(g);

@@ -160,7 +160,7 @@ describe('crash safety of checkout with Stripe', () => {
       const started = Date.now();
       const state = fs.mkdtempSync(path.join(os.tmpdir(), 'edgecart-checkout-crash-'));
       const stripe = await startFakeStripe({ secretKey: SECRET });
-      let server = await serve(state, { ADMIN_TOKENS: `crash:admin:${TOKEN}`, CART_HOLD_TTL_MS: '600000', STRIPE_SECRET_KEY: SECRET });
+      let server = await serve(state, { ADMIN_TOKENS: `crash:operator:${TOKEN}`, CART_HOLD_TTL_MS: '600000', STRIPE_SECRET_KEY: SECRET });
       let passed = false;
       try {
         await seed(server.url, stripe.url);
@@ -197,7 +197,7 @@ describe('crash safety of checkout with Stripe', () => {
         const chargedBefore = stripe.charges().length;
         await stop(server.child);
 
-        server = await serve(state, { ADMIN_TOKENS: `crash:admin:${TOKEN}`, CART_HOLD_TTL_MS: '600000', STRIPE_SECRET_KEY: SECRET });
+        server = await serve(state, { ADMIN_TOKENS: `crash:operator:${TOKEN}`, CART_HOLD_TTL_MS: '600000', STRIPE_SECRET_KEY: SECRET });
         const restarted = Date.now();
         // Retry every checkout with its key and body until it has a final
         // answer from the restarted worker (for one answered before the

@@ -46,7 +46,7 @@ describe('crash safety of reservations', () => {
   for (let round = 1; round <= ROUNDS; round++) {
     test(`round ${round}: SIGKILL workerd mid-burst, restart, nothing lost or doubled`, async (t) => {
       const state = fs.mkdtempSync(path.join(os.tmpdir(), 'edgecart-crash-'));
-      let server = await serve(state, { ADMIN_TOKENS: `crash:admin:${TOKEN}`, CART_HOLD_TTL_MS: '600000' });
+      let server = await serve(state, { ADMIN_TOKENS: `crash:operator:${TOKEN}`, CART_HOLD_TTL_MS: '600000' });
       try {
         await seed(server.url);
         const carts = [];
@@ -73,7 +73,7 @@ describe('crash safety of reservations', () => {
         await Promise.all(burst);
         await stop(server.child);
 
-        server = await serve(state, { ADMIN_TOKENS: `crash:admin:${TOKEN}`, CART_HOLD_TTL_MS: '600000' });
+        server = await serve(state, { ADMIN_TOKENS: `crash:operator:${TOKEN}`, CART_HOLD_TTL_MS: '600000' });
         const moves = await call(server.url, 'GET', `/admin/v1/inventory/${SKU}/movements?limit=200`, undefined, TOKEN);
         assert.equal(moves.status, 200);
         const { levels, items } = moves.json;

@@ -11,6 +11,8 @@ import { api, assertProblem, BASE } from './client.mjs';
 
 const ADMIN = process.env.EDGECART_ADMIN_TOKEN;
 const VIEWER = process.env.EDGECART_VIEWER_TOKEN;
+// An admin of the default store (not an operator).
+const STORE_ADMIN = process.env.EDGECART_STORE_ADMIN_TOKEN;
 /** The order `Allow` lists methods in. */
 const ORDER = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'];
 const METHODS = ['get', 'post', 'put', 'patch', 'delete'];
@@ -71,6 +73,7 @@ function concrete(template) {
     .replace('{currency}', 'USD')
     .replace('{slug}', 'kitchen')
     .replace('{code}', 'SAVE10')
+    .replace('{store_id}', 'default')
     .replace('{id}', template.includes('/orders/') ? 'ord_000000000000000000000000' : 'crt_000000000000000000000000');
 }
 
@@ -191,6 +194,11 @@ describe('access and query parameters, from the table', () => {
   test('admin writes need an admin token and admin reads a viewer one, before anything runs', async () => {
     const admin = operations.filter(([, template]) => template.startsWith('/admin/'));
     assert.ok(admin.length >= 20);
+    // The stores themselves, and writes to the catalog and stock every store
+    // shares, are the operator's; a store's admin writes its own store.
+    const operatorsOnly = (method, template) =>
+      template.startsWith('/admin/v1/stores') ||
+      (method !== 'GET' && /^\/admin\/v1\/(products|prices|categories|catalog|inventory)/.test(template));
     for (const [method, template] of admin) {
       const path = concrete(template);
       const what = `${method} ${path}`;
@@ -198,10 +206,17 @@ describe('access and query parameters, from the table', () => {
       // The token is checked before the query parameters.
       assertProblem(await api.request(method, `${path}?not_a_parameter=1`), 401, 'unauthorized');
       const asViewer = await api.request(method, path, { headers: { Authorization: `Bearer ${VIEWER}` } });
-      if (method === 'GET') {
+      if (method === 'GET' && !operatorsOnly(method, template)) {
         assert.ok(![401, 403].includes(asViewer.status), `${what}: ${asViewer.text}`);
       } else {
         assertProblem(asViewer, 403, 'forbidden');
+      }
+      const asStoreAdmin = { headers: { Authorization: `Bearer ${STORE_ADMIN}` } };
+      if (operatorsOnly(method, template)) {
+        assertProblem(await api.request(method, path, asStoreAdmin), 403, 'forbidden');
+      } else if (method === 'GET') {
+        const r = await api.request(method, path, asStoreAdmin);
+        assert.ok(![401, 403].includes(r.status), `${what}: ${r.text}`);
       }
     }
   });

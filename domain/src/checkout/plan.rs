@@ -126,6 +126,8 @@ pub struct ExpectedTotal {
 /// generated the ids; nothing here is read from anywhere else.
 #[derive(Debug, Clone)]
 pub struct PlanInput<'a> {
+    /// The id of the store the cart belongs to.
+    pub store_id: &'a str,
     pub cart: &'a Cart,
     /// The cart's SKUs in the live catalog (a SKU missing is not for sale).
     pub listed: &'a BTreeMap<String, ListedSku>,
@@ -163,6 +165,7 @@ impl From<FieldError> for InvalidField {
 /// module doc for the rules and their order).
 pub fn plan(p: PlanInput<'_>) -> Result<CheckoutPlan, Refusal> {
     let PlanInput {
+        store_id,
         cart,
         listed,
         store,
@@ -257,6 +260,7 @@ pub fn plan(p: PlanInput<'_>) -> Result<CheckoutPlan, Refusal> {
         OrderDetails {
             id: order_id,
             cart_id: cart.id.clone(),
+            store: store_id.to_string(),
             email,
             shipping_address: address,
             shipping_method: input.shipping_method,
@@ -386,6 +390,7 @@ mod tests {
         input: CheckoutInput,
     ) -> Result<CheckoutPlan, Refusal> {
         plan(PlanInput {
+            store_id: "bank",
             cart,
             listed,
             store,
@@ -405,6 +410,10 @@ mod tests {
         let p = run(&c, &l, &store(vec![]), input(3499 + 499)).unwrap();
         assert_eq!(p.order.id, "ord_1");
         assert_eq!(p.order.cart_id, "crt_1");
+        assert_eq!(
+            p.order.store, "bank",
+            "the order belongs to the cart's store"
+        );
         assert_eq!(p.order.email, "ada@example.com");
         assert_eq!(p.order.shipping_address.country, "US");
         assert_eq!(p.order.status, OrderStatus::PendingPayment);

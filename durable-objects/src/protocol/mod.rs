@@ -31,6 +31,7 @@
 pub mod availability;
 pub mod cart;
 pub mod catalog;
+pub mod directory;
 pub mod order;
 pub mod stock;
 pub mod store;

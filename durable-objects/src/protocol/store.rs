@@ -1,5 +1,5 @@
-//! The store objects: one per store (today one, named [`DEFAULT_STORE`]),
-//! its configuration, promotions, coupon redemptions and order index.
+//! The store objects: one per store (named by the store's id), its
+//! configuration, promotions, coupon redemptions and order index.
 
 use super::{bind, Protocol};
 use edgecart_domain::money::Currency;
@@ -9,8 +9,7 @@ pub use edgecart_domain::store::{PromotionState, StoreState};
 use edgecart_domain::store::{RedemptionRefused, StoreConfig};
 use serde::{Deserialize, Serialize};
 
-/// The shop's one store (more stores later: one object each).
-pub const DEFAULT_STORE: &str = "default";
+pub use edgecart_domain::stores::DEFAULT_STORE;
 
 /// A command to a store object.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,6 +9,7 @@
 use super::availability::AvailabilityCommand;
 use super::cart::{self, CartCommand, CheckoutBeginReply, CheckoutReply, LineChangeDto};
 use super::catalog::{self, CatalogCommand, WriteOutcome};
+use super::directory::{self, DirectoryCommand};
 use super::order::{self, OrderCommand};
 use super::stock::{self, StockCommand};
 use super::store::{self, OrderSummary, PromotionSaved, StoreCommand};
@@ -275,6 +276,18 @@ fn order_wire_format() {
 }
 
 #[test]
+fn directory_wire_format() {
+    check_class::<DirectoryCommand>(
+        include_str!("fixtures/directory.json"),
+        |command, a| match command {
+            DirectoryCommand::Get(_) => answers_of::<directory::Get>("get", a),
+            DirectoryCommand::Put(_) => answers_of::<directory::Put>("put", a),
+        },
+        Some("refusal"),
+    );
+}
+
+#[test]
 fn failures_cross_as_failures_whatever_the_command() {
     let fixtures = [
         json!({"failed": {"failure": "malformed", "cause": "CART: unknown variant `explode`"}}),
@@ -377,6 +390,7 @@ fn bindings_are_declared_in_wrangler_toml() {
         CartCommand::BINDING,
         StoreCommand::BINDING,
         OrderCommand::BINDING,
+        DirectoryCommand::BINDING,
     ];
     for binding in bindings {
         assert!(

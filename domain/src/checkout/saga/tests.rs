@@ -70,6 +70,7 @@ fn plan(redeems: bool, late: bool) -> CheckoutPlan {
         OrderDetails {
             id: "ord_1".into(),
             cart_id: "crt_1".into(),
+            store: crate::stores::DEFAULT_STORE.into(),
             email: "ada@example.com".into(),
             shipping_address: ShippingAddress {
                 name: "Ada".into(),
