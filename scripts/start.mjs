@@ -66,6 +66,35 @@ async function seedDemoShop(catalogVersion) {
   fs.writeFileSync(marker, JSON.stringify({ catalog_version: catalogVersion, seeded_at: new Date().toISOString() }));
 }
 
+/**
+ * The second demo store, beside the demo shop on the same catalog and
+ * stock: a bank's rewards shop with its own name, colours, categories and
+ * currency, at bank.localhost (browsers send *.localhost to this machine).
+ * Written on every start (the write is idempotent).
+ */
+const BANK_HOST = 'bank.localhost';
+async function seedRewardsStore() {
+  await adminFetch(
+    worker.url,
+    token,
+    'PUT',
+    '/admin/v1/stores/bank',
+    JSON.stringify({
+      name: 'Harbour Bank Rewards',
+      hosts: [BANK_HOST],
+      default_currency: 'EUR',
+      currencies: ['EUR'],
+      skin: {
+        name: 'Harbour Bank Rewards',
+        colours: { brand: '#0b3d91', 'brand-ink': '#ffffff', accent: '#d4a017', bg: '#f3f6fb' },
+        hero: 'Your points, spent on things you love',
+        footer: 'Harbour Bank Rewards: a demo rewards store on Edgecart. No money moves.',
+      },
+      selection: { type: 'categories', categories: ['coffee-tea', 'kitchen', 'audio'] },
+    }),
+  );
+}
+
 let report;
 try {
   report = await seedDemoCatalog(worker.url, token);
@@ -80,8 +109,16 @@ try {
   // The shop runs anyway; the next start tries again.
   log(`the demo stock and coupon could not be set: ${e.message.slice(0, 300)}`);
 }
+try {
+  await seedRewardsStore();
+} catch (e) {
+  log(`the rewards store could not be set: ${e.message.slice(0, 300)}`);
+}
+const bankUrl = worker.url.replace('127.0.0.1', BANK_HOST);
 console.log(
   `\nEdgecart is running at ${worker.url}/  (API: ${worker.url}/v1/products, docs: ${worker.url}/openapi.json)\n` +
+    `Two stores on one catalog and stock: the demo shop at ${worker.url}/ and Harbour Bank Rewards at ${bankUrl}/\n` +
+    `(or any store by its id: ${worker.url}/v1/products?store=bank).\n` +
     `Admin API: ${worker.url}/admin/v1 with the bearer token in .dev.vars (ADMIN_TOKENS).\nPress Ctrl+C to stop.\n`,
 );
 

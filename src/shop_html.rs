@@ -8,6 +8,7 @@
 //! The markup of a product card here and in `static/js/shop.js` is the same,
 //! so a listing looks identical whether the edge or the browser drew it.
 
+use edgecart_domain::stores::Skin;
 use serde_json::Value;
 use std::fmt::Write;
 
@@ -118,15 +119,33 @@ pub struct Layout<'a> {
     /// Data the page's module starts from (an API body), instead of
     /// fetching it again.
     pub data: Option<&'a Value>,
+    /// The store's look: name, logo, colour tokens, footer.
+    pub skin: &'a Skin,
+    /// The store's id.
+    pub store: &'a str,
+}
+
+/// The link to the store's colour tokens (`/skin.css`, CSS custom
+/// properties the stylesheet's rules read; pages carry no inline style),
+/// when it has any.
+fn colour_tokens(layout: &Layout) -> String {
+    if layout.skin.colours.is_empty() {
+        return String::new();
+    }
+    format!(
+        "<link rel=\"stylesheet\" href=\"/skin.css?store={}\">\n",
+        esc(layout.store)
+    )
 }
 
 /// A whole HTML document: `layout` around `main`.
 pub fn document(layout: &Layout, main: &str) -> String {
     let mut html = String::with_capacity(main.len() + 4096);
+    let skin = layout.skin;
     let title = if layout.title.is_empty() {
-        "Edgecart demo shop".to_string()
+        skin.name.clone()
     } else {
-        format!("{} · Edgecart demo shop", layout.title)
+        format!("{} · {}", layout.title, skin.name)
     };
     let _ = write!(
         html,
@@ -142,19 +161,28 @@ pub fn document(layout: &Layout, main: &str) -> String {
     let _ = write!(
         html,
         "<link rel=\"icon\" href=\"/img/favicon.svg\" type=\"image/svg+xml\">\n\
-<link rel=\"stylesheet\" href=\"/shop.css\">\n\
+<link rel=\"stylesheet\" href=\"/shop.css\">\n{}\
 <link rel=\"modulepreload\" href=\"/js/shop.js\">\n\
 <script type=\"module\" src=\"/js/{}.js\"></script>\n</head>\n\
 <body data-currency=\"{}\">\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n\
-<header class=\"site\">\n<a class=\"brand\" href=\"/\">Edgecart</a>\n\
+<header class=\"site\">\n<a class=\"brand\" href=\"/\">{}{}</a>\n\
 <form class=\"search\" role=\"search\" action=\"/products\" method=\"get\">\
 <label for=\"q\" class=\"sr-only\">Search products</label>\
 <input id=\"q\" name=\"q\" type=\"search\" value=\"{}\" placeholder=\"Search products\" \
 autocomplete=\"off\" maxlength=\"200\"><button type=\"submit\">Search</button></form>\n\
 <label class=\"currency\"><span class=\"sr-only\">Currency</span>\
 <select id=\"currency\" name=\"currency\">",
+        colour_tokens(layout),
         esc(layout.script),
         esc(layout.currency),
+        skin.logo
+            .as_deref()
+            .map(|src| format!(
+                "<img class=\"logo\" src=\"{}\" alt=\"\" height=\"28\"> ",
+                esc(src)
+            ))
+            .unwrap_or_default(),
+        esc(&skin.name),
         esc(layout.query),
     );
     for c in layout.currencies {
@@ -171,11 +199,19 @@ autocomplete=\"off\" maxlength=\"200\"><button type=\"submit\">Search</button></
 <div id=\"notice\" class=\"notice\" role=\"alert\" hidden></div>\n<main id=\"main\">\n",
     );
     html.push_str(main);
-    html.push_str(
-        "\n</main>\n<footer class=\"site\"><p>Edgecart demo shop: payments go to the \
+    if skin.footer.is_empty() {
+        html.push_str(
+            "\n</main>\n<footer class=\"site\"><p>Edgecart demo shop: payments go to the \
 built-in test provider, no money moves. Served at the edge by one Rust Worker; \
 everything dynamic comes from the public <a href=\"/openapi.json\">/v1 API</a>.</p></footer>\n",
-    );
+        );
+    } else {
+        let _ = write!(
+            html,
+            "\n</main>\n<footer class=\"site\"><p>{}</p></footer>\n",
+            esc(&skin.footer)
+        );
+    }
     if let Some(data) = layout.data {
         let _ = writeln!(
             html,
@@ -433,12 +469,19 @@ fn result_count(total: u64) -> String {
     }
 }
 
-/// The home page: categories and featured products.
-pub fn home(categories: &Value, featured: &Value) -> String {
-    let mut html = String::from(
-        "<section class=\"hero\"><h1>Everything for home, kitchen and the outdoors</h1>\
-<p>Real stock, live prices, checkout in seconds. This is the Edgecart demo shop.</p>\
-<a class=\"button\" href=\"/products\">Browse all products</a></section>\n\
+/// The home page: the store's headline (`hero`; the demo shop's without
+/// one), categories and featured products.
+pub fn home(hero: &str, categories: &Value, featured: &Value) -> String {
+    let mut html = if hero.is_empty() {
+        String::from(
+            "<section class=\"hero\"><h1>Everything for home, kitchen and the outdoors</h1>\
+<p>Real stock, live prices, checkout in seconds. This is the Edgecart demo shop.</p>",
+        )
+    } else {
+        format!("<section class=\"hero\"><h1>{}</h1>", esc(hero))
+    };
+    html.push_str(
+        "<a class=\"button\" href=\"/products\">Browse all products</a></section>\n\
 <section aria-labelledby=\"categories-title\"><h2 id=\"categories-title\">Shop by category</h2>\n\
 <ul class=\"categories\">",
     );
@@ -815,6 +858,8 @@ mod tests {
                 query: "\"mug\"",
                 canonical: Some("/products?q=mug"),
                 data: Some(&data),
+                skin: &skin(),
+                store: "default",
             },
             "<p>hi</p>",
         );
@@ -823,5 +868,52 @@ mod tests {
         assert!(html.contains("value=\"&quot;mug&quot;\""));
         assert!(html.contains("src=\"/js/listing.js\""));
         assert_eq!(html.matches("</script>").count(), 2);
+        assert!(
+            !html.contains("skin.css"),
+            "no colour tokens, no stylesheet for them"
+        );
+    }
+
+    fn skin() -> Skin {
+        Skin {
+            name: "Edgecart demo shop".into(),
+            logo: None,
+            colours: Default::default(),
+            hero: String::new(),
+            footer: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_store_skin_names_colours_and_words_the_pages() {
+        let skin = Skin {
+            name: "Harbour <Bank>".into(),
+            logo: Some("/img/harbour.svg".into()),
+            colours: [("brand".to_string(), "#0b5fff".to_string())].into(),
+            hero: "Spend your points".into(),
+            footer: "Run by Harbour & Co.".into(),
+        };
+        let layout = Layout {
+            title: "",
+            description: "",
+            script: "home",
+            currency: "EUR",
+            currencies: &[],
+            query: "",
+            canonical: None,
+            data: None,
+            skin: &skin,
+            store: "bank",
+        };
+        let html = document(
+            &layout,
+            &home(&skin.hero, &json!({"items": []}), &json!({"items": []})),
+        );
+        assert!(html.contains("<title>Harbour &lt;Bank&gt;</title>"));
+        assert!(html.contains("<link rel=\"stylesheet\" href=\"/skin.css?store=bank\">"));
+        assert!(html.contains("<img class=\"logo\" src=\"/img/harbour.svg\""));
+        assert!(html.contains("<h1>Spend your points</h1>"));
+        assert!(html.contains("<p>Run by Harbour &amp; Co.</p>"));
+        assert!(!html.contains("Edgecart demo shop: payments"));
     }
 }

@@ -14,8 +14,9 @@ use crate::shop_html::{self, Layout, ListingState};
 use edgecart_domain::money::Currency;
 use edgecart_domain::search::Catalog;
 use edgecart_domain::search::Selected;
-use edgecart_domain::stores::StoreProfile;
+use edgecart_domain::stores::{Skin, StoreProfile};
 use serde_json::Value;
+use std::sync::LazyLock;
 use worker::Env;
 
 /// A page of the demo shop.
@@ -23,10 +24,16 @@ use worker::Env;
 pub enum Page<'a> {
     Home,
     Listing,
-    Product { slug: &'a str },
+    Product {
+        slug: &'a str,
+    },
     Cart,
     Checkout,
-    Order { id: &'a str },
+    Order {
+        id: &'a str,
+    },
+    /// `/skin.css`: the store's colour tokens, as CSS custom properties.
+    Skin,
 }
 
 /// The page at `path`, if it is one.
@@ -37,6 +44,7 @@ pub fn match_page(path: &str) -> Option<Page<'_>> {
         .unwrap_or(path);
     Some(match path {
         "/" => Page::Home,
+        "/skin.css" => Page::Skin,
         "/products" => Page::Listing,
         "/cart" => Page::Cart,
         "/checkout" => Page::Checkout,
@@ -79,13 +87,34 @@ pub struct PageRequest<'a> {
 /// Renders a page. Every failure is a page too (with its status), never
 /// problem+json: a browser asked.
 pub async fn serve(req: PageRequest<'_>, warnings: &mut Warnings) -> ApiResponse {
+    if req.page == Page::Skin {
+        return skin_css(&req.shop.skin);
+    }
     let store = match CatalogStore::from_env(req.env, req.config) {
         Ok(store) => store,
-        Err(e) => return failure(&e, bare_layout(req.config.default_currency.as_str())),
+        Err(e) => {
+            return failure(
+                &e,
+                bare_layout(
+                    req.config.default_currency.as_str(),
+                    &req.shop.skin,
+                    &req.shop.id,
+                ),
+            )
+        }
     };
     let catalog = match store.current(req.now_ms, warnings).await {
         Ok(c) => c,
-        Err(e) => return failure(&e, bare_layout(req.config.default_currency.as_str())),
+        Err(e) => {
+            return failure(
+                &e,
+                bare_layout(
+                    req.config.default_currency.as_str(),
+                    &req.shop.skin,
+                    &req.shop.id,
+                ),
+            )
+        }
     };
     let currency = cookie_currency(req.cookie.as_deref(), &catalog, req.config.default_currency);
     let currency = if req.shop.sells_in(currency) {
@@ -102,12 +131,15 @@ pub async fn serve(req: PageRequest<'_>, warnings: &mut Warnings) -> ApiResponse
     let selected = catalog_store::selected(&catalog, req.shop);
     let source = Source {
         store: &store,
+        skin: &req.shop.skin,
         catalog: &catalog,
         selected: &selected,
         currency,
         now_ms: req.now_ms,
     };
     let mut layout = Layout {
+        skin: &req.shop.skin,
+        store: &req.shop.id,
         title: "",
         description: "The Edgecart demo shop: a storefront served at the edge.",
         script: "home",
@@ -118,7 +150,7 @@ pub async fn serve(req: PageRequest<'_>, warnings: &mut Warnings) -> ApiResponse
         data: None,
     };
     let rendered = match req.page {
-        Page::Home => home(&source, warnings).await,
+        Page::Home | Page::Skin => home(&source, warnings).await,
         Page::Listing => listing(&source, &req.pairs, warnings).await,
         Page::Product { slug } => product_response(
             req.env, &store, &catalog, &selected, slug, currency, warnings,
@@ -188,12 +220,26 @@ pub fn wants_page(method: &str, path: &str, accept: Option<&str>) -> bool {
 
 /// The shop's page for an address that has nothing.
 pub fn not_found() -> ApiResponse {
-    failure(&ApiError::RouteNotFound, bare_layout("USD"))
+    failure(
+        &ApiError::RouteNotFound,
+        bare_layout("USD", &PLAIN, "default"),
+    )
 }
 
+/// The look of a page no store could be found for.
+static PLAIN: LazyLock<Skin> = LazyLock::new(|| Skin {
+    name: "Edgecart".into(),
+    logo: None,
+    colours: Default::default(),
+    hero: String::new(),
+    footer: String::new(),
+});
+
 /// A layout before the catalog could be read: no currency choice.
-fn bare_layout(currency: &str) -> Layout<'_> {
+fn bare_layout<'a>(currency: &'a str, skin: &'a Skin, store: &'a str) -> Layout<'a> {
     Layout {
+        skin,
+        store,
         title: "",
         description: "",
         script: "shop",
@@ -218,6 +264,21 @@ fn failure(e: &ApiError, layout: Layout) -> ApiResponse {
     page_response(e.status(), html)
 }
 
+/// The store's colour tokens as a stylesheet (pages may not carry inline
+/// style): `:root { --token: #rrggbb; … }`, which `shop.css` reads. Names
+/// and values were validated (`[a-z0-9-]`, `#rrggbb`).
+fn skin_css(skin: &Skin) -> ApiResponse {
+    let mut css = String::from(":root {");
+    for (name, value) in &skin.colours {
+        css.push_str(&format!(" --{name}: {value};"));
+    }
+    css.push_str(" }\n");
+    let mut r = ApiResponse::new(200, "text/css; charset=utf-8", css.into_bytes());
+    r.header("Cache-Control", "no-cache");
+    r.header("X-Content-Type-Options", "nosniff");
+    r
+}
+
 fn page_response(status: u16, html: String) -> ApiResponse {
     let mut r = ApiResponse::new(status, "text/html; charset=utf-8", html.into_bytes());
     // Pages follow live stock and the shopper's currency cookie: always
@@ -225,11 +286,12 @@ fn page_response(status: u16, html: String) -> ApiResponse {
     r.header("Cache-Control", "no-cache");
     r.header("Vary", "Cookie");
     r.header("X-Content-Type-Options", "nosniff");
-    // Only the shop's own files and API: no inline script or style, no
-    // framing. The embedded page data is a JSON block, never executed.
+    // Only the shop's own files and API (and images over https: a store's
+    // logo may live elsewhere): no inline script or style, no framing. The
+    // embedded page data is a JSON block, never executed.
     r.header(
         "Content-Security-Policy",
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: https:; \
          connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
     );
     r.header("Referrer-Policy", "same-origin");
@@ -268,6 +330,8 @@ fn body_json(r: &ApiResponse) -> Value {
 /// shopper's currency.
 struct Source<'a> {
     store: &'a CatalogStore<'a>,
+    /// The store's look.
+    skin: &'a Skin,
     catalog: &'a Catalog,
     /// The products the store sells.
     selected: &'a Selected,
@@ -309,7 +373,7 @@ async fn home(source: &Source<'_>, warnings: &mut Warnings) -> Result<Rendered> 
         script: "home",
         canonical: Some("/".into()),
         query: String::new(),
-        main: shop_html::home(&categories, &featured),
+        main: shop_html::home(&source.skin.hero, &categories, &featured),
         data: None,
     })
 }

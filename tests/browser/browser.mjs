@@ -25,6 +25,8 @@ export function launch() {
       '--no-first-run',
       '--disable-sync',
       '--disable-dev-shm-usage',
+      // Stores answer on their own hosts: *.localhost is this machine.
+      '--host-resolver-rules=MAP *.localhost 127.0.0.1',
     ],
   });
 }

@@ -130,6 +130,48 @@ async function fillCheckout(page, email, card = '4242 4242 4242 4242') {
 
 const email = (what) => `${what}-${STARTED}@example.com`;
 
+describe('a second store in Chromium', () => {
+  test("a rewards store on its own host: its name, colours, headline, categories and currency; screenshots of both stores", async () => {
+    const host = 'rewards.bank.localhost';
+    const put = await call('PUT', '/admin/v1/stores/bank', {
+      name: 'Harbour Bank Rewards',
+      hosts: [host],
+      default_currency: 'EUR',
+      currencies: ['EUR'],
+      skin: {
+        name: 'Harbour Bank Rewards',
+        colours: { brand: '#0b3d91', 'brand-ink': '#ffffff' },
+        hero: 'Your points, spent on things you love',
+        footer: 'Harbour Bank Rewards: a demo rewards store.',
+      },
+      selection: { type: 'categories', categories: [first.category.slug] },
+    });
+    assert.ok([200, 201].includes(put.status), put.text);
+    const bank = BASE.replace('127.0.0.1', host);
+    const { context, page } = await shopper(browser);
+    await page.goto(`${bank}/`);
+    assert.equal((await page.locator('header.site .brand').textContent()).trim(), 'Harbour Bank Rewards');
+    assert.equal(await page.locator('.hero h1').textContent(), 'Your points, spent on things you love');
+    const background = await page.locator('header.site').evaluate((e) => getComputedStyle(e).backgroundColor);
+    assert.equal(background, 'rgb(11, 61, 145)');
+    const categories = await page.locator('.categories a').allTextContents();
+    assert.equal(categories.length, 1, categories.join(', '));
+    assert.match(await page.locator('footer.site').textContent(), /Harbour Bank Rewards: a demo rewards store/);
+    await screenshot(page, 'bank-home');
+    await page.goto(`${bank}/products`);
+    await page.waitForSelector('.card');
+    const prices = await page.locator('.card .price').allTextContents();
+    assert.ok(prices.length > 0 && prices.every((p) => p.includes('€')), prices.join(' '));
+    await screenshot(page, 'bank-listing');
+    // The default store, on its own host, is unchanged.
+    await page.goto(`${BASE}/`);
+    assert.equal((await page.locator('header.site .brand').textContent()).trim(), 'Edgecart');
+    await screenshot(page, 'default-home');
+    assert.deepEqual(page.errors, []);
+    await context.close();
+  });
+});
+
 describe('the demo shop in Chromium', () => {
   test('search and filter to a product, add two products, change a quantity, apply a coupon, pay', async () => {
     const { context, page } = await shopper(browser);

@@ -6,6 +6,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { before, describe, test } from 'node:test';
+import { startFakeStripe } from '../fakes/stripe.mjs';
 import { api, assertProblem, BASE, sendJson } from './client.mjs';
 
 const OPERATOR = process.env.EDGECART_ADMIN_TOKEN;
@@ -231,6 +232,80 @@ describe('stores', () => {
     // Back to every product.
     assert.equal((await sendJson('PUT', '/admin/v1/stores/bank', profile(), { token: OPERATOR })).status, 200);
     assert.equal((await api.get(bank(`/v1/products/${outside.id}`))).status, 200);
+  });
+
+  test("switching a store's provider while 20 checkouts are in flight: each order keeps the provider that charged it, and refunds go there", async () => {
+    const stripe = await startFakeStripe({ secretKey: process.env.EDGECART_STRIPE_SECRET_KEY });
+    const sw = (path) => `${path}${path.includes('?') ? '&' : '?'}store=switch`;
+    try {
+      const created = await sendJson('PUT', '/admin/v1/stores/switch', { name: 'Switch', default_currency: 'EUR' }, { token: OPERATOR });
+      assert.ok([200, 201].includes(created.status), created.text);
+      const config = (payment) => ({
+        tax: { prices_include_tax: false, rates: [] },
+        shipping_methods: [{ id: 'standard', name: 'Standard', rates: { EUR: 500 } }],
+        payment,
+      });
+      const useProvider = async (payment) => {
+        const r = await sendJson('PUT', sw('/admin/v1/store'), config(payment), { token: OPERATOR });
+        assert.equal(r.status, 200, r.text);
+      };
+      await useProvider({ provider: 'stripe', base_url: stripe.url });
+      const carts = [];
+      for (let i = 0; i < 25; i++) carts.push(await cartIn(sw));
+      const checkout = (c, token) =>
+        sendJson(
+          'POST',
+          sw(`/v1/carts/${c.id}/checkout`),
+          {
+            email: `switch${c.id}@example.com`,
+            shipping_address: { name: 'Ada', line1: '1 Rue de Rivoli', city: 'Paris', postal_code: '75001', country: 'FR' },
+            shipping_method: 'standard',
+            payment: { method: 'card', token },
+            expected_total: { amount: unitEur + 500, currency: 'EUR' },
+          },
+          { token: c.token, key: `switch-${c.id}` },
+        );
+      // Twenty checkouts reach Stripe, which holds its answers back.
+      const before = stripe.charges().length;
+      stripe.setMode('lagging');
+      const inFlight = carts.slice(0, 20).map((c) => checkout(c, 'pm_card_visa'));
+      for (let i = 0; i < 200 && stripe.charges().length < before + 20; i++) {
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      assert.equal(stripe.charges().length, before + 20, 'twenty charges in flight');
+      // The switch applies to the next checkouts; those in flight finish with Stripe.
+      await useProvider({ provider: 'test' });
+      stripe.setMode('normal');
+      const after = await Promise.all(carts.slice(20).map((c) => checkout(c, 'tok_visa')));
+      const first = await Promise.all(inFlight);
+      for (const r of first) {
+        assert.equal(r.status, 201, r.text);
+        assert.equal(r.json.order.payment.provider, 'stripe');
+        assert.equal(r.json.order.store, 'switch');
+      }
+      for (const r of after) {
+        assert.equal(r.status, 201, r.text);
+        assert.equal(r.json.order.payment.provider, 'test');
+      }
+      const charged = new Map(stripe.charges().slice(before).map((ch) => [ch.metadata.order_id, ch]));
+      assert.deepEqual([...charged.keys()].sort(), first.map((r) => r.json.order.id).sort());
+      // Refunds go to the provider that took each payment.
+      const refundsBefore = stripe.refunds().length;
+      for (const r of [...first, ...after]) {
+        const refunded = await api.request('POST', sw(`/admin/v1/orders/${r.json.order.id}/refund`), { headers: { Authorization: `Bearer ${OPERATOR}` } });
+        assert.equal(refunded.status, 200, refunded.text);
+        assert.equal(refunded.json.status, 'refunded');
+      }
+      const refunds = stripe.refunds().slice(refundsBefore);
+      assert.equal(refunds.length, 20, 'the Stripe payments were refunded at Stripe, the others were not sent there');
+      assert.deepEqual(
+        refunds.map((x) => x.payment_intent).sort(),
+        first.map((r) => r.json.order.payment.reference).sort(),
+      );
+    } finally {
+      stripe.setMode('normal');
+      await stripe.stop();
+    }
   });
 
   test('a disabled store answers 404 everywhere, with nothing leaked; enabled again, it serves', async () => {

@@ -19,7 +19,8 @@
 // Modes (setMode, sampled when a request arrives): 'normal'; 'down' answers
 // every Stripe request 503 api_error; 'slow' does the work at once but holds
 // the answer back 10 s (the idempotency key stays "in use" meanwhile, so a
-// concurrent retry with it gets 409 idempotency_key_in_use).
+// concurrent retry with it gets 409 idempotency_key_in_use); 'lagging' holds
+// it back 1.5 s (a payment in flight that still answers in time).
 //
 // Not Stripe: a control API under /__fake/ (no auth, never recorded, not
 // affected by modes) for tests running in another process than the one that
@@ -32,7 +33,8 @@ import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 const SLOW_DELAY_MS = 10_000;
-const MODES = ['normal', 'down', 'slow'];
+const LAG_MS = 1_500;
+const MODES = ['normal', 'down', 'slow', 'lagging'];
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 /** Stripe's largest amount for most currencies: eight digits in minor units. */
 const MAX_AMOUNT = 99_999_999;
@@ -486,7 +488,7 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     if (reqMode === 'down') {
       return { status: 503, body: errorBody({ error: { type: 'api_error', message: 'Stripe is temporarily unavailable (fake Stripe is in "down" mode). Please try again later.' } }), extra };
     }
-    const slow = reqMode === 'slow' ? () => delay(SLOW_DELAY_MS) : async () => {};
+    const slow = { slow: () => delay(SLOW_DELAY_MS), lagging: () => delay(LAG_MS) }[reqMode] ?? (async () => {});
     try {
       const apiKey = apiKeyOf(req);
       if (!apiKey) {
