@@ -312,6 +312,98 @@ async function benchCheckout(base, adminToken) {
     '',
   ].join('\n');
 }
+const STORES_SECTION = '## Stores';
+const STORES = 100;
+
+/**
+ * Catalog reads in one store among 100 next to the same reads in the default
+ * store, in the same run: `STORES` stores are created through the admin API
+ * (each selling two categories of the demo catalog), then list and search
+ * run in the default store and in one of them (by the `store` selector),
+ * with the no-op route, in interleaved rounds. Returns the section.
+ */
+async function benchStores(base, adminToken) {
+  const categories = (await (await fetch(`${base}/v1/categories`)).json()).items.map((c) => c.slug);
+  for (let i = 0; i < STORES; i++) {
+    const id = `s${String(i).padStart(3, '0')}`;
+    const pick = [categories[i % categories.length], categories[(i + 3) % categories.length]];
+    await adminFetch(
+      base,
+      adminToken,
+      'PUT',
+      `/admin/v1/stores/${id}`,
+      JSON.stringify({
+        name: `Store ${i}`,
+        hosts: [`${id}.stores.localhost`],
+        default_currency: 'USD',
+        currencies: ['USD', 'EUR'],
+        selection: { type: 'categories', categories: [...new Set(pick)] },
+      }),
+    );
+  }
+  const store = 's050';
+  log(`stores: ${STORES} stores created; measuring the default store and ${store}`);
+  const scenarios = [
+    { name: 'noop', path: '/health' },
+    { name: 'list, default store', path: '/v1/products' },
+    { name: `list, store ${store}`, path: `/v1/products?store=${store}` },
+    { name: 'search, default store', path: '/v1/products?q=coffee' },
+    { name: `search, store ${store}`, path: `/v1/products?q=coffee&store=${store}` },
+    { name: 'list-uncached, default store', path: '/v1/products', vary: true },
+    { name: `list-uncached, store ${store}`, path: `/v1/products?store=${store}`, vary: true },
+  ];
+  for (const s of scenarios) {
+    const w = await warmUp(`${base}${s.path}`);
+    if (w.status !== 200) throw new Error(`${s.path} answered ${w.status}`);
+    s.total = JSON.parse(w.body)?.total;
+    if (s.vary) s.script = varyingQueryScript(s.path);
+    await runWrk(`${base}${s.path}`, WARMUP_WRK_SECONDS, s.script);
+  }
+  const rounds = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const results = {};
+    for (const s of scenarios) {
+      results[s.name] = parseWrk(await runWrk(`${base}${s.path}`, DURATION_S, s.script));
+      log(`stores round ${round}: ${s.name}: ${fmt(results[s.name].rps, 1)} req/s`);
+    }
+    rounds.push(results);
+  }
+  // Per scenario the better round, with that round's noop and default-store twin.
+  const best = scenarios.map((s) => {
+    const i = rounds.reduce((a, r, k) => (r[s.name].rps > rounds[a][s.name].rps ? k : a), 0);
+    const twin = s.name.replace(`store ${store}`, 'default store');
+    return { ...s, ...rounds[i][s.name], noop: rounds[i].noop.rps, twin: rounds[i][twin]?.rps };
+  });
+  const table = markdownTable(
+    ['scenario', 'products', 'req/s', 'p50 ms', 'ratio vs noop', `ratio vs default store`, 'notes'],
+    best.map((b) => [
+      `\`${b.name}\``,
+      b.total === undefined ? '' : fmtInt(b.total),
+      fmtInt(b.rps),
+      fmt(b.p50, 2),
+      fmt(b.rps / b.noop, 2),
+      b.name.includes(store) ? fmt(b.rps / b.twin, 2) : '',
+      flagOf(b),
+    ]),
+  );
+  const ratio = (kind) => best.find((b) => b.name === `${kind}, store ${store}`).rps / best.find((b) => b.name === `${kind}, default store`).rps;
+  const vsNoop = (kind) => best.find((b) => b.name === `${kind}, store ${store}`).rps / best[0].rps;
+  const verdict = (ok) => (ok ? '**PASS**' : '**FAIL**');
+  return [
+    STORES_SECTION,
+    '',
+    `Written by \`${ONLY.size === SECTIONS.length ? 'npm run bench' : `BENCH_ONLY=${[...ONLY].join(',')} npm run bench`}\` (scripts/bench.mjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC:`,
+    `wrk \`-t${WRK_THREADS} -c${CONNECTIONS} -d${DURATION_S}s\`, ${ROUNDS} interleaved rounds (the better one per scenario); ${STORES} stores configured, each selling two categories of the demo catalog; the store is chosen with the \`store\` selector.`,
+    '',
+    table,
+    '',
+    `- Target: list and search in a store among ${STORES} ≥ 0.9 × the same in the default store: list ${fmt(ratio('list'), 2)}, search ${fmt(ratio('search'), 2)} — ${verdict(ratio('list') >= 0.9 && ratio('search') >= 0.9)}`,
+    `- Target: and ≥ 0.6 × (list) / 0.5 × (search) the no-op route: ${fmt(vsNoop('list'), 2)} / ${fmt(vsNoop('search'), 2)} — ${verdict(vsNoop('list') >= 0.6 && vsNoop('search') >= 0.5)}`,
+    '- A store\'s selection is a mask over the catalog and its facets, computed once per catalog version in each isolate (`Catalog::select`); the catalog itself is held once. Isolate memory per store is not measured yet.',
+    '',
+  ].join('\n');
+}
+
 const READ_AFTER_WRITE_SAMPLES = 20;
 
 /** Milliseconds since `t0` (a performance.now() reading). */
@@ -426,7 +518,7 @@ function envInt(name, fallback, min, max, pattern = /^(\d+)$/) {
 
 const DURATION_S = envInt('BENCH_DURATION', 10, 1, 300, /^(\d+)s?$/);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 8, 1, 256);
-const SECTIONS = ['reads', 'writes', 'stock', 'checkout'];
+const SECTIONS = ['reads', 'writes', 'stock', 'checkout', 'stores'];
 const ONLY = new Set((process.env.BENCH_ONLY || SECTIONS.join(',')).split(',').map((s) => s.trim()));
 for (const s of ONLY) {
   if (!SECTIONS.includes(s)) {
@@ -804,6 +896,10 @@ try {
     const checkout = await benchCheckout(base, adminToken);
     writeReport(checkout, CHECKOUT_SECTION);
     process.stdout.write(`\n${checkout}\n`);
+  }
+  if (ONLY.has('stores')) {
+    const stores = await benchStores(base, adminToken);
+    writeReport(stores, STORES_SECTION);
   }
 } catch (e) {
   log(e.stack ?? e.message);

@@ -14,7 +14,9 @@ use crate::checkout_api;
 use crate::config::Config;
 use crate::http::{etag_matches, not_modified, ApiError, ApiResponse, Result};
 use crate::inventory_api;
-use crate::routes::{self, Caller, Handler, MethodSet, Operation, PathMatch, Resolved, Scope};
+use crate::routes::{
+    self, Access, Caller, Handler, MethodSet, Operation, PathMatch, Resolved, Scope,
+};
 use crate::shop_pages;
 use crate::store_api;
 use crate::stores;
@@ -317,8 +319,18 @@ async fn dispatch(
 ) -> Result<ApiResponse> {
     let incoming = Incoming { req };
     let authorization = incoming.header("Authorization");
-    // A store's route resolves its store first: an unknown one is 404
-    // whoever asks.
+    // An admin route checks the token first (401, or 403 for its role), so
+    // a caller without one learns nothing of stores; then a store's route
+    // resolves its store (404 for an unknown one, whoever asks), and the
+    // token's store is checked against it (403).
+    if matches!(
+        operation.access,
+        Access::Viewer | Access::Admin | Access::Operator
+    ) {
+        routes::admit(operation.access, None, authorization.as_deref(), || {
+            config(env)
+        })?;
+    }
     let (store, pairs) = match path.route.scope {
         Scope::Shared => (None, pairs),
         Scope::Store => {

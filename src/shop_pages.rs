@@ -90,31 +90,17 @@ pub async fn serve(req: PageRequest<'_>, warnings: &mut Warnings) -> ApiResponse
     if req.page == Page::Skin {
         return skin_css(&req.shop.skin);
     }
+    let unavailable = |e: &ApiError| {
+        let currency = req.config.default_currency.as_str();
+        failure(e, bare_layout(currency, &req.shop.skin, &req.shop.id))
+    };
     let store = match CatalogStore::from_env(req.env, req.config) {
         Ok(store) => store,
-        Err(e) => {
-            return failure(
-                &e,
-                bare_layout(
-                    req.config.default_currency.as_str(),
-                    &req.shop.skin,
-                    &req.shop.id,
-                ),
-            )
-        }
+        Err(e) => return unavailable(&e),
     };
     let catalog = match store.current(req.now_ms, warnings).await {
         Ok(c) => c,
-        Err(e) => {
-            return failure(
-                &e,
-                bare_layout(
-                    req.config.default_currency.as_str(),
-                    &req.shop.skin,
-                    &req.shop.id,
-                ),
-            )
-        }
+        Err(e) => return unavailable(&e),
     };
     let currency = cookie_currency(req.cookie.as_deref(), &catalog, req.config.default_currency);
     let currency = if req.shop.sells_in(currency) {

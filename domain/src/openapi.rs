@@ -12,6 +12,20 @@ use schemars::JsonSchema;
 #[schemars(extend("examples" = ["USD", "EUR"]))]
 pub struct CurrencyCode(#[schemars(regex(pattern = r"^[A-Z]{3}$"))] pub String);
 
+/// A name people read (a store's, a skin's): 1 to 80 characters, not
+/// blank, without control characters.
+#[derive(JsonSchema)]
+#[schemars(extend("examples" = ["Harbour Bank Rewards"]))]
+pub struct DisplayName(
+    #[schemars(
+        length(min = 1, max = 80),
+        regex(
+            pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+        )
+    )]
+    pub String,
+);
+
 /// A product id: `prd_` followed by 1 to 40 lowercase letters or digits. Ids
 /// contain an underscore and slugs never do, so one path segment can name
 /// either.

@@ -127,15 +127,7 @@ pub fn normalize_host(raw: &str) -> Option<String> {
 pub struct Skin {
     /// The name the pages show in their header (1 to 80 characters, not
     /// blank, no control characters).
-    #[cfg_attr(
-        feature = "openapi",
-        schemars(
-            length(min = 1, max = 80),
-            regex(
-                pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
-            )
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::DisplayName"))]
     pub name: String,
     /// A logo: a path on this deployment (`/…`) or an `https://` URL,
     /// without spaces (at most 500 characters).
@@ -263,15 +255,7 @@ impl StoreProfile {
 pub struct StoreProfileInput {
     /// The store's display name (1 to 80 characters, not blank, no control
     /// characters; stored trimmed).
-    #[cfg_attr(
-        feature = "openapi",
-        schemars(
-            length(min = 1, max = 80),
-            regex(
-                pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
-            )
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::DisplayName"))]
     pub name: String,
     /// Host names the store answers on: lowercase, without port or
     /// trailing dot, at most 253 characters each, at most 10 (a name given

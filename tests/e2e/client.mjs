@@ -30,9 +30,24 @@ async function fetchOnce(url, init) {
   }
 }
 
+/**
+ * The store the tests run in (`EDGECART_STORE`; the default store without
+ * it): its id is added as the `store` selector to every store route, so a
+ * suite proves the same in another store. Shared routes (the Worker's own,
+ * the shared catalog and stock, the stores) take no selector.
+ */
+export const STORE = process.env.EDGECART_STORE;
+const SHARED = /^\/(health|openapi\.json)(\?|$)|^\/admin\/v1\/(products|prices|categories|catalog|inventory|audit|stores)(\/|\?|$)/;
+
+/** `path` in the store the tests run in. */
+export function inStore(path) {
+  if (!STORE || SHARED.test(path) || /[?&]store=/.test(path)) return path;
+  return `${path}${path.includes('?') ? '&' : '?'}store=${STORE}`;
+}
+
 /** A response with its decoded body. */
 async function send(method, path, { headers = {}, body } = {}) {
-  const r = await fetchOnce(BASE + path, { method, headers, body });
+  const r = await fetchOnce(BASE + inStore(path), { method, headers, body });
   const text = await r.text();
   let json = null;
   const type = r.headers.get('content-type') ?? '';

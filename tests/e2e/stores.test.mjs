@@ -84,6 +84,8 @@ describe('stores', () => {
     assertProblem(await api.get('/v1/products?store=nope'), 404, 'store_not_found');
     assertProblem(await api.get('/v1/carts/crt_000000000000000000000000?store=nope'), 404, 'store_not_found');
     assertProblem(await api.request('GET', '/admin/v1/orders?store=nope', as(OPERATOR)), 404, 'store_not_found');
+    // Without a token an admin route is 401 first: it tells nothing of stores.
+    assertProblem(await api.request('GET', '/admin/v1/orders?store=nope'), 401, 'unauthorized');
     const elsewhere = await getWithHost('/v1/products', 'shop.unknown.example');
     assert.equal(elsewhere.status, 404, elsewhere.text);
     assert.equal(elsewhere.json.code, 'store_not_found');
