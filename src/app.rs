@@ -92,7 +92,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
             Ok(config) => {
                 let store = match take_selector(pairs) {
                     Ok((selector, pairs)) => {
-                        page_store(env, &config, host.as_deref(), selector, started, &mut trace)
+                        resolve_store(env, &config, host.as_deref(), selector, started, &mut trace)
                             .await
                             .map(|store| (store, pairs))
                     }
@@ -100,11 +100,6 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
                 };
                 match store {
                     Ok((store, pairs)) => {
-                        // The store's default currency, until pages know stores.
-                        let config = Config {
-                            default_currency: store.default_currency,
-                            ..config
-                        };
                         let request = shop_pages::PageRequest {
                             page,
                             shop: &store,
@@ -203,7 +198,7 @@ pub struct ApiRequest<'r> {
     pub query: Params<'static>,
     pub caller: Caller,
     /// The store a store's route resolved to (none on shared routes).
-    pub store: Option<StoreProfile>,
+    pub store: Option<stores::Store>,
     pub incoming: Incoming<'r>,
 }
 
@@ -211,13 +206,14 @@ impl ApiRequest<'_> {
     /// The store the request resolved to; a shared route has none (a bug
     /// to ask: 404).
     pub fn store(&self) -> Result<&StoreProfile> {
-        self.store.as_ref().ok_or(ApiError::RouteNotFound)
+        self.store.as_deref().ok_or(ApiError::RouteNotFound)
     }
 }
 
+type Pairs = Vec<(String, String)>;
+
 /// Takes the `store` selector out of a query: its value (empty counts as
 /// absent), and the other parameters; `Err` when it is given twice.
-type Pairs = Vec<(String, String)>;
 fn take_selector(pairs: Pairs) -> std::result::Result<(Option<String>, Pairs), ApiError> {
     let mut selector = None;
     let mut seen = false;
@@ -239,15 +235,15 @@ fn take_selector(pairs: Pairs) -> std::result::Result<(Option<String>, Pairs), A
     Ok((selector, rest))
 }
 
-/// The store a page of the demo shop is for.
-async fn page_store(
+/// The store a page or a store's route is for.
+async fn resolve_store(
     env: &Env,
     config: &Config,
     host: Option<&str>,
     selector: Option<String>,
     now_ms: u64,
     trace: &mut Trace,
-) -> Result<StoreProfile> {
+) -> Result<stores::Store> {
     let kv = CatalogStore::from_env(env, config)?;
     stores::resolve(
         env,
@@ -323,26 +319,26 @@ async fn dispatch(
     // a caller without one learns nothing of stores; then a store's route
     // resolves its store (404 for an unknown one, whoever asks), and the
     // token's store is checked against it (403).
-    if matches!(
-        operation.access,
-        Access::Viewer | Access::Admin | Access::Operator
-    ) {
-        routes::admit(operation.access, None, authorization.as_deref(), || {
+    let admit = |store: Option<&str>| {
+        routes::admit(operation.access, store, authorization.as_deref(), || {
             config(env)
-        })?;
-    }
-    let (store, pairs) = match path.route.scope {
-        Scope::Shared => (None, pairs),
+        })
+    };
+    let (caller, store, pairs) = match path.route.scope {
+        Scope::Shared => (admit(None)?, None, pairs),
         Scope::Store => {
+            let staff = matches!(
+                operation.access,
+                Access::Viewer | Access::Admin | Access::Operator
+            );
+            if staff {
+                admit(None)?;
+            }
             let (selector, pairs) = take_selector(pairs)?;
-            let store = page_store(env, &config(env)?, host, selector, now_ms, trace).await?;
-            (Some(store), pairs)
+            let store = resolve_store(env, &config(env)?, host, selector, now_ms, trace).await?;
+            (admit(Some(&store.id))?, Some(store), pairs)
         }
     };
-    let store_id = store.as_ref().map(|s| s.id.as_str());
-    let caller = routes::admit(operation.access, store_id, authorization.as_deref(), || {
-        config(env)
-    })?;
     let query = operation.parse_query(pairs)?;
     let mut request = ApiRequest {
         handler: operation.handler,
@@ -374,7 +370,7 @@ async fn dispatch(
             let sku = request.path.param("sku");
             let config = config(env)?;
             let store = CatalogStore::from_env(env, &config)?;
-            inventory_api::require_sku_in(&store, now_ms, sku, request.store.as_ref()).await?;
+            inventory_api::require_sku_in(&store, now_ms, sku, request.store.as_deref()).await?;
             inventory_api::availability(env, sku).await
         }
         H::CreateCart

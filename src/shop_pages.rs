@@ -91,7 +91,7 @@ pub async fn serve(req: PageRequest<'_>, warnings: &mut Warnings) -> ApiResponse
         return skin_css(&req.shop.skin);
     }
     let unavailable = |e: &ApiError| {
-        let currency = req.config.default_currency.as_str();
+        let currency = req.shop.default_currency.as_str();
         failure(e, bare_layout(currency, &req.shop.skin, &req.shop.id))
     };
     let store = match CatalogStore::from_env(req.env, req.config) {
@@ -102,7 +102,7 @@ pub async fn serve(req: PageRequest<'_>, warnings: &mut Warnings) -> ApiResponse
         Ok(c) => c,
         Err(e) => return unavailable(&e),
     };
-    let currency = cookie_currency(req.cookie.as_deref(), &catalog, req.config.default_currency);
+    let currency = cookie_currency(req.cookie.as_deref(), &catalog, req.shop.default_currency);
     let currency = if req.shop.sells_in(currency) {
         currency
     } else {

@@ -123,6 +123,28 @@ pub async fn directory(
     }
 }
 
+/// A store of the isolate's directory: a handle on the shared copy, so
+/// that resolving a request copies no profile.
+#[derive(Clone)]
+pub struct Store {
+    directory: Rc<Directory>,
+    index: usize,
+}
+
+impl std::ops::Deref for Store {
+    type Target = StoreProfile;
+
+    fn deref(&self) -> &StoreProfile {
+        &self.directory.stores[self.index]
+    }
+}
+
+/// The store of `directory` a request for `host` or `selector` is for.
+fn find(directory: Rc<Directory>, host: Option<&str>, selector: Option<&str>) -> Option<Store> {
+    let index = directory.position(host, selector).ok()?;
+    Some(Store { directory, index })
+}
+
 /// The enabled store a request is for: the one its `store` parameter
 /// names, else the one answering on `host`; 404 `store_not_found`
 /// otherwise.
@@ -134,12 +156,12 @@ pub async fn resolve(
     selector: Option<&str>,
     now_ms: u64,
     warnings: &mut Warnings,
-) -> Result<StoreProfile> {
-    let found = directory(kv, config, now_ms, warnings)
-        .await
-        .resolve(host, selector)
-        .cloned();
-    if let Ok(store) = found {
+) -> Result<Store> {
+    if let Some(store) = find(
+        directory(kv, config, now_ms, warnings).await,
+        host,
+        selector,
+    ) {
         return Ok(store);
     }
     // Not in this isolate's copy: ask the directory itself, now and then.
@@ -154,8 +176,8 @@ pub async fn resolve(
     if may_ask {
         match ask(env, DIRECTORY, directory::Get {}).await {
             Ok(stored) => {
-                if let Ok(store) = adopt(stored, config, now_ms).resolve(host, selector) {
-                    return Ok(store.clone());
+                if let Some(store) = find(adopt(stored, config, now_ms), host, selector) {
+                    return Ok(store);
                 }
             }
             Err(e) => warnings.push(format!("asking the store directory: {e:?}")),

@@ -26,6 +26,18 @@ pub struct DisplayName(
     pub String,
 );
 
+/// A text a page shows (a store's headline, its footer): at most 500
+/// characters, without control characters.
+#[derive(JsonSchema)]
+#[schemars(extend("examples" = ["Spend your points on things you love."]))]
+pub struct PageText(
+    #[schemars(
+        length(max = 500),
+        regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")
+    )]
+    pub String,
+);
+
 /// A product id: `prd_` followed by 1 to 40 lowercase letters or digits. Ids
 /// contain an underscore and slugs never do, so one path segment can name
 /// either.

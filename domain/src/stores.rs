@@ -145,23 +145,11 @@ pub struct Skin {
     /// The home page's headline (at most 500 characters, no control
     /// characters).
     #[serde(default)]
-    #[cfg_attr(
-        feature = "openapi",
-        schemars(
-            length(max = 500),
-            regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::PageText"))]
     pub hero: String,
     /// The pages' footer text (as `hero`).
     #[serde(default)]
-    #[cfg_attr(
-        feature = "openapi",
-        schemars(
-            length(max = 500),
-            regex(pattern = r"^[^\u0000-\u001f\u007f-\u009f]*$")
-        )
-    )]
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::PageText"))]
     pub footer: String,
 }
 
@@ -575,22 +563,32 @@ impl Directory {
         host: Option<&str>,
         selector: Option<&str>,
     ) -> Result<&StoreProfile, Unresolved> {
-        match selector {
-            Some(id) => self
-                .get(id)
-                .filter(|s| s.enabled)
-                .ok_or(Unresolved::UnknownStore),
+        self.position(host, selector).map(|i| &self.stores[i])
+    }
+
+    /// Where in [`Directory::stores`] the store [`Directory::resolve`] finds
+    /// is.
+    pub fn position(
+        &self,
+        host: Option<&str>,
+        selector: Option<&str>,
+    ) -> Result<usize, Unresolved> {
+        let (found, missing) = match selector {
+            Some(id) => (
+                self.stores.iter().position(|s| s.id == id),
+                Unresolved::UnknownStore,
+            ),
             None => {
                 let host = host
                     .and_then(normalize_host)
                     .ok_or(Unresolved::UnknownHost)?;
-                self.stores
-                    .iter()
-                    .find(|s| s.hosts.contains(&host))
-                    .filter(|s| s.enabled)
-                    .ok_or(Unresolved::UnknownHost)
+                (
+                    self.stores.iter().position(|s| s.hosts.contains(&host)),
+                    Unresolved::UnknownHost,
+                )
             }
-        }
+        };
+        found.filter(|&i| self.stores[i].enabled).ok_or(missing)
     }
 
     /// Why `profile` cannot be written here, if it cannot: a host another
