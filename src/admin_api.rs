@@ -316,7 +316,7 @@ pub async fn json_body(req: &mut Incoming<'_>, max: usize) -> Result<String> {
     })
 }
 
-fn parse_body<T: for<'de> serde::Deserialize<'de>>(body: &str) -> Result<T> {
+pub fn parse_body<T: for<'de> serde::Deserialize<'de>>(body: &str) -> Result<T> {
     edgecart_domain::admin::parse_input(body).map_err(|e| ApiError::InvalidBody {
         code: e.code.into(),
         field: e.field,

@@ -9,7 +9,7 @@
 use crate::admin_api;
 use crate::cart_api;
 use crate::catalog_api::{self, Params};
-use crate::catalog_store::{self, rendered, CatalogStore, Warnings};
+use crate::catalog_store::{rendered, CatalogStore, Warnings};
 use crate::checkout_api;
 use crate::config::Config;
 use crate::http::{etag_matches, not_modified, ApiError, ApiResponse, Result};
@@ -19,6 +19,7 @@ use crate::routes::{
 };
 use crate::shop_pages;
 use crate::store_api;
+use crate::store_prices_api;
 use crate::stores;
 use edgecart_domain::money::Currency;
 use edgecart_domain::order::OrderEvent;
@@ -392,10 +393,12 @@ async fn dispatch(
             let store = CatalogStore::from_env(env, &config)?;
             let catalog = store.current(now_ms, &mut trace.warnings).await?;
             trace.catalog_version = Some(catalog.version().to_string());
+            let selected = store.selected(&catalog, &shop).await?;
             let ctx = cart_api::CartContext {
                 env,
                 shop: &shop,
                 catalog: &catalog,
+                selected: &selected,
                 store: &store,
                 pricing: cart_api::Pricing {
                     store: store.store(&shop.id, now_ms, &mut trace.warnings).await,
@@ -453,6 +456,9 @@ async fn dispatch(
         | H::GetPromotion
         | H::PutPromotion
         | H::DeletePromotion => store_api::handle(&mut request, env).await,
+        H::ListStorePrices | H::SetStorePrices => {
+            store_prices_api::handle(&mut request, env, now_ms).await
+        }
         H::ListStores | H::GetStoreProfile | H::PutStoreProfile => {
             let config = config(env)?;
             store_api::handle_stores(&mut request, env, &config, now_ms).await
@@ -476,13 +482,18 @@ async fn catalog(
     trace.catalog_version = Some(catalog.version().to_string());
     let params = &request.query;
     let currency = shop.default_currency;
-    let selected = catalog_store::selected(&catalog, shop);
+    let selected = store.selected(&catalog, shop).await?;
     match request.handler {
         H::ListProducts => {
-            let query = catalog_api::parse_list_query(params, &catalog, currency)?;
+            let query =
+                catalog_api::parse_list_query(params, &catalog, &selected, currency, |c| {
+                    shop.sells_in(c)
+                })?;
             sold_in(shop, query.currency)?;
             // Refuse a bad query even when the client holds a matching ETag.
-            catalog.validate(&query).map_err(catalog_api::query_error)?;
+            catalog
+                .validate(&query, &selected)
+                .map_err(catalog_api::query_error)?;
             // Listings show the stock snapshot too: it is part of
             // the validator and of the rendered-response key.
             let stock = store.stock(&catalog, now_ms, &mut trace.warnings).await;
@@ -504,7 +515,9 @@ async fn catalog(
         H::GetProduct => {
             let currency = sold_in(
                 shop,
-                catalog_api::parse_currency(params, &catalog, currency)?,
+                catalog_api::parse_currency(params, &catalog, &selected, currency, |c| {
+                    shop.sells_in(c)
+                })?,
             )?;
             let r = product_response(
                 env,
@@ -577,7 +590,7 @@ pub(crate) async fn product_response(
         }
     }
     Ok(catalog_api::product_detail(
-        catalog, listing, record, currency, &available,
+        catalog, selected, listing, record, currency, &available,
     ))
 }
 
@@ -619,8 +632,13 @@ async fn carts(
                     .unwrap_or_default(),
                 catalog_api::DETAIL_PARAMS,
             )?;
-            let currency =
-                catalog_api::parse_currency(&params, catalog, ctx.shop.default_currency)?;
+            let currency = catalog_api::parse_currency(
+                &params,
+                catalog,
+                ctx.selected,
+                ctx.shop.default_currency,
+                |c| ctx.shop.sells_in(c),
+            )?;
             let currency = sold_in(ctx.shop, currency)?;
             cart_api::create(ctx, currency).await
         }

@@ -5,7 +5,7 @@
 //! is refused.
 
 use crate::catalog_api::Params;
-use crate::catalog_store::{self, CatalogStore};
+use crate::catalog_store::CatalogStore;
 use crate::http::{ApiError, ApiResponse, Result};
 use crate::objects::ask;
 pub use crate::objects::{cart_not_found as not_found, coupon_not_found};
@@ -17,7 +17,7 @@ use edgecart_domain::pricing::{
 };
 use edgecart_domain::promotion::{normalize_code, PromotionRefusal};
 use edgecart_domain::records::SkuPrices;
-use edgecart_domain::search::Catalog;
+use edgecart_domain::search::{Catalog, Selected};
 use edgecart_domain::shipping::ShippingRefusal;
 use edgecart_domain::store::StoreSnapshot;
 use edgecart_domain::stores::{object_name, StoreProfile};
@@ -286,7 +286,7 @@ pub async fn change_line(
     let (env, catalog, store) = (ctx.env, ctx.catalog, ctx.store);
     let token = token.filter(|_| is_cart_id(id)).ok_or_else(not_found)?;
     // A SKU of a product the store does not sell is not for sale here.
-    let prices = sold_here(ctx, store.sku_prices(catalog, sku).await?);
+    let prices = sold_here(ctx, sku, store.sku_prices(catalog, sku).await?);
     let command = cart::ChangeLine {
         token,
         op_id,
@@ -309,6 +309,8 @@ pub struct CartContext<'a> {
     /// under it (`stores::object_name`).
     pub shop: &'a StoreProfile,
     pub catalog: &'a Catalog,
+    /// What the store makes of the catalog: what it sells, at which prices.
+    pub selected: &'a Selected,
     pub store: &'a CatalogStore<'a>,
     pub pricing: Pricing,
 }
@@ -419,17 +421,28 @@ pub async fn line_prices(
 ) -> Result<BTreeMap<String, SkuPrices>> {
     let mut found = BTreeMap::new();
     for line in &cart.lines {
-        if let Some(p) = sold_here(ctx, ctx.store.sku_prices(ctx.catalog, &line.sku).await?) {
+        if let Some(p) = sold_here(
+            ctx,
+            &line.sku,
+            ctx.store.sku_prices(ctx.catalog, &line.sku).await?,
+        ) {
             found.insert(line.sku.clone(), p);
         }
     }
     Ok(found)
 }
 
-/// `prices`, if the store sells their product (its selection).
-fn sold_here(ctx: &CartContext<'_>, prices: Option<SkuPrices>) -> Option<SkuPrices> {
-    let selected = catalog_store::selected(ctx.catalog, ctx.shop);
-    prices.filter(|p| ctx.catalog.find_selected(&p.product, &selected).is_some())
+/// A SKU's base price list as this store charges it (its own prices in
+/// place of the base ones), if the store sells its product (its
+/// selection). Carts and checkout price from this alone.
+fn sold_here(ctx: &CartContext<'_>, sku: &str, prices: Option<SkuPrices>) -> Option<SkuPrices> {
+    let selected = ctx.selected;
+    prices
+        .filter(|p| ctx.catalog.find_selected(&p.product, selected).is_some())
+        .map(|p| SkuPrices {
+            prices: selected.sku_prices(sku, &p.prices),
+            ..p
+        })
 }
 
 /// What the live catalog says of the SKUs in `found`: their price lists

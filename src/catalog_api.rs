@@ -85,10 +85,18 @@ fn parse_price(params: &Params, name: &str) -> Result<Option<i64>> {
 }
 
 /// The currency a request asks for: `currency` if given, else the store's
-/// default, else the catalog's first price list.
-pub fn parse_currency(params: &Params, catalog: &Catalog, default: Currency) -> Result<Currency> {
+/// default, else the first currency the store sells (`sells`) that its
+/// catalog is priced in (the catalog's, or its own prices'). A currency
+/// nothing is priced in is refused.
+pub fn parse_currency(
+    params: &Params,
+    catalog: &Catalog,
+    selected: &Selected,
+    default: Currency,
+    sells: impl Fn(Currency) -> bool,
+) -> Result<Currency> {
     let unknown = |detail: String| ApiError::invalid("currency", "unknown_currency", detail);
-    let priced = catalog.currencies();
+    let priced: Vec<Currency> = catalog.currencies_in(selected).collect();
     match params.get("currency") {
         Some(raw) => {
             let c = Currency::parse(raw).map_err(|e| match e {
@@ -102,12 +110,16 @@ pub fn parse_currency(params: &Params, catalog: &Catalog, default: Currency) -> 
             } else {
                 Err(unknown(format!(
                     "This catalog has no prices in {c}; it is priced in {}.",
-                    join(priced)
+                    join(&priced)
                 )))
             }
         }
         None if priced.is_empty() || priced.contains(&default) => Ok(default),
-        None => Ok(priced[0]),
+        None => Ok(priced
+            .iter()
+            .copied()
+            .find(|c| sells(*c))
+            .unwrap_or(default)),
     }
 }
 
@@ -123,9 +135,11 @@ fn join(currencies: &[Currency]) -> String {
 pub fn parse_list_query(
     params: &Params,
     catalog: &Catalog,
+    selected: &Selected,
     default: Currency,
+    sells: impl Fn(Currency) -> bool,
 ) -> Result<ProductQuery> {
-    let currency = parse_currency(params, catalog, default)?;
+    let currency = parse_currency(params, catalog, selected, default, sells)?;
     let text = params.get("q").map(str::to_string);
     if let Some(q) = &text {
         if q.chars().count() > limits::MAX_QUERY_CHARS {
@@ -281,11 +295,12 @@ pub struct ListItem<'a> {
 
 fn list_item<'a>(
     catalog: &'a Catalog,
+    selected: &Selected,
     l: &'a Listing,
     currency: Currency,
     in_stock: bool,
 ) -> ListItem<'a> {
-    let range = catalog.price_range(l, currency);
+    let range = catalog.price_range_in(selected, l, currency);
     ListItem {
         id: &l.id,
         slug: &l.slug,
@@ -390,7 +405,7 @@ pub fn list_products(
             .items
             .iter()
             .zip(&page.in_stock)
-            .map(|(l, in_stock)| list_item(catalog, l, query.currency, *in_stock))
+            .map(|(l, in_stock)| list_item(catalog, selected, l, query.currency, *in_stock))
             .collect(),
         total: page.total,
         currency: query.currency,
@@ -536,12 +551,13 @@ pub struct Product<'a> {
 /// stock object could not answer).
 pub fn product_detail(
     catalog: &Catalog,
+    selected: &Selected,
     listing: &Listing,
     record: &ProductRecord,
     currency: Currency,
     available: &BTreeMap<String, i64>,
 ) -> ApiResponse {
-    let range = catalog.price_range(listing, currency);
+    let range = catalog.price_range_in(selected, listing, currency);
     ApiResponse::json(&Product {
         id: &record.id,
         slug: &record.slug,
@@ -561,14 +577,18 @@ pub fn product_detail(
         variants: record
             .variants
             .iter()
-            .map(|v| Variant {
-                sku: &v.sku,
-                name: &v.name,
-                options: &v.options,
-                price: v.prices.get(&currency).map(|&a| Money::new(a, currency)),
-                prices: v.prices.iter().map(|(c, a)| Money::new(*a, *c)).collect(),
-                available: available.get(&v.sku).copied(),
-                in_stock: available.get(&v.sku).map(|&n| n > 0),
+            .map(|v| {
+                // The store's price where it has its own, else the base one.
+                let prices = selected.sku_prices(&v.sku, &v.prices);
+                Variant {
+                    sku: &v.sku,
+                    name: &v.name,
+                    options: &v.options,
+                    price: prices.get(&currency).map(|&a| Money::new(a, currency)),
+                    prices: prices.iter().map(|(c, a)| Money::new(*a, *c)).collect(),
+                    available: available.get(&v.sku).copied(),
+                    in_stock: available.get(&v.sku).map(|&n| n > 0),
+                }
             })
             .collect(),
     })
@@ -599,7 +619,13 @@ mod tests {
     fn parse(q: &str) -> Result<ProductQuery> {
         let c = catalog();
         let params = Params::parse(pairs(q), LIST_PARAMS)?;
-        let query = parse_list_query(&params, &c, Currency::parse("USD").unwrap())?;
+        let query = parse_list_query(
+            &params,
+            &c,
+            &Selected::all(),
+            Currency::parse("USD").unwrap(),
+            |_| true,
+        )?;
         c.query(&query, &StockFlags::none(), &Selected::all())
             .map_err(query_error)?;
         Ok(query)

@@ -10,8 +10,9 @@
 //! `CATALOG_POINTER_TTL_MS`, the snapshot by version, and per catalog
 //! version the products' flags.
 //!
-//! Per store and catalog version, the products the store sells
-//! ([`selected`]): a mask over the catalog and its facets, computed once.
+//! Per store and catalog version, what the store makes of it
+//! ([`CatalogStore::selected`]): the products it sells (a mask) at its own
+//! prices, with their facets and price orders, computed once.
 //!
 //! Degraded mode: when KV cannot be read, or the new index has not reached
 //! this location yet, the isolate keeps serving the version it has and logs
@@ -20,8 +21,8 @@
 use crate::config::Config;
 use crate::http::{ApiError, ApiResponse};
 use edgecart_domain::records::{
-    index_key, stock_snapshot_key, CatalogPointer, PriceShard, ProductShard, SkuPrices,
-    StockPointer, StockSnapshot, POINTER_KEY, STOCK_POINTER_KEY,
+    index_key, stock_snapshot_key, store_prices_key, CatalogPointer, PriceShard, ProductShard,
+    SkuPrices, StockPointer, StockSnapshot, StorePriceRecord, POINTER_KEY, STOCK_POINTER_KEY,
 };
 use edgecart_domain::search::{Catalog, Listing, Selected, StockFlags};
 use edgecart_domain::store::{store_key, StoreConfig, StoreSnapshot, STORE_SCHEMA};
@@ -79,38 +80,12 @@ struct IsolateCache {
     rendered: RenderedCache,
 }
 
-/// A store's selection as last computed: for which catalog version and
-/// selection.
+/// What a store made of a catalog version, as last computed: for which
+/// version and selection (its own prices are part of the version).
 struct StoreSelection {
     version: String,
     selection: Selection,
     selected: Rc<Selected>,
-}
-
-/// The products `store` sells in `catalog`, computed once per catalog
-/// version and selection in this isolate (a mask, not a copy).
-pub fn selected(catalog: &Catalog, store: &StoreProfile) -> Rc<Selected> {
-    if matches!(store.selection, Selection::All {}) {
-        return ALL.with(Rc::clone);
-    }
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        if let Some(s) = c.selections.get(&store.id) {
-            if s.version == catalog.version() && s.selection == store.selection {
-                return s.selected.clone();
-            }
-        }
-        let selected = Rc::new(catalog.select(&store.selection));
-        c.selections.insert(
-            store.id.clone(),
-            StoreSelection {
-                version: catalog.version().to_string(),
-                selection: store.selection.clone(),
-                selected: selected.clone(),
-            },
-        );
-        selected
-    })
 }
 
 /// Responses rendered from one catalog version, keyed by the parsed query.
@@ -453,6 +428,51 @@ impl<'a> CatalogStore<'a> {
             }
             None => Err(ApiError::CatalogUnavailable { cause }),
         }
+    }
+
+    /// What `store` makes of `catalog`: the products it sells at its own
+    /// prices, computed once per catalog version and selection in this
+    /// isolate (a mask and the prices it has of its own, not a copy). Its
+    /// own prices are an immutable record the version names, read like a
+    /// shard: if it cannot be read the request fails (503) rather than
+    /// show base prices as the store's.
+    pub async fn selected(
+        &self,
+        catalog: &Catalog,
+        store: &StoreProfile,
+    ) -> Result<Rc<Selected>, ApiError> {
+        let own_key = catalog
+            .store_prices_rev(&store.id)
+            .map(|rev| store_prices_key(&store.id, rev));
+        if own_key.is_none() && matches!(store.selection, Selection::All {}) {
+            return Ok(ALL.with(Rc::clone));
+        }
+        let cached = CACHE.with(|c| {
+            c.borrow()
+                .selections
+                .get(&store.id)
+                .filter(|s| s.version == catalog.version() && s.selection == store.selection)
+                .map(|s| s.selected.clone())
+        });
+        if let Some(selected) = cached {
+            return Ok(selected);
+        }
+        let own: Option<Rc<StorePriceRecord>> = match own_key {
+            Some(key) => Some(self.shard(key).await?),
+            None => None,
+        };
+        let selected = Rc::new(catalog.select(&store.selection, own.as_deref()));
+        CACHE.with(|c| {
+            c.borrow_mut().selections.insert(
+                store.id.clone(),
+                StoreSelection {
+                    version: catalog.version().to_string(),
+                    selection: store.selection.clone(),
+                    selected: selected.clone(),
+                },
+            )
+        });
+        Ok(selected)
     }
 
     /// The shard holding a listing's full record, at the revision the

@@ -297,7 +297,7 @@ pub struct Problem<'a> {
     /// items), `duplicate_sku` (a SKU given twice). 401: `unauthorized`. 402:
     /// `payment_declined`. 403: `forbidden`. 404: `route_not_found`,
     /// `product_not_found`, `sku_not_found`, `price_not_found`,
-    /// `unknown_currency` (admin price path), `cart_not_found`,
+    /// `unknown_currency` (admin price path and store prices), `cart_not_found`,
     /// `line_not_found`, `coupon_not_found`, `promotion_not_found`,
     /// `order_not_found`, `store_not_found` (no enabled store at this host or
     /// `store` id). 405: `method_not_allowed`. 409: `last_price`,
@@ -305,12 +305,12 @@ pub struct Problem<'a> {
     /// (a checkout of the cart is running), `idempotency_in_progress`,
     /// `total_changed`, `coupon_unavailable`, `illegal_transition` (an order's
     /// status does not allow the change), `host_taken` and `too_many_stores`
-    /// (a store profile). 413: `payload_too_large`. 415:
+    /// (a store profile), `too_many_prices` (a store's own prices). 413: `payload_too_large`. 415:
     /// `unsupported_media_type`. 422: `validation_failed`, and at checkout
     /// `cart_empty` and `not_sold_in_currency`. 503: `catalog_unavailable`,
     /// `misconfigured`, `storage_unavailable`, `payment_unavailable` (checkout:
     /// the payment provider did not answer).
-    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["unknown_parameter", "duplicate_parameter", "unknown_currency", "query_too_long", "invalid_sort", "invalid_limit", "invalid_price", "invalid_price_range", "unknown_category", "invalid_in_stock", "invalid_cursor", "route_not_found", "product_not_found", "method_not_allowed", "catalog_unavailable", "misconfigured", "unauthorized", "forbidden", "invalid_json", "unknown_field", "missing_field", "invalid_type", "invalid_body", "validation_failed", "sku_not_found", "price_not_found", "last_price", "below_committed", "payload_too_large", "unsupported_media_type", "storage_unavailable", "cart_not_found", "line_not_found", "out_of_stock", "invalid_country", "invalid_region", "missing_destination", "unknown_shipping_method", "coupon_not_found", "promotion_not_found", "code_taken", "idempotency_key_required", "idempotency_in_progress", "checkout_in_progress", "total_changed", "cart_empty", "not_sold_in_currency", "coupon_unavailable", "payment_declined", "payment_unavailable", "order_not_found", "illegal_transition", "invalid_status", "invalid_time", "empty_batch", "too_many_items", "duplicate_sku", "invalid_idempotency_key", "store_not_found", "host_taken", "too_many_stores"])))]
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["unknown_parameter", "duplicate_parameter", "unknown_currency", "query_too_long", "invalid_sort", "invalid_limit", "invalid_price", "invalid_price_range", "unknown_category", "invalid_in_stock", "invalid_cursor", "route_not_found", "product_not_found", "method_not_allowed", "catalog_unavailable", "misconfigured", "unauthorized", "forbidden", "invalid_json", "unknown_field", "missing_field", "invalid_type", "invalid_body", "validation_failed", "sku_not_found", "price_not_found", "last_price", "below_committed", "payload_too_large", "unsupported_media_type", "storage_unavailable", "cart_not_found", "line_not_found", "out_of_stock", "invalid_country", "invalid_region", "missing_destination", "unknown_shipping_method", "coupon_not_found", "promotion_not_found", "code_taken", "idempotency_key_required", "idempotency_in_progress", "checkout_in_progress", "total_changed", "cart_empty", "not_sold_in_currency", "coupon_unavailable", "payment_declined", "payment_unavailable", "order_not_found", "illegal_transition", "invalid_status", "invalid_time", "empty_batch", "too_many_items", "duplicate_sku", "invalid_idempotency_key", "store_not_found", "host_taken", "too_many_stores", "too_many_prices"])))]
     code: &'a str,
     /// The request's path and query string.
     #[cfg_attr(feature = "openapi", schemars(extend("format" = "uri-reference"), extend("examples" = ["/v1/products?limit=0"])))]

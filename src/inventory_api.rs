@@ -4,7 +4,7 @@
 //! exist in the live catalog (its price shard names it).
 
 use crate::catalog_api::Params;
-use crate::catalog_store::{self, CatalogStore};
+use crate::catalog_store::CatalogStore;
 use crate::http::{ApiError, ApiResponse, Result};
 pub use crate::objects::stock_error;
 use crate::objects::{ask, send};
@@ -44,11 +44,14 @@ pub async fn require_sku_in(
 ) -> Result<()> {
     let mut warnings = Vec::new();
     let catalog = store.current(now_ms, &mut warnings).await?;
+    let selected = match shop {
+        Some(shop) => Some(store.selected(&catalog, shop).await?),
+        None => None,
+    };
     let sold = |product: &str| {
-        shop.is_none_or(|shop| {
-            let selected = catalog_store::selected(&catalog, shop);
-            catalog.find_selected(product, &selected).is_some()
-        })
+        selected
+            .as_ref()
+            .is_none_or(|selected| catalog.find_selected(product, selected).is_some())
     };
     match store.sku_prices(&catalog, sku).await? {
         Some(p) if sold(&p.product) => Ok(()),

@@ -25,6 +25,7 @@ pub mod shop_html;
 pub mod shop_pages;
 pub mod store_api;
 pub mod store_cache;
+pub mod store_prices_api;
 pub mod stores;
 
 use worker::{event, Context, Env, Request, Response};

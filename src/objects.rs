@@ -72,6 +72,16 @@ impl Refused for CatalogRefusal {
                 code: "last_price".into(),
                 detail: format!("{currency} is the only price of {sku}; set another first"),
             },
+            CatalogRefusal::Conflict {
+                conflict: Conflict::TooManyPrices { limit },
+            } => ApiError::Conflict {
+                code: "too_many_prices".into(),
+                detail: format!("A store may have at most {limit} prices of its own."),
+            },
+            CatalogRefusal::UnknownSku { index } => ApiError::NotFound {
+                code: "sku_not_found",
+                detail: format!("prices[{index}].sku: no variant has this SKU."),
+            },
         }
     }
 }

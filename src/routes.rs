@@ -174,6 +174,8 @@ pub enum Handler {
     GetPromotion,
     PutPromotion,
     DeletePromotion,
+    ListStorePrices,
+    SetStorePrices,
     ListStores,
     GetStoreProfile,
     PutStoreProfile,
@@ -288,6 +290,8 @@ pub const ROUTES: &[Route] = &[
     // Admin: the store and its promotions.
     route("/admin/v1/store",                       &[op(Get,    H::GetStore,         Viewer, NONE),
                                                      op(Put,    H::PutStore,         Admin,  NONE)]),
+    route("/admin/v1/store/prices",                &[op(Get,    H::ListStorePrices,  Viewer, PAGE_PARAMS),
+                                                     op(Post,   H::SetStorePrices,   Admin,  NONE)]),
     route("/admin/v1/promotions",                  &[op(Get,    H::ListPromotions,   Viewer, NONE)]),
     route("/admin/v1/promotions/{id}",             &[op(Get,    H::GetPromotion,     Viewer, NONE),
                                                      op(Put,    H::PutPromotion,     Admin,  NONE),

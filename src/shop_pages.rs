@@ -7,7 +7,7 @@
 
 use crate::app::product_response;
 use crate::catalog_api::{self, Params, LIST_PARAMS};
-use crate::catalog_store::{self, CatalogStore, Warnings};
+use crate::catalog_store::{CatalogStore, Warnings};
 use crate::config::Config;
 use crate::http::{ApiError, ApiResponse, Result};
 use crate::shop_html::{self, Layout, ListingState};
@@ -61,14 +61,19 @@ pub fn match_page(path: &str) -> Option<Page<'_>> {
 
 /// The shopper's currency: the `currency` cookie the currency switcher
 /// sets, when the catalog sells in it; else the store's default.
-pub fn cookie_currency(cookie: Option<&str>, catalog: &Catalog, default: Currency) -> Currency {
+pub fn cookie_currency(
+    cookie: Option<&str>,
+    catalog: &Catalog,
+    selected: &Selected,
+    default: Currency,
+) -> Currency {
     cookie
         .into_iter()
         .flat_map(|c| c.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
         .find(|(name, _)| *name == "currency")
         .and_then(|(_, value)| Currency::parse(value).ok())
-        .filter(|c| catalog.currencies().contains(c))
+        .filter(|c| catalog.currencies_in(selected).any(|p| p == *c))
         .unwrap_or(default)
 }
 
@@ -102,19 +107,26 @@ pub async fn serve(req: PageRequest<'_>, warnings: &mut Warnings) -> ApiResponse
         Ok(c) => c,
         Err(e) => return unavailable(&e),
     };
-    let currency = cookie_currency(req.cookie.as_deref(), &catalog, req.shop.default_currency);
+    let selected = match store.selected(&catalog, req.shop).await {
+        Ok(s) => s,
+        Err(e) => return unavailable(&e),
+    };
+    let currency = cookie_currency(
+        req.cookie.as_deref(),
+        &catalog,
+        &selected,
+        req.shop.default_currency,
+    );
     let currency = if req.shop.sells_in(currency) {
         currency
     } else {
         req.shop.default_currency
     };
     let currencies: Vec<String> = catalog
-        .currencies()
-        .iter()
-        .filter(|c| req.shop.sells_in(**c))
+        .currencies_in(&selected)
+        .filter(|c| req.shop.sells_in(*c))
         .map(|c| c.as_str().to_string())
         .collect();
-    let selected = catalog_store::selected(&catalog, req.shop);
     let source = Source {
         store: &store,
         skin: &req.shop.skin,
@@ -329,9 +341,15 @@ impl Source<'_> {
     /// The `GET /v1/products` body for `pairs` (API parameters).
     async fn list(&self, pairs: Vec<(String, String)>, warnings: &mut Warnings) -> Result<Value> {
         let params = Params::parse(pairs, LIST_PARAMS)?;
-        let query = catalog_api::parse_list_query(&params, self.catalog, self.currency)?;
+        let query = catalog_api::parse_list_query(
+            &params,
+            self.catalog,
+            self.selected,
+            self.currency,
+            |_| true,
+        )?;
         self.catalog
-            .validate(&query)
+            .validate(&query, self.selected)
             .map_err(catalog_api::query_error)?;
         let stock = self.store.stock(self.catalog, self.now_ms, warnings).await;
         Ok(body_json(&catalog_api::list_products(

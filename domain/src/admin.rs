@@ -6,7 +6,9 @@
 //! assignment). Applying is all-or-nothing per item: a refused change leaves
 //! the state exactly as it was.
 
-use crate::catalog::{is_slug, limits, publish, validate_product, FieldError, Publication};
+use crate::catalog::{
+    is_slug, limits, publish_with_stores, validate_product, FieldError, Publication, StorePrices,
+};
 use crate::money::{Currency, CurrencyError};
 use crate::records::{CategoryRecord, ImageRecord, ProductRecord, VariantRecord, PRODUCT_SCHEMA};
 use serde::{Deserialize, Serialize};
@@ -148,6 +150,39 @@ pub struct PriceInput {
     /// string, a negative number …) is 422 `invalid_price` with `field`
     /// `amount`.
     #[cfg_attr(feature = "openapi", schemars(extend("type" = "integer", "format" = "int64", "minimum" = 0, "maximum" = 100000000000_i64), extend("examples" = [2600])))]
+    pub amount: Value,
+}
+
+/// The body of `POST /admin/v1/store/prices`: the store's own prices to
+/// set or remove, all or nothing. A later entry for the same SKU and
+/// currency wins.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"prices": [{"sku": "KTL-1-STEEL", "currency": "GBP", "amount": 1999}, {"sku": "KTL-1-STEEL", "currency": "EUR", "amount": null}]}])))]
+#[serde(deny_unknown_fields)]
+pub struct StorePricesInput {
+    /// 1 to 1,000 prices.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 1000)))]
+    pub prices: Vec<StorePriceInput>,
+}
+
+/// One of a store's own prices: it replaces the base price of `sku` in
+/// `currency` in this store only.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StorePriceInput {
+    /// A SKU of the live catalog (else 404 `sku_not_found`).
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::Sku"))]
+    pub sku: String,
+    /// An ISO 4217 code (an unknown one is 404 `unknown_currency`). It
+    /// need not be one the base catalog is priced in: a store may sell in
+    /// a currency of its own.
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::CurrencyCode"))]
+    pub currency: String,
+    /// Integer minor units from 0 to 100000000000; `null` removes the
+    /// store's own price (the base price applies again).
+    #[cfg_attr(feature = "openapi", schemars(extend("type" = ["integer", "null"], "format" = "int64", "minimum" = 0, "maximum" = 100000000000_i64), extend("examples" = [1999])))]
     pub amount: Value,
 }
 
@@ -359,6 +394,72 @@ pub enum Missing {
 pub enum Conflict {
     /// Deleting a variant's last price (`currency` is its only one).
     LastPrice { sku: String, currency: Currency },
+    /// A store would have more than [`STORE_PRICES_MAX`] prices of its own.
+    TooManyPrices { limit: usize },
+}
+
+/// Most prices of its own one store may have (SKU × currency).
+pub const STORE_PRICES_MAX: usize = 20_000;
+
+/// One of a store's own prices to set (`Some`) or remove (`None`), read
+/// from a [`StorePriceInput`] by the Worker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorePriceChange {
+    pub sku: String,
+    pub currency: Currency,
+    pub amount: Option<i64>,
+}
+
+/// Why a [`StorePriceInput`] is refused before it reaches the catalog.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorePriceInputError {
+    /// Entry `index`'s currency is no ISO 4217 code.
+    UnknownCurrency { index: usize },
+    /// Entry `index`'s amount is neither null nor an integer within limits.
+    InvalidAmount { index: usize },
+    /// No entries, or more than [`STORE_PRICES_BATCH_MAX`].
+    BatchSize,
+}
+
+/// Most entries of one store price batch.
+pub const STORE_PRICES_BATCH_MAX: usize = 1_000;
+
+impl StorePricesInput {
+    /// The changes the body asks for, in order.
+    pub fn changes(self) -> Result<Vec<StorePriceChange>, StorePriceInputError> {
+        if !(1..=STORE_PRICES_BATCH_MAX).contains(&self.prices.len()) {
+            return Err(StorePriceInputError::BatchSize);
+        }
+        self.prices
+            .into_iter()
+            .enumerate()
+            .map(|(index, p)| {
+                let currency = Currency::parse(&p.currency)
+                    .map_err(|_| StorePriceInputError::UnknownCurrency { index })?;
+                let amount = match &p.amount {
+                    Value::Null => None,
+                    v => {
+                        Some(parse_amount(v).ok_or(StorePriceInputError::InvalidAmount { index })?)
+                    }
+                };
+                Ok(StorePriceChange {
+                    sku: p.sku,
+                    currency,
+                    amount,
+                })
+            })
+            .collect()
+    }
+}
+
+/// Why a store price batch was refused; nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StorePricesError {
+    /// Entry `index` names a SKU the catalog does not have.
+    UnknownSku {
+        index: usize,
+    },
+    Admin(AdminError),
 }
 
 /// One applied change, as the audit trail records it.
@@ -390,6 +491,10 @@ pub struct CatalogState {
     /// slug → product id, SKU → product id: uniqueness across products.
     slugs: HashMap<String, String>,
     skus: HashMap<String, String>,
+    /// Each store's own prices (stores without any are absent).
+    store_prices: BTreeMap<String, StorePrices>,
+    /// Stores whose own prices changed since [`CatalogState::take_changed_stores`].
+    changed_stores: BTreeSet<String>,
 }
 
 fn summary(p: &ProductRecord) -> Value {
@@ -454,6 +559,120 @@ impl CatalogState {
         for v in &p.variants {
             self.skus.remove(&v.sku);
         }
+    }
+
+    /// Drops the stores' own prices of SKUs the catalog no longer has (a
+    /// SKU created again later starts at its base price everywhere).
+    fn prune_store_prices(&mut self, gone: &ProductRecord) {
+        let gone: Vec<&str> = gone
+            .variants
+            .iter()
+            .map(|v| v.sku.as_str())
+            .filter(|sku| !self.skus.contains_key(*sku))
+            .collect();
+        if gone.is_empty() {
+            return;
+        }
+        for (store, prices) in &mut self.store_prices {
+            let before = prices.len();
+            prices.retain(|sku, _| !gone.contains(&sku.as_str()));
+            if prices.len() != before {
+                self.changed_stores.insert(store.clone());
+            }
+        }
+        self.store_prices.retain(|_, p| !p.is_empty());
+    }
+
+    /// Loads the stores' own prices as stored (a SKU the catalog does not
+    /// have is dropped, and the store marked changed).
+    pub fn with_store_prices(mut self, stored: Vec<(String, StorePrices)>) -> Self {
+        for (store, mut prices) in stored {
+            let before = prices.len();
+            prices.retain(|sku, own| !own.is_empty() && self.skus.contains_key(sku));
+            if prices.len() != before {
+                self.changed_stores.insert(store.clone());
+            }
+            if !prices.is_empty() {
+                self.store_prices.insert(store, prices);
+            }
+        }
+        self
+    }
+
+    /// A store's own prices (empty if it has none).
+    pub fn store_prices(&self, store: &str) -> Option<&StorePrices> {
+        self.store_prices.get(store)
+    }
+
+    /// The stores whose own prices changed since the last call (to persist).
+    pub fn take_changed_stores(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.changed_stores)
+            .into_iter()
+            .collect()
+    }
+
+    /// Sets or removes some of a store's own prices, all or nothing: every
+    /// SKU must be in the catalog, and the store may have at most
+    /// [`STORE_PRICES_MAX`] prices of its own. Answers the changes (none if
+    /// every price already was so).
+    pub fn set_store_prices(
+        &mut self,
+        store: &str,
+        changes: &[StorePriceChange],
+    ) -> Result<Vec<Change>, StorePricesError> {
+        if let Some(index) = changes.iter().position(|c| !self.skus.contains_key(&c.sku)) {
+            return Err(StorePricesError::UnknownSku { index });
+        }
+        let mut prices = self.store_prices.get(store).cloned().unwrap_or_default();
+        let mut applied: BTreeMap<(String, Currency), (Option<i64>, Option<i64>)> = BTreeMap::new();
+        for c in changes {
+            let own = prices.entry(c.sku.clone()).or_default();
+            let before = match c.amount {
+                Some(a) => own.insert(c.currency, a),
+                None => own.remove(&c.currency),
+            };
+            if own.is_empty() {
+                prices.remove(&c.sku);
+            }
+            applied
+                .entry((c.sku.clone(), c.currency))
+                .and_modify(|e| e.1 = c.amount)
+                .or_insert((before, c.amount));
+        }
+        let count: usize = prices.values().map(BTreeMap::len).sum();
+        if count > STORE_PRICES_MAX {
+            return Err(StorePricesError::Admin(AdminError::Conflict(
+                Conflict::TooManyPrices {
+                    limit: STORE_PRICES_MAX,
+                },
+            )));
+        }
+        let money = |a: Option<i64>, c: Currency| a.map(|a| json!({ "amount": a, "currency": c }));
+        let changed: Vec<Change> = applied
+            .into_iter()
+            .filter(|(_, (before, after))| before != after)
+            .map(|((sku, currency), (before, after))| Change {
+                action: if after.is_some() {
+                    "store_price.set"
+                } else {
+                    "store_price.delete"
+                },
+                target: format!("store-price:{store}:{sku}:{currency}"),
+                fields: vec![format!("prices.{currency}")],
+                before: money(before, currency),
+                after: money(after, currency),
+            })
+            .collect();
+        if changed.is_empty() {
+            return Ok(changed);
+        }
+        if prices.is_empty() {
+            self.store_prices.remove(store);
+        } else {
+            self.store_prices.insert(store.to_string(), prices);
+        }
+        self.changed_stores.insert(store.to_string());
+        Ok(changed)
     }
 
     pub fn product(&self, id: &str) -> Option<&ProductRecord> {
@@ -543,6 +762,9 @@ impl CatalogState {
         }
         self.index(&record);
         self.products.insert(record.id.clone(), record);
+        if let Some(b) = &before {
+            self.prune_store_prices(b);
+        }
         Ok(Applied::Changed(change))
     }
 
@@ -552,6 +774,7 @@ impl CatalogState {
             .remove(id)
             .ok_or(AdminError::NotFound(Missing::Product))?;
         self.unindex(&before);
+        self.prune_store_prices(&before);
         Ok(Change {
             action: "product.delete",
             target: format!("product:{id}"),
@@ -692,11 +915,12 @@ impl CatalogState {
             .flat_map(|p| p.variants.iter().flat_map(|v| v.prices.keys().copied()))
             .collect();
         // Every record was validated on the way in, so publishing cannot fail.
-        publish(
+        publish_with_stores(
             seq,
             currencies.into_iter().collect(),
             self.categories.clone(),
             self.products.values(),
+            &self.store_prices,
         )
         .expect("the catalog state holds only valid, unique products")
     }
@@ -726,6 +950,247 @@ mod tests {
 
     const KETTLE: &str = r#"{"id":"prd_1","slug":"kettle","name":"Kettle","category":"kitchen",
         "variants":[{"sku":"KTL-1","name":"Steel","prices":{"USD":2500,"EUR":2300}}]}"#;
+
+    const KETTLES: &str = r#"{"id":"prd_2","slug":"kettles","name":"Kettles","category":"kitchen",
+        "variants":[{"sku":"KTL-2-A","name":"A","prices":{"USD":3000}},
+                    {"sku":"KTL-2-B","name":"B","prices":{"USD":4000,"EUR":3900}}]}"#;
+
+    fn cur(c: &str) -> Currency {
+        Currency::parse(c).unwrap()
+    }
+
+    fn own(sku: &str, c: &str, amount: Option<i64>) -> StorePriceChange {
+        StorePriceChange {
+            sku: sku.into(),
+            currency: cur(c),
+            amount,
+        }
+    }
+
+    fn with_kettles() -> CatalogState {
+        let mut s = kitchen();
+        s.upsert_product(input(KETTLE), NOW).unwrap();
+        s.upsert_product(input(KETTLES), NOW).unwrap();
+        s
+    }
+
+    #[test]
+    fn store_prices_are_all_or_nothing_and_audited() {
+        let mut s = with_kettles();
+        // An unknown SKU refuses the whole batch, naming its entry.
+        assert_eq!(
+            s.set_store_prices(
+                "bank",
+                &[own("KTL-1", "GBP", Some(1999)), own("NOPE", "GBP", Some(1))]
+            ),
+            Err(StorePricesError::UnknownSku { index: 1 })
+        );
+        assert!(s.store_prices("bank").is_none());
+        assert!(s.take_changed_stores().is_empty());
+        let changes = s
+            .set_store_prices(
+                "bank",
+                &[
+                    own("KTL-1", "GBP", Some(1999)),
+                    own("KTL-2-A", "USD", Some(2000)),
+                ],
+            )
+            .unwrap();
+        assert_eq!(changes.len(), 2);
+        assert_eq!(changes[0].action, "store_price.set");
+        assert_eq!(changes[0].target, "store-price:bank:KTL-1:GBP");
+        assert_eq!(changes[0].before, None);
+        assert_eq!(
+            changes[0].after,
+            Some(json!({"amount": 1999, "currency": "GBP"}))
+        );
+        assert_eq!(s.take_changed_stores(), vec!["bank".to_string()]);
+        // The same again changes nothing; a later entry for the same price wins.
+        assert!(s
+            .set_store_prices("bank", &[own("KTL-1", "GBP", Some(1999))])
+            .unwrap()
+            .is_empty());
+        let changes = s
+            .set_store_prices(
+                "bank",
+                &[
+                    own("KTL-1", "GBP", Some(5)),
+                    own("KTL-1", "GBP", Some(1899)),
+                ],
+            )
+            .unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(
+            changes[0].before,
+            Some(json!({"amount": 1999, "currency": "GBP"}))
+        );
+        assert_eq!(
+            changes[0].after,
+            Some(json!({"amount": 1899, "currency": "GBP"}))
+        );
+        // Null removes; removing what is not there changes nothing.
+        let changes = s
+            .set_store_prices(
+                "bank",
+                &[own("KTL-2-A", "USD", None), own("KTL-2-B", "USD", None)],
+            )
+            .unwrap();
+        assert_eq!(changes.len(), 1);
+        assert_eq!(changes[0].action, "store_price.delete");
+        assert_eq!(s.store_prices("bank").unwrap().len(), 1);
+        // Other stores are untouched.
+        assert!(s.store_prices("default").is_none());
+    }
+
+    #[test]
+    fn a_store_has_at_most_its_limit_of_own_prices() {
+        let mut s = kitchen();
+        let many: Vec<String> = (0..STORE_PRICES_MAX / 2 + 1)
+            .map(|i| {
+                format!(
+                    r#"{{"id":"prd_{i}","slug":"p-{i}","name":"P","category":"kitchen","variants":[{{"sku":"S-{i}","name":"V","prices":{{"USD":100}}}}]}}"#
+                )
+            })
+            .collect();
+        for p in &many {
+            s.upsert_product(input(p), NOW).unwrap();
+        }
+        let changes: Vec<StorePriceChange> = (0..STORE_PRICES_MAX / 2 + 1)
+            .flat_map(|i| {
+                [
+                    own(&format!("S-{i}"), "GBP", Some(1)),
+                    own(&format!("S-{i}"), "EUR", Some(1)),
+                ]
+            })
+            .collect();
+        assert_eq!(
+            s.set_store_prices("bank", &changes),
+            Err(StorePricesError::Admin(AdminError::Conflict(
+                Conflict::TooManyPrices {
+                    limit: STORE_PRICES_MAX
+                }
+            )))
+        );
+        assert!(s.store_prices("bank").is_none());
+        assert!(s
+            .set_store_prices("bank", &changes[..STORE_PRICES_MAX])
+            .is_ok());
+    }
+
+    #[test]
+    fn store_prices_leave_with_their_sku_and_publish_resolved() {
+        let mut s = with_kettles();
+        s.set_store_prices(
+            "bank",
+            &[
+                own("KTL-1", "GBP", Some(1999)),
+                own("KTL-2-A", "USD", Some(5000)),
+                own("KTL-2-A", "GBP", Some(2500)),
+            ],
+        )
+        .unwrap();
+        s.set_store_prices("shop", &[own("KTL-1", "USD", Some(100))])
+            .unwrap();
+        s.take_changed_stores();
+        let publication = s.publish(2);
+        assert_eq!(
+            publication.index.store_prices.keys().collect::<Vec<_>>(),
+            ["bank", "shop"]
+        );
+        let record = |p: &Publication, store: &str| -> crate::records::StorePriceRecord {
+            let key = crate::records::store_prices_key(store, &p.index.store_prices[store]);
+            let json = &p.entries.iter().find(|(k, _)| *k == key).unwrap().1;
+            serde_json::from_str(json).unwrap()
+        };
+        let bank = record(&publication, "bank");
+        // prd_2 in the bank: A at 5000 (its own), B at 4000 (base) in USD;
+        // GBP only for A; EUR only B's base price.
+        assert_eq!(
+            bank.products["prd_2"],
+            BTreeMap::from([
+                (cur("USD"), [4000, 5000]),
+                (cur("GBP"), [2500, 2500]),
+                (cur("EUR"), [3900, 3900]),
+            ])
+        );
+        assert_eq!(
+            bank.products["prd_1"],
+            BTreeMap::from([
+                (cur("USD"), [2500, 2500]),
+                (cur("EUR"), [2300, 2300]),
+                (cur("GBP"), [1999, 1999])
+            ])
+        );
+        // The base catalog is priced as before, in its own currencies only.
+        assert_eq!(publication.index.currencies, vec![cur("EUR"), cur("USD")]);
+        // A product's SKU leaving takes the stores' prices of it along.
+        s.upsert_product(
+            input(
+                r#"{"id":"prd_2","slug":"kettles","name":"Kettles","category":"kitchen",
+                "variants":[{"sku":"KTL-2-B","name":"B","prices":{"USD":4000}}]}"#,
+            ),
+            NOW,
+        )
+        .unwrap();
+        assert_eq!(s.take_changed_stores(), vec!["bank".to_string()]);
+        assert!(!s.store_prices("bank").unwrap().contains_key("KTL-2-A"));
+        s.delete_product("prd_1").unwrap();
+        assert_eq!(
+            s.take_changed_stores(),
+            vec!["bank".to_string(), "shop".to_string()]
+        );
+        assert!(s.store_prices("bank").is_none());
+        assert!(s.store_prices("shop").is_none());
+        let after = s.publish(3);
+        assert!(after.index.store_prices.is_empty());
+        // Without store prices the index is what it always was (no field).
+        let json = serde_json::to_string(&after.index).unwrap();
+        assert!(!json.contains("store_prices"));
+    }
+
+    #[test]
+    fn stored_store_prices_of_unknown_skus_are_dropped_on_load() {
+        let s = with_kettles();
+        let stored = vec![(
+            "bank".to_string(),
+            BTreeMap::from([
+                ("KTL-1".to_string(), BTreeMap::from([(cur("GBP"), 10)])),
+                ("GONE".to_string(), BTreeMap::from([(cur("GBP"), 10)])),
+            ]),
+        )];
+        let mut s = s.with_store_prices(stored);
+        assert_eq!(s.store_prices("bank").unwrap().len(), 1);
+        assert_eq!(s.take_changed_stores(), vec!["bank".to_string()]);
+    }
+
+    #[test]
+    fn store_price_inputs_read_currency_and_amount() {
+        let body: StorePricesInput = parse_input(
+            r#"{"prices":[{"sku":"KTL-1","currency":"GBP","amount":1999},{"sku":"KTL-1","currency":"EUR","amount":null}]}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            body.changes().unwrap(),
+            vec![own("KTL-1", "GBP", Some(1999)), own("KTL-1", "EUR", None)]
+        );
+        for (json, err) in [
+            (
+                r#"{"prices":[{"sku":"A","currency":"ZZZ","amount":1}]}"#,
+                StorePriceInputError::UnknownCurrency { index: 0 },
+            ),
+            (
+                r#"{"prices":[{"sku":"A","currency":"USD","amount":1},{"sku":"A","currency":"USD","amount":-1}]}"#,
+                StorePriceInputError::InvalidAmount { index: 1 },
+            ),
+            (
+                r#"{"prices":[{"sku":"A","currency":"USD","amount":1.5}]}"#,
+                StorePriceInputError::InvalidAmount { index: 0 },
+            ),
+        ] {
+            let body: StorePricesInput = parse_input(json).unwrap();
+            assert_eq!(body.changes(), Err(err), "{json}");
+        }
+    }
 
     #[test]
     fn bodies_are_objects() {

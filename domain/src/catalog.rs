@@ -4,11 +4,12 @@
 
 use crate::money::Currency;
 use crate::records::{
-    content_hash, index_key, price_shard_key, product_shard_key, shard_of, CatalogIndex,
-    CatalogPointer, CategoryRecord, IndexedProduct, PriceShard, ProductRecord, SkuPrices,
-    INDEX_SCHEMA, POINTER_SCHEMA, PRODUCT_SCHEMA, SHARDS, SHARD_SCHEMA,
+    content_hash, index_key, price_shard_key, product_shard_key, shard_of, store_prices_key,
+    CatalogIndex, CatalogPointer, CategoryRecord, IndexedProduct, PriceShard, ProductRecord,
+    SkuPrices, StorePriceRecord, INDEX_SCHEMA, POINTER_SCHEMA, PRODUCT_SCHEMA, SHARDS,
+    SHARD_SCHEMA, STORE_PRICES_SCHEMA,
 };
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Limits on a product record (documented in ARCHITECTURE.md and OpenAPI).
 pub mod limits {
@@ -268,6 +269,23 @@ pub fn publish<'a>(
     categories: Vec<CategoryRecord>,
     products: impl IntoIterator<Item = &'a ProductRecord>,
 ) -> Result<Publication, PublishError> {
+    publish_with_stores(seq, currencies, categories, products, &BTreeMap::new())
+}
+
+/// One store's own prices: SKU → currency → amount in minor units.
+pub type StorePrices = BTreeMap<String, BTreeMap<Currency, i64>>;
+
+/// [`publish`], with each store's own prices resolved against the
+/// published products ([`StorePriceRecord`]): a price of a SKU the
+/// catalog no longer has is left out, and a store whose prices all are
+/// gets no record.
+pub fn publish_with_stores<'a>(
+    seq: u64,
+    currencies: Vec<Currency>,
+    categories: Vec<CategoryRecord>,
+    products: impl IntoIterator<Item = &'a ProductRecord>,
+    store_prices: &BTreeMap<String, StorePrices>,
+) -> Result<Publication, PublishError> {
     let products: Vec<&ProductRecord> = products.into_iter().collect();
     let mut seen_categories = HashSet::new();
     for c in &categories {
@@ -311,7 +329,15 @@ pub fn publish<'a>(
         }
     }
 
-    let mut sorted = products;
+    let owner: HashMap<&str, &ProductRecord> = if store_prices.is_empty() {
+        HashMap::new()
+    } else {
+        products
+            .iter()
+            .flat_map(|p| p.variants.iter().map(move |v| (v.sku.as_str(), *p)))
+            .collect()
+    };
+    let mut sorted = products.clone();
     sorted.sort_by(|a, b| a.id.cmp(&b.id));
     // Shards borrow the records: a 20,000-product catalog is not copied.
     let mut product_shards: Vec<BTreeMap<&str, &ProductRecord>> =
@@ -373,6 +399,17 @@ pub fn publish<'a>(
             .collect(),
         price_shard_key,
     );
+    let mut store_revs = BTreeMap::new();
+    for (store, prices) in store_prices {
+        let record = resolve_store_prices(prices, &owner);
+        if record.skus.is_empty() {
+            continue;
+        }
+        let json = to_json(&record);
+        let rev = content_hash(json.as_bytes());
+        entries.push((store_prices_key(store, &rev), json));
+        store_revs.insert(store.clone(), rev);
+    }
     let index = CatalogIndex {
         schema: INDEX_SCHEMA,
         currencies,
@@ -380,6 +417,7 @@ pub fn publish<'a>(
         products: indexed,
         product_shards: product_revs,
         price_shards: price_revs,
+        store_prices: store_revs,
     };
     let index_json = to_json(&index);
     let version = content_hash(index_json.as_bytes());
@@ -393,6 +431,46 @@ pub fn publish<'a>(
         index,
         entries,
     })
+}
+
+/// A store's prices against the products of one version (`owner`: SKU →
+/// its product): the prices of SKUs the version has, and the price range
+/// they make of each product they touch (the store's price of each
+/// variant where it has one, else the base price).
+fn resolve_store_prices(
+    prices: &StorePrices,
+    owner: &HashMap<&str, &ProductRecord>,
+) -> StorePriceRecord {
+    let skus: StorePrices = prices
+        .iter()
+        .filter(|(sku, own)| !own.is_empty() && owner.contains_key(sku.as_str()))
+        .map(|(sku, own)| (sku.clone(), own.clone()))
+        .collect();
+    let mut products = BTreeMap::new();
+    for sku in skus.keys() {
+        let p = owner[sku.as_str()];
+        if products.contains_key(&p.id) {
+            continue;
+        }
+        let mut ranges: BTreeMap<Currency, [i64; 2]> = BTreeMap::new();
+        for v in &p.variants {
+            let mut merged = v.prices.clone();
+            if let Some(own) = skus.get(&v.sku) {
+                merged.extend(own.iter().map(|(c, a)| (*c, *a)));
+            }
+            for (c, a) in merged {
+                let r = ranges.entry(c).or_insert([a, a]);
+                r[0] = r[0].min(a);
+                r[1] = r[1].max(a);
+            }
+        }
+        products.insert(p.id.clone(), ranges);
+    }
+    StorePriceRecord {
+        schema: STORE_PRICES_SCHEMA,
+        skus,
+        products,
+    }
 }
 
 /// Serializes exactly as [`ProductShard`], from borrowed records.

@@ -7,7 +7,9 @@
 //! - `catalog/current` → [`CatalogPointer`], the only mutable key;
 //! - `catalog/index/{version}` → [`CatalogIndex`], immutable;
 //! - `catalog/products/{shard}/{rev}` → [`ProductShard`], immutable;
-//! - `catalog/prices/{shard}/{rev}` → [`PriceShard`], immutable.
+//! - `catalog/prices/{shard}/{rev}` → [`PriceShard`], immutable;
+//! - `catalog/store-prices/{store}/{rev}` → [`StorePriceRecord`], one
+//!   store's price list resolved against one version, immutable.
 //!
 //! Products are spread over [`SHARDS`] shards by a hash of their id, SKU
 //! prices by a hash of the SKU, so a publish writes at most 2 × SHARDS + 2
@@ -55,6 +57,31 @@ pub fn product_shard_key(shard: usize, rev: &str) -> String {
 /// The KV key of one revision of one price shard.
 pub fn price_shard_key(shard: usize, rev: &str) -> String {
     format!("catalog/prices/{shard:03}/{rev}")
+}
+
+/// The KV key of one revision of one store's price list.
+pub fn store_prices_key(store: &str, rev: &str) -> String {
+    format!("catalog/store-prices/{store}/{rev}")
+}
+
+pub const STORE_PRICES_SCHEMA: u32 = 1;
+
+/// One store's price list as published with one catalog version: the
+/// store's own prices of SKUs of that version (they replace the base
+/// price in their currency, for that store only), and what they make of
+/// each product they touch. Only the store's listings read it; the base
+/// catalog is shared by every store, so a hundred stores cost a hundred of
+/// these, not a hundred catalogs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorePriceRecord {
+    pub schema: u32,
+    /// SKU → currency → amount in minor units: the store's own prices.
+    pub skus: BTreeMap<String, BTreeMap<Currency, i64>>,
+    /// Product id → currency → lowest and highest variant price in the
+    /// store, in every currency a variant of it has a price in (its own or
+    /// the base one), for each product with a SKU in `skus`.
+    pub products: BTreeMap<String, BTreeMap<Currency, [i64; 2]>>,
 }
 
 /// A product as the catalog writer stores it, after defaults are applied: the
@@ -209,6 +236,10 @@ pub struct CatalogIndex {
     pub product_shards: Vec<String>,
     /// Revision of each price shard ("" for an empty shard).
     pub price_shards: Vec<String>,
+    /// Store id → revision of its price list ([`store_prices_key`]), for
+    /// every store with prices of its own.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub store_prices: BTreeMap<String, String>,
 }
 
 /// The full records of the products whose id hashes to one shard.

@@ -12,12 +12,13 @@
 use crate::cursor::{self, CursorKey};
 use crate::money::{Currency, Money};
 use crate::records::{
-    fnv1a64, price_shard_key, product_shard_key, shard_of, CatalogIndex, ImageRecord, StockSnapshot,
+    fnv1a64, price_shard_key, product_shard_key, shard_of, CatalogIndex, ImageRecord,
+    StockSnapshot, StorePriceRecord,
 };
 use crate::stores::Selection;
 use crate::text;
 use std::cmp::Ordering;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// Limits on list queries, shared by the API and its documentation.
 pub mod limits {
@@ -92,6 +93,8 @@ pub struct Listing {
     /// Lowest and highest price, per catalog currency (same order).
     prices: Vec<Option<[i64; 2]>>,
     sort_name: String,
+    /// Its position in the catalog's products.
+    doc: u32,
     /// The variants' SKUs.
     pub skus: Vec<String>,
 }
@@ -179,28 +182,52 @@ impl StockFlags {
     }
 }
 
-/// The products of one catalog version a store sells (its
-/// [`Selection`]), and that selection's facets per currency: a mask over
-/// the catalog's products computed once per version and store, not a copy
-/// of the catalog. [`Selected::all`] is every product (no mask).
+/// What one store makes of one catalog version: the products it sells
+/// (its [`Selection`], a mask over the catalog's products) and its own
+/// prices ([`StorePriceRecord`], which replace base prices for the
+/// products they touch), with the facets and price orders they make,
+/// computed once per version and store. Nothing of the catalog is copied:
+/// a store costs its mask and what its own prices touch.
+/// [`Selected::all`] is every product at base prices.
 #[derive(Debug, Clone)]
 pub struct Selected {
     /// Per product (as the catalog indexes them): whether it is sold.
     docs: Option<Vec<bool>>,
-    /// Per currency of the catalog, the facets of the selected products
-    /// priced in it (empty without a mask: the catalog's own).
-    facets: Vec<Facets>,
+    /// Currencies the store's own prices use that the catalog has none in
+    /// (they follow the catalog's in the store's currency order).
+    extra_currencies: Vec<Currency>,
+    /// Per currency (the catalog's, then the extra ones): the facets of
+    /// the products sold and priced in it, and the repriced products in
+    /// price order (empty for [`Selected::all`]).
+    columns: Vec<Column>,
     /// Per category: how many selected products it has.
     categories: Vec<u32>,
+    /// Per product its own prices touch: the store's price range per
+    /// currency (same order as `columns`).
+    repriced: HashMap<u32, Vec<Option<[i64; 2]>>>,
+    /// SKU → currency → amount: the store's own prices.
+    own: BTreeMap<String, BTreeMap<Currency, i64>>,
+}
+
+#[derive(Debug, Clone)]
+struct Column {
+    facets: Facets,
+    /// Repriced products priced in this currency, by the store's lowest
+    /// price ascending and descending (ties by id).
+    asc: Vec<u32>,
+    desc: Vec<u32>,
 }
 
 impl Selected {
-    /// Every product.
+    /// Every product, at base prices.
     pub fn all() -> Self {
         Selected {
             docs: None,
-            facets: Vec::new(),
+            extra_currencies: Vec::new(),
+            columns: Vec::new(),
             categories: Vec::new(),
+            repriced: HashMap::new(),
+            own: BTreeMap::new(),
         }
     }
 
@@ -213,6 +240,21 @@ impl Selected {
     /// How many products are sold (`None`: every product).
     pub fn count(&self) -> Option<usize> {
         self.docs.as_ref().map(|d| d.iter().filter(|&&b| b).count())
+    }
+
+    /// A SKU's price list in this store: its base prices with the store's
+    /// own in their place.
+    pub fn sku_prices(&self, sku: &str, base: &BTreeMap<Currency, i64>) -> BTreeMap<Currency, i64> {
+        let mut prices = base.clone();
+        if let Some(own) = self.own.get(sku) {
+            prices.extend(own.iter().map(|(c, a)| (*c, *a)));
+        }
+        prices
+    }
+
+    /// How many SKUs have prices of the store's own.
+    pub fn own_price_count(&self) -> usize {
+        self.own.len()
     }
 }
 
@@ -267,6 +309,8 @@ pub struct Catalog {
     doc_category: Vec<u16>,
     from_price: Vec<Vec<i64>>,
     price_band: Vec<Vec<u8>>,
+    /// Store id → revision of its own prices in this version.
+    store_prices: BTreeMap<String, String>,
 }
 
 impl Catalog {
@@ -281,6 +325,7 @@ impl Catalog {
                 products: vec![],
                 product_shards: vec![],
                 price_shards: vec![],
+                store_prices: BTreeMap::new(),
             },
         )
     }
@@ -365,6 +410,7 @@ impl Catalog {
                 created_at: p.created_at,
                 prices,
                 skus: p.skus,
+                doc,
             });
         }
 
@@ -407,6 +453,7 @@ impl Catalog {
             doc_category: vec![],
             from_price: vec![],
             price_band: vec![],
+            store_prices: index.store_prices,
         };
         catalog.doc_category = catalog.products.iter().map(|p| p.category as u16).collect();
         for (ci, currency) in catalog.currencies.iter().enumerate() {
@@ -448,7 +495,14 @@ impl Catalog {
     fn presort(&self, docs: &[u32], sort: SortOrder, currency: usize) -> Vec<u32> {
         let mut keyed: Vec<(CursorKey, u32)> = docs
             .iter()
-            .map(|&d| (self.key(d, sort, currency, 0), d))
+            .map(|&d| {
+                let from = self.products[d as usize]
+                    .prices
+                    .get(currency)
+                    .copied()
+                    .flatten();
+                (self.key(d, sort, from.map_or(0, |r| r[0]), 0), d)
+            })
             .collect();
         keyed.sort_by(|a, b| self.cmp_keyed(a, b));
         keyed.into_iter().map(|(_, d)| d).collect()
@@ -462,15 +516,10 @@ impl Catalog {
         })
     }
 
-    /// The primary sort key of a doc, ascending (descending orders negate).
-    fn key(&self, doc: u32, sort: SortOrder, currency: usize, score: u32) -> CursorKey {
+    /// The primary sort key of a doc whose lowest price is `from`,
+    /// ascending (descending orders negate).
+    fn key(&self, doc: u32, sort: SortOrder, from: i64, score: u32) -> CursorKey {
         let p = &self.products[doc as usize];
-        let from = p
-            .prices
-            .get(currency)
-            .copied()
-            .flatten()
-            .map_or(0, |r| r[0]);
         match sort {
             SortOrder::Relevance if score > 0 => CursorKey::Int(-i64::from(score)),
             SortOrder::Relevance => CursorKey::Int(i64::from(p.position)),
@@ -532,25 +581,81 @@ impl Catalog {
         self.categories.get(listing.category)
     }
 
-    /// The listing's price range in `currency`, if it is sold in it.
+    /// The listing's price range in `currency` at base prices, if it is
+    /// sold in it.
     pub fn price_range(&self, listing: &Listing, currency: Currency) -> Option<PriceRange> {
-        let ci = self.currencies.iter().position(|c| *c == currency)?;
-        listing.prices[ci].map(|[lo, hi]| PriceRange {
+        self.price_range_in(&Selected::all(), listing, currency)
+    }
+
+    /// The listing's price range in `currency` in the store `selected`
+    /// describes, if it is sold in it there.
+    pub fn price_range_in(
+        &self,
+        selected: &Selected,
+        listing: &Listing,
+        currency: Currency,
+    ) -> Option<PriceRange> {
+        let ci = self.column_of(selected, currency)?;
+        let range = match selected.repriced.get(&listing.doc) {
+            Some(r) => r[ci],
+            None => listing.prices.get(ci).copied().flatten(),
+        };
+        range.map(|[lo, hi]| PriceRange {
             from: Money::new(lo, currency),
             to: Money::new(hi, currency),
         })
     }
 
-    /// Checks a query against this catalog without running it.
-    pub fn validate(&self, q: &ProductQuery) -> Result<(), QueryError> {
-        self.plan(q).map(|_| ())
+    /// The currencies a store can price in: the catalog's, then those only
+    /// its own prices use.
+    pub fn currencies_in<'a>(
+        &'a self,
+        selected: &'a Selected,
+    ) -> impl Iterator<Item = Currency> + 'a {
+        self.currencies
+            .iter()
+            .chain(&selected.extra_currencies)
+            .copied()
     }
 
-    fn plan(&self, q: &ProductQuery) -> Result<Plan, QueryError> {
+    fn column_of(&self, selected: &Selected, currency: Currency) -> Option<usize> {
+        self.currencies_in(selected).position(|c| c == currency)
+    }
+
+    /// The revision of a store's own prices in this version, if it has any.
+    pub fn store_prices_rev(&self, store: &str) -> Option<&str> {
+        self.store_prices.get(store).map(String::as_str)
+    }
+
+    /// A doc's lowest price in column `ci` for the store ([`NOT_PRICED`]
+    /// if it has none there).
+    fn lowest_in(&self, selected: &Selected, ci: usize, doc: u32) -> i64 {
+        match selected.repriced.get(&doc) {
+            Some(r) => r[ci].map_or(NOT_PRICED, |r| r[0]),
+            None => self
+                .from_price
+                .get(ci)
+                .map_or(NOT_PRICED, |f| f[doc as usize]),
+        }
+    }
+
+    /// A doc's price band in column `ci` for the store.
+    fn band_in(&self, selected: &Selected, ci: usize, unit: i64, doc: u32) -> u8 {
+        match selected.repriced.get(&doc) {
+            Some(_) => band_of(self.lowest_in(selected, ci, doc).max(0), unit),
+            None => self.price_band.get(ci).map_or(0, |b| b[doc as usize]),
+        }
+    }
+
+    /// Checks a query against this catalog, as the store `selected`
+    /// describes sells it, without running it.
+    pub fn validate(&self, q: &ProductQuery, selected: &Selected) -> Result<(), QueryError> {
+        self.plan(q, selected).map(|_| ())
+    }
+
+    fn plan(&self, q: &ProductQuery, selected: &Selected) -> Result<Plan, QueryError> {
         let ci = self
-            .currencies
-            .iter()
-            .position(|c| *c == q.currency)
+            .column_of(selected, q.currency)
             .ok_or(QueryError::UnsupportedCurrency)?;
         let category = match &q.category {
             Some(slug) => Some(
@@ -607,45 +712,133 @@ impl Catalog {
         Some(skus.iter().map(|s| found.contains(s)).collect())
     }
 
-    /// The products `selection` names in this catalog version.
-    pub fn select(&self, selection: &Selection) -> Selected {
-        if matches!(selection, Selection::All {}) {
+    /// What a store makes of this catalog version: the products
+    /// `selection` names, at the store's own prices (`own`, the record
+    /// this version names for the store, if any).
+    pub fn select(&self, selection: &Selection, own: Option<&StorePriceRecord>) -> Selected {
+        let all = matches!(selection, Selection::All {});
+        if all && own.is_none() {
             return Selected::all();
         }
-        let docs: Vec<bool> = self
-            .products
+        let docs: Option<Vec<bool>> = (!all).then(|| {
+            self.products
+                .iter()
+                .enumerate()
+                .map(|(d, p)| {
+                    let category = self
+                        .categories
+                        .get(usize::from(self.doc_category[d]))
+                        .map(|c| c.slug.as_str());
+                    selection.includes(&p.id, category)
+                })
+                .collect()
+        });
+        let mut extra_currencies: Vec<Currency> = own
             .iter()
-            .enumerate()
-            .map(|(d, p)| {
-                let category = self
-                    .categories
-                    .get(usize::from(self.doc_category[d]))
-                    .map(|c| c.slug.as_str());
-                selection.includes(&p.id, category)
+            .flat_map(|o| o.products.values().flat_map(|r| r.keys().copied()))
+            .filter(|c| !self.currencies.contains(c))
+            .collect();
+        extra_currencies.sort();
+        extra_currencies.dedup();
+        let currencies: Vec<Currency> = self
+            .currencies
+            .iter()
+            .chain(&extra_currencies)
+            .copied()
+            .collect();
+        let repriced: HashMap<u32, Vec<Option<[i64; 2]>>> = own
+            .iter()
+            .flat_map(|o| &o.products)
+            .filter_map(|(id, ranges)| {
+                let doc = *self.by_id.get(id)?;
+                Some((
+                    doc,
+                    currencies.iter().map(|c| ranges.get(c).copied()).collect(),
+                ))
             })
             .collect();
-        let mut categories = vec![0u32; self.categories.len()];
-        let facets = (0..self.currencies.len())
-            .map(|ci| {
-                let mut facets = Facets::new(self.categories.len());
-                for (d, &sold) in docs.iter().enumerate() {
-                    if sold && self.from_price[ci][d] != NOT_PRICED {
-                        facets.count(self.doc_category[d], self.price_band[ci][d]);
-                    }
+        let mut selected = Selected {
+            docs,
+            extra_currencies,
+            columns: Vec::new(),
+            categories: Vec::new(),
+            repriced,
+            own: own.map(|o| o.skus.clone()).unwrap_or_default(),
+        };
+        let mut repriced_docs: Vec<u32> = selected.repriced.keys().copied().collect();
+        repriced_docs.sort_unstable();
+        for (ci, currency) in currencies.iter().enumerate() {
+            let unit = currency.major_unit();
+            let mut facets = Facets::new(self.categories.len());
+            for d in 0..self.products.len() as u32 {
+                if selected.includes(d) && self.lowest_in(&selected, ci, d) != NOT_PRICED {
+                    facets.count(
+                        self.doc_category[d as usize],
+                        self.band_in(&selected, ci, unit, d),
+                    );
                 }
-                facets
-            })
-            .collect();
-        for (d, &sold) in docs.iter().enumerate() {
-            if let Some(c) = categories.get_mut(usize::from(self.doc_category[d])) {
-                *c += u32::from(sold);
             }
+            let priced: Vec<u32> = repriced_docs
+                .iter()
+                .copied()
+                .filter(|&d| self.lowest_in(&selected, ci, d) != NOT_PRICED)
+                .collect();
+            let order = |sort: SortOrder| {
+                let mut keyed: Vec<(CursorKey, u32)> = priced
+                    .iter()
+                    .map(|&d| (self.key(d, sort, self.lowest_in(&selected, ci, d), 0), d))
+                    .collect();
+                keyed.sort_by(|a, b| self.cmp_keyed(a, b));
+                keyed.into_iter().map(|(_, d)| d).collect::<Vec<u32>>()
+            };
+            let column = Column {
+                facets,
+                asc: order(SortOrder::PriceAsc),
+                desc: order(SortOrder::PriceDesc),
+            };
+            selected.columns.push(column);
         }
-        Selected {
-            docs: Some(docs),
-            facets,
-            categories,
+        if let Some(docs) = &selected.docs {
+            let mut categories = vec![0u32; self.categories.len()];
+            for (d, &sold) in docs.iter().enumerate() {
+                if let Some(c) = categories.get_mut(usize::from(self.doc_category[d])) {
+                    *c += u32::from(sold);
+                }
+            }
+            selected.categories = categories;
         }
+        selected
+    }
+
+    /// Docs in price order for the store: the catalog's order (`base`,
+    /// without the repriced docs) merged with the store's order of the
+    /// repriced ones (`own`), both by (key, id).
+    fn merged_order<'a>(
+        &'a self,
+        selected: &'a Selected,
+        ci: usize,
+        sort: SortOrder,
+        base: &'a [u32],
+        own: &'a [u32],
+    ) -> impl Iterator<Item = u32> + 'a {
+        let mut a = base
+            .iter()
+            .copied()
+            .filter(move |d| !selected.repriced.contains_key(d))
+            .peekable();
+        let mut b = own.iter().copied().peekable();
+        let keyed = move |d: u32| (self.key(d, sort, self.lowest_in(selected, ci, d), 0), d);
+        std::iter::from_fn(move || match (a.peek().copied(), b.peek().copied()) {
+            (Some(x), Some(y)) => {
+                if self.cmp_keyed(&keyed(x), &keyed(y)) == Ordering::Greater {
+                    b.next()
+                } else {
+                    a.next()
+                }
+            }
+            (Some(_), None) => a.next(),
+            (None, _) => b.next(),
+        })
     }
 
     /// The product with this id or slug, if `selected` sells it.
@@ -700,12 +893,11 @@ impl Catalog {
             words,
             fingerprint,
             after,
-        } = self.plan(q)?;
+        } = self.plan(q, selected)?;
 
-        let from_price = &self.from_price[ci];
-        let price_band = &self.price_band[ci];
+        let unit = q.currency.major_unit();
         let passes = |doc: u32| -> bool {
-            let from = from_price[doc as usize];
+            let from = self.lowest_in(selected, ci, doc);
             from != NOT_PRICED
                 && selected.includes(doc)
                 && category.is_none_or(|c| usize::from(self.doc_category[doc as usize]) == c)
@@ -714,10 +906,12 @@ impl Catalog {
                 && q.in_stock.is_none_or(|want| stock.get(doc) == want)
         };
         let count = |facets: &mut Facets, doc: u32| {
-            facets.count(self.doc_category[doc as usize], price_band[doc as usize]);
+            facets.count(
+                self.doc_category[doc as usize],
+                self.band_in(selected, ci, unit, doc),
+            );
         };
 
-        let unit = q.currency.major_unit();
         // Without filters the facets are the catalog's own, counted at decode.
         let unfiltered = words.words.is_empty()
             && category.is_none()
@@ -738,15 +932,25 @@ impl Catalog {
         };
 
         if words.words.is_empty() {
-            let order = match q.sort {
-                SortOrder::Relevance => &self.featured,
-                SortOrder::Newest => &self.newest,
-                SortOrder::Name => &self.by_name,
-                SortOrder::PriceAsc => &self.price_asc[ci],
-                SortOrder::PriceDesc => &self.price_desc[ci],
+            let none: &[u32] = &[];
+            let column = selected.columns.get(ci);
+            let (base, own) = match q.sort {
+                SortOrder::PriceAsc => (&self.price_asc, column.map(|c| &c.asc)),
+                SortOrder::PriceDesc => (&self.price_desc, column.map(|c| &c.desc)),
+                _ => (&self.price_asc, None),
+            };
+            let base = base.get(ci).map_or(none, Vec::as_slice);
+            let own = own.map_or(none, Vec::as_slice);
+            let order: Box<dyn Iterator<Item = u32>> = match q.sort {
+                SortOrder::Relevance => Box::new(self.featured.iter().copied()),
+                SortOrder::Newest => Box::new(self.newest.iter().copied()),
+                SortOrder::Name => Box::new(self.by_name.iter().copied()),
+                SortOrder::PriceAsc | SortOrder::PriceDesc => {
+                    Box::new(self.merged_order(selected, ci, q.sort, base, own))
+                }
             };
             let mut started = after.is_none();
-            for &doc in order {
+            for doc in order {
                 if !passes(doc) {
                     continue;
                 }
@@ -758,7 +962,7 @@ impl Catalog {
                     count(&mut scratch, doc);
                 }
                 if page.len() <= limit {
-                    let key = self.key(doc, q.sort, ci, 0);
+                    let key = self.key(doc, q.sort, self.lowest_in(selected, ci, doc), 0);
                     if !started {
                         started = is_after(&key, doc);
                     }
@@ -774,7 +978,7 @@ impl Catalog {
                     continue;
                 }
                 count(&mut scratch, doc);
-                let key = self.key(doc, q.sort, ci, score);
+                let key = self.key(doc, q.sort, self.lowest_in(selected, ci, doc), score);
                 if is_after(&key, doc) {
                     matched.push((key, doc));
                 }
@@ -789,9 +993,9 @@ impl Catalog {
         }
 
         if unfiltered {
-            scratch = match &selected.docs {
+            scratch = match selected.columns.get(ci) {
                 None => self.all_facets[ci].clone(),
-                Some(_) => selected.facets[ci].clone(),
+                Some(column) => column.facets.clone(),
             };
         }
         let next_cursor = if page.len() > limit {

@@ -1,11 +1,13 @@
 //! Catalog search rules: ranking, filters, sort orders, facets, pagination.
 
-use edgecart_domain::catalog::publish;
+use edgecart_domain::catalog::{publish, publish_with_stores, StorePrices};
 use edgecart_domain::demo;
 use edgecart_domain::money::Currency;
+use edgecart_domain::records::{store_prices_key, StorePriceRecord};
 use edgecart_domain::records::{CatalogIndex, StockSnapshot};
 use edgecart_domain::records::{CategoryRecord, ProductRecord, VariantRecord, PRODUCT_SCHEMA};
 use edgecart_domain::search::{Catalog, ProductQuery, QueryError, Selected, SortOrder, StockFlags};
+use edgecart_domain::stores::Selection;
 use std::sync::LazyLock;
 
 /// Every product: the default store's selection.
@@ -560,11 +562,13 @@ proptest! {
 
 #[test]
 fn a_store_sees_its_selection_only_with_its_facets() {
-    use edgecart_domain::stores::Selection;
     let c = fixture();
-    let coffee = c.select(&Selection::Categories {
-        categories: vec!["coffee".into(), "books".into()],
-    });
+    let coffee = c.select(
+        &Selection::Categories {
+            categories: vec!["coffee".into(), "books".into()],
+        },
+        None,
+    );
     assert_eq!(coffee.count(), Some(3));
     // Unfiltered: the selection's products, and its own facets.
     let page = c
@@ -605,9 +609,12 @@ fn a_store_sees_its_selection_only_with_its_facets() {
         .collect();
     assert_eq!(slugs, [("coffee", 2), ("books", 1)]);
     // By product ids.
-    let one = c.select(&Selection::Products {
-        products: vec![kettle.id.clone(), "prd_nope".into()],
-    });
+    let one = c.select(
+        &Selection::Products {
+            products: vec![kettle.id.clone(), "prd_nope".into()],
+        },
+        None,
+    );
     let page = c
         .query(&ProductQuery::new(usd()), &StockFlags::none(), &one)
         .unwrap();
@@ -615,5 +622,193 @@ fn a_store_sees_its_selection_only_with_its_facets() {
         page.items.iter().map(|l| l.id.as_str()).collect::<Vec<_>>(),
         [kettle.id.as_str()]
     );
-    assert_eq!(c.select(&Selection::All {}).count(), None);
+    assert_eq!(c.select(&Selection::All {}, None).count(), None);
+}
+
+/// The demo catalog with a rewards store's own prices: every 7th SKU
+/// repriced in USD, every 5th given a GBP price (a currency the base
+/// catalog has none in), every 11th repriced in EUR; with the categories
+/// it sells.
+fn demo_store() -> &'static (Catalog, Selected, Vec<ProductRecord>, StorePrices) {
+    use std::sync::OnceLock;
+    static STORE: OnceLock<(Catalog, Selected, Vec<ProductRecord>, StorePrices)> = OnceLock::new();
+    STORE.get_or_init(|| {
+        let products = demo::products(demo::DEFAULT_SEED, 1_500);
+        let gbp = Currency::parse("GBP").unwrap();
+        let mut own: StorePrices = BTreeMap::new();
+        for (i, v) in products.iter().flat_map(|p| &p.variants).enumerate() {
+            let mut set = |c: Currency, a: i64| {
+                own.entry(v.sku.clone()).or_default().insert(c, a);
+            };
+            if i % 7 == 0 {
+                set(usd(), (i as i64 * 37) % 9_000);
+            }
+            if i % 5 == 0 {
+                set(gbp, 500 + (i as i64 * 53) % 20_000);
+            }
+            if i % 11 == 0 {
+                set(eur(), 1 + (i as i64 * 91) % 60_000);
+            }
+        }
+        let stores = BTreeMap::from([("bank".to_string(), own.clone())]);
+        let publication = publish_with_stores(
+            1,
+            demo::currencies(),
+            demo::categories(),
+            &products,
+            &stores,
+        )
+        .unwrap();
+        let rev = publication.index.store_prices["bank"].clone();
+        let key = store_prices_key("bank", &rev);
+        let json = &publication
+            .entries
+            .iter()
+            .find(|(k, _)| *k == key)
+            .unwrap()
+            .1;
+        let record: StorePriceRecord = serde_json::from_str(json).unwrap();
+        let catalog = Catalog::from_index(publication.pointer.version, publication.index);
+        let selection = Selection::Categories {
+            categories: vec!["coffee-tea".into(), "kitchen".into(), "audio".into()],
+        };
+        let selected = catalog.select(&selection, Some(&record));
+        (catalog, selected, products, own)
+    })
+}
+
+/// The store's lowest price of a product in `currency`, from the records.
+fn store_from(p: &ProductRecord, own: &StorePrices, currency: Currency) -> Option<i64> {
+    p.variants
+        .iter()
+        .filter_map(|v| {
+            own.get(&v.sku)
+                .and_then(|o| o.get(&currency))
+                .or_else(|| v.prices.get(&currency))
+                .copied()
+        })
+        .min()
+}
+
+#[test]
+fn a_store_lists_its_own_prices_in_price_order() {
+    let (catalog, selected, products, own) = demo_store();
+    let sold = ["coffee-tea", "kitchen", "audio"];
+    for currency in ["USD", "EUR", "GBP"].map(|c| Currency::parse(c).unwrap()) {
+        let mut want: Vec<(i64, &str)> = products
+            .iter()
+            .filter(|p| sold.contains(&p.category.as_str()))
+            .filter_map(|p| Some((store_from(p, own, currency)?, p.id.as_str())))
+            .collect();
+        assert!(!want.is_empty());
+        want.sort();
+        for sort in [SortOrder::PriceAsc, SortOrder::PriceDesc] {
+            let q = ProductQuery {
+                sort,
+                limit: usize::MAX - 1,
+                ..ProductQuery::new(currency)
+            };
+            let page = catalog.query(&q, &StockFlags::none(), selected).unwrap();
+            let got: Vec<(i64, &str)> = page
+                .items
+                .iter()
+                .map(|l| {
+                    let range = catalog.price_range_in(selected, l, currency).unwrap();
+                    (range.from.amount, l.id.as_str())
+                })
+                .collect();
+            let mut expected = want.clone();
+            if sort == SortOrder::PriceDesc {
+                expected.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(b.1)));
+            }
+            assert_eq!(got, expected, "{currency} {sort:?}");
+            assert_eq!(page.total, want.len());
+            let banded: u32 = page.price_bands.iter().map(|b| b.count).sum();
+            assert_eq!(banded as usize, want.len());
+        }
+        // A price filter reads the store's prices.
+        let q = ProductQuery {
+            min_price: Some(1_000),
+            max_price: Some(5_000),
+            limit: usize::MAX - 1,
+            ..ProductQuery::new(currency)
+        };
+        let page = catalog.query(&q, &StockFlags::none(), selected).unwrap();
+        let in_band = want
+            .iter()
+            .filter(|(f, _)| (1_000..=5_000).contains(f))
+            .count();
+        assert_eq!(page.total, in_band, "{currency}");
+        assert_eq!(page.items.len(), in_band);
+    }
+    // The base catalog has no GBP at all: only the store sells in it.
+    let gbp = Currency::parse("GBP").unwrap();
+    assert_eq!(
+        catalog.validate(&ProductQuery::new(gbp), &ALL),
+        Err(QueryError::UnsupportedCurrency)
+    );
+    assert!(catalog.currencies_in(selected).any(|c| c == gbp));
+}
+
+#[test]
+fn a_sku_costs_the_store_price_where_it_has_one() {
+    let (_, selected, products, own) = demo_store();
+    let (sku, prices) = own.iter().next().unwrap();
+    let base = &products
+        .iter()
+        .flat_map(|p| &p.variants)
+        .find(|v| v.sku == *sku)
+        .unwrap()
+        .prices;
+    let merged = selected.sku_prices(sku, base);
+    for (c, a) in prices {
+        assert_eq!(merged[c], *a);
+    }
+    for (c, a) in base {
+        if !prices.contains_key(c) {
+            assert_eq!(merged[c], *a);
+        }
+    }
+    let other = products
+        .iter()
+        .flat_map(|p| &p.variants)
+        .find(|v| !own.contains_key(&v.sku))
+        .unwrap();
+    assert_eq!(selected.sku_prices(&other.sku, &other.prices), other.prices);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(80))]
+
+    /// In a store with its own prices, paging through any query returns
+    /// every match exactly once, in the order of one unpaged query.
+    #[test]
+    fn paging_in_a_store_with_own_prices_returns_every_match_once(
+        q in arb_query(),
+        gbp in any::<bool>(),
+    ) {
+        let (c, selected, _, _) = demo_store();
+        let q = if gbp {
+            ProductQuery { currency: Currency::parse("GBP").unwrap(), ..q }
+        } else {
+            q
+        };
+        let all = c
+            .query(&ProductQuery { limit: usize::MAX - 1, cursor: None, ..q.clone() }, demo_stock(), selected)
+            .unwrap();
+        let want: Vec<&str> = all.items.iter().map(|l| l.id.as_str()).collect();
+        prop_assert_eq!(want.len(), all.total);
+        let mut got: Vec<&str> = Vec::new();
+        let mut cursor = None;
+        for _ in 0..=c.len() {
+            let page = c.query(&ProductQuery { cursor: cursor.clone(), ..q.clone() }, demo_stock(), selected).unwrap();
+            prop_assert_eq!(page.total, all.total);
+            got.extend(page.items.iter().map(|l| l.id.as_str()));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        prop_assert_eq!(got, want);
+    }
 }

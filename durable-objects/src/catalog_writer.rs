@@ -17,17 +17,22 @@
 use crate::object::{alarm_serially, answer, arm_unless_set, json, serially, serve, Tables};
 use crate::protocol::catalog::{
     self as protocol, AuditEntry, AuditPage, CatalogCommand, CatalogRefusal, Imported, Published,
-    RejectedLine, WriteOutcome, Written,
+    RejectedLine, StorePricePage, StorePricesWritten, WriteOutcome, Written,
 };
 use crate::protocol::FieldProblem;
 use edgecart_domain::admin::{
     parse_input, AdminError, Applied, CatalogState, CategoryInput, Change, ProductInput,
+    StorePricesError,
 };
 use edgecart_domain::catalog::FieldError;
+use edgecart_domain::catalog::StorePrices;
+use edgecart_domain::money::Currency;
 use edgecart_domain::records::{CatalogPointer, CategoryRecord, ProductRecord, POINTER_KEY};
 use serde::Deserialize;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::collections::HashSet;
+use std::ops::Bound;
 use std::rc::Rc;
 use worker::{durable_object, Date, DurableObject, Env, Request, Response, State, Storage};
 
@@ -44,6 +49,7 @@ CREATE TABLE IF NOT EXISTS audit (
   at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
   fields TEXT NOT NULL, before TEXT, after TEXT);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS store_prices (store TEXT PRIMARY KEY, json TEXT NOT NULL);
 ";
 
 #[durable_object]
@@ -116,10 +122,12 @@ fn now_rfc3339() -> String {
 /// [`Written`] or a [`CatalogRefusal`]).
 type WriteHandled = Result<Result<Written, CatalogRefusal>, String>;
 
-/// What a write touched, so the right rows are persisted.
+/// What a write touched, so the right rows are persisted (stores' own
+/// prices are persisted whenever they changed, whatever the write).
 enum Touched {
     Product(String),
     Categories,
+    StorePrices,
 }
 
 impl Writer {
@@ -221,6 +229,64 @@ impl Writer {
                 })
                 .await
             }
+            CatalogCommand::SetStorePrices(c) => {
+                answer(c, |c| async move {
+                    let protocol::SetStorePrices {
+                        actor,
+                        store,
+                        prices,
+                    } = c;
+                    let changes = match self.apply(|s| s.set_store_prices(&store, &prices)) {
+                        Ok(changes) => changes,
+                        Err(StorePricesError::UnknownSku { index }) => {
+                            return Ok(Err(CatalogRefusal::UnknownSku {
+                                index: index as u32,
+                            }))
+                        }
+                        Err(StorePricesError::Admin(e)) => return Ok(Err(refusal(e))),
+                    };
+                    if !changes.is_empty() {
+                        let refs: Vec<(&Change, &Touched)> =
+                            changes.iter().map(|c| (c, &Touched::StorePrices)).collect();
+                        self.commit(&actor, &now, &refs).await?;
+                    }
+                    Ok(Ok(StorePricesWritten {
+                        changed: changes.len() as u32,
+                        pointer: self.publish().await?,
+                    }))
+                })
+                .await
+            }
+            CatalogCommand::ListStorePrices(c) => {
+                answer(
+                    c,
+                    |protocol::ListStorePrices {
+                         store,
+                         after,
+                         limit,
+                     }| async move {
+                        let limit = limit.clamp(1, 1000) as usize;
+                        Ok(Ok(self.apply(|s| {
+                            let mut skus: Vec<(String, BTreeMap<Currency, i64>)> = s
+                                .store_prices(&store)
+                                .into_iter()
+                                .flat_map(|p| {
+                                    p.range::<String, _>((
+                                        after.clone().map_or(Bound::Unbounded, Bound::Excluded),
+                                        Bound::Unbounded,
+                                    ))
+                                })
+                                .take(limit + 1)
+                                .map(|(sku, prices)| (sku.clone(), prices.clone()))
+                                .collect();
+                            let more = skus.len() > limit;
+                            skus.truncate(limit);
+                            StorePricePage { skus, more }
+                        })))
+                    },
+                )
+                .await
+            }
             CatalogCommand::Audit(c) => {
                 answer(c, |protocol::Audit { after, limit }| async move {
                     Ok(Ok(AuditPage {
@@ -245,7 +311,24 @@ impl Writer {
             "SELECT slug, name FROM categories ORDER BY ord",
             Vec::new(),
         )?;
-        *self.catalog.borrow_mut() = Some(CatalogState::new(categories, products));
+        #[derive(Deserialize)]
+        struct StoreRow {
+            store: String,
+            json: String,
+        }
+        let rows: Vec<StoreRow> = tables.rows(
+            "loading store prices",
+            "SELECT store, json FROM store_prices",
+            Vec::new(),
+        )?;
+        let mut stored = Vec::with_capacity(rows.len());
+        for row in rows {
+            let prices: StorePrices = serde_json::from_str(&row.json)
+                .map_err(|e| format!("store prices of {}: {e}", row.store))?;
+            stored.push((row.store, prices));
+        }
+        *self.catalog.borrow_mut() =
+            Some(CatalogState::new(categories, products).with_store_prices(stored));
         Ok(())
     }
 
@@ -319,8 +402,23 @@ impl Writer {
         changes: &[(&Change, &Touched)],
     ) -> Result<(), String> {
         let sql = Tables::opened(&self.storage);
+        let stores = self.apply(CatalogState::take_changed_stores);
         let guard = self.catalog.borrow();
         let state = guard.as_ref().ok_or("state not loaded")?;
+        for store in &stores {
+            match state.store_prices(store) {
+                Some(prices) => sql.exec(
+                    "saving store prices",
+                    "INSERT OR REPLACE INTO store_prices (store, json) VALUES (?, ?)",
+                    vec![store.as_str().into(), json(prices)?.into()],
+                )?,
+                None => sql.exec(
+                    "deleting store prices",
+                    "DELETE FROM store_prices WHERE store = ?",
+                    vec![store.as_str().into()],
+                )?,
+            }
+        }
         for (change, touched) in changes {
             match touched {
                 Touched::Product(id) => match state.product(id) {
@@ -339,6 +437,7 @@ impl Writer {
                         )?;
                     }
                 },
+                Touched::StorePrices => {}
                 Touched::Categories => {
                     sql.exec("saving categories", "DELETE FROM categories", Vec::new())?;
                     for (i, c) in state.categories().iter().enumerate() {

@@ -5506,6 +5506,183 @@ pub fn operation(handler: Handler) -> Op {
                 ("503", Response::Shared("StoreServiceUnavailable")),
             ],
         },
+        Handler::ListStorePrices => Op {
+            id: "listStorePrices",
+            tag: "Admin",
+            summary: "List the store's own prices",
+            description: "Lists the prices the store has of its own, by SKU in byte order: each replaces the SKU's base price in its currency in this store only (listings, product pages, carts and checkout of this store all charge it), and the SKU's other prices stay the base ones. Read from the catalog writer Durable Object, so it reflects every acknowledged change. Page through with `next_cursor` until it is null. Allowed to roles `admin` and `viewer` of the store, and to operators. HEAD answers like GET, without a body. Never cached (`Cache-Control: no-store`).",
+            headers: &["XRequestId"],
+            query: &[
+                QueryDoc::Inline(Param {
+                    name: "limit",
+                    place: Place::Query,
+                    required: false,
+                    description: "Page size in SKUs: an integer from 1 to 1000 written with digits only (default 100), else 400 `invalid_limit`.",
+                    schema: r#"{"anyOf": [{"type": "integer", "minimum": 1, "maximum": 1000, "default": 100}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "cursor",
+                    place: Place::Query,
+                    required: false,
+                    description: "Opaque cursor: the `next_cursor` of the previous page, passed back as it is. A malformed cursor is 400 `invalid_cursor`.",
+                    schema: r#"{"anyOf": [{"type": "string"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+            ],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "One page of the store's own prices.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("StorePricePage"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "items": [
+    {
+      "sku": "KTL-1-STEEL",
+      "prices": [
+        {
+          "amount": 1999,
+          "currency": "GBP"
+        }
+      ]
+    }
+  ],
+  "next_cursor": null
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `limit`, `cursor` and `store`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_limit`: `limit` is not an integer from 1 to 1000 written with digits only.\n- `invalid_cursor`: `cursor` is malformed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_cursor", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_cursor",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Pass back next_cursor as it is.",
+  "code": "invalid_cursor",
+  "instance": "/admin/v1/store/prices?cursor=abc",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "cursor"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("503", Response::Shared("AdminServiceUnavailable")),
+            ],
+        },
+        Handler::SetStorePrices => Op {
+            id: "setStorePrices",
+            tag: "Admin",
+            summary: "Set or remove some of the store's own prices",
+            description: "Sets (an `amount`) or removes (`null`) up to 1,000 of the store's own prices at once, all or nothing. A store's own price replaces the SKU's base price in that currency for this store only; the currency need not be one the base catalog is priced in, so a store can sell the shared catalog in a currency of its own (its listing then shows the products with a price in it). Removing a price the store does not have changes nothing; a later entry for the same SKU and currency wins. A store has at most 20,000 prices of its own (409 `too_many_prices`). When a SKU leaves the catalog, every store's prices of it go too. Order of checks: the token (401, 403), query parameters (400), the body's media type (415), size (413, at most 256 KiB) and JSON shape (400), the batch size and each amount (422), each currency (404 `unknown_currency`), then, in the catalog writer, each SKU (404 `sku_not_found`, `detail` names the entry) and the limit (409). The write is serialized with every catalog write through the catalog writer Durable Object, committed atomically with one audit-trail entry per changed price (action `store_price.set` or `store_price.delete`, target `store-price:{store}:{sku}:{currency}`), and published with a new catalog version before the answer: the edge that handled it sees it on its next read, other edges within KV's propagation window (about 60 seconds). A checkout charges the prices of the catalog version its edge holds, and refuses a total the shopper did not confirm (`expected_total`). Requires role `admin` of the store, or an operator.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The prices to set or remove, as `application/json` of at most 256 KiB.",
+                content: &[
+                    Content { media: "application/json", schema: Named("StorePricesInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The prices are as asked; `changed` counts those that were not already so.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("StorePricesResult"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{"changed": 2, "catalog_version": "5e1c0a7f9b3d2c41"}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused before anything is written. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts only `store`); `param` names it.\n- `duplicate_parameter`: a query parameter is given more than once; `param` names it.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body has a field the input does not define; `field` names it.\n- `missing_field`: a required field is absent; `field` names it.\n- `invalid_type`: a field, or the body itself, has the wrong JSON type; `field` names it when it is a field.\n- `invalid_body`: the body could not be read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "missing_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/missing_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "missing field `currency` at line 1 column 40",
+  "code": "missing_field",
+  "instance": "/admin/v1/store/prices?store=bank",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "prices[0].currency"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "Nothing was changed. Codes:\n\n- `unknown_currency`: an entry's `currency` is not a currency the shop knows (`detail` names the entry).\n- `sku_not_found`: an entry's SKU is no variant of the catalog (`detail` names the entry).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "sku_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/sku_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "prices[1].sku: no variant has this SKU.",
+  "code": "sku_not_found",
+  "instance": "/admin/v1/store/prices?store=bank",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "`too_many_prices`: the store would have more than 20,000 prices of its own. Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "too_many_prices", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/too_many_prices",
+  "title": "Conflict",
+  "status": 409,
+  "detail": "A store may have at most 20000 prices of its own.",
+  "code": "too_many_prices",
+  "instance": "/admin/v1/store/prices?store=bank",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("AdminPayloadTooLarge")),
+                ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: the batch holds no entry or more than 1,000 (`invalid_length` for field `prices`), or an entry's `amount` is neither null nor an integer from 0 to 100000000000 (`invalid_price` for `prices[i].amount`). Nothing was changed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_price", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/store/prices?store=bank",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "prices[0].amount",
+      "code": "invalid_price",
+      "message": "must be null or a non-negative integer of minor units"
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("AdminServiceUnavailable")),
+            ],
+        },
         Handler::ListPromotions => Op {
             id: "listPromotions",
             tag: "Admin",

@@ -93,6 +93,8 @@ fn inputs(g: &mut SchemaGenerator) {
     add::<admin::VariantInput>(g);
     add::<admin::CategoryInput>(g);
     add::<admin::PriceInput>(g);
+    add::<admin::StorePricesInput>(g);
+    add::<admin::StorePriceInput>(g);
     add::<stock::SetOnHandInput>(g);
     add::<stock::BulkSetOnHandInput>(g);
     add::<stock::BulkSetOnHandItem>(g);
@@ -183,6 +185,9 @@ fn outputs(g: &mut SchemaGenerator) {
     add::<crate::store_api::PromotionList<'static>>(g);
     add::<crate::store_api::PromotionDeleted<'static>>(g);
     add::<crate::store_api::StoreList>(g);
+    add::<crate::store_prices_api::StorePriceItem>(g);
+    add::<crate::store_prices_api::StorePricePage>(g);
+    add::<crate::store_prices_api::StorePricesResult>(g);
     add::<crate::checkout_api::OrderPage<'static>>(g);
     add::<crate::checkout_api::CheckoutResult<'static>>(g);
     add::<crate::checkout_api::CheckoutProblem<'static>>(g);

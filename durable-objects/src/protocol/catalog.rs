@@ -2,10 +2,11 @@
 //! goes through, and its audit trail.
 
 use super::{bind, FieldProblem, Protocol};
-use edgecart_domain::admin::{Conflict, Missing};
+use edgecart_domain::admin::{Conflict, Missing, StorePriceChange};
 use edgecart_domain::money::Currency;
 use edgecart_domain::records::{CatalogPointer, ProductRecord};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// All catalog writes go through this one object, which serializes them.
 pub const NAME: &str = "catalog";
@@ -25,6 +26,8 @@ pub enum CatalogCommand {
     ImportBatch(ImportBatch),
     Publish(Publish),
     Audit(Audit),
+    SetStorePrices(SetStorePrices),
+    ListStorePrices(ListStorePrices),
 }
 
 impl Protocol for CatalogCommand {
@@ -41,6 +44,8 @@ bind!(CatalogCommand {
     ImportBatch => Imported,
     Publish => Published,
     Audit => AuditPage,
+    SetStorePrices => StorePricesWritten,
+    ListStorePrices => StorePricePage,
 });
 
 /// Creates or replaces product `id`.
@@ -104,6 +109,40 @@ pub struct Audit {
     pub limit: u32,
 }
 
+/// Sets or removes some of one store's own prices, all or nothing (the
+/// Worker has read each currency and amount).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetStorePrices {
+    pub actor: Actor,
+    pub store: String,
+    pub prices: Vec<StorePriceChange>,
+}
+
+/// A page of one store's own prices, by SKU, after SKU `after`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListStorePrices {
+    pub store: String,
+    pub after: Option<String>,
+    pub limit: u32,
+}
+
+/// What a store price batch did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorePricesWritten {
+    /// How many prices changed (the others already were so).
+    pub changed: u32,
+    /// The live catalog after the write (published before replying).
+    pub pointer: Option<CatalogPointer>,
+}
+
+/// SKUs with prices of the store's own, in SKU order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StorePricePage {
+    pub skus: Vec<(String, BTreeMap<Currency, i64>)>,
+    /// More follow.
+    pub more: bool,
+}
+
 /// Why the writer refused a write; nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "refusal", rename_all = "snake_case")]
@@ -116,6 +155,9 @@ pub enum CatalogRefusal {
     NotFound { missing: Missing },
     /// The write contradicts the current state.
     Conflict { conflict: Conflict },
+    /// Entry `index` of a store price batch names a SKU the catalog does
+    /// not have.
+    UnknownSku { index: u32 },
 }
 
 /// What a single write did.

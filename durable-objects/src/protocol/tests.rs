@@ -150,6 +150,12 @@ fn catalog_writer_wire_format() {
             CatalogCommand::ImportBatch(_) => answers_of::<catalog::ImportBatch>("import_batch", a),
             CatalogCommand::Publish(_) => answers_of::<catalog::Publish>("publish", a),
             CatalogCommand::Audit(_) => answers_of::<catalog::Audit>("audit", a),
+            CatalogCommand::SetStorePrices(_) => {
+                answers_of::<catalog::SetStorePrices>("set_store_prices", a)
+            }
+            CatalogCommand::ListStorePrices(_) => {
+                answers_of::<catalog::ListStorePrices>("list_store_prices", a)
+            }
         },
         Some("refusal"),
     );
