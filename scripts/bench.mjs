@@ -317,29 +317,38 @@ const STORES = 100;
 
 /**
  * Catalog reads in one store among 100 next to the same reads in the default
- * store, in the same run: `STORES` stores are created through the admin API
- * (each selling two categories of the demo catalog), then list and search
- * run in the default store and in one of them (by the `store` selector),
- * with the no-op route, in interleaved rounds. Returns the section.
+ * store, in the same run: `STORES` stores, each selling two categories of
+ * the demo catalog with USD prices of its own for up to 1,000 of their SKUs
+ * (defined, and their isolate memory measured, by `edgecart-catalog stores`
+ * on the same demo catalog), are created through the admin API, then list
+ * and search run in the default store and in one of them (by the `store`
+ * selector), with the no-op route, in interleaved rounds. Returns the
+ * section.
  */
 async function benchStores(base, adminToken) {
-  const categories = (await (await fetch(`${base}/v1/categories`)).json()).items.map((c) => c.slug);
-  for (let i = 0; i < STORES; i++) {
-    const id = `s${String(i).padStart(3, '0')}`;
-    const pick = [categories[i % categories.length], categories[(i + 3) % categories.length]];
+  const files = generateDemoCatalog();
+  const defined = path.join(ROOT, '.cache', 'bench-stores.json');
+  const memory = JSON.parse(
+    output('cargo', ['run', '--quiet', '--release', '-p', 'edgecart-tools', '--', 'stores', '--products', files.products, '--categories', files.categories, '--count', String(STORES), '--out', defined], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }) ?? 'null',
+  );
+  if (!memory) throw new Error('edgecart-catalog stores failed');
+  for (const [i, s] of JSON.parse(fs.readFileSync(defined, 'utf8')).entries()) {
     await adminFetch(
       base,
       adminToken,
       'PUT',
-      `/admin/v1/stores/${id}`,
+      `/admin/v1/stores/${s.id}`,
       JSON.stringify({
         name: `Store ${i}`,
-        hosts: [`${id}.stores.localhost`],
+        hosts: [`${s.id}.stores.localhost`],
         default_currency: 'USD',
         currencies: ['USD', 'EUR'],
-        selection: { type: 'categories', categories: [...new Set(pick)] },
+        selection: { type: 'categories', categories: s.categories },
       }),
     );
+    await adminFetch(base, adminToken, 'POST', `/admin/v1/store/prices?store=${s.id}`, JSON.stringify({ prices: s.prices }));
   }
   const store = 's050';
   log(`stores: ${STORES} stores created; measuring the default store and ${store}`);
@@ -393,13 +402,14 @@ async function benchStores(base, adminToken) {
     STORES_SECTION,
     '',
     `Written by \`${ONLY.size === SECTIONS.length ? 'npm run bench' : `BENCH_ONLY=${[...ONLY].join(',')} npm run bench`}\` (scripts/bench.mjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC:`,
-    `wrk \`-t${WRK_THREADS} -c${CONNECTIONS} -d${DURATION_S}s\`, ${ROUNDS} interleaved rounds (the better one per scenario); ${STORES} stores configured, each selling two categories of the demo catalog; the store is chosen with the \`store\` selector.`,
+    `wrk \`-t${WRK_THREADS} -c${CONNECTIONS} -d${DURATION_S}s\`, ${ROUNDS} interleaved rounds (the better one per scenario); ${STORES} stores configured, each selling two categories of the demo catalog with USD prices of its own for up to 1,000 of their SKUs (${fmtInt(memory.own_prices)} in all); the store is chosen with the \`store\` selector.`,
     '',
     table,
     '',
     `- Target: list and search in a store among ${STORES} ≥ 0.9 × the same in the default store: list ${fmt(ratio('list'), 2)}, search ${fmt(ratio('search'), 2)} — ${verdict(ratio('list') >= 0.9 && ratio('search') >= 0.9)}`,
     `- Target: and ≥ 0.6 × (list) / 0.5 × (search) the no-op route: ${fmt(vsNoop('list'), 2)} / ${fmt(vsNoop('search'), 2)} — ${verdict(vsNoop('list') >= 0.6 && vsNoop('search') >= 0.5)}`,
-    '- A store\'s selection is a mask over the catalog and its facets, computed once per catalog version in each isolate (`Catalog::select`); the catalog itself is held once. Isolate memory per store is not measured yet.',
+    '- A store\'s selection is a mask over the catalog and its facets, and its own prices a sorted list by product and variant with the price ranges and orders they make, computed once per catalog version in each isolate (`Catalog::select`); the catalog itself is held once.',
+    `- Isolate memory (\`edgecart-catalog stores\`, a counting allocator, native 64-bit sizes, so upper bounds for wasm32): the decoded catalog of ${fmtInt(memory.products)} products ${fmtMiB(memory.catalog_bytes)}; one store ${fmtKiB(memory.one_store_bytes)}; all ${memory.stores} stores ${fmtMiB(memory.all_stores_bytes)} (${fmt(memory.all_stores_bytes / memory.catalog_bytes, 2)} × the catalog, ${fmt(memory.all_stores_bytes / memory.own_prices, 0)} bytes per own price, masks included): the stores cost their selections and price lists, not copies of the catalog (${memory.stores} copies would be ${fmtMiB(memory.catalog_bytes * memory.stores)}).`,
     '',
   ].join('\n');
 }
@@ -624,6 +634,8 @@ async function warmUp(url) {
 
 const fmt = (n, d) => (Number.isFinite(n) ? n.toFixed(d) : 'n/a');
 const fmtInt = (n) => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : 'n/a');
+const fmtKiB = (bytes) => `${fmt(bytes / 1024, 0)} KiB`;
+const fmtMiB = (bytes) => `${fmt(bytes / 1048576, 1)} MiB`;
 
 function flagOf(r) {
   const parts = [];

@@ -68,11 +68,15 @@ async function seedDemoShop(catalogVersion) {
 
 /**
  * The second demo store, beside the demo shop on the same catalog and
- * stock: a bank's rewards shop with its own name, colours, categories and
- * currency, at bank.localhost (browsers send *.localhost to this machine).
- * Written on every start (the write is idempotent).
+ * stock: a bank's rewards shop with its own name, colours, categories,
+ * currency (GBP, which the base catalog has no prices in) and price list
+ * (every SKU it sells, at its euro price converted and ending in .99), at
+ * bank.localhost (browsers send *.localhost to this machine). Written on
+ * every start (both writes are idempotent: a price already so changes
+ * nothing).
  */
 const BANK_HOST = 'bank.localhost';
+const BANK_CATEGORIES = ['coffee-tea', 'kitchen', 'audio'];
 async function seedRewardsStore() {
   await adminFetch(
     worker.url,
@@ -82,17 +86,33 @@ async function seedRewardsStore() {
     JSON.stringify({
       name: 'Harbour Bank Rewards',
       hosts: [BANK_HOST],
-      default_currency: 'EUR',
-      currencies: ['EUR'],
+      default_currency: 'GBP',
+      currencies: ['GBP'],
       skin: {
         name: 'Harbour Bank Rewards',
         colours: { brand: '#0b3d91', 'brand-ink': '#ffffff', accent: '#d4a017', bg: '#f3f6fb' },
         hero: 'Your points, spent on things you love',
         footer: 'Harbour Bank Rewards: a demo rewards store on Edgecart. No money moves.',
       },
-      selection: { type: 'categories', categories: ['coffee-tea', 'kitchen', 'audio'] },
+      selection: { type: 'categories', categories: BANK_CATEGORIES },
     }),
   );
+  const prices = [];
+  for (const line of fs.readFileSync(generateDemoCatalog().products, 'utf8').split('\n')) {
+    if (!line.trim()) continue;
+    const product = JSON.parse(line);
+    if (!BANK_CATEGORIES.includes(product.category)) continue;
+    for (const v of product.variants) {
+      const eur = v.prices.EUR ?? v.prices.USD;
+      prices.push({ sku: v.sku, currency: 'GBP', amount: Math.max(99, Math.round((eur * 0.86) / 100) * 100 - 1) });
+    }
+  }
+  let changed = 0;
+  for (let i = 0; i < prices.length; i += 1000) {
+    const r = await adminFetch(worker.url, token, 'POST', '/admin/v1/store/prices?store=bank', JSON.stringify({ prices: prices.slice(i, i + 1000) }));
+    changed += r.changed;
+  }
+  if (changed > 0) log(`set ${changed} prices of the rewards store's own (GBP)`);
 }
 
 let report;

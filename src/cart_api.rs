@@ -440,7 +440,9 @@ fn sold_here(ctx: &CartContext<'_>, sku: &str, prices: Option<SkuPrices>) -> Opt
     prices
         .filter(|p| ctx.catalog.find_selected(&p.product, selected).is_some())
         .map(|p| SkuPrices {
-            prices: selected.sku_prices(sku, &p.prices),
+            prices: ctx
+                .catalog
+                .sku_prices_in(selected, &p.product, sku, &p.prices),
             ..p
         })
 }

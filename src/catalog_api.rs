@@ -579,7 +579,7 @@ pub fn product_detail(
             .iter()
             .map(|v| {
                 // The store's price where it has its own, else the base one.
-                let prices = selected.sku_prices(&v.sku, &v.prices);
+                let prices = catalog.sku_prices_in(selected, &record.id, &v.sku, &v.prices);
                 Variant {
                     sku: &v.sku,
                     name: &v.name,

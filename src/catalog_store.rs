@@ -457,11 +457,12 @@ impl<'a> CatalogStore<'a> {
         if let Some(selected) = cached {
             return Ok(selected);
         }
-        let own: Option<Rc<StorePriceRecord>> = match own_key {
-            Some(key) => Some(self.shard(key).await?),
+        // Read for this computation only (the result keeps what it needs).
+        let own: Option<StorePriceRecord> = match own_key {
+            Some(key) => Some(self.immutable(&key).await?),
             None => None,
         };
-        let selected = Rc::new(catalog.select(&store.selection, own.as_deref()));
+        let selected = Rc::new(catalog.select(&store.selection, own));
         CACHE.with(|c| {
             c.borrow_mut().selections.insert(
                 store.id.clone(),
@@ -503,26 +504,31 @@ impl<'a> CatalogStore<'a> {
         Ok(shard.skus.get(sku).cloned())
     }
 
-    /// An immutable shard, from the isolate's cache or KV.
-    async fn shard<T: DeserializeOwned + 'static>(&self, key: String) -> Result<Rc<T>, ApiError> {
+    /// An immutable KV record (content-addressed: KV may cache it at the
+    /// edge), read and decoded; not kept in the isolate.
+    async fn immutable<T: DeserializeOwned>(&self, key: &str) -> Result<T, ApiError> {
         let unavailable = |cause: String| ApiError::CatalogUnavailable { cause };
-        if let Some(shard) = CACHE.with(|c| c.borrow().shards.get(&key).cloned()) {
-            return shard
-                .downcast::<T>()
-                .map_err(|_| unavailable(format!("{key} is cached as another type")));
-        }
         let json = self
             .kv
-            .get(&key)
+            .get(key)
             .cache_ttl(IMMUTABLE_CACHE_TTL_S)
             .text()
             .await
             .map_err(|e| unavailable(format!("reading {key}: {e}")))?
             .ok_or_else(|| unavailable(format!("{key} is not visible here yet")))?;
-        let shard: Rc<T> = Rc::new(
-            serde_json::from_str(&json)
-                .map_err(|e| unavailable(format!("{key} does not decode: {e}")))?,
-        );
+        serde_json::from_str(&json).map_err(|e| unavailable(format!("{key} does not decode: {e}")))
+    }
+
+    /// An immutable shard, from the isolate's cache or KV.
+    async fn shard<T: DeserializeOwned + 'static>(&self, key: String) -> Result<Rc<T>, ApiError> {
+        if let Some(shard) = CACHE.with(|c| c.borrow().shards.get(&key).cloned()) {
+            return shard
+                .downcast::<T>()
+                .map_err(|_| ApiError::CatalogUnavailable {
+                    cause: format!("{key} is cached as another type"),
+                });
+        }
+        let shard: Rc<T> = Rc::new(self.immutable(&key).await?);
         CACHE.with(|c| {
             let mut c = c.borrow_mut();
             if c.shards.len() >= SHARD_CACHE_MAX {

@@ -202,11 +202,23 @@ pub struct Selected {
     columns: Vec<Column>,
     /// Per category: how many selected products it has.
     categories: Vec<u32>,
-    /// Per product its own prices touch: the store's price range per
-    /// currency (same order as `columns`).
-    repriced: HashMap<u32, Vec<Option<[i64; 2]>>>,
-    /// SKU → currency → amount: the store's own prices.
-    own: BTreeMap<String, BTreeMap<Currency, i64>>,
+    /// Per product its own prices touch: its row in `ranges`.
+    repriced: HashMap<u32, u32>,
+    /// Per repriced product, per currency (same order as `columns`), the
+    /// store's lowest and highest price ([`NOT_PRICED`] for none).
+    ranges: Vec<[i64; 2]>,
+    /// The store's own prices, by (product, variant, currency).
+    own: Vec<OwnPrice>,
+}
+
+/// One of a store's own prices, by where its SKU is in the catalog.
+#[derive(Debug, Clone, Copy)]
+struct OwnPrice {
+    amount: i64,
+    doc: u32,
+    /// Index of the variant in the listing's SKUs.
+    variant: u16,
+    currency: Currency,
 }
 
 #[derive(Debug, Clone)]
@@ -227,7 +239,8 @@ impl Selected {
             columns: Vec::new(),
             categories: Vec::new(),
             repriced: HashMap::new(),
-            own: BTreeMap::new(),
+            ranges: Vec::new(),
+            own: Vec::new(),
         }
     }
 
@@ -242,19 +255,17 @@ impl Selected {
         self.docs.as_ref().map(|d| d.iter().filter(|&&b| b).count())
     }
 
-    /// A SKU's price list in this store: its base prices with the store's
-    /// own in their place.
-    pub fn sku_prices(&self, sku: &str, base: &BTreeMap<Currency, i64>) -> BTreeMap<Currency, i64> {
-        let mut prices = base.clone();
-        if let Some(own) = self.own.get(sku) {
-            prices.extend(own.iter().map(|(c, a)| (*c, *a)));
-        }
-        prices
-    }
-
-    /// How many SKUs have prices of the store's own.
+    /// How many prices of its own the store has.
     pub fn own_price_count(&self) -> usize {
         self.own.len()
+    }
+
+    /// The store's price range of repriced doc `doc` in column `ci`.
+    fn range(&self, doc: u32, ci: usize) -> Option<Option<[i64; 2]>> {
+        let row = *self.repriced.get(&doc)? as usize;
+        let width = self.columns.len();
+        let r = self.ranges[row * width + ci];
+        Some((r[0] != NOT_PRICED).then_some(r))
     }
 }
 
@@ -596,8 +607,8 @@ impl Catalog {
         currency: Currency,
     ) -> Option<PriceRange> {
         let ci = self.column_of(selected, currency)?;
-        let range = match selected.repriced.get(&listing.doc) {
-            Some(r) => r[ci],
+        let range = match selected.range(listing.doc, ci) {
+            Some(r) => r,
             None => listing.prices.get(ci).copied().flatten(),
         };
         range.map(|[lo, hi]| PriceRange {
@@ -630,8 +641,8 @@ impl Catalog {
     /// A doc's lowest price in column `ci` for the store ([`NOT_PRICED`]
     /// if it has none there).
     fn lowest_in(&self, selected: &Selected, ci: usize, doc: u32) -> i64 {
-        match selected.repriced.get(&doc) {
-            Some(r) => r[ci].map_or(NOT_PRICED, |r| r[0]),
+        match selected.range(doc, ci) {
+            Some(r) => r.map_or(NOT_PRICED, |r| r[0]),
             None => self
                 .from_price
                 .get(ci)
@@ -641,10 +652,46 @@ impl Catalog {
 
     /// A doc's price band in column `ci` for the store.
     fn band_in(&self, selected: &Selected, ci: usize, unit: i64, doc: u32) -> u8 {
-        match selected.repriced.get(&doc) {
-            Some(_) => band_of(self.lowest_in(selected, ci, doc).max(0), unit),
-            None => self.price_band.get(ci).map_or(0, |b| b[doc as usize]),
+        if selected.repriced.contains_key(&doc) {
+            band_of(self.lowest_in(selected, ci, doc).max(0), unit)
+        } else {
+            self.price_band.get(ci).map_or(0, |b| b[doc as usize])
         }
+    }
+
+    /// A SKU's price list in the store `selected` describes: its base
+    /// prices (`base`, of product `product`) with the store's own in their
+    /// place.
+    pub fn sku_prices_in(
+        &self,
+        selected: &Selected,
+        product: &str,
+        sku: &str,
+        base: &BTreeMap<Currency, i64>,
+    ) -> BTreeMap<Currency, i64> {
+        let mut prices = base.clone();
+        if selected.own.is_empty() {
+            return prices;
+        }
+        let Some(&doc) = self.by_id.get(product) else {
+            return prices;
+        };
+        let Some(variant) = self.products[doc as usize]
+            .skus
+            .iter()
+            .position(|s| s == sku)
+        else {
+            return prices;
+        };
+        let key = (doc, variant as u16);
+        let start = selected.own.partition_point(|o| (o.doc, o.variant) < key);
+        for o in selected.own[start..]
+            .iter()
+            .take_while(|o| (o.doc, o.variant) == key)
+        {
+            prices.insert(o.currency, o.amount);
+        }
+        prices
     }
 
     /// Checks a query against this catalog, as the store `selected`
@@ -715,7 +762,7 @@ impl Catalog {
     /// What a store makes of this catalog version: the products
     /// `selection` names, at the store's own prices (`own`, the record
     /// this version names for the store, if any).
-    pub fn select(&self, selection: &Selection, own: Option<&StorePriceRecord>) -> Selected {
+    pub fn select(&self, selection: &Selection, own: Option<StorePriceRecord>) -> Selected {
         let all = matches!(selection, Selection::All {});
         if all && own.is_none() {
             return Selected::all();
@@ -746,24 +793,52 @@ impl Catalog {
             .chain(&extra_currencies)
             .copied()
             .collect();
-        let repriced: HashMap<u32, Vec<Option<[i64; 2]>>> = own
-            .iter()
-            .flat_map(|o| &o.products)
-            .filter_map(|(id, ranges)| {
-                let doc = *self.by_id.get(id)?;
-                Some((
-                    doc,
-                    currencies.iter().map(|c| ranges.get(c).copied()).collect(),
-                ))
-            })
-            .collect();
+        let mut repriced = HashMap::new();
+        let mut ranges = Vec::new();
+        let mut own_prices = Vec::new();
+        if let Some(o) = &own {
+            for (id, r) in &o.products {
+                let Some(&doc) = self.by_id.get(id) else {
+                    continue;
+                };
+                repriced.insert(doc, repriced.len() as u32);
+                ranges.extend(
+                    currencies
+                        .iter()
+                        .map(|c| r.get(c).copied().unwrap_or([NOT_PRICED, NOT_PRICED])),
+                );
+                for (variant, sku) in self.products[doc as usize].skus.iter().enumerate() {
+                    for (currency, amount) in o.skus.get(sku).into_iter().flatten() {
+                        own_prices.push(OwnPrice {
+                            amount: *amount,
+                            doc,
+                            variant: variant as u16,
+                            currency: *currency,
+                        });
+                    }
+                }
+            }
+        }
+        own_prices.sort_by_key(|o| (o.doc, o.variant, o.currency));
+        own_prices.shrink_to_fit();
+        ranges.shrink_to_fit();
+        repriced.shrink_to_fit();
         let mut selected = Selected {
             docs,
             extra_currencies,
-            columns: Vec::new(),
+            // One per currency from the start: `range` reads rows of that width.
+            columns: currencies
+                .iter()
+                .map(|_| Column {
+                    facets: Facets::new(0),
+                    asc: Vec::new(),
+                    desc: Vec::new(),
+                })
+                .collect(),
             categories: Vec::new(),
             repriced,
-            own: own.map(|o| o.skus.clone()).unwrap_or_default(),
+            ranges,
+            own: own_prices,
         };
         let mut repriced_docs: Vec<u32> = selected.repriced.keys().copied().collect();
         repriced_docs.sort_unstable();
@@ -791,12 +866,11 @@ impl Catalog {
                 keyed.sort_by(|a, b| self.cmp_keyed(a, b));
                 keyed.into_iter().map(|(_, d)| d).collect::<Vec<u32>>()
             };
-            let column = Column {
+            selected.columns[ci] = Column {
                 facets,
                 asc: order(SortOrder::PriceAsc),
                 desc: order(SortOrder::PriceDesc),
             };
-            selected.columns.push(column);
         }
         if let Some(docs) = &selected.docs {
             let mut categories = vec![0u32; self.categories.len()];

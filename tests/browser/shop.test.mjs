@@ -131,13 +131,13 @@ async function fillCheckout(page, email, card = '4242 4242 4242 4242') {
 const email = (what) => `${what}-${STARTED}@example.com`;
 
 describe('a second store in Chromium', () => {
-  test("a rewards store on its own host: its name, colours, headline, categories and currency; screenshots of both stores", async () => {
+  test("a rewards store on its own host: its name, colours, headline, categories, own price list and currency; screenshots of both stores", async () => {
     const host = 'rewards.bank.localhost';
     const put = await call('PUT', '/admin/v1/stores/bank', {
       name: 'Harbour Bank Rewards',
       hosts: [host],
-      default_currency: 'EUR',
-      currencies: ['EUR'],
+      default_currency: 'GBP',
+      currencies: ['GBP'],
       skin: {
         name: 'Harbour Bank Rewards',
         colours: { brand: '#0b3d91', 'brand-ink': '#ffffff' },
@@ -147,6 +147,17 @@ describe('a second store in Chromium', () => {
       selection: { type: 'categories', categories: [first.category.slug] },
     });
     assert.ok([200, 201].includes(put.status), put.text);
+    // Its own price list, in a currency the base catalog has none in: 12
+    // products of its category, each variant at £10.99, £11.99, ...
+    const slug = first.category.slug;
+    const picked = (await (await fetch(`${BASE}/v1/products?category=${slug}&limit=12`)).json()).items;
+    const own = [];
+    for (const item of picked) {
+      const p = await (await fetch(`${BASE}/v1/products/${item.id}`)).json();
+      for (const v of p.variants) own.push({ sku: v.sku, currency: 'GBP', amount: 1099 + own.length * 100 });
+    }
+    const priced = await call('POST', '/admin/v1/store/prices?store=bank', { prices: own });
+    assert.equal(priced.status, 200, priced.text);
     const bank = BASE.replace('127.0.0.1', host);
     const { context, page } = await shopper(browser);
     await page.goto(`${bank}/`);
@@ -161,8 +172,17 @@ describe('a second store in Chromium', () => {
     await page.goto(`${bank}/products`);
     await page.waitForSelector('.card');
     const prices = await page.locator('.card .price').allTextContents();
-    assert.ok(prices.length > 0 && prices.every((p) => p.includes('€')), prices.join(' '));
+    assert.equal(prices.length, picked.length, prices.join(' '));
+    assert.ok(prices.every((p) => p.includes('£')), prices.join(' '));
+    assert.ok(prices.some((p) => p.includes('£10.99')), prices.join(' '));
     await screenshot(page, 'bank-listing');
+    // The product page and the cart charge the store's own price.
+    await page.goto(`${bank}/products/${picked[0].slug}`);
+    await page.locator('#price', { hasText: '£' }).waitFor();
+    const firstOwn = own.slice(0, picked[0].variant_count).map((o) => `£${(o.amount / 100).toFixed(2)}`);
+    const shown = (await page.textContent('#price')).trim();
+    assert.ok(firstOwn.some((t) => shown.includes(t)), `${shown} is one of ${firstOwn.join(', ')}`);
+    await screenshot(page, 'bank-product');
     // The default store, on its own host, is unchanged.
     await page.goto(`${BASE}/`);
     assert.equal((await page.locator('header.site .brand').textContent()).trim(), 'Edgecart');

@@ -6,15 +6,23 @@
 //!
 //! Usage: `edgecart-catalog demo [--seed N] [--size N] --products FILE --categories FILE [--stock FILE]`
 //!
+//! `edgecart-catalog stores --products FILE --categories FILE --count N --out FILE`:
+//! the stores benchmark's stores and their memory (see `stores.rs`).
+//!
 //! It writes files only; it never talks to a network.
 
+mod stores;
+
 use edgecart_domain::demo;
+
+#[global_allocator]
+static ALLOC: stores::Counting = stores::Counting;
 use std::io::Write;
 use std::process::ExitCode;
 
 fn usage() -> ExitCode {
     eprintln!(
-        "usage: edgecart-catalog demo [--seed N] [--size N] --products FILE --categories FILE [--stock FILE]"
+        "usage: edgecart-catalog demo [--seed N] [--size N] --products FILE --categories FILE [--stock FILE]\n       edgecart-catalog stores --products FILE --categories FILE [--count N] --out FILE"
     );
     ExitCode::from(2)
 }
@@ -47,6 +55,9 @@ fn write_files(
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("stores") {
+        return stores_command(&args[1..]);
+    }
     if args.first().map(String::as_str) != Some("demo") {
         return usage();
     }
@@ -87,6 +98,39 @@ fn main() -> ExitCode {
         }
         Err(e) => {
             eprintln!("cannot write the demo catalog: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn stores_command(args: &[String]) -> ExitCode {
+    let (mut products, mut categories, mut count, mut out) = (None, None, 100, None);
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let Some(value) = it.next() else {
+            return usage();
+        };
+        match flag.as_str() {
+            "--products" => products = Some(value.clone()),
+            "--categories" => categories = Some(value.clone()),
+            "--count" => match value.parse() {
+                Ok(n) if n > 0 => count = n,
+                _ => return usage(),
+            },
+            "--out" => out = Some(value.clone()),
+            _ => return usage(),
+        }
+    }
+    let (Some(products), Some(categories), Some(out)) = (products, categories, out) else {
+        return usage();
+    };
+    match stores::run(&products, &categories, count, &out) {
+        Ok(report) => {
+            println!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("stores: {e}");
             ExitCode::FAILURE
         }
     }
