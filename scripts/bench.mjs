@@ -361,21 +361,9 @@ async function benchStores(base, adminToken) {
     { name: 'list-uncached, default store', path: '/v1/products', vary: true },
     { name: `list-uncached, store ${store}`, path: `/v1/products?store=${store}`, vary: true },
   ];
+  const rounds = await measureRounds(base, scenarios, 'stores');
   for (const s of scenarios) {
-    const w = await warmUp(`${base}${s.path}`);
-    if (w.status !== 200) throw new Error(`${s.path} answered ${w.status}`);
-    s.total = JSON.parse(w.body)?.total;
-    if (s.vary) s.script = varyingQueryScript(s.path);
-    await runWrk(`${base}${s.path}`, WARMUP_WRK_SECONDS, s.script);
-  }
-  const rounds = [];
-  for (let round = 1; round <= ROUNDS; round++) {
-    const results = {};
-    for (const s of scenarios) {
-      results[s.name] = parseWrk(await runWrk(`${base}${s.path}`, DURATION_S, s.script));
-      log(`stores round ${round}: ${s.name}: ${fmt(results[s.name].rps, 1)} req/s`);
-    }
-    rounds.push(results);
+    if (s.status !== 200) throw new Error(`${s.path} answered ${s.status}`);
   }
   // Per scenario the better round, with that round's noop and default-store twin.
   const best = scenarios.map((s) => {
@@ -607,6 +595,41 @@ function parseWrk(text) {
  * A failed request (e.g. while wrangler dev rebuilds after a source change)
  * is counted and retried after a pause, within the same bounds.
  */
+/**
+ * Warms every scenario up (sequential fetches, which also record its
+ * status, size and match count, then a short wrk run, so the isolate has
+ * decoded the catalog and JIT-ed), then measures every scenario once per
+ * round, rounds interleaved. Returns the rounds (scenario name → wrk result).
+ */
+async function measureRounds(base, scenarios, label) {
+  for (const s of scenarios) {
+    const w = await warmUp(`${base}${s.path}`);
+    s.status = w.status;
+    s.bytes = w.bytes;
+    s.warmupBad = w.bad;
+    try {
+      const body = JSON.parse(w.body);
+      if (typeof body.total === 'number') s.total = body.total;
+    } catch {
+      // not JSON; the status says enough
+    }
+    log(`${label} warm-up ${s.name}: ${w.fetches} fetches, HTTP ${w.status}, ${w.bytes} bytes${s.total !== undefined ? `, total ${s.total}` : ''}`);
+    if (s.vary) s.script = varyingQueryScript(s.path);
+    await runWrk(`${base}${s.path}`, WARMUP_WRK_SECONDS, s.script);
+  }
+  const rounds = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const results = {};
+    for (const s of scenarios) {
+      const r = parseWrk(await runWrk(`${base}${s.path}`, DURATION_S, s.script));
+      results[s.name] = r;
+      log(`${label} round ${round}/${ROUNDS}: ${s.name}: ${fmt(r.rps, 1)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms`);
+    }
+    rounds.push(results);
+  }
+  return rounds;
+}
+
 async function warmUp(url) {
   const until = Date.now() + WARMUP_FETCH_DEADLINE_MS;
   let first = null;
@@ -750,36 +773,7 @@ try {
       { name: 'detail', path: `/v1/products/${encodeURIComponent(slug)}`, what: 'one product by slug, full record' },
     ];
 
-    // Warm up: sequential fetches (also records status, size and match count),
-    // then a short wrk run, so the isolate has decoded the catalog and JIT-ed.
-    for (const s of scenarios) {
-      const w = await warmUp(`${base}${s.path}`);
-      s.status = w.status;
-      s.bytes = w.bytes;
-      s.warmupBad = w.bad;
-      try {
-        const body = JSON.parse(w.body);
-        if (typeof body.total === 'number') s.total = body.total;
-      } catch {
-        // not JSON; the status says enough
-      }
-      log(`warm-up ${s.name}: ${w.fetches} fetches, HTTP ${w.status}, ${w.bytes} bytes${s.total !== undefined ? `, total ${s.total}` : ''}`);
-      if (s.vary) s.script = varyingQueryScript(s.path);
-      await runWrk(`${base}${s.path}`, WARMUP_WRK_SECONDS, s.script);
-    }
-
-    // Measure: every scenario once per round, rounds interleaved.
-    const rounds = [];
-    for (let round = 1; round <= ROUNDS; round++) {
-      const results = {};
-      for (const s of scenarios) {
-        log(`round ${round}/${ROUNDS}: ${s.name} (${DURATION_S}s)`);
-        const r = parseWrk(await runWrk(`${base}${s.path}`, DURATION_S, s.script));
-        results[s.name] = r;
-        log(`  ${fmt(r.rps, 1)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms`);
-      }
-      rounds.push(results);
-    }
+    const rounds = await measureRounds(base, scenarios, 'reads');
 
     // Per scenario: the better round, and the ratio to that round's noop. A
     // round whose scenario or noop run had errors counts only if

@@ -187,12 +187,18 @@ impl StockFlags {
 /// prices ([`StorePriceRecord`], which replace base prices for the
 /// products they touch), with the facets and price orders they make,
 /// computed once per version and store. Nothing of the catalog is copied:
-/// a store costs its mask and what its own prices touch.
+/// a store costs one slot per product and what its own prices touch.
 /// [`Selected::all`] is every product at base prices.
 #[derive(Debug, Clone)]
 pub struct Selected {
-    /// Per product (as the catalog indexes them): whether it is sold.
-    docs: Option<Vec<bool>>,
+    /// Whether the store sells every product (its selection is `all`).
+    sells_all: bool,
+    /// Per product (as the catalog indexes them): [`NOT_SOLD`], [`AT_BASE`]
+    /// (sold at base prices), or sold at the store's own prices (row
+    /// `slot - REPRICED` of `ranges`). Empty for [`Selected::all`]: every
+    /// product, at base prices. One array read answers both questions the
+    /// filter-and-facet scan asks of each product.
+    slots: Vec<u32>,
     /// Currencies the store's own prices use that the catalog has none in
     /// (they follow the catalog's in the store's currency order).
     extra_currencies: Vec<Currency>,
@@ -202,10 +208,8 @@ pub struct Selected {
     columns: Vec<Column>,
     /// Per category: how many selected products it has.
     categories: Vec<u32>,
-    /// Per product its own prices touch: its row in `ranges`.
-    repriced: HashMap<u32, u32>,
-    /// Per repriced product, per currency (same order as `columns`), the
-    /// store's lowest and highest price ([`NOT_PRICED`] for none).
+    /// Per repriced product sold, per currency (same order as `columns`),
+    /// the store's lowest and highest price ([`NOT_PRICED`] for none).
     ranges: Vec<[i64; 2]>,
     /// The store's own prices, by (product, variant, currency).
     own: Vec<OwnPrice>,
@@ -234,25 +238,35 @@ impl Selected {
     /// Every product, at base prices.
     pub fn all() -> Self {
         Selected {
-            docs: None,
+            sells_all: true,
+            slots: Vec::new(),
             extra_currencies: Vec::new(),
             columns: Vec::new(),
             categories: Vec::new(),
-            repriced: HashMap::new(),
             ranges: Vec::new(),
             own: Vec::new(),
         }
     }
 
+    fn slot(&self, doc: u32) -> u32 {
+        if self.slots.is_empty() {
+            return AT_BASE;
+        }
+        self.slots.get(doc as usize).copied().unwrap_or(NOT_SOLD)
+    }
+
     fn includes(&self, doc: u32) -> bool {
-        self.docs
-            .as_ref()
-            .is_none_or(|d| d.get(doc as usize).copied().unwrap_or(false))
+        self.slot(doc) != NOT_SOLD
+    }
+
+    /// Whether the store prices `doc` itself.
+    fn repriced(&self, doc: u32) -> bool {
+        self.slot(doc) >= REPRICED
     }
 
     /// How many products are sold (`None`: every product).
     pub fn count(&self) -> Option<usize> {
-        self.docs.as_ref().map(|d| d.iter().filter(|&&b| b).count())
+        (!self.sells_all).then(|| self.slots.iter().filter(|&&s| s != NOT_SOLD).count())
     }
 
     /// How many prices of its own the store has.
@@ -262,7 +276,7 @@ impl Selected {
 
     /// The store's price range of repriced doc `doc` in column `ci`.
     fn range(&self, doc: u32, ci: usize) -> Option<Option<[i64; 2]>> {
-        let row = *self.repriced.get(&doc)? as usize;
+        let row = self.slot(doc).checked_sub(REPRICED)? as usize;
         let width = self.columns.len();
         let r = self.ranges[row * width + ci];
         Some((r[0] != NOT_PRICED).then_some(r))
@@ -652,7 +666,7 @@ impl Catalog {
 
     /// A doc's price band in column `ci` for the store.
     fn band_in(&self, selected: &Selected, ci: usize, unit: i64, doc: u32) -> u8 {
-        if selected.repriced.contains_key(&doc) {
+        if selected.repriced(doc) {
             band_of(self.lowest_in(selected, ci, doc).max(0), unit)
         } else {
             self.price_band.get(ci).map_or(0, |b| b[doc as usize])
@@ -767,19 +781,22 @@ impl Catalog {
         if all && own.is_none() {
             return Selected::all();
         }
-        let docs: Option<Vec<bool>> = (!all).then(|| {
-            self.products
-                .iter()
-                .enumerate()
-                .map(|(d, p)| {
-                    let category = self
-                        .categories
-                        .get(usize::from(self.doc_category[d]))
-                        .map(|c| c.slug.as_str());
-                    selection.includes(&p.id, category)
-                })
-                .collect()
-        });
+        let mut slots: Vec<u32> = self
+            .products
+            .iter()
+            .enumerate()
+            .map(|(d, p)| {
+                let category = self
+                    .categories
+                    .get(usize::from(self.doc_category[d]))
+                    .map(|c| c.slug.as_str());
+                if all || selection.includes(&p.id, category) {
+                    AT_BASE
+                } else {
+                    NOT_SOLD
+                }
+            })
+            .collect();
         let mut extra_currencies: Vec<Currency> = own
             .iter()
             .flat_map(|o| o.products.values().flat_map(|r| r.keys().copied()))
@@ -793,15 +810,21 @@ impl Catalog {
             .chain(&extra_currencies)
             .copied()
             .collect();
-        let mut repriced = HashMap::new();
+        let mut repriced_docs: Vec<u32> = Vec::new();
         let mut ranges = Vec::new();
         let mut own_prices = Vec::new();
         if let Some(o) = &own {
             for (id, r) in &o.products {
-                let Some(&doc) = self.by_id.get(id) else {
+                // Products the store does not sell need no prices of its own.
+                let Some(&doc) = self
+                    .by_id
+                    .get(id)
+                    .filter(|&&d| slots[d as usize] != NOT_SOLD)
+                else {
                     continue;
                 };
-                repriced.insert(doc, repriced.len() as u32);
+                slots[doc as usize] = REPRICED + repriced_docs.len() as u32;
+                repriced_docs.push(doc);
                 ranges.extend(
                     currencies
                         .iter()
@@ -822,9 +845,9 @@ impl Catalog {
         own_prices.sort_by_key(|o| (o.doc, o.variant, o.currency));
         own_prices.shrink_to_fit();
         ranges.shrink_to_fit();
-        repriced.shrink_to_fit();
         let mut selected = Selected {
-            docs,
+            sells_all: all,
+            slots,
             extra_currencies,
             // One per currency from the start: `range` reads rows of that width.
             columns: currencies
@@ -836,11 +859,9 @@ impl Catalog {
                 })
                 .collect(),
             categories: Vec::new(),
-            repriced,
             ranges,
             own: own_prices,
         };
-        let mut repriced_docs: Vec<u32> = selected.repriced.keys().copied().collect();
         repriced_docs.sort_unstable();
         for (ci, currency) in currencies.iter().enumerate() {
             let unit = currency.major_unit();
@@ -872,11 +893,11 @@ impl Catalog {
                 desc: order(SortOrder::PriceDesc),
             };
         }
-        if let Some(docs) = &selected.docs {
+        if !all {
             let mut categories = vec![0u32; self.categories.len()];
-            for (d, &sold) in docs.iter().enumerate() {
+            for (d, &slot) in selected.slots.iter().enumerate() {
                 if let Some(c) = categories.get_mut(usize::from(self.doc_category[d])) {
-                    *c += u32::from(sold);
+                    *c += u32::from(slot != NOT_SOLD);
                 }
             }
             selected.categories = categories;
@@ -898,7 +919,7 @@ impl Catalog {
         let mut a = base
             .iter()
             .copied()
-            .filter(move |d| !selected.repriced.contains_key(d))
+            .filter(move |&d| !selected.repriced(d))
             .peekable();
         let mut b = own.iter().copied().peekable();
         let keyed = move |d: u32| (self.key(d, sort, self.lowest_in(selected, ci, d), 0), d);
@@ -933,12 +954,12 @@ impl Catalog {
         self.categories
             .iter()
             .enumerate()
-            .filter_map(move |(i, c)| match &selected.docs {
-                None => Some((c, c.product_count)),
-                Some(_) => {
-                    let n = selected.categories.get(i).copied().unwrap_or(0);
-                    (n > 0).then_some((c, n))
+            .filter_map(move |(i, c)| {
+                if selected.sells_all {
+                    return Some((c, c.product_count));
                 }
+                let n = selected.categories.get(i).copied().unwrap_or(0);
+                (n > 0).then_some((c, n))
             })
     }
 
@@ -1205,6 +1226,12 @@ fn band_of(price: i64, unit: i64) -> u8 {
 
 /// Marks a doc without a price in a currency in [`Catalog::from_price`].
 const NOT_PRICED: i64 = -1;
+
+/// [`Selected`]'s slots: not sold, sold at base prices, and the first row
+/// of the store's own price ranges.
+const NOT_SOLD: u32 = 0;
+const AT_BASE: u32 = 1;
+const REPRICED: u32 = 2;
 
 /// The words of a query, normalised: stop words dropped (except the last,
 /// which may still be typed out), duplicates dropped.

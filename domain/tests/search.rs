@@ -754,7 +754,12 @@ fn a_store_lists_its_own_prices_in_price_order() {
 fn a_sku_costs_the_store_price_where_it_has_one() {
     let (catalog, selected, products, own) = demo_store();
     let mut checked = 0;
-    for p in products.iter().take(300) {
+    let sold = ["coffee-tea", "kitchen", "audio"];
+    for p in products
+        .iter()
+        .filter(|p| sold.contains(&p.category.as_str()))
+        .take(300)
+    {
         for v in &p.variants {
             let got = catalog.sku_prices_in(selected, &p.id, &v.sku, &v.prices);
             let mut want = v.prices.clone();
