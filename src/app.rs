@@ -416,7 +416,8 @@ async fn dispatch(
                 detail: "No order has this id, or the token does not open it.".into(),
             })?;
             let (store, id) = (&request.store()?.id, request.path.param("id"));
-            checkout_api::transition(env, store, id, Some(token), OrderEvent::Cancel).await
+            let actor = edgecart_domain::audit::SHOPPER;
+            checkout_api::transition(env, store, id, Some(token), actor, OrderEvent::Cancel).await
         }
         H::ListOrders => checkout_api::list_orders(env, &request.store()?.id, &request.query).await,
         H::AdminGetOrder => {
@@ -430,7 +431,8 @@ async fn dispatch(
                 _ => OrderEvent::Cancel,
             };
             let (store, id) = (&request.store()?.id, request.path.param("id"));
-            checkout_api::transition(env, store, id, None, event).await
+            let actor = request.caller.label();
+            checkout_api::transition(env, store, id, None, actor, event).await
         }
         H::PutProduct
         | H::DeleteProduct
@@ -452,7 +454,8 @@ async fn dispatch(
         | H::ListPromotions
         | H::GetPromotion
         | H::PutPromotion
-        | H::DeletePromotion => store_api::handle(&mut request, env).await,
+        | H::DeletePromotion
+        | H::ListStoreAudit => store_api::handle(&mut request, env).await,
         H::ListStores | H::GetStoreProfile | H::PutStoreProfile => {
             let config = config(env)?;
             store_api::handle_stores(&mut request, env, &config, now_ms).await

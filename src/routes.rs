@@ -174,6 +174,7 @@ pub enum Handler {
     GetPromotion,
     PutPromotion,
     DeletePromotion,
+    ListStoreAudit,
     ListStores,
     GetStoreProfile,
     PutStoreProfile,
@@ -292,6 +293,9 @@ pub const ROUTES: &[Route] = &[
     route("/admin/v1/promotions/{id}",             &[op(Get,    H::GetPromotion,     Viewer, NONE),
                                                      op(Put,    H::PutPromotion,     Admin,  NONE),
                                                      op(Delete, H::DeletePromotion,  Admin,  NONE)]),
+    // Admin: the store's audit trail (its configuration, promotions, order
+    // actions and profile).
+    route("/admin/v1/store/audit",                 &[op(Get,    H::ListStoreAudit,   Viewer, PAGE_PARAMS)]),
 ];
 
 /// Most `{name}` segments in one path pattern.
