@@ -355,7 +355,14 @@ pub async fn handle(
         .unwrap_or_else(crate::app::random_id);
     let op_id = format!("{actor}:{key}");
     let reply = match request.handler {
-        H::ListAudit => return audit(env, &request.query).await,
+        H::ListAudit => {
+            return audit_page(&request.query, |after, limit| async move {
+                Ok(ask(env, NAME, catalog::Audit { after, limit })
+                    .await?
+                    .entries)
+            })
+            .await
+        }
         H::ListMovements => {
             let sku = path.param("sku");
             inventory_api::require_sku(&CatalogStore::from_env(env, config)?, now_ms, sku).await?;
@@ -524,40 +531,62 @@ async fn import(
     Ok(ApiResponse::json(&report))
 }
 
-/// One change, as the audit trail records it. Entries are append-only and
-/// numbered in commit order; each was written atomically with its change.
+/// One change, as an audit trail records it: the shared trail (`GET
+/// /admin/v1/audit`: the catalog) or a store's (`GET /admin/v1/store/audit`:
+/// its configuration, promotions, order actions and profile). Entries are
+/// append-only and numbered in the order their trail recorded them; each
+/// was committed atomically with its change (an order action or a profile
+/// change is then delivered to the store's trail, and numbered when it
+/// arrives: `at` is when it was committed).
 // (An audit entry as the API shows it: its snapshots are the JSON
 // documents as stored, verbatim; an unreadable one shows as null.)
 #[derive(Debug, Serialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[cfg_attr(feature = "openapi", schemars(rename = "AuditEntry", extend("examples" = [{"seq": 42, "at": "2026-11-21T12:00:00.000Z", "actor": "ops", "action": "price.set", "target": "price:KTL-1-STEEL:USD", "fields": ["prices.USD"], "before": {"amount": 2500, "currency": "USD"}, "after": {"amount": 2600, "currency": "USD"}}])))]
+#[cfg_attr(feature = "openapi", schemars(rename = "AuditEntry", extend("examples" = [{"seq": 42, "at": "2026-11-21T12:00:00.000Z", "actor": "ops", "store": null, "action": "price.set", "target": "price:KTL-1-STEEL:USD", "fields": ["prices.USD"], "before": {"amount": 2500, "currency": "USD"}, "after": {"amount": 2600, "currency": "USD"}}, {"seq": 7, "at": "2026-11-21T12:05:00.000Z", "actor": "bank-ops", "store": "bank", "action": "order.refund", "target": "order:ord_3b9d2f4a6c8e0a1b2c3d4e5f", "fields": ["status"], "before": {"status": "paid"}, "after": {"status": "refunded"}}])))]
 pub struct AuditItem {
-    /// Position in the trail: increases with each committed change.
+    /// Position in the trail: increases with each entry the trail records.
     #[cfg_attr(feature = "openapi", schemars(range(min = 1), extend("format" = "int64")))]
     seq: u64,
     /// When the change was committed (RFC 3339, UTC, milliseconds).
     #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time", "examples" = ["2026-11-21T12:00:00.000Z"])))]
     at: String,
-    /// Label of the admin token that made the change.
+    /// Label of the admin token that made the change; `shopper` for an order
+    /// the shopper cancelled with its order token (no admin token has that
+    /// label).
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["ops"])))]
     actor: String,
-    /// What was done.
-    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["product.create", "product.update", "product.delete", "price.set", "price.delete", "category.create", "category.rename"])))]
+    /// The store whose records changed (the trail's store, in a store's
+    /// trail); null for a change of the shared catalog.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["bank"])))]
+    store: Option<String>,
+    /// What was done. The shared trail: `product.*`, `price.*`,
+    /// `category.*`. A store's trail: `store.config.set` (its configuration),
+    /// `promotion.set` and `promotion.delete`, `order.fulfil`, `order.refund`
+    /// and `order.cancel`, `store.create` and `store.update` (its profile,
+    /// written by an operator).
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["product.create", "product.update", "product.delete", "price.set", "price.delete", "category.create", "category.rename", "store.config.set", "promotion.set", "promotion.delete", "order.fulfil", "order.refund", "order.cancel", "store.create", "store.update"])))]
     action: String,
     /// What changed: `product:{id}`, `price:{sku}:{currency}` or
-    /// `category:{slug}`.
+    /// `category:{slug}`; in a store's trail `store:{store_id}` (its
+    /// configuration or profile), `promotion:{id}` or `order:{id}`.
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["price:KTL-1-STEEL:USD"])))]
     target: String,
     /// Names of the fields that differ: for `product.update` some of `slug`,
     /// `name`, `description`, `category`, `tags`, `position`, `created_at`,
     /// `images`, `variants`; `prices.{currency}` for price changes; `name` for
-    /// `category.rename`; empty for product and category creation and product
-    /// deletion.
+    /// `category.rename`; the top-level fields of the configuration,
+    /// promotion or profile that differ, in byte order, for
+    /// `store.config.set`, `promotion.set` and `store.update`; `status` for
+    /// order actions; empty for creations and deletions (`product.create`,
+    /// `product.delete`, `category.create`, a `promotion.set` that creates
+    /// the promotion, `promotion.delete`, `store.create`).
     fields: Vec<String>,
     /// Summary of the target before the change; null for a creation (and for a
     /// price set in a new currency). Products: `{slug, name, category, variants
     /// (count), prices: {currency: [lowest, highest]}}`; prices: `{amount,
-    /// currency}`; categories: `{slug, name}`.
+    /// currency}`; categories: `{slug, name}`; a store's configuration,
+    /// promotions and profiles: the whole record as stored (a configuration
+    /// never written is the default one); orders: `{status}`.
     #[cfg_attr(
         feature = "openapi",
         schemars(with = "Option<serde_json::Map<String, serde_json::Value>>")
@@ -581,6 +610,7 @@ impl From<AuditEntry> for AuditItem {
             seq: e.seq,
             at: e.at,
             actor: e.actor,
+            store: e.store,
             action: e.action,
             target: e.target,
             fields: e.fields,
@@ -655,14 +685,18 @@ pub struct AuditPage {
     next_cursor: Option<String>,
 }
 
-async fn audit(env: &Env, params: &Params<'_>) -> Result<ApiResponse> {
+/// A page of an audit trail (the shared one, `GET /admin/v1/audit`, or a
+/// store's, `GET /admin/v1/store/audit`: the same parameters and paging),
+/// `read` giving the trail's entries after a sequence number, at most a
+/// limit.
+pub async fn audit_page<F, Fut>(params: &Params<'_>, read: F) -> Result<ApiResponse>
+where
+    F: FnOnce(u64, u32) -> Fut,
+    Fut: std::future::Future<Output = Result<Vec<AuditEntry>>>,
+{
     let (limit, after) = page_params(params, AUDIT_DEFAULT_PAGE, AUDIT_MAX_PAGE, "a")?;
-    let command = catalog::Audit {
-        after,
-        limit: limit + 1,
-    };
-    let reply = ask(env, NAME, command).await?;
-    let (entries, next_cursor) = page(reply.entries, limit, "a", |e| e.seq);
+    let entries = read(after, limit + 1).await?;
+    let (entries, next_cursor) = page(entries, limit, "a", |e| e.seq);
     let items = entries.into_iter().map(AuditItem::from).collect();
     Ok(ApiResponse::json(&AuditPage { items, next_cursor }))
 }
@@ -789,6 +823,7 @@ mod tests {
             seq: 3,
             at: "2026-12-06T17:00:00.000Z".into(),
             actor: "ops".into(),
+            store: None,
             action: "price.set".into(),
             target: "price:A:USD".into(),
             fields: vec!["prices.USD".into()],
@@ -797,7 +832,7 @@ mod tests {
         });
         assert_eq!(
             serde_json::to_string(&item).unwrap(),
-            r#"{"seq":3,"at":"2026-12-06T17:00:00.000Z","actor":"ops","action":"price.set","target":"price:A:USD","fields":["prices.USD"],"before":null,"after":{"amount":2500,"currency":"USD"}}"#
+            r#"{"seq":3,"at":"2026-12-06T17:00:00.000Z","actor":"ops","store":null,"action":"price.set","target":"price:A:USD","fields":["prices.USD"],"before":null,"after":{"amount":2500,"currency":"USD"}}"#
         );
     }
 }

@@ -419,7 +419,8 @@ async fn dispatch(
                 detail: "No order has this id, or the token does not open it.".into(),
             })?;
             let (store, id) = (&request.store()?.id, request.path.param("id"));
-            checkout_api::transition(env, store, id, Some(token), OrderEvent::Cancel).await
+            let actor = edgecart_domain::audit::SHOPPER;
+            checkout_api::transition(env, store, id, Some(token), actor, OrderEvent::Cancel).await
         }
         H::ListOrders => checkout_api::list_orders(env, &request.store()?.id, &request.query).await,
         H::AdminGetOrder => {
@@ -433,7 +434,8 @@ async fn dispatch(
                 _ => OrderEvent::Cancel,
             };
             let (store, id) = (&request.store()?.id, request.path.param("id"));
-            checkout_api::transition(env, store, id, None, event).await
+            let actor = request.caller.label();
+            checkout_api::transition(env, store, id, None, actor, event).await
         }
         H::PutProduct
         | H::DeleteProduct
@@ -455,7 +457,8 @@ async fn dispatch(
         | H::ListPromotions
         | H::GetPromotion
         | H::PutPromotion
-        | H::DeletePromotion => store_api::handle(&mut request, env).await,
+        | H::DeletePromotion
+        | H::ListStoreAudit => store_api::handle(&mut request, env).await,
         H::ListStorePrices | H::SetStorePrices => {
             store_prices_api::handle(&mut request, env, now_ms).await
         }

@@ -477,12 +477,15 @@ fn is_order_id(id: &str) -> bool {
 }
 
 /// Moves order `id` on `event`: the shopper's cancel (with the order's
-/// token) or an admin's fulfil / refund / cancel (`token: None`).
+/// token) or an admin's fulfil / refund / cancel (`token: None`); `actor`
+/// is recorded in the store's audit trail (the admin's label, or
+/// `audit::SHOPPER`).
 pub async fn transition(
     env: &worker::Env,
     store: &str,
     id: &str,
     token: Option<String>,
+    actor: &str,
     event: edgecart_domain::order::OrderEvent,
 ) -> Result<ApiResponse> {
     if !is_order_id(id) {
@@ -491,7 +494,11 @@ pub async fn transition(
     let order = ask(
         env,
         &object_name(store, id),
-        order::Transition { token, event },
+        order::Transition {
+            token,
+            actor: actor.into(),
+            event,
+        },
     )
     .await?;
     let mut r = ApiResponse::json(&order);

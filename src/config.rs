@@ -37,7 +37,8 @@ impl std::fmt::Debug for AdminToken {
 /// Parses `ADMIN_TOKENS`: comma-separated `label:role:secret` entries, role
 /// `operator`, or `admin` or `viewer` of one store (`admin@bank`; without
 /// `@store`, of the default store), label of lowercase letters, digits, `-`
-/// or `_`, secret of at least 16 characters.
+/// or `_` (not `shopper`: the audit trail's actor of a shopper's own
+/// cancel), secret of at least 16 characters.
 pub fn parse_admin_tokens(raw: &str) -> Result<Vec<AdminToken>, String> {
     raw.split(',')
         .map(str::trim)
@@ -60,6 +61,12 @@ pub fn parse_admin_tokens(raw: &str) -> Result<Vec<AdminToken>, String> {
                 });
             if !label_ok {
                 return Err(format!("ADMIN_TOKENS entry {}: bad label", i + 1));
+            }
+            if label == edgecart_domain::audit::SHOPPER {
+                return Err(format!(
+                    "ADMIN_TOKENS entry {}: the label {label} is reserved for shoppers",
+                    i + 1
+                ));
             }
             let (role, store) = match role.split_once('@') {
                 Some((role, store)) => (role, Some(store)),
@@ -203,6 +210,7 @@ mod tests {
             "x:admin@Bad/Id:0123456789abcdef",
             "x:owner:0123456789abcdef",
             "x:admin:short",
+            "shopper:admin:0123456789abcdef",
         ] {
             assert!(parse_admin_tokens(bad).is_err(), "{bad}");
         }

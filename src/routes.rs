@@ -176,6 +176,7 @@ pub enum Handler {
     DeletePromotion,
     ListStorePrices,
     SetStorePrices,
+    ListStoreAudit,
     ListStores,
     GetStoreProfile,
     PutStoreProfile,
@@ -296,6 +297,9 @@ pub const ROUTES: &[Route] = &[
     route("/admin/v1/promotions/{id}",             &[op(Get,    H::GetPromotion,     Viewer, NONE),
                                                      op(Put,    H::PutPromotion,     Admin,  NONE),
                                                      op(Delete, H::DeletePromotion,  Admin,  NONE)]),
+    // Admin: the store's audit trail (its configuration, promotions, order
+    // actions and profile).
+    route("/admin/v1/store/audit",                 &[op(Get,    H::ListStoreAudit,   Viewer, PAGE_PARAMS)]),
 ];
 
 /// Most `{name}` segments in one path pattern.

@@ -1,12 +1,14 @@
 //! The store's admin API: its configuration (`/admin/v1/store`: tax,
-//! shipping methods, payment provider) and promotions and coupons
-//! (`/admin/v1/promotions`), over the `StoreObject`. Inputs are validated
-//! by the domain (`StoreConfigInput`, `PromotionInput`), every problem at
-//! once; the object applies one write at a time and publishes the display
-//! copy carts read from KV. Every write drops this isolate's copy of the
-//! store's state (`store_cache`), whatever its outcome.
+//! shipping methods, payment provider), promotions and coupons
+//! (`/admin/v1/promotions`) and audit trail (`/admin/v1/store/audit`),
+//! over the `StoreObject`. Inputs are validated by the domain
+//! (`StoreConfigInput`, `PromotionInput`), every problem at once; the
+//! object applies one write at a time, records it in the store's audit
+//! trail with the caller's label, and publishes the display copy carts
+//! read from KV. Every write drops this isolate's copy of the store's
+//! state (`store_cache`), whatever its outcome.
 
-use crate::admin_api::small_json_body;
+use crate::admin_api::{audit_page, small_json_body};
 use crate::app::ApiRequest;
 use crate::config::Config;
 use crate::http::{ApiError, ApiResponse, Result};
@@ -124,14 +126,21 @@ pub struct PromotionList<'a> {
 pub async fn handle(request: &mut ApiRequest<'_>, env: &Env) -> Result<ApiResponse> {
     let shop = request.store()?.id.clone();
     let shop = shop.as_str();
+    let actor = request.caller.label().to_string();
     let body = &mut request.incoming;
     match request.handler {
+        H::ListStoreAudit => {
+            audit_page(&request.query, |after, limit| async move {
+                Ok(ask(env, shop, store::Audit { after, limit }).await?.entries)
+            })
+            .await
+        }
         H::GetStore => Ok(ApiResponse::json(&state(env, shop).await?.config)),
         H::PutStore => {
             let input: StoreConfigInput =
                 parse_input(&small_json_body(body).await?).map_err(bad_json)?;
             let config = input.validate().map_err(invalid)?;
-            let s = ask(env, shop, store::PutConfig { config }).await;
+            let s = ask(env, shop, store::PutConfig { actor, config }).await;
             store_cache::forget();
             let s = s?;
             Ok(ApiResponse::json(&s.config))
@@ -145,7 +154,10 @@ pub async fn handle(request: &mut ApiRequest<'_>, env: &Env) -> Result<ApiRespon
         H::GetPromotion => promotion_response(env, shop, request.path.param("id")).await,
         H::DeletePromotion => {
             let id = request.path.param("id");
-            let command = store::DeletePromotion { id: id.into() };
+            let command = store::DeletePromotion {
+                actor,
+                id: id.into(),
+            };
             let deleted = ask(env, shop, command).await;
             store_cache::forget();
             deleted?;
@@ -173,7 +185,7 @@ pub async fn handle(request: &mut ApiRequest<'_>, env: &Env) -> Result<ApiRespon
             }
             let input: PromotionInput = parse_input(&value.to_string()).map_err(bad_json)?;
             let promotion = input.validate().map_err(invalid)?;
-            let saved = ask(env, shop, store::PutPromotion { promotion }).await;
+            let saved = ask(env, shop, store::PutPromotion { actor, promotion }).await;
             store_cache::forget();
             let saved = saved?;
             let mut r = promotion_response(env, shop, id).await?;
@@ -226,7 +238,8 @@ pub async fn handle_stores(
             if let Some(c) = stores::with_default(stored().await?, config).conflict(&profile) {
                 return Err(store_conflict(c));
             }
-            let written = ask(env, DIRECTORY, directory::Put { profile }).await?;
+            let actor = request.caller.label().to_string();
+            let written = ask(env, DIRECTORY, directory::Put { actor, profile }).await?;
             let directory = stores::adopt(written.directory, config, now_ms);
             let profile = directory.get(&id).ok_or_else(stores::store_not_found)?;
             let mut r = ApiResponse::json(profile);

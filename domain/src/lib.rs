@@ -14,6 +14,7 @@
 //! passed in as values. Everything here is tested natively with `cargo test`.
 
 pub mod admin;
+pub mod audit;
 pub mod cart;
 pub mod catalog;
 pub mod checkout;

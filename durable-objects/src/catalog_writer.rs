@@ -14,6 +14,7 @@
 //! the committed state; publishing is idempotent because every key but the
 //! pointer is content-addressed.
 
+use crate::audit_trail;
 use crate::object::{alarm_serially, answer, arm_unless_set, json, serially, serve, Tables};
 use crate::protocol::catalog::{
     self as protocol, AuditEntry, AuditPage, CatalogCommand, CatalogRefusal, Imported, Published,
@@ -51,6 +52,12 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS store_prices (store TEXT PRIMARY KEY, json TEXT NOT NULL);
 ";
+
+/// Columns added to `SCHEMA`'s tables since objects first created them
+/// (`CREATE TABLE IF NOT EXISTS` leaves an existing table as it was):
+/// table, column, declaration. `store`: the store whose records an audit
+/// entry's change concerns (null for the shared catalog).
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("audit", "store", "TEXT")];
 
 #[durable_object]
 pub struct CatalogWriter {
@@ -248,7 +255,7 @@ impl Writer {
                     if !changes.is_empty() {
                         let refs: Vec<(&Change, &Touched)> =
                             changes.iter().map(|c| (c, &Touched::StorePrices)).collect();
-                        self.commit(&actor, &now, &refs).await?;
+                        self.commit(&actor, Some(&store), &now, &refs).await?;
                     }
                     Ok(Ok(StorePricesWritten {
                         changed: changes.len() as u32,
@@ -304,6 +311,9 @@ impl Writer {
             return Ok(());
         }
         let tables = Tables::open(&self.storage, SCHEMA)?;
+        for (table, column, declaration) in ADDED_COLUMNS {
+            tables.add_column(table, column, declaration)?;
+        }
         let products: Vec<ProductRecord> =
             tables.documents("product", "SELECT json FROM products", Vec::new())?;
         let categories: Vec<CategoryRecord> = tables.rows(
@@ -363,7 +373,7 @@ impl Writer {
             }
         };
         if let Some(change) = &change {
-            self.commit(actor, now, &[(change, &touched)]).await?;
+            self.commit(actor, None, now, &[(change, &touched)]).await?;
         }
         let pointer = self.publish().await?;
         let product = match &touched {
@@ -380,14 +390,17 @@ impl Writer {
     }
 
     /// Writes the touched rows, the audit entries and the dirty flag in one
-    /// synchronous block (atomic), then arms the publish alarm.
+    /// synchronous block (atomic), then arms the publish alarm. `store`:
+    /// the store the changes concern (recorded in their audit entries),
+    /// `None` for the shared catalog.
     async fn commit(
         &self,
         actor: &str,
+        store: Option<&str>,
         now: &str,
         changes: &[(&Change, &Touched)],
     ) -> Result<(), String> {
-        if let Err(e) = self.persist(actor, now, changes) {
+        if let Err(e) = self.persist(actor, store, now, changes) {
             // Memory may be ahead of storage now: reload from storage next time.
             *self.catalog.borrow_mut() = None;
             return Err(e);
@@ -398,6 +411,7 @@ impl Writer {
     fn persist(
         &self,
         actor: &str,
+        store: Option<&str>,
         now: &str,
         changes: &[(&Change, &Touched)],
     ) -> Result<(), String> {
@@ -456,13 +470,14 @@ impl Writer {
             let opt = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string());
             sql.exec(
                 "writing the audit entry",
-                "INSERT INTO audit (at, actor, action, target, fields, before, after) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO audit (at, actor, store, action, target, fields, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                 vec![
                     now.into(),
                     actor.into(),
+                    store.into(),
                     change.action.into(),
                     change.target.as_str().into(),
-                    serde_json::to_string(&change.fields).unwrap_or_default().into(),
+                    audit_trail::fields_text(&change.fields).into(),
                     opt(&change.before).into(),
                     opt(&change.after).into(),
                 ],
@@ -513,7 +528,7 @@ impl Writer {
         }
         if !changes.is_empty() {
             let refs: Vec<(&Change, &Touched)> = changes.iter().map(|(c, t)| (c, t)).collect();
-            self.commit(actor, now, &refs).await?;
+            self.commit(actor, None, now, &refs).await?;
         }
         Ok(reply)
     }
@@ -586,34 +601,11 @@ impl Writer {
     }
 
     fn audit(&self, after: u64, limit: u32) -> Result<Vec<AuditEntry>, String> {
-        #[derive(Deserialize)]
-        struct Row {
-            seq: f64,
-            at: String,
-            actor: String,
-            action: String,
-            target: String,
-            fields: String,
-            before: Option<String>,
-            after: Option<String>,
-        }
-        let rows: Vec<Row> = Tables::opened(&self.storage).rows(
-            "reading audit",
-            "SELECT seq, at, actor, action, target, fields, before, after FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
-            vec![(after as i64).into(), i64::from(limit).into()],
-        )?;
-        Ok(rows
-            .into_iter()
-            .map(|r| AuditEntry {
-                seq: r.seq as u64,
-                at: r.at,
-                actor: r.actor,
-                action: r.action,
-                target: r.target,
-                fields: serde_json::from_str(&r.fields).unwrap_or_default(),
-                before: r.before,
-                after: r.after,
-            })
-            .collect())
+        audit_trail::entries(
+            &Tables::opened(&self.storage),
+            "SELECT seq, at, actor, store, action, target, fields, before, after FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+            after,
+            limit,
+        )
     }
 }

@@ -11,7 +11,8 @@
 //!   the stock snapshot (which SKUs have units available) to KV from the
 //!   SKU objects' reports, for the listing's `in_stock` filter.
 //! - [`store_object::StoreObject`]: one per store, its configuration
-//!   (tax, shipping, payment provider), promotions and coupon redemptions.
+//!   (tax, shipping, payment provider), promotions, coupon redemptions,
+//!   order index and audit trail.
 //! - [`order_object::OrderObject`]: one per order, its record and token.
 //! - [`store_directory::StoreDirectory`]: one object holding every store's
 //!   profile (hosts unique across stores), published to KV for resolving
@@ -39,6 +40,7 @@
 //! - A change to a stored row shape without a test that earlier rows
 //!   still load.
 
+mod audit_trail;
 pub mod availability;
 pub mod cart_checkout;
 pub mod cart_object;

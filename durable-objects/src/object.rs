@@ -187,6 +187,35 @@ impl Tables {
         Ok(tables)
     }
 
+    /// Adds `column` (SQL `declaration`: its type and constraints) to
+    /// `table` unless the table has it: how a column added to a schema
+    /// reaches tables created before (`CREATE TABLE IF NOT EXISTS` leaves
+    /// an existing table as it was).
+    pub(crate) fn add_column(
+        &self,
+        table: &str,
+        column: &str,
+        declaration: &str,
+    ) -> Result<(), String> {
+        #[derive(Deserialize)]
+        struct Column {
+            name: String,
+        }
+        let columns: Vec<Column> = self.rows(
+            &format!("reading the columns of {table}"),
+            &format!("PRAGMA table_info({table})"),
+            Vec::new(),
+        )?;
+        if columns.iter().any(|c| c.name == column) {
+            return Ok(());
+        }
+        self.exec(
+            &format!("adding column {column} to {table}"),
+            &format!("ALTER TABLE {table} ADD COLUMN {column} {declaration}"),
+            Vec::new(),
+        )
+    }
+
     /// The tables, already created in this instance.
     pub(crate) fn opened(storage: &Storage) -> Self {
         Tables(storage.sql())

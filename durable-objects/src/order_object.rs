@@ -6,16 +6,19 @@
 //!
 //! Status changes follow the domain's state machine
 //! (`edgecart_domain::order`). A change and the effects it owes (restock
-//! the sold units, refund the payment, update the store's order index) are
-//! written in one commit first, then carried out idempotently (stock
-//! operation ids and the provider's idempotency key derive from the order
-//! id); what fails stays owed and the alarm retries it.
+//! the sold units, refund the payment, update the store's order index,
+//! record the action in the store's audit trail) are written in one commit
+//! first, then carried out idempotently (stock operation ids and the
+//! provider's idempotency key derive from the order id, the audit entry's
+//! key from the order id and the change's place in its history); what
+//! fails stays owed and the alarm retries it.
 
-use crate::object::{alarm_serially, answer, serially, serve, Encoded, Handled, Tables};
+use crate::object::{alarm_serially, answer, rfc3339, serially, serve, Encoded, Handled, Tables};
 use crate::payment::{self, RefundOutcome};
 use crate::protocol::order::{self, OrderCommand, OrderRefusal};
-use crate::protocol::store::{self, OrderSummary};
+use crate::protocol::store::{self, AuditRecord, OrderSummary, PendingEntry};
 use crate::protocol::{send, stock};
+use edgecart_domain::audit;
 use edgecart_domain::checkout::stock_op_id;
 use edgecart_domain::order::{Order, OrderEvent};
 use edgecart_domain::secret::constant_time_eq;
@@ -48,6 +51,10 @@ struct Owed {
     restock: Option<String>,
     refund: bool,
     index: bool,
+    /// Entries for the store's audit trail, not acknowledged yet (absent
+    /// from rows written before there were any).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    audit: Vec<PendingEntry>,
 }
 
 #[durable_object]
@@ -146,7 +153,11 @@ impl Orders {
 
     async fn transition(
         &self,
-        order::Transition { token, event }: order::Transition,
+        order::Transition {
+            token,
+            actor,
+            event,
+        }: order::Transition,
     ) -> Handled<order::Transition> {
         // Shoppers may only cancel, with their token.
         if token.is_some() && event != OrderEvent::Cancel {
@@ -156,7 +167,8 @@ impl Orders {
             return Ok(Err(OrderRefusal::NotFound));
         };
         let from = row.order.status;
-        let effects = match row.order.apply(event, now_ms()) {
+        let now = now_ms();
+        let effects = match row.order.apply(event, now) {
             Ok(e) => e,
             Err(_) => return Ok(Err(OrderRefusal::Illegal { from, event })),
         };
@@ -165,6 +177,12 @@ impl Orders {
         }
         row.owed.refund |= effects.refund;
         row.owed.index = true;
+        if let Some(change) = audit::order_moved(&row.order.id, event, from, row.order.status) {
+            // The change's place in the history names its entry.
+            let key = audit::order_key(&row.order.id, row.order.history.len() - 1);
+            let record = AuditRecord::of(rfc3339(now), &actor, &change);
+            row.owed.audit.push(PendingEntry { key, record });
+        }
         // The change and what it owes commit together.
         self.save(&stored_token, &row)?;
         if let Err(e) = self.carry_out(&stored_token, &mut row).await {
@@ -233,6 +251,13 @@ impl Orders {
                 Err(e) => failures.push(format!("index: {e}")),
             }
         }
+        if !row.owed.audit.is_empty() {
+            let entries = row.owed.audit.clone();
+            match send(&self.env, &row.order.store, store::RecordAudit { entries }).await {
+                Ok(_) => row.owed.audit.clear(),
+                Err(e) => failures.push(format!("audit: {e}")),
+            }
+        }
         // An index written is not worth a write of its own: a stale
         // `index` flag only makes a later settling write the same summary
         // again (the index is keyed by order id).
@@ -250,5 +275,56 @@ impl Orders {
         }
         crate::object::arm_in(&self.state_storage, RETRY_MS).await?;
         Err(failures.join("; "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::{json, Value};
+
+    fn order() -> Value {
+        let fixture: Value =
+            serde_json::from_str(include_str!("protocol/fixtures/order.json")).unwrap();
+        fixture["commands"]["record"]["order"].clone()
+    }
+
+    /// Rows written before owed audit entries existed still load, and a
+    /// row that owes none is written as before.
+    #[test]
+    fn stored_rows_still_load() {
+        let before_owed = json!({"order": order(), "settings": {"provider": "test"}});
+        let row: OrderRow = serde_json::from_value(before_owed).unwrap();
+        assert_eq!(row.owed, Owed::default());
+        let before_audit = json!({
+            "order": order(),
+            "settings": {"provider": "test"},
+            "owed": {"restock": "cancel", "refund": true, "index": true}
+        });
+        let row: OrderRow = serde_json::from_value(before_audit.clone()).unwrap();
+        assert!(row.owed.refund && row.owed.audit.is_empty());
+        assert_eq!(serde_json::to_value(&row).unwrap(), before_audit);
+    }
+
+    #[test]
+    fn owed_audit_entries_are_stored_with_the_row() {
+        let mut row: OrderRow =
+            serde_json::from_value(json!({"order": order(), "settings": {"provider": "test"}}))
+                .unwrap();
+        row.owed.audit.push(PendingEntry {
+            key: "order:ord_0123456789abcdef01234567:2".into(),
+            record: AuditRecord {
+                at: "2026-12-06T17:00:00.000Z".into(),
+                actor: "ops".into(),
+                action: "order.refund".into(),
+                target: "order:ord_0123456789abcdef01234567".into(),
+                fields: vec!["status".into()],
+                before: Some(r#"{"status":"paid"}"#.into()),
+                after: Some(r#"{"status":"refunded"}"#.into()),
+            },
+        });
+        let text = serde_json::to_string(&row).unwrap();
+        let back: OrderRow = serde_json::from_str(&text).unwrap();
+        assert_eq!(back.owed, row.owed);
     }
 }

@@ -1,20 +1,32 @@
-//! `StoreObject`: one Durable Object per store (named by the store, today
-//! `default`). It keeps the store's configuration (tax, shipping methods,
-//! payment provider), its promotions and the coupon redemption ledger in
-//! SQLite, and publishes a display copy (configuration and promotions) to
-//! KV for carts. Checkout reads the configuration and redemption counts
-//! from here, strongly consistent, so a provider switch applies to the
-//! next checkout and a coupon's usage limit holds under concurrency: the
-//! object applies one command at a time (`blockConcurrencyWhile`).
+//! `StoreObject`: one Durable Object per store (named by the store's id).
+//! It keeps the store's configuration (tax, shipping methods, payment
+//! provider), its promotions, the coupon redemption ledger, its order
+//! index and its audit trail in SQLite, and publishes a display copy
+//! (configuration and promotions) to KV for carts. Checkout reads the
+//! configuration and redemption counts from here, strongly consistent, so
+//! a provider switch applies to the next checkout and a coupon's usage
+//! limit holds under concurrency: the object applies one command at a
+//! time (`blockConcurrencyWhile`).
+//!
+//! The audit trail (table `audit`): a configuration or promotion write
+//! that changes something records its entry (`edgecart_domain::audit`
+//! decides what changed) in the same synchronous block as the change, so
+//! both commit together. Entries other objects make for the store (an
+//! order's status change, the store's profile written) arrive by
+//! `RecordAudit` under a key each, recorded once however often they are
+//! delivered.
 //!
 //! It must not price carts or decide eligibility itself: the rules are in
 //! `edgecart_domain::store` and `edgecart_domain::promotion`.
 
-use crate::object::{answer, json, serially, serve, Encoded, Handled, Tables};
+use crate::audit_trail;
+use crate::object::{answer, json, now_ms, rfc3339, serially, serve, Encoded, Handled, Tables};
 use crate::protocol::store::{
-    self as protocol, OrderPage, OrderSummary, PromotionSaved, PromotionState, StoreCommand,
-    StoreRefusal, StoreState,
+    self as protocol, AuditPage, AuditRecord, OrderPage, OrderSummary, PendingEntry,
+    PromotionSaved, PromotionState, StoreCommand, StoreRefusal, StoreState,
 };
+use edgecart_domain::admin::Change;
+use edgecart_domain::audit;
 use edgecart_domain::promotion::Promotion;
 use edgecart_domain::store::{store_key, Redemptions, StoreConfig, StoreSnapshot, STORE_SCHEMA};
 use serde::Deserialize;
@@ -29,6 +41,10 @@ CREATE TABLE IF NOT EXISTS promotions (id TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS redemptions (order_id TEXT PRIMARY KEY, customer TEXT NOT NULL, promotions TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_ms INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS orders_by_time ON orders (created_ms, id);
+CREATE TABLE IF NOT EXISTS audit (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE,
+  at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
+  fields TEXT NOT NULL, before TEXT, after TEXT);
 ";
 
 #[durable_object]
@@ -122,6 +138,8 @@ impl Store {
             StoreCommand::Release(c) => answer(c, |c| self.release(c)).await,
             StoreCommand::IndexOrder(c) => answer(c, |c| self.index_order(c)).await,
             StoreCommand::ListOrders(c) => answer(c, |c| self.list_orders(c)).await,
+            StoreCommand::RecordAudit(c) => answer(c, |c| self.record_audit(c)).await,
+            StoreCommand::Audit(c) => answer(c, |c| self.audit(c)).await,
         }
     }
 
@@ -131,14 +149,18 @@ impl Store {
 
     async fn put_config(
         &self,
-        protocol::PutConfig { config }: protocol::PutConfig,
+        protocol::PutConfig { actor, config }: protocol::PutConfig,
     ) -> Handled<protocol::PutConfig> {
         let mut l = self.load()?;
-        Tables::opened(&self.storage).exec(
+        let change = audit::config_set(&self.name, &l.config, &config);
+        // One synchronous block: the configuration and its entry commit together.
+        let sql = Tables::opened(&self.storage);
+        sql.exec(
             "saving config",
             "INSERT OR REPLACE INTO config (id, json) VALUES (1, ?)",
             vec![json(&config)?.into()],
         )?;
+        self.audited(&sql, &actor, change.as_ref())?;
         l.config = config;
         self.published(&l).await?;
         Ok(Ok(state(&l, None)))
@@ -146,7 +168,7 @@ impl Store {
 
     async fn put_promotion(
         &self,
-        protocol::PutPromotion { promotion }: protocol::PutPromotion,
+        protocol::PutPromotion { actor, promotion }: protocol::PutPromotion,
     ) -> Handled<protocol::PutPromotion> {
         let mut l = self.load()?;
         if let Some(code) = &promotion.code {
@@ -161,11 +183,14 @@ impl Store {
                 }));
             }
         }
-        Tables::opened(&self.storage).exec(
+        let change = audit::promotion_set(l.promotions.get(&promotion.id), &promotion);
+        let sql = Tables::opened(&self.storage);
+        sql.exec(
             "saving promotion",
             "INSERT OR REPLACE INTO promotions (id, json) VALUES (?, ?)",
             vec![promotion.id.as_str().into(), json(&promotion)?.into()],
         )?;
+        self.audited(&sql, &actor, change.as_ref())?;
         let saved = match l.promotions.insert(promotion.id.clone(), promotion) {
             None => PromotionSaved::Created,
             Some(_) => PromotionSaved::Replaced,
@@ -176,17 +201,19 @@ impl Store {
 
     async fn delete_promotion(
         &self,
-        protocol::DeletePromotion { id }: protocol::DeletePromotion,
+        protocol::DeletePromotion { actor, id }: protocol::DeletePromotion,
     ) -> Handled<protocol::DeletePromotion> {
         let mut l = self.load()?;
-        if l.promotions.remove(&id).is_none() {
+        let Some(deleted) = l.promotions.remove(&id) else {
             return Ok(Err(StoreRefusal::UnknownPromotion));
-        }
-        Tables::opened(&self.storage).exec(
+        };
+        let sql = Tables::opened(&self.storage);
+        sql.exec(
             "saving promotion",
             "DELETE FROM promotions WHERE id = ?",
             vec![id.into()],
         )?;
+        self.audited(&sql, &actor, Some(&audit::promotion_delete(&deleted)))?;
         self.published(&l).await?;
         Ok(Ok(protocol::Deleted {}))
     }
@@ -278,6 +305,50 @@ impl Store {
         Ok(Ok(OrderPage { orders }))
     }
 
+    /// Records entries other objects made for this store's trail; a key
+    /// already recorded is skipped.
+    async fn record_audit(
+        &self,
+        protocol::RecordAudit { entries }: protocol::RecordAudit,
+    ) -> Handled<protocol::RecordAudit> {
+        self.load()?;
+        let sql = Tables::opened(&self.storage);
+        for PendingEntry { key, record } in &entries {
+            insert_entry(&sql, Some(key), record)?;
+        }
+        Ok(Ok(protocol::Recorded {}))
+    }
+
+    async fn audit(
+        &self,
+        protocol::Audit { after, limit }: protocol::Audit,
+    ) -> Handled<protocol::Audit> {
+        self.load()?;
+        let mut entries = audit_trail::entries(
+            &Tables::opened(&self.storage),
+            "SELECT seq, at, actor, action, target, fields, before, after FROM audit WHERE seq > ? ORDER BY seq LIMIT ?",
+            after,
+            limit,
+        )?;
+        for e in &mut entries {
+            e.store = Some(self.name.clone());
+        }
+        Ok(Ok(AuditPage { entries }))
+    }
+
+    /// Writes the entry of this object's own `change`, if any, by `actor`
+    /// (in the caller's synchronous block, so it commits with the change).
+    fn audited(&self, sql: &Tables, actor: &str, change: Option<&Change>) -> Result<(), String> {
+        let Some(change) = change else {
+            return Ok(());
+        };
+        insert_entry(
+            sql,
+            None,
+            &AuditRecord::of(rfc3339(now_ms()), actor, change),
+        )
+    }
+
     async fn release(
         &self,
         protocol::Release { order }: protocol::Release,
@@ -316,6 +387,25 @@ impl Store {
             .await
             .map_err(|e| format!("publishing the store: {e}"))
     }
+}
+
+/// Appends `record` to the trail: under `key` for a delivered record (a
+/// key recorded already is skipped), without one for the object's own.
+fn insert_entry(sql: &Tables, key: Option<&str>, record: &AuditRecord) -> Result<(), String> {
+    sql.exec(
+        "writing the audit entry",
+        "INSERT OR IGNORE INTO audit (key, at, actor, action, target, fields, before, after) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        vec![
+            key.map(str::to_string).into(),
+            record.at.as_str().into(),
+            record.actor.as_str().into(),
+            record.action.as_str().into(),
+            record.target.as_str().into(),
+            audit_trail::fields_text(&record.fields).into(),
+            record.before.clone().into(),
+            record.after.clone().into(),
+        ],
+    )
 }
 
 fn state(l: &Loaded, customer: Option<&str>) -> StoreState {

@@ -2766,7 +2766,7 @@ pub fn operation(handler: Handler) -> Op {
             id: "cancelOrder",
             tag: "Checkout",
             summary: "Cancel an order (shopper)",
-            description: "Cancels the order with the order's token (`Authorization: Bearer <order_token>`): an order that is `paid` and not yet fulfilled becomes `cancelled`, its sold units are put back on sale and its payment is refunded. An order that is `fulfilled`, `cancelled` or `refunded` cannot be cancelled (409 `illegal_transition`). Cancelling is the only change open to shoppers. The status change and the effects it owes are committed together in the order's Durable Object, then carried out before the answer: each line's sold units go back on sale in its SKU's stock object (a `restock` movement, op id `{order id}:restock-{event}:{sku}`), the whole payment is refunded through the provider the order was paid with (`test`: no money moves; `stripe`: `POST /v1/refunds` for the PaymentIntent, with `Idempotency-Key: refund-{order id}`), and the store's order index is updated. Each effect is idempotent; one that fails stays owed and the order's object retries it every 30 seconds, so the answer (200, with the new status) may come before a restock or refund that is still owed. No body is read. Not idempotent by key: repeating a cancellation that was applied answers 409 `illegal_transition`. Never cached (`Cache-Control: no-store`). Accepts no query parameters. Order of checks: query parameters (400), the presence of a token (404), the id's shape (404), the order's object (503), the token itself (404), then the order's status (409).",
+            description: "Cancels the order with the order's token (`Authorization: Bearer <order_token>`): an order that is `paid` and not yet fulfilled becomes `cancelled`, its sold units are put back on sale and its payment is refunded. An order that is `fulfilled`, `cancelled` or `refunded` cannot be cancelled (409 `illegal_transition`). Cancelling is the only change open to shoppers. The status change and the effects it owes are committed together in the order's Durable Object, then carried out before the answer: each line's sold units go back on sale in its SKU's stock object (a `restock` movement, op id `{order id}:restock-{event}:{sku}`), the whole payment is refunded through the provider the order was paid with (`test`: no money moves; `stripe`: `POST /v1/refunds` for the PaymentIntent, with `Idempotency-Key: refund-{order id}`), the store's order index is updated, and the cancellation is recorded in the store's audit trail (action `order.cancel`, actor `shopper`). Each effect is idempotent; one that fails stays owed and the order's object retries it every 30 seconds, so the answer (200, with the new status) may come before a restock or refund that is still owed. No body is read. Not idempotent by key: repeating a cancellation that was applied answers 409 `illegal_transition`. Never cached (`Cache-Control: no-store`). Accepts no query parameters. Order of checks: query parameters (400), the presence of a token (404), the id's shape (404), the order's object (503), the token itself (404), then the order's status (409).",
             headers: &["XRequestId"],
             query: &[],
             body: None,
@@ -3620,7 +3620,7 @@ pub fn operation(handler: Handler) -> Op {
             id: "listAudit",
             tag: "Admin",
             summary: "Read the audit trail",
-            description: "Lists the audit trail, oldest entry first: one entry per applied change (`unchanged` writes and refused requests record none), with the token label that made it, when, what and the before/after summaries. Entries are written atomically with their change and never altered or removed. Page through with `next_cursor` until it is null. Allowed to roles `admin` and `viewer`.",
+            description: "Lists the audit trail, oldest entry first: one entry per applied change (`unchanged` writes and refused requests record none), with the token label that made it, when, what and the before/after summaries. This is the shared trail: the catalog's changes, each with `store: null`; each store's own records (its configuration, promotions, order actions and profile) are in its trail, `GET /admin/v1/store/audit`. Entries are written atomically with their change and never altered or removed. Page through with `next_cursor` until it is null. Allowed to roles `admin` and `viewer`.",
             headers: &["XRequestId"],
             query: &[
                 QueryDoc::Inline(Param {
@@ -3653,6 +3653,7 @@ pub fn operation(handler: Handler) -> Op {
       "seq": 41,
       "at": "2026-11-21T11:59:58.214Z",
       "actor": "ops",
+      "store": null,
       "action": "product.create",
       "target": "product:prd_kettle1",
       "fields": [],
@@ -3678,6 +3679,7 @@ pub fn operation(handler: Handler) -> Op {
       "seq": 42,
       "at": "2026-11-21T12:00:00.000Z",
       "actor": "ops",
+      "store": null,
       "action": "price.set",
       "target": "price:KTL-1-STEEL:USD",
       "fields": [
@@ -3728,6 +3730,173 @@ pub fn operation(handler: Handler) -> Op {
                 })),
                 ("401", Response::Shared("AdminUnauthorized")),
                 ("503", Response::Shared("AdminServiceUnavailable")),
+            ],
+        },
+        Handler::ListStoreAudit => Op {
+            id: "listStoreAudit",
+            tag: "Admin",
+            summary: "Read the store's audit trail",
+            description: "Lists the store's audit trail, oldest entry first: one entry per applied change of the store's own records (writes that change nothing and refused requests record none), with the token label that made it (`actor`; `shopper` for an order the shopper cancelled), the store (`store`), when, what and the before/after snapshots. It records the store's configuration (`store.config.set`), its promotions (`promotion.set`, `promotion.delete`), the admin actions on its orders and the shopper's cancellations (`order.fulfil`, `order.refund`, `order.cancel`) and its profile, written by an operator (`store.create`, `store.update`); the shared catalog's changes are in `GET /admin/v1/audit`. Configuration and promotion entries are written atomically with their change by the store's Durable Object. Order actions and profile changes are committed with their change by the order's Durable Object or the store directory, then delivered to the store's trail (before the write answers, unless that delivery fails: it is then retried every 30 seconds, and recorded once however often it is delivered); such an entry is numbered when it arrives, and its `at` is when its change was committed. Entries are never altered or removed. Page through with `next_cursor` until it is null. Allowed to roles `admin` and `viewer` of the store (and operators); another store's token is 403.",
+            headers: &["XRequestId"],
+            query: &[
+                QueryDoc::Inline(Param {
+                    name: "limit",
+                    place: Place::Query,
+                    required: false,
+                    description: "Page size: an integer from 1 to 200 written with digits only (default 50), else 400 `invalid_limit`.",
+                    schema: r#"{"anyOf": [{"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "cursor",
+                    place: Place::Query,
+                    required: false,
+                    description: "Opaque cursor: the `next_cursor` of the previous page, passed back as it is. A malformed cursor is 400 `invalid_cursor`.",
+                    schema: r#"{"anyOf": [{"type": "string"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+            ],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "One page of audit entries.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("AuditPage"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "items": [
+    {
+      "seq": 6,
+      "at": "2026-11-21T11:58:30.120Z",
+      "actor": "ops",
+      "store": "bank",
+      "action": "store.update",
+      "target": "store:bank",
+      "fields": [
+        "enabled"
+      ],
+      "before": {
+        "schema": 1,
+        "id": "bank",
+        "name": "Harbour Bank Rewards",
+        "hosts": [
+          "rewards.harbourbank.example"
+        ],
+        "default_currency": "GBP",
+        "currencies": [
+          "GBP"
+        ],
+        "enabled": false,
+        "skin": {
+          "name": "Harbour Bank Rewards",
+          "colours": {},
+          "hero": "",
+          "footer": ""
+        },
+        "selection": {
+          "type": "all"
+        }
+      },
+      "after": {
+        "schema": 1,
+        "id": "bank",
+        "name": "Harbour Bank Rewards",
+        "hosts": [
+          "rewards.harbourbank.example"
+        ],
+        "default_currency": "GBP",
+        "currencies": [
+          "GBP"
+        ],
+        "enabled": true,
+        "skin": {
+          "name": "Harbour Bank Rewards",
+          "colours": {},
+          "hero": "",
+          "footer": ""
+        },
+        "selection": {
+          "type": "all"
+        }
+      }
+    },
+    {
+      "seq": 7,
+      "at": "2026-11-21T11:59:58.214Z",
+      "actor": "bank-ops",
+      "store": "bank",
+      "action": "promotion.delete",
+      "target": "promotion:save10",
+      "fields": [],
+      "before": {
+        "schema": 1,
+        "id": "save10",
+        "code": "SAVE10",
+        "description": "10 % off everything",
+        "discount": {
+          "type": "percentage",
+          "basis_points": 1000
+        },
+        "target": {
+          "type": "cart"
+        },
+        "active": true
+      },
+      "after": null
+    },
+    {
+      "seq": 8,
+      "at": "2026-11-21T12:00:00.000Z",
+      "actor": "bank-ops",
+      "store": "bank",
+      "action": "order.refund",
+      "target": "order:ord_3b9d2f4a6c8e0a1b2c3d4e5f",
+      "fields": [
+        "status"
+      ],
+      "before": {
+        "status": "paid"
+      },
+      "after": {
+        "status": "refunded"
+      }
+    }
+  ],
+  "next_cursor": "a8"
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `limit` and `cursor`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_limit`: `limit` is not an integer from 1 to 200 written with digits only.\n- `invalid_cursor`: `cursor` is malformed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_limit", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_limit",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "limit must be an integer from 1 to 200.",
+  "code": "invalid_limit",
+  "instance": "/admin/v1/store/audit?limit=500",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "limit"
+}"# },
+                        Example { name: "invalid_cursor", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_cursor",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Pass back next_cursor as it is.",
+  "code": "invalid_cursor",
+  "instance": "/admin/v1/store/audit?cursor=abc",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "cursor"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("503", Response::Shared("StoreServiceUnavailable")),
             ],
         },
         Handler::SetOnHandBatch => Op {
@@ -4601,7 +4770,7 @@ pub fn operation(handler: Handler) -> Op {
             id: "fulfilOrder",
             tag: "Admin",
             summary: "Mark an order shipped",
-            description: "Marks a `paid` order as shipped: it becomes `fulfilled`, which is recorded in its `history` and the store's order index; no stock or money moves. An order in any other status cannot be fulfilled (409 `illegal_transition`). Repeating a fulfilment that was applied answers 409. Not recorded in the audit trail: the order's `history` records the change. No body is read. Accepts no query parameters. Order of checks: the token (401, 403), query parameters (400), the id's shape (404), the order's object (503) and whether it holds an order (404), then the order's status (409). Requires role `admin`.",
+            description: "Marks a `paid` order as shipped: it becomes `fulfilled`, which is recorded in its `history` and the store's order index; no stock or money moves. An order in any other status cannot be fulfilled (409 `illegal_transition`). Repeating a fulfilment that was applied answers 409. The change is also recorded in the store's audit trail (`GET /admin/v1/store/audit`: action `order.fulfil`, target `order:{id}`, the token's label as `actor`, the status before and after): committed with the change and delivered to the store's trail with its other effects, retried like them and recorded once. No body is read. Accepts no query parameters. Order of checks: the token (401, 403), query parameters (400), the id's shape (404), the order's object (503) and whether it holds an order (404), then the order's status (409). Requires role `admin`.",
             headers: &["XRequestId"],
             query: &[],
             body: None,
@@ -4737,7 +4906,7 @@ pub fn operation(handler: Handler) -> Op {
             id: "refundOrder",
             tag: "Admin",
             summary: "Refund an order",
-            description: "Pays the order back: it becomes `refunded`. From `paid` its sold units are put back on sale and its whole payment is refunded; from `fulfilled` the payment is refunded but nothing is restocked (the goods left the shop; returned units come back through a stock adjustment). An order that is `pending_payment`, `cancelled` or `refunded` cannot be refunded (409 `illegal_transition`). The status change and the effects it owes are committed together in the order's Durable Object, then carried out before the answer: each line's sold units go back on sale in its SKU's stock object (a `restock` movement, op id `{order id}:restock-{event}:{sku}`), the whole payment is refunded through the provider the order was paid with (`test`: no money moves; `stripe`: `POST /v1/refunds` for the PaymentIntent, with `Idempotency-Key: refund-{order id}`), and the store's order index is updated. Each effect is idempotent; one that fails stays owed and the order's object retries it every 30 seconds, so the answer (200, with the new status) may come before a restock or refund that is still owed. Not recorded in the audit trail: the order's `history` records the change. No body is read. Accepts no query parameters. Order of checks: the token (401, 403), query parameters (400), the id's shape (404), the order's object (503) and whether it holds an order (404), then the order's status (409). Requires role `admin`.",
+            description: "Pays the order back: it becomes `refunded`. From `paid` its sold units are put back on sale and its whole payment is refunded; from `fulfilled` the payment is refunded but nothing is restocked (the goods left the shop; returned units come back through a stock adjustment). An order that is `pending_payment`, `cancelled` or `refunded` cannot be refunded (409 `illegal_transition`). The status change and the effects it owes are committed together in the order's Durable Object, then carried out before the answer: each line's sold units go back on sale in its SKU's stock object (a `restock` movement, op id `{order id}:restock-{event}:{sku}`), the whole payment is refunded through the provider the order was paid with (`test`: no money moves; `stripe`: `POST /v1/refunds` for the PaymentIntent, with `Idempotency-Key: refund-{order id}`), and the store's order index is updated. Each effect is idempotent; one that fails stays owed and the order's object retries it every 30 seconds, so the answer (200, with the new status) may come before a restock or refund that is still owed. The change is also recorded in the store's audit trail (`GET /admin/v1/store/audit`: action `order.refund`, target `order:{id}`, the token's label as `actor`, the status before and after): committed with the change and delivered to the store's trail with its other effects, retried like them and recorded once. No body is read. Accepts no query parameters. Order of checks: the token (401, 403), query parameters (400), the id's shape (404), the order's object (503) and whether it holds an order (404), then the order's status (409). Requires role `admin`.",
             headers: &["XRequestId"],
             query: &[],
             body: None,
@@ -4877,7 +5046,7 @@ pub fn operation(handler: Handler) -> Op {
             id: "adminCancelOrder",
             tag: "Admin",
             summary: "Cancel an order (admin)",
-            description: "Cancels the order: it becomes `cancelled`. From `paid` its sold units are put back on sale and its whole payment is refunded (from `pending_payment`, its held stock is released; checkout records orders as `paid`, so this is not met in practice). An order that is `fulfilled`, `cancelled` or `refunded` cannot be cancelled (409 `illegal_transition`; refund a fulfilled order instead). The status change and the effects it owes are committed together in the order's Durable Object, then carried out before the answer: each line's sold units go back on sale in its SKU's stock object (a `restock` movement, op id `{order id}:restock-{event}:{sku}`), the whole payment is refunded through the provider the order was paid with (`test`: no money moves; `stripe`: `POST /v1/refunds` for the PaymentIntent, with `Idempotency-Key: refund-{order id}`), and the store's order index is updated. Each effect is idempotent; one that fails stays owed and the order's object retries it every 30 seconds, so the answer (200, with the new status) may come before a restock or refund that is still owed. Not recorded in the audit trail: the order's `history` records the change. No body is read. Accepts no query parameters. Order of checks: the token (401, 403), query parameters (400), the id's shape (404), the order's object (503) and whether it holds an order (404), then the order's status (409). Requires role `admin`.",
+            description: "Cancels the order: it becomes `cancelled`. From `paid` its sold units are put back on sale and its whole payment is refunded (from `pending_payment`, its held stock is released; checkout records orders as `paid`, so this is not met in practice). An order that is `fulfilled`, `cancelled` or `refunded` cannot be cancelled (409 `illegal_transition`; refund a fulfilled order instead). The status change and the effects it owes are committed together in the order's Durable Object, then carried out before the answer: each line's sold units go back on sale in its SKU's stock object (a `restock` movement, op id `{order id}:restock-{event}:{sku}`), the whole payment is refunded through the provider the order was paid with (`test`: no money moves; `stripe`: `POST /v1/refunds` for the PaymentIntent, with `Idempotency-Key: refund-{order id}`), and the store's order index is updated. Each effect is idempotent; one that fails stays owed and the order's object retries it every 30 seconds, so the answer (200, with the new status) may come before a restock or refund that is still owed. The change is also recorded in the store's audit trail (`GET /admin/v1/store/audit`: action `order.cancel`, target `order:{id}`, the token's label as `actor`, the status before and after): committed with the change and delivered to the store's trail with its other effects, retried like them and recorded once. No body is read. Accepts no query parameters. Order of checks: the token (401, 403), query parameters (400), the id's shape (404), the order's object (503) and whether it holds an order (404), then the order's status (409). Requires role `admin`.",
             headers: &["XRequestId"],
             query: &[],
             body: None,
@@ -5126,7 +5295,7 @@ pub fn operation(handler: Handler) -> Op {
             id: "putStoreProfile",
             tag: "Stores",
             summary: "Create or change a store",
-            description: "Creates the store `store_id` (201) or replaces its profile (200): display name, hosts, default and allowed currencies, whether it is enabled, skin and product selection. The store serves at once through this Worker's isolate, and within a second elsewhere (an isolate that does not know a store asks the directory). A disabled store answers 404 `store_not_found` everywhere, as an unknown one does; its carts, orders and configuration are kept. No two stores answer on one host. Every store shares the catalog and the stock; its configuration, promotions, carts and orders are its own. Operators only. Accepts no query parameters. Never cached (`Cache-Control: no-store`).",
+            description: "Creates the store `store_id` (201) or replaces its profile (200): display name, hosts, default and allowed currencies, whether it is enabled, skin and product selection. The store serves at once through this Worker's isolate, and within a second elsewhere (an isolate that does not know a store asks the directory). A disabled store answers 404 `store_not_found` everywhere, as an unknown one does; its carts, orders and configuration are kept. No two stores answer on one host. Every store shares the catalog and the stock; its configuration, promotions, carts and orders are its own. A write that changes the profile is recorded in that store's audit trail (`GET /admin/v1/store/audit`: action `store.create` or `store.update`, target `store:{store_id}`, the token's label as `actor`, the profile before and after and the top-level fields that changed): committed with the profile, then delivered to the store's trail before the answer, or, should that delivery fail, retried every 30 seconds (recorded once); writing the same profile again records nothing. Operators only. Accepts no query parameters. Never cached (`Cache-Control: no-store`).",
             headers: &["XRequestId"],
             query: &[],
             body: Some(Body {
@@ -5376,7 +5545,7 @@ pub fn operation(handler: Handler) -> Op {
             id: "putStoreConfig",
             tag: "Admin",
             summary: "Replace the store configuration",
-            description: "Replaces the store's configuration with the body, the whole configuration (`StoreConfig` without `schema`; there is no partial update), and answers 200 with the configuration as stored. Every rule is checked before anything is saved and every problem is reported at once (422 `validation_failed`, `errors` naming each field by its path: `tax.rates[0].country`, `shipping_methods[1].id`, `payment.base_url`…); a refused request changes nothing. The payment provider's secret is never part of the configuration: Stripe's key is the Worker secret `STRIPE_SECRET_KEY`, set by the operator. Writes are applied one at a time by the store's Durable Object, which saves the change and, before answering, publishes the display copy carts read (configuration and promotions) to Workers KV. The change applies to the next checkout at once (checkout reads the store object) and to cart responses within about a second at the location that wrote it (each edge re-reads the copy at most every second), elsewhere within KV's propagation window (about 60 seconds). A cart read naming a shipping method the configuration no longer has answers 400 `unknown_shipping_method`. Repeating the same PUT is safe. Requires role `admin`. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration and the token (503 `misconfigured`, 401, 403), query parameters (400), the body's media type (415), size (413) and JSON shape (400), the rules (422), then the store's Durable Object (503).",
+            description: "Replaces the store's configuration with the body, the whole configuration (`StoreConfig` without `schema`; there is no partial update), and answers 200 with the configuration as stored. Every rule is checked before anything is saved and every problem is reported at once (422 `validation_failed`, `errors` naming each field by its path: `tax.rates[0].country`, `shipping_methods[1].id`, `payment.base_url`…); a refused request changes nothing. The payment provider's secret is never part of the configuration: Stripe's key is the Worker secret `STRIPE_SECRET_KEY`, set by the operator. Writes are applied one at a time by the store's Durable Object, which saves the change together with its entry in the store's audit trail (`GET /admin/v1/store/audit`: action `store.config.set`, target `store:{store_id}`, the token's label as `actor`, the configuration before and after and the top-level fields that changed) and, before answering, publishes the display copy carts read (configuration and promotions) to Workers KV. The change applies to the next checkout at once (checkout reads the store object) and to cart responses within about a second at the location that wrote it (each edge re-reads the copy at most every second), elsewhere within KV's propagation window (about 60 seconds). A cart read naming a shipping method the configuration no longer has answers 400 `unknown_shipping_method`. Repeating the same PUT is safe, and a PUT that changes nothing records no audit entry. Requires role `admin`. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration and the token (503 `misconfigured`, 401, 403), query parameters (400), the body's media type (415), size (413) and JSON shape (400), the rules (422), then the store's Durable Object (503).",
             headers: &["XRequestId"],
             query: &[],
             body: Some(Body {
@@ -5869,7 +6038,7 @@ pub fn operation(handler: Handler) -> Op {
             id: "putPromotion",
             tag: "Admin",
             summary: "Create or replace a promotion",
-            description: "Creates promotion `{id}` (201) or replaces it (200) with the body, the whole promotion (`PromotionInput`; there is no partial update), and answers the promotion as stored, with its `redemptions` so far. The id comes from the path: the body may omit `id`, and a body `id` that differs is 422 `id_mismatch` (field `id`), reported alone. Every other rule is checked before anything is saved and every problem is reported at once (422 `validation_failed`); a refused request changes nothing. With a `code` the promotion is a coupon, applied only to carts that carry the code; the code is stored trimmed and uppercase and must not be another promotion's (409 `code_taken`). Without a code the promotion is automatic: it applies to every cart it is eligible for. How promotions combine on a cart (order, minimum subtotal, rounding, allocation) is described in the API description. Replacing a promotion keeps its redemption count (the ledger is kept by id); carts that carry a code the promotion no longer has show it as `unknown`. Writes are applied one at a time by the store's Durable Object, which saves the change and, before answering, publishes the display copy carts read (configuration and promotions) to Workers KV. The change applies to the next checkout at once (checkout reads the store object) and to cart responses within about a second at the location that wrote it (each edge re-reads the copy at most every second), elsewhere within KV's propagation window (about 60 seconds). Requires role `admin`. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration and the token (503 `misconfigured`, 401, 403), query parameters (400), the body's media type (415), size (413) and JSON syntax (400 `invalid_json`), the body's `id` (422 `id_mismatch`), the body's shape (400), the rules (422), then in the store's Durable Object the code's uniqueness (409) and the write (503).",
+            description: "Creates promotion `{id}` (201) or replaces it (200) with the body, the whole promotion (`PromotionInput`; there is no partial update), and answers the promotion as stored, with its `redemptions` so far. The id comes from the path: the body may omit `id`, and a body `id` that differs is 422 `id_mismatch` (field `id`), reported alone. Every other rule is checked before anything is saved and every problem is reported at once (422 `validation_failed`); a refused request changes nothing. With a `code` the promotion is a coupon, applied only to carts that carry the code; the code is stored trimmed and uppercase and must not be another promotion's (409 `code_taken`). Without a code the promotion is automatic: it applies to every cart it is eligible for. How promotions combine on a cart (order, minimum subtotal, rounding, allocation) is described in the API description. Replacing a promotion keeps its redemption count (the ledger is kept by id); carts that carry a code the promotion no longer has show it as `unknown`. Writes are applied one at a time by the store's Durable Object, which saves the change together with its entry in the store's audit trail (`GET /admin/v1/store/audit`: action `promotion.set`, target `promotion:{id}`, the token's label as `actor`, the promotion before and after; a PUT that changes nothing records none) and, before answering, publishes the display copy carts read (configuration and promotions) to Workers KV. The change applies to the next checkout at once (checkout reads the store object) and to cart responses within about a second at the location that wrote it (each edge re-reads the copy at most every second), elsewhere within KV's propagation window (about 60 seconds). Requires role `admin`. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration and the token (503 `misconfigured`, 401, 403), query parameters (400), the body's media type (415), size (413) and JSON syntax (400 `invalid_json`), the body's `id` (422 `id_mismatch`), the body's shape (400), the rules (422), then in the store's Durable Object the code's uniqueness (409) and the write (503).",
             headers: &["XRequestId"],
             query: &[],
             body: Some(Body {
@@ -6034,7 +6203,7 @@ pub fn operation(handler: Handler) -> Op {
             id: "deletePromotion",
             tag: "Admin",
             summary: "Delete a promotion",
-            description: "Deletes promotion `{id}` and answers 200 with `{id, deleted: true}`; 404 `promotion_not_found` when no promotion has this id, also when repeating a deletion that was applied. Carts stop applying it once the published copy reaches them (about a second at the location that wrote it, about 60 seconds elsewhere); carts that carry its code then show that coupon as `unknown`. Its redemption records are kept. To stop a promotion without deleting it, PUT it with `active: false`. No body is read. Requires role `admin`. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration and the token (503 `misconfigured`, 401, 403), query parameters (400), then the store's Durable Object (404, 503).",
+            description: "Deletes promotion `{id}` and answers 200 with `{id, deleted: true}`; 404 `promotion_not_found` when no promotion has this id, also when repeating a deletion that was applied. Carts stop applying it once the published copy reaches them (about a second at the location that wrote it, about 60 seconds elsewhere); carts that carry its code then show that coupon as `unknown`. Its redemption records are kept. The deletion is recorded in the store's audit trail with it (action `promotion.delete`, the promotion as it was in `before`). To stop a promotion without deleting it, PUT it with `active: false`. No body is read. Requires role `admin`. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration and the token (503 `misconfigured`, 401, 403), query parameters (400), then the store's Durable Object (404, 503).",
             headers: &["XRequestId"],
             query: &[],
             body: None,

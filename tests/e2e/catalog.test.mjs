@@ -115,6 +115,7 @@ describe('OpenAPI', () => {
     ['get', '/admin/v1/promotions/{id}', '/admin/v1/promotions/save10'],
     ['put', '/admin/v1/promotions/{id}', '/admin/v1/promotions/save10'],
     ['delete', '/admin/v1/promotions/{id}', '/admin/v1/promotions/save10'],
+    ['get', '/admin/v1/store/audit', '/admin/v1/store/audit'],
     ['get', '/admin/v1/stores', '/admin/v1/stores'],
     ['get', '/admin/v1/stores/{store_id}', '/admin/v1/stores/default'],
     ['put', '/admin/v1/stores/{store_id}', '/admin/v1/stores/default'],

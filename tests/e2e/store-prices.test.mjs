@@ -147,9 +147,9 @@ describe('store prices', () => {
       cursor = `&cursor=${page.next_cursor}`;
     }
     const mine = audit.filter((e) => e.target === `store-price:outlet:${sku}:GBP`);
-    assert.deepEqual(mine.slice(-2).map((e) => [e.action, e.actor, e.before?.amount ?? null, e.after?.amount ?? null]), [
-      ['store_price.set', 'e2e', null, 1234],
-      ['store_price.delete', 'e2e', 1234, null],
+    assert.deepEqual(mine.slice(-2).map((e) => [e.action, e.actor, e.store, e.before?.amount ?? null, e.after?.amount ?? null]), [
+      ['store_price.set', 'e2e', 'outlet', null, 1234],
+      ['store_price.delete', 'e2e', 'outlet', 1234, null],
     ]);
   });
 

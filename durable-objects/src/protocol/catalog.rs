@@ -11,8 +11,7 @@ use std::collections::BTreeMap;
 /// All catalog writes go through this one object, which serializes them.
 pub const NAME: &str = "catalog";
 
-/// Who made a change: the label of the admin token used.
-pub type Actor = String;
+pub use super::audit::{Actor, AuditEntry, AuditPage};
 
 /// A command to the catalog writer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -199,30 +198,4 @@ pub struct RejectedLine {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Published {
     pub pointer: Option<CatalogPointer>,
-}
-
-/// A page of the audit trail.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditPage {
-    pub entries: Vec<AuditEntry>,
-}
-
-/// One audit entry: append-only, numbered in commit order.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    pub seq: u64,
-    /// RFC 3339 time the change was committed.
-    pub at: String,
-    /// Label of the admin token that made the change.
-    pub actor: String,
-    /// `product.create`, `price.set`, … (`admin::Change::action`).
-    pub action: String,
-    pub target: String,
-    pub fields: Vec<String>,
-    /// The snapshots before and after, raw JSON text as stored. Why text:
-    /// an entry keeps the shape its change was recorded in (a product
-    /// summary, a price, a category, as the version that wrote it made
-    /// them), so the trail is passed through, never re-typed.
-    pub before: Option<String>,
-    pub after: Option<String>,
 }

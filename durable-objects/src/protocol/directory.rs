@@ -3,6 +3,7 @@
 //! the whole directory to KV (`edgecart_domain::stores::DIRECTORY_KEY`)
 //! for the isolates that resolve requests.
 
+use super::audit::Actor;
 use super::{bind, Protocol};
 pub use edgecart_domain::stores::Conflict;
 use edgecart_domain::stores::{Directory, StoreProfile};
@@ -43,9 +44,12 @@ impl super::Command for Put {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Get {}
 
-/// Creates or replaces a store's profile.
+/// Creates or replaces a store's profile. A change is recorded, by
+/// `actor`, in that store's audit trail: committed with the profile, then
+/// delivered to the store's object (retried by the directory's alarm).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Put {
+    pub actor: Actor,
     pub profile: StoreProfile,
 }
 

@@ -28,6 +28,7 @@
 //! derive their JSON Schema with the `openapi` feature (native only, for
 //! the OpenAPI generator): their doc comments are the API's descriptions.
 
+pub mod audit;
 pub mod availability;
 pub mod cart;
 pub mod catalog;

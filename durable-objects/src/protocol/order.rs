@@ -1,6 +1,7 @@
 //! The order objects: one per order (named by its id), its record, token
 //! and status changes.
 
+use super::audit::Actor;
 use super::{bind, Protocol};
 use edgecart_domain::order::{Order, OrderEvent, OrderStatus};
 use edgecart_domain::store::PaymentSettings;
@@ -44,10 +45,13 @@ pub struct Get {
 }
 
 /// Moves the order on `event` (shopper: only `cancel`, with the token;
-/// admin: `token: None`) and carries out its effects (restock, refund).
+/// admin: `token: None`) and carries out its effects (restock, refund,
+/// the store's order index, and the entry of the store's audit trail that
+/// records `actor`'s action).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transition {
     pub token: Option<String>,
+    pub actor: Actor,
     pub event: OrderEvent,
 }
 

@@ -1,6 +1,8 @@
 //! The store objects: one per store (named by the store's id), its
-//! configuration, promotions, coupon redemptions and order index.
+//! configuration, promotions, coupon redemptions, order index and audit
+//! trail.
 
+pub use super::audit::{Actor, AuditEntry, AuditPage, AuditRecord, PendingEntry};
 use super::{bind, Protocol};
 use edgecart_domain::money::Currency;
 use edgecart_domain::order::OrderStatus;
@@ -23,6 +25,8 @@ pub enum StoreCommand {
     Release(Release),
     IndexOrder(IndexOrder),
     ListOrders(ListOrders),
+    RecordAudit(RecordAudit),
+    Audit(Audit),
 }
 
 impl Protocol for StoreCommand {
@@ -39,6 +43,8 @@ bind!(StoreCommand {
     Release => Released,
     IndexOrder => Indexed,
     ListOrders => OrderPage,
+    RecordAudit => Recorded,
+    Audit => AuditPage,
 });
 
 /// Configuration and promotions, with redemption counts (and those of
@@ -48,20 +54,26 @@ pub struct Get {
     pub customer: Option<String>,
 }
 
-/// Replaces the configuration; answers the state after.
+/// Replaces the configuration; answers the state after. A change is
+/// recorded in the store's audit trail, by `actor`, in the same commit.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PutConfig {
+    pub actor: Actor,
     pub config: StoreConfig,
 }
 
-/// Creates or replaces a promotion (by id).
+/// Creates or replaces a promotion (by id); a change is audited as for
+/// [`PutConfig`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PutPromotion {
+    pub actor: Actor,
     pub promotion: Promotion,
 }
 
+/// Deletes a promotion; audited as for [`PutConfig`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeletePromotion {
+    pub actor: Actor,
     pub id: String,
 }
 
@@ -94,6 +106,23 @@ pub struct ListOrders {
     pub from_ms: Option<i64>,
     pub to_ms: Option<i64>,
     pub before: Option<(i64, String)>,
+    pub limit: u32,
+}
+
+/// Records entries other objects made for the store's audit trail (an
+/// order's status change, the store's profile written); an entry whose
+/// key the trail has already recorded is skipped, so a delivery may be
+/// repeated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RecordAudit {
+    pub entries: Vec<PendingEntry>,
+}
+
+/// The store's audit entries after `after` (a sequence number), oldest
+/// first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Audit {
+    pub after: u64,
     pub limit: u32,
 }
 
@@ -141,6 +170,9 @@ pub struct Released {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Indexed {}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Recorded {}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OrderPage {
