@@ -21,10 +21,12 @@ pub mod checkout;
 pub mod cursor;
 pub mod demo;
 pub mod idempotency;
+pub mod member;
 pub mod money;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod order;
+pub mod points;
 pub mod pricing;
 pub mod promotion;
 pub mod records;
