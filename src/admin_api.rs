@@ -556,18 +556,21 @@ pub struct AuditItem {
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["ops"])))]
     actor: String,
     /// The store whose records changed (the trail's store, in a store's
-    /// trail); null for a change of the shared catalog.
+    /// trail; in the shared trail, the store whose own price changed); null
+    /// for a change of the shared catalog.
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["bank"])))]
     store: Option<String>,
     /// What was done. The shared trail: `product.*`, `price.*`,
-    /// `category.*`. A store's trail: `store.config.set` (its configuration),
+    /// `category.*`, and `store_price.set` and `store_price.delete` (a
+    /// store's own prices, with their store). A store's trail: `store.config.set` (its configuration),
     /// `promotion.set` and `promotion.delete`, `order.fulfil`, `order.refund`
     /// and `order.cancel`, `store.create` and `store.update` (its profile,
     /// written by an operator).
-    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["product.create", "product.update", "product.delete", "price.set", "price.delete", "category.create", "category.rename", "store.config.set", "promotion.set", "promotion.delete", "order.fulfil", "order.refund", "order.cancel", "store.create", "store.update"])))]
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["product.create", "product.update", "product.delete", "price.set", "price.delete", "category.create", "category.rename", "store.config.set", "promotion.set", "promotion.delete", "order.fulfil", "order.refund", "order.cancel", "store.create", "store.update", "store_price.set", "store_price.delete"])))]
     action: String,
-    /// What changed: `product:{id}`, `price:{sku}:{currency}` or
-    /// `category:{slug}`; in a store's trail `store:{store_id}` (its
+    /// What changed: `product:{id}`, `price:{sku}:{currency}`,
+    /// `store-price:{store}:{sku}:{currency}` or `category:{slug}`; in a
+    /// store's trail `store:{store_id}` (its
     /// configuration or profile), `promotion:{id}` or `order:{id}`.
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["price:KTL-1-STEEL:USD"])))]
     target: String,
@@ -644,6 +647,7 @@ pub fn page_params(params: &Params, default: u32, max: u32, prefix: &str) -> Res
         None => 0,
         Some(raw) => raw
             .strip_prefix(prefix)
+            .filter(|n| (1..=19).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|n| n.parse::<u64>().ok())
             .ok_or_else(|| {
                 ApiError::invalid(
@@ -708,6 +712,31 @@ mod tests {
 
     fn config(tokens: &str) -> Config {
         Config::from_vars(|k| (k == "ADMIN_TOKENS").then(|| tokens.to_string())).unwrap()
+    }
+
+    #[test]
+    fn page_cursors_are_exactly_the_documented_pattern() {
+        let cursor = |raw: &str| {
+            let pairs = vec![("cursor".to_string(), raw.to_string())];
+            let params = Params::parse(pairs, PAGE_PARAMS).unwrap();
+            page_params(&params, 50, 200, "a").map(|(_, after)| after)
+        };
+        assert_eq!(cursor("a42").ok(), Some(42));
+        assert_eq!(
+            cursor("a9999999999999999999").ok(),
+            Some(9_999_999_999_999_999_999)
+        );
+        for bad in [
+            "a+5",
+            "a",
+            "a-1",
+            "42",
+            "m42",
+            "a 4",
+            "a12345678901234567890",
+        ] {
+            assert!(cursor(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

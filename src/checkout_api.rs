@@ -598,9 +598,15 @@ pub async fn list_orders(
     let before = match params.get("cursor") {
         None => None,
         Some(raw) => {
-            let parsed = raw
-                .split_once('.')
-                .and_then(|(ms, id)| Some((ms.parse::<i64>().ok()?, id.to_string())));
+            // Exactly as documented: `{ms}.{order id}`, the time in digits.
+            let parsed = raw.split_once('.').and_then(|(ms, id)| {
+                let digits = ms.strip_prefix('-').unwrap_or(ms);
+                if !(1..=18).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit())
+                {
+                    return None;
+                }
+                Some((ms.parse::<i64>().ok()?, id.to_string()))
+            });
             Some(parsed.filter(|(_, id)| is_order_id(id)).ok_or_else(|| {
                 ApiError::invalid(
                     "cursor",

@@ -116,6 +116,8 @@ describe('OpenAPI', () => {
     ['put', '/admin/v1/promotions/{id}', '/admin/v1/promotions/save10'],
     ['delete', '/admin/v1/promotions/{id}', '/admin/v1/promotions/save10'],
     ['get', '/admin/v1/store/audit', '/admin/v1/store/audit'],
+    ['get', '/admin/v1/store/prices', '/admin/v1/store/prices'],
+    ['post', '/admin/v1/store/prices', '/admin/v1/store/prices'],
     ['get', '/admin/v1/stores', '/admin/v1/stores'],
     ['get', '/admin/v1/stores/{store_id}', '/admin/v1/stores/default'],
     ['put', '/admin/v1/stores/{store_id}', '/admin/v1/stores/default'],
