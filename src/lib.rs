@@ -35,6 +35,7 @@ pub use edgecart_durable_objects::availability::AvailabilityPublisher;
 pub use edgecart_durable_objects::cart_object::CartObject;
 pub use edgecart_durable_objects::catalog_writer::CatalogWriter;
 pub use edgecart_durable_objects::order_object::OrderObject;
+pub use edgecart_durable_objects::points_ledger::PointsLedger;
 pub use edgecart_durable_objects::sku_stock::SkuStock;
 pub use edgecart_durable_objects::store_object::StoreObject;
 

@@ -306,6 +306,8 @@ pub enum PointsRefusal {
     InvalidReason,
     /// The order already spent points (a new hold for it is refused).
     AlreadySpent,
+    /// The key was used before for the other kind of admin operation.
+    KeyReused,
     /// No hold (or spending) for that order.
     NoSuchOrder,
 }

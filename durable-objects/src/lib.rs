@@ -17,7 +17,8 @@
 //! - [`store_directory::StoreDirectory`]: one object holding every store's
 //!   profile (hosts unique across stores), published to KV for resolving
 //!   requests to stores.
-//! - Later: one object per points ledger.
+//! - [`points_ledger::PointsLedger`]: one per (store, member), the
+//!   member's points (lots, holds, spendings, debt) and their history.
 //!
 //! Objects stay thin: load state, call the pure rules in `edgecart-domain`,
 //! persist in one atomic block. They must not compute prices, validate
@@ -48,6 +49,7 @@ pub mod catalog_writer;
 mod object;
 pub mod order_object;
 pub mod payment;
+pub mod points_ledger;
 pub mod protocol;
 pub mod sku_stock;
 pub mod store_directory;

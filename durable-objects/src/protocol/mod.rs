@@ -34,6 +34,7 @@ pub mod cart;
 pub mod catalog;
 pub mod directory;
 pub mod order;
+pub mod points;
 pub mod stock;
 pub mod store;
 #[cfg(test)]

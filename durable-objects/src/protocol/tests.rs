@@ -11,6 +11,7 @@ use super::cart::{self, CartCommand, CheckoutBeginReply, CheckoutReply, LineChan
 use super::catalog::{self, CatalogCommand, WriteOutcome};
 use super::directory::{self, DirectoryCommand};
 use super::order::{self, OrderCommand};
+use super::points::{self, PointsCommand};
 use super::stock::{self, StockCommand};
 use super::store::{self, OrderSummary, PromotionSaved, StoreCommand};
 use super::{
@@ -290,6 +291,25 @@ fn directory_wire_format() {
         |command, a| match command {
             DirectoryCommand::Get(_) => answers_of::<directory::Get>("get", a),
             DirectoryCommand::Put(_) => answers_of::<directory::Put>("put", a),
+        },
+        Some("refusal"),
+    );
+}
+
+#[test]
+fn points_ledger_wire_format() {
+    check_class::<PointsCommand>(
+        include_str!("fixtures/points.json"),
+        |command, a| match command {
+            PointsCommand::View(_) => answers_of::<points::View>("view", a),
+            PointsCommand::Grant(_) => answers_of::<points::Grant>("grant", a),
+            PointsCommand::Adjust(_) => answers_of::<points::Adjust>("adjust", a),
+            PointsCommand::Hold(_) => answers_of::<points::Hold>("hold", a),
+            PointsCommand::Release(_) => answers_of::<points::Release>("release", a),
+            PointsCommand::Commit(_) => answers_of::<points::Commit>("commit", a),
+            PointsCommand::Earn(_) => answers_of::<points::Earn>("earn", a),
+            PointsCommand::Restore(_) => answers_of::<points::Restore>("restore", a),
+            PointsCommand::Revoke(_) => answers_of::<points::Revoke>("revoke", a),
         },
         Some("refusal"),
     );
