@@ -396,7 +396,7 @@ async function benchStores(base, adminToken) {
     '',
     `- Target: list and search in a store among ${STORES} ≥ 0.9 × the same in the default store: list ${fmt(ratio('list'), 2)}, search ${fmt(ratio('search'), 2)} — ${verdict(ratio('list') >= 0.9 && ratio('search') >= 0.9)}`,
     `- Target: and ≥ 0.6 × (list) / 0.5 × (search) the no-op route: ${fmt(vsNoop('list'), 2)} / ${fmt(vsNoop('search'), 2)} — ${verdict(vsNoop('list') >= 0.6 && vsNoop('search') >= 0.5)}`,
-    '- A store\'s selection is a mask over the catalog and its facets, and its own prices a sorted list by product and variant with the price ranges and orders they make, computed once per catalog version in each isolate (`Catalog::select`); the catalog itself is held once.',
+    '- A store is one slot per product of the catalog (not sold, at base prices, or its row of the store\'s price ranges), its own prices as a sorted list by product and variant, and the facets and price orders they make, computed once per catalog version in each isolate (`Catalog::select`); the catalog itself is held once.',
     `- Isolate memory (\`edgecart-catalog stores\`, a counting allocator, native 64-bit sizes, so upper bounds for wasm32): the decoded catalog of ${fmtInt(memory.products)} products ${fmtMiB(memory.catalog_bytes)}; one store ${fmtKiB(memory.one_store_bytes)}; all ${memory.stores} stores ${fmtMiB(memory.all_stores_bytes)} (${fmt(memory.all_stores_bytes / memory.catalog_bytes, 2)} × the catalog, ${fmt(memory.all_stores_bytes / memory.own_prices, 0)} bytes per own price, masks included): the stores cost their selections and price lists, not copies of the catalog (${memory.stores} copies would be ${fmtMiB(memory.catalog_bytes * memory.stores)}).`,
     '',
   ].join('\n');
