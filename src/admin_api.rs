@@ -623,14 +623,11 @@ impl From<AuditEntry> for AuditItem {
     }
 }
 
-/// The query parameters of a paged admin listing (`page_params`).
-pub const PAGE_PARAMS: &[&str] = &["limit", "cursor"];
-
-/// `limit` (1..=`max`, default `default`) and `cursor` (`{prefix}{seq}`, as
-/// a previous page's `next_cursor` gave it) of a paged admin listing.
-pub fn page_params(params: &Params, default: u32, max: u32, prefix: &str) -> Result<(u32, u64)> {
-    let limit = match params.get("limit") {
-        None => default,
+/// A paged listing's `limit`: digits only, from 1 to `max` (`default`
+/// when absent), else 400 `invalid_limit`.
+pub fn page_limit(params: &Params, default: u32, max: u32) -> Result<u32> {
+    match params.get("limit") {
+        None => Ok(default),
         Some(raw) => raw
             .parse::<u32>()
             .ok()
@@ -641,8 +638,17 @@ pub fn page_params(params: &Params, default: u32, max: u32, prefix: &str) -> Res
                     "invalid_limit",
                     format!("limit must be an integer from 1 to {max}."),
                 )
-            })?,
-    };
+            }),
+    }
+}
+
+/// The query parameters of a paged admin listing (`page_params`).
+pub const PAGE_PARAMS: &[&str] = &["limit", "cursor"];
+
+/// `limit` (1..=`max`, default `default`) and `cursor` (`{prefix}{seq}`, as
+/// a previous page's `next_cursor` gave it) of a paged admin listing.
+pub fn page_params(params: &Params, default: u32, max: u32, prefix: &str) -> Result<(u32, u64)> {
+    let limit = page_limit(params, default, max)?;
     let after = match params.get("cursor") {
         None => 0,
         Some(raw) => raw

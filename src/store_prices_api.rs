@@ -7,7 +7,7 @@
 //! store's listings, product pages, carts and checkout all read the same
 //! prices from the same version.
 
-use crate::admin_api::{json_body, parse_body};
+use crate::admin_api::{json_body, page_limit, parse_body};
 use crate::app::ApiRequest;
 use crate::catalog_api::Params;
 use crate::catalog_store;
@@ -98,20 +98,7 @@ pub async fn handle(request: &mut ApiRequest<'_>, env: &Env, now_ms: u64) -> Res
 }
 
 async fn list(env: &Env, store: String, params: &Params<'_>) -> Result<ApiResponse> {
-    let limit = match params.get("limit") {
-        None => DEFAULT_PAGE,
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=MAX_PAGE).contains(n) && raw.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "limit",
-                    "invalid_limit",
-                    format!("limit must be an integer from 1 to {MAX_PAGE}."),
-                )
-            })?,
-    };
+    let limit = page_limit(params, DEFAULT_PAGE, MAX_PAGE)?;
     let after = match params.get("cursor") {
         None => None,
         Some(raw) => Some(

@@ -447,6 +447,16 @@ impl Ledger {
         });
     }
 
+    /// What the holds have set aside of lot `id`.
+    fn held_of(&self, id: u64) -> i64 {
+        self.holds
+            .iter()
+            .flat_map(|h| &h.parts)
+            .filter(|(lot, _)| *lot == id)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
     fn lot(&self, id: u64) -> Option<&Lot> {
         self.lots.iter().find(|l| l.id == id)
     }
@@ -564,13 +574,7 @@ impl Ledger {
             if left == 0 {
                 break;
             }
-            let held: i64 = self
-                .holds
-                .iter()
-                .flat_map(|h| &h.parts)
-                .filter(|(id, _)| *id == l.id)
-                .map(|(_, n)| n)
-                .sum();
+            let held = self.held_of(l.id);
             let free = l.remaining - held;
             let take = free.min(left);
             if take > 0 {
@@ -766,13 +770,7 @@ impl Ledger {
             .iter()
             .filter(|l| l.expires_at_ms.is_some_and(|e| e <= now_ms) && l.remaining > 0)
             .map(|l| {
-                let held: i64 = self
-                    .holds
-                    .iter()
-                    .flat_map(|h| &h.parts)
-                    .filter(|(id, _)| *id == l.id)
-                    .map(|(_, n)| n)
-                    .sum();
+                let held = self.held_of(l.id);
                 (l.id, l.remaining - held)
             })
             .filter(|(_, n)| *n > 0)
@@ -819,13 +817,7 @@ impl Ledger {
             ));
         }
         for l in &self.lots {
-            let held: i64 = self
-                .holds
-                .iter()
-                .flat_map(|h| &h.parts)
-                .filter(|(id, _)| *id == l.id)
-                .map(|(_, n)| n)
-                .sum();
+            let held = self.held_of(l.id);
             if held > l.remaining {
                 return Err(format!("lot {} has {} held of {}", l.id, held, l.remaining));
             }

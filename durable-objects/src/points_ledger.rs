@@ -242,19 +242,7 @@ impl Book {
         &self,
         apply: impl FnOnce(&mut Ledger, i64) -> Applied,
     ) -> Result<Result<Changed, protocol::PointsRefusal>, String> {
-        let mut ledger = self.load()?;
-        let now = now_ms();
-        let mut rows = settle(&mut ledger, now);
-        match apply(&mut ledger, now) {
-            Ok(new) => rows.extend(new),
-            Err(refusal) => return Ok(Err(refusal)),
-        }
-        let balance = ledger.balance(now);
-        self.save(ledger, &rows, None).await?;
-        Ok(Ok(Changed {
-            balance,
-            replayed: false,
-        }))
+        self.apply_and_save(None, apply).await
     }
 
     /// An admin's grant or adjustment: once per key (a repeat answers the
@@ -265,24 +253,32 @@ impl Book {
         kind: RowKind,
         apply: impl FnOnce(&mut Ledger, i64) -> Applied,
     ) -> Result<Result<Changed, protocol::PointsRefusal>, String> {
-        let mut ledger = self.load()?;
-        let now = now_ms();
         if let Some(seen) = self.seen(&key)? {
             if seen != kind {
                 return Ok(Err(protocol::PointsRefusal::KeyReused));
             }
             return Ok(Ok(Changed {
-                balance: ledger.balance(now),
+                balance: self.load()?.balance(now_ms()),
                 replayed: true,
             }));
         }
+        self.apply_and_save(Some((&key, kind)), apply).await
+    }
+
+    async fn apply_and_save(
+        &self,
+        key: Option<(&str, RowKind)>,
+        apply: impl FnOnce(&mut Ledger, i64) -> Applied,
+    ) -> Result<Result<Changed, protocol::PointsRefusal>, String> {
+        let mut ledger = self.load()?;
+        let now = now_ms();
         let mut rows = settle(&mut ledger, now);
         match apply(&mut ledger, now) {
             Ok(new) => rows.extend(new),
             Err(refusal) => return Ok(Err(refusal)),
         }
         let balance = ledger.balance(now);
-        self.save(ledger, &rows, Some((&key, kind))).await?;
+        self.save(ledger, &rows, key).await?;
         Ok(Ok(Changed {
             balance,
             replayed: false,
