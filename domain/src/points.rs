@@ -57,30 +57,47 @@ pub mod limits {
 
 const DAY_MS: i64 = 86_400_000;
 
-/// A store's points programme.
+/// A store's points programme: what members earn and what points are
+/// worth. Checkout earns and spends by it; members read it with their
+/// balance.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"unit": "points", "earn_per_unit": 10, "category_multipliers": {"audio": 20000}, "points_per_minor": {"GBP": 1}, "pending_days": 14, "expiry_days": 365}])))]
 #[serde(deny_unknown_fields)]
 pub struct Programme {
-    /// What the store calls its points ("points", "miles"): 1 to 20
-    /// characters.
+    /// What the store calls its points ("points", "miles"): 1 to 20 ASCII
+    /// letters, spaces or hyphens, starting with a letter (else 422
+    /// `invalid_unit`).
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(regex(pattern = r"^[A-Za-z][A-Za-z -]{0,19}$"))
+    )]
     pub unit: String,
-    /// Points earned per major unit of money paid by card (per 1.00 of a
-    /// two-decimal currency), in the store's currency; only the part paid
-    /// with money earns, never the part paid with points.
+    /// Points earned per major unit of money paid (per 1.00 of a
+    /// two-decimal currency), from 0 to 100000; only the part of an order
+    /// paid with money earns, never the part paid with points.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = 100000)))]
     pub earn_per_unit: u32,
-    /// Category slug → multiplier in basis points (10000 = ×1) of what its
-    /// lines earn; categories not listed earn ×1.
+    /// Category slug → what its lines earn, in basis points of the rate
+    /// (10000 = ×1, 20000 = ×2), from 0 to 1000000; at most 50 categories.
+    /// Categories not listed earn ×1.
+    #[cfg_attr(feature = "openapi", schemars(extend("propertyNames" = {"type": "string", "pattern": "^[a-z0-9]+(-[a-z0-9]+)*$", "maxLength": 120}, "additionalProperties" = {"type": "integer", "minimum": 0, "maximum": 1000000}, "maxProperties" = 50)))]
     #[serde(default)]
     pub category_multipliers: BTreeMap<String, u32>,
-    /// Currency → how many points one minor unit costs (1: 100 points pay
-    /// 1.00 of a two-decimal currency). Points pay only in these currencies.
+    /// Currency → how many points one minor unit costs, from 1 to 1000000
+    /// (1: 100 points pay 1.00 of a two-decimal currency). Points pay only
+    /// in the currencies listed (at least one).
+    #[cfg_attr(feature = "openapi", schemars(extend("propertyNames" = {"enum": ["AUD", "CAD", "CHF", "EUR", "GBP", "JPY", "USD"]}, "patternProperties" = {"^[A-Z]{3}$": {"type": "integer", "minimum": 1, "maximum": 1000000}}, "additionalProperties" = {"type": "integer", "minimum": 1, "maximum": 1000000}, "minProperties" = 1)))]
     pub points_per_minor: BTreeMap<Currency, u32>,
     /// Days earned points wait before they can be spent (the return
-    /// window); a cancellation or refund within it takes them back.
+    /// window), from 0 to 3650; a cancellation or refund within it takes
+    /// them back.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = 3650)))]
     #[serde(default)]
     pub pending_days: u32,
-    /// Days a lot lives once spendable; absent: points never expire.
+    /// Days a lot lives once spendable, from 1 to 3650; absent or null:
+    /// points never expire.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 3650)))]
     #[serde(default)]
     pub expiry_days: Option<u32>,
 }
@@ -96,12 +113,17 @@ impl Programme {
                 message: message.into(),
             })
         };
-        let unit = self.unit.trim();
-        if unit.is_empty()
-            || self.unit.chars().count() > limits::UNIT_MAX
-            || self.unit.chars().any(char::is_control)
-        {
-            error("unit", "invalid_length", "must be 1 to 20 characters");
+        let b = self.unit.as_bytes();
+        let unit_ok = (1..=limits::UNIT_MAX).contains(&b.len())
+            && b[0].is_ascii_alphabetic()
+            && b.iter()
+                .all(|c| c.is_ascii_alphabetic() || *c == b' ' || *c == b'-');
+        if !unit_ok {
+            error(
+                "unit",
+                "invalid_unit",
+                "1 to 20 ASCII letters, spaces or hyphens, starting with a letter",
+            );
         }
         if self.earn_per_unit > 100_000 {
             error("earn_per_unit", "invalid_rate", "must be at most 100000");

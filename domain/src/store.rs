@@ -8,6 +8,7 @@
 //! about HTTP.
 
 use crate::catalog::FieldError;
+use crate::points::Programme;
 use crate::pricing::PromotionCandidate;
 use crate::promotion::{Promotion, PromotionRefusal};
 use crate::shipping::{is_method_id, ShippingMethod};
@@ -196,6 +197,9 @@ pub struct StoreConfig {
     #[cfg_attr(feature = "openapi", schemars(length(max = 20)))]
     pub shipping_methods: Vec<ShippingMethod>,
     pub payment: PaymentSettings,
+    /// The store's points programme; absent when it has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<Programme>,
 }
 
 /// The body of `PUT /admin/v1/store`: the whole configuration, which replaces
@@ -214,7 +218,12 @@ pub struct StoreConfig {
 /// `shipping_methods[i].rates` (`missing_rate`),
 /// `shipping_methods[i].rates.USD` and `shipping_methods[i].free_above.USD`
 /// (`invalid_amount`), `shipping_methods[i].free_above.USD` (`no_rate`),
-/// `payment.base_url` (`invalid_url`).
+/// `payment.base_url` (`invalid_url`), and for the points programme
+/// `points.unit` (`invalid_unit`), `points.earn_per_unit`,
+/// `points.category_multipliers.{slug}` and `points.points_per_minor.{code}`
+/// (`invalid_rate`), `points.category_multipliers` (`too_many`),
+/// `points.points_per_minor` (`missing_rate`), `points.pending_days` and
+/// `points.expiry_days` (`invalid_days`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"tax": {"prices_include_tax": false, "rates": [{"country": "US", "region": "CA", "basis_points": 725}, {"country": "US", "region": "NY", "basis_points": 400}, {"country": "DE", "basis_points": 1900}]}, "shipping_methods": [{"id": "standard", "name": "Standard (3–5 days)", "countries": [], "rates": {"EUR": 449, "USD": 499}, "free_above": {"EUR": 4500, "USD": 5000}}, {"id": "express", "name": "Express (1–2 days)", "countries": ["US", "CA"], "rates": {"USD": 1499}}], "payment": {"provider": "stripe", "base_url": "https://api.stripe.com"}}])))]
@@ -227,6 +236,10 @@ pub struct StoreConfigInput {
     #[cfg_attr(feature = "openapi", schemars(length(max = 20)))]
     pub shipping_methods: Vec<ShippingMethod>,
     pub payment: PaymentSettings,
+    /// The store's points programme (what members earn, what points are
+    /// worth); absent or null: none.
+    #[serde(default)]
+    pub points: Option<Programme>,
 }
 
 impl StoreConfig {
@@ -260,6 +273,7 @@ impl StoreConfig {
                 },
             ],
             payment: PaymentSettings::Test {},
+            points: None,
         }
     }
 
@@ -325,12 +339,16 @@ impl StoreConfigInput {
                 );
             }
         }
+        if let Some(p) = &self.points {
+            nested("points".into(), p.problems());
+        }
         if errors.is_empty() {
             Ok(StoreConfig {
                 schema: STORE_SCHEMA,
                 tax: self.tax,
                 shipping_methods: self.shipping_methods,
                 payment: self.payment,
+                points: self.points,
             })
         } else {
             Err(errors)

@@ -62,6 +62,49 @@ describe('store configuration', () => {
     assert.ok(fields.some((f) => f.startsWith('shipping_methods[0]')), fields.join());
   });
 
+  test('a store may run a points programme: validated with every problem, kept with its configuration, absent until set', async () => {
+    assert.equal(original.points, undefined, 'no programme by default');
+    const { schema, ...input } = original;
+    const programme = {
+      unit: 'miles',
+      earn_per_unit: 10,
+      category_multipliers: { audio: 20000 },
+      points_per_minor: { GBP: 1, EUR: 2 },
+      pending_days: 14,
+      expiry_days: 365,
+    };
+    const put = await admin('PUT', '/admin/v1/store', { ...input, points: programme });
+    assert.equal(put.status, 200, put.text);
+    assert.deepEqual(put.json.points, programme);
+    assert.deepEqual((await admin('GET', '/admin/v1/store', undefined, VIEWER)).json.points, programme);
+    // Defaults: no multipliers, no return window, points that never expire.
+    const lean = await admin('PUT', '/admin/v1/store', { ...input, points: { unit: 'points', earn_per_unit: 1, points_per_minor: { USD: 1 } } });
+    assert.equal(lean.status, 200, lean.text);
+    assert.deepEqual(lean.json.points, { unit: 'points', earn_per_unit: 1, category_multipliers: {}, points_per_minor: { USD: 1 }, pending_days: 0, expiry_days: null });
+    const bad = await admin('PUT', '/admin/v1/store', {
+      ...input,
+      points: { unit: ' 1', earn_per_unit: 100001, category_multipliers: { Audio: 5 }, points_per_minor: {}, pending_days: 4000, expiry_days: 0 },
+    });
+    assertProblem(bad, 422, 'validation_failed');
+    assert.deepEqual(
+      bad.json.errors.map((e) => [e.field, e.code]),
+      [
+        ['points.unit', 'invalid_unit'],
+        ['points.earn_per_unit', 'invalid_rate'],
+        ['points.category_multipliers.Audio', 'invalid_rate'],
+        ['points.points_per_minor', 'missing_rate'],
+        ['points.pending_days', 'invalid_days'],
+        ['points.expiry_days', 'invalid_days'],
+      ],
+    );
+    assertProblem(await admin('PUT', '/admin/v1/store', { ...input, points: { ...programme, points_per_minor: { ZZZ: 1 } } }), 400, 'invalid_type');
+    assert.deepEqual((await admin('GET', '/admin/v1/store')).json.points, lean.json.points, 'a refused write changes nothing');
+    // Without `points` the store has no programme again.
+    const none = await admin('PUT', '/admin/v1/store', input);
+    assert.equal(none.status, 200, none.text);
+    assert.equal(none.json.points, undefined);
+  });
+
   test('a cart shows shipping and tax for a destination, from the store configuration', async () => {
     const put = await admin('PUT', '/admin/v1/store', {
       tax: { prices_include_tax: false, rates: [{ country: 'US', region: 'NY', basis_points: 800 }, { country: 'DE', basis_points: 1900 }] },

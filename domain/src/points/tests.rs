@@ -366,3 +366,11 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_documented_currencies_are_the_known_ones() {
+    // `points_per_minor`'s schema lists them: a schema-valid code must parse.
+    let documented = ["AUD", "CAD", "CHF", "EUR", "GBP", "JPY", "USD"];
+    let known: Vec<String> = Currency::known().map(|c| c.as_str().to_string()).collect();
+    assert_eq!(known, documented);
+}
