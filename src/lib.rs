@@ -17,6 +17,7 @@ pub mod checkout_api;
 pub mod config;
 pub mod http;
 pub mod inventory_api;
+pub mod members;
 pub mod objects;
 #[cfg(feature = "openapi")]
 pub mod openapi;
