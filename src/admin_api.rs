@@ -350,9 +350,10 @@ pub async fn handle(
     let body = &mut request.incoming;
     // Stock operations are idempotent by key: the client's Idempotency-Key
     // (per token label), else a fresh one.
-    let key = body
-        .idempotency_key()?
-        .unwrap_or_else(crate::app::random_id);
+    let key = match body.idempotency_key()? {
+        Some(key) => key,
+        None => crate::app::random_id()?,
+    };
     let op_id = format!("{actor}:{key}");
     let reply = match request.handler {
         H::ListAudit => {

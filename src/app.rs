@@ -606,7 +606,10 @@ async fn carts(
     let (env, catalog) = (ctx.env, ctx.catalog);
     let token = request.caller.token();
     let body = &mut request.incoming;
-    let op_id = body.idempotency_key()?.unwrap_or_else(random_id);
+    let op_id = match body.idempotency_key()? {
+        Some(key) => key,
+        None => random_id()?,
+    };
     let ttl = config.cart_hold_ttl_ms;
     let id = match request.handler {
         H::CreateCart => "",
@@ -739,7 +742,7 @@ fn request_id(given: Option<String>) -> String {
     }) {
         return id;
     }
-    random_id()
+    fresh_request_id()
 }
 
 fn valid_idempotency_key(key: &str) -> bool {
@@ -747,13 +750,24 @@ fn valid_idempotency_key(key: &str) -> bool {
 }
 
 /// 24 random hex digits.
-pub fn random_id() -> String {
+pub fn random_id() -> Result<String> {
     let mut bytes = [0u8; 12];
-    if getrandom::fill(&mut bytes).is_err() {
-        // The platform always has a random source; fall back to the clock.
-        bytes[..8].copy_from_slice(&Date::now().as_millis().to_be_bytes());
-    }
+    getrandom::fill(&mut bytes).map_err(|e| ApiError::Misconfigured {
+        cause: format!("no random source: {e}"),
+    })?;
+    Ok(hex(&bytes))
+}
+
+fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A fresh request id: random, or (a runtime without randomness) the
+/// clock's reading; a request id names a request in logs, it is no
+/// secret. Ids and tokens that are secrets come from [`random_id`], which
+/// has no such fallback.
+fn fresh_request_id() -> String {
+    random_id().unwrap_or_else(|_| hex(&Date::now().as_millis().to_be_bytes()))
 }
 
 fn iso_time(ms: u64) -> String {

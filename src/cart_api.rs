@@ -246,8 +246,8 @@ pub struct CreateCartResult {
 /// Creates a cart priced in `currency` (already checked against the catalog).
 pub async fn create(ctx: &CartContext<'_>, currency: Currency) -> Result<ApiResponse> {
     let env = ctx.env;
-    let id = format!("crt_{}", crate::app::random_id());
-    let token = format!("{}{}", crate::app::random_id(), crate::app::random_id());
+    let id = format!("crt_{}", crate::app::random_id()?);
+    let token = format!("{}{}", crate::app::random_id()?, crate::app::random_id()?);
     let command = cart::Create {
         id: id.clone(),
         token: token.clone(),

@@ -333,7 +333,7 @@ pub async fn checkout(
     })?;
     let input: CheckoutInput = parse_line_body(body)?;
     let fingerprint = idempotency::fingerprint(&[b"POST", id.as_bytes(), body.as_bytes()]);
-    let attempt = crate::app::random_id();
+    let attempt = crate::app::random_id()?;
     let begin = cart::CheckoutBegin {
         token,
         key: key.clone(),
@@ -439,14 +439,16 @@ async fn plan(
 ) -> Result<std::result::Result<CheckoutPlan, Refusal>> {
     let listed = listed_skus(&line_prices(ctx, cart).await?, ctx.catalog);
     let store = store?;
+    let order_id = format!("ord_{}", crate::app::random_id()?);
+    let order_token = format!("{}{}", crate::app::random_id()?, crate::app::random_id()?);
     Ok(checkout::plan(PlanInput {
         store_id: &ctx.shop.id,
         cart,
         listed: &listed,
         store: &store,
         input,
-        order_id: format!("ord_{}", crate::app::random_id()),
-        order_token: format!("{}{}", crate::app::random_id(), crate::app::random_id()),
+        order_id,
+        order_token,
         hold_ttl_ms,
         now_ms: ctx.pricing.now_ms,
     }))
