@@ -177,7 +177,8 @@ pub struct Promotion {
     #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 4294967295_i64), extend("examples" = [1000])))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usage_limit: Option<u32>,
-    /// The most redemptions by one customer; omitted when unlimited.
+    /// The most redemptions by one customer (their email compared without
+    /// case and without a `+tag`); omitted when unlimited.
     #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 4294967295_i64), extend("examples" = [1])))]
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub per_customer_limit: Option<u32>,
@@ -387,7 +388,9 @@ pub struct PromotionInput {
     #[serde(default)]
     pub usage_limit: Option<i64>,
     /// The most redemptions by one customer: an integer from 1 to 4294967295
-    /// (else 422 `invalid_limit`). Absent or null: unlimited.
+    /// (else 422 `invalid_limit`). Absent or null: unlimited. A customer is
+    /// the order's email compared without case and without a `+tag`
+    /// (`Bob@Example.com` and `bob+2@example.com` are one customer).
     #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 4294967295_i64), extend("examples" = [1])))]
     #[serde(default)]
     pub per_customer_limit: Option<i64>,

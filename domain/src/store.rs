@@ -384,6 +384,16 @@ pub struct RedemptionRefused {
     pub refusal: PromotionRefusal,
 }
 
+/// Who a customer is, for per-customer limits: their email with its
+/// local part lowercased and any `+tag` dropped, and the domain
+/// lowercased, so `Bob@Example.com` and `bob+2@example.com` are one
+/// customer.
+pub fn customer_key(email: &str) -> String {
+    let (local, domain) = email.rsplit_once('@').unwrap_or((email, ""));
+    let local = local.split_once('+').map_or(local, |(base, _)| base);
+    format!("{}@{}", local.to_lowercase(), domain.to_lowercase())
+}
+
 impl Redemptions {
     pub fn count(&self, promotion: &str) -> u32 {
         self.by_promotion.get(promotion).copied().unwrap_or(0)
@@ -391,7 +401,7 @@ impl Redemptions {
 
     pub fn customer_count(&self, promotion: &str, customer: &str) -> u32 {
         self.by_customer
-            .get(&(promotion.to_string(), customer.to_string()))
+            .get(&(promotion.to_string(), customer_key(customer)))
             .copied()
             .unwrap_or(0)
     }
@@ -408,6 +418,7 @@ impl Redemptions {
         if self.by_order.contains_key(order) {
             return Ok(());
         }
+        let customer = &customer_key(customer);
         for p in promotions {
             if p.usage_limit
                 .is_some_and(|limit| self.count(&p.id) >= limit)
@@ -449,6 +460,8 @@ impl Redemptions {
         if self.by_order.contains_key(order) {
             return;
         }
+        // Rows stored before customers were keyed count under the key too.
+        let customer = &customer_key(customer);
         for id in &promotions {
             *self.by_promotion.entry(id.clone()).or_default() += 1;
             *self
@@ -514,6 +527,33 @@ mod tests {
         r.release("ord_2");
         assert_eq!(r.count("five"), 1);
         assert_eq!(r.redeem("ord_3", "c@x.io", &[&five]), Ok(()));
+    }
+
+    #[test]
+    fn a_customer_is_their_email_without_case_or_plus_tags() {
+        assert_eq!(customer_key("Bob@Example.COM"), "bob@example.com");
+        assert_eq!(customer_key("bob+1@example.com"), "bob@example.com");
+        assert_eq!(customer_key("BOB+promo+x@EXAMPLE.com"), "bob@example.com");
+        assert_ne!(
+            customer_key("bobby@example.com"),
+            customer_key("bob@example.com")
+        );
+        let once = coupon("once", None, Some(1));
+        let mut r = Redemptions::default();
+        assert_eq!(r.redeem("ord_1", "Bob@example.com", &[&once]), Ok(()));
+        let refused = r
+            .redeem("ord_2", "bob+2@Example.com", &[&once])
+            .unwrap_err();
+        assert_eq!(refused.refusal, PromotionRefusal::CustomerLimitReached);
+        assert_eq!(r.customer_count("once", "BOB+x@example.com"), 1);
+        assert_eq!(r.redeem("ord_3", "alice@example.com", &[&once]), Ok(()));
+        // Released, the customer may redeem again.
+        r.release("ord_1");
+        assert_eq!(r.redeem("ord_2", "bob+2@example.com", &[&once]), Ok(()));
+        // Redemptions stored under the email as typed count under its key.
+        let mut loaded = Redemptions::default();
+        loaded.restore("ord_9", "Bob+old@Example.com", vec!["once".into()]);
+        assert_eq!(loaded.customer_count("once", "bob@example.com"), 1);
     }
 
     #[test]

@@ -239,6 +239,31 @@ describe('checkout', () => {
     await admin('DELETE', '/admin/v1/promotions/five-only');
   });
 
+  test('a coupon once per customer: Bob@ and bob+2@ are one customer, another email is not', async () => {
+    const put = await admin('PUT', '/admin/v1/promotions/once-each', {
+      code: 'ONCE-EACH', discount: { type: 'percentage', basis_points: 1000 }, target: { type: 'cart' }, per_customer_limit: 1,
+    });
+    assert.equal(put.status, 201, put.text);
+    await new Promise((r) => setTimeout(r, 1200));
+    const tag = Math.random().toString(36).slice(2, 8);
+    const first = await cart([[0, 1]], 'ONCE-EACH');
+    const placed = await checkout(first, body(first, { email: `Bob.${tag}@Example.com` }), key());
+    assert.equal(placed.status, 201, placed.text);
+    const again = await cart([[0, 1]], 'ONCE-EACH');
+    const refused = await checkout(again, body(again, { email: `bob.${tag}+2@example.com` }), key());
+    // Refused at redemption, or already when the checkout is priced with
+    // this customer's count (the total the shopper saw had the discount).
+    assert.equal(refused.status, 409, refused.text);
+    assert.ok(['coupon_unavailable', 'total_changed'].includes(refused.json.code), refused.text);
+    if (refused.json.code === 'coupon_unavailable') assert.equal(refused.json.reason.reason, 'customer_limit_reached');
+    const other = await cart([[0, 1]], 'ONCE-EACH');
+    const ok = await checkout(other, body(other, { email: `alice.${tag}@example.com` }), key());
+    assert.equal(ok.status, 201, ok.text);
+    assert.ok(ok.json.order.promotions.some((p) => p.id === 'once-each'));
+    assert.equal((await admin('GET', '/admin/v1/promotions/once-each')).json.redemptions, 2);
+    await admin('DELETE', '/admin/v1/promotions/once-each');
+  });
+
   test('while a checkout runs its cart is frozen; lines cannot change', async () => {
     const c = await cart([[0, 1]]);
     const k = key();
