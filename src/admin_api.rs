@@ -301,14 +301,15 @@ pub async fn json_body(req: &mut Incoming<'_>, max: usize) -> Result<String> {
     if declared.is_some_and(|n| n > max) {
         return Err(too_large());
     }
-    let bytes = req.bytes().await.map_err(|_| ApiError::InvalidBody {
-        code: "invalid_body".into(),
-        field: None,
-        detail: "The body could not be read.".into(),
-    })?;
-    if bytes.len() > max {
-        return Err(too_large());
-    }
+    let bytes = req
+        .bytes_at_most(max)
+        .await
+        .map_err(|_| ApiError::InvalidBody {
+            code: "invalid_body".into(),
+            field: None,
+            detail: "The body could not be read.".into(),
+        })?
+        .ok_or_else(too_large)?;
     String::from_utf8(bytes).map_err(|_| ApiError::InvalidBody {
         code: "invalid_json".into(),
         field: None,

@@ -284,14 +284,24 @@ impl Incoming<'_> {
         }
     }
 
-    /// The whole body.
-    pub async fn bytes(&mut self) -> worker::Result<Vec<u8>> {
-        self.req.bytes().await
-    }
-
-    /// The whole body as text (UTF-8, invalid sequences replaced).
-    pub async fn text(&mut self) -> worker::Result<String> {
-        self.req.text().await
+    /// The body if it is at most `max` bytes (`Ok(None)` if longer),
+    /// read chunk by chunk and abandoned at the first byte past `max`, so
+    /// a body without `Content-Length` is never held whole before its size
+    /// is known. A request without a body has an empty one.
+    pub async fn bytes_at_most(&mut self, max: usize) -> worker::Result<Option<Vec<u8>>> {
+        use futures_util::StreamExt;
+        let Ok(mut stream) = self.req.stream() else {
+            return Ok(Some(Vec::new()));
+        };
+        let mut body = Vec::new();
+        while let Some(chunk) = stream.next().await {
+            let chunk = chunk?;
+            if body.len() + chunk.len() > max {
+                return Ok(None);
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(Some(body))
     }
 
     /// The body as a stream of chunks, for bodies too large to hold.
@@ -617,12 +627,16 @@ async fn carts(
     };
     match request.handler {
         H::CreateCart => {
-            let body = body.text().await.unwrap_or_default();
-            if body.len() > edgecart_domain::admin::MAX_ITEM_BYTES {
-                return Err(ApiError::PayloadTooLarge {
-                    detail: "The body may be at most 65536 bytes.".into(),
-                });
-            }
+            let max = edgecart_domain::admin::MAX_ITEM_BYTES;
+            let body = match body.bytes_at_most(max).await {
+                Ok(Some(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+                Ok(None) => {
+                    return Err(ApiError::PayloadTooLarge {
+                        detail: "The body may be at most 65536 bytes.".into(),
+                    })
+                }
+                Err(_) => String::new(),
+            };
             let input: cart_api::CreateCartInput = if body
                 .trim_matches(|c| matches!(c, ' ' | '\t' | '\n' | '\r'))
                 .is_empty()

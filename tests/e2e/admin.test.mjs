@@ -185,6 +185,25 @@ describe('admin writes', () => {
     assert.equal(mismatch.json.errors[0].code, 'id_mismatch');
     assertProblem(await put(product(4), { type: 'text/plain' }), 415, 'unsupported_media_type');
     assertProblem(await put(product(4, { description: 'x'.repeat(70_000) })), 413, 'payload_too_large');
+    // The same without Content-Length (a chunked body): refused once it
+    // passes the limit, not read whole first.
+    const chunked = async (path, method, headers, bytes) => {
+      const chunk = new TextEncoder().encode('x'.repeat(8192));
+      let sent = 0;
+      const body = new ReadableStream({
+        pull(controller) {
+          if (sent >= bytes) return controller.close();
+          sent += chunk.length;
+          controller.enqueue(chunk);
+        },
+      });
+      const r = await fetch(`${process.env.EDGECART_URL}${path}`, { method, headers, body, duplex: 'half' });
+      const text = await r.text();
+      return { status: r.status, headers: r.headers, text, json: text ? JSON.parse(text) : null };
+    };
+    const json = { Authorization: `Bearer ${ADMIN}`, 'Content-Type': 'application/json' };
+    assertProblem(await chunked('/admin/v1/products/prd_e2e4', 'PUT', json, 200_000), 413, 'payload_too_large');
+    assertProblem(await chunked('/v1/carts', 'POST', { 'Content-Type': 'application/json' }, 200_000), 413, 'payload_too_large');
     const still = await api.product('prd_e2e4');
     assert.equal(still.json.name, 'Zorblax Gadget 4');
     assert.equal(still.json.variants[0].price.amount, 1004);
