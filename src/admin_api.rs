@@ -647,6 +647,16 @@ pub fn page_limit(params: &Params, default: u32, max: u32) -> Result<u32> {
 /// The query parameters of a paged admin listing (`page_params`).
 pub const PAGE_PARAMS: &[&str] = &["limit", "cursor"];
 
+/// 400 `invalid_cursor`: a paged admin listing's `cursor` is not one it
+/// gave as `next_cursor`.
+pub fn invalid_cursor() -> ApiError {
+    ApiError::invalid(
+        "cursor",
+        "invalid_cursor",
+        "Pass back next_cursor as it is.",
+    )
+}
+
 /// `limit` (1..=`max`, default `default`) and `cursor` (`{prefix}{seq}`, as
 /// a previous page's `next_cursor` gave it) of a paged admin listing.
 pub fn page_params(params: &Params, default: u32, max: u32, prefix: &str) -> Result<(u32, u64)> {
@@ -657,13 +667,7 @@ pub fn page_params(params: &Params, default: u32, max: u32, prefix: &str) -> Res
             .strip_prefix(prefix)
             .filter(|n| (1..=19).contains(&n.len()) && n.bytes().all(|b| b.is_ascii_digit()))
             .and_then(|n| n.parse::<u64>().ok())
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "cursor",
-                    "invalid_cursor",
-                    "Pass back next_cursor as it is.",
-                )
-            })?,
+            .ok_or_else(invalid_cursor)?,
     };
     Ok((limit, after))
 }

@@ -609,13 +609,11 @@ pub async fn list_orders(
                 }
                 Some((ms.parse::<i64>().ok()?, id.to_string()))
             });
-            Some(parsed.filter(|(_, id)| is_order_id(id)).ok_or_else(|| {
-                ApiError::invalid(
-                    "cursor",
-                    "invalid_cursor",
-                    "Pass back next_cursor as it is.",
-                )
-            })?)
+            Some(
+                parsed
+                    .filter(|(_, id)| is_order_id(id))
+                    .ok_or_else(crate::admin_api::invalid_cursor)?,
+            )
         }
     };
     let command = store::ListOrders {

@@ -7,7 +7,7 @@
 //! store's listings, product pages, carts and checkout all read the same
 //! prices from the same version.
 
-use crate::admin_api::{json_body, page_limit, parse_body};
+use crate::admin_api::{invalid_cursor, json_body, page_limit, parse_body};
 use crate::app::ApiRequest;
 use crate::catalog_api::Params;
 use crate::catalog_store;
@@ -105,13 +105,7 @@ async fn list(env: &Env, store: String, params: &Params<'_>) -> Result<ApiRespon
             raw.strip_prefix('s')
                 .filter(|sku| is_sku(sku))
                 .map(str::to_string)
-                .ok_or_else(|| {
-                    ApiError::invalid(
-                        "cursor",
-                        "invalid_cursor",
-                        "Pass back next_cursor as it is.",
-                    )
-                })?,
+                .ok_or_else(invalid_cursor)?,
         ),
     };
     let page = ask(

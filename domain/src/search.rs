@@ -559,10 +559,6 @@ impl Catalog {
         &self.version
     }
 
-    pub fn currencies(&self) -> &[Currency] {
-        &self.currencies
-    }
-
     pub fn categories(&self) -> &[Category] {
         &self.categories
     }
@@ -604,12 +600,6 @@ impl Catalog {
 
     pub fn category_of(&self, listing: &Listing) -> Option<&Category> {
         self.categories.get(listing.category)
-    }
-
-    /// The listing's price range in `currency` at base prices, if it is
-    /// sold in it.
-    pub fn price_range(&self, listing: &Listing, currency: Currency) -> Option<PriceRange> {
-        self.price_range_in(&Selected::all(), listing, currency)
     }
 
     /// The listing's price range in `currency` in the store `selected`

@@ -120,6 +120,26 @@ export async function allPages(params) {
   throw new Error('more than 1000 pages');
 }
 
+/**
+ * Every entry of an audit trail (`path`: `/admin/v1/audit` or a store's
+ * `/admin/v1/store/audit`, read with admin `token`) after sequence number
+ * `after`, following next_cursor (bounded).
+ */
+export async function auditTrail(path, token, after = 0) {
+  const items = [];
+  let cursor = after ? `a${after}` : undefined;
+  for (let i = 0; i < 100; i++) {
+    const page = `${path}${path.includes('?') ? '&' : '?'}limit=200${cursor ? `&cursor=${cursor}` : ''}`;
+    const r = await send('GET', page, { headers: { Authorization: `Bearer ${token}` } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.headers.get('cache-control'), 'no-store');
+    items.push(...r.json.items);
+    cursor = r.json.next_cursor;
+    if (!cursor) return items;
+  }
+  throw new Error('more than 100 pages');
+}
+
 /** Waits for the worker's log line of a request id (logs are flushed asynchronously). */
 export async function logLine(requestId, timeoutMs = 10_000) {
   const file = process.env.EDGECART_LOG;

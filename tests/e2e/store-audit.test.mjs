@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { before, describe, test } from 'node:test';
-import { api, assertProblem, sendJson } from './client.mjs';
+import { api, assertProblem, auditTrail, sendJson } from './client.mjs';
 
 const OPERATOR = process.env.EDGECART_ADMIN_TOKEN;
 const VIEWER = process.env.EDGECART_VIEWER_TOKEN;
@@ -27,25 +27,9 @@ const profile = (over = {}) => ({
   ...over,
 });
 
-/** Every entry of a trail after `after` (a seq), following next_cursor. */
-async function trail(path, token, after = 0) {
-  const items = [];
-  let cursor = after ? `a${after}` : undefined;
-  for (let i = 0; i < 100; i++) {
-    const page = `${path}${path.includes('?') ? '&' : '?'}limit=200${cursor ? `&cursor=${cursor}` : ''}`;
-    const r = await api.request('GET', page, as(token));
-    assert.equal(r.status, 200, r.text);
-    assert.equal(r.headers.get('cache-control'), 'no-store');
-    items.push(...r.json.items);
-    cursor = r.json.next_cursor;
-    if (!cursor) return items;
-  }
-  throw new Error('more than 100 pages');
-}
-
 /** The last seq of a trail (0 when empty). */
 async function lastSeq(path, token) {
-  const items = await trail(path, token);
+  const items = await auditTrail(path, token);
   return items.length ? items[items.length - 1].seq : 0;
 }
 
@@ -94,7 +78,7 @@ async function bankOrder() {
 async function bankEntries(pick, count) {
   let found = [];
   for (let i = 0; i < 50; i++) {
-    found = (await trail(bank('/admin/v1/store/audit'), BANK_ADMIN, bankStart)).filter(pick);
+    found = (await auditTrail(bank('/admin/v1/store/audit'), BANK_ADMIN, bankStart)).filter(pick);
     if (found.length >= count) return found;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -199,7 +183,7 @@ describe("a store's audit trail", () => {
     const id = `audit-${tag}`;
     const created = await sendJson('PUT', `/admin/v1/stores/${id}`, { name: 'Audit', default_currency: 'USD' }, { token: OPERATOR });
     assert.equal(created.status, 201, created.text);
-    const theirs = await trail(`/admin/v1/store/audit?store=${id}`, OPERATOR);
+    const theirs = await auditTrail(`/admin/v1/store/audit?store=${id}`, OPERATOR);
     assert.deepEqual(
       theirs.map((x) => [x.seq, x.action, x.actor, x.store, x.target, x.fields, x.before]),
       [[1, 'store.create', 'e2e', id, `store:${id}`, [], null]],
@@ -208,7 +192,7 @@ describe("a store's audit trail", () => {
   });
 
   test("the default store's trail shows none of the bank's entries, and a store's token reads its own trail only", async () => {
-    const bankTargets = new Set((await trail(bank('/admin/v1/store/audit'), BANK_ADMIN, bankStart)).map((e) => e.target));
+    const bankTargets = new Set((await auditTrail(bank('/admin/v1/store/audit'), BANK_ADMIN, bankStart)).map((e) => e.target));
     assert.ok(bankTargets.size >= 5, [...bankTargets].join(', '));
     // A change in the default store lands in its own trail.
     const promo = `default-${tag}`;
@@ -219,11 +203,11 @@ describe("a store's audit trail", () => {
       { token: SHOP_ADMIN },
     );
     assert.equal(put.status, 201, put.text);
-    const mine = await trail('/admin/v1/store/audit', SHOP_ADMIN, defaultStart);
+    const mine = await auditTrail('/admin/v1/store/audit', SHOP_ADMIN, defaultStart);
     assert.ok(mine.some((e) => e.target === `promotion:${promo}` && e.actor === 'e2e-shop' && e.store === 'default'));
     assert.ok(mine.every((e) => e.store === 'default'), 'every entry is the default store\'s');
     assert.ok(!mine.some((e) => bankTargets.has(e.target)), 'no entry of the bank');
-    const bankSide = await trail(bank('/admin/v1/store/audit'), BANK_ADMIN, bankStart);
+    const bankSide = await auditTrail(bank('/admin/v1/store/audit'), BANK_ADMIN, bankStart);
     assert.ok(!bankSide.some((e) => e.target === `promotion:${promo}`), "the bank's trail has not the default's entry");
     assert.ok(bankSide.every((e) => e.store === 'bank'));
     const removed = await sendJson('DELETE', `/admin/v1/promotions/${promo}`, undefined, { token: SHOP_ADMIN });
@@ -238,7 +222,7 @@ describe("a store's audit trail", () => {
   });
 
   test('pages like the shared trail', async () => {
-    const all = await trail(bank('/admin/v1/store/audit'), BANK_ADMIN);
+    const all = await auditTrail(bank('/admin/v1/store/audit'), BANK_ADMIN);
     assert.ok(all.length >= 3);
     const seqs = all.map((e) => e.seq);
     assert.deepEqual(seqs, [...seqs].sort((a, b) => a - b), 'oldest first');
@@ -264,7 +248,7 @@ describe('the shared audit trail', () => {
     assert.equal(price.status, 200, price.text);
     const back = await sendJson('PUT', `/admin/v1/prices/${sku}/USD`, { amount: was }, { token: OPERATOR });
     assert.equal(back.status, 200, back.text);
-    const entries = await trail('/admin/v1/audit', VIEWER, start);
+    const entries = await auditTrail('/admin/v1/audit', VIEWER, start);
     const set = entries.find((e) => e.action === 'price.set' && e.target === `price:${sku}:USD`);
     assert.ok(set, JSON.stringify(entries));
     assert.equal(set.actor, 'e2e');
@@ -272,7 +256,7 @@ describe('the shared audit trail', () => {
     assert.equal(set.store, null);
     assert.equal(set.before.amount, was);
     assert.equal(set.after.amount, amount);
-    const everything = await trail('/admin/v1/audit', OPERATOR);
+    const everything = await auditTrail('/admin/v1/audit', OPERATOR);
     // The shared catalog's changes, with store null; a store's own prices
     // are part of the catalog too, each change with its store.
     assert.ok(

@@ -6,7 +6,7 @@
 // audited; a SKU that leaves the catalog takes them along.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { api, assertProblem, sendJson } from './client.mjs';
+import { allPages, api, assertProblem, auditTrail, sendJson } from './client.mjs';
 
 const OPERATOR = process.env.EDGECART_ADMIN_TOKEN;
 const VIEWER = process.env.EDGECART_VIEWER_TOKEN;
@@ -93,13 +93,7 @@ describe('store prices', () => {
     const otherEur = product.variants.slice(1).map((v) => v.prices.find((p) => p.currency === 'EUR').amount);
     assert.deepEqual(inEur.price.amount, Math.min(baseEur + 777, ...otherEur));
     // The EUR listing sorted by price: the outlet's own price decides the product's place.
-    const byPrice = [];
-    for (let cursor = '', i = 0; i < 20; i++) {
-      const page = (await api.get(outlet(`/v1/products?currency=EUR&sort=price_asc&limit=100${cursor}`))).json;
-      byPrice.push(...page.items);
-      if (!page.next_cursor) break;
-      cursor = `&cursor=${encodeURIComponent(page.next_cursor)}`;
-    }
+    const byPrice = (await allPages({ store: 'outlet', currency: 'EUR', sort: 'price_asc', limit: 100 })).items;
     const amounts = byPrice.map((p) => p.price.amount);
     assert.deepEqual(amounts, [...amounts].sort((a, b) => a - b));
     assert.equal(byPrice.find((p) => p.id === product.id).price.amount, inEur.price.amount);
@@ -139,13 +133,7 @@ describe('store prices', () => {
     assert.equal((await setPrices([{ sku, currency: 'GBP', amount: null }])).json.changed, 0);
     assertProblem(await api.get(outlet('/v1/products?currency=GBP')), 400, 'unknown_currency');
     // Every change is in the audit trail with its actor.
-    const audit = [];
-    for (let cursor = '', i = 0; i < 200; i++) {
-      const page = (await api.request('GET', `/admin/v1/audit?limit=200${cursor}`, as(OPERATOR))).json;
-      audit.push(...page.items);
-      if (!page.next_cursor) break;
-      cursor = `&cursor=${page.next_cursor}`;
-    }
+    const audit = await auditTrail('/admin/v1/audit', OPERATOR);
     const mine = audit.filter((e) => e.target === `store-price:outlet:${sku}:GBP`);
     assert.deepEqual(mine.slice(-2).map((e) => [e.action, e.actor, e.store, e.before?.amount ?? null, e.after?.amount ?? null]), [
       ['store_price.set', 'e2e', 'outlet', null, 1234],
