@@ -326,14 +326,22 @@ async fn dispatch(
 ) -> Result<ApiResponse> {
     let incoming = Incoming { req };
     let authorization = incoming.header("Authorization");
+    let member_token = match operation.access {
+        Access::Member => incoming.header("Member-Token"),
+        _ => None,
+    };
     // An admin route checks the token first (401, or 403 for its role), so
     // a caller without one learns nothing of stores; then a store's route
     // resolves its store (404 for an unknown one, whoever asks), and the
     // token's store is checked against it (403).
     let admit = |store: Option<&str>| {
-        routes::admit(operation.access, store, authorization.as_deref(), || {
-            config(env)
-        })
+        routes::admit(
+            operation.access,
+            store,
+            authorization.as_deref(),
+            member_token.as_deref(),
+            || config(env),
+        )
     };
     let (caller, store, pairs) = match path.route.scope {
         Scope::Shared => (admit(None)?, None, pairs),
@@ -475,6 +483,29 @@ async fn dispatch(
         H::ListStores | H::GetStoreProfile | H::PutStoreProfile => {
             let config = config(env)?;
             store_api::handle_stores(&mut request, env, &config, now_ms).await
+        }
+        H::GetPoints | H::DevMemberToken | H::AdminGetPoints | H::GrantPoints | H::AdjustPoints => {
+            let config = config(env)?;
+            let shop = request.store()?.id.clone();
+            // Grants and adjustments read the programme as the store
+            // object has it now; reads and sign-in, from the KV copy.
+            let store_config = match request.handler {
+                H::GrantPoints | H::AdjustPoints => {
+                    crate::objects::ask(
+                        env,
+                        &shop,
+                        edgecart_durable_objects::protocol::store::Get { customer: None },
+                    )
+                    .await?
+                    .config
+                }
+                _ => CatalogStore::from_env(env, &config)?
+                    .store(&shop, now_ms, &mut trace.warnings)
+                    .await
+                    .config
+                    .clone(),
+            };
+            crate::points_api::handle(&mut request, env, &config, &store_config, now_ms).await
         }
     }
 }
@@ -739,7 +770,7 @@ fn preflight(allow: MethodSet) -> ApiResponse {
     r.header("Access-Control-Allow-Methods", allow);
     r.header(
         "Access-Control-Allow-Headers",
-        "Authorization, Content-Type, Idempotency-Key, If-None-Match, X-Request-Id",
+        "Authorization, Content-Type, Idempotency-Key, If-None-Match, Member-Token, X-Request-Id",
     );
     r.header("Access-Control-Max-Age", "86400");
     r

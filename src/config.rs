@@ -119,6 +119,14 @@ pub struct Config {
     pub default_store_hosts: Vec<String>,
     /// Admin tokens (`ADMIN_TOKENS`, a secret); an error disables the admin API.
     pub admin_tokens: Result<Vec<AdminToken>, String>,
+    /// Each store's HS256 secret for member tokens (`MEMBER_TOKEN_SECRETS`,
+    /// a secret: comma-separated `store:secret`); an error disables HS256
+    /// member sign-in.
+    pub member_secrets: Result<Vec<(String, String)>, String>,
+    /// Whether `POST /v1/points/dev-token` signs members in without the
+    /// operator's site (`DEV_MEMBER_SIGN_IN = "on"`): for `npm start`
+    /// only, off unless set.
+    pub dev_member_sign_in: bool,
 }
 
 impl Config {
@@ -154,12 +162,21 @@ impl Config {
                     .ok_or_else(|| format!("DEFAULT_STORE_HOSTS: {h:?} is not a host name"))
             })
             .collect::<Result<Vec<_>, _>>()?;
+        let member_secrets =
+            crate::members::parse_secrets(&get("MEMBER_TOKEN_SECRETS").unwrap_or_default());
+        let dev_member_sign_in = match get("DEV_MEMBER_SIGN_IN").as_deref() {
+            None | Some("") | Some("off") => false,
+            Some("on") => true,
+            Some(other) => return Err(format!("DEV_MEMBER_SIGN_IN={other:?} is not on or off")),
+        };
         Ok(Config {
             default_currency,
             pointer_ttl_ms,
             cart_hold_ttl_ms,
             default_store_hosts,
             admin_tokens,
+            member_secrets,
+            dev_member_sign_in,
         })
     }
 }
@@ -214,6 +231,25 @@ mod tests {
         ] {
             assert!(parse_admin_tokens(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn member_sign_in_settings() {
+        let c = Config::from_vars(|_| None).unwrap();
+        assert!(!c.dev_member_sign_in);
+        assert_eq!(c.member_secrets, Ok(vec![]));
+        let on = Config::from_vars(|k| match k {
+            "DEV_MEMBER_SIGN_IN" => Some("on".into()),
+            "MEMBER_TOKEN_SECRETS" => Some("bank:0123456789abcdef0123456789abcdef".into()),
+            _ => None,
+        })
+        .unwrap();
+        assert!(on.dev_member_sign_in);
+        assert_eq!(on.member_secrets.unwrap()[0].0, "bank");
+        assert!(Config::from_vars(|k| (k == "DEV_MEMBER_SIGN_IN").then(|| "yes".into())).is_err());
+        let short =
+            Config::from_vars(|k| (k == "MEMBER_TOKEN_SECRETS").then(|| "bank:short".into()));
+        assert!(short.unwrap().member_secrets.is_err());
     }
 
     #[test]

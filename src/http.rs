@@ -55,6 +55,12 @@ pub enum ApiError {
     StorageUnavailable { cause: String },
     /// 409: not enough stock of `sku`; `available` is the most this cart could hold.
     OutOfStock { sku: String, available: i64 },
+    /// 401: a points route without a member token (`member_token_required`)
+    /// or with one the store does not admit (`invalid_member_token`).
+    MemberUnauthorized { code: &'static str, detail: String },
+    /// 409: the member has fewer spendable points than asked; nothing
+    /// changed. `available` is their spendable balance.
+    InsufficientPoints { available: i64 },
 }
 
 impl ApiError {
@@ -74,12 +80,14 @@ impl ApiError {
             ApiError::CatalogUnavailable { .. }
             | ApiError::Misconfigured { .. }
             | ApiError::StorageUnavailable { .. } => 503,
-            ApiError::Unauthorized => 401,
+            ApiError::Unauthorized | ApiError::MemberUnauthorized { .. } => 401,
             ApiError::Forbidden => 403,
             ApiError::InvalidBody { .. } => 400,
             ApiError::Validation { .. } => 422,
             ApiError::NotFound { .. } => 404,
-            ApiError::Conflict { .. } | ApiError::OutOfStock { .. } => 409,
+            ApiError::Conflict { .. }
+            | ApiError::OutOfStock { .. }
+            | ApiError::InsufficientPoints { .. } => 409,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType { .. } => 415,
         }
@@ -98,6 +106,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ApiError::StorageUnavailable { .. } => "storage_unavailable",
             ApiError::OutOfStock { .. } => "out_of_stock",
+            ApiError::MemberUnauthorized { code, .. } => code,
+            ApiError::InsufficientPoints { .. } => "insufficient_points",
             ApiError::RouteNotFound => "route_not_found",
             ApiError::ProductNotFound => "product_not_found",
             ApiError::MethodNotAllowed { .. } => "method_not_allowed",
@@ -124,6 +134,8 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "Unsupported media type",
             ApiError::StorageUnavailable { .. } => "Storage temporarily unavailable",
             ApiError::OutOfStock { .. } => "Out of stock",
+            ApiError::MemberUnauthorized { .. } => "Member sign-in required",
+            ApiError::InsufficientPoints { .. } => "Not enough points",
         }
     }
 
@@ -146,6 +158,10 @@ impl ApiError {
             ApiError::Validation { errors } => {
                 format!("{} problem(s); see `errors`.", errors.len())
             }
+            ApiError::InsufficientPoints { available } => {
+                format!("Only {available} points can be spent now; nothing changed.")
+            }
+            ApiError::MemberUnauthorized { detail, .. } => detail.clone(),
             ApiError::InvalidBody { detail, .. }
             | ApiError::NotFound { detail, .. }
             | ApiError::Conflict { detail, .. }
@@ -192,7 +208,8 @@ impl ApiError {
                 _ => None,
             },
             available: match self {
-                ApiError::OutOfStock { available, .. } => Some(*available),
+                ApiError::OutOfStock { available, .. }
+                | ApiError::InsufficientPoints { available } => Some(*available),
                 _ => None,
             },
         };
@@ -210,6 +227,10 @@ impl ApiError {
             ApiError::Unauthorized => {
                 response.header("WWW-Authenticate", "Bearer realm=\"edgecart-admin\"")
             }
+            ApiError::MemberUnauthorized { .. } => response.header(
+                "WWW-Authenticate",
+                "Member-Token realm=\"edgecart-members\"",
+            ),
             _ => {}
         }
         response

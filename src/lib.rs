@@ -21,6 +21,7 @@ pub mod members;
 pub mod objects;
 #[cfg(feature = "openapi")]
 pub mod openapi;
+pub mod points_api;
 pub mod routes;
 pub mod shop_html;
 pub mod shop_pages;

@@ -103,6 +103,53 @@ pub fn verify(
     admit(&member, store, now_s).map_err(TokenRefusal::Claims)
 }
 
+/// The keys store `store`'s member tokens verify with: its HS256 secret
+/// from `secrets` (the deployment's), and the ES256 public key its points
+/// programme names (a key that does not decode is left out, logged).
+pub fn keys_for(
+    store: &str,
+    secrets: &[(String, String)],
+    jwk: Option<&edgecart_domain::member::PublicJwk>,
+) -> Vec<MemberKey> {
+    let mut keys: Vec<MemberKey> = secrets
+        .iter()
+        .filter(|(s, _)| s == store)
+        .map(|(_, secret)| MemberKey::hs256(secret))
+        .collect();
+    if let Some(jwk) = jwk {
+        match serde_json::to_string(jwk)
+            .map_err(|e| e.to_string())
+            .and_then(|text| MemberKey::es256(&text))
+        {
+            Ok(key) => keys.push(key),
+            Err(e) => worker::console_error!("store {store}: member key unusable: {e}"),
+        }
+    }
+    keys
+}
+
+/// A member token for `member` at `store`, signed HS256 with `secret`,
+/// valid until `exp_s`: what the development sign-in hands out.
+pub fn sign_hs256(secret: &str, member: &str, store: &str, exp_s: i64) -> Result<String, String> {
+    #[derive(serde::Serialize)]
+    struct Out<'a> {
+        sub: &'a str,
+        aud: &'a str,
+    }
+    let mut claims = Claims::new(Out {
+        sub: member,
+        aud: store,
+    });
+    claims.expiration = chrono::DateTime::from_timestamp(exp_s, 0);
+    Hs256
+        .token(
+            &jwt_compact::Header::empty(),
+            &claims,
+            &Hs256Key::new(secret.as_bytes()),
+        )
+        .map_err(|e| format!("signing a member token: {e}"))
+}
+
 /// The HS256 secret of each store, from `MEMBER_TOKEN_SECRETS`
 /// (`store:secret` entries); `Err` names the first bad entry.
 pub fn parse_secrets(raw: &str) -> Result<Vec<(String, String)>, String> {
@@ -153,6 +200,14 @@ mod tests {
         Hs256
             .token(&Header::empty(), c, &Hs256Key::new(secret.as_bytes()))
             .unwrap()
+    }
+
+    #[test]
+    fn the_development_sign_in_signs_what_verify_admits() {
+        let token = sign_hs256(SECRET, "demo-member", "bank", NOW + 600).unwrap();
+        let keys = keys_for("bank", &[("bank".into(), SECRET.into())], None);
+        assert_eq!(verify(&token, &keys, "bank", NOW), Ok("demo-member".into()));
+        assert!(keys_for("shop", &[("bank".into(), SECRET.into())], None).is_empty());
     }
 
     #[test]

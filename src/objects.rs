@@ -15,6 +15,7 @@ use edgecart_durable_objects::protocol::cart::CartRefusal;
 use edgecart_durable_objects::protocol::catalog::CatalogRefusal;
 use edgecart_durable_objects::protocol::directory::{Conflict as StoreConflict, DirectoryRefusal};
 use edgecart_durable_objects::protocol::order::OrderRefusal;
+use edgecart_durable_objects::protocol::points::PointsRefusal;
 use edgecart_durable_objects::protocol::store::StoreRefusal;
 use edgecart_durable_objects::protocol::{
     self, Answer, Command, Failure, FieldProblem, Never, Protocol, RefusalOf,
@@ -324,6 +325,47 @@ impl Refused for OrderRefusal {
                     }
                 ),
             },
+        }
+    }
+}
+
+/// A points ledger's refusal of an admin's grant or adjustment (a
+/// checkout's are the saga's, mapped in `checkout_api`).
+impl Refused for PointsRefusal {
+    fn error(self) -> ApiError {
+        let invalid = |field: &str, code: &str, message: &str| ApiError::Validation {
+            errors: vec![FieldProblem {
+                field: Some(field.into()),
+                code: code.into(),
+                message: message.into(),
+            }],
+        };
+        match self {
+            PointsRefusal::InsufficientPoints { available } => {
+                ApiError::InsufficientPoints { available }
+            }
+            PointsRefusal::InvalidAmount => invalid(
+                "points",
+                "invalid_points",
+                "1 to 10^12 points (either way for an adjustment, never 0)",
+            ),
+            PointsRefusal::InvalidReason => {
+                invalid("reason", "invalid_reason", "1 to 200 characters, not blank")
+            }
+            PointsRefusal::InvalidExpiry => {
+                invalid("expires_at", "invalid_expiry", "must be ahead of now")
+            }
+            PointsRefusal::KeyReused => ApiError::Conflict {
+                code: "idempotency_key_reused".into(),
+                detail:
+                    "This Idempotency-Key was used for a different change of this member's points."
+                        .into(),
+            },
+            PointsRefusal::AlreadySpent | PointsRefusal::NoSuchOrder => {
+                ApiError::StorageUnavailable {
+                    cause: format!("points ledger refused an admin operation: {self:?}"),
+                }
+            }
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::checkout_api::ORDER_LIST_PARAMS;
 use crate::config::{Config, Role};
 use crate::http::{ApiError, Result};
 use std::fmt;
-use Access::{Admin, Holder, Operator, Public, Viewer};
+use Access::{Admin, Holder, Member, Operator, Public, Viewer};
 use Handler as H;
 use Method::{Delete, Get, Patch, Post, Put};
 
@@ -109,6 +109,11 @@ pub enum Access {
     /// the presented bearer token on; the cart or order object checks it,
     /// and a missing or wrong one answers 404 like an unknown id.
     Holder,
+    /// A member of the store, signed in by the operator: a member token
+    /// in the `Member-Token` header (401 `member_token_required` without
+    /// one; the handler verifies it for the store, 401
+    /// `invalid_member_token`).
+    Member,
     /// An admin token of either role (401 without a valid one).
     Viewer,
     /// An admin token of role `admin` (401 without a valid token, 403 for a
@@ -180,6 +185,11 @@ pub enum Handler {
     ListStores,
     GetStoreProfile,
     PutStoreProfile,
+    GetPoints,
+    DevMemberToken,
+    AdminGetPoints,
+    GrantPoints,
+    AdjustPoints,
 }
 
 /// One operation: a method on a path.
@@ -261,6 +271,9 @@ pub const ROUTES: &[Route] = &[
                                                      op(Delete, H::RemoveCoupons,    Holder, NONE)]),
     route("/v1/carts/{id}/coupons/{code}",         &[op(Delete, H::RemoveCoupon,     Holder, NONE)]),
     route("/v1/carts/{id}/checkout",               &[op(Post,   H::Checkout,         Holder, NONE)]),
+    // A member's points, with the operator's member token.
+    route("/v1/points",                            &[op(Get,    H::GetPoints,        Member, PAGE_PARAMS)]),
+    route("/v1/points/dev-token",                  &[op(Post,   H::DevMemberToken,   Public, NONE)]),
     // A shopper's order, opened by its token.
     route("/v1/orders/{id}",                       &[op(Get,    H::GetOrder,         Holder, NONE)]),
     route("/v1/orders/{id}/cancel",                &[op(Post,   H::CancelOrder,      Holder, NONE)]),
@@ -297,6 +310,10 @@ pub const ROUTES: &[Route] = &[
     route("/admin/v1/promotions/{id}",             &[op(Get,    H::GetPromotion,     Viewer, NONE),
                                                      op(Put,    H::PutPromotion,     Admin,  NONE),
                                                      op(Delete, H::DeletePromotion,  Admin,  NONE)]),
+    // Admin: a member's points.
+    route("/admin/v1/members/{member}/points",     &[op(Get,    H::AdminGetPoints,   Viewer, PAGE_PARAMS)]),
+    route("/admin/v1/members/{member}/points/grants", &[op(Post, H::GrantPoints,     Admin,  NONE)]),
+    route("/admin/v1/members/{member}/points/adjustments", &[op(Post, H::AdjustPoints, Admin, NONE)]),
     // Admin: the store's audit trail (its configuration, promotions, order
     // actions and profile).
     route("/admin/v1/store/audit",                 &[op(Get,    H::ListStoreAudit,   Viewer, PAGE_PARAMS)]),
@@ -439,6 +456,9 @@ pub enum Caller {
         label: String,
         store: Option<String>,
     },
+    /// A member's operation, with the member token presented (the handler
+    /// verifies it for the store).
+    Member { token: String },
 }
 
 impl Caller {
@@ -459,18 +479,34 @@ impl Caller {
     }
 }
 
-/// Checks `access` against the request's `Authorization` header: 401 or 403
-/// for an admin operation without a token of the needed role, or (on a
-/// route of `store`) with another store's token. `config` is read only for
-/// admin operations.
+/// Checks `access` against the request's `Authorization` header (and, for
+/// a member's operation, its `Member-Token`): 401 or 403 for an admin
+/// operation without a token of the needed role, or (on a route of
+/// `store`) with another store's token; 401 for a member's operation
+/// without a member token. `config` is read only for admin operations.
 pub fn admit(
     access: Access,
     store: Option<&str>,
     authorization: Option<&str>,
+    member_token: Option<&str>,
     config: impl FnOnce() -> Result<Config>,
 ) -> Result<Caller> {
     let role = match access {
         Access::Public => return Ok(Caller::Anyone),
+        Access::Member => {
+            let token = member_token
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| ApiError::MemberUnauthorized {
+                    code: "member_token_required",
+                    detail:
+                        "Send the member token the store's site signed in the Member-Token header."
+                            .into(),
+                })?;
+            return Ok(Caller::Member {
+                token: token.to_string(),
+            });
+        }
         Access::Holder => {
             let token = authorization
                 .and_then(|h| h.strip_prefix("Bearer "))
@@ -855,6 +891,7 @@ mod tests {
                     operation.access,
                     store,
                     header,
+                    header.and_then(|h| h.strip_prefix("Bearer ")),
                     || Ok(config.clone()),
                 ))
             };
@@ -878,6 +915,16 @@ mod tests {
                     assert_eq!(
                         check(Some("Basic tok_1")),
                         Ok(Caller::Holder { token: None })
+                    );
+                }
+                Member => {
+                    assert_eq!(check(None), Err("member_token_required".into()), "{what}");
+                    assert_eq!(
+                        check(Some("Bearer  jwt.of.member ")),
+                        Ok(Caller::Member {
+                            token: "jwt.of.member".into()
+                        }),
+                        "{what}"
                     );
                 }
                 Viewer | Admin | Operator => {
@@ -910,10 +957,13 @@ mod tests {
         // A broken ADMIN_TOKENS is 503 on admin operations only.
         let broken = || Err(ApiError::Misconfigured { cause: "x".into() });
         assert_eq!(
-            code(admit(Admin, None, operator, broken)),
+            code(admit(Admin, None, operator, None, broken)),
             Err("misconfigured".into())
         );
-        assert_eq!(code(admit(Public, None, None, broken)), Ok(Caller::Anyone));
+        assert_eq!(
+            code(admit(Public, None, None, None, broken)),
+            Ok(Caller::Anyone)
+        );
     }
 
     #[test]
@@ -1084,6 +1134,7 @@ mod openapi_tests {
                     .collect();
                 let want: &[&str] = match op.access {
                     Access::Public => &[],
+                    Access::Member => &["memberToken"],
                     Access::Holder if route.path.starts_with("/v1/orders/") => &["orderToken"],
                     Access::Holder => &["cartToken"],
                     Access::Viewer | Access::Admin | Access::Operator => &["bearerAuth"],

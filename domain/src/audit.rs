@@ -31,6 +31,12 @@ pub fn order_key(order: &str, position: usize) -> String {
     format!("order:{order}:{position}")
 }
 
+/// The audit key of an admin's grant or adjustment of a member's points:
+/// the member and the request's idempotency key.
+pub fn points_key(member: &str, key: &str) -> String {
+    format!("points:{member}:{key}")
+}
+
 /// The audit key of a store profile change: the directory's own number for
 /// it.
 pub fn directory_key(seq: u64) -> String {
@@ -158,6 +164,30 @@ pub fn order_moved(
         before: Some(json!({ "status": from })),
         after: Some(json!({ "status": to })),
     })
+}
+
+/// The entry of an admin's grant (`grant`) or adjustment of a member's
+/// points: the points moved and why, and the member's available balance
+/// before and after.
+pub fn points_moved(
+    member: &str,
+    grant: bool,
+    points: i64,
+    reason: &str,
+    before: i64,
+    after: i64,
+) -> Change {
+    Change {
+        action: if grant {
+            "points.grant"
+        } else {
+            "points.adjust"
+        },
+        target: format!("member:{member}"),
+        fields: vec!["available".into()],
+        before: Some(json!({ "available": before })),
+        after: Some(json!({ "available": after, "points": points, "reason": reason })),
+    }
 }
 
 #[cfg(test)]

@@ -56,6 +56,38 @@ pub enum MemberRefusal {
     BadSubject,
 }
 
+/// A P-256 public key as a JWK (RFC 7518 6.2): what a store's member
+/// tokens are verified with under ES256. Only its shape is checked here;
+/// the Worker decodes the point.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"kty": "EC", "crv": "P-256", "x": "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU", "y": "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0"}])))]
+#[serde(deny_unknown_fields)]
+pub struct PublicJwk {
+    #[cfg_attr(feature = "openapi", schemars(extend("const" = "EC")))]
+    pub kty: String,
+    #[cfg_attr(feature = "openapi", schemars(extend("const" = "P-256")))]
+    pub crv: String,
+    /// The point's x coordinate, base64url without padding.
+    #[cfg_attr(feature = "openapi", schemars(regex(pattern = r"^[A-Za-z0-9_-]{43}$")))]
+    pub x: String,
+    /// The point's y coordinate, base64url without padding.
+    #[cfg_attr(feature = "openapi", schemars(regex(pattern = r"^[A-Za-z0-9_-]{43}$")))]
+    pub y: String,
+}
+
+impl PublicJwk {
+    /// Whether it has the shape of a P-256 public key.
+    pub fn is_valid(&self) -> bool {
+        let coordinate = |c: &str| {
+            c.len() == 43
+                && c.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        };
+        self.kty == "EC" && self.crv == "P-256" && coordinate(&self.x) && coordinate(&self.y)
+    }
+}
+
 /// Whether `s` can be a member id.
 pub fn is_member_id(s: &str) -> bool {
     (1..=64).contains(&s.len())

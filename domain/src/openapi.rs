@@ -124,3 +124,9 @@ impl JsonSchema for crate::money::Currency {
         CurrencyCode::json_schema(generator)
     }
 }
+
+/// A member id, as the operator's member token names it (`sub`): 1 to 64
+/// ASCII letters, digits, `.`, `_`, `-`, `@` or `+`.
+#[derive(JsonSchema)]
+#[schemars(extend("examples" = ["m-1001"]))]
+pub struct MemberId(#[schemars(regex(pattern = r"^[A-Za-z0-9._@+-]{1,64}$"))] pub String);

@@ -100,6 +100,11 @@ pub struct Programme {
     #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 3650)))]
     #[serde(default)]
     pub expiry_days: Option<u32>,
+    /// The P-256 public key (a JWK) the operator's site signs member
+    /// tokens with (ES256); absent or null: members sign in with HS256
+    /// tokens signed with the store's secret, set by the deployment.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_key: Option<crate::member::PublicJwk>,
 }
 
 impl Programme {
@@ -164,6 +169,13 @@ impl Programme {
             .is_some_and(|d| d == 0 || d > limits::DAYS_MAX)
         {
             error("expiry_days", "invalid_days", "must be 1 to 3650");
+        }
+        if self.member_key.as_ref().is_some_and(|k| !k.is_valid()) {
+            error(
+                "member_key",
+                "invalid_key",
+                "a P-256 public JWK: kty EC, crv P-256, x and y of 43 base64url characters",
+            );
         }
         errors
     }
@@ -326,6 +338,8 @@ pub enum PointsRefusal {
     InvalidAmount,
     /// A reason that is blank or too long.
     InvalidReason,
+    /// A grant's expiry that is not ahead.
+    InvalidExpiry,
     /// The order already spent points (a new hold for it is refused).
     AlreadySpent,
     /// The key was used before for the other kind of admin operation.
@@ -537,19 +551,27 @@ impl Ledger {
         rows
     }
 
-    /// An admin's grant: spendable at once, expiring per the programme.
-    /// (Its key is the keeper's to remember: a grant is not idempotent by
-    /// itself.)
+    /// An admin's grant: spendable at once, expiring at `expires_at_ms`
+    /// when given (it must be ahead: else `InvalidExpiry`), else per the
+    /// programme. (Its key is the keeper's to remember: a grant is not
+    /// idempotent by itself.)
     pub fn grant(
         &mut self,
         programme: &Programme,
         amount: i64,
+        expires_at_ms: Option<i64>,
         o: &Origin,
         now_ms: i64,
     ) -> Result<Rows, PointsRefusal> {
         Self::check_amount(amount)?;
         Self::check_reason(o.reason)?;
-        let times = programme.lot_times(now_ms, false);
+        let mut times = programme.lot_times(now_ms, false);
+        if let Some(at) = expires_at_ms {
+            if at <= now_ms {
+                return Err(PointsRefusal::InvalidExpiry);
+            }
+            times.1 = Some(at);
+        }
         Ok(self.receive(now_ms, RowKind::Grant, amount, times, o))
     }
 

@@ -11,15 +11,24 @@
 //! spendable, a hold lapses): it expires lots and drops lapsed holds, so
 //! points expire with no traffic at all.
 //!
+//! An admin's grant or adjustment is remembered by its key with what it
+//! asked (a repeat answers the balance, `replayed`; the same key for
+//! anything else is refused), and its audit entry is committed with it,
+//! then delivered to the store's trail (once per key there); what is not
+//! delivered stays owed and the alarm retries it.
+//!
 //! It must not decide how many points anything costs or earns: that is the
 //! domain's (`Programme`), done by the caller.
 
 use crate::object::{
-    alarm_serially, answer, arm_by, json, now_ms, serially, serve, Handled, Tables,
+    alarm_serially, answer, arm_by, json, now_ms, rfc3339, serially, serve, Handled, Tables,
 };
+use crate::protocol::audit::{AuditRecord, PendingEntry};
 use crate::protocol::points::{self as protocol, Changed, Held, PointsCommand, PointsView};
+use crate::protocol::{send, store};
+use edgecart_domain::audit;
 use edgecart_domain::points::{Ledger, Origin, Row, RowKind};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
 use std::rc::Rc;
 use worker::{durable_object, DurableObject, Env, Request, Response, State, Storage};
@@ -28,10 +37,32 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS ledger (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS rows (seq INTEGER PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, kind TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS owed (key TEXT PRIMARY KEY, store TEXT NOT NULL, json TEXT NOT NULL);
 ";
 
 /// Most history rows one view answers.
 const PAGE_MAX: u32 = 200;
+
+/// How soon an audit entry that could not be delivered is tried again.
+const RETRY_MS: i64 = 5_000;
+
+/// What an admin operation asked, remembered under its key: a repeat of
+/// the key with anything else is refused.
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Asked {
+    kind: RowKind,
+    amount: i64,
+    reason: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at_ms: Option<i64>,
+}
+
+/// An audit entry owed to a store's trail.
+#[derive(Deserialize)]
+struct OwedRow {
+    store: String,
+    json: String,
+}
 
 #[durable_object]
 pub struct PointsLedger {
@@ -41,13 +72,25 @@ pub struct PointsLedger {
 
 struct Book {
     storage: Storage,
+    env: Env,
     ledger: RefCell<Option<Ledger>>,
 }
 
+/// An admin operation: its key, what it asked, and its audit entry's
+/// store, member and actor.
+struct AdminOp {
+    key: String,
+    asked: Asked,
+    store: String,
+    member: String,
+    actor: String,
+}
+
 impl DurableObject for PointsLedger {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
         let inner = Rc::new(Book {
             storage: state.storage(),
+            env,
             ledger: RefCell::new(None),
         });
         PointsLedger { state, inner }
@@ -88,13 +131,14 @@ impl Book {
         Ok(ledger)
     }
 
-    /// Writes the ledger, its new rows and `key` (an admin operation's) in
-    /// one synchronous block, then sets the alarm for its next deadline.
+    /// Writes the ledger, its new rows and, for an admin operation, its key
+    /// and its owed audit entry, in one synchronous block; then sets the
+    /// alarm for its next deadline.
     async fn save(
         &self,
         ledger: Ledger,
         rows: &[Row],
-        key: Option<(&str, RowKind)>,
+        admin: Option<(&AdminOp, PendingEntry)>,
     ) -> Result<(), String> {
         let sql = Tables::opened(&self.storage);
         let written = (|| {
@@ -110,11 +154,20 @@ impl Book {
                     vec![(row.seq as i64).into(), json(row)?.into()],
                 )?;
             }
-            if let Some((key, kind)) = key {
+            if let Some((op, entry)) = &admin {
                 sql.exec(
                     "saving a points key",
                     "INSERT INTO keys (key, kind) VALUES (?, ?)",
-                    vec![key.into(), json(&kind)?.into()],
+                    vec![op.key.as_str().into(), json(&op.asked)?.into()],
+                )?;
+                sql.exec(
+                    "saving an owed audit entry",
+                    "INSERT OR REPLACE INTO owed (key, store, json) VALUES (?, ?, ?)",
+                    vec![
+                        entry.key.as_str().into(),
+                        op.store.as_str().into(),
+                        json(entry)?.into(),
+                    ],
                 )?;
             }
             Ok::<(), String>(())
@@ -133,8 +186,8 @@ impl Book {
         Ok(())
     }
 
-    /// Whether an admin operation with `key` was applied before (as `kind`).
-    fn seen(&self, key: &str) -> Result<Option<RowKind>, String> {
+    /// What an admin operation with `key` asked, if one was applied.
+    fn seen(&self, key: &str) -> Result<Option<Asked>, String> {
         #[derive(Deserialize)]
         struct KeyRow {
             kind: String,
@@ -150,26 +203,97 @@ impl Book {
             .transpose()
     }
 
+    /// Delivers the audit entries owed to stores' trails; what fails stays
+    /// owed, with the alarm set to retry.
+    async fn deliver(&self) -> Result<(), String> {
+        let sql = Tables::opened(&self.storage);
+        let owed: Vec<OwedRow> = sql.rows(
+            "reading owed audit entries",
+            "SELECT store, json FROM owed ORDER BY key",
+            Vec::new(),
+        )?;
+        if owed.is_empty() {
+            return Ok(());
+        }
+        let mut by_store: Vec<(String, Vec<PendingEntry>)> = Vec::new();
+        for row in owed {
+            let entry: PendingEntry =
+                serde_json::from_str(&row.json).map_err(|e| format!("stored audit entry: {e}"))?;
+            match by_store.iter_mut().find(|(s, _)| *s == row.store) {
+                Some((_, entries)) => entries.push(entry),
+                None => by_store.push((row.store, vec![entry])),
+            }
+        }
+        let mut failed = None;
+        for (store_id, entries) in by_store {
+            let keys: Vec<String> = entries.iter().map(|e| e.key.clone()).collect();
+            match send(&self.env, &store_id, store::RecordAudit { entries }).await {
+                Ok(_) => {
+                    for key in keys {
+                        sql.exec(
+                            "dropping a delivered audit entry",
+                            "DELETE FROM owed WHERE key = ?",
+                            vec![key.into()],
+                        )?;
+                    }
+                }
+                Err(e) => failed = Some(format!("audit entries for {store_id}: {e}")),
+            }
+        }
+        match failed {
+            None => Ok(()),
+            Some(e) => {
+                let now = now_ms();
+                arm_by(&self.storage, now + RETRY_MS, now).await?;
+                Err(e)
+            }
+        }
+    }
+
     async fn handle(&self, command: PointsCommand) -> crate::object::Encoded {
         match command {
             PointsCommand::View(c) => answer(c, |c| self.view(c)).await,
             PointsCommand::Grant(c) => {
                 answer(c, |c| {
-                    self.admin(c.key.clone(), RowKind::Grant, move |l, now| {
+                    let op = AdminOp {
+                        key: c.key.clone(),
+                        asked: Asked {
+                            kind: RowKind::Grant,
+                            amount: c.amount,
+                            reason: c.reason.clone(),
+                            expires_at_ms: c.expires_at_ms,
+                        },
+                        store: c.store.clone(),
+                        member: c.member.clone(),
+                        actor: c.actor.clone(),
+                    };
+                    self.admin(op, move |l, now| {
                         let o = Origin {
                             key: &c.key,
                             actor: &c.actor,
                             reason: &c.reason,
                             order: None,
                         };
-                        l.grant(&c.programme, c.amount, &o, now)
+                        l.grant(&c.programme, c.amount, c.expires_at_ms, &o, now)
                     })
                 })
                 .await
             }
             PointsCommand::Adjust(c) => {
                 answer(c, |c| {
-                    self.admin(c.key.clone(), RowKind::Adjust, move |l, now| {
+                    let op = AdminOp {
+                        key: c.key.clone(),
+                        asked: Asked {
+                            kind: RowKind::Adjust,
+                            amount: c.delta,
+                            reason: c.reason.clone(),
+                            expires_at_ms: None,
+                        },
+                        store: c.store.clone(),
+                        member: c.member.clone(),
+                        actor: c.actor.clone(),
+                    };
+                    self.admin(op, move |l, now| {
                         let o = Origin {
                             key: &c.key,
                             actor: &c.actor,
@@ -245,16 +369,16 @@ impl Book {
         self.apply_and_save(None, apply).await
     }
 
-    /// An admin's grant or adjustment: once per key (a repeat answers the
-    /// balance now, `replayed`); a key used for the other kind is refused.
+    /// An admin's grant or adjustment: once per key (a repeat of what it
+    /// asked answers the balance now, `replayed`; the key with anything
+    /// else is refused), its audit entry committed with it and delivered.
     async fn admin(
         &self,
-        key: String,
-        kind: RowKind,
+        op: AdminOp,
         apply: impl FnOnce(&mut Ledger, i64) -> Applied,
     ) -> Result<Result<Changed, protocol::PointsRefusal>, String> {
-        if let Some(seen) = self.seen(&key)? {
-            if seen != kind {
+        if let Some(seen) = self.seen(&op.key)? {
+            if seen != op.asked {
                 return Ok(Err(protocol::PointsRefusal::KeyReused));
             }
             return Ok(Ok(Changed {
@@ -262,23 +386,45 @@ impl Book {
                 replayed: true,
             }));
         }
-        self.apply_and_save(Some((&key, kind)), apply).await
+        let changed = self.apply_and_save(Some(&op), apply).await?;
+        if changed.is_ok() {
+            if let Err(e) = self.deliver().await {
+                worker::console_error!("points ledger: audit entry owed: {e}");
+            }
+        }
+        Ok(changed)
     }
 
     async fn apply_and_save(
         &self,
-        key: Option<(&str, RowKind)>,
+        admin: Option<&AdminOp>,
         apply: impl FnOnce(&mut Ledger, i64) -> Applied,
     ) -> Result<Result<Changed, protocol::PointsRefusal>, String> {
         let mut ledger = self.load()?;
         let now = now_ms();
         let mut rows = settle(&mut ledger, now);
+        let before = ledger.balance(now).available;
         match apply(&mut ledger, now) {
             Ok(new) => rows.extend(new),
             Err(refusal) => return Ok(Err(refusal)),
         }
         let balance = ledger.balance(now);
-        self.save(ledger, &rows, key).await?;
+        let admin = admin.map(|op| {
+            let change = audit::points_moved(
+                &op.member,
+                op.asked.kind == RowKind::Grant,
+                op.asked.amount,
+                &op.asked.reason,
+                before,
+                balance.available,
+            );
+            let entry = PendingEntry {
+                key: audit::points_key(&op.member, &op.key),
+                record: AuditRecord::of(rfc3339(now), &op.actor, &change),
+            };
+            (op, entry)
+        });
+        self.save(ledger, &rows, admin).await?;
         Ok(Ok(Changed {
             balance,
             replayed: false,
@@ -298,11 +444,13 @@ impl Book {
         Ok(Ok(Held { hold, balance }))
     }
 
-    /// The alarm: expires lots and drops lapsed holds.
+    /// The alarm: expires lots, drops lapsed holds, delivers owed audit
+    /// entries.
     async fn tick(&self) -> Result<(), String> {
         let mut ledger = self.load()?;
         let rows = settle(&mut ledger, now_ms());
-        self.save(ledger, &rows, None).await
+        self.save(ledger, &rows, None).await?;
+        self.deliver().await
     }
 }
 

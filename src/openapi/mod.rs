@@ -242,6 +242,7 @@ pub fn security_scheme(route: &Route, access: Access) -> Option<&'static str> {
         Access::Public => None,
         Access::Holder if route.path.starts_with("/v1/orders/") => Some("orderToken"),
         Access::Holder => Some("cartToken"),
+        Access::Member => Some("memberToken"),
         Access::Viewer | Access::Admin | Access::Operator => Some("bearerAuth"),
     }
 }
@@ -437,6 +438,7 @@ fn operation_value(route: &Route, op: &crate::routes::Operation) -> Value {
     let has = |status: &str| responses.contains_key(status);
     let (want_401, want_403) = match op.access {
         Access::Public | Access::Holder => (false, false),
+        Access::Member => (true, false),
         Access::Viewer => (true, route.scope == Scope::Store),
         Access::Admin | Access::Operator => (true, true),
     };
@@ -490,10 +492,15 @@ fn components_value() -> Value {
     }
     let mut security = Map::new();
     for (name, description) in components::SECURITY_SCHEMES {
-        security.insert(
-            (*name).into(),
-            json!({ "type": "http", "scheme": "bearer", "description": description }),
-        );
+        let scheme = match *name {
+            // The member token travels in a header of its own, beside the
+            // cart's token in `Authorization` at checkout.
+            "memberToken" => {
+                json!({ "type": "apiKey", "in": "header", "name": "Member-Token", "description": description })
+            }
+            _ => json!({ "type": "http", "scheme": "bearer", "description": description }),
+        };
+        security.insert((*name).into(), scheme);
     }
     json!({
         "schemas": schemas::all(),

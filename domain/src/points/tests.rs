@@ -16,6 +16,7 @@ fn programme() -> Programme {
         points_per_minor: BTreeMap::from([(gbp(), 1)]),
         pending_days: 14,
         expiry_days: Some(365),
+        member_key: None,
     }
 }
 
@@ -40,10 +41,11 @@ impl Book {
         &mut self,
         p: &Programme,
         amount: i64,
+        expires: Option<i64>,
         o: &Origin,
         now: i64,
     ) -> Result<(), PointsRefusal> {
-        self.rows.extend(self.l.grant(p, amount, o, now)?);
+        self.rows.extend(self.l.grant(p, amount, expires, o, now)?);
         Ok(())
     }
     fn adjust(
@@ -88,7 +90,8 @@ impl Book {
 
 fn granted(amount: i64) -> Book {
     let mut b = Book::default();
-    b.grant(&programme(), amount, &origin("g1"), T0).unwrap();
+    b.grant(&programme(), amount, None, &origin("g1"), T0)
+        .unwrap();
     b
 }
 
@@ -114,12 +117,24 @@ fn a_programme_converts_exactly_and_earns_on_money_only() {
         points_per_minor: BTreeMap::new(),
         expiry_days: Some(0),
         pending_days: 9_999,
+        member_key: Some(crate::member::PublicJwk {
+            kty: "EC".into(),
+            crv: "P-384".into(),
+            x: "f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU".into(),
+            y: "x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0".into(),
+        }),
         ..p
     };
     let fields: Vec<String> = bad.problems().into_iter().map(|e| e.field).collect();
     assert_eq!(
         fields,
-        ["unit", "points_per_minor", "pending_days", "expiry_days"]
+        [
+            "unit",
+            "points_per_minor",
+            "pending_days",
+            "expiry_days",
+            "member_key"
+        ]
     );
 }
 
@@ -133,7 +148,7 @@ fn grants_are_spendable_at_once_and_refused_when_malformed() {
     assert_eq!(l.l.balance(T0).available, 1000);
     assert_eq!(l.l.balance(T0).next_expiry, Some((1000, T0 + 365 * DAY)));
     assert_eq!(
-        l.grant(&programme(), 0, &origin("g2"), T0),
+        l.grant(&programme(), 0, None, &origin("g2"), T0),
         Err(PointsRefusal::InvalidAmount)
     );
     let blank = Origin {
@@ -141,7 +156,7 @@ fn grants_are_spendable_at_once_and_refused_when_malformed() {
         ..origin("g3")
     };
     assert_eq!(
-        l.grant(&programme(), 5, &blank, T0),
+        l.grant(&programme(), 5, None, &blank, T0),
         Err(PointsRefusal::InvalidReason)
     );
     assert_eq!(l.l.lots.len(), 1, "a refused grant changes nothing");
@@ -153,11 +168,11 @@ fn spending_takes_the_soonest_expiring_lots_first() {
     let mut p = programme();
     let mut l = Book::default();
     p.expiry_days = Some(100);
-    l.grant(&p, 300, &origin("late"), T0).unwrap();
+    l.grant(&p, 300, None, &origin("late"), T0).unwrap();
     p.expiry_days = Some(10);
-    l.grant(&p, 200, &origin("soon"), T0).unwrap();
+    l.grant(&p, 200, None, &origin("soon"), T0).unwrap();
     p.expiry_days = None;
-    l.grant(&p, 100, &origin("never"), T0).unwrap();
+    l.grant(&p, 100, None, &origin("never"), T0).unwrap();
     let hold = l.hold("ord_1", 450, T0 + 60_000, T0).unwrap();
     assert_eq!(hold.parts, vec![(2, 200), (1, 250)]);
     l.commit("ord_1", T0).unwrap();
@@ -173,6 +188,27 @@ fn spending_takes_the_soonest_expiring_lots_first() {
     assert_eq!(l.l.balance(T0 + 3).available, 600);
     assert_eq!(l.l.lots[1].remaining, 200);
     l.check(T0 + 3).unwrap();
+}
+
+#[test]
+fn a_grant_may_name_its_own_expiry_and_spending_takes_it_first() {
+    let p = programme();
+    let mut l = Book::default();
+    l.grant(&p, 100, None, &origin("year"), T0).unwrap();
+    assert_eq!(
+        l.grant(&p, 50, Some(T0), &origin("past"), T0),
+        Err(PointsRefusal::InvalidExpiry)
+    );
+    l.grant(&p, 50, Some(T0 + 2_000), &origin("brief"), T0)
+        .unwrap();
+    assert_eq!(l.l.next_deadline(T0), Some(T0 + 2_000));
+    assert_eq!(l.l.balance(T0).next_expiry, Some((50, T0 + 2_000)));
+    let hold = l.hold("ord_1", 20, T0 + 60_000, T0).unwrap();
+    assert_eq!(hold.parts, vec![(2, 20)], "the soonest-expiring lot first");
+    l.expire(T0 + 2_000);
+    assert_eq!(l.l.lots[1].remaining, 20, "what is held does not expire");
+    assert_eq!(l.l.balance(T0 + 2_000).available, 100);
+    l.check(T0 + 2_000).unwrap();
 }
 
 #[test]
@@ -253,7 +289,7 @@ fn earned_points_wait_out_the_return_window_and_a_refund_takes_them_back() {
     assert_eq!((b.available, b.debt), (100 - 50, 50), "{b:?}");
     l.check(later).unwrap();
     // The next points pay the debt first.
-    l.grant(&p, 80, &origin("g-after"), later).unwrap();
+    l.grant(&p, 80, None, &origin("g-after"), later).unwrap();
     let b = l.l.balance(later);
     assert_eq!((b.available, b.debt), (130, 0));
     l.check(later).unwrap();
@@ -264,7 +300,7 @@ fn lots_expire_but_not_what_a_hold_set_aside() {
     let mut p = programme();
     p.expiry_days = Some(1);
     let mut l = Book::default();
-    l.grant(&p, 300, &origin("g"), T0).unwrap();
+    l.grant(&p, 300, None, &origin("g"), T0).unwrap();
     l.hold("ord_1", 100, T0 + 2 * DAY, T0).unwrap();
     assert_eq!(l.l.next_deadline(T0), Some(T0 + DAY));
     l.expire(T0 + DAY);
@@ -339,7 +375,7 @@ proptest! {
             let key = format!("k{i}");
             let order = |o: u8| format!("ord_{o}");
             match op {
-                Op::Grant(a) => { let _ = l.grant(&p, a, &origin(&key), now); }
+                Op::Grant(a) => { let _ = l.grant(&p, a, None, &origin(&key), now); }
                 Op::Adjust(a) => { let _ = l.adjust(&p, a, &origin(&key), now); }
                 Op::Hold(o, a) => {
                     let before = l.l.balance(now).available;

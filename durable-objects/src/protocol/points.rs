@@ -50,19 +50,28 @@ pub struct View {
     pub limit: u32,
 }
 
-/// An admin's grant of `amount` points, once per `key`.
+/// An admin's grant of `amount` points to `member` of `store`, once per
+/// `key`; expiring at `expires_at_ms` if given, else per the programme.
+/// Its audit entry goes to the store's trail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Grant {
+    pub store: String,
+    pub member: String,
     pub key: String,
     pub actor: Actor,
     pub reason: String,
     pub amount: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at_ms: Option<i64>,
     pub programme: Programme,
 }
 
-/// An admin's correction by `delta` points (up or down), once per `key`.
+/// An admin's correction of `member`'s points by `delta` (up or down),
+/// once per `key`. Its audit entry goes to the store's trail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Adjust {
+    pub store: String,
+    pub member: String,
     pub key: String,
     pub actor: Actor,
     pub reason: String,
