@@ -57,6 +57,9 @@ const bankAdminToken = randomSecret();
 // The viewer of the store `mirror`, where suites run a second time.
 const mirrorViewerToken = randomSecret();
 const STRIPE_KEY = `sk_test_${randomSecret()}`;
+// Member tokens: the HS256 secret of each store the points tests create
+// (the operator's site would hold it; the tests sign their own tokens).
+const MEMBER_SECRETS = Object.fromEntries(['points', 'points-window'].map((s) => [s, randomSecret()]));
 try {
   worker = await startDirectWorker({
     port: await freePort(),
@@ -74,6 +77,9 @@ try {
       CART_HOLD_TTL_MS: String(CART_TTL_MS),
       // The Stripe adapter's key, for the local fake of Stripe's API.
       STRIPE_SECRET_KEY: STRIPE_KEY,
+      MEMBER_TOKEN_SECRETS: Object.entries(MEMBER_SECRETS).map(([s, k]) => `${s}:${k}`).join(','),
+      // The development sign-in, as `npm start` has it (wrangler.toml leaves it off).
+      DEV_MEMBER_SIGN_IN: 'on',
     },
   });
   await seedDemoCatalog(worker.url, adminToken);
@@ -96,6 +102,7 @@ try {
     EDGECART_BANK_ADMIN_TOKEN: bankAdminToken,
     EDGECART_CART_TTL_MS: String(CART_TTL_MS),
     EDGECART_STRIPE_SECRET_KEY: STRIPE_KEY,
+    EDGECART_MEMBER_SECRETS: JSON.stringify(MEMBER_SECRETS),
   };
   const code = files.length === 0 ? 0 : await runAsync(process.execPath, ['--test', '--test-concurrency=1', ...files], {
     env: { ...process.env, ...testEnv },

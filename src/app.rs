@@ -563,6 +563,7 @@ async fn catalog(
                     shop.sells_in(c)
                 })?,
             )?;
+            let profile = store.store(&shop.id, now_ms, &mut trace.warnings).await;
             let r = product_response(
                 env,
                 &store,
@@ -570,6 +571,7 @@ async fn catalog(
                 &selected,
                 request.path.param("id_or_slug"),
                 currency,
+                profile.config.points.as_ref(),
                 &mut trace.warnings,
             )
             .await?;
@@ -608,6 +610,7 @@ pub(crate) async fn product_response(
     selected: &Selected,
     id_or_slug: &str,
     currency: edgecart_domain::money::Currency,
+    points: Option<&edgecart_domain::points::Programme>,
     warnings: &mut Warnings,
 ) -> Result<ApiResponse> {
     let listing = catalog
@@ -634,7 +637,7 @@ pub(crate) async fn product_response(
         }
     }
     Ok(catalog_api::product_detail(
-        catalog, selected, listing, record, currency, &available,
+        catalog, selected, listing, record, currency, points, &available,
     ))
 }
 
@@ -735,8 +738,24 @@ async fn carts(
             cart_api::require_credentials(id, token.as_deref())?;
             // Checkout refuses a missing or malformed key alike (`idempotency_key_required`).
             let key = body.idempotency_key().ok().flatten();
+            // A member signed in by the store's site: checked before the
+            // key is taken, so a refused token is never the key's answer.
+            // (A store without a points programme has no members.)
+            let member = match body.header("Member-Token").filter(|t| !t.trim().is_empty()) {
+                None => None,
+                Some(t) => match ctx.pricing.store.config.points.as_ref() {
+                    Some(programme) => Some(crate::points_api::member(
+                        t.trim(),
+                        &ctx.shop.id,
+                        config,
+                        programme,
+                        ctx.pricing.now_ms as u64,
+                    )?),
+                    None => None,
+                },
+            };
             let body = admin_api::small_json_body(body).await?;
-            checkout_api::checkout(ctx, id, token, key, &body, ttl).await
+            checkout_api::checkout(ctx, id, token, key, &body, member, ttl).await
         }
         _ => Err(ApiError::RouteNotFound),
     }

@@ -716,6 +716,26 @@ pub struct CartView<'a> {
     /// keeps its old expiry, so this may be in the past.
     #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time"), extend("examples" = ["2026-11-21T12:15:00.000Z"])))]
     holds_expire_at: Option<String>,
+    /// The total in the store's points, for a member paying with them; null
+    /// when the store has no points programme or its points do not pay in
+    /// the cart's currency.
+    points: Option<CartPoints<'a>>,
+}
+
+/// A cart's total in the store's points.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"unit": "points", "per_minor": 1, "grand_total": 5325}])))]
+pub struct CartPoints<'a> {
+    /// What the store calls its points.
+    unit: &'a str,
+    /// Points per minor unit of the cart's currency: `points` of a
+    /// `points_and_card` checkout are a multiple of it.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 1000000)))]
+    per_minor: u32,
+    /// `grand_total` in points: what a `points` checkout spends.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64")))]
+    grand_total: i64,
 }
 
 /// The cart as the API shows it: server prices, discounts, shipping (and
@@ -790,6 +810,13 @@ pub async fn render(
         holds_expire_at: cart.holds_expire_at_ms.and_then(|ms| {
             chrono::DateTime::from_timestamp_millis(ms)
                 .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        }),
+        points: pricing.store.config.points.as_ref().and_then(|p| {
+            Some(CartPoints {
+                unit: &p.unit,
+                per_minor: *p.points_per_minor.get(&cart.currency)?,
+                grand_total: p.points_for(cart.currency, quote.grand_total.amount)?,
+            })
         }),
     };
     serde_json::to_string(&view)

@@ -5,6 +5,7 @@
 use crate::http::{ApiError, ApiResponse, Result};
 use edgecart_domain::catalog::limits::PRICE_MAX;
 use edgecart_domain::money::{Currency, CurrencyError, Money};
+use edgecart_domain::points::Programme;
 use edgecart_domain::records::{ImageRecord, ProductRecord};
 use edgecart_domain::search::{
     limits, Catalog, Listing, ProductQuery, QueryError, Selected, SortOrder, StockFlags,
@@ -492,6 +493,11 @@ pub struct Variant<'a> {
     /// ordered by currency code.
     #[cfg_attr(feature = "openapi", schemars(length(min = 1)))]
     prices: Vec<Money>,
+    /// `price` in the store's points (its programme's points per minor
+    /// unit × the amount); null when the store has no points programme,
+    /// its points do not pay in the response currency, or `price` is null.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64", "examples" = [1999])))]
+    price_points: Option<i64>,
     /// Exact units of this variant that can be added to a cart now, read from
     /// its stock object at request time; null if that object could not answer.
     #[cfg_attr(feature = "openapi", schemars(range(min = 0)))]
@@ -555,9 +561,11 @@ pub fn product_detail(
     listing: &Listing,
     record: &ProductRecord,
     currency: Currency,
+    points: Option<&Programme>,
     available: &BTreeMap<String, i64>,
 ) -> ApiResponse {
     let range = catalog.price_range_in(selected, listing, currency);
+    let in_points = |amount: i64| points.and_then(|p| p.points_for(currency, amount));
     ApiResponse::json(&Product {
         id: &record.id,
         slug: &record.slug,
@@ -585,6 +593,7 @@ pub fn product_detail(
                     name: &v.name,
                     options: &v.options,
                     price: prices.get(&currency).map(|&a| Money::new(a, currency)),
+                    price_points: prices.get(&currency).and_then(|&a| in_points(a)),
                     prices: prices.iter().map(|(c, a)| Money::new(*a, *c)).collect(),
                     available: available.get(&v.sku).copied(),
                     in_stock: available.get(&v.sku).map(|&n| n > 0),

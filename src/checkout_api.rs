@@ -143,6 +143,11 @@ pub struct CheckoutProblem<'a> {
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["card_declined", "insufficient_funds"])))]
     #[serde(skip_serializing_if = "Option::is_none")]
     decline_code: Option<&'a str>,
+    /// The member's spendable points. Present only on 409
+    /// `insufficient_points`.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "int64", "examples" = [1200])))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    available: Option<i64>,
 }
 
 impl<'a> CheckoutProblem<'a> {
@@ -164,6 +169,7 @@ impl<'a> CheckoutProblem<'a> {
             promotion: None,
             reason: None,
             decline_code: None,
+            available: None,
         }
     }
 
@@ -275,12 +281,31 @@ fn refusal_problem(refusal: &Refusal) -> (u16, String) {
             "Payment unavailable",
             "The payment provider did not answer. Nothing was charged (any payment it took later is refunded); try again with a new Idempotency-Key.",
         ),
+        Refusal::MemberRequired => api_problem(member_required()),
+        Refusal::InsufficientPoints { available } => CheckoutProblem {
+            available: Some(*available),
+            ..CheckoutProblem::new(
+                409,
+                "insufficient_points",
+                "Not enough points",
+                format!("Only {available} points can be spent now; nothing was held or charged."),
+            )
+        }
+        .render(),
         Refusal::RefundedOutOfStock => problem(
             409,
             "out_of_stock",
             "Out of stock",
             "The items could not be reserved in time; the payment was refunded.",
         ),
+    }
+}
+
+/// 401 `member_token_required`: a points payment without a member token.
+fn member_required() -> ApiError {
+    ApiError::MemberUnauthorized {
+        code: "member_token_required",
+        detail: "Paying with points needs the member token the store's site signed, in the Member-Token header.".into(),
     }
 }
 
@@ -322,6 +347,7 @@ pub async fn checkout(
     token: Option<String>,
     key: Option<String>,
     body: &str,
+    member: Option<String>,
     hold_ttl_ms: i64,
 ) -> Result<ApiResponse> {
     require_credentials(id, token.as_deref())?;
@@ -332,6 +358,11 @@ pub async fn checkout(
         detail: "Checkout needs an Idempotency-Key header (1–128 visible ASCII characters), generated once per attempt.".into(),
     })?;
     let input: CheckoutInput = parse_line_body(body)?;
+    // Points pay only for a signed-in member: said before the key is
+    // taken, so the same key with a member token is a new attempt.
+    if input.payment.method != "card" && member.is_none() {
+        return Err(member_required());
+    }
     let fingerprint = idempotency::fingerprint(&[b"POST", id.as_bytes(), body.as_bytes()]);
     let attempt = crate::app::random_id()?;
     let begin = cart::CheckoutBegin {
@@ -404,7 +435,8 @@ pub async fn checkout(
                 (None, _) => read().await.map(Rc::new),
             };
             // `command`: Ok to run the plan, Err to finish without one.
-            let (command, passing) = match plan(ctx, &cart, store, input, hold_ttl_ms).await {
+            let (command, passing) = match plan(ctx, &cart, store, input, member, hold_ttl_ms).await
+            {
                 Ok(Ok(plan)) => (Ok(run(Some(Box::new(plan)))), None),
                 // A passing failure (5xx) is not the key's final answer:
                 // the record is dropped and a retry starts over.
@@ -435,6 +467,7 @@ async fn plan(
     cart: &Cart,
     store: Result<Rc<edgecart_domain::store::StoreState>>,
     input: CheckoutInput,
+    member: Option<String>,
     hold_ttl_ms: i64,
 ) -> Result<std::result::Result<CheckoutPlan, Refusal>> {
     let listed = listed_skus(&line_prices(ctx, cart).await?, ctx.catalog);
@@ -449,6 +482,7 @@ async fn plan(
         input,
         order_id,
         order_token,
+        member,
         hold_ttl_ms,
         now_ms: ctx.pricing.now_ms,
     }))

@@ -150,10 +150,20 @@ pub async fn serve(req: PageRequest<'_>, warnings: &mut Warnings) -> ApiResponse
     let rendered = match req.page {
         Page::Home | Page::Skin => home(&source, warnings).await,
         Page::Listing => listing(&source, &req.pairs, warnings).await,
-        Page::Product { slug } => product_response(
-            req.env, &store, &catalog, &selected, slug, currency, warnings,
-        )
-        .await
+        Page::Product { slug } => {
+            let profile = store.store(&req.shop.id, req.now_ms, warnings).await;
+            product_response(
+                req.env,
+                &store,
+                &catalog,
+                &selected,
+                slug,
+                currency,
+                profile.config.points.as_ref(),
+                warnings,
+            )
+            .await
+        }
         .map(|r| {
             let p: Value = serde_json::from_slice(&r.body).unwrap_or_default();
             Rendered {

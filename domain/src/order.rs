@@ -301,6 +301,37 @@ pub struct Payment {
     pub reference: String,
 }
 
+/// The points side of an order: its member, what points paid and what the
+/// card part earns. The card was charged `grand_total` − `value`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"member": "m-1001", "unit": "points", "spent": 2000, "value": 2000, "earned": 33}])))]
+#[serde(deny_unknown_fields)]
+pub struct OrderPoints {
+    /// The member whose points paid and earned.
+    #[cfg_attr(feature = "openapi", schemars(with = "crate::openapi::MemberId"))]
+    pub member: String,
+    /// What the store calls its points.
+    pub unit: String,
+    /// Points spent on the order (0: the card paid it all).
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64")))]
+    pub spent: i64,
+    /// What they paid, in minor units of the order's currency.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64")))]
+    pub value: i64,
+    /// Points the part paid by card earns: pending for the programme's
+    /// return window, taken back if the order is cancelled or refunded.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64")))]
+    pub earned: i64,
+}
+
+impl Order {
+    /// What the card pays: the grand total less what points paid.
+    pub fn card_amount(&self) -> i64 {
+        self.totals.grand_total - self.points.as_ref().map_or(0, |p| p.value)
+    }
+}
+
 /// One status an order reached, and when.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
@@ -360,6 +391,10 @@ pub struct Order {
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["standard"])))]
     pub shipping_method: String,
     pub payment: Payment,
+    /// How points paid for and were earned by the order: absent when the
+    /// shopper was not a signed-in member of the store's programme.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<OrderPoints>,
     pub status: OrderStatus,
     /// Every status the order reached, oldest first; the first is its placement
     /// (`pending_payment`, at `created_at_ms`), then `paid` when the payment
@@ -428,6 +463,7 @@ impl Order {
             shipping_address: details.shipping_address,
             shipping_method: details.shipping_method,
             payment: details.payment,
+            points: None,
             status: OrderStatus::PendingPayment,
             history: vec![StatusChange {
                 at_ms: now_ms,

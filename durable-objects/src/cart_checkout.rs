@@ -26,6 +26,7 @@ use crate::cart_object::{now_ms, Carts};
 use crate::object::{arm_by, Handled, Tables};
 use crate::payment::{self, ChargeOutcome, RefundOutcome};
 use crate::protocol::cart::{self, CartRefusal, CheckoutBeginReply, CheckoutReply};
+use crate::protocol::points::{self, PointsRefusal};
 use crate::protocol::store::{self, StoreRefusal};
 use crate::protocol::{order, send};
 use edgecart_domain::checkout::{
@@ -359,6 +360,8 @@ impl Carts {
                 match effect {
                     Effect::HoldLines => reported = Some(self.hold_lines(&plan).await),
                     Effect::RedeemCoupons => reported = Some(self.redeem(&plan).await),
+                    Effect::HoldPoints => reported = Some(self.hold_points(&plan).await),
+                    Effect::CommitPoints => reported = Some(self.commit_points(&plan).await),
                     Effect::Charge => reported = Some(self.charge(&plan).await),
                     Effect::CommitLines => reported = Some(self.commit_lines(&plan).await),
                     Effect::RecordOrder { reference } => {
@@ -386,6 +389,7 @@ impl Carts {
                         self.release_holds(&plan).await
                     }
                     Effect::ReleaseRedemptions => self.release_redemptions(&plan).await,
+                    Effect::ReleasePoints => self.release_points(&plan).await,
                     Effect::Save => {
                         self.save_point(&c, durable).await?;
                         durable = true;
@@ -541,10 +545,76 @@ impl Carts {
         }
     }
 
-    /// Asks the provider for the plan's total: idempotent by the order id,
-    /// so asking again learns the first outcome.
+    /// The member's ledger, for a plan that spends points.
+    fn ledger(plan: &CheckoutPlan) -> Result<&str, String> {
+        plan.points
+            .as_ref()
+            .map(|p| p.ledger.as_str())
+            .ok_or_else(|| format!("checkout {} spends points without a ledger", plan.order.id))
+    }
+
+    /// Sets the order's points aside in the member's ledger for the plan's
+    /// TTL (a repeat answers the hold the order has).
+    async fn hold_points(&self, plan: &CheckoutPlan) -> Outcome {
+        let ledger = match Self::ledger(plan) {
+            Ok(l) => l,
+            Err(e) => return unanswered(e),
+        };
+        let command = points::Hold {
+            order: plan.order.id.clone(),
+            amount: plan.points_spent(),
+            ttl_ms: plan.hold_ttl_ms,
+        };
+        match send(&self.env, ledger, command).await {
+            Ok(Ok(_)) => Outcome::PointsHeld,
+            Ok(Err(PointsRefusal::InsufficientPoints { available })) => {
+                Outcome::PointsShort { available }
+            }
+            // Spent already: the order's points are taken; spending them
+            // again changes nothing.
+            Ok(Err(PointsRefusal::AlreadySpent)) => Outcome::PointsHeld,
+            Ok(Err(other)) => unanswered(format!("points ledger refused a hold: {other:?}")),
+            Err(e) => unanswered(format!("holding points: {e}")),
+        }
+    }
+
+    /// Spends the order's held points (a repeat changes nothing).
+    async fn commit_points(&self, plan: &CheckoutPlan) -> Outcome {
+        let ledger = match Self::ledger(plan) {
+            Ok(l) => l,
+            Err(e) => return unanswered(e),
+        };
+        let command = points::Commit {
+            order: plan.order.id.clone(),
+        };
+        match send(&self.env, ledger, command).await {
+            Ok(Ok(_)) => Outcome::PointsCommitted,
+            Ok(Err(PointsRefusal::NoSuchOrder)) => {
+                worker::console_error!("checkout {}: points hold lapsed", plan.order.id);
+                Outcome::PointsRefused
+            }
+            Ok(Err(other)) => unanswered(format!("points ledger refused a spending: {other:?}")),
+            Err(e) => unanswered(format!("spending points: {e}")),
+        }
+    }
+
+    /// Gives the order's points hold back (best effort: it lapses anyway).
+    async fn release_points(&self, plan: &CheckoutPlan) {
+        let Ok(ledger) = Self::ledger(plan) else {
+            return;
+        };
+        let command = points::Release {
+            order: plan.order.id.clone(),
+        };
+        if let Err(e) = send(&self.env, ledger, command).await {
+            worker::console_error!("checkout {}: releasing points: {e}", plan.order.id);
+        }
+    }
+
+    /// Asks the provider for the card's part of the total: idempotent by
+    /// the order id, so asking again learns the first outcome.
     async fn charge(&self, plan: &CheckoutPlan) -> Outcome {
-        let total = Money::new(plan.order.totals.grand_total, plan.order.currency);
+        let total = Money::new(plan.card_amount(), plan.order.currency);
         let asked = payment::charge(
             &self.env,
             &plan.payment,
@@ -602,6 +672,7 @@ impl Carts {
             order: Box::new(order),
             token: plan.order_token.clone(),
             settings: plan.payment.clone(),
+            programme: plan.points.as_ref().map(|p| p.programme.clone()),
         };
         let name = object_name(&plan.order.store, &plan.order.id);
         match send(&self.env, &name, command).await {

@@ -17,10 +17,12 @@ use crate::object::{alarm_serially, answer, rfc3339, serially, serve, Encoded, H
 use crate::payment::{self, RefundOutcome};
 use crate::protocol::order::{self, OrderCommand, OrderRefusal};
 use crate::protocol::store::{self, AuditRecord, OrderSummary, PendingEntry};
-use crate::protocol::{send, stock};
+use crate::protocol::{points, send, stock};
 use edgecart_domain::audit;
 use edgecart_domain::checkout::stock_op_id;
+use edgecart_domain::member::ledger_name;
 use edgecart_domain::order::{Order, OrderEvent};
+use edgecart_domain::points::Programme;
 use edgecart_domain::secret::constant_time_eq;
 use edgecart_domain::stock::StockOp;
 use edgecart_domain::store::PaymentSettings;
@@ -40,6 +42,9 @@ const RETRY_MS: i64 = 30_000;
 struct OrderRow {
     order: Order,
     settings: PaymentSettings,
+    /// The store's points programme, for an order with a member.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    programme: Option<Programme>,
     #[serde(default)]
     owed: Owed,
 }
@@ -55,6 +60,13 @@ struct Owed {
     /// from rows written before there were any).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     audit: Vec<PendingEntry>,
+    /// The points the order earned, not recorded in the member's ledger yet.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    earn: bool,
+    /// The member's points to settle after a cancellation or refund (spent
+    /// ones back into their lots, earned ones taken back), by this actor.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    points_back: Option<String>,
 }
 
 #[durable_object]
@@ -126,16 +138,20 @@ impl Orders {
             order,
             token,
             settings,
+            programme,
         }: order::Record,
     ) -> Handled<order::Record> {
         if let Some((_, row)) = self.load()? {
             return Ok(Ok(Box::new(row.order)));
         }
+        let earn = order.points.as_ref().is_some_and(|p| p.earned > 0) && programme.is_some();
         let mut row = OrderRow {
             order: *order,
             settings,
+            programme,
             owed: Owed {
                 index: true,
+                earn,
                 ..Owed::default()
             },
         };
@@ -175,8 +191,16 @@ impl Orders {
         if effects.restock_sold || effects.release_stock {
             row.owed.restock = Some(format!("{event:?}").to_lowercase());
         }
-        row.owed.refund |= effects.refund;
+        // The card's part is refunded; an order the points paid in full
+        // asked no provider.
+        row.owed.refund |= effects.refund && row.order.card_amount() > 0;
         row.owed.index = true;
+        if row.order.points.is_some() && matches!(event, OrderEvent::Cancel | OrderEvent::Refund) {
+            // Points not yet earned never will be; what was earned or
+            // spent is settled with the member's ledger.
+            row.owed.earn = false;
+            row.owed.points_back = Some(actor.clone());
+        }
         if let Some(change) = audit::order_moved(&row.order.id, event, from, row.order.status) {
             // The change's place in the history names its entry.
             let key = audit::order_key(&row.order.id, row.order.history.len() - 1);
@@ -235,6 +259,54 @@ impl Orders {
             {
                 RefundOutcome::Refunded => row.owed.refund = false,
                 RefundOutcome::Unavailable { cause } => failures.push(format!("refund: {cause}")),
+            }
+        }
+        if let Some(points) = row.order.points.clone() {
+            let ledger = ledger_name(&row.order.store, &points.member);
+            if row.owed.earn {
+                match &row.programme {
+                    Some(programme) => {
+                        let command = points::Earn {
+                            order: id.clone(),
+                            amount: points.earned,
+                            programme: programme.clone(),
+                        };
+                        match send(&self.env, &ledger, command).await {
+                            Ok(_) => row.owed.earn = false,
+                            Err(e) => failures.push(format!("earning points: {e}")),
+                        }
+                    }
+                    None => row.owed.earn = false,
+                }
+            }
+            if let Some(actor) = row.owed.points_back.clone() {
+                let restore = send(
+                    &self.env,
+                    &ledger,
+                    points::Restore {
+                        order: id.clone(),
+                        actor: actor.clone(),
+                    },
+                )
+                .await;
+                let revoke = match restore {
+                    Ok(_) => {
+                        send(
+                            &self.env,
+                            &ledger,
+                            points::Revoke {
+                                order: id.clone(),
+                                actor,
+                            },
+                        )
+                        .await
+                    }
+                    Err(e) => Err(e),
+                };
+                match revoke {
+                    Ok(_) => row.owed.points_back = None,
+                    Err(e) => failures.push(format!("points back: {e}")),
+                }
             }
         }
         if row.owed.index {

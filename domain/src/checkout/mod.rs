@@ -61,6 +61,19 @@ pub struct CheckoutPlan {
     /// versions have none: every line is held.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub held_by_cart: Vec<String>,
+    /// The member's ledger and the programme, when a signed-in member
+    /// checks out (what points pay and earn is the order's `points`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub points: Option<PointsPlan>,
+}
+
+/// Where a checkout's points are kept, and by what programme they earn.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PointsPlan {
+    /// The member's ledger object (`member::ledger_name`).
+    pub ledger: String,
+    pub programme: crate::points::Programme,
 }
 
 impl CheckoutPlan {
@@ -68,6 +81,18 @@ impl CheckoutPlan {
     /// with usage limits): only then does the saga talk to the store.
     pub fn redeems(&self) -> bool {
         !self.order.promotions.is_empty()
+    }
+
+    /// The points the order spends (0: none; only then does the saga
+    /// talk to the member's ledger).
+    pub fn points_spent(&self) -> i64 {
+        self.order.points.as_ref().map_or(0, |p| p.spent)
+    }
+
+    /// What the card is charged (0: the points pay it all, and no provider
+    /// is asked).
+    pub fn card_amount(&self) -> i64 {
+        self.order.card_amount()
     }
 
     /// The lines the saga's `HoldLines` takes holds for: those whose
@@ -141,6 +166,8 @@ pub enum Refusal {
     /// The total is not the `expected_total` the shopper confirmed (prices,
     /// promotions or shipping changed): nothing was taken. The new quote.
     TotalChanged { quote: Box<Quote> },
+    /// A points payment without a signed-in member.
+    MemberRequired,
     // Met by the saga.
     /// Some lines could not be held in the cart's quantity; nothing was
     /// charged.
@@ -148,6 +175,9 @@ pub enum Refusal {
     /// A promotion of the order reached a usage limit or ended (`refused`),
     /// or no longer exists (`None`); nothing was charged.
     CouponUnavailable { refused: Option<RedemptionRefused> },
+    /// The member has fewer spendable points than the payment names
+    /// (`available`); nothing was held or charged.
+    InsufficientPoints { available: i64 },
     /// The provider declined the payment (`code`: its decline code);
     /// nothing was charged.
     PaymentDeclined { code: String, message: String },

@@ -29,11 +29,15 @@
 //! cart, the prices it found and the store's state), generate ids, read a
 //! clock, or know about HTTP.
 
-use super::{CheckoutPlan, InvalidField, Refusal};
+use super::{CheckoutPlan, InvalidField, PointsPlan, Refusal};
 use crate::cart::Cart;
 use crate::catalog::FieldError;
+use crate::member::ledger_name;
 use crate::money::Currency;
+use crate::order::OrderPoints;
 use crate::order::{parse_email, Order, OrderDetails, Payment, ShippingAddressInput};
+use crate::points::Programme;
+use crate::pricing::Quote;
 use crate::pricing::{cart_lines, quote_cart, Destination, ListedSku, PricingInput};
 use crate::store::StoreState;
 use serde::Deserialize;
@@ -80,12 +84,18 @@ pub struct CheckoutInput {
 /// How the shopper pays. Unknown fields are refused (400 `unknown_field`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[cfg_attr(feature = "openapi", schemars(rename = "CheckoutPayment", extend("examples" = [{"method": "card", "token": "tok_visa"}])))]
+#[cfg_attr(feature = "openapi", schemars(rename = "CheckoutPayment", extend("examples" = [{"method": "card", "token": "tok_visa"}, {"method": "points_and_card", "points": 2000, "token": "tok_visa"}, {"method": "points"}])))]
 #[serde(deny_unknown_fields)]
 pub struct PaymentInput {
-    /// `card`: a card charged through the store's payment provider. Any other
-    /// value is 422 `unsupported_payment_method` (field `payment.method`).
-    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["card"])))]
+    /// `card`: a card charged through the store's payment provider;
+    /// `points`: the member's points pay the whole total (no provider is
+    /// asked); `points_and_card`: `points` pay part and the card the rest.
+    /// The points methods need the member's token (`Member-Token`, else 401
+    /// `member_token_required`) and a store with a points programme that
+    /// pays in the cart's currency (else 422 `points_not_accepted`, field
+    /// `payment.method`). Any other value is 422
+    /// `unsupported_payment_method` (field `payment.method`).
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["card", "points", "points_and_card"])))]
     pub method: String,
     /// The provider's card token, as the shopper's frontend obtained it from
     /// the provider (never card numbers). Empty or longer than 255 bytes is 422
@@ -95,9 +105,28 @@ pub struct PaymentInput {
     /// declined (402 `payment_declined`, `decline_code: card_declined`);
     /// `tok_timeout` gets no answer (503 `payment_unavailable`); any other
     /// token is declined with `decline_code: invalid_payment_token`. With
-    /// `stripe` it is a PaymentMethod id (`pm_…`).
+    /// `stripe` it is a PaymentMethod id (`pm_…`). Required by `card` and
+    /// `points_and_card`, refused by `points` (422 `invalid_payment_token`).
     #[cfg_attr(feature = "openapi", schemars(length(min = 1), extend("examples" = ["tok_visa"])))]
-    pub token: String,
+    #[serde(default)]
+    pub token: Option<String>,
+    /// The points to spend. `points_and_card`: required, a multiple of the
+    /// programme's points per minor unit (so they pay whole minor units),
+    /// leaving at least one minor unit for the card. `points`: optional, and
+    /// if given exactly the total's price in points. `card`: refused. Else
+    /// 422 `invalid_points` (field `payment.points`). Not enough spendable
+    /// points is 409 `insufficient_points`, with `available`.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1), extend("format" = "int64", "examples" = [2000])))]
+    #[serde(default)]
+    pub points: Option<i64>,
+}
+
+/// How a checkout pays, once the body's payment is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Method {
+    Card,
+    Points,
+    PointsAndCard,
 }
 
 /// The grand total the shopper saw and confirmed: checkout charges exactly this
@@ -139,6 +168,9 @@ pub struct PlanInput<'a> {
     pub order_id: String,
     /// The secret the shopper will read the order with.
     pub order_token: String,
+    /// The member the request's member token signed in, if any: their
+    /// points may pay, and the card part earns for them.
+    pub member: Option<String>,
     pub hold_ttl_ms: i64,
     pub now_ms: i64,
 }
@@ -172,6 +204,7 @@ pub fn plan(p: PlanInput<'_>) -> Result<CheckoutPlan, Refusal> {
         input,
         order_id,
         order_token,
+        member,
         hold_ttl_ms,
         now_ms,
     } = p;
@@ -190,23 +223,56 @@ pub fn plan(p: PlanInput<'_>) -> Result<CheckoutPlan, Refusal> {
             ..e.into()
         }))
     });
-    if input.payment.method != "card" {
-        errors.push(invalid(
-            "payment.method",
-            "unsupported_payment_method",
-            "Only `card` payments are supported.",
-        ));
-    }
-    if input.payment.token.is_empty() || input.payment.token.len() > PAYMENT_TOKEN_MAX {
+    let method = match input.payment.method.as_str() {
+        "card" => Some(Method::Card),
+        "points" => Some(Method::Points),
+        "points_and_card" => Some(Method::PointsAndCard),
+        _ => {
+            errors.push(invalid(
+                "payment.method",
+                "unsupported_payment_method",
+                "The payment method is `card`, `points` or `points_and_card`.",
+            ));
+            None
+        }
+    };
+    let token = input.payment.token.clone().unwrap_or_default();
+    let token_ok = match method {
+        Some(Method::Points) => input.payment.token.is_none(),
+        _ => !token.is_empty() && token.len() <= PAYMENT_TOKEN_MAX,
+    };
+    if !token_ok {
         errors.push(invalid(
             "payment.token",
             "invalid_payment_token",
-            "The card token is missing or too long.",
+            match method {
+                Some(Method::Points) => "A points payment takes no card token.",
+                _ => "The card token is missing or too long.",
+            },
         ));
     }
-    let (Ok(email), Ok(address), true) = (email, address, errors.is_empty()) else {
+    let points_ok = match (method, input.payment.points) {
+        (Some(Method::Card), Some(_)) => false,
+        (Some(Method::PointsAndCard), None) => false,
+        (_, Some(n)) => n > 0,
+        _ => true,
+    };
+    if !points_ok {
+        errors.push(invalid(
+            "payment.points",
+            "invalid_points",
+            "Points are named by the points methods only, and are at least 1.",
+        ));
+    }
+    let (Ok(email), Ok(address), Some(paying), true) = (email, address, method, errors.is_empty())
+    else {
         return Err(Refusal::Invalid { errors });
     };
+    // A points payment needs a signed-in member (the Worker verified the
+    // token); said before anything about the cart.
+    if paying != Method::Card && member.is_none() {
+        return Err(Refusal::MemberRequired);
+    }
     // 2. The cart.
     if cart.lines.is_empty() {
         return Err(Refusal::CartEmpty);
@@ -255,8 +321,39 @@ pub fn plan(p: PlanInput<'_>) -> Result<CheckoutPlan, Refusal> {
             quote: Box::new(quote),
         });
     }
-    // 7. The order.
-    let order = Order::from_quote(
+    // 7. The points: what they pay and what the card part earns.
+    let (points, points_plan) = match (&member, &store.config.points) {
+        (Some(member), Some(programme)) => {
+            let (spent, value) = points_part(paying, input.payment.points, programme, &quote)?;
+            let card = quote.grand_total.amount - value;
+            let earned = earned(programme, &quote, listed, card);
+            (
+                Some(OrderPoints {
+                    member: member.clone(),
+                    unit: programme.unit.clone(),
+                    spent,
+                    value,
+                    earned,
+                }),
+                Some(PointsPlan {
+                    ledger: ledger_name(store_id, member),
+                    programme: programme.clone(),
+                }),
+            )
+        }
+        _ if paying != Method::Card => {
+            return Err(Refusal::Invalid {
+                errors: vec![invalid(
+                    "payment.method",
+                    "points_not_accepted",
+                    "This store has no points programme.",
+                )],
+            })
+        }
+        _ => (None, None),
+    };
+    // 8. The order.
+    let mut order = Order::from_quote(
         OrderDetails {
             id: order_id,
             cart_id: cart.id.clone(),
@@ -272,11 +369,16 @@ pub fn plan(p: PlanInput<'_>) -> Result<CheckoutPlan, Refusal> {
         &quote,
         now_ms,
     );
+    order.points = points;
+    if order.card_amount() == 0 {
+        order.payment.provider = POINTS_PROVIDER.into();
+    }
     Ok(CheckoutPlan {
         order,
         order_token,
         payment: store.config.payment.clone(),
-        payment_token: input.payment.token,
+        payment_token: token,
+        points: points_plan,
         hold_ttl_ms,
         held_by_cart: cart
             .lines
@@ -285,6 +387,96 @@ pub fn plan(p: PlanInput<'_>) -> Result<CheckoutPlan, Refusal> {
             .map(|l| l.sku.clone())
             .collect(),
     })
+}
+
+/// The provider name of an order the points paid in full (no provider
+/// was asked).
+pub const POINTS_PROVIDER: &str = "points";
+
+fn points_refusal(message: String) -> Refusal {
+    Refusal::Invalid {
+        errors: vec![InvalidField {
+            field: "payment.points".into(),
+            code: "invalid_points".into(),
+            message,
+        }],
+    }
+}
+
+/// The points a payment spends and the money they pay (minor units), by
+/// the programme's rate in the quote's currency.
+fn points_part(
+    method: Method,
+    asked: Option<i64>,
+    programme: &Programme,
+    quote: &Quote,
+) -> Result<(i64, i64), Refusal> {
+    if method == Method::Card {
+        return Ok((0, 0));
+    }
+    let total = quote.grand_total.amount;
+    let Some(rate) = programme.points_per_minor.get(&quote.currency).copied() else {
+        return Err(Refusal::Invalid {
+            errors: vec![invalid(
+                "payment.method",
+                "points_not_accepted",
+                &format!("Points do not pay in {}.", quote.currency),
+            )],
+        });
+    };
+    let rate = i64::from(rate);
+    match method {
+        Method::Points => {
+            let whole = programme
+                .points_for(quote.currency, total)
+                .ok_or_else(|| points_refusal("The total is too large for points.".into()))?;
+            match asked {
+                Some(n) if n != whole => Err(points_refusal(format!(
+                    "A points payment spends the whole total: {whole}."
+                ))),
+                _ => Ok((whole, total)),
+            }
+        }
+        _ => {
+            let n = asked.unwrap_or(0);
+            match programme.money_for(quote.currency, n) {
+                Some(value) if value > 0 && value < total => Ok((n, value)),
+                Some(_) => Err(points_refusal(format!(
+                    "Points must leave the card at least one minor unit: at most {}.",
+                    (total - 1).max(0) * rate
+                ))),
+                None => Err(points_refusal(format!(
+                    "Points pay whole minor units: a multiple of {rate}."
+                ))),
+            }
+        }
+    }
+}
+
+/// What the part of `quote` paid by card (`card` minor units) earns: the
+/// card's share of each line's amount after discounts (rounded down),
+/// at the rate of the line's category.
+fn earned(
+    programme: &Programme,
+    quote: &Quote,
+    listed: &BTreeMap<String, ListedSku>,
+    card: i64,
+) -> i64 {
+    let total = quote.grand_total.amount;
+    if total <= 0 || card <= 0 {
+        return 0;
+    }
+    let lines: Vec<(&str, i64)> = quote
+        .lines
+        .iter()
+        .map(|l| {
+            let goods = l.unit_price.amount * l.quantity - l.discount.amount;
+            let paid = i128::from(goods.max(0)) * i128::from(card) / i128::from(total);
+            let category = listed.get(&l.sku).map_or("", |s| s.category.as_str());
+            (category, i64::try_from(paid).unwrap_or(0))
+        })
+        .collect();
+    programme.earned(quote.currency, &lines)
 }
 
 #[cfg(test)]
@@ -374,7 +566,8 @@ mod tests {
             shipping_method: "standard".into(),
             payment: PaymentInput {
                 method: "card".into(),
-                token: "tok_visa".into(),
+                token: Some("tok_visa".into()),
+                points: None,
             },
             expected_total: ExpectedTotal {
                 amount,
@@ -389,6 +582,16 @@ mod tests {
         store: &StoreState,
         input: CheckoutInput,
     ) -> Result<CheckoutPlan, Refusal> {
+        run_as(cart, listed, store, input, None)
+    }
+
+    fn run_as(
+        cart: &Cart,
+        listed: &BTreeMap<String, ListedSku>,
+        store: &StoreState,
+        input: CheckoutInput,
+        member: Option<&str>,
+    ) -> Result<CheckoutPlan, Refusal> {
         plan(PlanInput {
             store_id: "bank",
             cart,
@@ -397,6 +600,7 @@ mod tests {
             input,
             order_id: "ord_1".into(),
             order_token: "secret".into(),
+            member: member.map(str::to_string),
             hold_ttl_ms: 600_000,
             now_ms: NOW,
         })
@@ -500,8 +704,8 @@ mod tests {
         bad.email = "nope".into();
         bad.shipping_address.city = " ".into();
         bad.shipping_address.country = "USA".into();
-        bad.payment.method = "points".into();
-        bad.payment.token = "t".repeat(PAYMENT_TOKEN_MAX + 1);
+        bad.payment.method = "cash".into();
+        bad.payment.token = Some("t".repeat(PAYMENT_TOKEN_MAX + 1));
         let Err(Refusal::Invalid { errors }) = run(&c, &l, &s, bad) else {
             panic!("invalid body");
         };
@@ -520,7 +724,7 @@ mod tests {
             ]
         );
         let mut no_token = input(total);
-        no_token.payment.token = String::new();
+        no_token.payment.token = None;
         assert!(matches!(
             run(&c, &l, &s, no_token),
             Err(Refusal::Invalid { errors }) if errors.len() == 1 && errors[0].field == "payment.token"
@@ -594,5 +798,197 @@ mod tests {
             };
             assert_eq!(quote.grand_total, Money::new(total, usd()));
         }
+    }
+
+    /// A store whose points pay in USD at 1 point per cent, earning 10
+    /// points per dollar (audio ×2), with a 14-day return window.
+    fn points_store() -> StoreState {
+        let mut s = store(vec![]);
+        s.config.points = Some(Programme {
+            unit: "points".into(),
+            earn_per_unit: 10,
+            category_multipliers: BTreeMap::from([("audio".into(), 20_000)]),
+            points_per_minor: BTreeMap::from([(usd(), 1)]),
+            pending_days: 14,
+            expiry_days: None,
+            member_key: None,
+        });
+        s
+    }
+
+    fn paying(method: &str, points: Option<i64>, token: Option<&str>, total: i64) -> CheckoutInput {
+        let mut i = input(total);
+        i.payment = PaymentInput {
+            method: method.into(),
+            token: token.map(str::to_string),
+            points,
+        };
+        i
+    }
+
+    #[test]
+    fn points_pay_part_or_all_and_the_card_part_earns() {
+        let c = cart(&[("A", 2)], &[]);
+        let l = listed(&[("A", "USD", 1250)]);
+        let s = points_store();
+        let total = 2500 + 499;
+        // A member paying by card earns on all of it (goods only: 25.00).
+        let p = run_as(&c, &l, &s, input(total), Some("m-1")).unwrap();
+        let pts = p.order.points.clone().unwrap();
+        assert_eq!((pts.spent, pts.value, pts.earned), (0, 0, 250));
+        assert_eq!(p.card_amount(), total);
+        assert_eq!(p.points.as_ref().unwrap().ledger, "points:bank:m-1");
+        assert_eq!(p.points_spent(), 0);
+        // Part by points: 1000 points pay 10.00; the card pays the rest and
+        // earns on its share of the goods, 2500 × 1999 / 2999 = 1666 → 166.
+        let p = run_as(
+            &c,
+            &l,
+            &s,
+            paying("points_and_card", Some(1000), Some("tok_visa"), total),
+            Some("m-1"),
+        )
+        .unwrap();
+        let pts = p.order.points.clone().unwrap();
+        assert_eq!((pts.spent, pts.value, pts.earned), (1000, 1000, 166));
+        assert_eq!(p.card_amount(), total - 1000);
+        assert_eq!(p.order.payment.provider, "test");
+        // All by points: the whole total, nothing earned, no provider.
+        for named in [None, Some(total)] {
+            let p = run_as(
+                &c,
+                &l,
+                &s,
+                paying("points", named, None, total),
+                Some("m-1"),
+            )
+            .unwrap();
+            let pts = p.order.points.clone().unwrap();
+            assert_eq!((pts.spent, pts.value, pts.earned), (total, total, 0));
+            assert_eq!(p.card_amount(), 0);
+            assert_eq!(p.order.payment.provider, POINTS_PROVIDER);
+        }
+        // Anyone else pays by card and earns nothing.
+        let p = run(&c, &l, &s, input(total)).unwrap();
+        assert!(p.order.points.is_none() && p.points.is_none());
+    }
+
+    #[test]
+    fn points_payments_are_refused_when_they_cannot_be_exact() {
+        let c = cart(&[("A", 2)], &[]);
+        let l = listed(&[("A", "USD", 1250)]);
+        let s = points_store();
+        let total = 2500 + 499;
+        let field = |r: Result<CheckoutPlan, Refusal>| match r {
+            Err(Refusal::Invalid { errors }) => (errors[0].field.clone(), errors[0].code.clone()),
+            other => panic!("{other:?}"),
+        };
+        // Without a member: 401 before anything else about the cart.
+        assert_eq!(
+            run(&c, &l, &s, paying("points", None, None, total)),
+            Err(Refusal::MemberRequired)
+        );
+        // The body's shape.
+        for (method, points, token) in [
+            ("points", None, Some("tok_visa")),
+            ("points_and_card", Some(100), None),
+        ] {
+            assert_eq!(
+                field(run_as(
+                    &c,
+                    &l,
+                    &s,
+                    paying(method, points, token, total),
+                    Some("m")
+                ))
+                .0,
+                "payment.token"
+            );
+        }
+        for (method, points, token) in [
+            ("card", Some(100), Some("tok_visa")),
+            ("points_and_card", None, Some("tok_visa")),
+            ("points_and_card", Some(0), Some("tok_visa")),
+        ] {
+            assert_eq!(
+                field(run_as(
+                    &c,
+                    &l,
+                    &s,
+                    paying(method, points, token, total),
+                    Some("m")
+                ))
+                .0,
+                "payment.points"
+            );
+        }
+        // Not the whole total; the whole total by points_and_card; more.
+        for (method, points, token) in [
+            ("points", Some(total - 1), None),
+            ("points_and_card", Some(total), Some("tok_visa")),
+            ("points_and_card", Some(total + 5), Some("tok_visa")),
+        ] {
+            assert_eq!(
+                field(run_as(
+                    &c,
+                    &l,
+                    &s,
+                    paying(method, points, token, total),
+                    Some("m")
+                )),
+                ("payment.points".into(), "invalid_points".into())
+            );
+        }
+        // Points that would pay a fraction of a cent.
+        let mut s5 = points_store();
+        s5.config.points.as_mut().unwrap().points_per_minor = BTreeMap::from([(usd(), 5)]);
+        assert_eq!(
+            field(run_as(
+                &c,
+                &l,
+                &s5,
+                paying("points_and_card", Some(1002), Some("tok_visa"), total),
+                Some("m")
+            ))
+            .1,
+            "invalid_points"
+        );
+        let ok = run_as(
+            &c,
+            &l,
+            &s5,
+            paying("points_and_card", Some(1000), Some("tok_visa"), total),
+            Some("m"),
+        )
+        .unwrap();
+        assert_eq!(ok.order.points.unwrap().value, 200);
+        // No programme, or none in this currency.
+        assert_eq!(
+            field(run_as(
+                &c,
+                &l,
+                &store(vec![]),
+                paying("points", None, None, total),
+                Some("m")
+            )),
+            ("payment.method".into(), "points_not_accepted".into())
+        );
+        let mut eur = points_store();
+        eur.config.points.as_mut().unwrap().points_per_minor =
+            BTreeMap::from([(Currency::parse("EUR").unwrap(), 1)]);
+        assert_eq!(
+            field(run_as(
+                &c,
+                &l,
+                &eur,
+                paying("points", None, None, total),
+                Some("m")
+            ))
+            .1,
+            "points_not_accepted"
+        );
+        // A card checkout in a store without a programme plans no points.
+        let p = run_as(&c, &l, &store(vec![]), input(total), Some("m")).unwrap();
+        assert!(p.order.points.is_none());
     }
 }

@@ -8,8 +8,13 @@
 //! outcome (hold, redeem, charge, commit, record, refund, restock) or with
 //! one that ends the run (`Finish`, `Reply`, `Forget`, `Suspend`).
 //!
-//! `R` = the plan redeems promotions ([`CheckoutPlan::redeems`]); "give
-//! back" = `ReleaseRedemptions` (only when `R`), then `ReleaseHolds`; `L` =
+//! `R` = the plan redeems promotions ([`CheckoutPlan::redeems`]); `P` =
+//! the plan spends points ([`CheckoutPlan::points_spent`]); `C` = the card
+//! pays some of it ([`CheckoutPlan::card_amount`]; not `C`: the points pay
+//! it all and no provider is asked); "give back" = `ReleaseRedemptions`
+//! (only when `R`), `ReleasePoints` (only when `P`), then `ReleaseHolds`;
+//! "pay" = `Save, Charge` to `charging` when `C`, else `Save, CommitLines`
+//! to `paid` (reference `points_{order}`); `L` =
 //! the provider may have taken a payment it did not answer (Stripe, not
 //! the test provider: [`crate::store::PaymentSettings::may_charge_unanswered`]). `Resume`: an attempt runs the plan from this step (its first
 //! run, or a retry with the key); `Lapsed`: the cart's alarm found the
@@ -19,13 +24,17 @@
 //! |-------------|-------------------------------|-------------|---------------------------------------------------------------|
 //! | planned     | resume                        | planned     | HoldLines (the lines the cart's holds may not cover: [`CheckoutPlan::lines_to_hold`]) |
 //! | planned     | all held (R)                  | held        | Save, RedeemCoupons                                           |
-//! | planned     | all held (not R)              | charging    | Save, Charge                                                  |
+//! | planned     | all held (not R, P)           | planned     | HoldPoints                                                    |
+//! | planned     | all held (not R, not P)       | charging    | pay                                                           |
 //! | planned     | short (lines)                 | finished    | Finish(out of stock)                                          |
 //! | held        | resume (R)                    | held        | RedeemCoupons                                                 |
-//! | held        | resume (not R)                | charging    | Save, Charge                                                  |
-//! | held        | redeemed                      | charging    | Save, Charge                                                  |
+//! | held        | resume (not R), redeemed (P)  | held        | HoldPoints                                                    |
+//! | held        | resume (not R), redeemed (not P) | charging | pay                                                           |
 //! | held        | redemption refused            | finished    | ReleaseHolds, Finish(coupon unavailable)                      |
-//! | redeemed    | resume                        | charging    | Save, Charge                                                  |
+//! | redeemed    | resume (P)                    | redeemed    | HoldPoints                                                    |
+//! | redeemed    | resume (not P)                | charging    | pay                                                           |
+//! | planned, held, redeemed | points held (P)     | charging, or paid (not C) | pay                                     |
+//! | planned, held, redeemed | points short        | finished    | give back, Finish(insufficient points)                        |
 //! | planned, held, redeemed | lapsed              | (same)      | give back, Forget                                             |
 //! | charging    | resume, lapsed                | charging    | Charge                                                        |
 //! | charging    | paid (reference)              | paid        | CommitLines                                                   |
@@ -33,10 +42,13 @@
 //! | charging    | charge unanswered (not L)     | finished    | give back, Finish(payment unavailable)                        |
 //! | charging    | charge unanswered (L)         | verifying   | Save, give back, RetryLater, Unlock, Reply(payment unavailable) |
 //! | paid        | resume, lapsed                | paid        | CommitLines                                                   |
-//! | paid        | all committed                 | paid        | RecordOrder                                                   |
-//! | paid        | commits refused (sold SKUs)   | refunding   | Save, Refund                                                  |
+//! | paid        | all committed (P)             | paid        | CommitPoints                                                  |
+//! | paid        | all committed (not P), points committed | paid | RecordOrder                                              |
+//! | paid        | commits refused (sold SKUs)   | refunding   | Save, Refund (C), else Save, Restock(sold) (or finish, none sold) |
+//! | paid        | points refused (every SKU sold) | refunding | Save, Refund (C), else Save, Restock(every SKU)               |
 //! | paid        | recorded (order)              | finished    | EmptyCart, Finish(placed)                                     |
-//! | refunding   | resume, lapsed                | refunding   | Refund                                                        |
+//! | refunding   | resume, lapsed (C)            | refunding   | Refund                                                        |
+//! | refunding   | resume, lapsed (not C)        | (as refunded) | Restock(sold), or give back, Finish(refunded, out of stock) |
 //! | refunding   | refunded (some sold)          | refunding   | Restock(sold)                                                 |
 //! | refunding   | refunded (none sold), restocked | finished  | give back, Finish(refunded, out of stock)                     |
 //! | refunding   | refund unanswered             | refunding   | RetryLater, Unlock, Reply(payment unavailable)                |
@@ -46,6 +58,14 @@
 //! | verifying   | charge or refund unanswered   | verifying   | RetryLater, Unlock, Reply(payment unavailable)                |
 //! | any but finished | unanswered (an object)   | (same)      | RetryLater, Suspend                                           |
 //! | any other pair   |                          | (same)      | Suspend                                                       |
+//!
+//! Points are held like stock: after the lines (and the redemption), before
+//! the payment, for the plan's TTL, so a checkout abandoned before its
+//! payment lets them lapse by themselves; they are spent after the units
+//! are sold and before the order is recorded (both idempotent per order,
+//! so a resumed `paid` spends them once). A points hold that lapsed before
+//! the spending is refused like a lapsed stock hold: the card's part is
+//! refunded and every unit goes back on sale.
 //!
 //! Compensation in words: holds are given back when the checkout ends
 //! without a payment (declined, unanswered, a coupon gone, or the alarm
@@ -76,7 +96,8 @@
 //! | cart → stock objects: holds (in parallel) | H                 | H               |
 //! | cart → stock objects: commits (in parallel) | N               | N               |
 //! | cart → store object (`Redeem`)           | 0                  | 1               |
-//! | cart → payment provider (charge)         | 1                  | 1               |
+//! | cart → member's ledger (hold, spend)     | 2 with points, else 0 | the same     |
+//! | cart → payment provider (charge; none when points pay it all) | 1 | 1             |
 //! | cart → order object (record)             | 1                  | 1               |
 //! | order object → store object (index)      | 1                  | 1               |
 //! | commits in the cart's object             | 2                  | 3               |
@@ -195,6 +216,14 @@ pub enum Outcome {
     /// `RedeemCoupons`: nothing redeemed; a promotion reached its limit or
     /// ended (`Some`), or no longer exists (`None`).
     RedemptionRefused { refused: Option<RedemptionRefused> },
+    /// `HoldPoints`: the order's points are set aside.
+    PointsHeld,
+    /// `HoldPoints`: the member has fewer spendable points (`available`).
+    PointsShort { available: i64 },
+    /// `CommitPoints`: the held points are spent.
+    PointsCommitted,
+    /// `CommitPoints`: the hold was gone (it lapsed); nothing was spent.
+    PointsRefused,
     /// `Charge`: the provider took the payment.
     Paid { reference: String },
     /// `Charge`: the provider declined; nothing was charged.
@@ -230,12 +259,18 @@ pub enum Effect {
     /// Redeem the order's promotions at the store, all or none, idempotent
     /// per order: reports `Redeemed` or `RedemptionRefused`.
     RedeemCoupons,
-    /// Ask the provider for the order's total (idempotency key: the order
-    /// id): reports `Paid`, `Declined` or `ChargeUnanswered`.
+    /// Set the order's points aside in the member's ledger for the plan's
+    /// TTL (idempotent per order): reports `PointsHeld` or `PointsShort`.
+    HoldPoints,
+    /// Ask the provider for the card's part of the total (idempotency key:
+    /// the order id): reports `Paid`, `Declined` or `ChargeUnanswered`.
     Charge,
     /// Sell the held units of every line (operation ids `commit`): reports
     /// `AllCommitted` or `CommitsRefused`.
     CommitLines,
+    /// Spend the order's held points (idempotent per order): reports
+    /// `PointsCommitted` or `PointsRefused`.
+    CommitPoints,
     /// Record the order, paid by `reference` (the order object keeps the
     /// first record): reports `Recorded`.
     RecordOrder { reference: String },
@@ -250,6 +285,8 @@ pub enum Effect {
     ReleaseHolds,
     /// Give the order's redemptions back to the store.
     ReleaseRedemptions,
+    /// Give the order's points hold back to the member's ledger.
+    ReleasePoints,
     /// Write the recovery point: the record with the new step (and the
     /// plan; the first write also locks the cart's row and arms the alarm).
     Save,
@@ -280,8 +317,10 @@ impl Effect {
             self,
             Effect::HoldLines
                 | Effect::RedeemCoupons
+                | Effect::HoldPoints
                 | Effect::Charge
                 | Effect::CommitLines
+                | Effect::CommitPoints
                 | Effect::RecordOrder { .. }
                 | Effect::Refund { .. }
                 | Effect::Restock { .. }
@@ -307,17 +346,77 @@ pub fn transition(plan: &CheckoutPlan, step: &Step, outcome: Outcome) -> (Step, 
     use Effect as E;
     use Outcome as O;
     use Step as S;
+    let points = plan.points_spent() > 0;
+    let by_card = plan.card_amount() > 0;
     let give_back = |then: Vec<Effect>| -> Vec<Effect> {
-        let mut effects = Vec::with_capacity(then.len() + 2);
+        let mut effects = Vec::with_capacity(then.len() + 3);
         if plan.redeems() {
             effects.push(E::ReleaseRedemptions);
+        }
+        if points {
+            effects.push(E::ReleasePoints);
         }
         effects.push(E::ReleaseHolds);
         effects.extend(then);
         effects
     };
     let stay = |effects: Vec<Effect>| (step.clone(), effects);
-    let charge = || (S::Charging, vec![E::Save, E::Charge]);
+    // The payment: the card's part, or, when the points pay it all, no
+    // provider at all (paid at once, the recovery point written first).
+    let charge = || {
+        if by_card {
+            (S::Charging, vec![E::Save, E::Charge])
+        } else {
+            (
+                S::Paid {
+                    reference: points_reference(plan),
+                },
+                vec![E::Save, E::CommitLines],
+            )
+        }
+    };
+    // Lines held and coupons redeemed: the points next, then the payment.
+    let then_points = || {
+        if points {
+            stay(vec![E::HoldPoints])
+        } else {
+            charge()
+        }
+    };
+    // What is left once the card's part is refunded (or there was none).
+    let after_refund = |sold: &[String]| {
+        if sold.is_empty() {
+            (
+                S::Finished,
+                give_back(vec![E::Finish(refused(Refusal::RefundedOutOfStock))]),
+            )
+        } else {
+            stay(vec![E::Restock {
+                skus: sold.to_vec(),
+            }])
+        }
+    };
+    // A paid checkout that cannot be fulfilled: the card's part is
+    // refunded (when there is one), then the units sold meanwhile go back.
+    let refunding = |reference: &str, sold: Vec<String>| {
+        if !by_card && sold.is_empty() {
+            return after_refund(&[]);
+        }
+        let first = if by_card {
+            E::Refund {
+                reference: reference.to_string(),
+            }
+        } else {
+            E::Restock { skus: sold.clone() }
+        };
+        (
+            S::Refunding {
+                reference: reference.to_string(),
+                sold,
+            },
+            vec![E::Save, first],
+        )
+    };
     let unavailable = || {
         vec![
             E::RetryLater,
@@ -328,19 +427,26 @@ pub fn transition(plan: &CheckoutPlan, step: &Step, outcome: Outcome) -> (Step, 
     match (step, outcome) {
         (S::Planned, O::Resume) => stay(vec![E::HoldLines]),
         (S::Planned, O::AllHeld) if plan.redeems() => (S::Held, vec![E::Save, E::RedeemCoupons]),
-        (S::Planned, O::AllHeld) => charge(),
+        (S::Planned, O::AllHeld) => then_points(),
         (S::Planned, O::Short { lines }) => (
             S::Finished,
             vec![E::Finish(refused(Refusal::OutOfStock { lines }))],
         ),
         (S::Held, O::Resume) if plan.redeems() => stay(vec![E::RedeemCoupons]),
-        (S::Held | S::Redeemed, O::Resume) | (S::Held, O::Redeemed) => charge(),
+        (S::Held | S::Redeemed, O::Resume) | (S::Held, O::Redeemed) => then_points(),
         (S::Held, O::RedemptionRefused { refused: r }) => (
             S::Finished,
             vec![
                 E::ReleaseHolds,
                 E::Finish(refused(Refusal::CouponUnavailable { refused: r })),
             ],
+        ),
+        (S::Planned | S::Held | S::Redeemed, O::PointsHeld) if points => charge(),
+        (S::Planned | S::Held | S::Redeemed, O::PointsShort { available }) => (
+            S::Finished,
+            give_back(vec![E::Finish(refused(Refusal::InsufficientPoints {
+                available,
+            }))]),
         ),
         (S::Planned | S::Held | S::Redeemed, O::Lapsed) => stay(give_back(vec![E::Forget])),
         (S::Charging | S::Verifying, O::Resume | O::Lapsed) => stay(vec![E::Charge]),
@@ -365,21 +471,19 @@ pub fn transition(plan: &CheckoutPlan, step: &Step, outcome: Outcome) -> (Step, 
             (S::Verifying, effects)
         }
         (S::Paid { .. }, O::Resume | O::Lapsed) => stay(vec![E::CommitLines]),
-        (S::Paid { reference }, O::AllCommitted) => stay(vec![E::RecordOrder {
-            reference: reference.clone(),
-        }]),
-        (S::Paid { reference }, O::CommitsRefused { sold }) => (
-            S::Refunding {
+        (S::Paid { .. }, O::AllCommitted) if points => stay(vec![E::CommitPoints]),
+        (S::Paid { reference }, O::AllCommitted | O::PointsCommitted) => {
+            stay(vec![E::RecordOrder {
                 reference: reference.clone(),
-                sold,
-            },
-            vec![
-                E::Save,
-                E::Refund {
-                    reference: reference.clone(),
-                },
-            ],
-        ),
+            }])
+        }
+        // The points hold lapsed: every line was sold, so every line goes
+        // back once the card's part is refunded.
+        (S::Paid { reference }, O::PointsRefused) => {
+            let sold = plan.order.lines.iter().map(|l| l.sku.clone()).collect();
+            refunding(reference, sold)
+        }
+        (S::Paid { reference }, O::CommitsRefused { sold }) => refunding(reference, sold),
         (S::Paid { .. }, O::Recorded { order }) => (
             S::Finished,
             vec![
@@ -390,16 +494,12 @@ pub fn transition(plan: &CheckoutPlan, step: &Step, outcome: Outcome) -> (Step, 
                 }),
             ],
         ),
+        (S::Refunding { sold, .. }, O::Resume | O::Lapsed) if !by_card => after_refund(sold),
         (S::Refunding { reference, .. }, O::Resume | O::Lapsed) => stay(vec![E::Refund {
             reference: reference.clone(),
         }]),
-        (S::Refunding { sold, .. }, O::Refunded) if !sold.is_empty() => {
-            stay(vec![E::Restock { skus: sold.clone() }])
-        }
-        (S::Refunding { .. }, O::Refunded | O::Restocked) => (
-            S::Finished,
-            give_back(vec![E::Finish(refused(Refusal::RefundedOutOfStock))]),
-        ),
+        (S::Refunding { sold, .. }, O::Refunded) => after_refund(sold),
+        (S::Refunding { .. }, O::Restocked) => after_refund(&[]),
         (S::Refunding { .. }, O::RefundUnanswered) => stay(unavailable()),
         (S::Verifying, O::Paid { reference }) => stay(vec![E::Refund { reference }]),
         (S::Verifying, O::Declined { .. } | O::Refunded) => {
@@ -415,6 +515,11 @@ pub fn transition(plan: &CheckoutPlan, step: &Step, outcome: Outcome) -> (Step, 
         (_, O::Unanswered) => stay(vec![E::RetryLater, E::Suspend]),
         _ => stay(vec![E::Suspend]),
     }
+}
+
+/// The payment reference of an order the points paid in full.
+pub fn points_reference(plan: &CheckoutPlan) -> String {
+    format!("points_{}", plan.order.id)
 }
 
 #[cfg(test)]

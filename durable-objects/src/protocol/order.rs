@@ -4,6 +4,7 @@
 use super::audit::Actor;
 use super::{bind, Protocol};
 use edgecart_domain::order::{Order, OrderEvent, OrderStatus};
+use edgecart_domain::points::Programme;
 use edgecart_domain::store::PaymentSettings;
 use serde::{Deserialize, Serialize};
 
@@ -35,6 +36,10 @@ pub struct Record {
     pub order: Box<Order>,
     pub token: String,
     pub settings: PaymentSettings,
+    /// The store's points programme when the order has a member: what its
+    /// earning's lot is made by.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub programme: Option<Programme>,
 }
 
 /// Reads the order: with the shopper's token, or (`token: None`) for the

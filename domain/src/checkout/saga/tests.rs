@@ -14,10 +14,27 @@ use std::collections::{BTreeMap, BTreeSet};
 
 const SKUS: [&str; 3] = ["A", "B", "C"];
 
+/// How a plan pays.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pay {
+    /// By card only.
+    Card,
+    /// Points for part, the card for the rest.
+    Mixed,
+    /// Points for all: no provider.
+    Points,
+}
+
 /// A plan for three lines (A, B, C), with an automatic promotion when
 /// `redeems`, paid through Stripe (which may charge unanswered) when
-/// `late`, else the test provider.
+/// `late`, else the test provider; by card.
 fn plan(redeems: bool, late: bool) -> CheckoutPlan {
+    plan_paying(redeems, late, Pay::Card)
+}
+
+/// The same plan, paid as `pay` says (by a member of a programme of 1
+/// point per cent).
+fn plan_paying(redeems: bool, late: bool, pay: Pay) -> CheckoutPlan {
     let usd = Currency::parse("USD").unwrap();
     let promotions = if redeems {
         vec![PromotionCandidate {
@@ -90,14 +107,40 @@ fn plan(redeems: bool, late: bool) -> CheckoutPlan {
         &quote,
         0,
     );
-    let plan = CheckoutPlan {
+    let mut plan = CheckoutPlan {
         order,
         order_token: "secret".into(),
         payment,
         payment_token: "tok_visa".into(),
         hold_ttl_ms: 600_000,
         held_by_cart: Vec::new(),
+        points: None,
     };
+    if pay != Pay::Card {
+        let total = plan.order.totals.grand_total;
+        let value = if pay == Pay::Points { total } else { total / 2 };
+        plan.order.points = Some(crate::order::OrderPoints {
+            member: "m-1".into(),
+            unit: "points".into(),
+            spent: value,
+            value,
+            earned: (total - value) / 100,
+        });
+        plan.points = Some(super::super::PointsPlan {
+            ledger: "points:default:m-1".into(),
+            programme: crate::points::Programme {
+                unit: "points".into(),
+                earn_per_unit: 1,
+                category_multipliers: BTreeMap::new(),
+                points_per_minor: BTreeMap::from([(usd, 1)]),
+                pending_days: 14,
+                expiry_days: None,
+                member_key: None,
+            },
+        });
+    }
+    assert_eq!(plan.points_spent() > 0, pay != Pay::Card);
+    assert_eq!(plan.card_amount() > 0, pay != Pay::Points);
     assert_eq!(plan.redeems(), redeems);
     assert_eq!(plan.payment.may_charge_unanswered(), late);
     plan
@@ -159,6 +202,10 @@ fn outcomes() -> Vec<Outcome> {
             refused: Some(limit_reached()),
         },
         Outcome::RedemptionRefused { refused: None },
+        Outcome::PointsHeld,
+        Outcome::PointsShort { available: 7 },
+        Outcome::PointsCommitted,
+        Outcome::PointsRefused,
         Outcome::Paid {
             reference: "pi_1".into(),
         },
@@ -179,38 +226,74 @@ fn outcomes() -> Vec<Outcome> {
     ]
 }
 
-/// For which plans a row holds.
+/// What kind of plan a row is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum When {
-    Always,
+struct Kind {
+    redeems: bool,
+    late: bool,
+    /// The plan spends points.
+    points: bool,
+    /// The card pays some of it.
+    card: bool,
+}
+
+/// One condition on the kind of plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cond {
     /// The plan redeems promotions.
     R,
     NotR,
     /// The provider may charge unanswered.
     L,
     NotL,
+    /// The plan spends points.
+    P,
+    NotP,
+    /// The card pays some of it.
+    C,
+    NotC,
 }
 
+/// For which plans a row holds: every condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct When(&'static [Cond]);
+
+#[allow(non_upper_case_globals)]
 impl When {
-    fn holds(self, redeems: bool, late: bool) -> bool {
-        match self {
-            When::Always => true,
-            When::R => redeems,
-            When::NotR => !redeems,
-            When::L => late,
-            When::NotL => !late,
-        }
+    const Always: When = When(&[]);
+    const R: When = When(&[Cond::R]);
+    const L: When = When(&[Cond::L]);
+    const NotL: When = When(&[Cond::NotL]);
+    const C: When = When(&[Cond::C]);
+    const NotC: When = When(&[Cond::NotC]);
+    const P: When = When(&[Cond::P]);
+    const NotP: When = When(&[Cond::NotP]);
+
+    fn holds(self, k: Kind) -> bool {
+        self.0.iter().all(|c| match c {
+            Cond::R => k.redeems,
+            Cond::NotR => !k.redeems,
+            Cond::L => k.late,
+            Cond::NotL => !k.late,
+            Cond::P => k.points,
+            Cond::NotP => !k.points,
+            Cond::C => k.card,
+            Cond::NotC => !k.card,
+        })
     }
 }
 
 /// The module doc's table, as data: (step, outcome, when, next, effects).
-/// Effects that depend on `redeems` are built by the closure.
-type Row = (Step, Outcome, When, Step, fn(bool) -> Vec<Effect>);
+/// Effects that depend on the kind of plan are built by the closure.
+type Row = (Step, Outcome, When, Step, fn(Kind) -> Vec<Effect>);
 
-fn give_back(redeems: bool, then: Vec<Effect>) -> Vec<Effect> {
+fn give_back(k: Kind, then: Vec<Effect>) -> Vec<Effect> {
     let mut v = Vec::new();
-    if redeems {
+    if k.redeems {
         v.push(Effect::ReleaseRedemptions);
+    }
+    if k.points {
+        v.push(Effect::ReleasePoints);
     }
     v.push(Effect::ReleaseHolds);
     v.extend(then);
@@ -227,9 +310,9 @@ fn unavailable_reply() -> Vec<Effect> {
 
 /// The end of verifying: the redemptions given back (again: a crash may
 /// have cut giving them back short).
-fn verified(redeems: bool) -> Vec<Effect> {
+fn verified(k: Kind) -> Vec<Effect> {
     let mut v = Vec::new();
-    if redeems {
+    if k.redeems {
         v.push(Effect::ReleaseRedemptions);
     }
     v.push(Effect::Finish(refusal(Refusal::PaymentUnavailable)));
@@ -242,6 +325,9 @@ fn table() -> Vec<Row> {
     use Step as S;
     let paid = || S::Paid {
         reference: "pi_1".into(),
+    };
+    let points_paid = || S::Paid {
+        reference: "points_ord_1".into(),
     };
     let refunding = |sold: &[&str]| S::Refunding {
         reference: "pi_1".into(),
@@ -258,9 +344,20 @@ fn table() -> Vec<Row> {
         (S::Planned, O::AllHeld, When::R, S::Held, |_| {
             vec![E::Save, E::RedeemCoupons]
         }),
-        (S::Planned, O::AllHeld, When::NotR, S::Charging, |_| {
-            vec![E::Save, E::Charge]
-        }),
+        (
+            S::Planned,
+            O::AllHeld,
+            When(&[Cond::NotR, Cond::NotP]),
+            S::Charging,
+            |_| vec![E::Save, E::Charge],
+        ),
+        (
+            S::Planned,
+            O::AllHeld,
+            When(&[Cond::NotR, Cond::P]),
+            S::Planned,
+            |_| vec![E::HoldPoints],
+        ),
         (
             S::Planned,
             O::Short { lines: short() },
@@ -271,11 +368,25 @@ fn table() -> Vec<Row> {
         (S::Held, O::Resume, When::R, S::Held, |_| {
             vec![E::RedeemCoupons]
         }),
-        (S::Held, O::Resume, When::NotR, S::Charging, |_| {
+        (
+            S::Held,
+            O::Resume,
+            When(&[Cond::NotR, Cond::NotP]),
+            S::Charging,
+            |_| vec![E::Save, E::Charge],
+        ),
+        (
+            S::Held,
+            O::Resume,
+            When(&[Cond::NotR, Cond::P]),
+            S::Held,
+            |_| vec![E::HoldPoints],
+        ),
+        (S::Held, O::Redeemed, When::NotP, S::Charging, |_| {
             vec![E::Save, E::Charge]
         }),
-        (S::Held, O::Redeemed, When::Always, S::Charging, |_| {
-            vec![E::Save, E::Charge]
+        (S::Held, O::Redeemed, When::P, S::Held, |_| {
+            vec![E::HoldPoints]
         }),
         (
             S::Held,
@@ -305,9 +416,96 @@ fn table() -> Vec<Row> {
                 ]
             },
         ),
-        (S::Redeemed, O::Resume, When::Always, S::Charging, |_| {
+        (S::Redeemed, O::Resume, When::NotP, S::Charging, |_| {
             vec![E::Save, E::Charge]
         }),
+        (S::Redeemed, O::Resume, When::P, S::Redeemed, |_| {
+            vec![E::HoldPoints]
+        }),
+        (
+            S::Planned,
+            O::PointsHeld,
+            When(&[Cond::P, Cond::C]),
+            S::Charging,
+            |_| vec![E::Save, E::Charge],
+        ),
+        (
+            S::Held,
+            O::PointsHeld,
+            When(&[Cond::P, Cond::C]),
+            S::Charging,
+            |_| vec![E::Save, E::Charge],
+        ),
+        (
+            S::Redeemed,
+            O::PointsHeld,
+            When(&[Cond::P, Cond::C]),
+            S::Charging,
+            |_| vec![E::Save, E::Charge],
+        ),
+        (
+            S::Planned,
+            O::PointsHeld,
+            When(&[Cond::P, Cond::NotC]),
+            points_paid(),
+            |_| vec![E::Save, E::CommitLines],
+        ),
+        (
+            S::Held,
+            O::PointsHeld,
+            When(&[Cond::P, Cond::NotC]),
+            points_paid(),
+            |_| vec![E::Save, E::CommitLines],
+        ),
+        (
+            S::Redeemed,
+            O::PointsHeld,
+            When(&[Cond::P, Cond::NotC]),
+            points_paid(),
+            |_| vec![E::Save, E::CommitLines],
+        ),
+        (
+            S::Planned,
+            O::PointsShort { available: 7 },
+            When::Always,
+            S::Finished,
+            |k| {
+                give_back(
+                    k,
+                    vec![E::Finish(refusal(Refusal::InsufficientPoints {
+                        available: 7,
+                    }))],
+                )
+            },
+        ),
+        (
+            S::Held,
+            O::PointsShort { available: 7 },
+            When::Always,
+            S::Finished,
+            |k| {
+                give_back(
+                    k,
+                    vec![E::Finish(refusal(Refusal::InsufficientPoints {
+                        available: 7,
+                    }))],
+                )
+            },
+        ),
+        (
+            S::Redeemed,
+            O::PointsShort { available: 7 },
+            When::Always,
+            S::Finished,
+            |k| {
+                give_back(
+                    k,
+                    vec![E::Finish(refusal(Refusal::InsufficientPoints {
+                        available: 7,
+                    }))],
+                )
+            },
+        ),
         (S::Planned, O::Lapsed, When::Always, S::Planned, |r| {
             give_back(r, vec![E::Forget])
         }),
@@ -365,7 +563,15 @@ fn table() -> Vec<Row> {
         (paid(), O::Lapsed, When::Always, paid(), |_| {
             vec![E::CommitLines]
         }),
-        (paid(), O::AllCommitted, When::Always, paid(), |_| {
+        (paid(), O::AllCommitted, When::NotP, paid(), |_| {
+            vec![E::RecordOrder {
+                reference: "pi_1".into(),
+            }]
+        }),
+        (paid(), O::AllCommitted, When::P, paid(), |_| {
+            vec![E::CommitPoints]
+        }),
+        (paid(), O::PointsCommitted, When::Always, paid(), |_| {
             vec![E::RecordOrder {
                 reference: "pi_1".into(),
             }]
@@ -375,13 +581,51 @@ fn table() -> Vec<Row> {
             O::CommitsRefused {
                 sold: vec!["A".into()],
             },
-            When::Always,
+            When::C,
             refunding(&["A"]),
             |_| {
                 vec![
                     E::Save,
                     E::Refund {
                         reference: "pi_1".into(),
+                    },
+                ]
+            },
+        ),
+        (
+            paid(),
+            O::CommitsRefused {
+                sold: vec!["A".into()],
+            },
+            When::NotC,
+            refunding(&["A"]),
+            |_| {
+                vec![
+                    E::Save,
+                    E::Restock {
+                        skus: vec!["A".into()],
+                    },
+                ]
+            },
+        ),
+        (paid(), O::PointsRefused, When::C, refunding(&SKUS), |_| {
+            vec![
+                E::Save,
+                E::Refund {
+                    reference: "pi_1".into(),
+                },
+            ]
+        }),
+        (
+            paid(),
+            O::PointsRefused,
+            When::NotC,
+            refunding(&SKUS),
+            |_| {
+                vec![
+                    E::Save,
+                    E::Restock {
+                        skus: SKUS.iter().map(|s| s.to_string()).collect(),
                     },
                 ]
             },
@@ -401,32 +645,48 @@ fn table() -> Vec<Row> {
                 ]
             },
         ),
-        (
-            refunding(&[]),
-            O::Resume,
-            When::Always,
-            refunding(&[]),
-            |_| {
-                vec![E::Refund {
-                    reference: "pi_1".into(),
-                }]
-            },
-        ),
-        (
-            refunding(&[]),
-            O::Lapsed,
-            When::Always,
-            refunding(&[]),
-            |_| {
-                vec![E::Refund {
-                    reference: "pi_1".into(),
-                }]
-            },
-        ),
+        (refunding(&[]), O::Resume, When::C, refunding(&[]), |_| {
+            vec![E::Refund {
+                reference: "pi_1".into(),
+            }]
+        }),
+        (refunding(&[]), O::Resume, When::NotC, S::Finished, |k| {
+            give_back(k, vec![E::Finish(refusal(Refusal::RefundedOutOfStock))])
+        }),
+        (refunding(&[]), O::Lapsed, When::C, refunding(&[]), |_| {
+            vec![E::Refund {
+                reference: "pi_1".into(),
+            }]
+        }),
+        (refunding(&[]), O::Lapsed, When::NotC, S::Finished, |k| {
+            give_back(k, vec![E::Finish(refusal(Refusal::RefundedOutOfStock))])
+        }),
         (
             refunding(&["A"]),
             O::Resume,
-            When::Always,
+            When::C,
+            refunding(&["A"]),
+            |_| {
+                vec![E::Refund {
+                    reference: "pi_1".into(),
+                }]
+            },
+        ),
+        (
+            refunding(&["A"]),
+            O::Resume,
+            When::NotC,
+            refunding(&["A"]),
+            |_| {
+                vec![E::Restock {
+                    skus: vec!["A".into()],
+                }]
+            },
+        ),
+        (
+            refunding(&["A"]),
+            O::Lapsed,
+            When::C,
             refunding(&["A"]),
             |_| {
                 vec![E::Refund {
@@ -437,11 +697,11 @@ fn table() -> Vec<Row> {
         (
             refunding(&["A"]),
             O::Lapsed,
-            When::Always,
+            When::NotC,
             refunding(&["A"]),
             |_| {
-                vec![E::Refund {
-                    reference: "pi_1".into(),
+                vec![E::Restock {
+                    skus: vec!["A".into()],
                 }]
             },
         ),
@@ -550,15 +810,24 @@ fn every_step_and_outcome_pair() {
     let rows = table();
     let mut used = vec![false; rows.len()];
     for redeems in [false, true] {
-        for late in [false, true] {
-            let p = plan(redeems, late);
+        for (late, pay) in [false, true]
+            .into_iter()
+            .flat_map(|l| [Pay::Card, Pay::Mixed, Pay::Points].map(|p| (l, p)))
+        {
+            let p = plan_paying(redeems, late, pay);
+            let kind = Kind {
+                redeems,
+                late,
+                points: pay != Pay::Card,
+                card: pay != Pay::Points,
+            };
             for step in steps() {
                 for outcome in outcomes() {
                     let listed: Vec<usize> = rows
                         .iter()
                         .enumerate()
                         .filter(|(_, (s, o, when, _, _))| {
-                            *s == step && *o == outcome && when.holds(redeems, late)
+                            *s == step && *o == outcome && when.holds(kind)
                         })
                         .map(|(i, _)| i)
                         .collect();
@@ -566,7 +835,7 @@ fn every_step_and_outcome_pair() {
                     let want = match listed.first() {
                         Some(&i) => {
                             used[i] = true;
-                            (rows[i].3.clone(), (rows[i].4)(redeems))
+                            (rows[i].3.clone(), (rows[i].4)(kind))
                         }
                         None if outcome == Outcome::Unanswered && step != Step::Finished => {
                             (step.clone(), vec![Effect::RetryLater, Effect::Suspend])
@@ -574,10 +843,7 @@ fn every_step_and_outcome_pair() {
                         None => (step.clone(), vec![Effect::Suspend]),
                     };
                     let got = transition(&p, &step, outcome.clone());
-                    assert_eq!(
-                        got, want,
-                        "{step:?} + {outcome:?} (redeems {redeems}, late {late})"
-                    );
+                    assert_eq!(got, want, "{step:?} + {outcome:?} ({kind:?})");
                     // The shape: one effect that reports or ends the run, last.
                     let (last, rest) = got.1.split_last().expect("some effect");
                     assert!(last.reports() || last.ends_run(), "{step:?} + {outcome:?}");
@@ -602,8 +868,12 @@ fn every_step_and_outcome_pair() {
                         );
                     }
                     // Giving back never happens once a payment may exist,
-                    // unless nothing was paid or it was refunded.
-                    if got.1.contains(&Effect::ReleaseHolds) && step.payment_may_exist() {
+                    // unless nothing was paid or it was refunded (or the
+                    // points paid it all, and nothing was sold).
+                    if got.1.contains(&Effect::ReleaseHolds)
+                        && step.payment_may_exist()
+                        && kind.card
+                    {
                         assert!(
                             matches!(
                                 outcome,
@@ -681,6 +951,12 @@ struct Shop {
     sold: BTreeSet<String>,
     restocked: BTreeSet<String>,
     redeemed: bool,
+    /// The member has too few points for the order.
+    points_short: bool,
+    /// The points hold lapses before it can be spent.
+    points_lapse: bool,
+    points_held: bool,
+    points_spent: bool,
     charge_requests: u32,
     /// The provider's payment for the order, once taken.
     charged: Option<String>,
@@ -694,6 +970,7 @@ struct Shop {
 struct Trips {
     stock: u32,
     store: u32,
+    ledger: u32,
     provider: u32,
     order: u32,
 }
@@ -710,6 +987,10 @@ impl Shop {
             sold: BTreeSet::new(),
             restocked: BTreeSet::new(),
             redeemed: false,
+            points_short: false,
+            points_lapse: false,
+            points_held: false,
+            points_spent: false,
             charge_requests: 0,
             charged: None,
             refunded: false,
@@ -780,7 +1061,36 @@ impl Shop {
                 }
                 Outcome::Redeemed
             }
+            Effect::HoldPoints => {
+                self.trips.ledger += 1;
+                if self.points_spent {
+                    return Outcome::PointsHeld;
+                }
+                if self.points_short {
+                    return Outcome::PointsShort { available: 0 };
+                }
+                if !self.points_lapse {
+                    self.points_held = true;
+                }
+                Outcome::PointsHeld
+            }
+            Effect::CommitPoints => {
+                self.trips.ledger += 1;
+                if self.points_held {
+                    self.points_held = false;
+                    self.points_spent = true;
+                }
+                if self.points_spent {
+                    Outcome::PointsCommitted
+                } else {
+                    Outcome::PointsRefused
+                }
+            }
             Effect::Charge => {
+                assert!(
+                    plan.card_amount() > 0,
+                    "the provider is asked for a card's part only"
+                );
                 self.trips.provider += 1;
                 self.charge_requests += 1;
                 if let Card::TimesOut { n, charged } = self.card {
@@ -875,6 +1185,10 @@ impl Shop {
                     self.stock(&order, "release", &sku, |s| s.held.remove(&sku));
                 }
             }
+            Effect::ReleasePoints => {
+                self.trips.ledger += 1;
+                self.points_held = false;
+            }
             Effect::ReleaseRedemptions => {
                 self.trips.store += 1;
                 if self.redeemed {
@@ -889,10 +1203,19 @@ impl Shop {
     /// The product's promises, once nothing is owed any more.
     fn assert_settled(&self, plan: &CheckoutPlan, answer: Option<&Answer>, context: &str) {
         let kept = self.charged.is_some() && !self.refunded;
+        if plan.card_amount() > 0 {
+            assert_eq!(
+                kept,
+                self.order.is_some(),
+                "{context}: a payment kept iff an order: {self:?}"
+            );
+        } else {
+            assert!(self.charged.is_none(), "{context}: no provider asked");
+        }
         assert_eq!(
-            kept,
-            self.order.is_some(),
-            "{context}: a payment kept iff an order: {self:?}"
+            self.points_spent,
+            self.order.is_some() && plan.points_spent() > 0,
+            "{context}: points spent iff an order that spends them: {self:?}"
         );
         match &self.order {
             Some(order) => {
@@ -903,7 +1226,9 @@ impl Shop {
                     plan.redeems(),
                     "{context}: its promotions redeemed"
                 );
-                assert_eq!(order.payment.reference, self.charged.clone().unwrap());
+                if plan.card_amount() > 0 {
+                    assert_eq!(order.payment.reference, self.charged.clone().unwrap());
+                }
             }
             None => {
                 assert!(
@@ -978,7 +1303,10 @@ fn drive(
         let mut reported = None;
         for effect in effects {
             let round_trip = effect.reports()
-                || matches!(effect, Effect::ReleaseHolds | Effect::ReleaseRedemptions);
+                || matches!(
+                    effect,
+                    Effect::ReleaseHolds | Effect::ReleaseRedemptions | Effect::ReleasePoints
+                );
             if let Some(c) = crash {
                 if run.effects.len() == c.at {
                     if c.after_far_side && round_trip {
@@ -1094,6 +1422,7 @@ fn a_checkout_costs_its_budget() {
         Trips {
             stock: 2 * n,
             store: 0,
+            ledger: 0,
             provider: 1,
             order: 1
         }
@@ -1107,6 +1436,7 @@ fn a_checkout_costs_its_budget() {
         Trips {
             stock: 2 * n,
             store: 1,
+            ledger: 0,
             provider: 1,
             order: 1
         }
@@ -1121,6 +1451,7 @@ fn a_checkout_costs_its_budget() {
         Trips {
             stock: 2 * n,
             store: 0,
+            ledger: 0,
             provider: 1,
             order: 0
         }
@@ -1133,6 +1464,7 @@ fn a_checkout_costs_its_budget() {
         Trips {
             stock: 2 * n,
             store: 2,
+            ledger: 0,
             provider: 1,
             order: 0
         }
@@ -1147,6 +1479,7 @@ fn a_checkout_costs_its_budget() {
         Trips {
             stock: n,
             store: 0,
+            ledger: 0,
             provider: 1,
             order: 1
         }
@@ -1157,6 +1490,43 @@ fn a_checkout_costs_its_budget() {
     assert!(declined(&end), "{end:?}");
     assert_eq!(trips.stock, n, "the releases only: {trips:?}");
     assert!(shop.held.is_empty(), "the cart's holds given back");
+    // Points and card: the points held beside the stock and spent beside
+    // it, one round trip each to the member's ledger; no commit more.
+    let (trips, saves, commits, end, shop) =
+        count_with(plan_paying(false, true, Pay::Mixed), Card::Pays);
+    assert!(placed(&end), "{end:?}");
+    assert_eq!(
+        trips,
+        Trips {
+            stock: 2 * n,
+            store: 0,
+            ledger: 2,
+            provider: 1,
+            order: 1
+        }
+    );
+    assert_eq!((saves, commits), (1, 2));
+    assert!(shop.points_spent);
+    // Declined: the points hold given back too.
+    let (trips, _, _, end, shop) = count_with(plan_paying(false, true, Pay::Mixed), Card::Declines);
+    assert!(declined(&end), "{end:?}");
+    assert_eq!(trips.ledger, 2, "hold and release: {trips:?}");
+    assert!(!shop.points_held && !shop.points_spent);
+    // All by points: no provider at all.
+    let (trips, saves, commits, end, _) =
+        count_with(plan_paying(false, true, Pay::Points), Card::Declines);
+    assert!(placed(&end), "{end:?}");
+    assert_eq!(
+        trips,
+        Trips {
+            stock: 2 * n,
+            store: 0,
+            ledger: 2,
+            provider: 0,
+            order: 1
+        }
+    );
+    assert_eq!((saves, commits), (1, 2));
 }
 
 /// Every path a checkout can take, as (name, plan, shop) to start from:
@@ -1164,9 +1534,12 @@ fn a_checkout_costs_its_budget() {
 /// not, and a cart whose own holds cover the checkout (`fresh`) or not.
 fn scenarios() -> Vec<(String, CheckoutPlan, Shop)> {
     let mut out = Vec::new();
-    for (redeems, late, fresh) in (0..8).map(|i| (i & 1 == 1, i & 2 == 2, i & 4 == 4)) {
+    let kinds = (0..8).flat_map(|i| {
+        [Pay::Card, Pay::Mixed, Pay::Points].map(|pay| (i & 1 == 1, i & 2 == 2, i & 4 == 4, pay))
+    });
+    for (redeems, late, fresh, pay) in kinds {
         let mut add = |name: &str, mut shop: Shop| {
-            let mut p = plan(redeems, late);
+            let mut p = plan_paying(redeems, late, pay);
             if fresh {
                 held_by_cart(&mut p);
                 shop.held = SKUS
@@ -1176,11 +1549,19 @@ fn scenarios() -> Vec<(String, CheckoutPlan, Shop)> {
                     .collect();
             }
             out.push((
-                format!("{name} (redeems {redeems}, late {late}, fresh {fresh})"),
+                format!("{name} (redeems {redeems}, late {late}, fresh {fresh}, {pay:?})"),
                 p,
                 shop,
             ))
         };
+        if pay != Pay::Card {
+            let mut s = Shop::new(Card::Pays);
+            s.points_short = true;
+            add("not enough points", s);
+            let mut s = Shop::new(Card::Pays);
+            s.points_lapse = true;
+            add("points hold lapsed before the spending", s);
+        }
         add("paid", Shop::new(Card::Pays));
         add("declined", Shop::new(Card::Declines));
         // The test provider answers by card token: a timeout stays one.
