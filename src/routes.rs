@@ -850,6 +850,9 @@ mod tests {
                 }
             } else if p.starts_with("/v1/carts/") || p.starts_with("/v1/orders/") {
                 Holder
+            } else if p == "/v1/points" {
+                // A member reads their own points with the member token.
+                Member
             } else {
                 Public
             };
