@@ -310,28 +310,39 @@ pub struct Problem<'a> {
     /// `unknown_shipping_method` (cart destination and shipping), and for admin
     /// and cart request bodies `invalid_json`, `unknown_field`,
     /// `missing_field`, `invalid_type`, `invalid_body`;
-    /// `idempotency_key_required` (checkout without a valid `Idempotency-Key`),
-    /// `invalid_idempotency_key` (another operation's `Idempotency-Key` header
-    /// present but not 1 to 128 visible ASCII characters), and for the admin
-    /// order list `invalid_status` and `invalid_time`. For a batch count (`POST
+    /// `idempotency_key_required` (checkout without a valid `Idempotency-Key`,
+    /// a points grant or adjustment without one), `invalid_idempotency_key`
+    /// (another operation's `Idempotency-Key` header present but not 1 to 128
+    /// visible ASCII characters), for the admin order list `invalid_status`
+    /// and `invalid_time`, and `invalid_time` for a points grant's
+    /// `expires_at` that is not RFC 3339. For a batch count (`POST
     /// /admin/v1/inventory`): `empty_batch`, `too_many_items` (more than 200
-    /// items), `duplicate_sku` (a SKU given twice). 401: `unauthorized`. 402:
-    /// `payment_declined`. 403: `forbidden`. 404: `route_not_found`,
+    /// items), `duplicate_sku` (a SKU given twice). 401: `unauthorized`, and
+    /// on `GET /v1/points` `member_token_required` (no `Member-Token`) and
+    /// `invalid_member_token`. 402: `payment_declined`. 403: `forbidden`.
+    /// 404: `route_not_found`,
     /// `product_not_found`, `sku_not_found`, `price_not_found`,
     /// `unknown_currency` (admin price path and store prices), `cart_not_found`,
     /// `line_not_found`, `coupon_not_found`, `promotion_not_found`,
     /// `order_not_found`, `store_not_found` (no enabled store at this host or
-    /// `store` id). 405: `method_not_allowed`. 409: `last_price`,
+    /// `store` id), `no_points_programme` (the store has no points
+    /// programme), `member_not_found` (a malformed member id in an admin
+    /// points path), `dev_sign_in_off` (the development sign-in is off).
+    /// 405: `method_not_allowed`. 409: `last_price`,
     /// `below_committed`, `out_of_stock`, `code_taken`, `checkout_in_progress`
     /// (a checkout of the cart is running), `idempotency_in_progress`,
     /// `total_changed`, `coupon_unavailable`, `illegal_transition` (an order's
     /// status does not allow the change), `host_taken` and `too_many_stores`
-    /// (a store profile), `too_many_prices` (a store's own prices). 413: `payload_too_large`. 415:
+    /// (a store profile), `too_many_prices` (a store's own prices),
+    /// `insufficient_points` (a points adjustment would take more than the
+    /// member can spend), `idempotency_key_reused` (a points grant's or
+    /// adjustment's `Idempotency-Key` already named another change). 413:
+    /// `payload_too_large`. 415:
     /// `unsupported_media_type`. 422: `validation_failed`, and at checkout
     /// `cart_empty` and `not_sold_in_currency`. 503: `catalog_unavailable`,
     /// `misconfigured`, `storage_unavailable`, `payment_unavailable` (checkout:
     /// the payment provider did not answer).
-    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["unknown_parameter", "duplicate_parameter", "unknown_currency", "query_too_long", "invalid_sort", "invalid_limit", "invalid_price", "invalid_price_range", "unknown_category", "invalid_in_stock", "invalid_cursor", "route_not_found", "product_not_found", "method_not_allowed", "catalog_unavailable", "misconfigured", "unauthorized", "forbidden", "invalid_json", "unknown_field", "missing_field", "invalid_type", "invalid_body", "validation_failed", "sku_not_found", "price_not_found", "last_price", "below_committed", "payload_too_large", "unsupported_media_type", "storage_unavailable", "cart_not_found", "line_not_found", "out_of_stock", "invalid_country", "invalid_region", "missing_destination", "unknown_shipping_method", "coupon_not_found", "promotion_not_found", "code_taken", "idempotency_key_required", "idempotency_in_progress", "checkout_in_progress", "total_changed", "cart_empty", "not_sold_in_currency", "coupon_unavailable", "payment_declined", "payment_unavailable", "order_not_found", "illegal_transition", "invalid_status", "invalid_time", "empty_batch", "too_many_items", "duplicate_sku", "invalid_idempotency_key", "store_not_found", "host_taken", "too_many_stores", "too_many_prices"])))]
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["unknown_parameter", "duplicate_parameter", "unknown_currency", "query_too_long", "invalid_sort", "invalid_limit", "invalid_price", "invalid_price_range", "unknown_category", "invalid_in_stock", "invalid_cursor", "route_not_found", "product_not_found", "method_not_allowed", "catalog_unavailable", "misconfigured", "unauthorized", "forbidden", "invalid_json", "unknown_field", "missing_field", "invalid_type", "invalid_body", "validation_failed", "sku_not_found", "price_not_found", "last_price", "below_committed", "payload_too_large", "unsupported_media_type", "storage_unavailable", "cart_not_found", "line_not_found", "out_of_stock", "invalid_country", "invalid_region", "missing_destination", "unknown_shipping_method", "coupon_not_found", "promotion_not_found", "code_taken", "idempotency_key_required", "idempotency_in_progress", "checkout_in_progress", "total_changed", "cart_empty", "not_sold_in_currency", "coupon_unavailable", "payment_declined", "payment_unavailable", "order_not_found", "illegal_transition", "invalid_status", "invalid_time", "empty_batch", "too_many_items", "duplicate_sku", "invalid_idempotency_key", "store_not_found", "host_taken", "too_many_stores", "too_many_prices", "member_token_required", "invalid_member_token", "no_points_programme", "member_not_found", "dev_sign_in_off", "insufficient_points", "idempotency_key_reused"])))]
     code: &'a str,
     /// The request's path and query string.
     #[cfg_attr(feature = "openapi", schemars(extend("format" = "uri-reference"), extend("examples" = ["/v1/products?limit=0"])))]
@@ -347,8 +358,8 @@ pub struct Problem<'a> {
     param: Option<&'a str>,
     /// The request-body field at fault, as a path (`name`, `variants[0].name`,
     /// `quantity`). Present only on admin and cart 400 responses about a body
-    /// field (`unknown_field`, `missing_field`, `invalid_type`) when the field
-    /// is known.
+    /// field (`unknown_field`, `missing_field`, `invalid_type`, and a points
+    /// grant's `invalid_time`) when the field is known.
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["variants[0].name"])))]
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
@@ -364,9 +375,10 @@ pub struct Problem<'a> {
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["KTL-1-STEEL"])))]
     #[serde(skip_serializing_if = "Option::is_none")]
     sku: Option<&'a str>,
-    /// The most units of `sku` this cart could hold now: the units anyone could
-    /// still add plus those this cart already holds. Present only on 409
-    /// `out_of_stock`.
+    /// On 409 `out_of_stock`, the most units of `sku` this cart could hold
+    /// now: the units anyone could still add plus those this cart already
+    /// holds. On 409 `insufficient_points`, the points the member can spend
+    /// now (0 when they owe points). Present only on those two.
     #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64"), extend("examples" = [3])))]
     #[serde(skip_serializing_if = "Option::is_none")]
     available: Option<i64>,

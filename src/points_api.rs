@@ -29,6 +29,12 @@ const MAX_PAGE: u32 = 200;
 const CURSOR: &str = "r";
 /// Largest body of a grant or adjustment.
 const BODY_MAX: usize = 4 * 1024;
+/// A `reason` that is not blank: a character `str::trim` keeps (not
+/// Unicode `White_Space`), spelled out so that every regex dialect reads
+/// it alike (`\S` differs between them and from `trim`).
+#[cfg(feature = "openapi")]
+const NOT_BLANK: &str =
+    r"[^\u0009-\u000d\u0020\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]";
 /// How long a development sign-in's token lasts.
 const DEV_TOKEN_S: i64 = 12 * 3600;
 
@@ -92,19 +98,25 @@ pub struct PointsEntry {
     #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time")))]
     at: String,
     kind: RowKind,
-    /// What the member's points changed by (negative: they went down).
+    /// What the member's points changed by (negative: they went down; 0
+    /// for a `repay`, which pays debt from the lot it names).
     #[cfg_attr(feature = "openapi", schemars(extend("format" = "int64")))]
     points: i64,
-    /// The lot it concerns: every grant or earning is a lot of its own,
-    /// with its own expiry.
+    /// The lot it concerns: every grant, upward adjustment or earning is
+    /// a lot of its own, with its own expiry.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schemars(range(min = 1), extend("format" = "int64")))]
     lot: Option<u64>,
     /// The order it belongs to, if one.
     #[serde(skip_serializing_if = "Option::is_none")]
     order: Option<String>,
+    /// Why: an admin's `reason` for a grant or adjustment (and the repay
+    /// it led to), `order` for an order's earning or spending, `order
+    /// cancelled or refunded`, or `expired`.
     reason: String,
-    /// When the lot it made expires (RFC 3339), for a grant or earning.
+    /// For a grant, adjustment or earning, when its lot expires (RFC
+    /// 3339): the lot it made, or for a downward adjustment the lot it
+    /// took from. Absent when the lot never expires.
     #[serde(skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time")))]
     expires_at: Option<String>,
@@ -116,8 +128,8 @@ pub struct PointsEntry {
     /// or `shopper`. Admin lookups only.
     #[serde(skip_serializing_if = "Option::is_none")]
     actor: Option<String>,
-    /// The operation's key (an admin's `Idempotency-Key`). Admin lookups
-    /// only.
+    /// The operation's key: a grant's or adjustment's `Idempotency-Key`,
+    /// else the ledger's own. Admin lookups only.
     #[serde(skip_serializing_if = "Option::is_none")]
     key: Option<String>,
 }
@@ -150,9 +162,15 @@ pub struct PointsAccount {
         schemars(with = "edgecart_domain::openapi::MemberId")
     )]
     member: String,
-    /// What the store calls its points.
+    /// What the store calls its points (the programme's `unit`).
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(regex(pattern = r"^[A-Za-z][A-Za-z -]{0,19}$"))
+    )]
     unit: String,
     balance: PointsBalance,
+    /// At most `limit` rows of the history, newest first.
+    #[cfg_attr(feature = "openapi", schemars(length(max = MAX_PAGE)))]
     history: Vec<PointsEntry>,
     /// Pass it back as `cursor` for older history; null on the last page.
     #[cfg_attr(feature = "openapi", schemars(regex(pattern = r"^r[0-9]{1,19}$")))]
@@ -189,11 +207,12 @@ pub struct GrantInput {
     /// characters, not blank.
     #[cfg_attr(
         feature = "openapi",
-        schemars(length(min = 1, max = 200), regex(pattern = r"\S"))
+        schemars(length(min = 1, max = 200), regex(pattern = NOT_BLANK))
     )]
     reason: String,
-    /// When these points expire (RFC 3339, ahead of now); absent: per the
-    /// programme's `expiry_days`.
+    /// When these points expire: an RFC 3339 date-time (else 400
+    /// `invalid_time`) ahead of now (else 422 `invalid_expiry`). Absent or
+    /// null: per the programme's `expiry_days`, else never.
     #[serde(default)]
     #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time")))]
     expires_at: Option<String>,
@@ -214,7 +233,7 @@ pub struct AdjustInput {
     /// Why: 1 to 200 characters, not blank.
     #[cfg_attr(
         feature = "openapi",
-        schemars(length(min = 1, max = 200), regex(pattern = r"\S"))
+        schemars(length(min = 1, max = 200), regex(pattern = NOT_BLANK))
     )]
     reason: String,
 }
@@ -225,6 +244,8 @@ pub struct AdjustInput {
 #[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"member": "demo-member"}])))]
 #[serde(deny_unknown_fields)]
 pub struct DevSignInInput {
+    /// The member to sign in: any member id (the operator's members are
+    /// not listed anywhere Edgecart reads), else 422 `invalid_member`.
     #[cfg_attr(
         feature = "openapi",
         schemars(with = "edgecart_domain::openapi::MemberId")
@@ -242,8 +263,14 @@ pub struct DevToken {
         schemars(with = "edgecart_domain::openapi::MemberId")
     )]
     member: String,
-    /// Send it as the `Member-Token` header.
+    /// A JWT signed HS256 with the store's secret (`sub` the member, `aud`
+    /// the store, `exp`): send it as the `Member-Token` header.
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(regex(pattern = r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$"))
+    )]
     token: String,
+    /// When the token expires (RFC 3339): 12 hours after it was signed.
     #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time")))]
     expires_at: String,
 }

@@ -223,7 +223,8 @@ pub struct StoreConfig {
 /// `points.category_multipliers.{slug}` and `points.points_per_minor.{code}`
 /// (`invalid_rate`), `points.category_multipliers` (`too_many`),
 /// `points.points_per_minor` (`missing_rate`), `points.pending_days` and
-/// `points.expiry_days` (`invalid_days`).
+/// `points.expiry_days` (`invalid_days`), `points.member_key`
+/// (`invalid_key`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"tax": {"prices_include_tax": false, "rates": [{"country": "US", "region": "CA", "basis_points": 725}, {"country": "US", "region": "NY", "basis_points": 400}, {"country": "DE", "basis_points": 1900}]}, "shipping_methods": [{"id": "standard", "name": "Standard (3–5 days)", "countries": [], "rates": {"EUR": 449, "USD": 499}, "free_above": {"EUR": 4500, "USD": 5000}}, {"id": "express", "name": "Express (1–2 days)", "countries": ["US", "CA"], "rates": {"USD": 1499}}], "payment": {"provider": "stripe", "base_url": "https://api.stripe.com"}}])))]

@@ -6257,6 +6257,707 @@ pub fn operation(handler: Handler) -> Op {
                 ("503", Response::Shared("StoreServiceUnavailable")),
             ],
         },
+        Handler::GetPoints => Op {
+            id: "getPoints",
+            tag: "Points",
+            summary: "Read the signed-in member's points",
+            description: "Answers the points of the member the `Member-Token` signs in, at the store the request resolves to: what the store calls them (`unit`), the `balance` (`available` to spend now, `pending`, `held`, `debt`, and the soonest expiry of spendable points) and one page of the history, newest first. The token is verified for this store (see the security scheme `memberToken`) and the member is its `sub`, so a member reads only their own points. A member with no points yet has a zero balance and an empty history. Page through older rows with `next_cursor` until it is null. The balance and history are read from the member's ledger (one Durable Object per store and member), so they reflect every change acknowledged before the request, at every edge; the programme (whether there is one, and its `unit`) is read from the store's published copy, which shows a programme change within about a second where it was written and within KV's propagation window (about 60 seconds) elsewhere. HEAD answers like GET, without a body. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration (503 `misconfigured`), the store (404 `store_not_found`), the `Member-Token` header (401 `member_token_required`), query parameter names (400), the store's programme (404 `no_points_programme`), the token itself (401 `invalid_member_token`), `limit` and `cursor` (400), then the member's ledger (503).",
+            headers: &["XRequestId"],
+            query: &[
+                QueryDoc::Inline(Param {
+                    name: "limit",
+                    place: Place::Query,
+                    required: false,
+                    description: "Page size in history rows: an integer from 1 to 200 written with digits only (default 50), else 400 `invalid_limit`.",
+                    schema: r#"{"anyOf": [{"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "cursor",
+                    place: Place::Query,
+                    required: false,
+                    description: "Opaque cursor: the `next_cursor` of the previous page, passed back as it is; the page then holds the rows older than the last one shown. A malformed cursor (such as an audit-trail cursor) is 400 `invalid_cursor`.",
+                    schema: r#"{"anyOf": [{"type": "string", "pattern": "^r[0-9]{1,19}$"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+            ],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The member's balance and one page of their history, newest first.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Points"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("PointsAccount"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "member": "m-1001",
+  "unit": "points",
+  "balance": {
+    "available": 9500,
+    "pending": 0,
+    "held": 0,
+    "debt": 0,
+    "next_expiry": {
+      "points": 9500,
+      "at": "2028-01-15T00:00:00.000Z"
+    }
+  },
+  "history": [
+    {
+      "seq": 2,
+      "at": "2027-02-01T09:30:00.000Z",
+      "kind": "adjust",
+      "points": -500,
+      "lot": 1,
+      "reason": "granted twice by mistake",
+      "expires_at": "2028-01-15T00:00:00.000Z"
+    },
+    {
+      "seq": 1,
+      "at": "2027-01-15T00:00:00.000Z",
+      "kind": "grant",
+      "points": 10000,
+      "lot": 1,
+      "reason": "welcome bonus",
+      "expires_at": "2028-01-15T00:00:00.000Z"
+    }
+  ],
+  "next_cursor": null
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `limit`, `cursor` and `store`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_limit`: `limit` is not an integer from 1 to 200 written with digits only.\n- `invalid_cursor`: `cursor` is malformed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Points"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_limit", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_limit",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "limit must be an integer from 1 to 200.",
+  "code": "invalid_limit",
+  "instance": "/v1/points?limit=500",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "limit"
+}"# },
+                        Example { name: "invalid_cursor", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_cursor",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Pass back next_cursor as it is.",
+  "code": "invalid_cursor",
+  "instance": "/v1/points?cursor=a1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "cursor"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("MemberUnauthorized")),
+                ("404", Response::Own(Resp {
+                    description: "`no_points_programme`: the store has no points programme (as its published copy shows it). Nothing was read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Points"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "no_points_programme", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/no_points_programme",
+  "title": "Not found",
+  "status": 404,
+  "detail": "This store has no points programme.",
+  "code": "no_points_programme",
+  "instance": "/v1/points",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("PointsServiceUnavailable")),
+            ],
+        },
+        Handler::DevMemberToken => Op {
+            id: "devMemberToken",
+            tag: "Points",
+            summary: "Sign a member in (development only)",
+            description: "For local development without the operator's site: signs a member token for `member` at the store the request resolves to, as the operator's site would, and answers it with its expiry, 12 hours on. Send it as the `Member-Token` header of `GET /v1/points`. Off unless the deployment sets `DEV_MEMBER_SIGN_IN` to `on` (else 404 `dev_sign_in_off`): while it is on, anyone can read any member's points, so never turn it on where members' points matter. The token is signed HS256 with the store's secret from the Worker secret `MEMBER_TOKEN_SECRETS` (503 `misconfigured` when that has none for the store), with the member as `sub`, the store's id as `aud` and `exp`. Needs no authentication. The store must run a points programme (404 `no_points_programme`, read from its published copy). Any member id of the right shape is accepted: members are the operator's, and Edgecart keeps no list of them. Not idempotent: each request signs a new token. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration (503 `misconfigured`), the store (404 `store_not_found`), query parameters (400), the switch (404 `dev_sign_in_off`), the programme (404 `no_points_programme`), the body's media type (415), size (413) and JSON shape (400), `member` (422 `invalid_member`), then the store's secret (503 `misconfigured`).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The member to sign in, as `application/json` of at most 4 KiB.",
+                content: &[
+                    Content { media: "application/json", schema: Named("DevSignInInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "A member token for `member` at this store, valid until `expires_at`.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Points"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("DevToken"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "member": "demo-member",
+  "token": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJkZW1vLW1lbWJlciIsImF1ZCI6ImRlZmF1bHQiLCJleHAiOjE3OTk5OTkyMDB9.c2lnbmF0dXJl",
+  "expires_at": "2027-01-15T12:00:00.000Z"
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused; nothing was signed. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts only `store`); `param` names it.\n- `duplicate_parameter`: a query parameter is given more than once; `param` names it.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body has a field other than `member`; `field` names it.\n- `missing_field`: `member` is absent; `field` names it.\n- `invalid_type`: `member`, or the body itself, has the wrong JSON type; `field` names it when it is a field.\n- `invalid_body`: the body could not be read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Points"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "missing_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/missing_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "missing field `member` at line 1 column 2",
+  "code": "missing_field",
+  "instance": "/v1/points/dev-token",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "member"
+}"# },
+                    ] },
+                ],
+                })),
+                ("404", Response::Own(Resp {
+                    description: "Nothing was signed. Codes:\n\n- `dev_sign_in_off`: the development sign-in is off on this deployment (`DEV_MEMBER_SIGN_IN` is not `on`).\n- `no_points_programme`: the store has no points programme (as its published copy shows it).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Points"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "dev_sign_in_off", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/dev_sign_in_off",
+  "title": "Not found",
+  "status": 404,
+  "detail": "The development sign-in is off on this deployment (DEV_MEMBER_SIGN_IN).",
+  "code": "dev_sign_in_off",
+  "instance": "/v1/points/dev-token",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                        Example { name: "no_points_programme", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/no_points_programme",
+  "title": "Not found",
+  "status": 404,
+  "detail": "This store has no points programme.",
+  "code": "no_points_programme",
+  "instance": "/v1/points/dev-token",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("PointsPayloadTooLarge")),
+                ("415", Response::Own(Resp {
+                    description: "`unsupported_media_type`: the `Content-Type` is not `application/json` (parameters such as `charset` are allowed). Nothing was signed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Points"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unsupported_media_type", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unsupported_media_type",
+  "title": "Unsupported media type",
+  "status": 415,
+  "detail": "Send the body as application/json.",
+  "code": "unsupported_media_type",
+  "instance": "/v1/points/dev-token",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed` with `invalid_member` (field `member`): not 1 to 64 ASCII letters, digits, `.`, `_`, `-`, `@` or `+`. Nothing was signed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Points"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_member", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/v1/points/dev-token",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "member",
+      "code": "invalid_member",
+      "message": "1 to 64 letters, digits, `.`, `_`, `-`, `@` or `+`"
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Own(Resp {
+                    description: "`misconfigured`: `MEMBER_TOKEN_SECRETS` has no secret for this store (or is malformed, which disables every HS256 secret), or the Worker's configuration is invalid. Retry after `Retry-After` seconds once the deployment is fixed; the cause is logged, never shown.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Points")), ("Retry-After", Hdr::Ref("Retry-After"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "misconfigured", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/misconfigured",
+  "title": "Service misconfigured",
+  "status": 503,
+  "detail": "Please retry shortly.",
+  "code": "misconfigured",
+  "instance": "/v1/points/dev-token",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+            ],
+        },
+        Handler::AdminGetPoints => Op {
+            id: "adminGetPoints",
+            tag: "Points",
+            summary: "Read a member's points",
+            description: "Answers member `{member}`'s points as `GET /v1/points` shows them to the member (the `unit`, the `balance` and one page of the history, newest first), with each history row's `actor` (the admin token's label for a grant or adjustment, `system` for an expiry, and for an order's rows `checkout` or who cancelled or refunded it) and `key` (a grant's or adjustment's `Idempotency-Key`; the ledger's own key for other rows). Any well-formed member id names a member: Edgecart keeps no list of members, and one with no points yet has a zero balance and an empty history. The balance and history are read from the member's ledger (one Durable Object per store and member), so they reflect every change acknowledged before the request; the programme is read from the store's published copy. Page through older rows with `next_cursor` until it is null. Allowed to roles `admin` and `viewer` of the store, and to operators. HEAD answers like GET, without a body. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration and the token (503 `misconfigured`, 401, 403), the store (404 `store_not_found`, 403 for another store's token), query parameter names (400), the store's programme (404 `no_points_programme`), the member id (404 `member_not_found`), `limit` and `cursor` (400), then the member's ledger (503).",
+            headers: &["XRequestId"],
+            query: &[
+                QueryDoc::Inline(Param {
+                    name: "limit",
+                    place: Place::Query,
+                    required: false,
+                    description: "Page size in history rows: an integer from 1 to 200 written with digits only (default 50), else 400 `invalid_limit`.",
+                    schema: r#"{"anyOf": [{"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "cursor",
+                    place: Place::Query,
+                    required: false,
+                    description: "Opaque cursor: the `next_cursor` of the previous page, passed back as it is; the page then holds the rows older than the last one shown. A malformed cursor (such as an audit-trail cursor) is 400 `invalid_cursor`.",
+                    schema: r#"{"anyOf": [{"type": "string", "pattern": "^r[0-9]{1,19}$"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+            ],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The member's balance and one page of their history, newest first, with each row's `actor` and `key`.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("PointsAccount"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "member": "m-1001",
+  "unit": "points",
+  "balance": {
+    "available": 9500,
+    "pending": 0,
+    "held": 0,
+    "debt": 0,
+    "next_expiry": {
+      "points": 9500,
+      "at": "2028-01-15T00:00:00.000Z"
+    }
+  },
+  "history": [
+    {
+      "seq": 2,
+      "at": "2027-02-01T09:30:00.000Z",
+      "kind": "adjust",
+      "points": -500,
+      "lot": 1,
+      "reason": "granted twice by mistake",
+      "expires_at": "2028-01-15T00:00:00.000Z",
+      "actor": "ops",
+      "key": "fix-m-1001-2027-02-01"
+    }
+  ],
+  "next_cursor": "r2"
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `limit`, `cursor` and `store`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_limit`: `limit` is not an integer from 1 to 200 written with digits only.\n- `invalid_cursor`: `cursor` is malformed.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_cursor", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_cursor",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Pass back next_cursor as it is.",
+  "code": "invalid_cursor",
+  "instance": "/admin/v1/members/m-1001/points?cursor=m3",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "cursor"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "Nothing was read. Codes:\n\n- `no_points_programme`: the store has no points programme (as its published copy shows it).\n- `member_not_found`: `{member}` is not a member id (1 to 64 ASCII letters, digits, `.`, `_`, `-`, `@` or `+`, once percent-escapes are decoded).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "member_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/member_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "A member id is 1 to 64 letters, digits, `.`, `_`, `-`, `@` or `+`.",
+  "code": "member_not_found",
+  "instance": "/admin/v1/members/a%2Fb/points",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                        Example { name: "no_points_programme", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/no_points_programme",
+  "title": "Not found",
+  "status": 404,
+  "detail": "This store has no points programme.",
+  "code": "no_points_programme",
+  "instance": "/admin/v1/members/m-1001/points",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("PointsServiceUnavailable")),
+            ],
+        },
+        Handler::GrantPoints => Op {
+            id: "grantPoints",
+            tag: "Points",
+            summary: "Grant a member points",
+            description: "Gives member `{member}` `points` (1 to 10^12) for `reason` (1 to 200 characters, not blank; the member sees it in their history), as a new lot spendable at once. The lot expires at `expires_at` when given (RFC 3339, ahead of now), else the programme's `expiry_days` from now, else never. Points received pay the member's debt first, if they owe any (a `repay` history row). Answers 201 with the balance after the grant. Applied once per `Idempotency-Key` (required) for this member: a repeat of the same request answers 200 with `replayed: true` and the balance now, and changes nothing; the same key with any other change of the member's points is 409 `idempotency_key_reused` (see the header). The grant is applied by the member's ledger (one Durable Object per store and member), one at a time with every other change of the member's points, atomically with its history rows and its audit entry (action `points.grant`, target `member:{member}`, `available` before and after, the points and the reason), which is then delivered to the store's audit trail (`GET /admin/v1/store/audit`), before the answer unless that delivery fails (it is then retried every 5 seconds, and recorded once however often it is delivered). All-or-nothing: a refused grant changes nothing. The programme is read from the store's Durable Object itself, so a programme just set applies at once. Requires role `admin` of the store, or an operator. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration and the token (503 `misconfigured`, 401, 403), the store (404 `store_not_found`, 403 for another store's token), query parameters (400), the programme, read from the store's Durable Object (503, 404 `no_points_programme`), the member id (404 `member_not_found`), the `Idempotency-Key` (400 `invalid_idempotency_key`, `idempotency_key_required`), the body's media type (415), size (413) and JSON shape (400), the syntax of `expires_at` (400 `invalid_time`), then, in the member's ledger, the key (200 replayed, 409 `idempotency_key_reused`), `points` (422 `invalid_points`), `reason` (422 `invalid_reason`) and `expires_at` (422 `invalid_expiry`).",
+            headers: &["PointsIdempotencyKey", "XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The grant, as `application/json` of at most 4 KiB.",
+                content: &[
+                    Content { media: "application/json", schema: Named("GrantInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "A repeat of a grant already applied under this `Idempotency-Key` (the same `points`, `reason` and `expires_at`): nothing changed. `replayed` is true, and `balance` is the member's balance now (not as the first answer showed it).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("PointsChanged"), examples: &[
+                        Example { name: "replayed", summary: None, value: r#"{
+  "member": "m-1001",
+  "balance": {
+    "available": 10000,
+    "pending": 0,
+    "held": 0,
+    "debt": 0,
+    "next_expiry": {
+      "points": 10000,
+      "at": "2028-01-15T00:00:00.000Z"
+    }
+  },
+  "replayed": true
+}"# },
+                    ] },
+                ],
+                })),
+                ("201", Response::Own(Resp {
+                    description: "The grant was applied; `balance` is the member's balance after it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("PointsChanged"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "member": "m-1001",
+  "balance": {
+    "available": 10000,
+    "pending": 0,
+    "held": 0,
+    "debt": 0,
+    "next_expiry": {
+      "points": 10000,
+      "at": "2028-01-15T00:00:00.000Z"
+    }
+  },
+  "replayed": false
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused before anything is written. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts only `store`); `param` names it.\n- `duplicate_parameter`: a query parameter is given more than once; `param` names it.\n- `invalid_idempotency_key`: the `Idempotency-Key` header is not 1 to 128 visible ASCII characters; `param` is `Idempotency-Key`.\n- `idempotency_key_required`: no `Idempotency-Key` header.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body has a field other than `points`, `reason` and `expires_at`; `field` names it.\n- `missing_field`: `points` or `reason` is absent; `field` names it.\n- `invalid_type`: a field, or the body itself, has the wrong JSON type or is out of its type's range (e.g. a fractional `points`); `field` names it when it is a field.\n- `invalid_time`: `expires_at` is not an RFC 3339 date-time; `field` is `expires_at`.\n- `invalid_body`: the body could not be read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "idempotency_key_required", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/idempotency_key_required",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "A grant or adjustment needs an Idempotency-Key header (1–128 visible ASCII characters), generated once per change.",
+  "code": "idempotency_key_required",
+  "instance": "/admin/v1/members/m-1001/points/grants",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                        Example { name: "invalid_time", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_time",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "expires_at is an RFC 3339 date-time.",
+  "code": "invalid_time",
+  "instance": "/admin/v1/members/m-1001/points/grants",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "expires_at"
+}"# },
+                        Example { name: "missing_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/missing_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "missing field `reason` at line 1 column 15",
+  "code": "missing_field",
+  "instance": "/admin/v1/members/m-1001/points/grants",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "reason"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "Nothing was changed. Codes:\n\n- `no_points_programme`: the store has no points programme (as its Durable Object has it now).\n- `member_not_found`: `{member}` is not a member id (1 to 64 ASCII letters, digits, `.`, `_`, `-`, `@` or `+`, once percent-escapes are decoded).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "no_points_programme", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/no_points_programme",
+  "title": "Not found",
+  "status": 404,
+  "detail": "This store has no points programme.",
+  "code": "no_points_programme",
+  "instance": "/admin/v1/members/m-1001/points/grants",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "`idempotency_key_reused`: this `Idempotency-Key` already applied another change of this member's points (an adjustment, or a grant of other `points`, `reason` or `expires_at`). Nothing was changed; use a new key for a new change.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "idempotency_key_reused", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/idempotency_key_reused",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "This Idempotency-Key was used for a different change of this member's points.",
+  "code": "idempotency_key_reused",
+  "instance": "/admin/v1/members/m-1001/points/grants",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("PointsPayloadTooLarge")),
+                ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: `errors` holds one problem, the first found: `invalid_points` (field `points`: not from 1 to 10^12), `invalid_reason` (field `reason`: blank, or longer than 200 characters) or `invalid_expiry` (field `expires_at`: not ahead of now). Nothing was changed, and the key stays free.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_expiry", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/members/m-1001/points/grants",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "expires_at",
+      "code": "invalid_expiry",
+      "message": "must be ahead of now"
+    }
+  ]
+}"# },
+                        Example { name: "invalid_points", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/members/m-1001/points/grants",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "points",
+      "code": "invalid_points",
+      "message": "1 to 10^12 points (either way for an adjustment, never 0)"
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("PointsWriteServiceUnavailable")),
+            ],
+        },
+        Handler::AdjustPoints => Op {
+            id: "adjustPoints",
+            tag: "Points",
+            summary: "Adjust a member's points up or down",
+            description: "Corrects member `{member}`'s points by `points` (not 0, at most 10^12 either way) for `reason` (1 to 200 characters, not blank; the member sees it in their history). Up, it adds a new lot like a grant: spendable at once, expiring per the programme's `expiry_days` (else never), paying the member's debt first if they owe any. Down, it takes from the member's spendable points that no checkout holds, from the lots that expire soonest first (one `adjust` history row per lot), and never below zero: more than `available` is 409 `insufficient_points`, with `available`. Answers 201 with the balance after the adjustment. Applied once per `Idempotency-Key` (required) for this member: a repeat of the same request answers 200 with `replayed: true` and the balance now, and changes nothing; the same key with any other change of the member's points is 409 `idempotency_key_reused` (see the header). The adjustment is applied by the member's ledger (one Durable Object per store and member), one at a time with every other change of the member's points, atomically with its history rows and its audit entry (action `points.adjust`, target `member:{member}`, `available` before and after, the points and the reason), which is then delivered to the store's audit trail (`GET /admin/v1/store/audit`), before the answer unless that delivery fails (it is then retried every 5 seconds, and recorded once however often it is delivered). All-or-nothing: a refused adjustment changes nothing. The programme is read from the store's Durable Object itself, so a programme just set applies at once. Requires role `admin` of the store, or an operator. Never cached (`Cache-Control: no-store`). Order of checks: the Worker's configuration and the token (503 `misconfigured`, 401, 403), the store (404 `store_not_found`, 403 for another store's token), query parameters (400), the programme, read from the store's Durable Object (503, 404 `no_points_programme`), the member id (404 `member_not_found`), the `Idempotency-Key` (400 `invalid_idempotency_key`, `idempotency_key_required`), the body's media type (415), size (413) and JSON shape (400), then, in the member's ledger, the key (200 replayed, 409 `idempotency_key_reused`), `points` (422 `invalid_points`), `reason` (422 `invalid_reason`) and, down, the points available (409 `insufficient_points`).",
+            headers: &["PointsIdempotencyKey", "XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The adjustment, as `application/json` of at most 4 KiB.",
+                content: &[
+                    Content { media: "application/json", schema: Named("AdjustInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "A repeat of an adjustment already applied under this `Idempotency-Key` (the same `points` and `reason`): nothing changed. `replayed` is true, and `balance` is the member's balance now (not as the first answer showed it).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("PointsChanged"), examples: &[
+                        Example { name: "replayed", summary: None, value: r#"{
+  "member": "m-1001",
+  "balance": {
+    "available": 9500,
+    "pending": 0,
+    "held": 0,
+    "debt": 0,
+    "next_expiry": {
+      "points": 9500,
+      "at": "2028-01-15T00:00:00.000Z"
+    }
+  },
+  "replayed": true
+}"# },
+                    ] },
+                ],
+                })),
+                ("201", Response::Own(Resp {
+                    description: "The adjustment was applied; `balance` is the member's balance after it.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("PointsChanged"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "member": "m-1001",
+  "balance": {
+    "available": 9500,
+    "pending": 0,
+    "held": 0,
+    "debt": 0,
+    "next_expiry": {
+      "points": 9500,
+      "at": "2028-01-15T00:00:00.000Z"
+    }
+  },
+  "replayed": false
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The request is refused before anything is written. Codes:\n\n- `unknown_parameter`: a query parameter (this route accepts only `store`); `param` names it.\n- `duplicate_parameter`: a query parameter is given more than once; `param` names it.\n- `invalid_idempotency_key`: the `Idempotency-Key` header is not 1 to 128 visible ASCII characters; `param` is `Idempotency-Key`.\n- `idempotency_key_required`: no `Idempotency-Key` header.\n- `invalid_json`: the body is not JSON (or not UTF-8).\n- `unknown_field`: the body has a field other than `points` and `reason`; `field` names it.\n- `missing_field`: `points` or `reason` is absent; `field` names it.\n- `invalid_type`: a field, or the body itself, has the wrong JSON type or is out of its type's range (e.g. a fractional `points`); `field` names it when it is a field.\n- `invalid_body`: the body could not be read.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_idempotency_key", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_idempotency_key",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "An Idempotency-Key must be 1 to 128 visible ASCII characters (`!` to `~`).",
+  "code": "invalid_idempotency_key",
+  "instance": "/admin/v1/members/m-1001/points/adjustments",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "Idempotency-Key"
+}"# },
+                        Example { name: "invalid_type", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_type",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "invalid type: string \"ten\", expected i64 at line 1 column 16",
+  "code": "invalid_type",
+  "instance": "/admin/v1/members/m-1001/points/adjustments",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "field": "points"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "Nothing was changed. Codes:\n\n- `no_points_programme`: the store has no points programme (as its Durable Object has it now).\n- `member_not_found`: `{member}` is not a member id (1 to 64 ASCII letters, digits, `.`, `_`, `-`, `@` or `+`, once percent-escapes are decoded).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "member_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/member_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "A member id is 1 to 64 letters, digits, `.`, `_`, `-`, `@` or `+`.",
+  "code": "member_not_found",
+  "instance": "/admin/v1/members/a%2Fb/points/adjustments",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("409", Response::Own(Resp {
+                    description: "Nothing was changed. Codes:\n\n- `insufficient_points`: a downward adjustment takes more than the member can spend now; `available` is what they can (0 when they owe points). Points held by checkouts in progress, pending or owed cannot be taken.\n- `idempotency_key_reused`: this `Idempotency-Key` already applied another change of this member's points (a grant, or an adjustment of other `points` or `reason`); use a new key for a new change.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "insufficient_points", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/insufficient_points",
+  "title": "Not enough points",
+  "status": 409,
+  "detail": "Only 300 points can be spent now; nothing changed.",
+  "code": "insufficient_points",
+  "instance": "/admin/v1/members/m-1001/points/adjustments",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "available": 300
+}"# },
+                        Example { name: "idempotency_key_reused", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/idempotency_key_reused",
+  "title": "Conflict with the current state",
+  "status": 409,
+  "detail": "This Idempotency-Key was used for a different change of this member's points.",
+  "code": "idempotency_key_reused",
+  "instance": "/admin/v1/members/m-1001/points/adjustments",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("PointsPayloadTooLarge")),
+                ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: `errors` holds one problem, the first found: `invalid_points` (field `points`: 0, or beyond ±10^12) or `invalid_reason` (field `reason`: blank, or longer than 200 characters). Nothing was changed, and the key stays free.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_reason", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/validation_failed",
+  "title": "Validation failed",
+  "status": 422,
+  "detail": "1 problem(s); see `errors`.",
+  "code": "validation_failed",
+  "instance": "/admin/v1/members/m-1001/points/adjustments",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "errors": [
+    {
+      "field": "reason",
+      "code": "invalid_reason",
+      "message": "1 to 200 characters, not blank"
+    }
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("PointsWriteServiceUnavailable")),
+            ],
+        },
     }
 }
 
@@ -6295,4 +6996,19 @@ pub const PATH_PARAMETERS: &[(&str, &str, &str)] = &[
     ("/admin/v1/orders/{id}/cancel", "id", "AdminOrderId"),
     ("/admin/v1/promotions/{id}", "id", "PromotionId"),
     ("/admin/v1/stores/{store_id}", "store_id", "StoreId"),
+    (
+        "/admin/v1/members/{member}/points",
+        "member",
+        "AdminMemberId",
+    ),
+    (
+        "/admin/v1/members/{member}/points/grants",
+        "member",
+        "AdminMemberId",
+    ),
+    (
+        "/admin/v1/members/{member}/points/adjustments",
+        "member",
+        "AdminMemberId",
+    ),
 ];

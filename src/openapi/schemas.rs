@@ -110,6 +110,9 @@ fn inputs(g: &mut SchemaGenerator) {
     add::<crate::cart_api::CreateCartInput>(g);
     add::<crate::cart_api::AddLineInput>(g);
     add::<crate::cart_api::SetLineInput>(g);
+    add::<crate::points_api::GrantInput>(g);
+    add::<crate::points_api::AdjustInput>(g);
+    add::<crate::points_api::DevSignInInput>(g);
 }
 
 /// The response bodies, written as serde writes them.
@@ -193,6 +196,15 @@ fn outputs(g: &mut SchemaGenerator) {
     add::<crate::checkout_api::CheckoutProblem<'static>>(g);
     add::<crate::app::Health>(g);
     add::<edgecart_domain::checkout::ShortLine>(g);
+    add::<edgecart_domain::points::Programme>(g);
+    add::<edgecart_domain::points::RowKind>(g);
+    add::<edgecart_domain::member::PublicJwk>(g);
+    add::<crate::points_api::NextExpiry>(g);
+    add::<crate::points_api::PointsBalance>(g);
+    add::<crate::points_api::PointsEntry>(g);
+    add::<crate::points_api::PointsAccount>(g);
+    add::<crate::points_api::PointsChanged>(g);
+    add::<crate::points_api::DevToken>(g);
 }
 
 /// Every component schema, by name.
@@ -256,7 +268,10 @@ the price key sent, e.g. `unit_price`; `code` for coupons;
 configuration `tax.rates[0].country`, `shipping_methods[1].id`,
 `shipping_methods[0].rates.USD`, `payment.base_url`; for promotions
 `id`, `code`, `discount.basis_points`, `discount.amounts.USD`,
-`target.sku`, `min_subtotal.USD`, `ends_at`), or null when the problem
+`target.sku`, `min_subtotal.USD`, `ends_at`; for the points programme
+`points.unit`, `points.points_per_minor.USD`; for points grants and
+adjustments `points`, `reason`, `expires_at`; `member` for the
+development sign-in), or null when the problem
 is not about one field (e.g. an import line that is not JSON, or
 checkout's `idempotency_mismatch`)."#;
 
@@ -344,7 +359,21 @@ know), `invalid_amount` (an amount off not from 1, or a minimum subtotal
 not from 0, to 100000000000), `invalid_sku`, `invalid_slug` (a malformed
 target), `invalid_timestamp` (not RFC 3339), `ends_before_start`
 (`ends_at` not after `starts_at`), `invalid_limit` (a usage limit not
-from 1 to 4294967295)."#;
+from 1 to 4294967295). The store's points programme (422, `PUT
+/admin/v1/store`, fields under `points.`): `invalid_unit` (`unit` is not
+1 to 20 ASCII letters, spaces or hyphens starting with a letter),
+`invalid_rate` (an earn rate above 100000, a category multiplier that is
+not a category slug or is above 1000000 basis points, a points-per-minor
+rate not from 1 to 1000000), `too_many` (more than 50 category
+multipliers), `missing_rate` (no currency in `points_per_minor`),
+`invalid_days` (`pending_days` above 3650, `expiry_days` not from 1 to
+3650), `invalid_key` (`member_key` is not a P-256 public JWK). Points
+(422): `invalid_points` (field `points` of a grant, not from 1 to 10^12,
+or of an adjustment, 0 or beyond ±10^12), `invalid_reason` (field
+`reason`: blank, or longer than 200 characters), `invalid_expiry` (field
+`expires_at` of a grant: not ahead of now), `invalid_member` (field
+`member` of `POST /v1/points/dev-token`: not 1 to 64 ASCII letters,
+digits, `.`, `_`, `-`, `@` or `+`)."#;
 
 /// Gives `FieldProblem` (read or written) the API's descriptions of its
 /// members.

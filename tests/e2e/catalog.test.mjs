@@ -128,6 +128,9 @@ describe('OpenAPI', () => {
     ['post', '/admin/v1/orders/{id}/cancel', '/admin/v1/orders/ord_000000000000000000000000/cancel'],
     ['post', '/admin/v1/inventory/{sku}/adjustments', '/admin/v1/inventory/BK-00001-1/adjustments'],
     ['get', '/admin/v1/inventory/{sku}/movements', '/admin/v1/inventory/BK-00001-1/movements'],
+    ['get', '/admin/v1/members/{member}/points', '/admin/v1/members/m-1001/points'],
+    ['post', '/admin/v1/members/{member}/points/grants', '/admin/v1/members/m-1001/points/grants'],
+    ['post', '/admin/v1/members/{member}/points/adjustments', '/admin/v1/members/m-1001/points/adjustments'],
   ];
   // Cart routes: creation answers 201; the others 404 without the cart's token.
   const CART = [
@@ -143,7 +146,13 @@ describe('OpenAPI', () => {
     ['get', '/v1/orders/{id}', '/v1/orders/ord_000000000000000000000000', 404],
     ['post', '/v1/orders/{id}/cancel', '/v1/orders/ord_000000000000000000000000/cancel', 404],
   ];
-  const SERVED = [...PUBLIC.map((r) => [...r, 200]), ...ADMIN.map((r) => [...r, 401]), ...CART];
+  // Points routes: a member's read answers 401 without a member token; the
+  // development sign-in 404 `dev_sign_in_off` unless DEV_MEMBER_SIGN_IN=on.
+  const POINTS = [
+    ['get', '/v1/points', '/v1/points', 401],
+    ['post', '/v1/points/dev-token', '/v1/points/dev-token', 404],
+  ];
+  const SERVED = [...PUBLIC.map((r) => [...r, 200]), ...ADMIN.map((r) => [...r, 401]), ...CART, ...POINTS];
 
   test('GET /openapi.json is an OpenAPI 3.1 document of every served route', async () => {
     const res = await api.openapi();
