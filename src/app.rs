@@ -748,7 +748,7 @@ async fn carts(
                         t.trim(),
                         &ctx.shop.id,
                         config,
-                        programme,
+                        Some(programme),
                         ctx.pricing.now_ms as u64,
                     )?),
                     None => None,

@@ -716,9 +716,10 @@ pub struct CartView<'a> {
     /// keeps its old expiry, so this may be in the past.
     #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time"), extend("examples" = ["2026-11-21T12:15:00.000Z"])))]
     holds_expire_at: Option<String>,
-    /// The total in the store's points, for a member paying with them; null
-    /// when the store has no points programme or its points do not pay in
-    /// the cart's currency.
+    /// The total in the store's points, for a member paying with them;
+    /// absent when the store has no points programme or its points do not
+    /// pay in the cart's currency.
+    #[serde(skip_serializing_if = "Option::is_none")]
     points: Option<CartPoints<'a>>,
 }
 

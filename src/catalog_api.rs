@@ -494,9 +494,10 @@ pub struct Variant<'a> {
     #[cfg_attr(feature = "openapi", schemars(length(min = 1)))]
     prices: Vec<Money>,
     /// `price` in the store's points (its programme's points per minor
-    /// unit × the amount); null when the store has no points programme,
+    /// unit × the amount); absent when the store has no points programme,
     /// its points do not pay in the response currency, or `price` is null.
     #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64", "examples" = [1999])))]
+    #[serde(skip_serializing_if = "Option::is_none")]
     price_points: Option<i64>,
     /// Exact units of this variant that can be added to a cart now, read from
     /// its stock object at request time; null if that object could not answer.

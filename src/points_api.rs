@@ -302,16 +302,26 @@ fn invalid_member_token(detail: &str) -> ApiError {
 }
 
 /// The member `token` signs in at `store` (with `config`'s secrets and
-/// the programme's public key) at `now_ms`, or 401.
+/// the programme's public key, if any) at `now_ms`, or 401; 503 when
+/// `MEMBER_TOKEN_SECRETS` is malformed.
 pub fn member(
     token: &str,
     store: &str,
     config: &Config,
-    programme: &Programme,
+    programme: Option<&Programme>,
     now_ms: u64,
 ) -> Result<String> {
-    let secrets = config.member_secrets.as_deref().unwrap_or(&[]);
-    let keys = keys_for(store, secrets, programme.member_key.as_ref());
+    let secrets = config
+        .member_secrets
+        .as_deref()
+        .map_err(|e| ApiError::Misconfigured {
+            cause: format!("MEMBER_TOKEN_SECRETS: {e}"),
+        })?;
+    let keys = keys_for(
+        store,
+        secrets,
+        programme.and_then(|p| p.member_key.as_ref()),
+    );
     verify(token, &keys, store, (now_ms / 1000) as i64).map_err(|refusal| {
         invalid_member_token(match refusal {
             TokenRefusal::Malformed => "The member token is not a JWT.",
@@ -413,11 +423,13 @@ pub async fn handle(
     let store = request.store()?.id.clone();
     match request.handler {
         H::GetPoints => {
-            let programme = programme(store_config)?;
+            // Who asks first: whether the store runs a programme is no
+            // business of a caller it does not admit.
             let Caller::Member { token } = &request.caller else {
                 return Err(invalid_member_token("No member token."));
             };
-            let member = member(token, &store, config, programme, now_ms)?;
+            let member = member(token, &store, config, store_config.points.as_ref(), now_ms)?;
+            let programme = programme(store_config)?;
             account(env, &store, member, programme, &request.query, false).await
         }
         H::AdminGetPoints => {

@@ -292,11 +292,13 @@ pub struct ShippingAddress {
 #[cfg_attr(feature = "openapi", schemars(rename = "OrderPayment", extend("examples" = [{"provider": "test", "reference": "test_ord_3b9d2f4a6c8e0a1b2c3d4e5f"}])))]
 #[serde(deny_unknown_fields)]
 pub struct Payment {
-    /// The store's payment provider when the checkout began.
-    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["test", "stripe"])))]
+    /// The store's payment provider when the checkout began; `points` when
+    /// the member's points paid it all (no provider was asked).
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["test", "stripe", "points"])))]
     pub provider: String,
     /// The provider's id of the payment: `test_{order id}` for the test
-    /// provider, the PaymentIntent id (`pi_…`) for Stripe.
+    /// provider, the PaymentIntent id (`pi_…`) for Stripe, `points_{order
+    /// id}` for an order the points paid in full.
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["test_ord_3b9d2f4a6c8e0a1b2c3d4e5f"])))]
     pub reference: String,
 }

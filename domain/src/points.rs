@@ -338,11 +338,13 @@ pub enum PointsRefusal {
     InvalidAmount,
     /// A reason that is blank or too long.
     InvalidReason,
-    /// A grant's expiry that is not ahead.
+    /// A grant's expiry that is not ahead, or further than the longest lot
+    /// life (3650 days).
     InvalidExpiry,
     /// The order already spent points (a new hold for it is refused).
     AlreadySpent,
-    /// The key was used before for the other kind of admin operation.
+    /// The key was used before for another admin operation (of the other
+    /// kind, or another amount, reason or expiry).
     KeyReused,
     /// No hold (or spending) for that order.
     NoSuchOrder,
@@ -462,10 +464,16 @@ impl Ledger {
     ) {
         self.next_seq += 1;
         let (expires_at_ms, pending_until_ms) = match lot.and_then(|id| self.lot(id)) {
-            Some(l) if matches!(kind, RowKind::Grant | RowKind::Adjust | RowKind::Earn) => (
-                l.expires_at_ms,
-                (l.available_at_ms > now_ms).then_some(l.available_at_ms),
-            ),
+            // Only a row that made the lot tells its times.
+            Some(l)
+                if matches!(kind, RowKind::Grant | RowKind::Earn)
+                    || (kind == RowKind::Adjust && amount > 0) =>
+            {
+                (
+                    l.expires_at_ms,
+                    (l.available_at_ms > now_ms).then_some(l.available_at_ms),
+                )
+            }
             _ => (None, None),
         };
         rows.push(Row {
@@ -567,7 +575,7 @@ impl Ledger {
         Self::check_reason(o.reason)?;
         let mut times = programme.lot_times(now_ms, false);
         if let Some(at) = expires_at_ms {
-            if at <= now_ms {
+            if at <= now_ms || at > now_ms + i64::from(limits::DAYS_MAX) * DAY_MS {
                 return Err(PointsRefusal::InvalidExpiry);
             }
             times.1 = Some(at);

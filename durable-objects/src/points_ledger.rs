@@ -377,6 +377,8 @@ impl Book {
         op: AdminOp,
         apply: impl FnOnce(&mut Ledger, i64) -> Applied,
     ) -> Result<Result<Changed, protocol::PointsRefusal>, String> {
+        // Loading creates the tables a new ledger has not yet.
+        self.load()?;
         if let Some(seen) = self.seen(&op.key)? {
             if seen != op.asked {
                 return Ok(Err(protocol::PointsRefusal::KeyReused));

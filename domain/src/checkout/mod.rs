@@ -108,8 +108,13 @@ impl CheckoutPlan {
     /// The order as recorded once paid by `reference` at `now_ms`.
     pub fn paid_order(&self, reference: &str, now_ms: i64) -> Result<Order, IllegalTransition> {
         let mut order = self.order.clone();
+        let provider = if self.card_amount() > 0 {
+            self.payment.provider_name()
+        } else {
+            plan::POINTS_PROVIDER
+        };
         order.payment = Payment {
-            provider: self.payment.provider_name().into(),
+            provider: provider.into(),
             reference: reference.to_string(),
         };
         order.apply(OrderEvent::PaymentCaptured, now_ms)?;

@@ -199,6 +199,10 @@ fn a_grant_may_name_its_own_expiry_and_spending_takes_it_first() {
         l.grant(&p, 50, Some(T0), &origin("past"), T0),
         Err(PointsRefusal::InvalidExpiry)
     );
+    assert_eq!(
+        l.grant(&p, 50, Some(T0 + 3_651 * DAY), &origin("far"), T0),
+        Err(PointsRefusal::InvalidExpiry)
+    );
     l.grant(&p, 50, Some(T0 + 2_000), &origin("brief"), T0)
         .unwrap();
     assert_eq!(l.l.next_deadline(T0), Some(T0 + 2_000));
