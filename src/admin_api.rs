@@ -567,13 +567,15 @@ pub struct AuditItem {
     /// store's own prices, with their store). A store's trail: `store.config.set` (its configuration),
     /// `promotion.set` and `promotion.delete`, `order.fulfil`, `order.refund`
     /// and `order.cancel`, `store.create` and `store.update` (its profile,
-    /// written by an operator).
-    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["product.create", "product.update", "product.delete", "price.set", "price.delete", "category.create", "category.rename", "store.config.set", "promotion.set", "promotion.delete", "order.fulfil", "order.refund", "order.cancel", "store.create", "store.update", "store_price.set", "store_price.delete"])))]
+    /// written by an operator), `points.grant` and `points.adjust` (an
+    /// admin's change of a member's points, target `member:{member}`).
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = edgecart_domain::audit::ACTIONS)))]
     action: String,
     /// What changed: `product:{id}`, `price:{sku}:{currency}`,
     /// `store-price:{store}:{sku}:{currency}` or `category:{slug}`; in a
     /// store's trail `store:{store_id}` (its
-    /// configuration or profile), `promotion:{id}` or `order:{id}`.
+    /// configuration or profile), `promotion:{id}`, `order:{id}` or
+    /// `member:{member}` (a member's points).
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["price:KTL-1-STEEL:USD"])))]
     target: String,
     /// Names of the fields that differ: for `product.update` some of `slug`,
@@ -582,7 +584,9 @@ pub struct AuditItem {
     /// `category.rename`; the top-level fields of the configuration,
     /// promotion or profile that differ, in byte order, for
     /// `store.config.set`, `promotion.set` and `store.update`; `status` for
-    /// order actions; empty for creations and deletions (`product.create`,
+    /// order actions; `available` for points actions (`before` and `after`
+    /// give the member's available points, `after` also the `points` moved
+    /// and the `reason`); empty for creations and deletions (`product.create`,
     /// `product.delete`, `category.create`, a `promotion.set` that creates
     /// the promotion, `promotion.delete`, `store.create`).
     fields: Vec<String>,

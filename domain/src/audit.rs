@@ -31,6 +31,30 @@ pub fn order_key(order: &str, position: usize) -> String {
     format!("order:{order}:{position}")
 }
 
+/// Every action an audit entry may record, in either kind of trail (the
+/// API documents exactly these).
+pub const ACTIONS: &[&str] = &[
+    "product.create",
+    "product.update",
+    "product.delete",
+    "price.set",
+    "price.delete",
+    "category.create",
+    "category.rename",
+    "store.config.set",
+    "promotion.set",
+    "promotion.delete",
+    "order.fulfil",
+    "order.refund",
+    "order.cancel",
+    "store.create",
+    "store.update",
+    "store_price.set",
+    "store_price.delete",
+    "points.grant",
+    "points.adjust",
+];
+
 /// The audit key of an admin's grant or adjustment of a member's points:
 /// the member and the request's idempotency key.
 pub fn points_key(member: &str, key: &str) -> String {
@@ -193,6 +217,20 @@ pub fn points_moved(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_points_and_order_actions_are_listed() {
+        for grant in [true, false] {
+            let change = points_moved("m-1", grant, 5, "why", 0, 5);
+            assert!(ACTIONS.contains(&change.action), "{}", change.action);
+            assert_eq!(change.target, "member:m-1");
+        }
+        for event in [OrderEvent::Fulfil, OrderEvent::Refund, OrderEvent::Cancel] {
+            let change =
+                order_moved("ord_1", event, OrderStatus::Paid, OrderStatus::Cancelled).unwrap();
+            assert!(ACTIONS.contains(&change.action), "{}", change.action);
+        }
+    }
     use crate::money::Currency;
     use crate::promotion::{Discount, Target};
     use crate::shipping::ShippingMethod;

@@ -394,7 +394,10 @@ pub struct Origin<'a> {
 impl Ledger {
     /// The balance at `now_ms`.
     pub fn balance(&self, now_ms: i64) -> Balance {
-        let held: i64 = self.holds.iter().map(|h| h.amount).sum();
+        // A hold past its deadline holds nothing, whether or not the
+        // keeper has dropped it yet.
+        let live = || self.holds.iter().filter(|h| h.expires_at_ms > now_ms);
+        let held: i64 = live().map(|h| h.amount).sum();
         let spendable: i64 = self
             .lots
             .iter()
@@ -402,9 +405,7 @@ impl Ledger {
             .map(|l| l.remaining)
             .sum();
         // Only what is held of spendable lots counts against them.
-        let held_spendable: i64 = self
-            .holds
-            .iter()
+        let held_spendable: i64 = live()
             .flat_map(|h| &h.parts)
             .filter(|(id, _)| self.lot(*id).is_some_and(|l| l.spendable(now_ms)))
             .map(|(_, n)| n)

@@ -4,7 +4,8 @@
 // or admin token is refused (403 or 404), and changes nothing.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
-import { api, sendJson } from './client.mjs';
+import { api, assertProblem, sendJson } from './client.mjs';
+import { memberToken } from './points.mjs';
 
 const OPERATOR = process.env.EDGECART_ADMIN_TOKEN;
 const SHOP_ADMIN = process.env.EDGECART_STORE_ADMIN_TOKEN;
@@ -103,6 +104,14 @@ describe('isolation between stores', () => {
       const theirs = stores[other];
       for (const [method, template, scheme] of ops) {
         if (scheme === null) continue; // public: no credentials to misuse
+        if (scheme === 'memberToken') {
+          // Another store's member: its token names and is signed for the
+          // store `points`, which neither of these can verify.
+          const r = await api.request(method, inStore(target, template), { headers: { 'Member-Token': memberToken('points', 'm-iso') } });
+          assertProblem(r, 401, 'invalid_member_token');
+          checked++;
+          continue;
+        }
         const path = template
           .replace('{id}', template.includes('/orders/') ? theirs.order.id : template.includes('/promotions/') ? 'welcome10' : theirs.cart.id)
           .replace('{sku}', sku)

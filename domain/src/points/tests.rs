@@ -216,6 +216,18 @@ fn a_grant_may_name_its_own_expiry_and_spending_takes_it_first() {
 }
 
 #[test]
+fn a_hold_past_its_deadline_holds_nothing_even_before_it_is_dropped() {
+    let mut l = granted(500);
+    l.hold("ord_1", 200, T0 + 1_000, T0).unwrap();
+    assert_eq!(l.l.balance(T0).held, 200);
+    assert_eq!(l.l.balance(T0).available, 300);
+    let late = l.l.balance(T0 + 1_000);
+    assert_eq!((late.held, late.available), (0, 500));
+    l.l.lapse_holds(T0 + 1_000);
+    assert_eq!(l.l.balance(T0 + 1_000), late);
+}
+
+#[test]
 fn holds_set_points_aside_and_never_overspend() {
     let mut l = granted(10_000);
     let mut placed = 0;
