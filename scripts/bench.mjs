@@ -17,13 +17,14 @@
 //
 // Environment: BENCH_DURATION (seconds per wrk run, e.g. `10` or `10s`;
 // default 10), BENCH_CONNECTIONS (wrk connections, default 8), BENCH_ONLY
-// (comma-separated sections to run: reads, writes, stock, checkout;
-// default all).
+// (comma-separated sections to run: reads, writes, stock, checkout, stores,
+// points; default all).
 //
 // Exit status: 0 when the benchmark ran (even if a target is missed: this is
 // a report, not a test); non-zero when wrk is missing after setup or the
 // worker could not be started.
 import { spawn, spawnSync } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -312,6 +313,212 @@ async function benchCheckout(base, adminToken) {
     '',
   ].join('\n');
 }
+const POINTS_SECTION = '## Points';
+const MEMBER_SECRET = randomSecret();
+const POINTS_MEMBERS = 100;
+const POINTS_PER_CHECKOUT = 100;
+const POINTS_ROWS = 10_000;
+
+/** An HS256 member token of `member` at the default store, as an operator's site signs it. */
+function benchMemberToken(member) {
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const data = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: member, aud: 'default', exp: Math.floor(Date.now() / 1000) + 86_400 })}`;
+  return `${data}.${createHmac('sha256', MEMBER_SECRET).update(data).digest('base64url')}`;
+}
+
+/** Runs `fn` over `items`, `n` at a time. */
+async function inPool(items, n, fn) {
+  let next = 0;
+  await Promise.all(Array.from({ length: n }, async () => {
+    while (next < items.length) {
+      const i = next++;
+      await fn(items[i], i);
+    }
+  }));
+}
+
+/** A wrk script that checks out each of `carts` once ({id, token, key, body, member?}). */
+function checkoutScript(name, carts) {
+  const file = path.join(CACHE, `${name}.lua`);
+  const lua = (v) => JSON.stringify(v);
+  fs.writeFileSync(
+    file,
+    [
+      '-- Written by scripts/bench.mjs: each request checks out a new 3-line cart.',
+      `local carts = { ${carts.map((c) => `{ ${lua(c.id)}, ${lua(c.token)}, ${lua(c.key)}, ${lua(c.body)}, ${lua(c.member ?? '')} }`).join(',\n')} }`,
+      'local n = 0',
+      'request = function()',
+      '  n = n + 1',
+      '  local c = carts[((n - 1) % #carts) + 1]',
+      '  local headers = { ["Authorization"] = "Bearer " .. c[2], ["Content-Type"] = "application/json", ["Idempotency-Key"] = c[3] }',
+      '  if c[5] ~= "" then headers["Member-Token"] = c[5] end',
+      '  return wrk.format("POST", "/v1/carts/" .. c[1] .. "/checkout", headers, c[4])',
+      'end',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
+/** Gives the default store at `base` a points programme and grants POINTS_MEMBERS members 1,000,000 points each. */
+async function pointsProgramme(base, adminToken) {
+  const { schema, ...config } = await adminFetch(base, adminToken, 'GET', '/admin/v1/store');
+  const programme = { unit: 'points', earn_per_unit: 10, points_per_minor: { USD: 1 }, pending_days: 14, expiry_days: 365 };
+  await adminFetch(base, adminToken, 'PUT', '/admin/v1/store', JSON.stringify({ ...config, points: programme }));
+  const members = Array.from({ length: POINTS_MEMBERS }, (_, i) => `bench-member-${i}`);
+  await inPool(members, 8, (m) =>
+    adminFetch(base, adminToken, 'POST', `/admin/v1/members/${m}/points/grants`, JSON.stringify({ points: 1_000_000, reason: 'bench' }), 'application/json', { 'Idempotency-Key': `grant-${m}` }),
+  );
+  // Store copies (carts', checkout's) are kept a second.
+  await new Promise((r) => setTimeout(r, 1_500));
+  return members;
+}
+
+/**
+ * Checkouts of CHECKOUT_CARTS 3-line carts on the worker at `base`, by card
+ * or (`points`) with POINTS_PER_CHECKOUT points and the card for the rest
+ * by the members in turn, after a warm-up; with the no-op route measured
+ * in the same run. Returns the wrk results.
+ */
+async function pointsCheckoutRun(base, adminToken, points) {
+  const prepared = await prepareCheckoutCarts(base, adminToken, CHECKOUT_WARMUP + CHECKOUT_CARTS, points ? 'bench-points' : 'bench-card');
+  if (points) {
+    const tokens = Array.from({ length: POINTS_MEMBERS }, (_, i) => benchMemberToken(`bench-member-${i}`));
+    prepared.carts.forEach((c, i) => {
+      const body = JSON.parse(c.body);
+      body.payment = { method: 'points_and_card', points: POINTS_PER_CHECKOUT, token: 'tok_visa' };
+      c.body = JSON.stringify(body);
+      c.member = tokens[i % tokens.length];
+    });
+  }
+  await inPool(prepared.carts.slice(0, CHECKOUT_WARMUP), CONNECTIONS, async (c) => {
+    const headers = { Authorization: `Bearer ${c.token}`, 'Content-Type': 'application/json', 'Idempotency-Key': c.key };
+    if (c.member) headers['Member-Token'] = c.member;
+    const r = await fetch(`${base}/v1/carts/${c.id}/checkout`, { method: 'POST', headers, body: c.body });
+    if (r.status !== 201) throw new Error(`warm-up checkout of ${c.id}: ${r.status} ${await r.text()}`);
+  });
+  const script = checkoutScript(points ? 'bench-checkout-points' : 'bench-checkout-card', prepared.carts.slice(CHECKOUT_WARMUP));
+  const noop = parseWrk(await runWrk(`${base}/health`, CHECKOUT_SECONDS, null));
+  const r = parseWrk(await runWrk(`${base}/v1/carts`, CHECKOUT_SECONDS, script));
+  return { noop, r };
+}
+
+/**
+ * Points: checkouts paid with points and card next to card-only checkouts
+ * (the same 3-line carts, the test provider; members spread over
+ * POINTS_MEMBERS ledgers, as shoppers are), and a member's `GET /v1/points`
+ * with POINTS_ROWS history rows next to a member's with a handful, in one
+ * run: the checkouts each on a fresh worker of their own, the reads on the
+ * benchmark's. Returns the section.
+ */
+async function benchPoints(base, adminToken) {
+  await pointsProgramme(base, adminToken);
+  // Each kind of checkout on a worker of its own, fresh: one local workerd
+  // runs out of SQLite memory (SQLITE_NOMEM in new order objects) after a
+  // few thousand checkouts, which would slow whichever kind ran second.
+  const kinds = [];
+  for (const points of [false, true]) {
+    const state = fs.mkdtempSync(path.join(STATE_PARENT, 'edgecart-bench-points-'));
+    const token = randomSecret();
+    let w;
+    try {
+      w = await startDirectWorker({
+        port: await freePort(),
+        persistTo: state,
+        logFile: path.join(CACHE, `bench-points-${points ? 'mixed' : 'card'}-worker.log`),
+        assets: false,
+        vars: { ADMIN_TOKENS: `bench:operator:${token}`, MEMBER_TOKEN_SECRETS: `default:${MEMBER_SECRET}` },
+      });
+      await seedDemoCatalog(w.url, token, { size: 120 });
+      await pointsProgramme(w.url, token);
+      kinds.push(await pointsCheckoutRun(w.url, token, points));
+    } finally {
+      if (w) await w.stop();
+      fs.rmSync(state, { recursive: true, force: true });
+    }
+  }
+  const [byCard, byPoints] = kinds;
+  log(`points: card ${fmt(byCard.r.rps, 1)} req/s, points+card ${fmt(byPoints.r.rps, 1)} req/s`);
+
+  // A long history: one grant, then adjustments of 1 point down, through
+  // the admin API; and a short one.
+  const long = 'bench-long-history';
+  const short = 'bench-short-history';
+  await adminFetch(base, adminToken, 'POST', `/admin/v1/members/${long}/points/grants`, JSON.stringify({ points: 1_000_000, reason: 'bench' }), 'application/json', { 'Idempotency-Key': 'long-grant' });
+  const t0 = performance.now();
+  await inPool([...Array(POINTS_ROWS - 1).keys()], 16, (i) =>
+    adminFetch(base, adminToken, 'POST', `/admin/v1/members/${long}/points/adjustments`, JSON.stringify({ points: -1, reason: `row ${i}` }), 'application/json', { 'Idempotency-Key': `long-${i}` }),
+  );
+  const writeSeconds = since(t0) / 1000;
+  for (let i = 0; i < 5; i++) {
+    await adminFetch(base, adminToken, 'POST', `/admin/v1/members/${short}/points/grants`, JSON.stringify({ points: 10, reason: 'bench' }), 'application/json', { 'Idempotency-Key': `short-${i}` });
+  }
+  const rows = (await adminFetch(base, adminToken, 'GET', `/admin/v1/members/${long}/points?limit=1`)).history[0].seq;
+  const readScript = (member) => {
+    const file = path.join(CACHE, `bench-points-${member}.lua`);
+    fs.writeFileSync(file, [
+      '-- Written by scripts/bench.mjs: a member reads their points.',
+      `request = function() return wrk.format("GET", "/v1/points", { ["Member-Token"] = ${JSON.stringify(benchMemberToken(member))} }) end`,
+      '',
+    ].join('\n'));
+    return file;
+  };
+  await runWrk(`${base}/v1/points`, 2, readScript(long));
+  await runWrk(`${base}/v1/points`, 2, readScript(short));
+  const noop2 = parseWrk(await runWrk(`${base}/health`, DURATION_S, null));
+  const readShort = parseWrk(await runWrk(`${base}/v1/points`, DURATION_S, readScript(short)));
+  const readLong = parseWrk(await runWrk(`${base}/v1/points`, DURATION_S, readScript(long)));
+  log(`points: GET /v1/points ${fmt(readLong.rps, 1)} req/s with ${rows} rows, ${fmt(readShort.rps, 1)} with 5`);
+  const row = (label, r, base) => [label, fmtInt(r.rps), fmt(r.p50, 2), fmt(r.p99, 2), fmt(r.rps / base.rps, 3), flagOf(r)];
+  const checkoutTable = markdownTable(
+    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio vs noop', 'notes'],
+    [
+      row('`noop` (`GET /health`), card worker', byCard.noop, byCard.noop),
+      row('`checkout`, card', byCard.r, byCard.noop),
+      row('`noop` (`GET /health`), points worker', byPoints.noop, byPoints.noop),
+      row(`\`checkout\`, ${POINTS_PER_CHECKOUT} points + card`, byPoints.r, byPoints.noop),
+    ],
+  );
+  const relative = byPoints.r.rps / byPoints.noop.rps / (byCard.r.rps / byCard.noop.rps);
+  const readTable = markdownTable(
+    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio vs noop', 'notes'],
+    [
+      row('`noop` (`GET /health`)', noop2, noop2),
+      row('`GET /v1/points`, 5 history rows', readShort, noop2),
+      row(`\`GET /v1/points\`, ${fmtInt(rows)} history rows`, readLong, noop2),
+    ],
+  );
+  return [
+    POINTS_SECTION,
+    '',
+    `Written by \`${ONLY.size === SECTIONS.length ? 'npm run bench' : `BENCH_ONLY=${[...ONLY].join(',')} npm run bench`}\` (scripts/bench.mjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, on the benchmark's worker, the default store with a points programme (1 point per cent).`,
+    '',
+    `### Checkouts paid with points and card, next to card-only ones`,
+    '',
+    `wrk \`-t${WRK_THREADS} -c${CONNECTIONS} -d${CHECKOUT_SECONDS}s\`; each kind on a fresh worker of its own (120 products; one local workerd runs out of SQLite memory after a few thousand new objects, which would slow whichever kind ran second), ${fmtInt(CHECKOUT_CARTS)} carts (3 lines, US address, standard shipping, the test provider; ${CHECKOUT_WARMUP} more checked out first as a warm-up), each checked out once with its own Idempotency-Key. Points + card: ${POINTS_PER_CHECKOUT} points, the card the rest, by ${POINTS_MEMBERS} members (each their own ledger object) in turn, with their \`Member-Token\`.`,
+    '',
+    checkoutTable,
+    '',
+    `- Points + card vs card, each against the no-op route of its own worker: **${fmt(relative, 2)}×** the checkouts per second.`,
+    '',
+    'A points checkout adds, to what a card checkout costs, the verification of',
+    "the member token (HS256), two round trips to the member's ledger object (the",
+    'hold beside the stock holds, the spending after the units are sold), each',
+    'one commit there, and the earning the order object records in the ledger',
+    'once the order is recorded (a third round trip, before the answer); see the',
+    'I/O budget in domain/src/checkout/saga.rs.',
+    '',
+    '### A member reading their points, with a long history',
+    '',
+    `wrk \`-t${WRK_THREADS} -c${CONNECTIONS} -d${DURATION_S}s\`, each request \`GET /v1/points\` (a page of 50 history rows) with the member's token. The long history: one grant and ${fmtInt(POINTS_ROWS - 1)} adjustments through the admin API (${fmt(writeSeconds, 1)} s at 16 at a time, each with its audit entry).`,
+    '',
+    readTable,
+    '',
+    `- ${fmtInt(rows)} rows vs 5: **${fmt(readLong.rps / readShort.rps, 2)}×** the reads per second; p99 ${fmt(readLong.p99, 2)} ms vs ${fmt(readShort.p99, 2)} ms. The history is paged by row number (an index), and the balance comes from the ledger row the object keeps in memory, so a read costs the same however long the history.`,
+    '',
+  ].join('\n');
+}
+
 const STORES_SECTION = '## Stores';
 const STORES = 100;
 
@@ -516,7 +723,7 @@ function envInt(name, fallback, min, max, pattern = /^(\d+)$/) {
 
 const DURATION_S = envInt('BENCH_DURATION', 10, 1, 300, /^(\d+)s?$/);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 8, 1, 256);
-const SECTIONS = ['reads', 'writes', 'stock', 'checkout', 'stores'];
+const SECTIONS = ['reads', 'writes', 'stock', 'checkout', 'stores', 'points'];
 const ONLY = new Set((process.env.BENCH_ONLY || SECTIONS.join(',')).split(',').map((s) => s.trim()));
 for (const s of ONLY) {
   if (!SECTIONS.includes(s)) {
@@ -744,7 +951,7 @@ try {
       persistTo: state,
       logFile,
       assets: false,
-      vars: { ADMIN_TOKENS: `bench:operator:${adminToken}` },
+      vars: { ADMIN_TOKENS: `bench:operator:${adminToken}`, MEMBER_TOKEN_SECRETS: `default:${MEMBER_SECRET}` },
     });
   } catch (e) {
     log(`the worker did not start: ${e.message} (see .cache/bench-worker.log)`);
@@ -906,6 +1113,11 @@ try {
   if (ONLY.has('stores')) {
     const stores = await benchStores(base, adminToken);
     writeReport(stores, STORES_SECTION);
+  }
+  if (ONLY.has('points')) {
+    const points = await benchPoints(base, adminToken);
+    writeReport(points, POINTS_SECTION);
+    process.stdout.write(`\n${points}\n`);
   }
 } catch (e) {
   log(e.stack ?? e.message);
