@@ -1,5 +1,6 @@
 // `npm start`: install what is missing, build, seed the demo catalog and its
-// stock counts on first start, and serve the API and demo shop on 127.0.0.1.
+// stock counts on first start, and serve the API and demo shop on 127.0.0.1
+// (with the development member sign-in on: DEV_MEMBER_SIGN_IN).
 // PORT overrides the port (default 8787).
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,6 +30,27 @@ function localAdminToken() {
   return first.split(':').slice(2).join(':');
 }
 
+/** The store whose members sign in locally: the rewards store (below). */
+const MEMBER_STORE = 'bank';
+
+/**
+ * The rewards store's HS256 member secret: MEMBER_TOKEN_SECRETS in
+ * .dev.vars (comma-separated `store:secret`), created with a random secret
+ * on first start and kept (an entry is added to a line that lacks one).
+ * The development sign-in signs its tokens with it.
+ */
+function localMemberSecret() {
+  const file = path.join(ROOT, '.dev.vars');
+  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const line = text.split('\n').find((l) => l.startsWith('MEMBER_TOKEN_SECRETS='));
+  const entries = line ? line.slice('MEMBER_TOKEN_SECRETS='.length).replace(/^"|"$/g, '').split(',').filter(Boolean) : [];
+  if (entries.some((e) => e.startsWith(`${MEMBER_STORE}:`))) return;
+  const next = `MEMBER_TOKEN_SECRETS="${[...entries, `${MEMBER_STORE}:${randomSecret()}`].join(',')}"`;
+  const written = line ? text.replace(line, next) : `${text}${text && !text.endsWith('\n') ? '\n' : ''}${next}\n`;
+  fs.writeFileSync(file, written, { mode: 0o600 });
+  log(`.dev.vars: a member token secret for the store ${MEMBER_STORE} (MEMBER_TOKEN_SECRETS)`);
+}
+
 const port = Number(process.env.PORT ?? 8787);
 if (!Number.isInteger(port) || port <= 0 || port > 65535) {
   log(`PORT=${process.env.PORT} is not a port number`);
@@ -39,7 +61,10 @@ const persistTo = path.join(ROOT, '.wrangler', 'state');
 setup();
 buildWorker();
 const token = localAdminToken();
-const worker = await startWorker({ port, persistTo });
+localMemberSecret();
+// The development sign-in (POST /v1/points/dev-token) is for this local
+// worker only: wrangler.toml leaves it off.
+const worker = await startWorker({ port, persistTo, vars: { DEV_MEMBER_SIGN_IN: 'on' } });
 
 /**
  * The demo's stock counts and coupon, once per local state: a marker in the
@@ -115,6 +140,51 @@ async function seedRewardsStore() {
   if (changed > 0) log(`set ${changed} prices of the rewards store's own (GBP)`);
 }
 
+/**
+ * The rewards store's points programme (1 point a penny, 10 points earned
+ * per pound paid by card, 14 days' return window, a year's life), in its
+ * configuration beside what is there (shipping methods without a GBP rate
+ * get one, so its carts can check out), and the demo member's 50,000
+ * points, granted once (a fixed Idempotency-Key: a restart changes
+ * nothing).
+ */
+const BANK_PROGRAMME = {
+  unit: 'points',
+  earn_per_unit: 10,
+  category_multipliers: {},
+  points_per_minor: { GBP: 1 },
+  pending_days: 14,
+  expiry_days: 365,
+};
+const GBP_SHIPPING = { standard: { rate: 399, free_above: 4000 }, express: { rate: 1199 } };
+const DEMO_MEMBER = 'demo-member';
+async function rewardsProgramme() {
+  const { schema, ...config } = await adminFetch(worker.url, token, 'GET', `/admin/v1/store?store=${MEMBER_STORE}`);
+  const shipping_methods = config.shipping_methods.map((m) => {
+    const gbp = GBP_SHIPPING[m.id];
+    if (!gbp || m.rates.GBP !== undefined) return m;
+    const free_above = gbp.free_above === undefined ? m.free_above : { ...m.free_above, GBP: gbp.free_above };
+    return { ...m, rates: { ...m.rates, GBP: gbp.rate }, free_above };
+  });
+  const next = { ...config, shipping_methods, points: { ...BANK_PROGRAMME, ...config.points } };
+  if (JSON.stringify(next) !== JSON.stringify(config)) {
+    await adminFetch(worker.url, token, 'PUT', `/admin/v1/store?store=${MEMBER_STORE}`, JSON.stringify(next));
+    log(`the rewards store's points programme: ${JSON.stringify(next.points)}`);
+    // Other isolates' copies of the store catch up within a second.
+    await new Promise((r) => setTimeout(r, 1200));
+  }
+  const granted = await adminFetch(
+    worker.url,
+    token,
+    'POST',
+    `/admin/v1/members/${DEMO_MEMBER}/points/grants?store=${MEMBER_STORE}`,
+    JSON.stringify({ points: 50_000, reason: 'demo welcome points' }),
+    'application/json',
+    { 'Idempotency-Key': 'demo-member-welcome' },
+  );
+  if (!granted.replayed) log(`granted ${DEMO_MEMBER} 50,000 points at the rewards store`);
+}
+
 let report;
 try {
   report = await seedDemoCatalog(worker.url, token);
@@ -134,12 +204,19 @@ try {
 } catch (e) {
   log(`the rewards store could not be set: ${e.message.slice(0, 300)}`);
 }
+try {
+  await rewardsProgramme();
+} catch (e) {
+  log(`the rewards store's points programme or the demo member's points could not be set: ${e.message.slice(0, 300)}`);
+}
 const bankUrl = worker.url.replace('127.0.0.1', BANK_HOST);
 console.log(
   `\nEdgecart is running at ${worker.url}/  (API: ${worker.url}/v1/products, docs: ${worker.url}/openapi.json)\n` +
     `Two stores on one catalog and stock: the demo shop at ${worker.url}/ and Harbour Bank Rewards at ${bankUrl}/\n` +
     `(or any store by its id: ${worker.url}/v1/products?store=bank).\n` +
-    `Admin API: ${worker.url}/admin/v1 with the bearer token in .dev.vars (ADMIN_TOKENS).\nPress Ctrl+C to stop.\n`,
+    `Admin API: ${worker.url}/admin/v1 with the bearer token in .dev.vars (ADMIN_TOKENS).\n` +
+    `Points: at ${bankUrl}/ press "Sign in as the demo member" (${DEMO_MEMBER}, granted 50,000 points on first start; POST /v1/points/dev-token?store=${MEMBER_STORE}).\n` +
+    `Press Ctrl+C to stop.\n`,
 );
 
 for (const signal of ['SIGINT', 'SIGTERM']) {

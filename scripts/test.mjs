@@ -7,8 +7,9 @@
 // stopped afterwards. Last, the contract run: Schemathesis against the
 // Worker's own /openapi.json, on a worker and state of its own
 // (scripts/contract.mjs). `npm test -- cart inventory` runs only the e2e
-// files whose names contain one of the words (every other step still
-// runs; the contract run only when a word is `contract`).
+// files whose names contain one of the words, `npm test -- browser` (or
+// `e2e`) every file of that folder (every other step still runs; the
+// contract run only when a word is `contract`).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -58,8 +59,9 @@ const bankAdminToken = randomSecret();
 const mirrorViewerToken = randomSecret();
 const STRIPE_KEY = `sk_test_${randomSecret()}`;
 // Member tokens: the HS256 secret of each store the points tests create
-// (the operator's site would hold it; the tests sign their own tokens).
-const MEMBER_SECRETS = Object.fromEntries(['points', 'points-window'].map((s) => [s, randomSecret()]));
+// (the operator's site would hold it; the tests sign their own tokens), and
+// of the browser tests' points store (`loyalty`, signed in by the dev sign-in).
+const MEMBER_SECRETS = Object.fromEntries(['points', 'points-window', 'loyalty'].map((s) => [s, randomSecret()]));
 try {
   worker = await startDirectWorker({
     port: await freePort(),
@@ -89,7 +91,7 @@ try {
     fs
       .readdirSync(path.join(ROOT, 'tests', dir))
       .filter((f) => f.endsWith('.test.mjs'))
-      .filter((f) => process.argv.length <= 2 || process.argv.slice(2).some((w) => f.includes(w)))
+      .filter((f) => process.argv.length <= 2 || process.argv.slice(2).some((w) => f.includes(w) || w === dir))
       .sort()
       .map((f) => path.join('tests', dir, f)),
   );

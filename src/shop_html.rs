@@ -67,14 +67,7 @@ pub fn money(amount: i64, currency: &str, minor_units: u32) -> String {
     let abs = amount.unsigned_abs();
     let scale = 10u64.pow(minor_units);
     let (whole, frac) = (abs / scale, abs % scale);
-    let digits = whole.to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
+    let grouped = group_digits(whole);
     if minor_units == 0 {
         format!("{sign}{symbol}{grouped}")
     } else {
@@ -83,6 +76,27 @@ pub fn money(amount: i64, currency: &str, minor_units: u32) -> String {
             width = minor_units as usize
         )
     }
+}
+
+/// `n` with its thousands grouped by commas (`50,000`): the browser's
+/// `n.toLocaleString('en-US')`.
+fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut grouped = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    grouped
+}
+
+/// A number of points in the store's `unit` (`2,000 points`): the same
+/// text `static/js/shop.js`'s `points` gives.
+pub fn points(n: i64, unit: &str) -> String {
+    let sign = if n < 0 { "-" } else { "" };
+    format!("{sign}{} {unit}", group_digits(n.unsigned_abs()))
 }
 
 /// A `Money` JSON value (`{amount, currency}`) as text; empty for null.
@@ -123,6 +137,10 @@ pub struct Layout<'a> {
     pub skin: &'a Skin,
     /// The store's id.
     pub store: &'a str,
+    /// What the store calls its points, when it runs a points programme
+    /// (as its cart views and product pages show it): the header gets the
+    /// member's place (`#member`, drawn by `static/js/member.js`).
+    pub points: Option<&'a str>,
 }
 
 /// The link to the store's colour tokens (`/skin.css`, CSS custom
@@ -163,8 +181,8 @@ pub fn document(layout: &Layout, main: &str) -> String {
         "<link rel=\"icon\" href=\"/img/favicon.svg\" type=\"image/svg+xml\">\n\
 <link rel=\"stylesheet\" href=\"/shop.css\">\n{}\
 <link rel=\"modulepreload\" href=\"/js/shop.js\">\n\
-<script type=\"module\" src=\"/js/{}.js\"></script>\n</head>\n\
-<body data-currency=\"{}\">\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n\
+<script type=\"module\" src=\"/js/{}.js\"></script>\n{}</head>\n\
+<body data-currency=\"{}\"{}>\n<a class=\"skip\" href=\"#main\">Skip to content</a>\n\
 <header class=\"site\">\n<a class=\"brand\" href=\"/\">{}{}</a>\n\
 <form class=\"search\" role=\"search\" action=\"/products\" method=\"get\">\
 <label for=\"q\" class=\"sr-only\">Search products</label>\
@@ -174,7 +192,16 @@ autocomplete=\"off\" maxlength=\"200\"><button type=\"submit\">Search</button></
 <select id=\"currency\" name=\"currency\">",
         colour_tokens(layout),
         esc(layout.script),
+        if layout.points.is_some() {
+            "<script type=\"module\" src=\"/js/member.js\"></script>\n"
+        } else {
+            ""
+        },
         esc(layout.currency),
+        layout
+            .points
+            .map(|unit| format!(" data-points-unit=\"{}\"", esc(unit)))
+            .unwrap_or_default(),
         skin.logo
             .as_deref()
             .map(|src| format!(
@@ -193,8 +220,13 @@ autocomplete=\"off\" maxlength=\"200\"><button type=\"submit\">Search</button></
         };
         let _ = write!(html, "<option{selected}>{}</option>", esc(c));
     }
+    html.push_str("</select></label>\n");
+    if layout.points.is_some() {
+        // Filled by member.js: the demo sign-in, or the member and balance.
+        html.push_str("<div id=\"member\" class=\"member\" aria-live=\"polite\"></div>\n");
+    }
     html.push_str(
-        "</select></label>\n<a class=\"cart-link\" href=\"/cart\">Cart \
+        "<a class=\"cart-link\" href=\"/cart\">Cart \
 <span id=\"cart-count\" class=\"badge\"></span></a>\n</header>\n\
 <div id=\"notice\" class=\"notice\" role=\"alert\" hidden></div>\n<main id=\"main\">\n",
     );
@@ -518,8 +550,10 @@ pub fn availability_text(available: Option<i64>) -> String {
     }
 }
 
-/// The product page from a `GET /v1/products/{slug}` body.
-pub fn product(p: &Value) -> String {
+/// The product page from a `GET /v1/products/{slug}` body; `points`: the
+/// store's unit when it runs a points programme (a variant's
+/// `price_points` then reads "or 2,000 points").
+pub fn product(p: &Value, points: Option<&str>) -> String {
     let name = text(p, "name");
     let variants: Vec<&Value> = p["variants"].as_array().into_iter().flatten().collect();
     // The first variant with stock is preselected, else the first.
@@ -556,8 +590,7 @@ pub fn product(p: &Value) -> String {
         .unwrap_or_default();
     let _ = write!(
         html,
-        "<div class=\"buy\">\n<h1>{}</h1>\n<p class=\"price\" id=\"price\">{}</p>\n\
-<form id=\"add-form\" class=\"add\" novalidate>\n",
+        "<div class=\"buy\">\n<h1>{}</h1>\n<p class=\"price\" id=\"price\">{}</p>\n",
         esc(name),
         esc(if price.is_empty() {
             "Not sold in this currency"
@@ -565,6 +598,22 @@ pub fn product(p: &Value) -> String {
             &price
         })
     );
+    if let Some(unit) = points {
+        // Present (maybe hidden) whenever the store has points, so that
+        // product.js can show the price of whichever variant is chosen.
+        let in_points = variants
+            .get(chosen)
+            .and_then(|v| v["price_points"].as_i64());
+        let _ = writeln!(
+            html,
+            "<p class=\"price-points\" id=\"price-points\"{}>{}</p>",
+            if in_points.is_none() { " hidden" } else { "" },
+            in_points
+                .map(|n| esc(&format!("or {}", self::points(n, unit))))
+                .unwrap_or_default()
+        );
+    }
+    html.push_str("<form id=\"add-form\" class=\"add\" novalidate>\n");
     let legend = variants
         .first()
         .and_then(|v| v["options"].as_object())
@@ -822,8 +871,9 @@ mod tests {
                  "price": {"amount": 2500, "currency": "EUR"}, "available": 2},
             ],
         });
-        let html = product(&p);
+        let html = product(&p, None);
         assert!(html.contains("<h1>Kettle</h1>"));
+        assert!(!html.contains("price-points"), "no programme, no points");
         assert!(html.contains("<legend>Size</legend>"));
         assert!(html.contains("value=\"K-2\" checked"));
         assert!(html.contains("id=\"price\">€25.00"));
@@ -860,6 +910,7 @@ mod tests {
                 data: Some(&data),
                 skin: &skin(),
                 store: "default",
+                points: None,
             },
             "<p>hi</p>",
         );
@@ -872,6 +923,52 @@ mod tests {
             !html.contains("skin.css"),
             "no colour tokens, no stylesheet for them"
         );
+    }
+
+    #[test]
+    fn a_store_with_points_shows_prices_in_points_and_the_member_place() {
+        let p = json!({
+            "name": "Kettle", "description": "", "tags": [],
+            "variants": [
+                {"sku": "K-1", "name": "Small", "options": {"size": "Small"},
+                 "price": {"amount": 2000, "currency": "GBP"}, "price_points": 200000, "available": 3},
+                {"sku": "K-2", "name": "Large", "options": {"size": "Large"},
+                 "price": {"amount": 2500, "currency": "GBP"}, "available": 3},
+            ],
+        });
+        let html = product(&p, Some("miles"));
+        assert!(html.contains("<p class=\"price-points\" id=\"price-points\">or 200,000 miles</p>"));
+        // The chosen variant has no price in points: the place is kept, hidden.
+        let mut other = p.clone();
+        other["variants"][0]["price_points"] = Value::Null;
+        assert!(product(&other, Some("miles"))
+            .contains("<p class=\"price-points\" id=\"price-points\" hidden></p>"));
+        assert_eq!(points(1_234_567, "points"), "1,234,567 points");
+        assert_eq!(points(0, "points"), "0 points");
+        assert_eq!(points(-50, "points"), "-50 points");
+
+        let skin = skin();
+        let mut layout = Layout {
+            title: "",
+            description: "",
+            script: "home",
+            currency: "GBP",
+            currencies: &[],
+            query: "",
+            canonical: None,
+            data: None,
+            skin: &skin,
+            store: "bank",
+            points: Some("miles"),
+        };
+        let html = document(&layout, "");
+        assert!(html.contains("<body data-currency=\"GBP\" data-points-unit=\"miles\">"));
+        assert!(html.contains("<script type=\"module\" src=\"/js/member.js\"></script>"));
+        assert!(html.contains("<div id=\"member\" class=\"member\""));
+        layout.points = None;
+        let html = document(&layout, "");
+        assert!(!html.contains("member"));
+        assert!(!html.contains("data-points-unit"));
     }
 
     fn skin() -> Skin {
@@ -904,6 +1001,7 @@ mod tests {
             data: None,
             skin: &skin,
             store: "bank",
+            points: None,
         };
         let html = document(
             &layout,

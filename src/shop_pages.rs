@@ -127,6 +127,10 @@ pub async fn serve(req: PageRequest<'_>, warnings: &mut Warnings) -> ApiResponse
         .filter(|c| req.shop.sells_in(*c))
         .map(|c| c.as_str().to_string())
         .collect();
+    // The store's configuration (the copy carts read): whether it runs a
+    // points programme, and what it calls its points.
+    let profile = store.store(&req.shop.id, req.now_ms, warnings).await;
+    let points = profile.config.points.as_ref();
     let source = Source {
         store: &store,
         skin: &req.shop.skin,
@@ -146,21 +150,14 @@ pub async fn serve(req: PageRequest<'_>, warnings: &mut Warnings) -> ApiResponse
         query: "",
         canonical: None,
         data: None,
+        points: points.map(|p| p.unit.as_str()),
     };
     let rendered = match req.page {
         Page::Home | Page::Skin => home(&source, warnings).await,
         Page::Listing => listing(&source, &req.pairs, warnings).await,
         Page::Product { slug } => {
-            let profile = store.store(&req.shop.id, req.now_ms, warnings).await;
             product_response(
-                req.env,
-                &store,
-                &catalog,
-                &selected,
-                slug,
-                currency,
-                profile.config.points.as_ref(),
-                warnings,
+                req.env, &store, &catalog, &selected, slug, currency, points, warnings,
             )
             .await
         }
@@ -175,7 +172,7 @@ pub async fn serve(req: PageRequest<'_>, warnings: &mut Warnings) -> ApiResponse
                     shop_html::url_component(p["slug"].as_str().unwrap_or(slug))
                 )),
                 query: String::new(),
-                main: shop_html::product(&p),
+                main: shop_html::product(&p, points.map(|p| p.unit.as_str())),
                 data: Some(p),
             }
         }),
@@ -256,6 +253,7 @@ fn bare_layout<'a>(currency: &'a str, skin: &'a Skin, store: &'a str) -> Layout<
         query: "",
         canonical: None,
         data: None,
+        points: None,
     }
 }
 

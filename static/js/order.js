@@ -1,7 +1,7 @@
 // The order confirmation and status page: GET /v1/orders/{id} with the
 // order's token (from this browser's storage, or the status link's
 // #token=…), and cancelling while the order allows it.
-import { $, ApiError, api, h, money, report } from './shop.js';
+import { $, ApiError, api, h, money, points, report } from './shop.js';
 
 const root = $('#order');
 const id = decodeURIComponent(location.pathname.split('/').pop());
@@ -81,6 +81,7 @@ function draw(order) {
           row('Shipping', order.totals.shipping ? m(order.totals.shipping) : 'Free'),
           row(order.prices_include_tax ? 'Tax (included)' : 'Tax', m(order.totals.tax_total)),
           row('Total paid', m(order.totals.grand_total), 'grand'),
+          pointsRows(order, m),
         ),
       ),
       h(
@@ -109,6 +110,19 @@ function draw(order) {
       ),
     ),
   );
+}
+
+/** A member's order: what the points paid, what the card paid, what it earned. */
+function pointsRows(order, m) {
+  const p = order.points;
+  if (!p) return null;
+  const row = (label, value, id) => [h('dt', { text: label }), h('dd', { id, text: value })];
+  const card = order.totals.grand_total - p.value;
+  return [
+    p.spent > 0 ? row(`Paid with ${p.unit}`, `${points(p.spent, p.unit)} (${m(p.value)})`, 'order-points-spent') : null,
+    p.spent > 0 && card > 0 ? row('Paid by card', m(card), 'order-card-paid') : null,
+    p.earned > 0 ? row(`${p.unit.charAt(0).toUpperCase()}${p.unit.slice(1)} earned`, points(p.earned, p.unit), 'order-points-earned') : null,
+  ];
 }
 
 async function cancel() {

@@ -1,6 +1,7 @@
-// The product page: variant picker, exact live availability from
+// The product page: variant picker (its price, and in points where the
+// store has a programme), exact live availability from
 // GET /v1/inventory/{sku}, and adding to the cart.
-import { $, $$, ApiError, api, cartCall, ensureCart, forgetCart, money, pageData, report } from './shop.js';
+import { $, $$, ApiError, api, cartCall, ensureCart, forgetCart, money, pageData, points, report } from './shop.js';
 
 const product = pageData();
 const form = $('#add-form');
@@ -23,6 +24,12 @@ function draw() {
   const v = chosen();
   const n = live.get(v.sku);
   $('#price').textContent = v.price ? money(v.price) : 'Not sold in this currency';
+  // Only in a store with a points programme paying in this currency.
+  const inPoints = $('#price-points');
+  if (inPoints) {
+    inPoints.hidden = v.price_points == null;
+    inPoints.textContent = v.price_points == null ? '' : `or ${points(v.price_points)}`;
+  }
   $('#availability').textContent = availabilityText(n);
   for (const input of $$('input[name=sku]', form)) {
     const label = input.closest('label').querySelector('.avail');

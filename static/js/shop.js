@@ -1,6 +1,7 @@
 // What every page of the demo shop shares: calling the public /v1 API
 // (exactly as a third-party frontend would), money formatting, the
-// shopper's currency and cart, the header badge and notices.
+// shopper's currency and cart, the header badge and notices, and in a store
+// with a points programme the signed-in member and their points.
 
 export const $ = (selector, root = document) => root.querySelector(selector);
 export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
@@ -54,13 +55,15 @@ export class NetworkError extends Error {
 
 /**
  * Calls the API. Resolves to `{status, body, headers}` for 2xx; throws
- * ApiError (a problem) or NetworkError (no answer).
+ * ApiError (a problem) or NetworkError (no answer). `member`: a member
+ * token, sent as `Member-Token`.
  */
-export async function api(method, path, { body, token, key, signal } = {}) {
+export async function api(method, path, { body, token, key, member, signal } = {}) {
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
   if (key) headers['Idempotency-Key'] = key;
+  if (member) headers['Member-Token'] = member;
   let r;
   try {
     r = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal });
@@ -234,6 +237,75 @@ export async function switchCurrency(code) {
   }
   saveCart(next);
   return left;
+}
+
+// ---- points --------------------------------------------------------------
+
+/** What the store calls its points when it runs a programme (the edge says so), else null. */
+export const pointsUnit = () => document.body.dataset.pointsUnit || null;
+
+const counts = new Intl.NumberFormat('en-US');
+/** `2000` as `2,000`. */
+export const count = (n) => counts.format(n);
+/** `2000` as `2,000 points` (the same text the edge renders). */
+export const points = (n, unit = pointsUnit()) => `${count(n)} ${unit}`;
+
+const MEMBER_KEY = 'edgecart.member';
+
+/**
+ * The member signed in in this tab, `{member, token, expires_at}` (the
+ * dev-token answer), or null. Kept in sessionStorage: the tab only.
+ */
+export function memberSession() {
+  let session = null;
+  try {
+    session = JSON.parse(sessionStorage.getItem(MEMBER_KEY));
+  } catch {
+    // ignored: signed out
+  }
+  if (session?.token && Date.parse(session.expires_at) > Date.now()) return session;
+  if (session) sessionStorage.removeItem(MEMBER_KEY);
+  return null;
+}
+
+let account = null; // this page's read of GET /v1/points (a promise)
+
+/** Signs the member in for this tab; pages redraw on `edgecart:member`. */
+export function saveMember(session) {
+  sessionStorage.setItem(MEMBER_KEY, JSON.stringify(session));
+  account = null;
+  document.dispatchEvent(new CustomEvent('edgecart:member'));
+}
+
+export function forgetMember() {
+  sessionStorage.removeItem(MEMBER_KEY);
+  account = null;
+  document.dispatchEvent(new CustomEvent('edgecart:member'));
+}
+
+/**
+ * The signed-in member's points (`GET /v1/points`: balance and the latest
+ * history row), read once per page unless `fresh`; null when nobody is
+ * signed in. A token the store refuses (expired, or signed for another
+ * store) signs the member out.
+ */
+export function memberPoints({ fresh = false } = {}) {
+  const session = memberSession();
+  if (!session) return Promise.resolve(null);
+  if (!account || fresh) {
+    const read = api('GET', '/v1/points?limit=1', { member: session.token })
+      .then((r) => r.body)
+      .catch((e) => {
+        if (account === read) account = null;
+        if (e instanceof ApiError && e.status === 401) {
+          forgetMember();
+          return null;
+        }
+        throw e;
+      });
+    account = read;
+  }
+  return account;
 }
 
 // ---- product cards -----------------------------------------------------

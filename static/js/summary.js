@@ -1,6 +1,6 @@
 // The cart summary the cart and checkout pages share: where it ships, the
 // totals the server computed, and how long the cart's holds last.
-import { ApiError, h, loadCart, money } from './shop.js';
+import { ApiError, h, loadCart, money, points } from './shop.js';
 
 export const COUNTRIES = [
   ['US', 'United States'],
@@ -87,6 +87,8 @@ export function totals(cart, { onDestination } = {}) {
     row(cart.shipping_method ? 'Shipping' : 'Shipping (choose a method)', cart.shipping_method ? (cart.shipping.amount === 0 ? 'Free' : money(cart.shipping)) : '—'),
     row(cart.prices_include_tax ? 'Tax (included)' : 'Tax', money(cart.tax_total)),
     row('Total', money(cart.grand_total), 'grand'),
+    // A store whose points pay in this currency: the total in points.
+    cart.points ? row('Or in points', points(cart.points.grand_total, cart.points.unit), 'in-points') : null,
   );
   if (!onDestination) return list;
   const dest = destination();

@@ -55,3 +55,29 @@ export async function screenshot(page, name) {
   fs.mkdirSync(SCREENSHOTS, { recursive: true });
   await page.screenshot({ path: path.join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
+
+/**
+ * Waits until the page has had no API request in flight for 400 ms (longer
+ * than the checkout form's 150 ms debounce), bounded by 10 s.
+ */
+export async function settle(page) {
+  const open = new Set();
+  const track = (r) => r.url().includes('/v1/') && open.add(r);
+  const done = (r) => open.delete(r);
+  page.on('request', track);
+  page.on('requestfinished', done);
+  page.on('requestfailed', done);
+  try {
+    let quietSince = Date.now();
+    for (const until = Date.now() + 10_000; Date.now() < until; ) {
+      await page.waitForTimeout(50);
+      if (open.size > 0) quietSince = Date.now();
+      else if (Date.now() - quietSince >= 400) return;
+    }
+    throw new Error('the page kept calling the API for 10 s');
+  } finally {
+    page.off('request', track);
+    page.off('requestfinished', done);
+    page.off('requestfailed', done);
+  }
+}

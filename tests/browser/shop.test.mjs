@@ -5,7 +5,7 @@
 // JavaScript, no console errors. Screenshots go to artifacts/screenshots/.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DESKTOP, PHONE, launch, screenshot, shopper } from './browser.mjs';
+import { DESKTOP, PHONE, launch, screenshot, settle, shopper } from './browser.mjs';
 
 const BASE = process.env.EDGECART_URL;
 const ADMIN = process.env.EDGECART_ADMIN_TOKEN;
@@ -81,32 +81,6 @@ async function addToCart(page, product, quantity = 1) {
   await page.fill('#qty', String(quantity));
   await page.click('#add');
   await page.locator('#add-status', { hasText: 'Added to your cart' }).waitFor();
-}
-
-/**
- * Waits until the page has had no API request in flight for 400 ms (longer
- * than the checkout form's 150 ms debounce), bounded by 10 s.
- */
-async function settle(page) {
-  const open = new Set();
-  const track = (r) => r.url().includes('/v1/') && open.add(r);
-  const done = (r) => open.delete(r);
-  page.on('request', track);
-  page.on('requestfinished', done);
-  page.on('requestfailed', done);
-  try {
-    let quietSince = Date.now();
-    for (const until = Date.now() + 10_000; Date.now() < until; ) {
-      await page.waitForTimeout(50);
-      if (open.size > 0) quietSince = Date.now();
-      else if (Date.now() - quietSince >= 400) return;
-    }
-    throw new Error('the page kept calling the API for 10 s');
-  } finally {
-    page.off('request', track);
-    page.off('requestfinished', done);
-    page.off('requestfailed', done);
-  }
 }
 
 /** Fills the checkout form (US, New York) with `card`. */
