@@ -363,7 +363,15 @@ pub async fn checkout(
     if input.payment.method != "card" && member.is_none() {
         return Err(member_required());
     }
-    let fingerprint = idempotency::fingerprint(&[b"POST", id.as_bytes(), body.as_bytes()]);
+    // The member is part of the request: the same key and body with
+    // another member (or none) is another request (422), never a replay.
+    // (Without a member, the fingerprint is what it was before members.)
+    let fingerprint = match &member {
+        None => idempotency::fingerprint(&[b"POST", id.as_bytes(), body.as_bytes()]),
+        Some(m) => {
+            idempotency::fingerprint(&[b"POST", id.as_bytes(), body.as_bytes(), m.as_bytes()])
+        }
+    };
     let attempt = crate::app::random_id()?;
     let begin = cart::CheckoutBegin {
         token,

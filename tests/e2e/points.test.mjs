@@ -253,9 +253,17 @@ describe('points: checkout', () => {
     assert.equal(b.available, 100_000 - 1000 - c2.total.amount + o1.points.earned);
     // Card only, signed in: earns on the whole goods.
     const c3 = await cartAt(NOW_STORE, sku);
-    const byCard = await checkout(c3, { method: 'card', token: 'pm_card_visa' }, m.token);
+    const k3 = newKey('card');
+    const byCard = await checkout(c3, { method: 'card', token: 'pm_card_visa' }, m.token, k3);
     assert.equal(byCard.status, 201, byCard.text);
     assert.equal(byCard.json.order.points.earned, Math.floor((goods * 10) / 100));
+    // The member is part of the request: the same key and body without the
+    // member, or with another, is not a replay of it.
+    assertProblem(await checkout(c3, { method: 'card', token: 'pm_card_visa' }, undefined, k3), 422, 'idempotency_mismatch');
+    assertProblem(await checkout(c3, { method: 'card', token: 'pm_card_visa' }, memberToken(NOW_STORE, 'someone-else'), k3), 422, 'idempotency_mismatch');
+    const replay = await checkout(c3, { method: 'card', token: 'pm_card_visa' }, m.token, k3);
+    assert.equal(replay.status, 201);
+    assert.equal(replay.text, byCard.text);
     // Not enough points: 409 with the balance, nothing held or charged.
     const poor = await member(NOW_STORE, 50);
     const c4 = await cartAt(NOW_STORE, sku);
