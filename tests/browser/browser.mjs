@@ -81,3 +81,19 @@ export async function settle(page) {
     page.off('requestfailed', done);
   }
 }
+
+/**
+ * Opens the checkout page at `base` and fills the shopper's email and a US
+ * (New York) shipping address; the payment fields are the caller's.
+ */
+export async function fillAddress(page, base, email) {
+  await page.goto(`${base}/checkout`);
+  await page.locator('#pay', { hasText: /^Pay / }).waitFor();
+  await page.fill('#email', email);
+  await page.fill('#name', 'Ada Lovelace');
+  await page.fill('#line1', '1 Main St');
+  await page.fill('#city', 'New York');
+  await page.fill('#region', 'NY');
+  await page.fill('#postal_code', '10001');
+  await page.selectOption('#country', 'US');
+}

@@ -9,7 +9,7 @@
 // artifacts/screenshots/points-*.png.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { PHONE, launch, screenshot, settle, shopper } from './browser.mjs';
+import { PHONE, fillAddress, launch, screenshot, settle, shopper } from './browser.mjs';
 
 const BASE = process.env.EDGECART_URL;
 const ADMIN = process.env.EDGECART_ADMIN_TOKEN;
@@ -92,15 +92,7 @@ async function addToCart(page, base, quantity = 1) {
 
 /** Fills the checkout form at `base` (US, New York); the summary settled. */
 async function fillCheckout(page, base, email) {
-  await page.goto(`${base}/checkout`);
-  await page.locator('#pay', { hasText: /^Pay / }).waitFor();
-  await page.fill('#email', email);
-  await page.fill('#name', 'Ada Lovelace');
-  await page.fill('#line1', '1 Main St');
-  await page.fill('#city', 'New York');
-  await page.fill('#region', 'NY');
-  await page.fill('#postal_code', '10001');
-  await page.selectOption('#country', 'US');
+  await fillAddress(page, base, email);
   await page.locator('#postal_code').blur();
   await settle(page);
   await page.waitForFunction(() => !document.querySelector('#pay').disabled);

@@ -5,7 +5,7 @@
 // JavaScript, no console errors. Screenshots go to artifacts/screenshots/.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { DESKTOP, PHONE, launch, screenshot, settle, shopper } from './browser.mjs';
+import { DESKTOP, PHONE, fillAddress, launch, screenshot, settle, shopper } from './browser.mjs';
 
 const BASE = process.env.EDGECART_URL;
 const ADMIN = process.env.EDGECART_ADMIN_TOKEN;
@@ -85,15 +85,7 @@ async function addToCart(page, product, quantity = 1) {
 
 /** Fills the checkout form (US, New York) with `card`. */
 async function fillCheckout(page, email, card = '4242 4242 4242 4242') {
-  await page.goto(`${BASE}/checkout`);
-  await page.locator('#pay', { hasText: /Pay \$/ }).waitFor();
-  await page.fill('#email', email);
-  await page.fill('#name', 'Ada Lovelace');
-  await page.fill('#line1', '1 Main St');
-  await page.fill('#city', 'New York');
-  await page.fill('#region', 'NY');
-  await page.fill('#postal_code', '10001');
-  await page.selectOption('#country', 'US');
+  await fillAddress(page, BASE, email);
   await page.fill('#card', card);
   // The summary is re-read for the region and country (debounced): wait
   // until those reads are done and the button shows their total.

@@ -632,6 +632,11 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     socket.on('close', () => sockets.delete(socket));
   });
   server.on('clientError', (err, socket) => socket.destroy());
+  // Idle keep-alive connections stay open as long as Stripe's do: Node's
+  // default (5 s) closes one just as the Worker reuses it after a pause
+  // ("Network connection lost"), a race a real Stripe does not have.
+  server.keepAliveTimeout = 120_000;
+  server.headersTimeout = 125_000;
 
   await new Promise((resolve, reject) => {
     server.once('error', reject);
