@@ -4,7 +4,7 @@
 // Only Node built-ins are imported here: this runs before `npm install`.
 
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -243,6 +243,16 @@ export async function prepareCheckoutCarts(base, adminToken, count, keyPrefix = 
     carts.push(...(await Promise.all(Array.from({ length: Math.min(25, count - i) }, (_, j) => make(i + j)))));
   }
   return { skus: skus.length, carts };
+}
+
+/**
+ * A JWT signed HS256 with `secret`: how an operator's site signs its
+ * members' tokens (`claims`: `sub` the member, `aud` the store, `exp`).
+ */
+export function hs256(secret, claims, header = { alg: 'HS256', typ: 'JWT' }) {
+  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
+  const data = `${b64(header)}.${b64(claims)}`;
+  return `${data}.${createHmac('sha256', secret).update(data).digest('base64url')}`;
 }
 
 /** A random admin token secret. */

@@ -170,7 +170,7 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
     response.header("Server-Timing", timing);
 
     log(&LogLine {
-        ts: iso_time(started),
+        ts: crate::http::rfc3339_ms(started as i64).unwrap_or_default(),
         level: if response.status >= 500 {
             "error"
         } else {
@@ -490,15 +490,7 @@ async fn dispatch(
             // Grants and adjustments read the programme as the store
             // object has it now; reads and sign-in, from the KV copy.
             let store_config = match request.handler {
-                H::GrantPoints | H::AdjustPoints => {
-                    crate::objects::ask(
-                        env,
-                        &shop,
-                        edgecart_durable_objects::protocol::store::Get { customer: None },
-                    )
-                    .await?
-                    .config
-                }
+                H::GrantPoints | H::AdjustPoints => store_api::state(env, &shop).await?.config,
                 _ => CatalogStore::from_env(env, &config)?
                     .store(&shop, now_ms, &mut trace.warnings)
                     .await
@@ -832,12 +824,6 @@ fn hex(bytes: &[u8]) -> String {
 /// has no such fallback.
 fn fresh_request_id() -> String {
     random_id().unwrap_or_else(|_| hex(&Date::now().as_millis().to_be_bytes()))
-}
-
-fn iso_time(ms: u64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms as i64)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
 }
 
 /// Liveness report.

@@ -808,10 +808,7 @@ pub async fn render(
         tax_total: quote.tax_total,
         grand_total: quote.grand_total,
         all_priced: totals.all_priced,
-        holds_expire_at: cart.holds_expire_at_ms.and_then(|ms| {
-            chrono::DateTime::from_timestamp_millis(ms)
-                .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        }),
+        holds_expire_at: cart.holds_expire_at_ms.and_then(crate::http::rfc3339_ms),
         points: pricing.store.config.points.as_ref().and_then(|p| {
             Some(CartPoints {
                 unit: &p.unit,

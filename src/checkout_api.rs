@@ -679,9 +679,7 @@ pub async fn list_orders(
             .iter()
             .map(|o| OrderListItem {
                 summary: o,
-                created_at: chrono::DateTime::from_timestamp_millis(o.created_at_ms)
-                    .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-                    .unwrap_or_default(),
+                created_at: crate::http::rfc3339_ms(o.created_at_ms).unwrap_or_default(),
             })
             .collect(),
         next_cursor,

@@ -271,6 +271,13 @@ impl ApiResponse {
     }
 }
 
+/// An instant (milliseconds since the Unix epoch) as the API writes times:
+/// RFC 3339, UTC, with milliseconds (`None` for one out of range).
+pub fn rfc3339_ms(ms: i64) -> Option<String> {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
 /// Does an `If-None-Match` header value match this strong `etag`? Uses the
 /// weak comparison RFC 9110 prescribes for `If-None-Match`.
 pub fn etag_matches(if_none_match: &str, etag: &str) -> bool {

@@ -11,7 +11,7 @@
 use crate::admin_api::{json_body, page_params, parse_body};
 use crate::app::ApiRequest;
 use crate::config::Config;
-use crate::http::{ApiError, ApiResponse, Result};
+use crate::http::{rfc3339_ms, ApiError, ApiResponse, Result};
 use crate::members::{keys_for, sign_hs256, verify, TokenRefusal};
 use crate::objects::{ask, Refused};
 use crate::routes::{Caller, Handler as H};
@@ -275,10 +275,9 @@ pub struct DevToken {
     expires_at: String,
 }
 
+/// An instant as the API writes it.
 fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
+    rfc3339_ms(ms).unwrap_or_default()
 }
 
 /// 404 `no_points_programme`: the store has no points programme.

@@ -96,8 +96,7 @@ pub struct PromotionDeleted<'a> {
 }
 
 fn rfc3339(ms: Option<i64>) -> Option<String> {
-    ms.and_then(chrono::DateTime::from_timestamp_millis)
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    ms.and_then(crate::http::rfc3339_ms)
 }
 
 fn view(p: &PromotionState) -> PromotionView<'_> {
@@ -109,7 +108,8 @@ fn view(p: &PromotionState) -> PromotionView<'_> {
     }
 }
 
-async fn state(env: &Env, store: &str) -> Result<StoreState> {
+/// The store's configuration and promotions as its object holds them now.
+pub async fn state(env: &Env, store: &str) -> Result<StoreState> {
     ask(env, store, store::Get { customer: None }).await
 }
 

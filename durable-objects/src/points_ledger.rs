@@ -203,7 +203,7 @@ impl Book {
             .transpose()
     }
 
-    /// Delivers the audit entries owed to stores' trails; what fails stays
+    /// Delivers the audit entries owed to the store's trail; what fails stays
     /// owed, with the alarm set to retry.
     async fn deliver(&self) -> Result<(), String> {
         let sql = Tables::opened(&self.storage);
@@ -215,39 +215,28 @@ impl Book {
         if owed.is_empty() {
             return Ok(());
         }
-        let mut by_store: Vec<(String, Vec<PendingEntry>)> = Vec::new();
-        for row in owed {
-            let entry: PendingEntry =
-                serde_json::from_str(&row.json).map_err(|e| format!("stored audit entry: {e}"))?;
-            match by_store.iter_mut().find(|(s, _)| *s == row.store) {
-                Some((_, entries)) => entries.push(entry),
-                None => by_store.push((row.store, vec![entry])),
-            }
+        // One ledger is one store's (its name says so): every entry owed
+        // goes to that store's trail, in one delivery.
+        let store_id = owed[0].store.clone();
+        let entries = owed
+            .iter()
+            .map(|row| serde_json::from_str::<PendingEntry>(&row.json))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| format!("stored audit entry: {e}"))?;
+        let keys: Vec<String> = entries.iter().map(|e| e.key.clone()).collect();
+        if let Err(e) = send(&self.env, &store_id, store::RecordAudit { entries }).await {
+            let now = now_ms();
+            arm_by(&self.storage, now + RETRY_MS, now).await?;
+            return Err(format!("audit entries for {store_id}: {e}"));
         }
-        let mut failed = None;
-        for (store_id, entries) in by_store {
-            let keys: Vec<String> = entries.iter().map(|e| e.key.clone()).collect();
-            match send(&self.env, &store_id, store::RecordAudit { entries }).await {
-                Ok(_) => {
-                    for key in keys {
-                        sql.exec(
-                            "dropping a delivered audit entry",
-                            "DELETE FROM owed WHERE key = ?",
-                            vec![key.into()],
-                        )?;
-                    }
-                }
-                Err(e) => failed = Some(format!("audit entries for {store_id}: {e}")),
-            }
+        for key in keys {
+            sql.exec(
+                "dropping a delivered audit entry",
+                "DELETE FROM owed WHERE key = ?",
+                vec![key.into()],
+            )?;
         }
-        match failed {
-            None => Ok(()),
-            Some(e) => {
-                let now = now_ms();
-                arm_by(&self.storage, now + RETRY_MS, now).await?;
-                Err(e)
-            }
-        }
+        Ok(())
     }
 
     async fn handle(&self, command: PointsCommand) -> crate::object::Encoded {

@@ -13,11 +13,12 @@
 // worker (scripts/serve-direct.mjs). Needs a built Worker (`node
 // scripts/build.mjs`), not EDGECART_URL.
 import assert from 'node:assert/strict';
-import { createHmac, randomBytes, randomInt } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
+import { hs256 } from '../../scripts/lib.mjs';
 import { serve, stop, workerdOf } from './workers.mjs';
 import { startFakeStripe } from '../fakes/stripe.mjs';
 
@@ -131,9 +132,7 @@ const member = (m) => `crash-member-${m}`;
 
 /** An HS256 member token of `member` at the default store, as an operator's site signs it. */
 function memberToken(id) {
-  const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
-  const data = `${b64({ alg: 'HS256', typ: 'JWT' })}.${b64({ sub: id, aud: 'default', exp: Math.floor(Date.now() / 1000) + 3600 })}`;
-  return `${data}.${createHmac('sha256', MEMBER_SECRET).update(data).digest('base64url')}`;
+  return hs256(MEMBER_SECRET, { sub: id, aud: 'default', exp: Math.floor(Date.now() / 1000) + 3600 });
 }
 
 /** A cart with 1–3 lines of distinct SKUs, its total and its fixed checkout request. */

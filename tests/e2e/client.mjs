@@ -68,10 +68,10 @@ export const api = {
 
 /**
  * A request with a JSON body (`type` overrides its media type), the bearer
- * `token` and an `Idempotency-Key` when given.
+ * `token` and an `Idempotency-Key` when given, and any other `headers`.
  */
-export function sendJson(method, path, body, { token, key, type = 'application/json' } = {}) {
-  const headers = {};
+export function sendJson(method, path, body, { token, key, type = 'application/json', headers: extra = {} } = {}) {
+  const headers = { ...extra };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (key) headers['Idempotency-Key'] = key;
   if (body !== undefined) headers['Content-Type'] = type;

@@ -3,19 +3,16 @@
 // store's secret, ES256 with a key of its own), and the points routes.
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
-import { api, sendJson } from './client.mjs';
+import { hs256 } from '../../scripts/lib.mjs';
+import { sendJson } from './client.mjs';
 
 export const OPERATOR = process.env.EDGECART_ADMIN_TOKEN;
 /** Store id → its HS256 member secret (MEMBER_TOKEN_SECRETS of the worker). */
 export const MEMBER_SECRETS = JSON.parse(process.env.EDGECART_MEMBER_SECRETS ?? '{}');
 
-const b64 = (v) => Buffer.from(typeof v === 'string' ? v : JSON.stringify(v)).toString('base64url');
+export { hs256 };
 
-/** A JWT signed HS256 with `secret`. */
-export function hs256(secret, claims, header = { alg: 'HS256', typ: 'JWT' }) {
-  const data = `${b64(header)}.${b64(claims)}`;
-  return `${data}.${crypto.createHmac('sha256', secret).update(data).digest('base64url')}`;
-}
+const b64 = (v) => Buffer.from(JSON.stringify(v)).toString('base64url');
 
 /** A JWT signed ES256 with a P-256 private key. */
 export function es256(privateKey, claims) {
@@ -62,34 +59,21 @@ export async function pointsStore(store, programme, payment = { provider: 'test'
   await new Promise((r) => setTimeout(r, 1200));
 }
 
-/** A request with `headers` and a JSON body. */
-export function request(method, path, { body, headers = {} } = {}) {
-  const h = { ...headers };
-  if (body !== undefined) h['Content-Type'] = 'application/json';
-  return api.request(method, path, { headers: h, body: body === undefined ? undefined : JSON.stringify(body) });
-}
-
 /** `GET /v1/points` of the member `token` signs in, at `store`. */
 export const points = (store, token, query = '') =>
-  request('GET', at(store, `/v1/points${query}`), { headers: token === undefined ? {} : { 'Member-Token': token } });
+  sendJson('GET', at(store, `/v1/points${query}`), undefined, { headers: token === undefined ? {} : { 'Member-Token': token } });
 
 /** An admin's grant to `member` at `store`. */
 export const grant = (store, member, body, key = newKey('g'), token = OPERATOR) =>
-  request('POST', at(store, `/admin/v1/members/${member}/points/grants`), {
-    body,
-    headers: { Authorization: `Bearer ${token}`, 'Idempotency-Key': key },
-  });
+  sendJson('POST', at(store, `/admin/v1/members/${member}/points/grants`), body, { token, key });
 
 /** An admin's adjustment of `member`'s points at `store`. */
 export const adjust = (store, member, body, key = newKey('a'), token = OPERATOR) =>
-  request('POST', at(store, `/admin/v1/members/${member}/points/adjustments`), {
-    body,
-    headers: { Authorization: `Bearer ${token}`, 'Idempotency-Key': key },
-  });
+  sendJson('POST', at(store, `/admin/v1/members/${member}/points/adjustments`), body, { token, key });
 
 /** The admin's view of `member` at `store` (one page). */
 export const lookup = (store, member, query = '', token = OPERATOR) =>
-  request('GET', at(store, `/admin/v1/members/${member}/points${query}`), { headers: { Authorization: `Bearer ${token}` } });
+  sendJson('GET', at(store, `/admin/v1/members/${member}/points${query}`), undefined, { token });
 
 /** Every history row of `member` at `store`, newest first, through the admin lookup. */
 export async function history(store, member) {
@@ -132,9 +116,8 @@ export const checkoutBody = (c, payment) => ({
 
 /** Checks cart `c` out, paying as `payment` says, as the member `memberTok` signs in (if any). */
 export function checkout(c, payment, memberTok, key = newKey('c')) {
-  const headers = { Authorization: `Bearer ${c.token}`, 'Idempotency-Key': key };
-  if (memberTok) headers['Member-Token'] = memberTok;
-  return request('POST', at(c.store, `/v1/carts/${c.id}/checkout`), { body: checkoutBody(c, payment), headers });
+  const headers = memberTok ? { 'Member-Token': memberTok } : {};
+  return sendJson('POST', at(c.store, `/v1/carts/${c.id}/checkout`), checkoutBody(c, payment), { token: c.token, key, headers });
 }
 
 /** The admin's refund of order `id` at `store`. */

@@ -27,7 +27,6 @@ import {
   points,
   pointsStore,
   refund,
-  request,
 } from './points.mjs';
 
 const SECRET = process.env.EDGECART_STRIPE_SECRET_KEY;
@@ -131,7 +130,7 @@ describe('points: members and tokens', () => {
     assert.equal((await balanceOf(NOW_STORE, m)).held, 0);
     // A store that cannot verify the token (no secret, no key) does not
     // say whether it runs a programme.
-    const none = await request('GET', '/v1/points', { headers: { 'Member-Token': m.token } });
+    const none = await sendJson('GET', '/v1/points', undefined, { headers: { 'Member-Token': m.token } });
     assertProblem(none, 401, 'invalid_member_token');
   });
 
@@ -164,10 +163,7 @@ describe('points: admin grants and adjustments', () => {
     assertProblem(await grant(NOW_STORE, m, { points: 5 }), 400, 'missing_field');
     assertProblem(await grant(NOW_STORE, m, { points: 5, reason: 'x', expires_at: '2001-01-01T00:00:00Z' }), 422, 'validation_failed');
     assertProblem(await grant(NOW_STORE, m, { points: 5, reason: 'x', expires_at: 'soon' }), 400, 'invalid_time');
-    const keyless = await request('POST', at(NOW_STORE, `/admin/v1/members/${m}/points/grants`), {
-      body: { points: 5, reason: 'x' },
-      headers: { Authorization: `Bearer ${OPERATOR}` },
-    });
+    const keyless = await sendJson('POST', at(NOW_STORE, `/admin/v1/members/${m}/points/grants`), { points: 5, reason: 'x' }, { token: OPERATOR });
     assertProblem(keyless, 400, 'idempotency_key_required');
     // Adjustments go both ways, never below zero.
     const down = await adjust(NOW_STORE, m, { points: -200, reason: 'granted twice' });
@@ -181,7 +177,7 @@ describe('points: admin grants and adjustments', () => {
     assertProblem(await grant(NOW_STORE, m, { points: 5, reason: 'x' }, newKey(), BANK_ADMIN), 403, 'forbidden');
     assertProblem(await grant(NOW_STORE, m, { points: 5, reason: 'x' }, newKey(), SHOP_ADMIN), 403, 'forbidden');
     assertProblem(await grant(NOW_STORE, 'bad%20id', { points: 5, reason: 'x' }), 404, 'member_not_found');
-    assertProblem(await request('POST', at(NOW_STORE, `/admin/v1/members/${m}/points/grants`), { body: { points: 5, reason: 'x' }, headers: { 'Idempotency-Key': 'x' } }), 401, 'unauthorized');
+    assertProblem(await sendJson('POST', at(NOW_STORE, `/admin/v1/members/${m}/points/grants`), { points: 5, reason: 'x' }, { key: 'x' }), 401, 'unauthorized');
     // The admin's lookup shows who and which key; the store's trail has both changes.
     const look = await lookup(NOW_STORE, m);
     assert.equal(look.status, 200, look.text);

@@ -395,11 +395,7 @@ pub const POINTS_PROVIDER: &str = "points";
 
 fn points_refusal(message: String) -> Refusal {
     Refusal::Invalid {
-        errors: vec![InvalidField {
-            field: "payment.points".into(),
-            code: "invalid_points".into(),
-            message,
-        }],
+        errors: vec![invalid("payment.points", "invalid_points", &message)],
     }
 }
 
