@@ -9,8 +9,11 @@ if (!BASE) throw new Error('EDGECART_URL is not set: run the e2e tests through `
 /**
  * fetch, sent again (at most twice) only when that cannot apply anything
  * twice: the server closed a reused keep-alive connection before any
- * response (the request was lost before the Worker saw it), or a read was
- * reset (local workerd resets some of 1,000 simultaneous connections).
+ * response (the request was lost before the Worker saw it), or a
+ * connection was reset (local workerd resets some of a few hundred
+ * simultaneous connections) under a read or a request carrying an
+ * `Idempotency-Key`, which the API applies at most once, as a real client
+ * would retry it.
  */
 async function fetchOnce(url, init) {
   for (let attempt = 1; ; attempt++) {
@@ -19,8 +22,9 @@ async function fetchOnce(url, init) {
     } catch (e) {
       const closed = e.cause?.code === 'UND_ERR_SOCKET' && /other side closed/.test(e.cause?.message ?? '');
       // A reset connection may have carried the request; only a read
-      // (GET/HEAD: safe and idempotent) is sent again then.
-      const safe = ['GET', 'HEAD'].includes(init.method) && e.cause?.code === 'ECONNRESET';
+      // (GET/HEAD: safe and idempotent) or a keyed request is sent again then.
+      const keyed = Object.keys(init.headers ?? {}).some((h) => h.toLowerCase() === 'idempotency-key');
+      const safe = (['GET', 'HEAD'].includes(init.method) || keyed) && e.cause?.code === 'ECONNRESET';
       if (!(closed || safe) || attempt >= 3) {
         // Name the socket-level cause (fetch's own message is only "fetch failed").
         if (e.cause) e.message = `${e.message}: ${e.cause.code ?? ''} ${e.cause.message ?? ''}`.trim();
