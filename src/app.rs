@@ -441,6 +441,13 @@ async fn dispatch(
             checkout_api::transition(env, store, id, Some(token), actor, OrderEvent::Cancel).await
         }
         H::ListOrders => checkout_api::list_orders(env, &request.store()?.id, &request.query).await,
+        H::ListCheckouts => {
+            checkout_api::list_checkouts(env, &request.store()?.id, &request.query).await
+        }
+        H::StripeWebhook => {
+            let config = config(env)?;
+            crate::webhooks::stripe(&mut request, env, &config, now_ms).await
+        }
         H::AdminGetOrder => {
             let (store, id) = (&request.store()?.id, request.path.param("id"));
             checkout_api::get_order(env, store, id, None, true).await

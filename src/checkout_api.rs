@@ -25,6 +25,7 @@ use edgecart_domain::checkout::{
 use edgecart_domain::idempotency;
 use edgecart_domain::order::parse_email;
 use edgecart_domain::order::Order;
+use edgecart_domain::payments::NextAction;
 use edgecart_domain::pricing::Quote;
 use edgecart_domain::promotion::PromotionRefusal;
 use edgecart_domain::stores::object_name;
@@ -148,6 +149,24 @@ pub struct CheckoutProblem<'a> {
     #[cfg_attr(feature = "openapi", schemars(extend("format" = "int64", "examples" = [1200])))]
     #[serde(skip_serializing_if = "Option::is_none")]
     available: Option<i64>,
+    /// The PaymentIntent's client secret: hand it to Stripe.js
+    /// (`stripe.handleNextAction({clientSecret})`) so the shopper can
+    /// authenticate, then send the checkout again with the same
+    /// `Idempotency-Key` and body. Present only on 402
+    /// `payment_action_required`.
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 300), extend("examples" = ["pi_3Nabc_secret_xyz"])))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_secret: Option<&'a str>,
+    /// What the provider asks the shopper to do. Present only on 402
+    /// `payment_action_required`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_action: Option<&'a NextAction>,
+    /// Until when the items stay held for the shopper to authenticate (RFC
+    /// 3339, UTC); after it the payment is canceled and nothing is charged.
+    /// Present only on 402 `payment_action_required`.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "date-time", "examples" = ["2026-12-07T10:06:00.000Z"])))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expires_at: Option<String>,
 }
 
 impl<'a> CheckoutProblem<'a> {
@@ -170,6 +189,9 @@ impl<'a> CheckoutProblem<'a> {
             reason: None,
             decline_code: None,
             available: None,
+            client_secret: None,
+            next_action: None,
+            expires_at: None,
         }
     }
 
@@ -292,6 +314,27 @@ fn refusal_problem(refusal: &Refusal) -> (u16, String) {
             )
         }
         .render(),
+        Refusal::PaymentActionRequired {
+            action,
+            expires_at_ms,
+        } => CheckoutProblem {
+            client_secret: Some(&action.client_secret),
+            next_action: Some(&action.next_action),
+            expires_at: crate::http::rfc3339_ms(*expires_at_ms),
+            ..CheckoutProblem::new(
+                402,
+                "payment_action_required",
+                "Authentication required",
+                "The card's issuer asks the shopper to authenticate this payment: pass client_secret to Stripe.js (stripe.handleNextAction), then send this checkout again with the same Idempotency-Key and body. The items stay held until expires_at; after it the payment is canceled and nothing is charged.".into(),
+            )
+        }
+        .render(),
+        Refusal::PaymentProcessing => problem(
+            409,
+            "payment_processing",
+            "Payment processing",
+            "The payment provider has not decided this payment yet; the items stay held. Send this checkout again with the same Idempotency-Key shortly for its outcome.",
+        ),
         Refusal::RefundedOutOfStock => problem(
             409,
             "out_of_stock",
@@ -327,6 +370,14 @@ fn response(answer: &StoredAnswer) -> ApiResponse {
     };
     let mut response = ApiResponse::new(status, kind, body.into_bytes());
     response.header("Cache-Control", "no-store");
+    if let StoredAnswer::Typed {
+        answer: Answer::Refused {
+            refusal: Refusal::PaymentProcessing,
+        },
+    } = answer
+    {
+        response.header("Retry-After", "2");
+    }
     response
 }
 
@@ -482,7 +533,7 @@ async fn plan(
     let store = store?;
     let order_id = format!("ord_{}", crate::app::random_id()?);
     let order_token = format!("{}{}", crate::app::random_id()?, crate::app::random_id()?);
-    Ok(checkout::plan(PlanInput {
+    let planned = checkout::plan(PlanInput {
         store_id: &ctx.shop.id,
         cart,
         listed: &listed,
@@ -493,7 +544,19 @@ async fn plan(
         member,
         hold_ttl_ms,
         now_ms: ctx.pricing.now_ms,
-    }))
+    });
+    // The test provider pays nothing: only a deployment that says so takes
+    // it (a passing failure, not the key's answer: the operator may fix it).
+    if let Ok(p) = &planned {
+        let test = matches!(p.payment, edgecart_domain::store::PaymentSettings::Test {});
+        if test
+            && p.card_amount() > 0
+            && !edgecart_durable_objects::payment::test_payments_enabled(ctx.env)
+        {
+            return Err(ApiError::TestPaymentsDisabled);
+        }
+    }
+    Ok(planned)
 }
 
 /// `GET /v1/orders/{id}` with the order's token, or for the admin API
@@ -515,7 +578,7 @@ pub async fn get_order(
     Ok(r)
 }
 
-fn is_order_id(id: &str) -> bool {
+pub fn is_order_id(id: &str) -> bool {
     id.strip_prefix("ord_")
         .is_some_and(|h| h.len() == 24 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
@@ -596,20 +659,7 @@ pub async fn list_orders(
     params: &crate::catalog_api::Params<'_>,
 ) -> Result<ApiResponse> {
     use edgecart_domain::order::OrderStatus;
-    let limit = match params.get("limit") {
-        None => 50,
-        Some(raw) => raw
-            .parse::<u32>()
-            .ok()
-            .filter(|n| (1..=ORDER_MAX_PAGE).contains(n) && raw.bytes().all(|b| b.is_ascii_digit()))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "limit",
-                    "invalid_limit",
-                    format!("limit must be an integer from 1 to {ORDER_MAX_PAGE}."),
-                )
-            })?,
-    };
+    let limit = crate::admin_api::page_limit(params, 50, ORDER_MAX_PAGE)?;
     let status = match params.get("status") {
         None => None,
         Some(raw) => Some(
@@ -683,6 +733,42 @@ pub async fn list_orders(
             })
             .collect(),
         next_cursor,
+    });
+    r.header("Cache-Control", "no-store");
+    Ok(r)
+}
+
+/// Query parameters of `GET /admin/v1/checkouts`.
+pub const CHECKOUT_LIST_PARAMS: &[&str] = &["state", "limit"];
+/// The most stuck checkouts one answer lists.
+const CHECKOUT_MAX_PAGE: u32 = 200;
+
+/// The answer of `GET /admin/v1/checkouts`.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct CheckoutList {
+    /// Longest waiting first.
+    items: Vec<store::StuckCheckout>,
+}
+
+/// `GET /admin/v1/checkouts?state=stuck`: the store's checkouts that
+/// cannot settle.
+pub async fn list_checkouts(
+    env: &worker::Env,
+    store: &str,
+    params: &crate::catalog_api::Params<'_>,
+) -> Result<ApiResponse> {
+    if params.get("state") != Some("stuck") {
+        return Err(ApiError::invalid(
+            "state",
+            "invalid_state",
+            "state must be stuck (the only list of checkouts there is).",
+        ));
+    }
+    let limit = crate::admin_api::page_limit(params, 50, CHECKOUT_MAX_PAGE)?;
+    let page = ask(env, store, store::StuckCheckouts { limit }).await?;
+    let mut r = ApiResponse::json(&CheckoutList {
+        items: page.checkouts,
     });
     r.header("Cache-Control", "no-store");
     Ok(r)

@@ -127,6 +127,11 @@ pub struct Config {
     /// operator's site (`DEV_MEMBER_SIGN_IN = "on"`): for `npm start`
     /// only, off unless set.
     pub dev_member_sign_in: bool,
+    /// The signing secrets of the Stripe webhook endpoint
+    /// (`STRIPE_WEBHOOK_SECRET`, a secret: comma-separated, so the old and
+    /// the new one both verify during a rotation); none: `POST
+    /// /webhooks/stripe` answers 503 `misconfigured`.
+    pub stripe_webhook_secrets: Vec<String>,
 }
 
 impl Config {
@@ -169,7 +174,15 @@ impl Config {
             Some("on") => true,
             Some(other) => return Err(format!("DEV_MEMBER_SIGN_IN={other:?} is not on or off")),
         };
+        let stripe_webhook_secrets = get("STRIPE_WEBHOOK_SECRET")
+            .unwrap_or_default()
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect();
         Ok(Config {
+            stripe_webhook_secrets,
             default_currency,
             pointer_ttl_ms,
             cart_hold_ttl_ms,

@@ -29,6 +29,7 @@ pub mod store_api;
 pub mod store_cache;
 pub mod store_prices_api;
 pub mod stores;
+pub mod webhooks;
 
 use worker::{event, Context, Env, Request, Response};
 

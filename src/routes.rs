@@ -12,7 +12,7 @@
 use crate::admin_api::{authorize, PAGE_PARAMS};
 use crate::cart_api::PRICING_PARAMS;
 use crate::catalog_api::{Params, DETAIL_PARAMS, LIST_PARAMS};
-use crate::checkout_api::ORDER_LIST_PARAMS;
+use crate::checkout_api::{CHECKOUT_LIST_PARAMS, ORDER_LIST_PARAMS};
 use crate::config::{Config, Role};
 use crate::http::{ApiError, Result};
 use std::fmt;
@@ -190,6 +190,8 @@ pub enum Handler {
     AdminGetPoints,
     GrantPoints,
     AdjustPoints,
+    ListCheckouts,
+    StripeWebhook,
 }
 
 /// One operation: a method on a path.
@@ -256,6 +258,8 @@ pub const ROUTES: &[Route] = &[
     // Operations.
     shared("/health",                              &[op(Get,    H::Health,           Public, NONE)]),
     shared("/openapi.json",                        &[op(Get,    H::OpenApi,          Public, NONE)]),
+    // The payment provider's events, verified by their signature.
+    shared("/webhooks/stripe",                     &[op(Post,   H::StripeWebhook,    Public, NONE)]),
     // The catalog and exact stock.
     route("/v1/products",                          &[op(Get,    H::ListProducts,     Public, LIST_PARAMS)]),
     route("/v1/products/{id_or_slug}",             &[op(Get,    H::GetProduct,       Public, DETAIL_PARAMS)]),
@@ -301,6 +305,8 @@ pub const ROUTES: &[Route] = &[
     route("/admin/v1/orders/{id}/fulfil",          &[op(Post,   H::FulfilOrder,      Admin,  NONE)]),
     route("/admin/v1/orders/{id}/refund",          &[op(Post,   H::RefundOrder,      Admin,  NONE)]),
     route("/admin/v1/orders/{id}/cancel",          &[op(Post,   H::AdminCancelOrder, Admin,  NONE)]),
+    // Admin: checkouts that cannot settle.
+    route("/admin/v1/checkouts",                   &[op(Get,    H::ListCheckouts,    Viewer, CHECKOUT_LIST_PARAMS)]),
     // Admin: the store and its promotions.
     route("/admin/v1/store",                       &[op(Get,    H::GetStore,         Viewer, NONE),
                                                      op(Put,    H::PutStore,         Admin,  NONE)]),

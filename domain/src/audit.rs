@@ -47,6 +47,8 @@ pub const ACTIONS: &[&str] = &[
     "order.fulfil",
     "order.refund",
     "order.cancel",
+    "order.dispute",
+    "order.provider_refund",
     "store.create",
     "store.update",
     "store_price.set",
@@ -190,6 +192,31 @@ pub fn order_moved(
     })
 }
 
+/// The entry of a dispute (chargeback) the payment provider reported for
+/// order `id`.
+pub fn order_disputed(id: &str, dispute: &crate::order::Dispute) -> Change {
+    Change {
+        action: "order.dispute",
+        target: format!("order:{id}"),
+        fields: vec!["disputes".into()],
+        before: None,
+        after: Some(json!(dispute)),
+    }
+}
+
+/// The entry of a partial refund made at the payment provider (outside
+/// Edgecart) of order `id`: `refunded` of `amount` minor units so far. (A
+/// full one moves the order to `refunded`: [`order_moved`].)
+pub fn order_refunded_at_provider(id: &str, refunded: i64, amount: i64) -> Change {
+    Change {
+        action: "order.provider_refund",
+        target: format!("order:{id}"),
+        fields: vec!["payment".into()],
+        before: None,
+        after: Some(json!({ "refunded": refunded, "amount": amount })),
+    }
+}
+
 /// The entry of an admin's grant (`grant`) or adjustment of a member's
 /// points: the points moved and why, and the member's available balance
 /// before and after.
@@ -289,9 +316,7 @@ mod tests {
     fn a_configuration_change_names_the_fields_it_changed() {
         let before = StoreConfig::default_config();
         let mut after = before.clone();
-        after.payment = PaymentSettings::Stripe {
-            base_url: "https://api.stripe.com".into(),
-        };
+        after.payment = PaymentSettings::Stripe { base_url: None };
         after.shipping_methods.push(ShippingMethod {
             id: "courier".into(),
             name: "Courier".into(),

@@ -26,6 +26,7 @@ pub mod money;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod order;
+pub mod payments;
 pub mod points;
 pub mod pricing;
 pub mod promotion;

@@ -293,14 +293,40 @@ pub struct ShippingAddress {
 #[serde(deny_unknown_fields)]
 pub struct Payment {
     /// The store's payment provider when the checkout began; `points` when
-    /// the member's points paid it all (no provider was asked).
-    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["test", "stripe", "points"])))]
+    /// the member's points paid it all, `none` when there was nothing to
+    /// pay (no provider was asked in either case).
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["test", "stripe", "points", "none"])))]
     pub provider: String,
     /// The provider's id of the payment: `test_{order id}` for the test
     /// provider, the PaymentIntent id (`pi_…`) for Stripe, `points_{order
-    /// id}` for an order the points paid in full.
+    /// id}` for an order the points paid in full, `free_{order id}` for one
+    /// with nothing to pay.
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["test_ord_3b9d2f4a6c8e0a1b2c3d4e5f"])))]
     pub reference: String,
+}
+
+/// A dispute (chargeback) of an order's payment, as the provider reported
+/// it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"id": "dp_1Nabc", "reason": "fraudulent", "status": "needs_response", "amount": 5325, "reported_at_ms": 1795266000000_i64}])))]
+#[serde(deny_unknown_fields)]
+pub struct Dispute {
+    /// The provider's id of the dispute (`dp_…`).
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 255)))]
+    pub id: String,
+    /// The provider's reason (`fraudulent`, `product_not_received`, …).
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 64), extend("examples" = ["fraudulent"])))]
+    pub reason: String,
+    /// The provider's status when reported (`needs_response`, …).
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 64), extend("examples" = ["needs_response"])))]
+    pub status: String,
+    /// The disputed amount, in minor units of the order's currency.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("format" = "int64")))]
+    pub amount: i64,
+    /// When it was reported, in milliseconds since the Unix epoch.
+    #[cfg_attr(feature = "openapi", schemars(extend("format" = "int64")))]
+    pub reported_at_ms: i64,
 }
 
 /// The points side of an order: its member, what points paid and what the
@@ -404,6 +430,10 @@ pub struct Order {
     /// `refunded`).
     #[cfg_attr(feature = "openapi", schemars(length(min = 1)))]
     pub history: Vec<StatusChange>,
+    /// Disputes (chargebacks) the payment provider reported for the
+    /// order's payment, oldest first; absent when there are none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub disputes: Vec<Dispute>,
     /// When the checkout priced the cart, in milliseconds since the Unix epoch.
     #[cfg_attr(feature = "openapi", schemars(extend("format" = "int64"), extend("examples" = [1795262400000_i64])))]
     pub created_at_ms: i64,
@@ -466,6 +496,7 @@ impl Order {
             shipping_method: details.shipping_method,
             payment: details.payment,
             points: None,
+            disputes: Vec::new(),
             status: OrderStatus::PendingPayment,
             history: vec![StatusChange {
                 at_ms: now_ms,

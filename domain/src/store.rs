@@ -22,8 +22,6 @@ pub const STORE_SCHEMA: u32 = 1;
 pub mod limits {
     /// Shipping methods per store.
     pub const SHIPPING_METHODS_MAX: usize = 20;
-    /// Length of a provider base URL.
-    pub const URL_MAX: usize = 200;
 }
 
 /// The KV key of a store's published display copy ([`StoreSnapshot`]).
@@ -141,22 +139,26 @@ impl StoreState {
 #[serde(tag = "provider", rename_all = "snake_case", deny_unknown_fields)]
 pub enum PaymentSettings {
     /// The built-in test provider: outcomes are decided by card token and no
-    /// money moves. The default of a new store.
+    /// money moves. The default of a new store; a checkout with it is
+    /// refused (503 `test_payments_disabled`) unless the operator enables
+    /// it with the Worker variable `TEST_PAYMENTS=on` (`wrangler.toml`
+    /// leaves it off).
     ///
     /// (An empty struct variant so that unknown fields are refused.)
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"provider": "test"}])))]
     Test {},
-    /// Stripe's PaymentIntents API at `base_url`. The secret key is never part
-    /// of the configuration: it is the Worker secret `STRIPE_SECRET_KEY`, set
-    /// by the operator.
-    #[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"provider": "stripe", "base_url": "https://api.stripe.com"}])))]
+    /// Stripe's PaymentIntents API at Stripe's own host. Neither the host
+    /// nor the secret key is part of the configuration: the key is the
+    /// Worker secret `STRIPE_SECRET_KEY`, set by the operator, and only the
+    /// operator may point the adapter at a test host (`STRIPE_TEST_API_BASE`).
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"provider": "stripe"}])))]
     Stripe {
-        /// Where Stripe answers, `https://api.stripe.com` in production: an
-        /// `https://` URL (or `http://127.0.0.1:PORT`, for a local fake) of at
-        /// most 200 characters, without a trailing slash, whitespace or control
-        /// characters (else 422 `invalid_url`, field `payment.base_url`).
-        #[cfg_attr(feature = "openapi", schemars(length(max = 200), extend("examples" = ["https://api.stripe.com"])))]
-        base_url: String,
+        /// Written by earlier versions (the host was configurable then):
+        /// read and ignored; refused in a new configuration (422
+        /// `not_configurable`, field `payment.base_url`).
+        #[serde(default, skip_serializing)]
+        #[cfg_attr(feature = "openapi", schemars(skip))]
+        base_url: Option<String>,
     },
 }
 
@@ -186,7 +188,7 @@ impl PaymentSettings {
 /// country, and the `test` payment provider. Secrets are never part of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"schema": 1, "tax": {"prices_include_tax": false, "rates": [{"country": "US", "region": "CA", "basis_points": 725}, {"country": "US", "region": "NY", "basis_points": 400}, {"country": "DE", "basis_points": 1900}]}, "shipping_methods": [{"id": "standard", "name": "Standard (3–5 days)", "countries": [], "rates": {"EUR": 449, "USD": 499}, "free_above": {"EUR": 4500, "USD": 5000}}, {"id": "express", "name": "Express (1–2 days)", "countries": ["US", "CA"], "rates": {"USD": 1499}}], "payment": {"provider": "stripe", "base_url": "https://api.stripe.com"}}])))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"schema": 1, "tax": {"prices_include_tax": false, "rates": [{"country": "US", "region": "CA", "basis_points": 725}, {"country": "US", "region": "NY", "basis_points": 400}, {"country": "DE", "basis_points": 1900}]}, "shipping_methods": [{"id": "standard", "name": "Standard (3–5 days)", "countries": [], "rates": {"EUR": 449, "USD": 499}, "free_above": {"EUR": 4500, "USD": 5000}}, {"id": "express", "name": "Express (1–2 days)", "countries": ["US", "CA"], "rates": {"USD": 1499}}], "payment": {"provider": "stripe"}}])))]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// Version of the configuration record's format (1). Not part of the input.
@@ -218,7 +220,7 @@ pub struct StoreConfig {
 /// `shipping_methods[i].rates` (`missing_rate`),
 /// `shipping_methods[i].rates.USD` and `shipping_methods[i].free_above.USD`
 /// (`invalid_amount`), `shipping_methods[i].free_above.USD` (`no_rate`),
-/// `payment.base_url` (`invalid_url`), and for the points programme
+/// `payment.base_url` (`not_configurable`: Stripe's host is fixed), and for the points programme
 /// `points.unit` (`invalid_unit`), `points.earn_per_unit`,
 /// `points.category_multipliers.{slug}` and `points.points_per_minor.{code}`
 /// (`invalid_rate`), `points.category_multipliers` (`too_many`),
@@ -227,7 +229,7 @@ pub struct StoreConfig {
 /// (`invalid_key`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"tax": {"prices_include_tax": false, "rates": [{"country": "US", "region": "CA", "basis_points": 725}, {"country": "US", "region": "NY", "basis_points": 400}, {"country": "DE", "basis_points": 1900}]}, "shipping_methods": [{"id": "standard", "name": "Standard (3–5 days)", "countries": [], "rates": {"EUR": 449, "USD": 499}, "free_above": {"EUR": 4500, "USD": 5000}}, {"id": "express", "name": "Express (1–2 days)", "countries": ["US", "CA"], "rates": {"USD": 1499}}], "payment": {"provider": "stripe", "base_url": "https://api.stripe.com"}}])))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"tax": {"prices_include_tax": false, "rates": [{"country": "US", "region": "CA", "basis_points": 725}, {"country": "US", "region": "NY", "basis_points": 400}, {"country": "DE", "basis_points": 1900}]}, "shipping_methods": [{"id": "standard", "name": "Standard (3–5 days)", "countries": [], "rates": {"EUR": 449, "USD": 499}, "free_above": {"EUR": 4500, "USD": 5000}}, {"id": "express", "name": "Express (1–2 days)", "countries": ["US", "CA"], "rates": {"USD": 1499}}], "payment": {"provider": "stripe"}}])))]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfigInput {
     pub tax: TaxConfig,
@@ -322,23 +324,15 @@ impl StoreConfigInput {
                 )],
             );
         }
-        if let PaymentSettings::Stripe { base_url } = &self.payment {
-            let ok = base_url.len() <= limits::URL_MAX
-                && (base_url.starts_with("https://") || base_url.starts_with("http://127.0.0.1:"))
-                && !base_url.ends_with('/')
-                && !base_url
-                    .chars()
-                    .any(|c| c.is_whitespace() || c.is_control());
-            if !ok {
-                nested(
-                    "payment.base_url".into(),
-                    vec![problem(
-                        "",
-                        "invalid_url",
-                        "base_url must be an https:// URL (or http://127.0.0.1:PORT for a local fake) without a trailing slash.",
-                    )],
-                );
-            }
+        if let PaymentSettings::Stripe { base_url: Some(_) } = &self.payment {
+            nested(
+                "payment.base_url".into(),
+                vec![problem(
+                    "",
+                    "not_configurable",
+                    "Stripe is always reached at its own host: a store cannot name another one.",
+                )],
+            );
         }
         if let Some(p) = &self.points {
             nested("points".into(), p.problems());
@@ -609,15 +603,21 @@ mod tests {
                 {"id": "standard", "name": "Standard", "rates": {"USD": 499}},
                 {"id": "standard", "name": "Again", "rates": {"USD": 1}}
             ],
-            "payment": {"provider": "stripe", "base_url": "ftp://x/"}
+            "payment": {"provider": "stripe", "base_url": "https://api.stripe.com"}
         }))
         .unwrap();
         let errors = input.clone().validate().unwrap_err();
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
         assert!(fields.contains(&"shipping_methods[1].id"), "{fields:?}");
         assert!(fields.contains(&"payment.base_url"), "{fields:?}");
+        let code = errors.iter().find(|e| e.field == "payment.base_url");
+        assert_eq!(code.map(|e| e.code), Some("not_configurable"));
         input.shipping_methods.pop();
-        input.payment = PaymentSettings::Test {};
+        input.payment = PaymentSettings::Stripe { base_url: None };
+        assert_eq!(
+            serde_json::to_value(&input.payment).unwrap(),
+            serde_json::json!({"provider": "stripe"})
+        );
         let config = input.validate().unwrap();
         assert_eq!(config.shipping_method("standard").unwrap().name, "Standard");
         assert!(StoreConfig::default_config()
@@ -634,5 +634,13 @@ mod tests {
         );
         let extra = serde_json::json!({ "provider": "test", "base_url": "https://x" });
         assert!(serde_json::from_value::<PaymentSettings>(extra).is_err());
+        // A configuration an earlier version stored with Stripe's host
+        // still reads; the host is dropped when it is written again.
+        let legacy = serde_json::json!({ "provider": "stripe", "base_url": "http://127.0.0.1:9" });
+        let read = serde_json::from_value::<PaymentSettings>(legacy).unwrap();
+        assert_eq!(
+            serde_json::to_value(&read).unwrap(),
+            serde_json::json!({ "provider": "stripe" })
+        );
     }
 }

@@ -24,11 +24,12 @@
 
 use crate::cart_object::{now_ms, Carts};
 use crate::object::{arm_by, Handled, Tables};
-use crate::payment::{self, ChargeOutcome, RefundOutcome};
+use crate::payment::{self, ChargeOutcome, ForOrder, RefundOutcome};
 use crate::protocol::cart::{self, CartRefusal, CheckoutBeginReply, CheckoutReply};
 use crate::protocol::points::{self, PointsRefusal};
 use crate::protocol::store::{self, StoreRefusal};
 use crate::protocol::{order, send};
+use edgecart_domain::checkout::saga::start;
 use edgecart_domain::checkout::{
     stock_op_id, transition, Answer, Checkout, CheckoutPlan, Effect, Outcome, Refusal, ShortLine,
     Step, StoredAnswer,
@@ -41,11 +42,20 @@ use futures_util::future::join_all;
 
 pub(crate) const CHECKOUT_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS checkouts (key TEXT PRIMARY KEY, json TEXT NOT NULL, updated_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS provider_events (id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL);
 ";
+/// How long a provider's event id is remembered: Stripe retries a webhook
+/// for up to three days.
+const EVENTS_KEPT_MS: i64 = 72 * 60 * 60 * 1000;
 /// How long an attempt holds its key before another may resume it.
 pub const LEASE_MS: i64 = 60_000;
 /// How soon the alarm carries on a checkout that waits (`RetryLater`).
 const VERIFY_RETRY_MS: i64 = 30_000;
+/// How soon once it is listed as stuck: a person is looking at it.
+const STUCK_RETRY_MS: i64 = 300_000;
+/// How long a checkout may wait for the provider before it is listed as
+/// stuck, unless the operator says otherwise (`CHECKOUT_STUCK_AFTER_MS`).
+const STUCK_AFTER_MS: i64 = 60 * 60 * 1000;
 
 /// A checkout an attempt of this object instance holds: begun (waiting for
 /// the Worker's plan) or running its saga.
@@ -221,9 +231,11 @@ impl Carts {
             Begin::InProgress | Begin::Start => {}
         }
         if let Some(other) = cart.checkout.as_deref().filter(|k| *k != key) {
-            let busy = self
-                .checkout(other)?
-                .is_some_and(|(c, _)| !self.stale(&c, now) && c.record.response().is_none());
+            // A checkout whose payment waits for the shopper (or the
+            // provider) keeps the cart, even with no attempt running.
+            let busy = self.checkout(other)?.is_some_and(|(c, _)| {
+                c.record.response().is_none() && (!self.stale(&c, now) || c.step.awaits_payment())
+            });
             if busy {
                 return Ok(Err(CartRefusal::CartBusy));
             }
@@ -246,6 +258,8 @@ impl Carts {
                     attempt: attempt.to_string(),
                     plan: None,
                     step: Step::Planned,
+                    charge_asked_ms: None,
+                    stuck_since_ms: None,
                 },
                 false,
             ),
@@ -334,22 +348,74 @@ impl Carts {
             a.running = true;
             a.checkout = c.clone();
         }
-        let reply = self.run_saga(c, durable, Outcome::Resume).await;
+        let outcome = start(&c.step, true, now_ms());
+        let reply = self.run_saga(c, durable, outcome).await;
         self.end_attempt(key, attempt)?;
-        reply.map(Ok)
+        // Taken over by a later attempt with the key: that one answers.
+        Ok(reply?.ok_or(CartRefusal::KeyInProgress))
+    }
+
+    /// Whether `attempt` still runs checkout `key` (a later attempt with
+    /// the key, or the alarm, may have taken it over: compare and set).
+    fn owns(&self, key: &str, attempt: &str) -> bool {
+        self.attempts
+            .borrow()
+            .get(key)
+            .is_some_and(|a| a.checkout.attempt == attempt)
+    }
+
+    /// Takes stored checkout `c` over for a run of this object's own (the
+    /// alarm's, or a provider's webhook's): `None` when an attempt of this
+    /// instance holds it (it carries it on itself).
+    fn take_over(&self, mut c: Checkout) -> Option<Checkout> {
+        let mut attempts = self.attempts.borrow_mut();
+        if attempts.contains_key(&c.record.key) {
+            return None;
+        }
+        let n = self.runs.get() + 1;
+        self.runs.set(n);
+        c.attempt = format!("object-{}-{n}", now_ms());
+        attempts.insert(
+            c.record.key.clone(),
+            Attempt {
+                checkout: c.clone(),
+                durable: true,
+                running: true,
+            },
+        );
+        Some(c)
+    }
+
+    /// Runs stored checkout `c` for the object itself (the alarm, or a
+    /// provider's webhook), from its recovery point.
+    async fn carry_on(&self, c: Checkout, now: i64) -> Result<(), String> {
+        let Some(c) = self.take_over(c) else {
+            return Ok(());
+        };
+        let (key, attempt) = (c.record.key.clone(), c.attempt.clone());
+        let outcome = start(&c.step, false, now);
+        let result = self.run_saga(c, true, outcome).await;
+        self.end_attempt(&key, &attempt)?;
+        result.map(|_| ())
     }
 
     /// Interprets the saga from `c.step` on `outcome` until it ends:
     /// performs each effect [`transition`] asks for and reports what it
     /// came to. `durable`: whether `c` is stored.
+    ///
+    /// Only the attempt that holds the checkout acts: one taken over (by a
+    /// later attempt with the key, once its lease ran out) stops before its
+    /// next effect and answers `None`; its outcomes are the other's to
+    /// learn again (every effect is idempotent).
     async fn run_saga(
         &self,
         mut c: Checkout,
         mut durable: bool,
         mut outcome: Outcome,
-    ) -> Result<CheckoutReply, String> {
+    ) -> Result<Option<CheckoutReply>, String> {
         let plan = c.plan.clone().ok_or("checkout without a plan")?;
         let key = c.record.key.clone();
+        let me = c.attempt.clone();
         // The cart's row changed in memory, to be written before the end.
         let mut cart_changed = false;
         loop {
@@ -357,12 +423,28 @@ impl Carts {
             c.step = step;
             let mut reported = None;
             for effect in effects {
+                if !self.owns(&key, &me) {
+                    worker::console_log!(
+                        "checkout {}: taken over by a later attempt; this one stops",
+                        plan.order.id
+                    );
+                    if cart_changed {
+                        self.write_cart()?;
+                    }
+                    return Ok(None);
+                }
                 match effect {
                     Effect::HoldLines => reported = Some(self.hold_lines(&plan).await),
                     Effect::RedeemCoupons => reported = Some(self.redeem(&plan).await),
                     Effect::HoldPoints => reported = Some(self.hold_points(&plan).await),
                     Effect::CommitPoints => reported = Some(self.commit_points(&plan).await),
-                    Effect::Charge => reported = Some(self.charge(&plan).await),
+                    Effect::Charge => reported = Some(self.charge(&plan, &c).await),
+                    Effect::ReadPayment { reference } => {
+                        reported = Some(self.read_payment(&plan, &reference, false).await)
+                    }
+                    Effect::CancelPayment { reference } => {
+                        reported = Some(self.read_payment(&plan, &reference, true).await)
+                    }
                     Effect::CommitLines => reported = Some(self.commit_lines(&plan).await),
                     Effect::RecordOrder { reference } => {
                         reported = Some(self.record_order(&plan, &reference).await)
@@ -391,6 +473,9 @@ impl Carts {
                     Effect::ReleaseRedemptions => self.release_redemptions(&plan).await,
                     Effect::ReleasePoints => self.release_points(&plan).await,
                     Effect::Save => {
+                        if c.step == Step::Charging && c.charge_asked_ms.is_none() {
+                            c.charge_asked_ms = Some(now_ms());
+                        }
                         self.save_point(&c, durable).await?;
                         durable = true;
                     }
@@ -405,24 +490,37 @@ impl Carts {
                     Effect::Unlock => cart_changed |= self.unlock(&key)? && durable,
                     Effect::RetryLater => {
                         if durable {
-                            self.arm(now_ms() + VERIFY_RETRY_MS).await?;
+                            let wait = if c.stuck_since_ms.is_some() {
+                                STUCK_RETRY_MS
+                            } else {
+                                VERIFY_RETRY_MS
+                            };
+                            let mut at = now_ms() + wait;
+                            if let Some(deadline) = c.step.deadline() {
+                                at = at.min(deadline);
+                            }
+                            self.arm(at).await?;
                         }
                     }
                     Effect::Finish(answer) => {
+                        let stuck = c.stuck_since_ms.is_some();
                         let answer = self.finish(c, answer, durable, cart_changed)?;
-                        return Ok(CheckoutReply::Answered { answer });
+                        if stuck {
+                            self.settled(&plan).await;
+                        }
+                        return Ok(Some(CheckoutReply::Answered { answer }));
                     }
                     Effect::Reply(answer) => {
                         if cart_changed {
                             self.write_cart()?;
                         }
-                        return Ok(CheckoutReply::Answered {
+                        return Ok(Some(CheckoutReply::Answered {
                             answer: StoredAnswer::Typed { answer },
-                        });
+                        }));
                     }
                     Effect::Forget => {
                         self.forget(&c, durable)?;
-                        return Ok(CheckoutReply::Dropped);
+                        return Ok(Some(CheckoutReply::Dropped));
                     }
                     Effect::Suspend => {
                         if cart_changed {
@@ -611,21 +709,60 @@ impl Carts {
         }
     }
 
+    /// The order the card pays for, as the provider must show it.
+    fn paying(plan: &CheckoutPlan) -> ForOrder<'_> {
+        ForOrder {
+            store: &plan.order.store,
+            order: &plan.order.id,
+            cart: &plan.order.cart_id,
+            total: Money::new(plan.card_amount(), plan.order.currency),
+        }
+    }
+
     /// Asks the provider for the card's part of the total: idempotent by
-    /// the order id, so asking again learns the first outcome.
-    async fn charge(&self, plan: &CheckoutPlan) -> Outcome {
-        let total = Money::new(plan.card_amount(), plan.order.currency);
-        let asked = payment::charge(
+    /// the order id, so asking again learns the first outcome (once the
+    /// provider forgot the key, the order's payment is searched for).
+    async fn charge(&self, plan: &CheckoutPlan, c: &Checkout) -> Outcome {
+        let now = now_ms();
+        let asked = c.charge_asked_ms.unwrap_or(now);
+        let outcome = payment::charge(
             &self.env,
             &plan.payment,
-            &plan.order.id,
-            total,
+            Self::paying(plan),
             &plan.payment_token,
+            asked,
+            now,
         )
         .await;
-        match asked {
+        Self::payment_outcome(plan, outcome)
+    }
+
+    /// Reads the payment `reference` (or cancels it, when `cancel`).
+    async fn read_payment(&self, plan: &CheckoutPlan, reference: &str, cancel: bool) -> Outcome {
+        let pay = Self::paying(plan);
+        let outcome = if cancel {
+            payment::cancel(&self.env, &plan.payment, pay, reference).await
+        } else {
+            payment::read(&self.env, &plan.payment, pay, reference).await
+        };
+        Self::payment_outcome(plan, outcome)
+    }
+
+    /// The saga's outcome of what the provider said (a decline's real code
+    /// is logged; the shopper learns what the saga lets through).
+    fn payment_outcome(plan: &CheckoutPlan, outcome: ChargeOutcome) -> Outcome {
+        match outcome {
             ChargeOutcome::Paid { reference } => Outcome::Paid { reference },
-            ChargeOutcome::Declined { code, message } => Outcome::Declined { code, message },
+            ChargeOutcome::Declined { code } => {
+                worker::console_log!("checkout {}: payment declined ({code})", plan.order.id);
+                Outcome::Declined { code }
+            }
+            ChargeOutcome::ActionRequired { reference, action } => Outcome::ActionRequired {
+                reference,
+                action,
+                at_ms: now_ms(),
+            },
+            ChargeOutcome::Processing { reference } => Outcome::Processing { reference },
             ChargeOutcome::Unavailable { cause } => {
                 worker::console_error!("checkout {}: provider unavailable: {cause}", plan.order.id);
                 Outcome::ChargeUnanswered
@@ -746,22 +883,32 @@ impl Carts {
     }
 
     /// The alarm: carries on the open checkouts no attempt of this
-    /// instance holds (the saga's `Lapsed`), and forgets finished ones
-    /// after their retention.
+    /// instance holds (the saga's `Lapsed`, or `Expired` past the
+    /// shopper's deadline), lists those that waited too long for the
+    /// provider as stuck, and forgets finished ones after their retention.
+    /// An open checkout is never deleted, however old.
     pub(crate) async fn checkout_alarm(&self) -> Result<(), String> {
         let now = now_ms();
         self.sweep(now)?;
         let tables = self.checkouts_table()?;
-        tables.exec(
-            "forgetting checkouts",
-            "DELETE FROM checkouts WHERE updated_ms < ?",
+        let old: Vec<Checkout> = tables.documents(
+            "checkout",
+            "SELECT json FROM checkouts WHERE updated_ms < ?",
             vec![(now - idempotency::RETENTION_MS).into()],
+        )?;
+        for c in old.iter().filter(|c| c.record.response().is_some()) {
+            self.delete_checkout(&c.record.key)?;
+        }
+        tables.exec(
+            "forgetting provider events",
+            "DELETE FROM provider_events WHERE at_ms < ?",
+            vec![(now - EVENTS_KEPT_MS).into()],
         )?;
         let checkouts: Vec<Checkout> =
             tables.documents("checkout", "SELECT json FROM checkouts", Vec::new())?;
         let mut next: Option<i64> = None;
         let mut later = |at: i64| next = Some(next.map_or(at, |n: i64| n.min(at)));
-        for c in checkouts {
+        for mut c in checkouts {
             if c.record.response().is_some() {
                 continue;
             }
@@ -776,7 +923,10 @@ impl Carts {
                 self.forget(&c, true)?;
                 continue;
             }
-            if let Err(e) = self.run_saga(c, true, Outcome::Lapsed).await {
+            if self.is_stuck(&c, now) {
+                c = self.report_stuck(c, now).await?;
+            }
+            if let Err(e) = self.carry_on(c, now).await {
                 worker::console_error!("carrying on a checkout: {e}");
                 later(now + VERIFY_RETRY_MS);
             }
@@ -785,5 +935,135 @@ impl Carts {
             self.arm(at).await?;
         }
         Ok(())
+    }
+
+    /// Whether open checkout `c` waited for the provider longer than the
+    /// operator allows (`CHECKOUT_STUCK_AFTER_MS`) and is not listed yet.
+    fn is_stuck(&self, c: &Checkout, now: i64) -> bool {
+        let after = self
+            .env
+            .var("CHECKOUT_STUCK_AFTER_MS")
+            .ok()
+            .and_then(|v| v.to_string().parse::<i64>().ok())
+            .filter(|ms| *ms > 0)
+            .unwrap_or(STUCK_AFTER_MS);
+        let since = c.charge_asked_ms.unwrap_or(c.record.created_at_ms);
+        c.stuck_since_ms.is_none()
+            && c.step.awaits_provider()
+            && c.step.deadline().is_none()
+            && now - since >= after
+    }
+
+    /// Lists checkout `c` as stuck in the store's list (an error log line
+    /// says so too), and notes it in the record: listed once.
+    async fn report_stuck(&self, mut c: Checkout, now: i64) -> Result<Checkout, String> {
+        let plan = c.plan.as_ref().ok_or("checkout without a plan")?;
+        let since = c.charge_asked_ms.unwrap_or(c.record.created_at_ms);
+        let entry = store::StuckCheckout {
+            order: plan.order.id.clone(),
+            cart: plan.order.cart_id.clone(),
+            step: step_name(&c.step).into(),
+            reference: step_reference(&c.step),
+            currency: plan.order.currency,
+            card_amount: plan.card_amount(),
+            since_ms: since,
+            listed_at_ms: now,
+        };
+        worker::console_error!(
+            "checkout {} of cart {} is stuck at {} since {since}: it stays open and is retried; listed at GET /admin/v1/checkouts?state=stuck",
+            entry.order,
+            entry.cart,
+            entry.step
+        );
+        send(&self.env, &plan.order.store, store::ListStuck { entry })
+            .await
+            .map_err(|e| format!("listing a stuck checkout: {e}"))?
+            .map_err(|e| format!("listing a stuck checkout: {e:?}"))?;
+        c.stuck_since_ms = Some(now);
+        self.put_checkout(&c)?;
+        Ok(c)
+    }
+
+    /// Takes a settled checkout off the store's stuck list (best effort:
+    /// logged when it fails).
+    async fn settled(&self, plan: &CheckoutPlan) {
+        let command = store::UnlistStuck {
+            order: plan.order.id.clone(),
+        };
+        match send(&self.env, &plan.order.store, command).await {
+            Ok(Ok(_)) => {}
+            other => worker::console_error!(
+                "checkout {} settled, but stays on the stuck list: {other:?}",
+                plan.order.id
+            ),
+        }
+    }
+
+    /// The provider says the payment of `order` changed (its webhook):
+    /// the checkout that waits for it reads it now. Nothing to do when no
+    /// open checkout of this cart has the order (it settled before, or
+    /// never began here), or a running attempt holds it.
+    pub(crate) async fn payment_changed(
+        &self,
+        order: &str,
+        event: &str,
+    ) -> Handled<cart::PaymentChanged> {
+        let now = now_ms();
+        let tables = self.checkouts_table()?;
+        #[derive(serde::Deserialize)]
+        struct Seen {
+            #[allow(dead_code)]
+            id: String,
+        }
+        let seen: Vec<Seen> = tables.rows(
+            "provider event",
+            "SELECT id FROM provider_events WHERE id = ?",
+            vec![event.into()],
+        )?;
+        if !seen.is_empty() {
+            return Ok(Ok(cart::Noted { checkout: false }));
+        }
+        tables.exec(
+            "noting a provider event",
+            "INSERT INTO provider_events (id, at_ms) VALUES (?, ?)",
+            vec![event.into(), now.into()],
+        )?;
+        let checkouts: Vec<Checkout> =
+            tables.documents("checkout", "SELECT json FROM checkouts", Vec::new())?;
+        let open = checkouts.into_iter().find(|c| {
+            c.record.response().is_none()
+                && c.plan.as_ref().is_some_and(|p| p.order.id == order)
+                && c.step.payment_may_exist()
+        });
+        let Some(c) = open else {
+            return Ok(Ok(cart::Noted { checkout: false }));
+        };
+        self.carry_on(c, now).await?;
+        Ok(Ok(cart::Noted { checkout: true }))
+    }
+}
+
+/// The step's name, as the stuck list shows it.
+fn step_name(step: &Step) -> &'static str {
+    match step {
+        Step::Planned => "planned",
+        Step::Held => "held",
+        Step::Redeemed => "redeemed",
+        Step::Charging => "charging",
+        Step::Paid { .. } => "paid",
+        Step::Finished => "finished",
+        Step::Refunding { .. } => "refunding",
+        Step::Verifying => "verifying",
+        Step::Awaiting { .. } => "awaiting_payment",
+    }
+}
+
+/// The provider's payment the step names, if any.
+fn step_reference(step: &Step) -> Option<String> {
+    match step {
+        Step::Paid { reference }
+        | Step::Refunding { reference, .. }
+        | Step::Awaiting { reference, .. } => Some(reference.clone()),
+        _ => None,
     }
 }

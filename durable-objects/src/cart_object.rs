@@ -51,6 +51,8 @@ pub(crate) struct Carts {
     pub(crate) attempts: RefCell<BTreeMap<String, Attempt>>,
     /// Whether the checkouts table exists (created once per instance).
     pub(crate) checkouts_ready: std::cell::Cell<bool>,
+    /// Runs of the object's own (alarm, webhook) so far: their attempt ids.
+    pub(crate) runs: std::cell::Cell<u64>,
     /// The stored cart, once read (`None` until the first command).
     loaded: RefCell<Option<Loaded>>,
 }
@@ -85,6 +87,7 @@ impl DurableObject for CartObject {
             loaded: RefCell::new(None),
             attempts: RefCell::new(BTreeMap::new()),
             checkouts_ready: std::cell::Cell::new(false),
+            runs: std::cell::Cell::new(0),
         });
         CartObject { state, inner }
     }
@@ -98,6 +101,14 @@ impl DurableObject for CartObject {
             if let CartCommand::CheckoutRun(c) = command {
                 return answer(c, |cart::CheckoutRun { key, attempt, plan }| async move {
                     carts.checkout_run(&key, &attempt, plan.map(|p| *p)).await
+                })
+                .await;
+            }
+            // So does a run for the provider's webhook (which may wait on
+            // the provider as long).
+            if let CartCommand::PaymentChanged(c) = command {
+                return answer(c, |cart::PaymentChanged { order, event }| async move {
+                    carts.payment_changed(&order, &event).await
                 })
                 .await;
             }
@@ -134,6 +145,12 @@ impl Carts {
                 answer(c, |c| async move {
                     self.checkout_run(&c.key, &c.attempt, c.plan.map(|p| *p))
                         .await
+                })
+                .await
+            }
+            CartCommand::PaymentChanged(c) => {
+                answer(c, |c| async move {
+                    self.payment_changed(&c.order, &c.event).await
                 })
                 .await
             }

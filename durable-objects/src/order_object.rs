@@ -47,7 +47,16 @@ struct OrderRow {
     programme: Option<Programme>,
     #[serde(default)]
     owed: Owed,
+    /// The provider's events applied, by id, with when (kept 72 hours).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    events: std::collections::BTreeMap<String, i64>,
 }
+
+/// How long a provider's event id is remembered: Stripe retries a webhook
+/// for up to three days.
+const EVENTS_KEPT_MS: i64 = 72 * 60 * 60 * 1000;
+/// The actor the provider's own changes are recorded with.
+const PROVIDER_ACTOR: &str = "stripe";
 
 /// Effects of status changes not carried out yet.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -129,6 +138,7 @@ impl Orders {
             OrderCommand::Record(c) => answer(c, |c| self.record(c)).await,
             OrderCommand::Get(c) => answer(c, |c| self.get(c)).await,
             OrderCommand::Transition(c) => answer(c, |c| self.transition(c)).await,
+            OrderCommand::ProviderEvent(c) => answer(c, |c| self.provider_event(c)).await,
         }
     }
 
@@ -154,6 +164,7 @@ impl Orders {
                 earn,
                 ..Owed::default()
             },
+            events: Default::default(),
         };
         self.save(&token, &row)?;
         self.carry_out(&token, &mut row).await?;
@@ -182,12 +193,30 @@ impl Orders {
         let Some((stored_token, mut row)) = self.open(token.as_deref())? else {
             return Ok(Err(OrderRefusal::NotFound));
         };
+        if let Err(illegal) = Self::moved(&mut row, event, &actor, now_ms()) {
+            return Ok(Err(illegal));
+        }
+        // The change and what it owes commit together.
+        self.save(&stored_token, &row)?;
+        if let Err(e) = self.carry_out(&stored_token, &mut row).await {
+            console_error!("order {}: effects pending: {e}", row.order.id);
+        }
+        Ok(Ok(Box::new(row.order)))
+    }
+
+    /// Moves `row`'s order on `event` by `actor` at `now`, noting the
+    /// effects it owes and its audit entry (the caller stores the row).
+    fn moved(
+        row: &mut OrderRow,
+        event: OrderEvent,
+        actor: &str,
+        now: i64,
+    ) -> Result<(), OrderRefusal> {
         let from = row.order.status;
-        let now = now_ms();
-        let effects = match row.order.apply(event, now) {
-            Ok(e) => e,
-            Err(_) => return Ok(Err(OrderRefusal::Illegal { from, event })),
-        };
+        let effects = row
+            .order
+            .apply(event, now)
+            .map_err(|_| OrderRefusal::Illegal { from, event })?;
         if effects.restock_sold || effects.release_stock {
             row.owed.restock = Some(format!("{event:?}").to_lowercase());
         }
@@ -199,18 +228,68 @@ impl Orders {
             // Points not yet earned never will be; what was earned or
             // spent is settled with the member's ledger.
             row.owed.earn = false;
-            row.owed.points_back = Some(actor.clone());
+            row.owed.points_back = Some(actor.to_string());
         }
         if let Some(change) = audit::order_moved(&row.order.id, event, from, row.order.status) {
             // The change's place in the history names its entry.
             let key = audit::order_key(&row.order.id, row.order.history.len() - 1);
-            let record = AuditRecord::of(rfc3339(now), &actor, &change);
+            let record = AuditRecord::of(rfc3339(now), actor, &change);
             row.owed.audit.push(PendingEntry { key, record });
         }
-        // The change and what it owes commit together.
-        self.save(&stored_token, &row)?;
-        if let Err(e) = self.carry_out(&stored_token, &mut row).await {
-            console_error!("order {}: effects pending: {e}", row.order.id);
+        Ok(())
+    }
+
+    /// A change the provider made to the order's payment (its webhook):
+    /// once per event; a refund of all of it refunds the order (units back
+    /// on sale, points settled, recorded with the actor `stripe`; the
+    /// provider's refund is asked again and found done), part of it and a
+    /// dispute are recorded in the order and the store's audit trail.
+    async fn provider_event(
+        &self,
+        order::ProviderEvent {
+            event,
+            reference,
+            change,
+        }: order::ProviderEvent,
+    ) -> Handled<order::ProviderEvent> {
+        let Some((token, mut row)) = self.load()? else {
+            return Ok(Err(OrderRefusal::NotFound));
+        };
+        let now = now_ms();
+        row.events.retain(|_, at| now - *at < EVENTS_KEPT_MS);
+        if row.events.contains_key(&event) || reference != row.order.payment.reference {
+            return Ok(Ok(Box::new(row.order)));
+        }
+        row.events.insert(event.clone(), now);
+        let id = row.order.id.clone();
+        let record = |row: &mut OrderRow, key: String, change: &edgecart_domain::admin::Change| {
+            let record = AuditRecord::of(rfc3339(now), PROVIDER_ACTOR, change);
+            row.owed.audit.push(PendingEntry { key, record });
+        };
+        match change {
+            order::ProviderChange::Refunded { refunded, amount } if refunded >= amount => {
+                // Refunded already (by the merchant, here), or not
+                // refundable: nothing moves.
+                if let Err(e) = Self::moved(&mut row, OrderEvent::Refund, PROVIDER_ACTOR, now) {
+                    worker::console_log!("order {id}: provider refund not applied: {e:?}");
+                }
+            }
+            order::ProviderChange::Refunded { refunded, amount } => {
+                let change = audit::order_refunded_at_provider(&id, refunded, amount);
+                record(&mut row, format!("{id}:provider:{event}"), &change);
+            }
+            order::ProviderChange::Disputed { dispute } => {
+                if !row.order.disputes.iter().any(|d| d.id == dispute.id) {
+                    console_error!("order {id}: disputed ({}, {})", dispute.id, dispute.reason);
+                    let change = audit::order_disputed(&id, &dispute);
+                    record(&mut row, format!("{id}:provider:{event}"), &change);
+                    row.order.disputes.push(dispute);
+                }
+            }
+        }
+        self.save(&token, &row)?;
+        if let Err(e) = self.carry_out(&token, &mut row).await {
+            console_error!("order {id}: effects pending: {e}");
         }
         Ok(Ok(Box::new(row.order)))
     }

@@ -41,6 +41,7 @@ CREATE TABLE IF NOT EXISTS promotions (id TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS redemptions (order_id TEXT PRIMARY KEY, customer TEXT NOT NULL, promotions TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_ms INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS orders_by_time ON orders (created_ms, id);
+CREATE TABLE IF NOT EXISTS stuck_checkouts (order_id TEXT PRIMARY KEY, since_ms INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT UNIQUE,
   at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
@@ -140,6 +141,9 @@ impl Store {
             StoreCommand::ListOrders(c) => answer(c, |c| self.list_orders(c)).await,
             StoreCommand::RecordAudit(c) => answer(c, |c| self.record_audit(c)).await,
             StoreCommand::Audit(c) => answer(c, |c| self.audit(c)).await,
+            StoreCommand::ListStuck(c) => answer(c, |c| self.list_stuck(c)).await,
+            StoreCommand::UnlistStuck(c) => answer(c, |c| self.unlist_stuck(c)).await,
+            StoreCommand::StuckCheckouts(c) => answer(c, |c| self.stuck_checkouts(c)).await,
         }
     }
 
@@ -244,6 +248,49 @@ impl Store {
         )?;
         *self.loaded.borrow_mut() = Some(l);
         Ok(Ok(protocol::Redeemed {}))
+    }
+
+    async fn list_stuck(
+        &self,
+        protocol::ListStuck { entry }: protocol::ListStuck,
+    ) -> Handled<protocol::ListStuck> {
+        self.load()?;
+        Tables::opened(&self.storage).exec(
+            "listing a stuck checkout",
+            "INSERT OR REPLACE INTO stuck_checkouts (order_id, since_ms, json) VALUES (?, ?, ?)",
+            vec![
+                entry.order.as_str().into(),
+                entry.since_ms.into(),
+                json(&entry)?.into(),
+            ],
+        )?;
+        Ok(Ok(protocol::Recorded {}))
+    }
+
+    async fn unlist_stuck(
+        &self,
+        protocol::UnlistStuck { order }: protocol::UnlistStuck,
+    ) -> Handled<protocol::UnlistStuck> {
+        self.load()?;
+        Tables::opened(&self.storage).exec(
+            "unlisting a stuck checkout",
+            "DELETE FROM stuck_checkouts WHERE order_id = ?",
+            vec![order.as_str().into()],
+        )?;
+        Ok(Ok(protocol::Recorded {}))
+    }
+
+    async fn stuck_checkouts(
+        &self,
+        protocol::StuckCheckouts { limit }: protocol::StuckCheckouts,
+    ) -> Handled<protocol::StuckCheckouts> {
+        self.load()?;
+        let checkouts = Tables::opened(&self.storage).documents(
+            "stuck checkout",
+            "SELECT json FROM stuck_checkouts ORDER BY since_ms, order_id LIMIT ?",
+            vec![i64::from(limit).into()],
+        )?;
+        Ok(Ok(protocol::StuckPage { checkouts }))
     }
 
     async fn index_order(

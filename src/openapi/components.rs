@@ -15,6 +15,7 @@ pub const TAGS: &[(&str, &str)] = &[
     ("Carts", "Shopping carts with live stock holds. Each cart lives in its own Durable Object and is opened by its secret token; every line change holds the units in the SKU's stock Durable Object at once, and prices always come from the live catalog. Each cart carries up to 5 coupon codes; every response applies the store's promotions and, for a cart read with a destination, tax and shipping, from the store's published configuration. While a checkout of a cart runs, its line and coupon changes answer 409 `checkout_in_progress`."),
     ("Checkout", "Checkout turns a cart into a paid order: re-priced by the server and compared with the total the shopper confirmed, then carried out by the cart's Durable Object from recovery points (hold the stock, redeem the promotions, charge the store's payment provider, sell the units, record the order), idempotent by a required `Idempotency-Key`. Orders are read, and may be cancelled by the shopper, with their own secret token."),
     ("Points", "A store's loyalty points, if it runs a points programme: a member's balance and history, read by the member with the member token the store's operator signs (`GET /v1/points`, security scheme `memberToken`) or by the store's admins and viewers, and the admins' grants and adjustments. Each member's points are kept by one Durable Object per (store, member), which applies every change one at a time, atomically with its history rows; grants and adjustments are applied once per `Idempotency-Key` and recorded in the store's audit trail. A development sign-in signs member tokens where the deployment turns it on. Never cached."),
+    ("Webhooks", "Events other systems send Edgecart: Stripe's, at `POST /webhooks/stripe`, each verified by its signature before it is read, and applied once however often and in whatever order it arrives."),
     ("Meta", "Liveness and API description."),
     ("Admin", "Authenticated catalog writes, bulk import, the audit trail, stock levels, counts, adjustments and movement histories, and orders (list, read, fulfil, refund, cancel). All catalog writes go through one Durable Object that serializes them, records each change in the audit trail and publishes a new catalog version before answering; stock writes go to the SKU's own stock Durable Object, which applies them one at a time and records each in the SKU's movement history. The store's configuration (tax, shipping methods, payment provider) and its promotions are kept by the store's Durable Object, which applies writes one at a time and publishes the copy carts read before answering."),
 ];
@@ -226,6 +227,16 @@ pub const PARAMETERS: &[(&str, Param)] = &[
         schema: r#"{"anyOf": [{"type": "string"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
         examples: &[
             Example { name: "standard", summary: None, value: r#""standard""# },
+        ],
+    }),
+    ("StripeSignature", Param {
+        name: "Stripe-Signature",
+        place: Place::Header,
+        required: true,
+        description: "Stripe's signature of the event: `t=<unix seconds>` and one or more `v1=<hex HMAC-SHA256 of \"{t}.{raw body}\" keyed by the endpoint's signing secret>`, as Stripe sends it. Verified against the Worker secret `STRIPE_WEBHOOK_SECRET` (comma-separated secrets all verify, for a rotation), in constant time, with `t` at most 300 seconds from now; otherwise 400 `invalid_signature` and nothing changes.",
+        schema: r#"{"type": "string", "minLength": 1}"#,
+        examples: &[
+            Example { name: "signature", summary: None, value: r#""t=1795262400,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd""# },
         ],
     }),
     ("CheckoutMemberToken", Param {

@@ -113,6 +113,7 @@ fn inputs(g: &mut SchemaGenerator) {
     add::<crate::points_api::GrantInput>(g);
     add::<crate::points_api::AdjustInput>(g);
     add::<crate::points_api::DevSignInInput>(g);
+    add::<crate::webhooks::Event>(g);
 }
 
 /// The response bodies, written as serde writes them.
@@ -205,6 +206,8 @@ fn outputs(g: &mut SchemaGenerator) {
     add::<crate::points_api::PointsAccount>(g);
     add::<crate::points_api::PointsChanged>(g);
     add::<crate::points_api::DevToken>(g);
+    add::<crate::webhooks::Received>(g);
+    add::<crate::checkout_api::CheckoutList>(g);
 }
 
 /// Every component schema, by name.
@@ -345,9 +348,8 @@ method with this id), `invalid_length` (a method name that is not 1 to
 twice), `missing_rate` (a method without any rate), `invalid_amount` (a
 rate or free-above amount that is not from 0 to 100000000000), `no_rate`
 (a free-above amount in a currency the method has no rate in),
-`invalid_url` (a Stripe `base_url` that is not `https://…` or
-`http://127.0.0.1:PORT`, is longer than 200 characters, ends with `/` or
-contains whitespace). Promotions (422, `PUT /admin/v1/promotions/{id}`):
+`not_configurable` (a Stripe `base_url`: Stripe's host is fixed, and
+only the operator may name a test host). Promotions (422, `PUT /admin/v1/promotions/{id}`):
 `id_mismatch` (the body's `id` differs from the path's; reported alone),
 `invalid_id` (not 1 to 64 lowercase letters, digits, `-` or `_`),
 `invalid_code` (a coupon code that is not 3 to 32 letters, digits or

@@ -89,8 +89,17 @@ impl CheckoutPlan {
         self.order.points.as_ref().map_or(0, |p| p.spent)
     }
 
-    /// What the card is charged (0: the points pay it all, and no provider
-    /// is asked).
+    /// How long the shopper has to authenticate a payment (3-D Secure) from
+    /// when the provider asked: two fifths of the hold TTL. Every hold of
+    /// the checkout lasts at least half the TTL from the plan (those with
+    /// less were taken again), so the holds outlive the deadline by a tenth
+    /// of the TTL, more than the charge takes to answer.
+    pub fn action_window_ms(&self) -> i64 {
+        self.hold_ttl_ms * 2 / 5
+    }
+
+    /// What the card is charged (0: the points pay it all, or there is
+    /// nothing to pay, and no provider is asked).
     pub fn card_amount(&self) -> i64 {
         self.order.card_amount()
     }
@@ -111,7 +120,7 @@ impl CheckoutPlan {
         let provider = if self.card_amount() > 0 {
             self.payment.provider_name()
         } else {
-            plan::POINTS_PROVIDER
+            plan::unpaid_provider(&self.order)
         };
         order.payment = Payment {
             provider: provider.into(),
@@ -189,6 +198,16 @@ pub enum Refusal {
     /// The provider did not answer; a payment it turns out to have taken is
     /// refunded.
     PaymentUnavailable,
+    /// Not final (never stored): the shopper must authenticate the payment
+    /// (`action`) before `expires_at_ms`, then confirm the checkout again
+    /// with the same key; the holds stay until then.
+    PaymentActionRequired {
+        action: crate::payments::PaymentAction,
+        expires_at_ms: i64,
+    },
+    /// Not final (never stored): the provider has not decided the payment
+    /// yet; the same key answers the outcome once it has.
+    PaymentProcessing,
     /// Paid, but the units could not be sold (their holds lapsed meanwhile):
     /// the payment was refunded.
     RefundedOutOfStock,
@@ -236,6 +255,14 @@ pub struct Checkout {
     pub plan: Option<CheckoutPlan>,
     /// The last recovery point (in memory: how far the running attempt got).
     pub step: Step,
+    /// When the card's payment was first asked for (the recovery point
+    /// `charging` written): how long the provider still keeps the create's
+    /// idempotency key, and how long the checkout has waited to settle.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charge_asked_ms: Option<i64>,
+    /// When the checkout was reported stuck (listed for the operator).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stuck_since_ms: Option<i64>,
 }
 
 /// The operation id of a stock step of `order` on `sku` (`hold`, `commit`,

@@ -371,7 +371,7 @@ pub fn plan(p: PlanInput<'_>) -> Result<CheckoutPlan, Refusal> {
     );
     order.points = points;
     if order.card_amount() == 0 {
-        order.payment.provider = POINTS_PROVIDER.into();
+        order.payment.provider = unpaid_provider(&order).into();
     }
     Ok(CheckoutPlan {
         order,
@@ -392,6 +392,18 @@ pub fn plan(p: PlanInput<'_>) -> Result<CheckoutPlan, Refusal> {
 /// The provider name of an order the points paid in full (no provider
 /// was asked).
 pub const POINTS_PROVIDER: &str = "points";
+/// The provider name of an order with nothing to pay (a total of 0, no
+/// points): no provider is asked, nothing is charged.
+pub const NO_PROVIDER: &str = "none";
+
+/// The provider name of an order the card pays nothing of.
+pub fn unpaid_provider(order: &Order) -> &'static str {
+    if order.points.as_ref().is_some_and(|p| p.spent > 0) {
+        POINTS_PROVIDER
+    } else {
+        NO_PROVIDER
+    }
+}
 
 fn points_refusal(message: String) -> Refusal {
     Refusal::Invalid {

@@ -14,7 +14,8 @@
 //! it all and no provider is asked); "give back" = `ReleaseRedemptions`
 //! (only when `R`), `ReleasePoints` (only when `P`), then `ReleaseHolds`;
 //! "pay" = `Save, Charge` to `charging` when `C`, else `Save, CommitLines`
-//! to `paid` (reference `points_{order}`); `L` =
+//! to `paid` (reference [`settled_reference`]: `points_{order}`, or
+//! `free_{order}` when there is nothing to pay); `L` =
 //! the provider may have taken a payment it did not answer (Stripe, not
 //! the test provider: [`crate::store::PaymentSettings::may_charge_unanswered`]). `Resume`: an attempt runs the plan from this step (its first
 //! run, or a retry with the key); `Lapsed`: the cart's alarm found the
@@ -38,7 +39,17 @@
 //! | planned, held, redeemed | lapsed              | (same)      | give back, Forget                                             |
 //! | charging    | resume, lapsed                | charging    | Charge                                                        |
 //! | charging    | paid (reference)              | paid        | CommitLines                                                   |
-//! | charging    | declined                      | finished    | give back, Finish(payment declined)                           |
+//! | charging, awaiting | declined (code)         | finished    | give back, Finish(payment declined: [`shopper_decline`] of the code) |
+//! | charging    | action required (ref, at)     | awaiting (ref, action, until = at + [`CheckoutPlan::action_window_ms`]) | Save, RetryLater, Reply(action required) |
+//! | charging    | processing (ref)              | awaiting (ref, no action) | Save, RetryLater, Reply(processing)                     |
+//! | awaiting    | resume, lapsed                | awaiting    | ReadPayment                                                   |
+//! | awaiting    | expired                       | awaiting    | CancelPayment                                                 |
+//! | awaiting    | paid (reference)              | paid        | CommitLines                                                   |
+//! | awaiting (action) | action required         | awaiting    | RetryLater, Reply(action required, the same deadline)         |
+//! | awaiting (no action) | action required      | awaiting (action, until) | Save, RetryLater, Reply(action required)         |
+//! | awaiting (no action) | processing           | awaiting    | RetryLater, Reply(processing)                                 |
+//! | awaiting (action) | processing              | awaiting (no action) | Save, RetryLater, Reply(processing)                  |
+//! | awaiting    | charge unanswered             | awaiting    | RetryLater, Reply(processing)                                 |
 //! | charging    | charge unanswered (not L)     | finished    | give back, Finish(payment unavailable)                        |
 //! | charging    | charge unanswered (L)         | verifying   | Save, give back, RetryLater, Unlock, Reply(payment unavailable) |
 //! | paid        | resume, lapsed                | paid        | CommitLines                                                   |
@@ -54,10 +65,22 @@
 //! | refunding   | refund unanswered             | refunding   | RetryLater, Unlock, Reply(payment unavailable)                |
 //! | verifying   | resume, lapsed                | verifying   | Charge                                                        |
 //! | verifying   | paid (reference)              | verifying   | Refund                                                        |
+//! | verifying   | action required (ref)         | verifying   | CancelPayment                                                 |
+//! | verifying   | processing                    | verifying   | RetryLater, Unlock, Reply(payment unavailable)                |
 //! | verifying   | declined, refunded            | finished    | ReleaseRedemptions (R), Finish(payment unavailable)           |
 //! | verifying   | charge or refund unanswered   | verifying   | RetryLater, Unlock, Reply(payment unavailable)                |
 //! | any but finished | unanswered (an object)   | (same)      | RetryLater, Suspend                                           |
 //! | any other pair   |                          | (same)      | Suspend                                                       |
+//!
+//! A payment the provider has not decided (`awaiting`): 3-D Secure asks
+//! the shopper to authenticate, so the attempt answers at once with what
+//! to do (`PaymentActionRequired`, not stored under the key) and the
+//! checkout stays open, its holds and the cart's lock kept, until the
+//! deadline; the shopper's retry with the same key, the provider's
+//! webhook or the alarm reads the payment (`ReadPayment`, never a second
+//! create) and carries the checkout on. Past the deadline the payment is
+//! canceled; one that succeeded first is carried through like any other.
+//! A payment that is processing waits the same way, without a deadline.
 //!
 //! Points are held like stock: after the lines (and the redemption), before
 //! the payment, for the plan's TTL, so a checkout abandoned before its
@@ -146,6 +169,7 @@
 
 use super::{Answer, CheckoutPlan, Refusal, ShortLine};
 use crate::order::Order;
+use crate::payments::{shopper_decline, PaymentAction};
 use crate::store::RedemptionRefused;
 use serde::{Deserialize, Serialize};
 
@@ -178,6 +202,18 @@ pub enum Step {
     /// failed, so the same (idempotent) charge is asked again later and a
     /// payment it turns out to have taken is refunded.
     Verifying,
+    /// The provider has the payment `reference` but has not decided: it
+    /// waits for the shopper to authenticate (`action`, until `until_ms`,
+    /// after which the payment is canceled), or it is processing (no
+    /// action, no deadline: its webhook, or the alarm reading the payment,
+    /// tells the outcome). The holds and the cart's lock stay.
+    Awaiting {
+        reference: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        action: Option<PaymentAction>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        until_ms: Option<i64>,
+    },
 }
 
 impl Step {
@@ -186,14 +222,49 @@ impl Step {
     pub fn payment_may_exist(&self) -> bool {
         matches!(
             self,
-            Step::Charging | Step::Paid { .. } | Step::Refunding { .. } | Step::Verifying
+            Step::Charging
+                | Step::Paid { .. }
+                | Step::Refunding { .. }
+                | Step::Verifying
+                | Step::Awaiting { .. }
         )
     }
 
     /// Whether the checkout waits for the provider (a refund or a charge
-    /// that went unanswered): the alarm carries it on whatever its lease.
+    /// that went unanswered, or a payment it has not decided): the alarm
+    /// carries it on whatever its lease.
     pub fn awaits_provider(&self) -> bool {
-        matches!(self, Step::Verifying | Step::Refunding { .. })
+        matches!(
+            self,
+            Step::Verifying | Step::Refunding { .. } | Step::Awaiting { .. }
+        )
+    }
+
+    /// Whether the checkout waits for the shopper or the provider to decide
+    /// a payment that exists: the cart stays locked even when no attempt
+    /// runs (another checkout of the cart is refused meanwhile).
+    pub fn awaits_payment(&self) -> bool {
+        matches!(self, Step::Awaiting { .. })
+    }
+
+    /// When the shopper's time to act runs out, if it does.
+    pub fn deadline(&self) -> Option<i64> {
+        match self {
+            Step::Awaiting { until_ms, .. } => *until_ms,
+            _ => None,
+        }
+    }
+}
+
+/// The outcome a run from `step` starts on at `now_ms`: `Resume` for an
+/// attempt (a retry with the key, or the first run), `Lapsed` for the
+/// alarm or a provider's webhook, and `Expired` for either once the
+/// shopper's time to act ran out.
+pub fn start(step: &Step, attempt: bool, now_ms: i64) -> Outcome {
+    match step.deadline() {
+        Some(until) if now_ms >= until => Outcome::Expired,
+        _ if attempt => Outcome::Resume,
+        _ => Outcome::Lapsed,
     }
 }
 
@@ -224,10 +295,25 @@ pub enum Outcome {
     PointsCommitted,
     /// `CommitPoints`: the hold was gone (it lapsed); nothing was spent.
     PointsRefused,
-    /// `Charge`: the provider took the payment.
+    /// `Charge`, `ReadPayment`, `CancelPayment`: the provider took the
+    /// payment.
     Paid { reference: String },
-    /// `Charge`: the provider declined; nothing was charged.
-    Declined { code: String, message: String },
+    /// `Charge`, `ReadPayment`, `CancelPayment`: the provider declined, or
+    /// the payment was canceled; nothing was charged. `code`: the
+    /// provider's (the shopper learns [`shopper_decline`] of it).
+    Declined { code: String },
+    /// `Charge`, `ReadPayment`: the shopper must authenticate the payment
+    /// `reference` (3-D Secure); reported at `at_ms`.
+    ActionRequired {
+        reference: String,
+        action: PaymentAction,
+        at_ms: i64,
+    },
+    /// `Charge`, `ReadPayment`: the provider is processing the payment.
+    Processing { reference: String },
+    /// The shopper's time to act ran out (the alarm, or a retry, found the
+    /// deadline passed).
+    Expired,
     /// `Charge`: the provider did not answer; a payment may exist or not.
     ChargeUnanswered,
     /// `CommitLines`: every held unit is sold.
@@ -265,6 +351,14 @@ pub enum Effect {
     /// Ask the provider for the card's part of the total (idempotency key:
     /// the order id): reports `Paid`, `Declined` or `ChargeUnanswered`.
     Charge,
+    /// Read the payment `reference` at the provider (never create it
+    /// again): reports `Paid`, `ActionRequired`, `Processing`, `Declined`
+    /// or `ChargeUnanswered`.
+    ReadPayment { reference: String },
+    /// Cancel the payment `reference` (the shopper did not act in time, or
+    /// was told it failed): reports `Declined` once canceled, `Paid` when it
+    /// succeeded first, or `ChargeUnanswered`.
+    CancelPayment { reference: String },
     /// Sell the held units of every line (operation ids `commit`): reports
     /// `AllCommitted` or `CommitsRefused`.
     CommitLines,
@@ -319,6 +413,8 @@ impl Effect {
                 | Effect::RedeemCoupons
                 | Effect::HoldPoints
                 | Effect::Charge
+                | Effect::ReadPayment { .. }
+                | Effect::CancelPayment { .. }
                 | Effect::CommitLines
                 | Effect::CommitPoints
                 | Effect::RecordOrder { .. }
@@ -369,7 +465,7 @@ pub fn transition(plan: &CheckoutPlan, step: &Step, outcome: Outcome) -> (Step, 
         } else {
             (
                 S::Paid {
-                    reference: points_reference(plan),
+                    reference: settled_reference(plan),
                 },
                 vec![E::Save, E::CommitLines],
             )
@@ -424,6 +520,47 @@ pub fn transition(plan: &CheckoutPlan, step: &Step, outcome: Outcome) -> (Step, 
             E::Reply(refused(Refusal::PaymentUnavailable)),
         ]
     };
+    let declined = |code: &str| {
+        let (code, message) = shopper_decline(code);
+        (
+            S::Finished,
+            give_back(vec![E::Finish(refused(Refusal::PaymentDeclined {
+                code: code.into(),
+                message: message.into(),
+            }))]),
+        )
+    };
+    // The provider waits for the shopper: the holds stay until the
+    // deadline, and the shopper is told what to do.
+    let must_act = |reference: String, action: PaymentAction, at_ms: i64| {
+        let until_ms = at_ms + plan.action_window_ms();
+        let reply = Refusal::PaymentActionRequired {
+            action: action.clone(),
+            expires_at_ms: until_ms,
+        };
+        (
+            S::Awaiting {
+                reference,
+                action: Some(action),
+                until_ms: Some(until_ms),
+            },
+            vec![E::Save, E::RetryLater, E::Reply(refused(reply))],
+        )
+    };
+    let processing = |reference: String| {
+        (
+            S::Awaiting {
+                reference,
+                action: None,
+                until_ms: None,
+            },
+            vec![
+                E::Save,
+                E::RetryLater,
+                E::Reply(refused(Refusal::PaymentProcessing)),
+            ],
+        )
+    };
     match (step, outcome) {
         (S::Planned, O::Resume) => stay(vec![E::HoldLines]),
         (S::Planned, O::AllHeld) if plan.redeems() => (S::Held, vec![E::Save, E::RedeemCoupons]),
@@ -451,13 +588,59 @@ pub fn transition(plan: &CheckoutPlan, step: &Step, outcome: Outcome) -> (Step, 
         (S::Planned | S::Held | S::Redeemed, O::Lapsed) => stay(give_back(vec![E::Forget])),
         (S::Charging | S::Verifying, O::Resume | O::Lapsed) => stay(vec![E::Charge]),
         (S::Charging, O::Paid { reference }) => (S::Paid { reference }, vec![E::CommitLines]),
-        (S::Charging, O::Declined { code, message }) => (
-            S::Finished,
-            give_back(vec![E::Finish(refused(Refusal::PaymentDeclined {
-                code,
-                message,
-            }))]),
-        ),
+        (S::Charging | S::Awaiting { .. }, O::Declined { code }) => declined(&code),
+        (
+            S::Charging,
+            O::ActionRequired {
+                reference,
+                action,
+                at_ms,
+            },
+        ) => must_act(reference, action, at_ms),
+        (S::Charging, O::Processing { reference }) => processing(reference),
+        (S::Awaiting { reference, .. }, O::Resume | O::Lapsed) => stay(vec![E::ReadPayment {
+            reference: reference.clone(),
+        }]),
+        (S::Awaiting { reference, .. }, O::Expired) => stay(vec![E::CancelPayment {
+            reference: reference.clone(),
+        }]),
+        (S::Awaiting { .. }, O::Paid { reference }) => {
+            (S::Paid { reference }, vec![E::CommitLines])
+        }
+        // Still waiting for the shopper: the same deadline.
+        (
+            S::Awaiting {
+                action: Some(action),
+                until_ms: Some(until_ms),
+                ..
+            },
+            O::ActionRequired { .. },
+        ) => stay(vec![
+            E::RetryLater,
+            E::Reply(refused(Refusal::PaymentActionRequired {
+                action: action.clone(),
+                expires_at_ms: *until_ms,
+            })),
+        ]),
+        (
+            S::Awaiting { .. },
+            O::ActionRequired {
+                reference,
+                action,
+                at_ms,
+            },
+        ) => must_act(reference, action, at_ms),
+        (S::Awaiting { action: None, .. }, O::Processing { .. }) => stay(vec![
+            E::RetryLater,
+            E::Reply(refused(Refusal::PaymentProcessing)),
+        ]),
+        (S::Awaiting { .. }, O::Processing { reference }) => processing(reference),
+        // The provider did not answer the read: the payment is still
+        // pending, as far as anyone knows.
+        (S::Awaiting { .. }, O::ChargeUnanswered) => stay(vec![
+            E::RetryLater,
+            E::Reply(refused(Refusal::PaymentProcessing)),
+        ]),
         (S::Charging, O::ChargeUnanswered) if !plan.payment.may_charge_unanswered() => (
             S::Finished,
             give_back(vec![E::Finish(refused(Refusal::PaymentUnavailable))]),
@@ -502,6 +685,12 @@ pub fn transition(plan: &CheckoutPlan, step: &Step, outcome: Outcome) -> (Step, 
         (S::Refunding { .. }, O::Restocked) => after_refund(&[]),
         (S::Refunding { .. }, O::RefundUnanswered) => stay(unavailable()),
         (S::Verifying, O::Paid { reference }) => stay(vec![E::Refund { reference }]),
+        // The lost charge waits for an authentication nobody will give (the
+        // shopper was told it failed): it is canceled.
+        (S::Verifying, O::ActionRequired { reference, .. }) => {
+            stay(vec![E::CancelPayment { reference }])
+        }
+        (S::Verifying, O::Processing { .. }) => stay(unavailable()),
         (S::Verifying, O::Declined { .. } | O::Refunded) => {
             let mut effects = Vec::new();
             if plan.redeems() {
@@ -517,9 +706,15 @@ pub fn transition(plan: &CheckoutPlan, step: &Step, outcome: Outcome) -> (Step, 
     }
 }
 
-/// The payment reference of an order the points paid in full.
-pub fn points_reference(plan: &CheckoutPlan) -> String {
-    format!("points_{}", plan.order.id)
+/// The payment reference of an order the card pays nothing of:
+/// `points_{order}` when the points paid it all, `free_{order}` when there
+/// was nothing to pay.
+pub fn settled_reference(plan: &CheckoutPlan) -> String {
+    if plan.points_spent() > 0 {
+        format!("points_{}", plan.order.id)
+    } else {
+        format!("free_{}", plan.order.id)
+    }
 }
 
 #[cfg(test)]

@@ -22,6 +22,7 @@ pub enum CartCommand {
     CheckoutBegin(CheckoutBegin),
     CheckoutFinish(CheckoutFinish),
     CheckoutRun(CheckoutRun),
+    PaymentChanged(PaymentChanged),
 }
 
 impl Protocol for CartCommand {
@@ -37,6 +38,7 @@ bind!(CartCommand {
     CheckoutBegin => CheckoutBeginReply,
     CheckoutFinish => CheckoutReply,
     CheckoutRun => CheckoutReply,
+    PaymentChanged => Noted,
 });
 
 /// Creates cart `id` (the object's name) with its secret token.
@@ -114,6 +116,24 @@ pub struct CheckoutRun {
     pub key: String,
     pub attempt: String,
     pub plan: Option<Box<CheckoutPlan>>,
+}
+
+/// The payment provider says the payment of `order` changed (a verified
+/// webhook, event `event`): the open checkout of the order reads it now.
+/// Needs no token (the Worker verified the provider's signature); changes
+/// nothing but by the saga's own rules. An event id seen in the last 72
+/// hours is not acted on again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PaymentChanged {
+    pub order: String,
+    pub event: String,
+}
+
+/// The answer to [`PaymentChanged`]: whether an open checkout of the
+/// order was carried on (or a running attempt carries it on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Noted {
+    pub checkout: bool,
 }
 
 /// A line changed: the cart, and the levels of the SKUs whose holds the

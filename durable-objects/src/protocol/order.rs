@@ -15,6 +15,7 @@ pub enum OrderCommand {
     Record(Record),
     Get(Get),
     Transition(Transition),
+    ProviderEvent(ProviderEvent),
 }
 
 impl Protocol for OrderCommand {
@@ -26,6 +27,7 @@ bind!(OrderCommand {
     Record => Box<Order>,
     Get => Box<Order>,
     Transition => Box<Order>,
+    ProviderEvent => Box<Order>,
 });
 
 /// Records the order with its token and the payment settings it was paid
@@ -58,6 +60,31 @@ pub struct Transition {
     pub token: Option<String>,
     pub actor: Actor,
     pub event: OrderEvent,
+}
+
+/// What the payment provider reported about the order's payment (a
+/// verified webhook, event `event`): applied once per event id (ids are
+/// remembered 72 hours), and only to the payment `reference` the order was
+/// paid with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderEvent {
+    pub event: String,
+    pub reference: String,
+    pub change: ProviderChange,
+}
+
+/// A change of an order's payment made at the provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProviderChange {
+    /// `refunded` of `amount` minor units are refunded so far: all of it
+    /// refunds the order (as the merchant's refund would), part of it is
+    /// recorded in the audit trail.
+    Refunded { refunded: i64, amount: i64 },
+    /// A dispute (chargeback) was opened.
+    Disputed {
+        dispute: edgecart_domain::order::Dispute,
+    },
 }
 
 /// Why an order refused a command. Nothing changed.

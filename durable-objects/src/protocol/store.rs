@@ -27,6 +27,9 @@ pub enum StoreCommand {
     ListOrders(ListOrders),
     RecordAudit(RecordAudit),
     Audit(Audit),
+    ListStuck(ListStuck),
+    UnlistStuck(UnlistStuck),
+    StuckCheckouts(StuckCheckouts),
 }
 
 impl Protocol for StoreCommand {
@@ -45,6 +48,9 @@ bind!(StoreCommand {
     ListOrders => OrderPage,
     RecordAudit => Recorded,
     Audit => AuditPage,
+    ListStuck => Recorded,
+    UnlistStuck => Recorded,
+    StuckCheckouts => StuckPage,
 });
 
 /// Configuration and promotions, with redemption counts (and those of
@@ -124,6 +130,70 @@ pub struct RecordAudit {
 pub struct Audit {
     pub after: u64,
     pub limit: u32,
+}
+
+/// Lists a checkout that cannot settle (it waited for the payment
+/// provider longer than the operator allows) in the store's stuck list;
+/// idempotent per order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListStuck {
+    pub entry: StuckCheckout,
+}
+
+/// Takes a checkout that settled off the stuck list (idempotent).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnlistStuck {
+    pub order: String,
+}
+
+/// The stuck list, longest stuck first, at most `limit`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StuckCheckouts {
+    pub limit: u32,
+}
+
+/// A checkout that cannot settle: the cart's object keeps it open and
+/// retries it; an operator looks at the provider. Also the stored row of
+/// the list: its shape is a storage format.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[serde(deny_unknown_fields)]
+pub struct StuckCheckout {
+    /// The order the checkout would place (or placed and must refund).
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "edgecart_domain::openapi::OrderId")
+    )]
+    pub order: String,
+    /// The cart whose object runs it.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["crt_5f0c3a9b1e2d4c6a8b7f9e01"])))]
+    pub cart: String,
+    /// Where it waits: `verifying` (a charge the provider did not answer,
+    /// to be refunded if it was taken), `refunding` (a refund the provider
+    /// refuses or does not answer), `awaiting_payment` (a payment the
+    /// provider still processes).
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["charging", "paid", "verifying", "refunding", "awaiting_payment"])))]
+    pub step: String,
+    /// The provider's payment id, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 255), extend("examples" = ["pi_3Nabc"])))]
+    pub reference: Option<String>,
+    pub currency: Currency,
+    /// What the card pays, in minor units of `currency`.
+    #[cfg_attr(feature = "openapi", schemars(range(min = 0), extend("examples" = [5325])))]
+    pub card_amount: i64,
+    /// When the payment was first asked for, in milliseconds since the
+    /// Unix epoch.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = [1795262400000_i64])))]
+    pub since_ms: i64,
+    /// When it was listed.
+    #[cfg_attr(feature = "openapi", schemars(extend("examples" = [1795266000000_i64])))]
+    pub listed_at_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StuckPage {
+    pub checkouts: Vec<StuckCheckout>,
 }
 
 /// One order in the store's index (for the admin listing, which adds

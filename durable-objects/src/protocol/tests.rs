@@ -211,6 +211,9 @@ fn cart_wire_format() {
                 answers_of::<cart::CheckoutFinish>("checkout_finish", a)
             }
             CartCommand::CheckoutRun(_) => answers_of::<cart::CheckoutRun>("checkout_run", a),
+            CartCommand::PaymentChanged(_) => {
+                answers_of::<cart::PaymentChanged>("payment_changed", a)
+            }
         },
         Some("refusal"),
     );
@@ -251,6 +254,11 @@ fn store_wire_format() {
             StoreCommand::ListOrders(_) => answers_of::<store::ListOrders>("list_orders", a),
             StoreCommand::RecordAudit(_) => answers_of::<store::RecordAudit>("record_audit", a),
             StoreCommand::Audit(_) => answers_of::<store::Audit>("audit", a),
+            StoreCommand::ListStuck(_) => answers_of::<store::ListStuck>("list_stuck", a),
+            StoreCommand::UnlistStuck(_) => answers_of::<store::UnlistStuck>("unlist_stuck", a),
+            StoreCommand::StuckCheckouts(_) => {
+                answers_of::<store::StuckCheckouts>("stuck_checkouts", a)
+            }
         },
         Some("refusal"),
     );
@@ -279,6 +287,9 @@ fn order_wire_format() {
             OrderCommand::Record(_) => answers_of::<order::Record>("record", a),
             OrderCommand::Get(_) => answers_of::<order::Get>("get", a),
             OrderCommand::Transition(_) => answers_of::<order::Transition>("transition", a),
+            OrderCommand::ProviderEvent(_) => {
+                answers_of::<order::ProviderEvent>("provider_event", a)
+            }
         },
         Some("refusal"),
     );

@@ -77,9 +77,7 @@ fn plan_paying(redeems: bool, late: bool, pay: Pay) -> CheckoutPlan {
     })
     .unwrap();
     let payment = if late {
-        PaymentSettings::Stripe {
-            base_url: "https://api.stripe.com".into(),
-        }
+        PaymentSettings::Stripe { base_url: None }
     } else {
         PaymentSettings::Test {}
     };
@@ -188,7 +186,56 @@ fn steps() -> Vec<Step> {
             sold: vec!["A".into()],
         },
         Step::Verifying,
+        awaiting_action(),
+        awaiting_processing(),
     ]
+}
+
+fn action() -> crate::payments::PaymentAction {
+    crate::payments::PaymentAction {
+        client_secret: "pi_1_secret_x".into(),
+        next_action: crate::payments::NextAction {
+            kind: "use_stripe_sdk".into(),
+            redirect_url: None,
+        },
+    }
+}
+
+/// The provider asks the shopper to authenticate, at 5.
+fn action_required() -> Outcome {
+    Outcome::ActionRequired {
+        reference: "pi_1".into(),
+        action: action(),
+        at_ms: 5,
+    }
+}
+
+/// Waiting for the shopper: until 5 + two fifths of the plans' 600 s TTL.
+fn awaiting_action() -> Step {
+    Step::Awaiting {
+        reference: "pi_1".into(),
+        action: Some(action()),
+        until_ms: Some(240_005),
+    }
+}
+
+fn awaiting_processing() -> Step {
+    Step::Awaiting {
+        reference: "pi_1".into(),
+        action: None,
+        until_ms: None,
+    }
+}
+
+fn action_reply() -> Effect {
+    Effect::Reply(refusal(Refusal::PaymentActionRequired {
+        action: action(),
+        expires_at_ms: 240_005,
+    }))
+}
+
+fn processing_reply() -> Effect {
+    Effect::Reply(refusal(Refusal::PaymentProcessing))
 }
 
 fn outcomes() -> Vec<Outcome> {
@@ -210,9 +257,13 @@ fn outcomes() -> Vec<Outcome> {
             reference: "pi_1".into(),
         },
         Outcome::Declined {
-            code: "card_declined".into(),
-            message: "The card was declined.".into(),
+            code: "stolen_card".into(),
         },
+        action_required(),
+        Outcome::Processing {
+            reference: "pi_1".into(),
+        },
+        Outcome::Expired,
         Outcome::ChargeUnanswered,
         Outcome::AllCommitted,
         Outcome::CommitsRefused {
@@ -308,6 +359,18 @@ fn unavailable_reply() -> Vec<Effect> {
     ]
 }
 
+/// A decline: everything given back, and the shopper told a generic
+/// decline (the provider's code was one that helps card testers).
+fn declined_finish(k: Kind) -> Vec<Effect> {
+    give_back(
+        k,
+        vec![Effect::Finish(refusal(Refusal::PaymentDeclined {
+            code: "card_declined".into(),
+            message: "The card was declined.".into(),
+        }))],
+    )
+}
+
 /// The end of verifying: the redemptions given back (again: a crash may
 /// have cut giving them back short).
 fn verified(k: Kind) -> Vec<Effect> {
@@ -333,9 +396,9 @@ fn table() -> Vec<Row> {
         reference: "pi_1".into(),
         sold: sold.iter().map(|s| s.to_string()).collect(),
     };
+    // A code that would help a card tester: the shopper learns a generic one.
     let declined = || O::Declined {
-        code: "card_declined".into(),
-        message: "The card was declined.".into(),
+        code: "stolen_card".into(),
     };
     vec![
         (S::Planned, O::Resume, When::Always, S::Planned, |_| {
@@ -530,15 +593,193 @@ fn table() -> Vec<Row> {
             paid(),
             |_| vec![E::CommitLines],
         ),
-        (S::Charging, declined(), When::Always, S::Finished, |r| {
-            give_back(
-                r,
-                vec![E::Finish(refusal(Refusal::PaymentDeclined {
-                    code: "card_declined".into(),
-                    message: "The card was declined.".into(),
-                }))],
-            )
-        }),
+        (
+            S::Charging,
+            declined(),
+            When::Always,
+            S::Finished,
+            declined_finish,
+        ),
+        (
+            S::Charging,
+            action_required(),
+            When::Always,
+            awaiting_action(),
+            |_| vec![E::Save, E::RetryLater, action_reply()],
+        ),
+        (
+            S::Charging,
+            O::Processing {
+                reference: "pi_1".into(),
+            },
+            When::Always,
+            awaiting_processing(),
+            |_| vec![E::Save, E::RetryLater, processing_reply()],
+        ),
+        (
+            awaiting_action(),
+            O::Resume,
+            When::Always,
+            awaiting_action(),
+            |_| {
+                vec![E::ReadPayment {
+                    reference: "pi_1".into(),
+                }]
+            },
+        ),
+        (
+            awaiting_action(),
+            O::Lapsed,
+            When::Always,
+            awaiting_action(),
+            |_| {
+                vec![E::ReadPayment {
+                    reference: "pi_1".into(),
+                }]
+            },
+        ),
+        (
+            awaiting_action(),
+            O::Expired,
+            When::Always,
+            awaiting_action(),
+            |_| {
+                vec![E::CancelPayment {
+                    reference: "pi_1".into(),
+                }]
+            },
+        ),
+        (
+            awaiting_action(),
+            O::Paid {
+                reference: "pi_1".into(),
+            },
+            When::Always,
+            paid(),
+            |_| vec![E::CommitLines],
+        ),
+        (
+            awaiting_action(),
+            declined(),
+            When::Always,
+            S::Finished,
+            declined_finish,
+        ),
+        (
+            awaiting_action(),
+            O::ChargeUnanswered,
+            When::Always,
+            awaiting_action(),
+            |_| vec![E::RetryLater, processing_reply()],
+        ),
+        (
+            awaiting_processing(),
+            O::Resume,
+            When::Always,
+            awaiting_processing(),
+            |_| {
+                vec![E::ReadPayment {
+                    reference: "pi_1".into(),
+                }]
+            },
+        ),
+        (
+            awaiting_processing(),
+            O::Lapsed,
+            When::Always,
+            awaiting_processing(),
+            |_| {
+                vec![E::ReadPayment {
+                    reference: "pi_1".into(),
+                }]
+            },
+        ),
+        (
+            awaiting_processing(),
+            O::Expired,
+            When::Always,
+            awaiting_processing(),
+            |_| {
+                vec![E::CancelPayment {
+                    reference: "pi_1".into(),
+                }]
+            },
+        ),
+        (
+            awaiting_processing(),
+            O::Paid {
+                reference: "pi_1".into(),
+            },
+            When::Always,
+            paid(),
+            |_| vec![E::CommitLines],
+        ),
+        (
+            awaiting_processing(),
+            declined(),
+            When::Always,
+            S::Finished,
+            declined_finish,
+        ),
+        (
+            awaiting_processing(),
+            O::ChargeUnanswered,
+            When::Always,
+            awaiting_processing(),
+            |_| vec![E::RetryLater, processing_reply()],
+        ),
+        (
+            awaiting_action(),
+            action_required(),
+            When::Always,
+            awaiting_action(),
+            |_| vec![E::RetryLater, action_reply()],
+        ),
+        (
+            awaiting_processing(),
+            action_required(),
+            When::Always,
+            awaiting_action(),
+            |_| vec![E::Save, E::RetryLater, action_reply()],
+        ),
+        (
+            awaiting_processing(),
+            O::Processing {
+                reference: "pi_1".into(),
+            },
+            When::Always,
+            awaiting_processing(),
+            |_| vec![E::RetryLater, processing_reply()],
+        ),
+        (
+            awaiting_action(),
+            O::Processing {
+                reference: "pi_1".into(),
+            },
+            When::Always,
+            awaiting_processing(),
+            |_| vec![E::Save, E::RetryLater, processing_reply()],
+        ),
+        (
+            S::Verifying,
+            action_required(),
+            When::Always,
+            S::Verifying,
+            |_| {
+                vec![E::CancelPayment {
+                    reference: "pi_1".into(),
+                }]
+            },
+        ),
+        (
+            S::Verifying,
+            O::Processing {
+                reference: "pi_1".into(),
+            },
+            When::Always,
+            S::Verifying,
+            |_| unavailable_reply(),
+        ),
         (
             S::Charging,
             O::ChargeUnanswered,
@@ -903,13 +1144,27 @@ fn steps_say_whether_a_payment_may_exist() {
     let may: Vec<bool> = steps().iter().map(Step::payment_may_exist).collect();
     assert_eq!(
         may,
-        [false, false, false, true, true, false, true, true, true]
+        [false, false, false, true, true, false, true, true, true, true, true]
     );
     let waits: Vec<bool> = steps().iter().map(Step::awaits_provider).collect();
     assert_eq!(
         waits,
-        [false, false, false, false, false, false, true, true, true]
+        [false, false, false, false, false, false, true, true, true, true, true]
     );
+    let deadlines: Vec<Option<i64>> = steps().iter().map(Step::deadline).collect();
+    assert_eq!(deadlines[..9], [None; 9]);
+    assert_eq!(deadlines[9..], [Some(240_005), None]);
+    // Runs start on what the step and the time say.
+    let a = awaiting_action();
+    assert_eq!(start(&a, true, 240_004), Outcome::Resume);
+    assert_eq!(start(&a, false, 240_004), Outcome::Lapsed);
+    assert_eq!(start(&a, true, 240_005), Outcome::Expired);
+    assert_eq!(start(&a, false, i64::MAX), Outcome::Expired);
+    assert_eq!(
+        start(&awaiting_processing(), false, i64::MAX),
+        Outcome::Lapsed
+    );
+    assert_eq!(start(&Step::Charging, true, i64::MAX), Outcome::Resume);
     let json = serde_json::to_string(&Step::Paid {
         reference: "pi_1".into(),
     })
@@ -931,6 +1186,19 @@ enum Card {
         n: u32,
         charged: bool,
     },
+    /// The provider asks the shopper to authenticate (3-D Secure); by the
+    /// next read of the payment the shopper succeeded (`Some(true)`),
+    /// failed (`Some(false)`) or did nothing (`None`).
+    Authenticates(Option<bool>),
+    /// The provider is processing; by the next read it paid or declined.
+    Processes(bool),
+}
+
+/// A payment the provider has not decided.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Pending {
+    Action,
+    Processing,
 }
 
 /// The world the cart's object talks to, with what it promises: stock
@@ -960,6 +1228,11 @@ struct Shop {
     charge_requests: u32,
     /// The provider's payment for the order, once taken.
     charged: Option<String>,
+    /// Its payment, while undecided.
+    pending: Option<Pending>,
+    /// Its payment was declined (or canceled), with the provider's code:
+    /// nothing taken.
+    failed: Option<&'static str>,
     refunded: bool,
     order: Option<Box<Order>>,
     trips: Trips,
@@ -993,6 +1266,8 @@ impl Shop {
             points_spent: false,
             charge_requests: 0,
             charged: None,
+            pending: None,
+            failed: None,
             refunded: false,
             order: None,
             trips: Trips::default(),
@@ -1101,23 +1376,33 @@ impl Shop {
                         return Outcome::ChargeUnanswered;
                     }
                 }
-                if let Some(reference) = &self.charged {
-                    return Outcome::Paid {
-                        reference: reference.clone(),
-                    };
-                }
-                match self.card {
-                    Card::Declines => Outcome::Declined {
-                        code: "card_declined".into(),
-                        message: "The card was declined.".into(),
-                    },
-                    Card::Pays | Card::TimesOut { .. } => {
-                        self.charged = Some(format!("pi_{order}"));
-                        Outcome::Paid {
-                            reference: format!("pi_{order}"),
+                // The same idempotent create answers the payment there is.
+                if self.charged.is_none() && self.pending.is_none() && self.failed.is_none() {
+                    match self.card {
+                        Card::Declines => self.failed = Some("card_declined"),
+                        Card::Pays | Card::TimesOut { .. } => {
+                            self.charged = Some(format!("pi_{order}"))
                         }
+                        Card::Authenticates(_) => self.pending = Some(Pending::Action),
+                        Card::Processes(_) => self.pending = Some(Pending::Processing),
                     }
                 }
+                self.payment(&order)
+            }
+            Effect::ReadPayment { reference } => {
+                self.trips.provider += 1;
+                assert_eq!(reference, &format!("pi_{order}"), "reads its own payment");
+                self.decide();
+                self.payment(&order)
+            }
+            Effect::CancelPayment { reference } => {
+                self.trips.provider += 1;
+                assert_eq!(reference, &format!("pi_{order}"), "cancels its own payment");
+                self.decide();
+                if self.pending.take().is_some() {
+                    self.failed = Some("payment_canceled");
+                }
+                self.payment(&order)
             }
             Effect::CommitLines => {
                 let mut sold = Vec::new();
@@ -1171,6 +1456,42 @@ impl Shop {
                 Outcome::Restocked
             }
             other => panic!("{other:?} reports nothing"),
+        }
+    }
+
+    /// What the provider says of the order's payment now.
+    fn payment(&self, order: &str) -> Outcome {
+        let reference = format!("pi_{order}");
+        if self.charged.is_some() {
+            return Outcome::Paid { reference };
+        }
+        match self.pending {
+            Some(Pending::Action) => Outcome::ActionRequired {
+                reference,
+                action: action(),
+                at_ms: 5,
+            },
+            Some(Pending::Processing) => Outcome::Processing { reference },
+            None => Outcome::Declined {
+                code: self.failed.expect("a payment was asked for").into(),
+            },
+        }
+    }
+
+    /// The shopper acts (or not), the provider finishes processing.
+    fn decide(&mut self) {
+        let (paid, code) = match (self.pending, self.card) {
+            (Some(Pending::Action), Card::Authenticates(Some(ok))) => {
+                (ok, "payment_intent_authentication_failure")
+            }
+            (Some(Pending::Processing), Card::Processes(ok)) => (ok, "generic_decline"),
+            _ => return,
+        };
+        self.pending = None;
+        if paid {
+            self.charged = Some("pi_ord_1".into());
+        } else {
+            self.failed = Some(code);
         }
     }
 
@@ -1590,6 +1911,17 @@ fn scenarios() -> Vec<(String, CheckoutPlan, Shop)> {
                 }),
             );
         }
+        // Only a real provider asks for 3-D Secure or processes.
+        if late && pay != Pay::Points {
+            add("authenticated", Shop::new(Card::Authenticates(Some(true))));
+            add(
+                "authentication failed",
+                Shop::new(Card::Authenticates(Some(false))),
+            );
+            add("never authenticated", Shop::new(Card::Authenticates(None)));
+            add("processed, paid", Shop::new(Card::Processes(true)));
+            add("processed, declined", Shop::new(Card::Processes(false)));
+        }
         let mut s = Shop::new(Card::Pays);
         s.short.insert("B".into());
         add("out of stock", s);
@@ -1614,14 +1946,17 @@ fn alarm_until_settled(
     context: &str,
 ) -> Option<Answer> {
     let mut answer = None;
-    for _ in 0..10 {
+    // Each run a while after the last: the shopper's time to act runs out
+    // by the fourth.
+    for now in (0..10).map(|k| k * 100_000) {
         let Some(step) = durable.clone() else {
             return answer;
         };
         if step == Step::Finished {
             return answer;
         }
-        let run = drive(plan, shop, step, Outcome::Lapsed, durable.clone(), None);
+        let outcome = start(&step, false, now);
+        let run = drive(plan, shop, step, outcome, durable.clone(), None);
         durable = run.durable.clone();
         match run.end {
             Some(Effect::Finish(a)) => return Some(a),
@@ -1713,4 +2048,84 @@ fn a_crash_anywhere_is_recovered() {
         }
     }
     assert!(crashes > 500, "{crashes} crashes tried");
+}
+
+/// 3-D Secure and processing, from the shopper's side: the attempt answers
+/// what to do (the holds kept, a recovery point written), then the
+/// shopper's retry with the key, or the alarm, reads the payment (never a
+/// second create) and ends as the shopper or the provider decided; a
+/// shopper who never acts has the payment canceled at the deadline.
+#[test]
+fn three_d_secure_and_processing_end_as_decided() {
+    let placed = |a: &Option<Answer>| matches!(a, Some(Answer::Placed { .. }));
+    let declined = |a: &Option<Answer>, code: &str| matches!(a, Some(Answer::Refused { refusal: Refusal::PaymentDeclined { code: c, .. } }) if c == code);
+    for redeems in [false, true] {
+        for (card, want) in [
+            (Card::Authenticates(Some(true)), "placed"),
+            (Card::Authenticates(Some(false)), "authentication_required"),
+            (Card::Authenticates(None), "payment_canceled"),
+            (Card::Processes(true), "placed"),
+            (Card::Processes(false), "card_declined"),
+        ] {
+            let p = plan(redeems, true);
+            let mut shop = Shop::new(card);
+            let first = drive(&p, &mut shop, Step::Planned, Outcome::Resume, None, None);
+            let reply = match (&first.end, card) {
+                (Some(Effect::Reply(a)), Card::Authenticates(_)) => {
+                    assert_eq!(
+                        a,
+                        &refusal(Refusal::PaymentActionRequired {
+                            action: action(),
+                            expires_at_ms: 240_005
+                        })
+                    );
+                    a
+                }
+                (Some(Effect::Reply(a)), _) => {
+                    assert_eq!(a, &refusal(Refusal::PaymentProcessing));
+                    a
+                }
+                other => panic!("{card:?}: {other:?}"),
+            };
+            assert!(
+                first.durable.as_ref().is_some_and(Step::awaits_payment),
+                "{reply:?}"
+            );
+            assert_eq!(
+                shop.held.len(),
+                3,
+                "the holds stay while the provider waits"
+            );
+            assert_eq!(shop.trips.provider, 1);
+            // The shopper acted (or not); the retry with the key, before the deadline.
+            let step = first.durable.clone().unwrap();
+            let again = drive(
+                &p,
+                &mut shop,
+                step.clone(),
+                start(&step, true, 1_000),
+                first.durable.clone(),
+                None,
+            );
+            assert_eq!(
+                shop.charge_requests, 1,
+                "{card:?}: the payment is read, never created again"
+            );
+            let answer = match again.end {
+                Some(Effect::Finish(a)) => Some(a),
+                Some(Effect::Reply(_)) => {
+                    alarm_until_settled(&p, &mut shop, again.durable.clone(), "3ds")
+                }
+                other => panic!("{card:?}: {other:?}"),
+            };
+            shop.assert_settled(&p, answer.as_ref(), &format!("{card:?}"));
+            if want == "placed" {
+                assert!(placed(&answer), "{card:?}: {answer:?}");
+            } else {
+                assert!(declined(&answer, want), "{card:?}: {answer:?}");
+                assert!(shop.held.is_empty(), "{card:?}: holds given back");
+            }
+            assert_eq!(shop.charge_requests, 1, "{card:?}");
+        }
+    }
 }
