@@ -22,6 +22,11 @@
 // concurrent retry with it gets 409 idempotency_key_in_use); 'lagging' holds
 // it back 1.5 s (a payment in flight that still answers in time).
 //
+// requests() lists every Stripe request (never the control API's) with its
+// method, path, idempotency key, headers (lower-cased names → values, the
+// Authorization header included as sent: the keys are fake), parsed form,
+// answer status and whether it was an idempotent replay.
+//
 // Not Stripe: a control API under /__fake/ (no auth, never recorded, not
 // affected by modes) for tests running in another process than the one that
 // started the fake: GET /__fake/charges, /__fake/refunds, /__fake/requests,
@@ -602,6 +607,7 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
         method: req.method,
         path: url.pathname,
         idempotencyKey: idemKey === undefined ? null : String(idemKey),
+        headers: { ...req.headers },
         form: form instanceof StripeError ? {} : form,
         status: null,
         replayed: false,
@@ -666,7 +672,10 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     charges: () => succeeded.map((id) => clone(intents.get(id))),
     /** Refunds created, in order. */
     refunds: () => refundLog.map((id) => clone(refundsById.get(id))),
-    /** Every Stripe request seen: {method, path, idempotencyKey, form, status, replayed}. */
+    /**
+     * Every Stripe request seen: {method, path, idempotencyKey, headers, form,
+     * status, replayed}; `headers` maps lower-cased names to values as sent.
+     */
     requests: () => clone(requestLog),
     /** 'normal' | 'down' | 'slow'; applies to requests arriving from now on. */
     setMode(m) {
