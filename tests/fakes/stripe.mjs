@@ -12,9 +12,28 @@
 //   -> prints `READY http://127.0.0.1:12111`, stops on SIGTERM/SIGINT.
 //
 // Outcomes follow Stripe's test PaymentMethod ids: pm_card_visa and
-// pm_card_mastercard succeed, pm_card_chargeDeclined and
-// pm_card_chargeDeclinedInsufficientFunds are declined (402 card_error),
-// anything else is `No such PaymentMethod` (400 resource_missing).
+// pm_card_mastercard succeed; these are declined (402 card_error, code
+// card_declined, the decline_code in brackets): pm_card_chargeDeclined
+// (generic_decline), pm_card_chargeDeclinedInsufficientFunds
+// (insufficient_funds), pm_card_chargeDeclinedLostCard (lost_card),
+// pm_card_chargeDeclinedStolenCard (stolen_card; both also as Stripe's
+// pm_card_visa_chargeDeclined… spelling), pm_card_chargeDeclinedFraudulent
+// (fraudulent); pm_card_chargeDeclinedIncorrectCvc is 402 with code and
+// decline_code incorrect_cvc. pm_card_threeDSecure2Required answers 200 with
+// the intent in `requires_action` (next_action use_stripe_sdk, a 3D Secure 2
+// challenge) and pm_card_processing (not a Stripe id) 200 in `processing`;
+// both wait for the control API (authenticate, settle) or a cancel. With
+// capture_method=manual a card that authorizes leaves the intent in
+// `requires_capture`. Anything else is `No such PaymentMethod` (400
+// resource_missing).
+//
+// Each create makes the intent's `latest_charge`, a Charge (GET
+// /v1/charges/{id}) with the intent's amount, currency and a copy of its
+// metadata: `pending` while the intent waits, `failed` when declined,
+// `succeeded` (paid) once authorized; amount_captured, amount_refunded,
+// refunded (fully) and disputed follow captures, refunds and disputes.
+// Canceling an intent held for capture releases its charge (refunded, as
+// Stripe shows it); a partial capture does not refund the rest here.
 //
 // Modes (setMode, sampled when a request arrives): 'normal'; 'down' answers
 // every Stripe request 503 api_error; 'slow' does the work at once but holds
@@ -45,7 +64,11 @@ const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 const MAX_AMOUNT = 99_999_999;
 const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 
-/** Stripe's test PaymentMethods this fake knows, and what confirming one does. */
+/**
+ * Stripe's test PaymentMethods this fake knows, and what confirming one does:
+ * `decline` answers 402 card_error (`code` card_declined unless given),
+ * `outcome` leaves the PaymentIntent waiting (requires_action, processing).
+ */
 const PAYMENT_METHODS = {
   pm_card_visa: { brand: 'visa', last4: '4242' },
   pm_card_mastercard: { brand: 'mastercard', last4: '4444' },
@@ -59,7 +82,39 @@ const PAYMENT_METHODS = {
     last4: '9995',
     decline: { decline_code: 'insufficient_funds', message: 'Your card has insufficient funds.' },
   },
+  pm_card_chargeDeclinedLostCard: {
+    brand: 'visa',
+    last4: '9987',
+    decline: { decline_code: 'lost_card', message: 'Your card was declined.' },
+  },
+  pm_card_chargeDeclinedStolenCard: {
+    brand: 'visa',
+    last4: '9979',
+    decline: { decline_code: 'stolen_card', message: 'Your card was declined.' },
+  },
+  pm_card_chargeDeclinedFraudulent: {
+    brand: 'visa',
+    last4: '0019',
+    decline: { decline_code: 'fraudulent', message: 'Your card was declined.' },
+  },
+  pm_card_chargeDeclinedIncorrectCvc: {
+    brand: 'visa',
+    last4: '0127',
+    decline: { code: 'incorrect_cvc', decline_code: 'incorrect_cvc', param: 'cvc', message: "Your card's security code is incorrect." },
+  },
+  pm_card_threeDSecure2Required: { brand: 'visa', last4: '3220', outcome: 'requires_action' },
+  // Not a Stripe id: a card payment that stays `processing` until settled.
+  pm_card_processing: { brand: 'visa', last4: '0077', outcome: 'processing' },
 };
+// Stripe's documented ids for these two carry `_visa_`; both spellings work.
+PAYMENT_METHODS.pm_card_visa_chargeDeclinedLostCard = PAYMENT_METHODS.pm_card_chargeDeclinedLostCard;
+PAYMENT_METHODS.pm_card_visa_chargeDeclinedStolenCard = PAYMENT_METHODS.pm_card_chargeDeclinedStolenCard;
+
+/** The PaymentMethod object Stripe nests in errors and `last_payment_error`. */
+function paymentMethodObject(id) {
+  const pm = PAYMENT_METHODS[id];
+  return { id, object: 'payment_method', card: { brand: pm.brand, last4: pm.last4 }, type: 'card' };
+}
 
 /** Parameters Stripe accepts on each endpoint; anything else is `parameter_unknown`. */
 const PARAMS = {
@@ -244,6 +299,7 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
   let mode = 'normal';
   const intents = new Map(); // id → PaymentIntent (live object)
   const refundsById = new Map(); // id → Refund
+  const chargesById = new Map(); // id → Charge (live object), one per attempted PaymentIntent
   const succeeded = []; // PaymentIntent ids, in the order they succeeded
   const refundLog = []; // Refund ids, in creation order
   const requestLog = [];
@@ -276,11 +332,82 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     return pi;
   }
 
+  const chargeOf = (pi) => chargesById.get(pi.latest_charge);
+
+  /** The Charge of a confirmation attempt, pending until it succeeds or fails. */
+  function newCharge(pi) {
+    const pm = PAYMENT_METHODS[pi.payment_method];
+    const charge = {
+      id: pi.latest_charge,
+      object: 'charge',
+      amount: pi.amount,
+      amount_captured: 0,
+      amount_refunded: 0,
+      captured: false,
+      created: pi.created,
+      currency: pi.currency,
+      description: pi.description,
+      disputed: false,
+      failure_code: null,
+      failure_message: null,
+      livemode: false,
+      metadata: clone(pi.metadata),
+      paid: false,
+      payment_intent: pi.id,
+      payment_method: pi.payment_method,
+      payment_method_details: { card: { brand: pm.brand, last4: pm.last4 }, type: 'card' },
+      refunded: false,
+      status: 'pending',
+    };
+    chargesById.set(charge.id, charge);
+    return charge;
+  }
+
+  /** Captures `amountReceived`: the intent and its charge succeed. */
   function succeed(pi, amountReceived) {
     pi.status = 'succeeded';
     pi.amount_received = amountReceived;
     pi.amount_capturable = 0;
+    pi.next_action = null;
+    Object.assign(chargeOf(pi), { status: 'succeeded', paid: true, captured: true, amount_captured: amountReceived });
     succeeded.push(pi.id);
+  }
+
+  /** The card was authorized: captured at once, or held for a manual capture. */
+  function authorize(pi) {
+    if (pi.capture_method === 'manual') {
+      pi.status = 'requires_capture';
+      pi.amount_capturable = pi.amount;
+      pi.next_action = null;
+      Object.assign(chargeOf(pi), { status: 'succeeded', paid: true });
+    } else {
+      succeed(pi, pi.amount);
+    }
+  }
+
+  /**
+   * The attempt failed with `error` (a card_error without payment_method):
+   * the intent wants a new PaymentMethod, its charge failed.
+   */
+  function fail(pi, error) {
+    pi.last_payment_error = { ...error, payment_method: paymentMethodObject(pi.payment_method) };
+    pi.payment_method = null; // Stripe detaches the failed method from the intent
+    pi.status = 'requires_payment_method';
+    pi.next_action = null;
+    Object.assign(chargeOf(pi), { status: 'failed', paid: false, failure_code: error.code, failure_message: error.message });
+  }
+
+  /** What Stripe answers for a 3D Secure 2 card: the SDK drives the challenge. */
+  function threeDSecureAction(pi) {
+    const source = newId('src');
+    return {
+      type: 'use_stripe_sdk',
+      use_stripe_sdk: {
+        type: 'three_d_secure_redirect',
+        stripe_js: `https://hooks.stripe.com/3d_secure_2/hosted?merchant=acct_fake&payment_intent=${pi.id}&source=${source}`,
+        source,
+      },
+    };
   }
 
   function createIntent(form) {
@@ -325,29 +452,26 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
       latest_charge: newId('ch'),
       livemode: false,
       metadata,
+      next_action: null,
       payment_method: paymentMethod,
       payment_method_types: ['card'],
       status: 'requires_payment_method',
     };
     intents.set(id, pi);
+    newCharge(pi);
     if (pm.decline) {
-      const error = {
-        type: 'card_error',
-        code: 'card_declined',
-        decline_code: pm.decline.decline_code,
-        message: pm.decline.message,
-        charge: pi.latest_charge,
-        doc_url: 'https://stripe.com/docs/error-codes/card-declined',
-      };
-      pi.last_payment_error = { ...error, payment_method: { id: paymentMethod, object: 'payment_method', type: 'card' } };
-      pi.payment_method = null; // Stripe detaches the failed method from the intent
-      throw new StripeError(402, { ...error, payment_intent: clone(pi), payment_method: { id: paymentMethod, object: 'payment_method', type: 'card' } });
+      const { code = 'card_declined', ...rest } = pm.decline;
+      const error = withDocUrl({ type: 'card_error', code, ...rest, charge: pi.latest_charge });
+      fail(pi, error);
+      throw new StripeError(402, { ...error, payment_intent: clone(pi), payment_method: paymentMethodObject(paymentMethod) });
     }
-    if (captureMethod === 'manual') {
-      pi.status = 'requires_capture';
-      pi.amount_capturable = amount;
+    if (pm.outcome === 'requires_action') {
+      pi.status = 'requires_action';
+      pi.next_action = threeDSecureAction(pi);
+    } else if (pm.outcome === 'processing') {
+      pi.status = 'processing';
     } else {
-      succeed(pi, amount);
+      authorize(pi);
     }
     return [200, pi];
   }
@@ -371,6 +495,16 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     return [200, pi];
   }
 
+  /**
+   * A canceled intent's charge: an authorization held for capture is
+   * released (Stripe shows it refunded), an attempt still pending fails.
+   */
+  function releaseCharge(pi) {
+    const charge = chargeOf(pi);
+    if (pi.status === 'requires_capture') Object.assign(charge, { amount_refunded: charge.amount, refunded: true });
+    else if (charge.status === 'pending') Object.assign(charge, { status: 'failed', paid: false });
+  }
+
   function cancelIntent(id, form) {
     rejectUnknown(form, PARAMS.cancel);
     const reason = stringParam(form, 'cancellation_reason', { oneOf: CANCELLATION_REASONS }) ?? null;
@@ -381,10 +515,12 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
         message: `You cannot cancel this PaymentIntent because it has a status of ${pi.status}. Only a PaymentIntent with one of the following statuses may be canceled: ${CANCELABLE.join(', ')}.`,
       });
     }
+    releaseCharge(pi);
     pi.status = 'canceled';
     pi.canceled_at = now();
     pi.cancellation_reason = reason;
     pi.amount_capturable = 0;
+    pi.next_action = null;
     return [200, pi];
   }
 
@@ -426,6 +562,9 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
       });
     }
     pi.amount_refunded += amount;
+    const charge = chargeOf(pi);
+    charge.amount_refunded = pi.amount_refunded;
+    charge.refunded = charge.amount_refunded >= charge.amount_captured;
     const refund = {
       id: newId('re'),
       object: 'refund',
@@ -462,6 +601,7 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     if ((m = /^\/v1\/payment_intents\/([^/]+)\/cancel$/.exec(path)) && method === 'POST') return (f) => cancelIntent(m[1], f);
     if (path === '/v1/refunds' && method === 'POST') return (f) => createRefund(f);
     if ((m = /^\/v1\/refunds\/([^/]+)$/.exec(path)) && method === 'GET') return (f) => retrieve(refundsById, 'refund', m[1], f);
+    if ((m = /^\/v1\/charges\/([^/]+)$/.exec(path)) && method === 'GET') return (f) => retrieve(chargesById, 'charge', m[1], f);
     return null;
   }
 
