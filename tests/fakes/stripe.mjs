@@ -48,9 +48,27 @@
 //
 // Not Stripe: a control API under /__fake/ (no auth, never recorded, not
 // affected by modes) for tests running in another process than the one that
-// started the fake: GET /__fake/charges, /__fake/refunds, /__fake/requests,
-// POST /__fake/mode with body `mode=down` (or JSON {"mode":"down"}).
-// `fakeStripeControl(url)` wraps it with the same methods as startFakeStripe.
+// started the fake. Bodies are JSON (or a form, `mode=down`); a refusal is
+// 4xx {"error": {"type", "code"?, "message"}}.
+//   GET  /__fake/charges, /__fake/refunds, /__fake/requests   as below
+//   GET  /__fake/mode; POST /__fake/mode {"mode":"down"}      setMode
+//   GET  /__fake/intents/{id}                                 intent(id): the live PaymentIntent
+//   POST /__fake/intents/{id}/authenticate {"result":"succeed"|"fail"}
+//        authenticate(id, result): the 3D Secure challenge of an intent in
+//        requires_action; succeed authorizes it (succeeded, or
+//        requires_capture when capture_method=manual), fail leaves it in
+//        requires_payment_method with last_payment_error card_error
+//        payment_intent_authentication_failure and payment_method null
+//   POST /__fake/intents/{id}/settle {"result":"succeed"|"fail"}
+//        settle(id, result): an intent in processing; succeed authorizes it,
+//        fail declines it (card_declined / generic_decline)
+//   POST /__fake/intents/{id}/dispute {"reason":"fraudulent"}
+//        dispute(id, reason = 'fraudulent'): a Dispute (needs_response) on
+//        the charge of a succeeded intent, then GET /v1/disputes/{id}; the
+//        charge is `disputed` and refunding it is 400 charge_disputed
+// An intent in another status is 400 payment_intent_unexpected_state, an
+// unknown one 404. `fakeStripeControl(url)` wraps it all with the same
+// methods as startFakeStripe (async; a refusal rejects with `status`).
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
@@ -138,6 +156,10 @@ const PARAMS = {
 const CAPTURE_METHODS = ['automatic', 'automatic_async', 'manual'];
 const CANCELLATION_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer', 'abandoned'];
 const REFUND_REASONS = ['duplicate', 'fraudulent', 'requested_by_customer'];
+const DISPUTE_REASONS = ['bank_cannot_process', 'check_returned', 'credit_not_processed', 'customer_initiated',
+  'debit_not_authorized', 'duplicate', 'fraudulent', 'general', 'incorrect_account_details', 'insufficient_funds',
+  'product_not_received', 'product_unacceptable', 'subscription_canceled', 'unrecognized'];
+const AUTHENTICATION_FAILURE = 'The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again.';
 const CANCELABLE = ['requires_payment_method', 'requires_capture', 'requires_confirmation', 'requires_action', 'processing'];
 
 /** `prefix_` followed by `n` random alphanumerics. */
@@ -149,6 +171,15 @@ function newId(prefix, n = 24) {
 
 const now = () => Math.floor(Date.now() / 1000);
 const clone = (v) => structuredClone(v);
+
+/** A refusal of the control API (not Stripe): HTTP status, message, optional code. */
+class ControlError extends Error {
+  constructor(status, message, code) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
 
 /** A thrown Stripe error: HTTP status plus the `error` object of the body. */
 class StripeError extends Error {
@@ -300,6 +331,7 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
   const intents = new Map(); // id → PaymentIntent (live object)
   const refundsById = new Map(); // id → Refund
   const chargesById = new Map(); // id → Charge (live object), one per attempted PaymentIntent
+  const disputesById = new Map(); // id → Dispute
   const succeeded = []; // PaymentIntent ids, in the order they succeeded
   const refundLog = []; // Refund ids, in creation order
   const requestLog = [];
@@ -549,6 +581,9 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
         message: `This PaymentIntent (${pi.id}) does not have a successful charge to refund.`,
       });
     }
+    if (chargeOf(pi).disputed) {
+      throw invalid({ code: 'charge_disputed', message: `Charge ${pi.latest_charge} has been charged back; cannot issue a refund.` });
+    }
     const remaining = pi.amount_received - pi.amount_refunded;
     if (remaining <= 0) {
       throw invalid({ code: 'charge_already_refunded', message: `Charge ${pi.latest_charge} has already been refunded.` });
@@ -592,6 +627,75 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     return [200, obj];
   }
 
+  // ------------------------------------------------------------ control actions (not Stripe)
+
+  function controlIntent(id) {
+    const pi = intents.get(id);
+    if (!pi) throw new ControlError(404, `No such payment_intent: '${id}'`, 'resource_missing');
+    return pi;
+  }
+
+  function expectStatus(pi, status, action) {
+    if (pi.status !== status) {
+      throw new ControlError(400, `This PaymentIntent (${pi.id}) has a status of ${pi.status}; only a PaymentIntent in ${status} can be ${action}.`, 'payment_intent_unexpected_state');
+    }
+  }
+
+  function resultOf(result) {
+    if (result !== 'succeed' && result !== 'fail') {
+      throw new ControlError(400, `result must be "succeed" or "fail", not ${JSON.stringify(result)}`, 'parameter_invalid');
+    }
+    return result;
+  }
+
+  /** The shopper completes (or fails) the 3D Secure challenge of an intent in requires_action. */
+  function authenticateIntent(id, result) {
+    const pi = controlIntent(id);
+    resultOf(result);
+    expectStatus(pi, 'requires_action', 'authenticated');
+    if (result === 'succeed') authorize(pi);
+    else fail(pi, withDocUrl({ type: 'card_error', code: 'payment_intent_authentication_failure', message: AUTHENTICATION_FAILURE }));
+    return pi;
+  }
+
+  /** The network settles (or declines) an intent in processing. */
+  function settleIntent(id, result) {
+    const pi = controlIntent(id);
+    resultOf(result);
+    expectStatus(pi, 'processing', 'settled');
+    if (result === 'succeed') authorize(pi);
+    else fail(pi, withDocUrl({ type: 'card_error', code: 'card_declined', decline_code: 'generic_decline', message: 'Your card was declined.', charge: pi.latest_charge }));
+    return pi;
+  }
+
+  /** The cardholder disputes the charge of a succeeded intent. */
+  function disputeIntent(id, reason = 'fraudulent') {
+    const pi = controlIntent(id);
+    if (!DISPUTE_REASONS.includes(reason)) {
+      throw new ControlError(400, `reason must be one of ${DISPUTE_REASONS.join(', ')}`, 'parameter_invalid');
+    }
+    expectStatus(pi, 'succeeded', 'disputed');
+    const charge = chargeOf(pi);
+    if (charge.disputed) throw new ControlError(400, `Charge ${charge.id} is already disputed.`, 'charge_disputed');
+    const dispute = {
+      id: newId('dp'),
+      object: 'dispute',
+      amount: charge.amount_captured,
+      charge: charge.id,
+      created: now(),
+      currency: charge.currency,
+      is_charge_refundable: false,
+      livemode: false,
+      metadata: {},
+      payment_intent: pi.id,
+      reason,
+      status: 'needs_response',
+    };
+    disputesById.set(dispute.id, dispute);
+    charge.disputed = true;
+    return dispute;
+  }
+
   /** The endpoint for a request, or null for an unrecognized URL. */
   function route(method, path) {
     let m;
@@ -602,6 +706,7 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     if (path === '/v1/refunds' && method === 'POST') return (f) => createRefund(f);
     if ((m = /^\/v1\/refunds\/([^/]+)$/.exec(path)) && method === 'GET') return (f) => retrieve(refundsById, 'refund', m[1], f);
     if ((m = /^\/v1\/charges\/([^/]+)$/.exec(path)) && method === 'GET') return (f) => retrieve(chargesById, 'charge', m[1], f);
+    if ((m = /^\/v1\/disputes\/([^/]+)$/.exec(path)) && method === 'GET') return (f) => retrieve(disputesById, 'dispute', m[1], f);
     return null;
   }
 
@@ -702,26 +807,56 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     }
   }
 
-  function control(req, res, path, bodyText) {
-    const send = (status, obj) => {
-      res.writeHead(status, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify(obj));
-    };
-    if (req.method === 'GET' && path === '/__fake/charges') return send(200, api.charges());
-    if (req.method === 'GET' && path === '/__fake/refunds') return send(200, api.refunds());
-    if (req.method === 'GET' && path === '/__fake/requests') return send(200, api.requests());
-    if (req.method === 'GET' && path === '/__fake/mode') return send(200, { mode });
-    if (req.method === 'POST' && path === '/__fake/mode') {
-      let m;
-      try {
-        m = bodyText.trim().startsWith('{') ? JSON.parse(bodyText).mode : new URLSearchParams(bodyText).get('mode');
-        api.setMode(m);
-      } catch (e) {
-        return send(400, { error: { type: 'invalid_request_error', message: e.message } });
-      }
-      return send(200, { mode });
+  /** A control request's body: JSON, or a form as `mode=down`. */
+  function controlBody(text) {
+    if (!text.trim()) return {};
+    if (!text.trim().startsWith('{')) return Object.fromEntries(new URLSearchParams(text));
+    try {
+      const v = JSON.parse(text);
+      if (v && typeof v === 'object' && !Array.isArray(v)) return v;
+    } catch {
+      // answered below
     }
-    return send(404, { error: { type: 'invalid_request_error', message: 'Unrecognized request URL' } });
+    throw new ControlError(400, 'The body must be a JSON object.');
+  }
+
+  /** The control API's answer to a request: [status, body]. */
+  async function controlAnswer(method, path, bodyText) {
+    let m;
+    if (method === 'GET' && path === '/__fake/charges') return [200, api.charges()];
+    if (method === 'GET' && path === '/__fake/refunds') return [200, api.refunds()];
+    if (method === 'GET' && path === '/__fake/requests') return [200, api.requests()];
+    if (method === 'GET' && path === '/__fake/mode') return [200, { mode }];
+    if (method === 'POST' && path === '/__fake/mode') {
+      try {
+        api.setMode(controlBody(bodyText).mode);
+      } catch (e) {
+        throw new ControlError(400, e.message);
+      }
+      return [200, { mode }];
+    }
+    if ((m = /^\/__fake\/intents\/([^/]+)$/.exec(path)) && method === 'GET') return [200, api.intent(m[1])];
+    if ((m = /^\/__fake\/intents\/([^/]+)\/(authenticate|settle|dispute)$/.exec(path)) && method === 'POST') {
+      const body = controlBody(bodyText);
+      if (m[2] === 'dispute') return [200, api.dispute(m[1], body.reason)];
+      return [200, api[m[2]](m[1], body.result)];
+    }
+    throw new ControlError(404, 'Unrecognized request URL');
+  }
+
+  async function control(req, res, path, bodyText) {
+    let status;
+    let body;
+    try {
+      [status, body] = await controlAnswer(req.method, path, bodyText);
+    } catch (e) {
+      const known = e instanceof ControlError;
+      status = known ? e.status : 500;
+      body = { error: { type: known ? 'invalid_request_error' : 'api_error', ...(e.code ? { code: e.code } : {}), message: e.message } };
+    }
+    if (res.destroyed) return;
+    res.writeHead(status, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify(body));
   }
 
   const server = http.createServer((req, res) => {
@@ -817,6 +952,17 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
      * status, replayed}; `headers` maps lower-cased names to values as sent.
      */
     requests: () => clone(requestLog),
+    /** The live PaymentIntent `id` as it is now (throws for an unknown id). */
+    intent: (id) => clone(controlIntent(id)),
+    /**
+     * Completes the 3D Secure challenge of an intent in requires_action:
+     * 'succeed' authorizes it, 'fail' leaves it in requires_payment_method.
+     */
+    authenticate: (id, result) => clone(authenticateIntent(id, result)),
+    /** Settles an intent in processing: 'succeed' authorizes it, 'fail' declines it. */
+    settle: (id, result) => clone(settleIntent(id, result)),
+    /** Disputes the charge of a succeeded intent; the Dispute. */
+    dispute: (id, reason) => clone(disputeIntent(id, reason ?? 'fraudulent')),
     /** 'normal' | 'down' | 'slow'; applies to requests arriving from now on. */
     setMode(m) {
       if (!MODES.includes(m)) throw new Error(`unknown fake Stripe mode: ${m} (expected ${MODES.join(', ')})`);
@@ -826,9 +972,23 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
   return api;
 }
 
-/** The same inspection methods for a fake running in another process (async). */
+/**
+ * The same inspection and control methods for a fake running in another
+ * process (async); a refusal rejects with the control API's message and
+ * `status`.
+ */
 export function fakeStripeControl(url) {
-  const get = async (what) => (await fetch(`${url}/__fake/${what}`)).json();
+  const request = async (method, what, body) => {
+    const r = await fetch(`${url}/__fake/${what}`, {
+      method,
+      ...(body === undefined ? {} : { headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) }),
+    });
+    const json = await r.json();
+    if (!r.ok) throw Object.assign(new Error(json.error?.message ?? `fake Stripe answered ${r.status}`), { status: r.status, code: json.error?.code });
+    return json;
+  };
+  const get = (what) => request('GET', what);
+  const intentPath = (id, action = '') => `intents/${encodeURIComponent(id)}${action && `/${action}`}`;
   return {
     url,
     charges: () => get('charges'),
@@ -838,6 +998,10 @@ export function fakeStripeControl(url) {
       const r = await fetch(`${url}/__fake/mode`, { method: 'POST', body: new URLSearchParams({ mode }) });
       if (!r.ok) throw new Error((await r.json()).error.message);
     },
+    intent: (id) => get(intentPath(id)),
+    authenticate: (id, result) => request('POST', intentPath(id, 'authenticate'), { result }),
+    settle: (id, result) => request('POST', intentPath(id, 'settle'), { result }),
+    dispute: (id, reason) => request('POST', intentPath(id, 'dispute'), reason === undefined ? {} : { reason }),
   };
 }
 

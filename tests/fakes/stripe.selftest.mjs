@@ -119,3 +119,83 @@ describe('PaymentMethods and charges', () => {
     assert.equal(missing.json.error.message, "No such charge: 'ch_nope'");
   });
 });
+
+describe('pending intents', () => {
+  test('3D Secure: requires_action, then authenticate succeed joins charges()', async () => {
+    const r = await pay('pm_card_threeDSecure2Required', { metadata: { order_id: 'ord_3ds' } });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.status, 'requires_action');
+    assert.equal(r.json.amount_received, 0);
+    assert.equal(r.json.next_action.type, 'use_stripe_sdk');
+    assert.equal(r.json.next_action.use_stripe_sdk.type, 'three_d_secure_redirect');
+    assert.match(r.json.next_action.use_stripe_sdk.stripe_js, /^https:\/\/hooks\.stripe\.com\/3d_secure_2\/hosted\?/);
+    assert.match(r.json.next_action.use_stripe_sdk.source, /^src_/);
+    assert.ok(!stripe.charges().some((c) => c.id === r.json.id));
+    const done = stripe.authenticate(r.json.id, 'succeed');
+    assert.equal(done.status, 'succeeded');
+    assert.equal(done.amount_received, 1000);
+    assert.equal(done.next_action, null);
+    assert.equal(stripe.charges().at(-1).id, r.json.id);
+    assert.equal((await call('GET', `/v1/payment_intents/${r.json.id}`)).json.status, 'succeeded');
+    assert.throws(() => stripe.authenticate(r.json.id, 'succeed'), { status: 400, code: 'payment_intent_unexpected_state' });
+  });
+
+  test('3D Secure: authenticate fail (through the control API) wants a new PaymentMethod', async () => {
+    const control = fakeStripeControl(stripe.url);
+    const r = await pay('pm_card_threeDSecure2Required');
+    const failed = await control.authenticate(r.json.id, 'fail');
+    assert.equal(failed.status, 'requires_payment_method');
+    assert.equal(failed.payment_method, null);
+    assert.equal(failed.last_payment_error.type, 'card_error');
+    assert.equal(failed.last_payment_error.code, 'payment_intent_authentication_failure');
+    assert.match(failed.last_payment_error.message, /^The provided PaymentMethod has failed authentication/);
+    assert.equal(failed.last_payment_error.payment_method.id, 'pm_card_threeDSecure2Required');
+    assert.deepEqual(await control.intent(r.json.id), failed);
+    await assert.rejects(control.authenticate(r.json.id, 'succeed'), { status: 400, code: 'payment_intent_unexpected_state' });
+    await assert.rejects(control.authenticate('pi_nope', 'succeed'), { status: 404 });
+    const raw = await fetch(`${stripe.url}/__fake/intents/${r.json.id}/authenticate`, { method: 'POST', body: '{"result":"maybe"}' });
+    assert.equal(raw.status, 400);
+    assert.equal((await raw.json()).error.type, 'invalid_request_error');
+  });
+
+  test('processing: settle succeed and fail; cancel works while requires_action or processing', async () => {
+    const a = await pay('pm_card_processing');
+    assert.equal(a.json.status, 'processing');
+    assert.equal(a.json.amount_received, 0);
+    assert.equal(stripe.settle(a.json.id, 'succeed').status, 'succeeded');
+    assert.equal(stripe.charges().at(-1).id, a.json.id);
+    const b = await pay('pm_card_processing');
+    const declined = await fakeStripeControl(stripe.url).settle(b.json.id, 'fail');
+    assert.equal(declined.status, 'requires_payment_method');
+    assert.equal(declined.last_payment_error.code, 'card_declined');
+    assert.equal(declined.last_payment_error.decline_code, 'generic_decline');
+    assert.equal((await call('GET', `/v1/charges/${b.json.latest_charge}`)).json.status, 'failed');
+    for (const pm of ['pm_card_processing', 'pm_card_threeDSecure2Required']) {
+      const c = await pay(pm);
+      const canceled = await call('POST', `/v1/payment_intents/${c.json.id}/cancel`, { cancellation_reason: 'abandoned' });
+      assert.equal(canceled.status, 200, canceled.text);
+      assert.equal(canceled.json.status, 'canceled');
+      assert.equal(canceled.json.next_action, null);
+    }
+  });
+
+  test('dispute: a Dispute on the charge of a succeeded intent; the charge is disputed and not refundable', async () => {
+    const r = await pay('pm_card_visa');
+    const dispute = stripe.dispute(r.json.id, 'fraudulent');
+    assert.match(dispute.id, /^dp_/);
+    assert.equal(dispute.object, 'dispute');
+    assert.equal(dispute.amount, 1000);
+    assert.equal(dispute.charge, r.json.latest_charge);
+    assert.equal(dispute.payment_intent, r.json.id);
+    assert.equal(dispute.status, 'needs_response');
+    assert.equal(dispute.reason, 'fraudulent');
+    assert.deepEqual((await call('GET', `/v1/disputes/${dispute.id}`)).json, dispute);
+    assert.equal((await call('GET', `/v1/charges/${r.json.latest_charge}`)).json.disputed, true);
+    const refund = await call('POST', '/v1/refunds', { payment_intent: r.json.id });
+    assert.equal(refund.status, 400);
+    assert.equal(refund.json.error.code, 'charge_disputed');
+    assert.throws(() => stripe.dispute(r.json.id), { status: 400 });
+    const declined = await pay('pm_card_chargeDeclined');
+    await assert.rejects(fakeStripeControl(stripe.url).dispute(declined.json.error.payment_intent.id), { status: 400 });
+  });
+});
