@@ -35,6 +35,13 @@
 // Canceling an intent held for capture releases its charge (refunded, as
 // Stripe shows it); a partial capture does not refund the rest here.
 //
+// GET /v1/payment_intents/search?query=metadata['KEY']:'VALUE' (double
+// quotes too, `\` escapes quotes) answers Stripe's search_result, newest
+// first, `limit` (default 10, at most 100) per page with `page` = the
+// previous next_page; unlike Stripe's, results are up to date at once. Any
+// other query is 400 invalid_request_error (param query): this fake speaks
+// exactly that one clause of Stripe's query language.
+//
 // Modes (setMode, sampled when a request arrives): 'normal'; 'down' answers
 // every Stripe request 503 api_error; 'slow' does the work at once but holds
 // the answer back 10 s (the idempotency key stays "in use" meanwhile, so a
@@ -151,6 +158,7 @@ const PARAMS = {
   createRefund: new Set(['payment_intent', 'charge', 'amount', 'metadata', 'reason', 'expand',
     'instructions_email', 'refund_application_fee', 'reverse_transfer', 'origin']),
   retrieve: new Set(['expand', 'client_secret']),
+  search: new Set(['query', 'limit', 'page', 'expand']),
 };
 
 const CAPTURE_METHODS = ['automatic', 'automatic_async', 'manual'];
@@ -317,6 +325,27 @@ function metadataParam(form) {
   }
   // Stripe drops keys set to the empty string.
   return Object.fromEntries(keys.filter((k) => v[k] !== '').map((k) => [k, v[k]]));
+}
+
+// ---------------------------------------------------------------- search
+
+const QUOTED = String.raw`(?:'((?:[^'\\]|\\.)*)'|"((?:[^"\\]|\\.)*)")`;
+const METADATA_QUERY = new RegExp(String.raw`^\s*metadata\[${QUOTED}\]:${QUOTED}\s*$`);
+const SEARCH_FIELDS = ['amount', 'created', 'currency', 'customer', 'metadata', 'status'];
+
+/**
+ * Stripe's search query language, as far as this fake speaks it: exactly
+ * `metadata['KEY']:'VALUE'` (either quote, `\` escapes) → {key, value}.
+ */
+function parseSearchQuery(query) {
+  const m = METADATA_QUERY.exec(query);
+  const unescape = (s) => s.replace(/\\(.)/g, '$1');
+  if (m) return { key: unescape(m[1] ?? m[2]), value: unescape(m[3] ?? m[4]) };
+  const field = /^\s*([A-Za-z_][\w.]*)/.exec(query)?.[1];
+  if (field && !SEARCH_FIELDS.includes(field.split('.')[0])) {
+    throw paramError({ param: 'query', message: `Field \`${field}\` is an unsupported search field for resource \`payment_intents\`. See https://stripe.com/docs/search#query-fields-for-payment-intents for a list of supported fields.` });
+  }
+  throw paramError({ param: 'query', message: `Invalid search query: ${query}. This fake supports exactly metadata['KEY']:'VALUE' (one clause, either quote).` });
 }
 
 // ---------------------------------------------------------------- the server
@@ -618,6 +647,26 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     return [200, refund];
   }
 
+  /** GET /v1/payment_intents/search: newest first, `limit` (10) per page. */
+  function searchIntents(form) {
+    rejectUnknown(form, PARAMS.search);
+    const { key, value } = parseSearchQuery(stringParam(form, 'query', { required: true }));
+    const limit = integerParam(form, 'limit') ?? 10;
+    if (limit > 100) throw paramError({ code: 'parameter_invalid_integer', param: 'limit', message: 'This value must be less than or equal to 100.' });
+    const page = stringParam(form, 'page');
+    const offset = page === undefined ? 0 : Number(Buffer.from(page, 'base64url').toString('utf8').replace(/^offset:/, ''));
+    if (!Number.isInteger(offset) || offset < 0) throw paramError({ param: 'page', message: `Invalid page: ${page}` });
+    const matches = [...intents.values()].reverse().filter((pi) => Object.hasOwn(pi.metadata, key) && pi.metadata[key] === value);
+    const hasMore = matches.length > offset + limit;
+    return [200, {
+      object: 'search_result',
+      data: matches.slice(offset, offset + limit),
+      has_more: hasMore,
+      next_page: hasMore ? Buffer.from(`offset:${offset + limit}`).toString('base64url') : null,
+      url: '/v1/payment_intents/search',
+    }];
+  }
+
   function retrieve(map, kind, id, form) {
     rejectUnknown(form, PARAMS.retrieve);
     const obj = map.get(id);
@@ -700,6 +749,8 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
   function route(method, path) {
     let m;
     if (path === '/v1/payment_intents' && method === 'POST') return (f) => createIntent(f);
+    // Before the retrieve route, which would take `search` for an id.
+    if (path === '/v1/payment_intents/search' && method === 'GET') return (f) => searchIntents(f);
     if ((m = /^\/v1\/payment_intents\/([^/]+)$/.exec(path)) && method === 'GET') return (f) => retrieve(intents, 'payment_intent', m[1], f);
     if ((m = /^\/v1\/payment_intents\/([^/]+)\/capture$/.exec(path)) && method === 'POST') return (f) => captureIntent(m[1], f);
     if ((m = /^\/v1\/payment_intents\/([^/]+)\/cancel$/.exec(path)) && method === 'POST') return (f) => cancelIntent(m[1], f);

@@ -199,3 +199,39 @@ describe('pending intents', () => {
     await assert.rejects(fakeStripeControl(stripe.url).dispute(declined.json.error.payment_intent.id), { status: 400 });
   });
 });
+
+describe('search', () => {
+  test("metadata['KEY']:'VALUE' finds the intents with that metadata, newest first", async () => {
+    const tag = `s-${Date.now()}`;
+    const ids = [];
+    for (let i = 0; i < 3; i++) ids.push((await pay('pm_card_visa', { metadata: { search_tag: tag, n: String(i) } })).json.id);
+    await pay('pm_card_visa', { metadata: { search_tag: `${tag}-other` } });
+    for (const query of [`metadata['search_tag']:'${tag}'`, `metadata["search_tag"]:"${tag}"`]) {
+      const r = await call('GET', '/v1/payment_intents/search', { query });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(r.json.object, 'search_result');
+      assert.equal(r.json.url, '/v1/payment_intents/search');
+      assert.equal(r.json.has_more, false);
+      assert.equal(r.json.next_page, null);
+      assert.deepEqual(r.json.data.map((pi) => pi.id), [...ids].reverse());
+    }
+    const first = await call('GET', '/v1/payment_intents/search', { query: `metadata['search_tag']:'${tag}'`, limit: 2 });
+    assert.deepEqual(first.json.data.map((pi) => pi.id), [ids[2], ids[1]]);
+    assert.equal(first.json.has_more, true);
+    const next = await call('GET', '/v1/payment_intents/search', { query: `metadata['search_tag']:'${tag}'`, limit: 2, page: first.json.next_page });
+    assert.deepEqual(next.json.data.map((pi) => pi.id), [ids[0]]);
+    assert.equal(next.json.has_more, false);
+  });
+
+  test('any other query is 400 invalid_request_error', async () => {
+    for (const query of ["status:'succeeded'", "metadata['a']:'b' AND metadata['c']:'d'", 'foo:"x"', "metadata['a']"]) {
+      const r = await call('GET', '/v1/payment_intents/search', { query });
+      assert.equal(r.status, 400, `${query}: ${r.text}`);
+      assert.equal(r.json.error.type, 'invalid_request_error');
+      assert.equal(r.json.error.param, 'query');
+    }
+    const none = await call('GET', '/v1/payment_intents/search');
+    assert.equal(none.status, 400);
+    assert.equal(none.json.error.code, 'parameter_missing');
+  });
+});
