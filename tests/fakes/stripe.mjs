@@ -46,7 +46,11 @@
 // every Stripe request 503 api_error; 'slow' does the work at once but holds
 // the answer back 10 s (the idempotency key stays "in use" meanwhile, so a
 // concurrent retry with it gets 409 idempotency_key_in_use); 'lagging' holds
-// it back 1.5 s (a payment in flight that still answers in time).
+// it back 1.5 s (a payment in flight that still answers in time);
+// 'mismatch' answers PaymentIntent creates and retrieves (idempotent replays
+// included) with `amount` + 1 and a non-zero `amount_received` + 1 in the
+// JSON body only: the intent stays as it was, and so does the body saved
+// for replays, which a later request out of 'mismatch' gets unaltered.
 //
 // requests() lists every Stripe request (never the control API's) with its
 // method, path, idempotency key, headers (lower-cased names → values, the
@@ -83,7 +87,7 @@ import { fileURLToPath } from 'node:url';
 
 const SLOW_DELAY_MS = 10_000;
 const LAG_MS = 1_500;
-const MODES = ['normal', 'down', 'slow', 'lagging'];
+const MODES = ['normal', 'down', 'slow', 'lagging', 'mismatch'];
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 /** Stripe's largest amount for most currencies: eight digits in minor units. */
 const MAX_AMOUNT = 99_999_999;
@@ -779,8 +783,35 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
 
   const errorBody = (err) => JSON.stringify({ error: err.error }, null, 2);
 
-  /** Computes the answer to a Stripe request: {status, body, headers}. */
+  /** Whether a request creates or retrieves a PaymentIntent (what 'mismatch' alters). */
+  const isIntentAnswer = (method, path) =>
+    (method === 'POST' && path === '/v1/payment_intents') ||
+    (method === 'GET' && path !== '/v1/payment_intents/search' && /^\/v1\/payment_intents\/[^/]+$/.test(path));
+
+  /** A PaymentIntent answer as 'mismatch' sends it: amount + 1, amount_received + 1 unless 0. */
+  function mismatched(body) {
+    const obj = JSON.parse(body);
+    if (obj.object !== 'payment_intent') return body;
+    obj.amount += 1;
+    if (obj.amount_received) obj.amount_received += 1;
+    return JSON.stringify(obj, null, 2);
+  }
+
+  /**
+   * Computes the answer to a Stripe request: {status, body, extra, replay?}.
+   * 'mismatch' alters the answer's bytes only, never the intent or the body
+   * saved for idempotent replays.
+   */
   async function handleStripe(req, record, bodyText, reqMode) {
+    const answer = await answerStripe(req, record, bodyText, reqMode);
+    const path = new URL(req.url, 'http://127.0.0.1').pathname;
+    if (reqMode === 'mismatch' && answer.status === 200 && isIntentAnswer(req.method, path)) {
+      return { ...answer, body: mismatched(answer.body) };
+    }
+    return answer;
+  }
+
+  async function answerStripe(req, record, bodyText, reqMode) {
     const url = new URL(req.url, 'http://127.0.0.1');
     const path = url.pathname;
     const method = req.method;
@@ -1014,7 +1045,7 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     settle: (id, result) => clone(settleIntent(id, result)),
     /** Disputes the charge of a succeeded intent; the Dispute. */
     dispute: (id, reason) => clone(disputeIntent(id, reason ?? 'fraudulent')),
-    /** 'normal' | 'down' | 'slow'; applies to requests arriving from now on. */
+    /** 'normal' | 'down' | 'slow' | 'lagging' | 'mismatch'; applies to requests arriving from now on. */
     setMode(m) {
       if (!MODES.includes(m)) throw new Error(`unknown fake Stripe mode: ${m} (expected ${MODES.join(', ')})`);
       mode = m;

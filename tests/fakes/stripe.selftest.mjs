@@ -235,3 +235,35 @@ describe('search', () => {
     assert.equal(none.json.error.code, 'parameter_missing');
   });
 });
+
+describe('mode mismatch', () => {
+  test('alters the amounts of create and retrieve answers only, replays at answer time', async () => {
+    const control = fakeStripeControl(stripe.url);
+    const normal = await pay('pm_card_visa', { amount: 2000 }, { idempotencyKey: 'mm-normal' });
+    assert.equal(normal.json.amount, 2000);
+    await control.setMode('mismatch');
+    try {
+      const created = await pay('pm_card_visa', { amount: 3000 }, { idempotencyKey: 'mm-during' });
+      assert.equal(created.status, 200, created.text);
+      assert.equal(created.json.amount, 3001);
+      assert.equal(created.json.amount_received, 3001);
+      const fetched = await call('GET', `/v1/payment_intents/${created.json.id}`);
+      assert.equal(fetched.json.amount, 3001);
+      const held = await pay('pm_card_visa', { amount: 500, capture_method: 'manual' });
+      assert.equal(held.json.amount, 501);
+      assert.equal(held.json.amount_received, 0, 'a zero amount_received stays 0');
+      const replay = await pay('pm_card_visa', { amount: 2000 }, { idempotencyKey: 'mm-normal' });
+      assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+      assert.equal(replay.json.amount, 2001, 'a replay in mismatch is altered too');
+      const refund = await call('POST', '/v1/refunds', { payment_intent: created.json.id, amount: 1 });
+      assert.equal(refund.json.amount, 1, 'other endpoints are not altered');
+      assert.equal(stripe.intent(created.json.id).amount, 3000, 'the intent itself is unchanged');
+    } finally {
+      await control.setMode('normal');
+    }
+    const replay = await pay('pm_card_visa', { amount: 3000 }, { idempotencyKey: 'mm-during' });
+    assert.equal(replay.headers.get('idempotent-replayed'), 'true');
+    assert.equal(replay.json.amount, 3000, 'the saved body was never altered');
+    assert.equal(stripe.charges().find((c) => c.amount === 3000 && c.id === replay.json.id).amount, 3000);
+  });
+});
