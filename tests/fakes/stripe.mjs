@@ -1,14 +1,19 @@
 // A local fake of the parts of Stripe's API that Edgecart's Stripe adapter
-// uses: PaymentIntents (create confirmed, retrieve, capture, cancel) and
-// Refunds, in Stripe's wire format (form-encoded requests with nested
-// `a[b]=c` keys, JSON responses, Stripe-shaped errors), with Stripe's
-// idempotency-key semantics. It listens on 127.0.0.1 only and keeps
-// everything in memory, so tests can count the charges a scenario made.
+// uses: PaymentIntents (create confirmed, retrieve, search, capture, cancel),
+// Refunds, Charges and Disputes (retrieve), in Stripe's wire format
+// (form-encoded requests with nested `a[b]=c` keys, JSON responses,
+// Stripe-shaped errors), with Stripe's idempotency-key semantics, and
+// Events sent to a webhook endpoint signed as Stripe signs them. It listens
+// on 127.0.0.1 only and keeps everything in memory, so tests can count the
+// charges a scenario made.
 //
 //   import { startFakeStripe } from '../fakes/stripe.mjs';
 //   const stripe = await startFakeStripe();          // { url, stop, charges, ... }
+//   // options: port (0), secretKey ('sk_test_fake', or an array of keys),
+//   //          webhook: {url, secret} (none)
 //
 //   node tests/fakes/stripe.mjs --port 12111 [--secret-key sk_test_x]
+//        [--webhook-url http://127.0.0.1:8787/webhooks/stripe --webhook-secret whsec_x]
 //   -> prints `READY http://127.0.0.1:12111`, stops on SIGTERM/SIGINT.
 //
 // Outcomes follow Stripe's test PaymentMethod ids: pm_card_visa and
@@ -52,16 +57,51 @@
 // JSON body only: the intent stays as it was, and so does the body saved
 // for replays, which a later request out of 'mismatch' gets unaltered.
 //
-// requests() lists every Stripe request (never the control API's) with its
-// method, path, idempotency key, headers (lower-cased names → values, the
-// Authorization header included as sent: the keys are fake), parsed form,
-// answer status and whether it was an idempotent replay.
+// charges() lists the PaymentIntents that reached `succeeded`, in that
+// order, as they are now; refunds() the Refunds, in order; intent(id) one
+// live PaymentIntent. requests() lists every Stripe request (never the
+// control API's) with its method, path, idempotency key, headers
+// (lower-cased names → values, the Authorization header included as sent:
+// the keys are fake), parsed form, answer status and whether it was an
+// idempotent replay.
+//
+// Events: every state change records an Event (evt_…, api_version
+// 2024-06-20, livemode false, pending_webhooks 1, request {id,
+// idempotency_key} of the Stripe request that made it, both null for the
+// control API's, data.object a snapshot of the object then), as Stripe
+// names them: payment_intent.created, .requires_action, .processing,
+// .amount_capturable_updated (authorized, capture_method=manual),
+// .succeeded, .payment_failed (declines too), .canceled; charge.pending,
+// .succeeded, .failed, .captured, .refunded (the Charge after the refund),
+// charge.dispute.created (the Dispute). A create records them in Stripe's
+// order: payment_intent.created, then charge.*, then payment_intent.*.
+//
+// Webhooks: with an endpoint set (startFakeStripe({webhook: {url, secret}}),
+// setWebhook, POST /__fake/webhook or --webhook-url/--webhook-secret; http://
+// only), each event is POSTed to it as its JSON (Content-Type
+// application/json; charset=utf-8, User-Agent Stripe/1.0
+// (+https://stripe.com/docs/webhooks)) with `Stripe-Signature:
+// t=<unix s>,v1=<hex HMAC-SHA256 keyed by the secret of "<t>.<body>">`
+// (exported as stripeSignature(body, secret, t)). Delivery never holds an
+// answer back and is not ordered; a network error, a timeout (5 s) or a
+// non-2xx answer is retried after 0.5, 1, 2 and 4 s (5 attempts in all)
+// while the fake runs and the endpoint is not set again (setting it drops
+// deliveries still waiting). stop() cancels it all.
+// events() lists {id, type, object_id, created, deliveries: [{at (ISO
+// time), status (HTTP status, null on a network error), signature_ok,
+// resend}]}. resend({ids (all), order: 'as_is' | 'reverse' | 'shuffle',
+// times: 1–5 rounds, tamper: false}) sends those events again now, one
+// after another, each once (no retries), same ids and bodies with a fresh
+// signature (made with a wrong secret when `tamper`, and recorded
+// signature_ok false), and resolves to [{id, status}] in the order sent.
+// waitForDeliveries() resolves when no delivery is under way or waiting for
+// a retry, and rejects after 10 s.
 //
 // Not Stripe: a control API under /__fake/ (no auth, never recorded, not
 // affected by modes) for tests running in another process than the one that
 // started the fake. Bodies are JSON (or a form, `mode=down`); a refusal is
 // 4xx {"error": {"type", "code"?, "message"}}.
-//   GET  /__fake/charges, /__fake/refunds, /__fake/requests   as below
+//   GET  /__fake/charges, /__fake/refunds, /__fake/requests   charges(), refunds(), requests()
 //   GET  /__fake/mode; POST /__fake/mode {"mode":"down"}      setMode
 //   GET  /__fake/intents/{id}                                 intent(id): the live PaymentIntent
 //   POST /__fake/intents/{id}/authenticate {"result":"succeed"|"fail"}
@@ -77,16 +117,28 @@
 //        dispute(id, reason = 'fraudulent'): a Dispute (needs_response) on
 //        the charge of a succeeded intent, then GET /v1/disputes/{id}; the
 //        charge is `disputed` and refunding it is 400 charge_disputed
+//   GET  /__fake/webhook; POST /__fake/webhook {"url","secret"} setWebhook({url, secret})
+//   GET  /__fake/events                                       events()
+//   POST /__fake/events/resend {"ids"?,"order"?,"times"?,"tamper"?}  resend(opts)
+//   GET  /__fake/events/wait  (200, or 504 after 10 s)        waitForDeliveries()
 // An intent in another status is 400 payment_intent_unexpected_state, an
 // unknown one 404. `fakeStripeControl(url)` wraps it all with the same
 // methods as startFakeStripe (async; a refusal rejects with `status`).
-import { randomInt } from 'node:crypto';
+import { createHmac, randomInt } from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import { fileURLToPath } from 'node:url';
 
 const SLOW_DELAY_MS = 10_000;
 const LAG_MS = 1_500;
+const API_VERSION = '2024-06-20';
+/** Waits before the 2nd…5th attempt of a webhook delivery: 5 attempts in all. */
+const RETRY_DELAYS_MS = [500, 1_000, 2_000, 4_000];
+const DELIVERY_TIMEOUT_MS = 5_000;
+const WAIT_FOR_DELIVERIES_MS = 10_000;
+const MAX_RESEND_TIMES = 5;
+const RESEND_ORDERS = ['as_is', 'reverse', 'shuffle'];
+const NO_REQUEST = Object.freeze({ id: null, idempotency_key: null });
 const MODES = ['normal', 'down', 'slow', 'lagging', 'mismatch'];
 const ALNUM = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
 /** Stripe's largest amount for most currencies: eight digits in minor units. */
@@ -267,6 +319,39 @@ function canonical(v) {
   return JSON.stringify(v ?? null);
 }
 
+// ---------------------------------------------------------------- webhooks
+
+/** Stripe's `Stripe-Signature` header for `body` sent at unix time `t`. */
+export function stripeSignature(body, secret, t = Math.floor(Date.now() / 1000)) {
+  return `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${body}`, 'utf8').digest('hex')}`;
+}
+
+/** A shuffled copy (Fisher–Yates). */
+function shuffled(list) {
+  const out = [...list];
+  for (let i = out.length - 1; i > 0; i--) {
+    const j = randomInt(i + 1);
+    [out[i], out[j]] = [out[j], out[i]];
+  }
+  return out;
+}
+
+/** The endpoint `{url, secret}` to send events to, checked; null turns webhooks off. */
+function webhookEndpoint(config) {
+  if (config == null || config.url == null) return null;
+  let url;
+  try {
+    url = new URL(config.url);
+  } catch {
+    throw new ControlError(400, `Invalid webhook url: ${config.url}`, 'parameter_invalid');
+  }
+  if (url.protocol !== 'http:') throw new ControlError(400, `The webhook url must be http:// (this fake does not speak TLS): ${config.url}`, 'parameter_invalid');
+  if (typeof config.secret !== 'string' || config.secret === '') {
+    throw new ControlError(400, 'A webhook needs a signing secret (whsec_…).', 'parameter_missing');
+  }
+  return Object.freeze({ url: url.href, secret: config.secret });
+}
+
 // ---------------------------------------------------------------- validation
 
 function rejectUnknown(form, allowed) {
@@ -358,9 +443,10 @@ function parseSearchQuery(query) {
  * Starts the fake on 127.0.0.1. `secretKey` may also be an array of keys
  * (separate "accounts": idempotency keys are scoped per API key).
  */
-export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } = {}) {
+export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake', webhook: webhookConfig = null } = {}) {
   const secretKeys = new Set(Array.isArray(secretKey) ? secretKey : [secretKey]);
   let mode = 'normal';
+  let webhook = webhookEndpoint(webhookConfig); // {url, secret} or null
   const intents = new Map(); // id → PaymentIntent (live object)
   const refundsById = new Map(); // id → Refund
   const chargesById = new Map(); // id → Charge (live object), one per attempted PaymentIntent
@@ -383,6 +469,171 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
       }, ms);
       pendingDelays.add(entry);
     });
+
+  // ------------------------------------------------------------ events and webhooks
+
+  const eventLog = []; // {event, body, deliveries}, in creation order
+  const eventsById = new Map();
+  const deliveryTimers = new Set(); // first attempts and retries not yet started
+  const inflight = new Set(); // http.ClientRequest of attempts under way
+  const idleWaiters = new Set(); // waitForDeliveries() callers
+  /** The Stripe request whose handler runs now (handlers are synchronous). */
+  let requestContext = NO_REQUEST;
+
+  function runHandler(handler, form, context) {
+    requestContext = context;
+    try {
+      return handler(form);
+    } finally {
+      requestContext = NO_REQUEST;
+    }
+  }
+
+  /** Records an Event with a snapshot of `object` and sends it to the webhook, if any. */
+  function emit(type, object) {
+    const event = {
+      id: newId('evt'),
+      object: 'event',
+      api_version: API_VERSION,
+      created: now(),
+      data: { object: clone(object) },
+      livemode: false,
+      pending_webhooks: 1,
+      request: { ...requestContext },
+      type,
+    };
+    const record = { event, body: JSON.stringify(event, null, 2), deliveries: [] };
+    eventLog.push(record);
+    eventsById.set(event.id, record);
+    if (webhook && !stopped) scheduleAttempt(record, webhook, 1, 0);
+  }
+
+  const isIdle = () => deliveryTimers.size === 0 && inflight.size === 0;
+
+  function settleWaiters() {
+    if (!isIdle()) return;
+    for (const w of idleWaiters) {
+      clearTimeout(w.timer);
+      w.resolve();
+    }
+    idleWaiters.clear();
+  }
+
+  /** POSTs an event once, signed (with a wrong key when `tamper`); its HTTP status, or null. */
+  function deliver(record, endpoint, { tamper = false, resend = false } = {}) {
+    const signature = stripeSignature(record.body, tamper ? `${endpoint.secret}_not_it` : endpoint.secret);
+    const delivery = { at: new Date().toISOString(), status: null, signature_ok: !tamper, resend };
+    record.deliveries.push(delivery);
+    return new Promise((resolve) => {
+      const req = http.request(endpoint.url, {
+        method: 'POST',
+        agent: false,
+        timeout: DELIVERY_TIMEOUT_MS,
+        headers: {
+          'Content-Type': 'application/json; charset=utf-8',
+          'Content-Length': Buffer.byteLength(record.body),
+          'User-Agent': 'Stripe/1.0 (+https://stripe.com/docs/webhooks)',
+          'Cache-Control': 'no-cache',
+          Accept: '*/*; q=0.5, application/xml',
+          'Stripe-Signature': signature,
+        },
+      });
+      inflight.add(req);
+      req.on('response', (res) => {
+        delivery.status = res.statusCode;
+        res.on('error', () => {});
+        res.resume();
+      });
+      req.on('timeout', () => req.destroy(new Error('webhook delivery timed out')));
+      req.on('error', () => {}); // a network error: the status stays null
+      // 'close' ends every attempt: answered, failed, timed out or cut by stop().
+      req.on('close', () => {
+        inflight.delete(req);
+        resolve(delivery.status);
+      });
+      req.end(record.body);
+    });
+  }
+
+  /** Attempt `attempt` (1–5) of an event's automatic delivery, `ms` from now. */
+  function scheduleAttempt(record, endpoint, attempt, ms) {
+    const timer = setTimeout(async () => {
+      deliveryTimers.delete(timer);
+      const status = await deliver(record, endpoint);
+      const failed = status === null || status < 200 || status > 299;
+      // Retries stop with the fake, and when the endpoint is replaced.
+      if (failed && attempt <= RETRY_DELAYS_MS.length && !stopped && webhook === endpoint) {
+        scheduleAttempt(record, endpoint, attempt + 1, RETRY_DELAYS_MS[attempt - 1]);
+      }
+      settleWaiters();
+    }, ms);
+    deliveryTimers.add(timer);
+  }
+
+  function cancelDeliveries({ inFlight }) {
+    for (const t of deliveryTimers) clearTimeout(t);
+    deliveryTimers.clear();
+    if (inFlight) {
+      for (const req of inflight) req.destroy();
+      inflight.clear();
+    }
+    settleWaiters();
+  }
+
+  function setWebhook(config) {
+    const next = webhookEndpoint(config);
+    // The old endpoint's deliveries not yet attempted, or waiting for a retry, are dropped.
+    cancelDeliveries({ inFlight: false });
+    webhook = next;
+    return { url: webhook?.url ?? null, secret: webhook?.secret ?? null };
+  }
+
+  /** Sends events again now, one after the other, each attempted once. */
+  async function resendEvents({ ids, order = 'as_is', times = 1, tamper = false } = {}) {
+    const endpoint = webhook;
+    if (!endpoint) throw new ControlError(400, 'No webhook endpoint is set (setWebhook, POST /__fake/webhook).', 'webhook_missing');
+    if (ids !== undefined && !(Array.isArray(ids) && ids.every((id) => typeof id === 'string'))) {
+      throw new ControlError(400, 'ids must be an array of event ids.', 'parameter_invalid');
+    }
+    const unknown = (ids ?? []).find((id) => !eventsById.has(id));
+    if (unknown) throw new ControlError(404, `No such event: '${unknown}'`, 'resource_missing');
+    if (!RESEND_ORDERS.includes(order)) throw new ControlError(400, `order must be one of ${RESEND_ORDERS.join(', ')}`, 'parameter_invalid');
+    if (!Number.isInteger(times) || times < 1 || times > MAX_RESEND_TIMES) {
+      throw new ControlError(400, `times must be an integer from 1 to ${MAX_RESEND_TIMES}`, 'parameter_invalid');
+    }
+    if (typeof tamper !== 'boolean') throw new ControlError(400, 'tamper must be a boolean', 'parameter_invalid');
+    const chosen = ids ? ids.map((id) => eventsById.get(id)) : [...eventLog];
+    const results = [];
+    for (let round = 0; round < times; round++) {
+      const list = order === 'reverse' ? [...chosen].reverse() : order === 'shuffle' ? shuffled(chosen) : chosen;
+      for (const record of list) {
+        if (stopped) return results;
+        results.push({ id: record.event.id, status: await deliver(record, endpoint, { tamper, resend: true }) });
+      }
+    }
+    settleWaiters();
+    return results;
+  }
+
+  function waitForDeliveries() {
+    if (isIdle()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const waiter = { resolve };
+      waiter.timer = setTimeout(() => {
+        idleWaiters.delete(waiter);
+        reject(new Error(`fake Stripe: webhook deliveries still pending after ${WAIT_FOR_DELIVERIES_MS / 1000} s`));
+      }, WAIT_FOR_DELIVERIES_MS);
+      idleWaiters.add(waiter);
+    });
+  }
+
+  const eventSummary = ({ event, deliveries }) => ({
+    id: event.id,
+    type: event.type,
+    object_id: event.data.object.id,
+    created: event.created,
+    deliveries: clone(deliveries),
+  });
 
   // ------------------------------------------------------------ endpoints
 
@@ -444,9 +695,12 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
       pi.status = 'requires_capture';
       pi.amount_capturable = pi.amount;
       pi.next_action = null;
-      Object.assign(chargeOf(pi), { status: 'succeeded', paid: true });
+      emit('charge.succeeded', Object.assign(chargeOf(pi), { status: 'succeeded', paid: true }));
+      emit('payment_intent.amount_capturable_updated', pi);
     } else {
       succeed(pi, pi.amount);
+      emit('charge.succeeded', chargeOf(pi));
+      emit('payment_intent.succeeded', pi);
     }
   }
 
@@ -460,6 +714,8 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     pi.status = 'requires_payment_method';
     pi.next_action = null;
     Object.assign(chargeOf(pi), { status: 'failed', paid: false, failure_code: error.code, failure_message: error.message });
+    emit('charge.failed', chargeOf(pi));
+    emit('payment_intent.payment_failed', pi);
   }
 
   /** What Stripe answers for a 3D Secure 2 card: the SDK drives the challenge. */
@@ -524,6 +780,7 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     };
     intents.set(id, pi);
     newCharge(pi);
+    emit('payment_intent.created', pi);
     if (pm.decline) {
       const { code = 'card_declined', ...rest } = pm.decline;
       const error = withDocUrl({ type: 'card_error', code, ...rest, charge: pi.latest_charge });
@@ -533,8 +790,11 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     if (pm.outcome === 'requires_action') {
       pi.status = 'requires_action';
       pi.next_action = threeDSecureAction(pi);
+      emit('payment_intent.requires_action', pi);
     } else if (pm.outcome === 'processing') {
       pi.status = 'processing';
+      emit('charge.pending', chargeOf(pi));
+      emit('payment_intent.processing', pi);
     } else {
       authorize(pi);
     }
@@ -557,6 +817,8 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     }
     if (metadata) Object.assign(pi.metadata, metadata);
     succeed(pi, toCapture);
+    emit('charge.captured', chargeOf(pi));
+    emit('payment_intent.succeeded', pi);
     return [200, pi];
   }
 
@@ -586,6 +848,7 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     pi.cancellation_reason = reason;
     pi.amount_capturable = 0;
     pi.next_action = null;
+    emit('payment_intent.canceled', pi);
     return [200, pi];
   }
 
@@ -648,6 +911,7 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     };
     refundsById.set(refund.id, refund);
     refundLog.push(refund.id);
+    emit('charge.refunded', charge);
     return [200, refund];
   }
 
@@ -746,6 +1010,7 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     };
     disputesById.set(dispute.id, dispute);
     charge.disputed = true;
+    emit('charge.dispute.created', dispute);
     return dispute;
   }
 
@@ -816,6 +1081,7 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     const path = url.pathname;
     const method = req.method;
     const idemKey = req.headers['idempotency-key'];
+    const context = { id: record.requestId, idempotency_key: idemKey ?? null };
     const extra = {};
     if (reqMode === 'down') {
       return { status: 503, body: errorBody({ error: { type: 'api_error', message: 'Stripe is temporarily unavailable (fake Stripe is in "down" mode). Please try again later.' } }), extra };
@@ -838,7 +1104,7 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
 
       // Idempotency applies to POSTs only (GET and DELETE are idempotent anyway).
       if (method !== 'POST' || idemKey === undefined) {
-        const [status, obj] = handler(form);
+        const [status, obj] = runHandler(handler, form, context);
         await slow();
         return { status, body: JSON.stringify(obj, null, 2), extra };
       }
@@ -867,7 +1133,7 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
       let status;
       let body;
       try {
-        const [s, obj] = handler(form);
+        const [s, obj] = runHandler(handler, form, context);
         status = s;
         body = JSON.stringify(obj, null, 2);
       } catch (err) {
@@ -922,6 +1188,18 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
       const body = controlBody(bodyText);
       if (m[2] === 'dispute') return [200, api.dispute(m[1], body.reason)];
       return [200, api[m[2]](m[1], body.result)];
+    }
+    if (method === 'GET' && path === '/__fake/webhook') return [200, { url: webhook?.url ?? null, secret: webhook?.secret ?? null }];
+    if (method === 'POST' && path === '/__fake/webhook') return [200, api.setWebhook(controlBody(bodyText))];
+    if (method === 'GET' && path === '/__fake/events') return [200, api.events()];
+    if (method === 'POST' && path === '/__fake/events/resend') return [200, await api.resend(controlBody(bodyText))];
+    if (method === 'GET' && path === '/__fake/events/wait') {
+      try {
+        await api.waitForDeliveries();
+      } catch (e) {
+        throw new ControlError(504, e.message, 'deliveries_pending');
+      }
+      return [200, { pending: false }];
     }
     throw new ControlError(404, 'Unrecognized request URL');
   }
@@ -983,7 +1261,7 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
         'Content-Type': 'application/json',
         'Content-Length': Buffer.byteLength(answer.body),
         'Request-Id': requestId,
-        'Stripe-Version': req.headers['stripe-version'] ?? '2024-06-20',
+        'Stripe-Version': req.headers['stripe-version'] ?? API_VERSION,
         'Cache-Control': 'no-cache, no-store',
         ...answer.extra,
       });
@@ -1012,7 +1290,10 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
 
   const api = {
     url,
-    /** Closes the server, drops open connections and pending slow answers. */
+    /**
+     * Closes the server, drops open connections and pending slow answers,
+     * and cancels webhook deliveries under way or waiting for a retry.
+     */
     stop() {
       if (stopped) return Promise.resolve();
       stopped = true;
@@ -1021,6 +1302,7 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
         d.resolve();
       }
       pendingDelays.clear();
+      cancelDeliveries({ inFlight: true });
       const closed = new Promise((resolve) => server.close(() => resolve()));
       for (const s of sockets) s.destroy();
       return closed;
@@ -1045,6 +1327,24 @@ export async function startFakeStripe({ port = 0, secretKey = 'sk_test_fake' } =
     settle: (id, result) => clone(settleIntent(id, result)),
     /** Disputes the charge of a succeeded intent; the Dispute. */
     dispute: (id, reason) => clone(disputeIntent(id, reason ?? 'fraudulent')),
+    /**
+     * Sends every event from now on to `url` signed with `secret`;
+     * `{url: null}` turns webhooks off. Setting it drops the deliveries
+     * not yet attempted or waiting for a retry (attempts under way finish,
+     * unretried). The endpoint as set: {url, secret}.
+     */
+    setWebhook: (config) => setWebhook(config),
+    /** Every event, in creation order: {id, type, object_id, created, deliveries: [{at, status, signature_ok, resend}]}. */
+    events: () => eventLog.map(eventSummary),
+    /**
+     * Sends events again now to the webhook, one after another, each once
+     * (no retries): `ids` (default all) in `order` ('as_is' | 'reverse' |
+     * 'shuffle'), `times` rounds (1–5), signed with a wrong secret when
+     * `tamper`. Resolves to [{id, status}] in the order sent.
+     */
+    resend: async (opts = {}) => resendEvents(opts ?? {}),
+    /** Resolves once no delivery is under way or waiting for a retry; rejects after 10 s. */
+    waitForDeliveries,
     /** 'normal' | 'down' | 'slow' | 'lagging' | 'mismatch'; applies to requests arriving from now on. */
     setMode(m) {
       if (!MODES.includes(m)) throw new Error(`unknown fake Stripe mode: ${m} (expected ${MODES.join(', ')})`);
@@ -1084,6 +1384,12 @@ export function fakeStripeControl(url) {
     authenticate: (id, result) => request('POST', intentPath(id, 'authenticate'), { result }),
     settle: (id, result) => request('POST', intentPath(id, 'settle'), { result }),
     dispute: (id, reason) => request('POST', intentPath(id, 'dispute'), reason === undefined ? {} : { reason }),
+    setWebhook: (config) => request('POST', 'webhook', config),
+    events: () => get('events'),
+    resend: (opts = {}) => request('POST', 'events/resend', opts),
+    waitForDeliveries: async () => {
+      await get('events/wait');
+    },
   };
 }
 
@@ -1110,7 +1416,23 @@ if (isMain()) {
     process.stderr.write(`invalid --port: ${opt('port')}\n`);
     process.exit(2);
   }
-  const fake = await startFakeStripe({ port, secretKey: opt('secret-key') ?? 'sk_test_fake' });
+  const webhookUrl = opt('webhook-url');
+  const webhookSecret = opt('webhook-secret');
+  if (webhookUrl && !webhookSecret) {
+    process.stderr.write('--webhook-url needs --webhook-secret\n');
+    process.exit(2);
+  }
+  let fake;
+  try {
+    fake = await startFakeStripe({
+      port,
+      secretKey: opt('secret-key') ?? 'sk_test_fake',
+      webhook: webhookUrl ? { url: webhookUrl, secret: webhookSecret } : null,
+    });
+  } catch (e) {
+    process.stderr.write(`${e.message}\n`);
+    process.exit(2);
+  }
   process.stdout.write(`READY ${fake.url}\n`);
   const shutdown = async () => {
     await fake.stop();
