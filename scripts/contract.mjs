@@ -64,7 +64,7 @@ export async function runContract({ maxTime = 240 } = {}) {
       port: await freePort(),
       persistTo: state,
       logFile,
-      vars: { ADMIN_TOKENS: `contract:operator:${adminToken}` },
+      vars: { ADMIN_TOKENS: `contract:operator:${adminToken}`, STRIPE_WEBHOOK_SECRET: `whsec_${randomSecret()}` },
     });
     await seedDemoCatalog(worker.url, adminToken, { size: CATALOG_SIZE });
     const counts = JSON.parse(fs.readFileSync(path.join(CACHE, `demo-stock-${CATALOG_SIZE}.json`), 'utf8'));

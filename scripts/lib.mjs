@@ -402,10 +402,19 @@ async function waitForHealth(url, child, deadlineMs) {
 }
 
 /**
- * Starts `wrangler dev` on 127.0.0.1:`port` with local state in `persistTo`.
- * Returns { url, pid, stop }. `stop` ends only the process group we started.
+ * What every local worker runs with, unless `vars` say otherwise: the test
+ * payment provider pays (`TEST_PAYMENTS`; wrangler.toml leaves it off, so a
+ * deployment refuses it).
  */
-export async function startWorker({ port, persistTo, vars = {}, logFile, stdio } = {}) {
+const LOCAL_VARS = { TEST_PAYMENTS: 'on' };
+
+/**
+ * Starts `wrangler dev` on 127.0.0.1:`port` with local state in `persistTo`
+ * (and {@link LOCAL_VARS}). Returns { url, pid, stop }. `stop` ends only the
+ * process group we started.
+ */
+export async function startWorker({ port, persistTo, vars: own = {}, logFile, stdio } = {}) {
+  const vars = { ...LOCAL_VARS, ...own };
   const inspectorPort = await freePort();
   const args = [
     'dev',
@@ -463,9 +472,11 @@ export async function stopGroup(child) {
  * proxy in front and no rebuild on source changes: benchmarks measure the
  * Worker itself; `assets: false` also leaves out the static-assets router in
  * front of it. `inspectorPort`: also serve the V8 inspector there (the
- * checkout profiler). Returns { url, stop }.
+ * checkout profiler). With {@link LOCAL_VARS} unless `vars` say otherwise.
+ * Returns { url, stop }.
  */
-export async function startDirectWorker({ port, persistTo, logFile, assets = true, vars = {}, inspectorPort }) {
+export async function startDirectWorker({ port, persistTo, logFile, assets = true, vars: own = {}, inspectorPort }) {
+  const vars = { ...LOCAL_VARS, ...own };
   const { Miniflare } = await import('miniflare');
   const { unstable_getMiniflareWorkerOptions } = await import('wrangler');
   const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, 'wrangler.toml'));

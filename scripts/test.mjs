@@ -26,6 +26,7 @@ import {
   setup,
   startDirectWorker,
 } from './lib.mjs';
+import { startFakeStripe } from '../tests/fakes/stripe.mjs';
 
 setup({ browser: true });
 setupContract();
@@ -58,10 +59,18 @@ const bankAdminToken = randomSecret();
 // The viewer of the store `mirror`, where suites run a second time.
 const mirrorViewerToken = randomSecret();
 const STRIPE_KEY = `sk_test_${randomSecret()}`;
+// The signing secret of the Worker's Stripe webhook endpoint, which the
+// local fake of Stripe signs its events with.
+const STRIPE_WEBHOOK_SECRET = `whsec_${randomSecret()}`;
+/** How long a checkout may wait for Stripe before it is listed as stuck. */
+const STUCK_AFTER_MS = 10_000;
 // Member tokens: the HS256 secret of each store the points tests create
 // (the operator's site would hold it; the tests sign their own tokens), and
 // of the browser tests' points store (`loyalty`, signed in by the dev sign-in).
 const MEMBER_SECRETS = Object.fromEntries(['points', 'points-window', 'loyalty'].map((s) => [s, randomSecret()]));
+// The local fake of Stripe's API every suite shares (each reads it through
+// its control API): the Worker reaches it as the operator's test host.
+const stripe = await startFakeStripe({ secretKey: STRIPE_KEY });
 try {
   worker = await startDirectWorker({
     port: await freePort(),
@@ -77,13 +86,18 @@ try {
       ].join(','),
       // Short holds, so expiry by alarm is observable within a test.
       CART_HOLD_TTL_MS: String(CART_TTL_MS),
-      // The Stripe adapter's key, for the local fake of Stripe's API.
+      // The Stripe adapter's key and host, for the local fake of Stripe's
+      // API, and the webhook endpoint's secret.
       STRIPE_SECRET_KEY: STRIPE_KEY,
+      STRIPE_TEST_API_BASE: stripe.url,
+      STRIPE_WEBHOOK_SECRET,
+      CHECKOUT_STUCK_AFTER_MS: String(STUCK_AFTER_MS),
       MEMBER_TOKEN_SECRETS: Object.entries(MEMBER_SECRETS).map(([s, k]) => `${s}:${k}`).join(','),
       // The development sign-in, as `npm start` has it (wrangler.toml leaves it off).
       DEV_MEMBER_SIGN_IN: 'on',
     },
   });
+  stripe.setWebhook({ url: `${worker.url}/webhooks/stripe`, secret: STRIPE_WEBHOOK_SECRET });
   await seedDemoCatalog(worker.url, adminToken);
   log(`end-to-end tests against ${worker.url} (worker log: .cache/e2e-worker.log)`);
   // The API's end-to-end tests, then the demo shop's in Chromium.
@@ -104,6 +118,9 @@ try {
     EDGECART_BANK_ADMIN_TOKEN: bankAdminToken,
     EDGECART_CART_TTL_MS: String(CART_TTL_MS),
     EDGECART_STRIPE_SECRET_KEY: STRIPE_KEY,
+    EDGECART_STRIPE_URL: stripe.url,
+    EDGECART_STRIPE_WEBHOOK_SECRET: STRIPE_WEBHOOK_SECRET,
+    EDGECART_STUCK_AFTER_MS: String(STUCK_AFTER_MS),
     EDGECART_MEMBER_SECRETS: JSON.stringify(MEMBER_SECRETS),
   };
   const code = files.length === 0 ? 0 : await runAsync(process.execPath, ['--test', '--test-concurrency=1', ...files], {
@@ -130,6 +147,7 @@ try {
   }
 } finally {
   if (worker) await worker.stop();
+  await stripe.stop();
   fs.rmSync(state, { recursive: true, force: true });
 }
 const words = process.argv.slice(2);

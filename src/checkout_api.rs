@@ -429,7 +429,7 @@ pub async fn checkout(
         key: key.clone(),
         fingerprint,
         attempt: attempt.clone(),
-        lease_ms: edgecart_durable_objects::cart_checkout::LEASE_MS,
+        lease_ms: edgecart_durable_objects::cart_checkout::lease_ms(ctx.env),
     };
     // The store's state is read while the cart's object begins (a
     // checkout that starts needs both, and the two objects are apart),

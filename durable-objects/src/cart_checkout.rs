@@ -47,12 +47,21 @@ CREATE TABLE IF NOT EXISTS provider_events (id TEXT PRIMARY KEY, at_ms INTEGER N
 /// How long a provider's event id is remembered: Stripe retries a webhook
 /// for up to three days.
 const EVENTS_KEPT_MS: i64 = 72 * 60 * 60 * 1000;
-/// How long an attempt holds its key before another may resume it.
+/// How long an attempt holds its key before another may resume it, unless
+/// the operator says otherwise (`CHECKOUT_LEASE_MS`).
 pub const LEASE_MS: i64 = 60_000;
+
+/// The lease of this deployment: `CHECKOUT_LEASE_MS` (at least a second),
+/// else [`LEASE_MS`].
+pub fn lease_ms(env: &worker::Env) -> i64 {
+    env.var("CHECKOUT_LEASE_MS")
+        .ok()
+        .and_then(|v| v.to_string().parse::<i64>().ok())
+        .filter(|ms| *ms >= 1_000)
+        .unwrap_or(LEASE_MS)
+}
 /// How soon the alarm carries on a checkout that waits (`RetryLater`).
 const VERIFY_RETRY_MS: i64 = 30_000;
-/// How soon once it is listed as stuck: a person is looking at it.
-const STUCK_RETRY_MS: i64 = 300_000;
 /// How long a checkout may wait for the provider before it is listed as
 /// stuck, unless the operator says otherwise (`CHECKOUT_STUCK_AFTER_MS`).
 const STUCK_AFTER_MS: i64 = 60 * 60 * 1000;
@@ -66,6 +75,10 @@ pub(crate) struct Attempt {
     durable: bool,
     /// Whether its saga runs; else the Worker has not sent the plan yet.
     running: bool,
+    /// A run of the object's own (the alarm, a provider's webhook): a
+    /// retry with the key takes it over at once (it stops before its next
+    /// effect), as nobody waits for its answer.
+    own: bool,
 }
 
 /// When an in-progress record's attempt started.
@@ -167,7 +180,9 @@ impl Carts {
             .attempts
             .borrow()
             .iter()
-            .filter(|(_, a)| !a.running && started(&a.checkout).is_none_or(|s| now >= s + LEASE_MS))
+            .filter(|(_, a)| {
+                !a.running && started(&a.checkout).is_none_or(|s| now >= s + lease_ms(&self.env))
+            })
             .map(|(key, a)| (key.clone(), a.checkout.attempt.clone()))
             .collect();
         for (key, attempt) in gone {
@@ -177,7 +192,8 @@ impl Carts {
     }
 
     /// Whether `c`'s attempt is gone: its lease ran out, or no attempt of
-    /// this instance holds it (a crash or restart ended it).
+    /// this instance holds it (a crash or restart ended it), or only a run
+    /// of the object's own does (which a retry with the key takes over).
     fn stale(&self, c: &Checkout, now: i64) -> bool {
         let Some(started) = started(c) else {
             return false;
@@ -186,8 +202,8 @@ impl Carts {
             .attempts
             .borrow()
             .get(&c.record.key)
-            .is_some_and(|a| a.checkout.attempt == c.attempt);
-        now >= started + LEASE_MS || !held
+            .is_some_and(|a| a.checkout.attempt == c.attempt && !a.own);
+        now >= started + lease_ms(&self.env) || !held
     }
 
     /// Whether a checkout freezes the cart's lines and coupons: the cart
@@ -277,6 +293,7 @@ impl Carts {
                 checkout,
                 durable,
                 running: false,
+                own: false,
             },
         );
         Ok(Ok(if resumed {
@@ -381,6 +398,7 @@ impl Carts {
                 checkout: c.clone(),
                 durable: true,
                 running: true,
+                own: true,
             },
         );
         Some(c)
@@ -490,12 +508,7 @@ impl Carts {
                     Effect::Unlock => cart_changed |= self.unlock(&key)? && durable,
                     Effect::RetryLater => {
                         if durable {
-                            let wait = if c.stuck_since_ms.is_some() {
-                                STUCK_RETRY_MS
-                            } else {
-                                VERIFY_RETRY_MS
-                            };
-                            let mut at = now_ms() + wait;
+                            let mut at = now_ms() + VERIFY_RETRY_MS;
                             if let Some(deadline) = c.step.deadline() {
                                 at = at.min(deadline);
                             }
@@ -544,7 +557,7 @@ impl Carts {
         self.put_checkout(c)?;
         if !durable {
             self.write_cart()?;
-            self.arm(now_ms() + LEASE_MS + 1_000).await?;
+            self.arm(now_ms() + lease_ms(&self.env) + 1_000).await?;
             if let Some(a) = self.attempts.borrow_mut().get_mut(&c.record.key) {
                 if a.checkout.attempt == c.attempt {
                     a.durable = true;
@@ -914,7 +927,7 @@ impl Carts {
             }
             if self.attempts.borrow().contains_key(&c.record.key) {
                 // An attempt of this instance holds it: look again later.
-                later(now + LEASE_MS);
+                later(now + lease_ms(&self.env));
                 continue;
             }
             if c.plan.is_none() {
@@ -1023,11 +1036,6 @@ impl Carts {
         if !seen.is_empty() {
             return Ok(Ok(cart::Noted { checkout: false }));
         }
-        tables.exec(
-            "noting a provider event",
-            "INSERT INTO provider_events (id, at_ms) VALUES (?, ?)",
-            vec![event.into(), now.into()],
-        )?;
         let checkouts: Vec<Checkout> =
             tables.documents("checkout", "SELECT json FROM checkouts", Vec::new())?;
         let open = checkouts.into_iter().find(|c| {
@@ -1035,11 +1043,21 @@ impl Carts {
                 && c.plan.as_ref().is_some_and(|p| p.order.id == order)
                 && c.step.payment_may_exist()
         });
-        let Some(c) = open else {
-            return Ok(Ok(cart::Noted { checkout: false }));
+        let carried = match open {
+            Some(c) => {
+                self.carry_on(c, now).await?;
+                true
+            }
+            None => false,
         };
-        self.carry_on(c, now).await?;
-        Ok(Ok(cart::Noted { checkout: true }))
+        // Noted once acted on: an event whose run failed is acted on when
+        // the provider delivers it again.
+        self.checkouts_table()?.exec(
+            "noting a provider event",
+            "INSERT OR IGNORE INTO provider_events (id, at_ms) VALUES (?, ?)",
+            vec![event.into(), now.into()],
+        )?;
+        Ok(Ok(cart::Noted { checkout: carried }))
     }
 }
 

@@ -2,6 +2,7 @@
 // against the Worker that scripts/test.mjs started (EDGECART_URL).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { fakeStripeControl } from '../fakes/stripe.mjs';
 
 export const BASE = process.env.EDGECART_URL;
 if (!BASE) throw new Error('EDGECART_URL is not set: run the e2e tests through `npm test`');
@@ -160,3 +161,10 @@ export async function logLine(requestId, timeoutMs = 10_000) {
   }
   throw new Error(`no log line for request ${requestId}`);
 }
+
+/**
+ * The local fake of Stripe's API that scripts/test.mjs started (the Worker
+ * reaches it as the operator's test host, `STRIPE_TEST_API_BASE`), read and
+ * driven through its control API: every method is async.
+ */
+export const stripe = process.env.EDGECART_STRIPE_URL ? fakeStripeControl(process.env.EDGECART_STRIPE_URL) : null;

@@ -4,9 +4,8 @@
 // earning, refunds that put points back into their lots, debt, expiry by
 // alarm, and the exact balance under concurrent checkouts and grants.
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import { startFakeStripe } from '../fakes/stripe.mjs';
-import { api, assertProblem, auditTrail, sendJson } from './client.mjs';
+import { before, describe, test } from 'node:test';
+import { api, assertProblem, auditTrail, sendJson, stripe } from './client.mjs';
 import {
   OPERATOR,
   MEMBER_SECRETS,
@@ -47,28 +46,23 @@ const programme = (extra = {}) => ({
   ...extra,
 });
 
-let stripe;
 let sku;
 let unit;
 let key;
 
 before(async () => {
   assert.ok(MEMBER_SECRETS[NOW_STORE] && MEMBER_SECRETS[WINDOW_STORE], 'scripts/test.mjs sets the member secrets');
-  stripe = await startFakeStripe({ secretKey: SECRET });
   key = p256();
   const product = (await api.product('prd_00081')).json;
   sku = product.variants[0].sku;
   unit = product.variants[0].prices.find((p) => p.currency === 'USD').amount;
   const r = await sendJson('PUT', `/admin/v1/inventory/${sku}`, { on_hand: 5000, reason: 'points tests' }, { token: OPERATOR });
   assert.equal(r.status, 200, r.text);
-  const payment = { provider: 'stripe', base_url: stripe.url };
+  const payment = { provider: 'stripe' };
   await pointsStore(NOW_STORE, programme({ member_key: key.jwk }), payment);
   await pointsStore(WINDOW_STORE, programme({ pending_days: 14 }), payment);
 });
 
-after(async () => {
-  await stripe?.stop();
-});
 
 /** A member of `store` with `amount` points granted (none for 0), and their token. */
 async function member(store, amount = 0, prefix = 'm') {
@@ -87,7 +81,7 @@ const balanceOf = async (store, m) => {
 };
 
 /** The Stripe charges (amount) made for `orderId`. */
-const chargesFor = (orderId) => stripe.charges().filter((c) => c.metadata?.order_id === orderId);
+const chargesFor = async (orderId) => (await stripe.charges()).filter((c) => c.metadata?.order_id === orderId);
 
 describe('points: members and tokens', () => {
   test('a member reads their balance and history with the operator token; every bad token is 401', async () => {
@@ -221,7 +215,7 @@ describe('points: checkout', () => {
 
   test('points, card or both: exact amounts, the card charged only for its part, earnings on the card part', async () => {
     const m = await member(NOW_STORE, 100_000);
-    const before = stripe.charges().length;
+    const before = (await stripe.charges()).length;
     // Both: 1000 points pay 10.00, the card the rest.
     const c1 = await cartAt(NOW_STORE, sku);
     const both = await checkout(c1, { method: 'points_and_card', points: 1000, token: 'pm_card_visa' }, m.token);
@@ -230,7 +224,7 @@ describe('points: checkout', () => {
     assert.equal(o1.points.spent, 1000);
     assert.equal(o1.points.value, 1000);
     assert.equal(o1.payment.provider, 'stripe');
-    const charges = stripe.charges().slice(before);
+    const charges = (await stripe.charges()).slice(before);
     assert.equal(charges.length, 1);
     assert.equal(charges[0].amount, c1.total.amount - 1000, 'the card pays the rest only');
     // Earned on the card's share of the goods: floor(goods × card / total) × 10 per dollar.
@@ -244,7 +238,7 @@ describe('points: checkout', () => {
     assert.equal(all.json.order.points.spent, c2.total.amount);
     assert.equal(all.json.order.points.earned, 0);
     assert.equal(all.json.order.payment.provider, 'points');
-    assert.equal(stripe.charges().length, before + 1, 'no charge for an order paid with points');
+    assert.equal((await stripe.charges()).length, before + 1, 'no charge for an order paid with points');
     const b = await balanceOf(NOW_STORE, m);
     assert.equal(b.available, 100_000 - 1000 - c2.total.amount + o1.points.earned);
     // Card only, signed in: earns on the whole goods.
@@ -266,11 +260,11 @@ describe('points: checkout', () => {
     // Not enough points: 409 with the balance, nothing held or charged.
     const poor = await member(NOW_STORE, 50);
     const c4 = await cartAt(NOW_STORE, sku);
-    const charged = stripe.charges().length;
+    const charged = (await stripe.charges()).length;
     const short = await checkout(c4, { method: 'points_and_card', points: 100, token: 'pm_card_visa' }, poor.token);
     assertProblem(short, 409, 'insufficient_points');
     assert.equal(short.json.available, 50);
-    assert.equal(stripe.charges().length, charged);
+    assert.equal((await stripe.charges()).length, charged);
     const untouched = await balanceOf(NOW_STORE, poor);
     assert.deepEqual([untouched.available, untouched.held], [50, 0]);
     // Invalid amounts are the body's problem.
@@ -301,7 +295,7 @@ describe('points: checkout', () => {
     assertLedgerSums(h, 'concurrent checkouts');
     assert.equal(h.rows.filter((r) => r.kind === 'spend').reduce((n, r) => n + r.points, 0), -10_000);
     // Each order's points were spent once, and each card charged once.
-    for (const r of placed) assert.equal(chargesFor(r.json.order.id).length, 1, r.json.order.id);
+    for (const r of placed) assert.equal((await chargesFor(r.json.order.id)).length, 1, r.json.order.id);
   });
 
   test('the same with 100 concurrent grants interleaved: the balance is the grants minus the orders, exactly', async () => {
@@ -343,7 +337,7 @@ describe('points: refunds, debt and expiry', () => {
         assert.equal(back.json.status, 'refunded');
         // The card's part was refunded at the provider.
         const pi = r.json.order.payment.reference;
-        assert.equal(stripe.refunds().filter((x) => x.payment_intent === pi).length, 1, pi);
+        assert.equal((await stripe.refunds()).filter((x) => x.payment_intent === pi).length, 1, pi);
       }
       const end = await balanceOf(store, m);
       assert.deepEqual([end.available, end.pending, end.held, end.debt], [start.available, 0, 0, 0]);

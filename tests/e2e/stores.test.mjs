@@ -6,8 +6,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { before, describe, test } from 'node:test';
-import { startFakeStripe } from '../fakes/stripe.mjs';
-import { api, assertProblem, BASE, sendJson } from './client.mjs';
+import { api, assertProblem, BASE, sendJson, stripe } from './client.mjs';
 
 const OPERATOR = process.env.EDGECART_ADMIN_TOKEN;
 const SHOP_ADMIN = process.env.EDGECART_STORE_ADMIN_TOKEN;
@@ -237,7 +236,6 @@ describe('stores', () => {
   });
 
   test("switching a store's provider while 20 checkouts are in flight: each order keeps the provider that charged it, and refunds go there", async () => {
-    const stripe = await startFakeStripe({ secretKey: process.env.EDGECART_STRIPE_SECRET_KEY });
     const sw = (path) => `${path}${path.includes('?') ? '&' : '?'}store=switch`;
     try {
       const created = await sendJson('PUT', '/admin/v1/stores/switch', { name: 'Switch', default_currency: 'EUR' }, { token: OPERATOR });
@@ -251,7 +249,7 @@ describe('stores', () => {
         const r = await sendJson('PUT', sw('/admin/v1/store'), config(payment), { token: OPERATOR });
         assert.equal(r.status, 200, r.text);
       };
-      await useProvider({ provider: 'stripe', base_url: stripe.url });
+      await useProvider({ provider: 'stripe' });
       const carts = [];
       for (let i = 0; i < 25; i++) carts.push(await cartIn(sw));
       const checkout = (c, token) =>
@@ -268,16 +266,16 @@ describe('stores', () => {
           { token: c.token, key: `switch-${c.id}` },
         );
       // Twenty checkouts reach Stripe, which holds its answers back.
-      const before = stripe.charges().length;
-      stripe.setMode('lagging');
+      const before = (await stripe.charges()).length;
+      await stripe.setMode('lagging');
       const inFlight = carts.slice(0, 20).map((c) => checkout(c, 'pm_card_visa'));
-      for (let i = 0; i < 200 && stripe.charges().length < before + 20; i++) {
+      for (let i = 0; i < 200 && (await stripe.charges()).length < before + 20; i++) {
         await new Promise((r) => setTimeout(r, 25));
       }
-      assert.equal(stripe.charges().length, before + 20, 'twenty charges in flight');
+      assert.equal((await stripe.charges()).length, before + 20, 'twenty charges in flight');
       // The switch applies to the next checkouts; those in flight finish with Stripe.
       await useProvider({ provider: 'test' });
-      stripe.setMode('normal');
+      await stripe.setMode('normal');
       const after = await Promise.all(carts.slice(20).map((c) => checkout(c, 'tok_visa')));
       const first = await Promise.all(inFlight);
       for (const r of first) {
@@ -289,24 +287,23 @@ describe('stores', () => {
         assert.equal(r.status, 201, r.text);
         assert.equal(r.json.order.payment.provider, 'test');
       }
-      const charged = new Map(stripe.charges().slice(before).map((ch) => [ch.metadata.order_id, ch]));
+      const charged = new Map((await stripe.charges()).slice(before).map((ch) => [ch.metadata.order_id, ch]));
       assert.deepEqual([...charged.keys()].sort(), first.map((r) => r.json.order.id).sort());
       // Refunds go to the provider that took each payment.
-      const refundsBefore = stripe.refunds().length;
+      const refundsBefore = (await stripe.refunds()).length;
       for (const r of [...first, ...after]) {
         const refunded = await api.request('POST', sw(`/admin/v1/orders/${r.json.order.id}/refund`), { headers: { Authorization: `Bearer ${OPERATOR}` } });
         assert.equal(refunded.status, 200, refunded.text);
         assert.equal(refunded.json.status, 'refunded');
       }
-      const refunds = stripe.refunds().slice(refundsBefore);
+      const refunds = (await stripe.refunds()).slice(refundsBefore);
       assert.equal(refunds.length, 20, 'the Stripe payments were refunded at Stripe, the others were not sent there');
       assert.deepEqual(
         refunds.map((x) => x.payment_intent).sort(),
         first.map((r) => r.json.order.payment.reference).sort(),
       );
     } finally {
-      stripe.setMode('normal');
-      await stripe.stop();
+      await stripe.setMode('normal');
     }
   });
 
