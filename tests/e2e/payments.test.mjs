@@ -445,6 +445,9 @@ describe('payments: checkouts that cannot settle', () => {
       assert.equal(listed.step, 'verifying');
       assert.equal(listed.card_amount, c.total.amount);
       assert.ok(Date.now() - listed.since_ms >= STUCK_AFTER_MS);
+      // And an error line in the worker's log says so.
+      const logged = fs.readFileSync(process.env.EDGECART_LOG, 'utf8');
+      assert.match(logged, new RegExp(`checkout ${listed.order} of cart ${c.id} is stuck at verifying`));
     } finally {
       await stripe.setMode('normal');
     }
@@ -457,6 +460,47 @@ describe('payments: checkouts that cannot settle', () => {
     assert.deepEqual(await ordersOf(c), []);
     assertProblem(await admin('GET', '/admin/v1/checkouts'), 400, 'invalid_state');
     assertProblem(await sendJson('GET', inStore('/admin/v1/checkouts?state=stuck')), 401, 'unauthorized');
+  });
+});
+
+describe('payments: the books balance', () => {
+  test("every payment of the store at Stripe has its order or its full refund, and every order its payment", async () => {
+    // Every PaymentIntent this suite's store made, as the fake has them now.
+    const all = await stripe.events();
+    const ids = [...new Set(all.filter((e) => e.type.startsWith('payment_intent.')).map((e) => e.object_id))];
+    const intents = [];
+    for (const id of ids) {
+      const pi = await stripe.intent(id);
+      if (pi.metadata?.store === STORE) intents.push(pi);
+    }
+    assert.ok(intents.length >= 15, `${intents.length} payments`);
+    const refunded = new Map();
+    for (const r of await stripe.refunds()) refunded.set(r.payment_intent, (refunded.get(r.payment_intent) ?? 0) + r.amount);
+    const orders = (await admin('GET', '/admin/v1/orders?limit=200')).json.items;
+    const byReference = new Map();
+    for (const o of orders) {
+      const full = (await admin('GET', `/admin/v1/orders/${o.id}`)).json;
+      byReference.set(full.payment.reference, full);
+    }
+    for (const pi of intents) {
+      const order = byReference.get(pi.id);
+      if (pi.status !== 'succeeded') {
+        assert.equal(order, undefined, `${pi.id} (${pi.status}) has no order`);
+        continue;
+      }
+      const back = refunded.get(pi.id) ?? 0;
+      if (order) {
+        assert.equal(order.totals.grand_total, pi.amount, `${pi.id}: the order's total was charged`);
+        assert.ok(back === 0 || order.status === 'refunded', `${pi.id}: refunded only with its order`);
+      } else {
+        assert.equal(back, pi.amount, `${pi.id}: a payment without an order is refunded in full`);
+      }
+    }
+    for (const [reference, order] of byReference) {
+      if (order.payment.provider !== 'stripe') continue;
+      const pi = intents.find((x) => x.id === reference);
+      assert.ok(pi && pi.status === 'succeeded', `order ${order.id} has its payment ${reference}`);
+    }
   });
 });
 
