@@ -444,6 +444,14 @@ async fn dispatch(
         H::ListCheckouts => {
             checkout_api::list_checkouts(env, &request.store()?.id, &request.query).await
         }
+        H::ListWebhooks
+        | H::CreateWebhook
+        | H::GetWebhook
+        | H::UpdateWebhook
+        | H::DeleteWebhook
+        | H::RotateWebhook
+        | H::ListWebhookDeliveries
+        | H::ReplayWebhook => crate::webhook_endpoints::handle(&mut request, env).await,
         H::StripeWebhook => {
             let config = config(env)?;
             crate::webhooks::stripe(&mut request, env, &config, now_ms).await

@@ -15,6 +15,7 @@ pub mod catalog_api;
 pub mod catalog_store;
 pub mod checkout_api;
 pub mod config;
+pub mod events;
 pub mod http;
 pub mod inventory_api;
 pub mod members;
@@ -29,9 +30,10 @@ pub mod store_api;
 pub mod store_cache;
 pub mod store_prices_api;
 pub mod stores;
+pub mod webhook_endpoints;
 pub mod webhooks;
 
-use worker::{event, Context, Env, Request, Response};
+use worker::{event, Context, Env, MessageBatch, Request, Response};
 
 /// Durable Object classes must be exported by the Worker's module.
 pub use edgecart_durable_objects::availability::AvailabilityPublisher;
@@ -41,6 +43,7 @@ pub use edgecart_durable_objects::order_object::OrderObject;
 pub use edgecart_durable_objects::points_ledger::PointsLedger;
 pub use edgecart_durable_objects::sku_stock::SkuStock;
 pub use edgecart_durable_objects::store_object::StoreObject;
+pub use edgecart_durable_objects::webhook_hub::WebhookHub;
 
 #[event(start)]
 fn start() {
@@ -50,4 +53,15 @@ fn start() {
 #[event(fetch)]
 async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response> {
     Ok(app::handle(req, &env).await)
+}
+
+/// The events queue (`EVENTS`): events forwarded from the objects'
+/// outboxes, handed to the stores' webhook objects.
+#[event(queue)]
+async fn queue(
+    batch: MessageBatch<edgecart_durable_objects::outbox::Message>,
+    env: Env,
+    _ctx: Context,
+) -> worker::Result<()> {
+    events::consume(batch, &env).await
 }

@@ -192,6 +192,14 @@ pub enum Handler {
     AdjustPoints,
     ListCheckouts,
     StripeWebhook,
+    ListWebhooks,
+    CreateWebhook,
+    GetWebhook,
+    UpdateWebhook,
+    DeleteWebhook,
+    RotateWebhook,
+    ListWebhookDeliveries,
+    ReplayWebhook,
 }
 
 /// One operation: a method on a path.
@@ -320,6 +328,15 @@ pub const ROUTES: &[Route] = &[
     route("/admin/v1/members/{member}/points",     &[op(Get,    H::AdminGetPoints,   Viewer, PAGE_PARAMS)]),
     route("/admin/v1/members/{member}/points/grants", &[op(Post, H::GrantPoints,     Admin,  NONE)]),
     route("/admin/v1/members/{member}/points/adjustments", &[op(Post, H::AdjustPoints, Admin, NONE)]),
+    // Admin: the store's webhook endpoints and their deliveries.
+    route("/admin/v1/webhooks",                    &[op(Get,    H::ListWebhooks,     Viewer, NONE),
+                                                     op(Post,   H::CreateWebhook,    Admin,  NONE)]),
+    route("/admin/v1/webhooks/{id}",               &[op(Get,    H::GetWebhook,       Viewer, NONE),
+                                                     op(Patch,  H::UpdateWebhook,    Admin,  NONE),
+                                                     op(Delete, H::DeleteWebhook,    Admin,  NONE)]),
+    route("/admin/v1/webhooks/{id}/rotate",        &[op(Post,   H::RotateWebhook,    Admin,  NONE)]),
+    route("/admin/v1/webhooks/{id}/deliveries",    &[op(Get,    H::ListWebhookDeliveries, Viewer, PAGE_PARAMS)]),
+    route("/admin/v1/webhooks/{id}/replay",        &[op(Post,   H::ReplayWebhook,    Admin,  NONE)]),
     // Admin: the store's audit trail (its configuration, promotions, order
     // actions and profile).
     route("/admin/v1/store/audit",                 &[op(Get,    H::ListStoreAudit,   Viewer, PAGE_PARAMS)]),

@@ -20,6 +20,7 @@ pub mod catalog;
 pub mod checkout;
 pub mod cursor;
 pub mod demo;
+pub mod events;
 pub mod idempotency;
 pub mod member;
 pub mod money;

@@ -19,6 +19,11 @@
 //!   requests to stores.
 //! - [`points_ledger::PointsLedger`]: one per (store, member), the
 //!   member's points (lots, holds, spendings, debt) and their history.
+//! - [`webhook_hub::WebhookHub`]: one per store, its merchant webhook
+//!   endpoints and the deliveries of events to them (retried for about
+//!   three days, every attempt logged). Objects that change state write
+//!   their events to an [`outbox`] in the same transaction; the events
+//!   queue carries them to the hub.
 //!
 //! Objects stay thin: load state, call the pure rules in `edgecart-domain`,
 //! persist in one atomic block. They must not compute prices, validate
@@ -48,9 +53,11 @@ pub mod cart_object;
 pub mod catalog_writer;
 mod object;
 pub mod order_object;
+pub mod outbox;
 pub mod payment;
 pub mod points_ledger;
 pub mod protocol;
 pub mod sku_stock;
 pub mod store_directory;
 pub mod store_object;
+pub mod webhook_hub;

@@ -14,12 +14,14 @@
 //! fails stays owed and the alarm retries it.
 
 use crate::object::{alarm_serially, answer, rfc3339, serially, serve, Encoded, Handled, Tables};
+use crate::outbox::{self, Source, SourceClass};
 use crate::payment::{self, RefundOutcome};
 use crate::protocol::order::{self, OrderCommand, OrderRefusal};
 use crate::protocol::store::{self, AuditRecord, OrderSummary, PendingEntry};
 use crate::protocol::{points, send, stock};
 use edgecart_domain::audit;
 use edgecart_domain::checkout::stock_op_id;
+use edgecart_domain::events::order_events;
 use edgecart_domain::member::ledger_name;
 use edgecart_domain::order::{Order, OrderEvent};
 use edgecart_domain::points::Programme;
@@ -133,12 +135,33 @@ impl Orders {
         Tables::opened(&self.state_storage).put_token_row("orders", "order", token, row)
     }
 
+    /// Saves the row with the events of its history from position `from`
+    /// in the outbox: one commit (no await between the writes).
+    fn save_with_events(&self, token: &str, row: &OrderRow, from: usize) -> Result<(), String> {
+        self.save(token, row)?;
+        let tables = Tables::open(&self.state_storage, outbox::OUTBOX_SCHEMA)?;
+        let now = now_ms();
+        for event in order_events(&row.order, from) {
+            outbox::add(&tables, &event, now)?;
+        }
+        Ok(())
+    }
+
+    /// Where this order's events come from.
+    fn source(row: &OrderRow) -> Source {
+        Source {
+            class: SourceClass::Order,
+            name: edgecart_domain::stores::object_name(&row.order.store, &row.order.id),
+        }
+    }
+
     async fn handle(&self, command: OrderCommand) -> Encoded {
         match command {
             OrderCommand::Record(c) => answer(c, |c| self.record(c)).await,
             OrderCommand::Get(c) => answer(c, |c| self.get(c)).await,
             OrderCommand::Transition(c) => answer(c, |c| self.transition(c)).await,
             OrderCommand::ProviderEvent(c) => answer(c, |c| self.provider_event(c)).await,
+            OrderCommand::OutboxAck(c) => answer(c, |c| self.outbox_ack(c)).await,
         }
     }
 
@@ -166,7 +189,8 @@ impl Orders {
             },
             events: Default::default(),
         };
-        self.save(&token, &row)?;
+        self.save_with_events(&token, &row, 0)?;
+        outbox::wake(&self.state_storage, now_ms()).await?;
         self.carry_out(&token, &mut row).await?;
         Ok(Ok(Box::new(row.order)))
     }
@@ -193,11 +217,13 @@ impl Orders {
         let Some((stored_token, mut row)) = self.open(token.as_deref())? else {
             return Ok(Err(OrderRefusal::NotFound));
         };
+        let from = row.order.history.len();
         if let Err(illegal) = Self::moved(&mut row, event, &actor, now_ms()) {
             return Ok(Err(illegal));
         }
-        // The change and what it owes commit together.
-        self.save(&stored_token, &row)?;
+        // The change, what it owes and its event commit together.
+        self.save_with_events(&stored_token, &row, from)?;
+        outbox::wake(&self.state_storage, now_ms()).await?;
         if let Err(e) = self.carry_out(&stored_token, &mut row).await {
             console_error!("order {}: effects pending: {e}", row.order.id);
         }
@@ -261,6 +287,7 @@ impl Orders {
             return Ok(Ok(Box::new(row.order)));
         }
         row.events.insert(event.clone(), now);
+        let from = row.order.history.len();
         let id = row.order.id.clone();
         let record = |row: &mut OrderRow, key: String, change: &edgecart_domain::admin::Change| {
             let record = AuditRecord::of(rfc3339(now), PROVIDER_ACTOR, change);
@@ -287,7 +314,8 @@ impl Orders {
                 }
             }
         }
-        self.save(&token, &row)?;
+        self.save_with_events(&token, &row, from)?;
+        outbox::wake(&self.state_storage, now).await?;
         if let Err(e) = self.carry_out(&token, &mut row).await {
             console_error!("order {id}: effects pending: {e}");
         }
@@ -302,12 +330,29 @@ impl Orders {
         }))
     }
 
-    /// Carries out what the stored order owes (the alarm).
+    /// Carries out what the stored order owes, and forwards its events
+    /// (the alarm).
     async fn settle(&self) -> Result<(), String> {
         let Some((token, mut row)) = self.load()? else {
             return Ok(());
         };
-        self.carry_out(&token, &mut row).await
+        let forwarded = outbox::forward(
+            &self.env,
+            &self.state_storage,
+            &Self::source(&row),
+            now_ms(),
+        )
+        .await;
+        self.carry_out(&token, &mut row).await?;
+        forwarded
+    }
+
+    async fn outbox_ack(
+        &self,
+        order::OutboxAck { events }: order::OutboxAck,
+    ) -> Handled<order::OutboxAck> {
+        outbox::ack(&self.state_storage, &events)?;
+        Ok(Ok(order::OutboxAcked {}))
     }
 
     /// Carries out what `row`, the order as just stored under `token`, owes

@@ -16,11 +16,13 @@
 //! publisher delays the snapshot but never leaves it wrong for good.
 
 use crate::object::{alarm_done, answer, json, now_ms, rfc3339, serve, Encoded, Handled, Tables};
+use crate::outbox::{self, Source, SourceClass};
 use crate::protocol::availability::{self, Changed};
 use crate::protocol::send;
 use crate::protocol::stock::{
     Applied, Apply, HistoryPage, MovementEntry, Snapshot, StockCommand, StockLevels,
 };
+use edgecart_domain::events::{stock_event, stock_event_id, Event, EventBody, StockNews};
 use edgecart_domain::stock::{
     forget_ops, Hold, Movement, RememberedOp, StockLedger, StockOp, OP_MEMORY_MS,
 };
@@ -99,6 +101,49 @@ impl DurableObject for SkuStock {
 }
 
 impl SkuStock {
+    /// Where this SKU's events come from.
+    fn source(&self) -> Source {
+        Source {
+            class: SourceClass::Stock,
+            name: self.state.id().name().unwrap_or_default(),
+        }
+    }
+
+    /// The event a change from `before` unsold units to now makes, if it
+    /// crossed the low mark (`STOCK_LOW_MARK`, 5 by default) or reached 0.
+    fn stock_news(&self, op_id: &str, before: i64, now: i64) -> Option<Event> {
+        let low_mark = self
+            .env
+            .var("STOCK_LOW_MARK")
+            .ok()
+            .and_then(|v| v.to_string().parse::<i64>().ok())
+            .filter(|m| *m >= 0)
+            .unwrap_or(5);
+        let guard = self.loaded.borrow();
+        let ledger = &guard.as_ref()?.ledger;
+        let after = ledger.on_hand() - ledger.sold();
+        let kind = stock_event(before, after, low_mark)?;
+        let sku = self.state.id().name()?;
+        let news = StockNews {
+            sku: sku.clone(),
+            on_hand: ledger.on_hand(),
+            sold: ledger.sold(),
+            unsold: after,
+            low_mark,
+        };
+        let body = if kind == "stock.out_of_stock" {
+            EventBody::StockOut(news)
+        } else {
+            EventBody::StockLow(news)
+        };
+        Some(Event {
+            id: stock_event_id(&sku, kind, op_id),
+            store: None,
+            occurred_at_ms: now,
+            body,
+        })
+    }
+
     /// The alarm: expires the holds that are due, forgets old operation
     /// ids (hourly), sets the next alarm and reports a flip.
     async fn expire(&self) -> Result<(), String> {
@@ -116,6 +161,9 @@ impl SkuStock {
         }
         self.schedule().await?;
         self.report_flip(now).await;
+        // Events not acknowledged yet are sent again (after the schedule:
+        // forwarding only ever moves the alarm earlier).
+        outbox::forward(&self.env, &self.state.storage(), &self.source(), now).await?;
         Ok(())
     }
 
@@ -139,26 +187,57 @@ impl SkuStock {
                 })
                 .await
             }
+            StockCommand::OutboxAck(c) => {
+                answer(c, |c| async move {
+                    outbox::ack(&self.state.storage(), &c.events)?;
+                    Ok(Ok(crate::protocol::stock::OutboxAcked {}))
+                })
+                .await
+            }
         }
     }
 
     /// Applies an operation once (by its id) and persists what it moved.
     async fn apply(&self, Apply { op_id, op }: Apply, now: i64) -> Handled<Apply> {
         self.load()?;
-        let (outcome, applied) = {
+        let unsold = |l: &StockLedger| l.on_hand() - l.sold();
+        let (outcome, applied, before) = {
             let mut guard = self.loaded.borrow_mut();
             let l = guard.as_mut().ok_or("not loaded")?;
-            l.ledger.apply_once(&mut l.ops, &op_id, &op, now)
+            let before = unsold(&l.ledger);
+            let (outcome, applied) = l.ledger.apply_once(&mut l.ops, &op_id, &op, now);
+            (outcome, applied, before)
         };
         if applied {
             let moves = outcome.clone().unwrap_or_default();
-            if let Err(e) = self.persist(&op_id, now, &moves, Some(&outcome)) {
+            // The movement and its news (if it is news) commit together.
+            let news = self.stock_news(&op_id, before, now);
+            let written = self
+                .persist(&op_id, now, &moves, Some(&outcome))
+                .and_then(|()| match &news {
+                    Some(event) => outbox::add(
+                        &Tables::open(&self.state.storage(), outbox::OUTBOX_SCHEMA)?,
+                        event,
+                        now,
+                    ),
+                    None => Ok(()),
+                });
+            if let Err(e) = written {
                 // Memory may be ahead of storage: reload next time.
                 *self.loaded.borrow_mut() = None;
                 return Err(e);
             }
             self.schedule().await?;
             self.report_flip(now).await;
+            if news.is_some() {
+                // Rare (a crossing of the low mark): forwarded at once; the
+                // alarm sends it again until it is acknowledged.
+                if let Err(e) =
+                    outbox::forward(&self.env, &self.state.storage(), &self.source(), now).await
+                {
+                    console_error!("stock event: {e}");
+                }
+            }
         }
         let levels = self.with_ledger(|l| levels(l, now));
         Ok(outcome.map(|_| Applied { applied, levels }))

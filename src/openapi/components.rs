@@ -267,6 +267,16 @@ pub const PARAMETERS: &[(&str, Param)] = &[
             Example { name: "id", summary: None, value: r#""ord_3b9d2f4a6c8e0a1b2c3d4e5f""# },
         ],
     }),
+    ("WebhookId", Param {
+        name: "id",
+        place: Place::Path,
+        required: true,
+        description: "The endpoint's id: `we_` followed by 24 lowercase hex digits. An unknown or malformed id answers 404 `webhook_not_found`.",
+        schema: r#"{"type": "string", "minLength": 1}"#,
+        examples: &[
+            Example { name: "id", summary: None, value: r#""we_3b9d2f4a6c8e0a1b2c3d4e5f""# },
+        ],
+    }),
     ("AdminOrderId", Param {
         name: "id",
         place: Place::Path,

@@ -4749,6 +4749,488 @@ pub fn operation(handler: Handler) -> Op {
                 })),
             ],
         },
+        Handler::ListWebhooks => Op {
+            id: "listWebhooks",
+            tag: "Webhooks",
+            summary: "List webhook endpoints",
+            description: "Lists the store's webhook endpoints, oldest first (secrets are never shown here). Each endpoint belongs to the store; the store's webhook object (one Durable Object per store) keeps it and delivers to it. Never cached (`Cache-Control: no-store`). Accepts no query parameters. Allowed to roles `admin` and `viewer`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The endpoints.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("WebhookEndpointList"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{"items": [{
+  "id": "we_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "url": "https://merchant.example/hooks/edgecart",
+  "events": ["order.paid", "order.refunded"],
+  "description": "Fulfilment system",
+  "enabled": true,
+  "created_at_ms": 1795262400000
+}]}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused (`unknown_parameter`, `duplicate_parameter`; this route accepts none).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
+        Handler::CreateWebhook => Op {
+            id: "createWebhook",
+            tag: "Webhooks",
+            summary: "Create a webhook endpoint",
+            description: "Creates an endpoint that receives the store's events (`events`: the types it takes; empty or absent: every type) and answers 201 with it and its signing `secret` (`whsec_` + base64 of 32 random bytes). **Keep the secret: it is shown only now and when rotated.** Every delivery is a POST of the event as JSON (`id`, `type`, `store`, `occurred_at_ms`, `data`) with the Standard Webhooks headers `webhook-id` (the event's id: the same for every retry and replay of it, so receivers can drop duplicates), `webhook-timestamp` (Unix seconds) and `webhook-signature` (`v1,` + base64 of HMAC-SHA256, keyed by the secret's bytes, of `{webhook-id}.{webhook-timestamp}.{body}`; verify it with any Standard Webhooks library). Answer 2xx within 10 seconds to acknowledge it. Any other answer, or none, is retried after about 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h and then every 12 h (each ±20 %), about 3 days in all, after which the delivery has failed (replay it with `POST /admin/v1/webhooks/{id}/replay`). An answer of 410 Gone disables the endpoint. Events: `order.created`, `order.paid`, `order.fulfilled`, `order.cancelled`, `order.refunded` (`data`: the order), `stock.low` and `stock.out_of_stock` (a SKU's unsold units fell to the low mark, `STOCK_LOW_MARK`, 5 by default, or to 0; shared stock: every store's endpoints get them), `catalog.published` (a catalog version went live; every store's endpoints) and `points.changed` (a member's points). Each is written in the same storage transaction as the change it reports, so none is lost, and delivered at least once. At most 20 endpoints per store (409 `too_many_webhooks`). Each endpoint belongs to the store; the store's webhook object (one Durable Object per store) keeps it and delivers to it. Never cached (`Cache-Control: no-store`). Body: `application/json` of at most 4 KiB. Requires role `admin`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The endpoint: `url` (required), `events`, `description`.",
+                content: &[
+                    Content { media: "application/json", schema: Named("EndpointInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("201", Response::Own(Resp {
+                    description: "The endpoint, with its secret (shown this once).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("WebhookEndpoint"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "id": "we_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "url": "https://merchant.example/hooks/edgecart",
+  "events": ["order.paid", "order.refunded"],
+  "description": "Fulfilment system",
+  "enabled": true,
+  "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+  "created_at_ms": 1795262400000
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The body is not the JSON this route reads: `invalid_json`, `unknown_field`, `missing_field`, `invalid_type` (with `field`); or a query parameter (`unknown_parameter`, `duplicate_parameter`; this route accepts none).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "Unknown field `secret`.",
+  "code": "unknown_field",
+  "instance": "/admin/v1/webhooks",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("409", Response::Own(Resp {
+                    description: "`too_many_webhooks`: the store has 20 endpoints.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("AdminPayloadTooLarge")),
+                ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: every problem, each with its `field`: `url` (`required` when creating, `invalid_url`: not `https://`, or `http://` to 127.0.0.1 or localhost, or longer than 2048 characters), `events` (`unknown_event_type`), `description` (`invalid_length`: more than 200 characters).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
+        Handler::GetWebhook => Op {
+            id: "getWebhook",
+            tag: "Webhooks",
+            summary: "Get a webhook endpoint",
+            description: "The endpoint (without its secret; `previous_secret_until_ms` says until when the secret before the last rotation still signs). Each endpoint belongs to the store; the store's webhook object (one Durable Object per store) keeps it and delivers to it. Never cached (`Cache-Control: no-store`). Accepts no query parameters. Allowed to roles `admin` and `viewer`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The endpoint.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("WebhookEndpoint"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "id": "we_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "url": "https://merchant.example/hooks/edgecart",
+  "events": ["order.paid", "order.refunded"],
+  "description": "Fulfilment system",
+  "enabled": true,
+  "created_at_ms": 1795262400000
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused (`unknown_parameter`, `duplicate_parameter`; this route accepts none).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("404", Response::Own(Resp {
+                    description: "`webhook_not_found`: the store has no endpoint with this id (or the id is malformed).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "webhook_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/webhook_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "The store has no webhook endpoint with this id.",
+  "code": "webhook_not_found",
+  "instance": "/admin/v1/webhooks/we_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
+        Handler::UpdateWebhook => Op {
+            id: "updateWebhook",
+            tag: "Webhooks",
+            summary: "Change a webhook endpoint",
+            description: "Changes what the body names (`url`, `events`, `description`, `enabled`) and answers the endpoint. `enabled: false` disables it and drops its pending deliveries (they are not sent when it is enabled again: replay them); `enabled: true` enables it again, also after a 410 disabled it. Each endpoint belongs to the store; the store's webhook object (one Durable Object per store) keeps it and delivers to it. Never cached (`Cache-Control: no-store`). Body: `application/json` of at most 4 KiB. Requires role `admin`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "The fields to change; absent ones stay.",
+                content: &[
+                    Content { media: "application/json", schema: Named("EndpointInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The endpoint after the change.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("WebhookEndpoint"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "id": "we_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "url": "https://merchant.example/hooks/edgecart",
+  "events": ["order.paid", "order.refunded"],
+  "description": "Fulfilment system",
+  "enabled": true,
+  "created_at_ms": 1795262400000
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The body is not the JSON this route reads: `invalid_json`, `unknown_field`, `missing_field`, `invalid_type` (with `field`); or a query parameter (`unknown_parameter`, `duplicate_parameter`; this route accepts none).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "Unknown field `secret`.",
+  "code": "unknown_field",
+  "instance": "/admin/v1/webhooks/we_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "`webhook_not_found`: the store has no endpoint with this id (or the id is malformed).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "webhook_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/webhook_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "The store has no webhook endpoint with this id.",
+  "code": "webhook_not_found",
+  "instance": "/admin/v1/webhooks/we_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("AdminPayloadTooLarge")),
+                ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed`: every problem, each with its `field`: `url` (`required` when creating, `invalid_url`: not `https://`, or `http://` to 127.0.0.1 or localhost, or longer than 2048 characters), `events` (`unknown_event_type`), `description` (`invalid_length`: more than 200 characters).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
+        Handler::DeleteWebhook => Op {
+            id: "deleteWebhook",
+            tag: "Webhooks",
+            summary: "Delete a webhook endpoint",
+            description: "Deletes the endpoint and its pending deliveries; its delivery log stays (30 days). Each endpoint belongs to the store; the store's webhook object (one Durable Object per store) keeps it and delivers to it. Never cached (`Cache-Control: no-store`). No body is read. Accepts no query parameters. Requires role `admin`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "Deleted.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("WebhookDeleted"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{"id": "we_3b9d2f4a6c8e0a1b2c3d4e5f", "deleted": true}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused (`unknown_parameter`, `duplicate_parameter`; this route accepts none).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "`webhook_not_found`: the store has no endpoint with this id (or the id is malformed).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "webhook_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/webhook_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "The store has no webhook endpoint with this id.",
+  "code": "webhook_not_found",
+  "instance": "/admin/v1/webhooks/we_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
+        Handler::RotateWebhook => Op {
+            id: "rotateWebhook",
+            tag: "Webhooks",
+            summary: "Rotate an endpoint's secret",
+            description: "Gives the endpoint a new signing secret and answers it, with the new `secret` (shown this once). For the next 24 hours every delivery carries two signatures in `webhook-signature`, one per secret (space-separated), so the receiver can switch at its pace; `previous_secret_until_ms` says until when. Each endpoint belongs to the store; the store's webhook object (one Durable Object per store) keeps it and delivers to it. Never cached (`Cache-Control: no-store`). No body is read. Accepts no query parameters. Requires role `admin`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The endpoint with its new secret.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("WebhookEndpoint"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "id": "we_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "url": "https://merchant.example/hooks/edgecart",
+  "events": ["order.paid", "order.refunded"],
+  "description": "Fulfilment system",
+  "enabled": true,
+  "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw",
+  "previous_secret_until_ms": 1795348800000,
+  "created_at_ms": 1795262400000
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused (`unknown_parameter`, `duplicate_parameter`; this route accepts none).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "`webhook_not_found`: the store has no endpoint with this id (or the id is malformed).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "webhook_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/webhook_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "The store has no webhook endpoint with this id.",
+  "code": "webhook_not_found",
+  "instance": "/admin/v1/webhooks/we_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
+        Handler::ListWebhookDeliveries => Op {
+            id: "listWebhookDeliveries",
+            tag: "Webhooks",
+            summary: "An endpoint's delivery log",
+            description: "Every delivery attempt to the endpoint, successes included, newest first, kept 30 days: the event (`event`, its `webhook-id`, and `type`), the attempt's number, when, the endpoint's HTTP `status` (or the `error` when it did not answer), how long it took, and the `outcome` (`delivered`, `retry` with `next_attempt_at_ms`, `failed`, `gone`). Page through with `next_cursor` until it is null. Each endpoint belongs to the store; the store's webhook object (one Durable Object per store) keeps it and delivers to it. Never cached (`Cache-Control: no-store`). Allowed to roles `admin` and `viewer`.",
+            headers: &["XRequestId"],
+            query: &[
+                QueryDoc::Inline(Param {
+                    name: "limit",
+                    place: Place::Query,
+                    required: false,
+                    description: "Page size: an integer from 1 to 200 written with digits only (default 50), else 400 `invalid_limit`.",
+                    schema: r#"{"anyOf": [{"type": "integer", "minimum": 1, "maximum": 200, "default": 50}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "cursor",
+                    place: Place::Query,
+                    required: false,
+                    description: "Opaque cursor: the `next_cursor` of the previous page, passed back as it is. A malformed cursor is 400 `invalid_cursor`.",
+                    schema: r#"{"anyOf": [{"type": "string", "pattern": "^s[1-9][0-9]{0,17}$"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+            ],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "One page of attempts, newest first.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("WebhookAttemptPage"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "items": [
+    {"seq": 42, "event": "evt_ord_3b9d2f4a6c8e0a1b2c3d4e5f_paid_1", "type": "order.paid", "attempt": 2, "at_ms": 1795262405600, "status": 204, "duration_ms": 28, "outcome": "delivered"},
+    {"seq": 41, "event": "evt_ord_3b9d2f4a6c8e0a1b2c3d4e5f_paid_1", "type": "order.paid", "attempt": 1, "at_ms": 1795262400512, "status": 500, "duration_ms": 31, "outcome": "retry", "next_attempt_at_ms": 1795262405512}
+  ],
+  "next_cursor": null
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused: `invalid_limit`, `invalid_cursor`, `unknown_parameter`, `duplicate_parameter`.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("404", Response::Own(Resp {
+                    description: "`webhook_not_found`: the store has no endpoint with this id (or the id is malformed).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "webhook_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/webhook_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "The store has no webhook endpoint with this id.",
+  "code": "webhook_not_found",
+  "instance": "/admin/v1/webhooks/we_3b9d2f4a6c8e0a1b2c3d4e5f",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
+        Handler::ReplayWebhook => Op {
+            id: "replayWebhook",
+            tag: "Webhooks",
+            summary: "Replay events to an endpoint",
+            description: "Delivers again to the endpoint one event (`event`: its id, any type) or every event of the types it takes that occurred in [`from`, `to`) (RFC 3339; either bound may be absent), from the events the store's webhook object keeps (30 days). Each is delivered anew, with its own `webhook-id` as before (receivers that drop duplicates drop these too unless they forgot them), attempt 1 within seconds, retried like any delivery. Answers 202 with how many were scheduled. Naming both an event and a range, or neither, is 422 `validation_failed` (`event_or_range`); an event not kept is 404 `event_not_found`. Each endpoint belongs to the store; the store's webhook object (one Durable Object per store) keeps it and delivers to it. Never cached (`Cache-Control: no-store`). Body: `application/json` of at most 4 KiB. Requires role `admin`.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: Some(Body {
+                required: true,
+                description: "One event, or a time range.",
+                content: &[
+                    Content { media: "application/json", schema: Named("ReplayInput"), examples: &[] },
+                ],
+            }),
+            responses: &[
+                ("202", Response::Own(Resp {
+                    description: "Scheduled.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("ReplayResult"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{"deliveries": 12}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "The body is not the JSON this route reads: `invalid_json`, `unknown_field`, `missing_field`, `invalid_type`, `invalid_time` (with `field`); or a query parameter (`unknown_parameter`, `duplicate_parameter`; this route accepts none).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_field", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_field",
+  "title": "Invalid request body",
+  "status": 400,
+  "detail": "Unknown field `secret`.",
+  "code": "unknown_field",
+  "instance": "/admin/v1/webhooks/we_3b9d2f4a6c8e0a1b2c3d4e5f/replay",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("403", Response::Shared("AdminForbidden")),
+                ("404", Response::Own(Resp {
+                    description: "`webhook_not_found` (no endpoint with this id) or `event_not_found` (no event with this id is kept).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                    ] },
+                ],
+                })),
+                ("413", Response::Shared("AdminPayloadTooLarge")),
+                ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
+                ("422", Response::Own(Resp {
+                    description: "`validation_failed` with `event_or_range`: name one event, or a time range, not both and not neither.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("StoreServiceUnavailable")),
+            ],
+        },
         Handler::ListCheckouts => Op {
             id: "listCheckouts",
             tag: "Admin",
@@ -7145,6 +7627,10 @@ pub const PATH_PARAMETERS: &[(&str, &str, &str)] = &[
     ),
     ("/admin/v1/inventory/{sku}/movements", "sku", "InventorySku"),
     ("/admin/v1/orders/{id}", "id", "AdminOrderId"),
+    ("/admin/v1/webhooks/{id}", "id", "WebhookId"),
+    ("/admin/v1/webhooks/{id}/rotate", "id", "WebhookId"),
+    ("/admin/v1/webhooks/{id}/deliveries", "id", "WebhookId"),
+    ("/admin/v1/webhooks/{id}/replay", "id", "WebhookId"),
     ("/admin/v1/orders/{id}/fulfil", "id", "AdminOrderId"),
     ("/admin/v1/orders/{id}/refund", "id", "AdminOrderId"),
     ("/admin/v1/orders/{id}/cancel", "id", "AdminOrderId"),

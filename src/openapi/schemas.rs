@@ -114,6 +114,8 @@ fn inputs(g: &mut SchemaGenerator) {
     add::<crate::points_api::AdjustInput>(g);
     add::<crate::points_api::DevSignInInput>(g);
     add::<crate::webhooks::Event>(g);
+    add::<edgecart_domain::events::EndpointInput>(g);
+    add::<crate::webhook_endpoints::ReplayInput>(g);
 }
 
 /// The response bodies, written as serde writes them.
@@ -208,6 +210,11 @@ fn outputs(g: &mut SchemaGenerator) {
     add::<crate::points_api::DevToken>(g);
     add::<crate::webhooks::Received>(g);
     add::<crate::checkout_api::CheckoutList>(g);
+    add::<edgecart_durable_objects::protocol::webhooks::EndpointView>(g);
+    add::<crate::webhook_endpoints::EndpointList>(g);
+    add::<crate::webhook_endpoints::AttemptPage>(g);
+    add::<crate::webhook_endpoints::ReplayResult>(g);
+    add::<crate::webhook_endpoints::WebhookDeleted>(g);
 }
 
 /// Every component schema, by name.

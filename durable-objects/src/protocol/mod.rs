@@ -39,6 +39,7 @@ pub mod stock;
 pub mod store;
 #[cfg(test)]
 mod tests;
+pub mod webhooks;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -267,3 +268,21 @@ macro_rules! bind {
     };
 }
 pub(crate) use bind;
+
+/// Declares, in a class's module, its `OutboxAck` command (the events
+/// queue's consumer: the store's webhook objects took these events in,
+/// so they leave the object's outbox) and the reply, `OutboxAcked`.
+macro_rules! outbox_ack {
+    () => {
+        /// The events queue's consumer: the store's webhook objects took
+        /// these events in; they leave the object's outbox.
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        pub struct OutboxAck {
+            pub events: Vec<String>,
+        }
+
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        pub struct OutboxAcked {}
+    };
+}
+pub(crate) use outbox_ack;

@@ -16,6 +16,7 @@ pub enum OrderCommand {
     Get(Get),
     Transition(Transition),
     ProviderEvent(ProviderEvent),
+    OutboxAck(OutboxAck),
 }
 
 impl Protocol for OrderCommand {
@@ -28,7 +29,10 @@ bind!(OrderCommand {
     Get => Box<Order>,
     Transition => Box<Order>,
     ProviderEvent => Box<Order>,
+    OutboxAck => OutboxAcked,
 });
+
+super::outbox_ack!();
 
 /// Records the order with its token and the payment settings it was paid
 /// with (refunds use them); an order already recorded stays as it is (and

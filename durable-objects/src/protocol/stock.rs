@@ -11,6 +11,7 @@ pub enum StockCommand {
     Apply(Apply),
     Snapshot(Snapshot),
     History(History),
+    OutboxAck(OutboxAck),
 }
 
 impl Protocol for StockCommand {
@@ -24,7 +25,10 @@ bind!(StockCommand {
     Apply => Applied,
     Snapshot => StockLevels,
     History => HistoryPage,
+    OutboxAck => OutboxAcked,
 });
+
+super::outbox_ack!();
 
 /// Applies `op` once: a retry with the same `op_id` gets the first outcome.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

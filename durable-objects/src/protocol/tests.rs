@@ -14,6 +14,7 @@ use super::order::{self, OrderCommand};
 use super::points::{self, PointsCommand};
 use super::stock::{self, StockCommand};
 use super::store::{self, OrderSummary, PromotionSaved, StoreCommand};
+use super::webhooks::{self, WebhookCommand};
 use super::{
     availability, decode_answer, encode_command, Answer, Command, Failure, Protocol, RefusalOf,
 };
@@ -181,6 +182,7 @@ fn stock_wire_format() {
             StockCommand::Apply(_) => answers_of::<stock::Apply>("apply", a),
             StockCommand::Snapshot(_) => answers_of::<stock::Snapshot>("snapshot", a),
             StockCommand::History(_) => answers_of::<stock::History>("history", a),
+            StockCommand::OutboxAck(_) => answers_of::<stock::OutboxAck>("outbox_ack", a),
         },
         Some("error"),
     );
@@ -290,6 +292,7 @@ fn order_wire_format() {
             OrderCommand::ProviderEvent(_) => {
                 answers_of::<order::ProviderEvent>("provider_event", a)
             }
+            OrderCommand::OutboxAck(_) => answers_of::<order::OutboxAck>("outbox_ack", a),
         },
         Some("refusal"),
     );
@@ -441,4 +444,42 @@ fn bindings_are_declared_in_wrangler_toml() {
         bindings.iter().collect::<BTreeSet<_>>().len(),
         bindings.len()
     );
+}
+
+#[test]
+fn webhooks_wire_format() {
+    check_class::<WebhookCommand>(
+        include_str!("fixtures/webhooks.json"),
+        |command, a| match command {
+            WebhookCommand::Accept(_) => answers_of::<webhooks::Accept>("accept", a),
+            WebhookCommand::Create(_) => answers_of::<webhooks::Create>("create", a),
+            WebhookCommand::List(_) => answers_of::<webhooks::List>("list", a),
+            WebhookCommand::Get(_) => answers_of::<webhooks::Get>("get", a),
+            WebhookCommand::Update(_) => answers_of::<webhooks::Update>("update", a),
+            WebhookCommand::Delete(_) => answers_of::<webhooks::Delete>("delete", a),
+            WebhookCommand::Rotate(_) => answers_of::<webhooks::Rotate>("rotate", a),
+            WebhookCommand::Deliveries(_) => answers_of::<webhooks::Deliveries>("deliveries", a),
+            WebhookCommand::Replay(_) => answers_of::<webhooks::Replay>("replay", a),
+        },
+        Some("refusal"),
+    );
+}
+
+/// The events queue's messages, pinned like the commands: every event
+/// type, from every kind of source.
+#[test]
+fn event_messages_wire_format() {
+    let fixture: Value = serde_json::from_str(include_str!("fixtures/events.json")).unwrap();
+    let mut kinds = BTreeSet::new();
+    for json in fixture["messages"].as_array().unwrap() {
+        let m: crate::outbox::Message = serde_json::from_value(json.clone())
+            .unwrap_or_else(|e| panic!("{json} does not decode: {e}"));
+        assert_eq!(&serde_json::to_value(&m).unwrap(), json);
+        kinds.insert(m.event.body.kind().to_string());
+    }
+    let all: BTreeSet<String> = edgecart_domain::events::EVENT_TYPES
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(kinds, all, "one message per event type");
 }

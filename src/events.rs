@@ -1,0 +1,107 @@
+//! The events queue's consumer: events the objects forwarded from their
+//! outboxes reach the webhook object of each store they concern (a
+//! store's own events its store; shared ones, stock and catalog, every
+//! store), which takes each id in once and delivers it. Once every store
+//! concerned took a message's event in, the object it came from is told
+//! (`OutboxAck`), and the message is acknowledged; otherwise it is retried
+//! (and the object sends it again should the queue lose it).
+
+use crate::objects::send;
+use edgecart_domain::events::Event;
+use edgecart_domain::stores::DEFAULT_STORE;
+use edgecart_durable_objects::outbox::{Message, SourceClass};
+use edgecart_durable_objects::protocol::{directory, order, stock, webhooks};
+use std::collections::BTreeMap;
+use worker::{Env, MessageBatch, MessageExt};
+
+/// The name of a store's webhook object.
+pub fn hub_name(store: &str) -> String {
+    format!("webhooks:{store}")
+}
+
+/// Handles one batch of the `EVENTS` queue.
+pub async fn consume(batch: MessageBatch<Message>, env: &Env) -> worker::Result<()> {
+    let messages = batch.messages()?;
+    // The stores of shared events: the default store and every other one.
+    let shared = messages.iter().any(|m| m.body().event.store.is_none());
+    // Without the list of stores, shared events wait for the retry.
+    let everyone = if shared {
+        all_stores(env).await
+    } else {
+        Some(Vec::new())
+    };
+    let mut failed_stores = Vec::new();
+    let shared_failed = everyone.is_none();
+    // Events by the store that takes them in.
+    let mut by_store: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+    for m in &messages {
+        let event = &m.body().event;
+        let stores = match &event.store {
+            Some(store) => vec![store.clone()],
+            None => everyone.clone().unwrap_or_default(),
+        };
+        for store in stores {
+            by_store.entry(store).or_default().push(event.clone());
+        }
+    }
+    for (store, events) in by_store {
+        let taken = send(env, &hub_name(&store), webhooks::Accept { events }).await;
+        match taken {
+            Ok(Ok(_)) => {}
+            other => {
+                worker::console_error!("events for store {store}: {other:?}");
+                failed_stores.push(store);
+            }
+        }
+    }
+    // A message is done when every store it concerns took it in.
+    let mut acks: BTreeMap<(SourceClass, String), Vec<String>> = BTreeMap::new();
+    for m in &messages {
+        let body = m.body();
+        let done = match &body.event.store {
+            Some(store) => !failed_stores.contains(store),
+            None => !shared_failed && failed_stores.is_empty(),
+        };
+        if done {
+            acks.entry((body.source.class, body.source.name.clone()))
+                .or_default()
+                .push(body.event.id.clone());
+            m.ack();
+        } else {
+            m.retry();
+        }
+    }
+    for ((class, name), events) in acks {
+        // Best effort: a source not told sends the event again, and the
+        // webhook object takes each id in once.
+        let told = match class {
+            SourceClass::Order => send(env, &name, order::OutboxAck { events })
+                .await
+                .map(|_| ()),
+            SourceClass::Stock => send(env, &name, stock::OutboxAck { events })
+                .await
+                .map(|_| ()),
+            SourceClass::Catalog | SourceClass::Points => Ok(()),
+        };
+        if let Err(e) = told {
+            worker::console_error!("acknowledging events of {name}: {e:?}");
+        }
+    }
+    Ok(())
+}
+
+/// Every store: the default one, and those the directory has (`None`
+/// when the directory cannot be read).
+async fn all_stores(env: &Env) -> Option<Vec<String>> {
+    let mut stores = vec![DEFAULT_STORE.to_string()];
+    match send(env, directory::DIRECTORY, directory::Get {}).await {
+        Ok(Ok(d)) => stores.extend(d.stores.into_iter().map(|s| s.id)),
+        other => {
+            worker::console_error!("events: the store directory: {other:?}");
+            return None;
+        }
+    }
+    stores.sort();
+    stores.dedup();
+    Some(stores)
+}
