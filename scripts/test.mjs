@@ -92,6 +92,9 @@ try {
       STRIPE_TEST_API_BASE: stripe.url,
       STRIPE_WEBHOOK_SECRET,
       CHECKOUT_STUCK_AFTER_MS: String(STUCK_AFTER_MS),
+      // Webhook retries after a hundredth of the schedule (50 ms, 300 ms,
+      // 1.2 s, …), so a flaky endpoint's deliveries settle within a test.
+      WEBHOOK_RETRY_PERCENT: '1',
       MEMBER_TOKEN_SECRETS: Object.entries(MEMBER_SECRETS).map(([s, k]) => `${s}:${k}`).join(','),
       // The development sign-in, as `npm start` has it (wrangler.toml leaves it off).
       DEV_MEMBER_SIGN_IN: 'on',

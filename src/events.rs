@@ -10,7 +10,7 @@ use crate::objects::send;
 use edgecart_domain::events::Event;
 use edgecart_domain::stores::DEFAULT_STORE;
 use edgecart_durable_objects::outbox::{Message, SourceClass};
-use edgecart_durable_objects::protocol::{directory, order, stock, webhooks};
+use edgecart_durable_objects::protocol::{catalog, directory, order, points, stock, webhooks};
 use std::collections::BTreeMap;
 use worker::{Env, MessageBatch, MessageExt};
 
@@ -81,7 +81,12 @@ pub async fn consume(batch: MessageBatch<Message>, env: &Env) -> worker::Result<
             SourceClass::Stock => send(env, &name, stock::OutboxAck { events })
                 .await
                 .map(|_| ()),
-            SourceClass::Catalog | SourceClass::Points => Ok(()),
+            SourceClass::Catalog => send(env, &name, catalog::OutboxAck { events })
+                .await
+                .map(|_| ()),
+            SourceClass::Points => send(env, &name, points::OutboxAck { events })
+                .await
+                .map(|_| ()),
         };
         if let Err(e) = told {
             worker::console_error!("acknowledging events of {name}: {e:?}");

@@ -15,7 +15,10 @@
 //! pointer is content-addressed.
 
 use crate::audit_trail;
-use crate::object::{alarm_serially, answer, arm_unless_set, json, serially, serve, Tables};
+use crate::object::{
+    alarm_serially, answer, arm_unless_set, json, now_ms, serially, serve, Tables,
+};
+use crate::outbox::{self, Source, SourceClass};
 use crate::protocol::catalog::{
     self as protocol, AuditEntry, AuditPage, CatalogCommand, CatalogRefusal, Imported, Published,
     RejectedLine, StorePricePage, StorePricesWritten, WriteOutcome, Written,
@@ -27,6 +30,7 @@ use edgecart_domain::admin::{
 };
 use edgecart_domain::catalog::FieldError;
 use edgecart_domain::catalog::StorePrices;
+use edgecart_domain::events::{catalog_event_id, CatalogNews, Event, EventBody};
 use edgecart_domain::money::Currency;
 use edgecart_domain::records::{CatalogPointer, CategoryRecord, ProductRecord, POINTER_KEY};
 use serde::Deserialize;
@@ -97,10 +101,14 @@ impl DurableObject for CatalogWriter {
 
     async fn alarm(&self) -> worker::Result<Response> {
         let writer = self.inner.clone();
-        alarm_serially(
-            &self.state,
-            async move { writer.publish().await.map(|_| ()) },
-        )
+        alarm_serially(&self.state, async move {
+            writer.publish().await?;
+            let source = Source {
+                class: SourceClass::Catalog,
+                name: crate::protocol::catalog::NAME.into(),
+            };
+            outbox::forward(&writer.env, &writer.storage, &source, now_ms()).await
+        })
         .await
     }
 }
@@ -299,6 +307,13 @@ impl Writer {
                     Ok(Ok(AuditPage {
                         entries: self.audit(after, limit)?,
                     }))
+                })
+                .await
+            }
+            CatalogCommand::OutboxAck(c) => {
+                answer(c, |c| async move {
+                    outbox::ack(&self.storage, &c.events)?;
+                    Ok(Ok(protocol::OutboxAcked {}))
                 })
                 .await
             }
@@ -590,6 +605,21 @@ impl Writer {
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('pointer', ?)",
                 vec![pointer_json.into()],
             )?;
+            // The version's news commits with its pointer.
+            let news = Event {
+                id: catalog_event_id(&publication.pointer.version),
+                store: None,
+                occurred_at_ms: now_ms(),
+                body: EventBody::CatalogPublished(CatalogNews {
+                    version: publication.pointer.version.clone(),
+                }),
+            };
+            outbox::add(
+                &Tables::open(&self.storage, outbox::OUTBOX_SCHEMA)?,
+                &news,
+                now_ms(),
+            )?;
+            outbox::wake(&self.storage, now_ms()).await?;
             Some(publication.pointer)
         };
         Tables::opened(&self.storage).exec(

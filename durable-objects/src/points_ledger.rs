@@ -23,10 +23,12 @@
 use crate::object::{
     alarm_serially, answer, arm_by, json, now_ms, rfc3339, serially, serve, Handled, Tables,
 };
+use crate::outbox::{self, Source, SourceClass};
 use crate::protocol::audit::{AuditRecord, PendingEntry};
 use crate::protocol::points::{self as protocol, Changed, Held, PointsCommand, PointsView};
 use crate::protocol::{send, store};
 use edgecart_domain::audit;
+use edgecart_domain::events::{points_event_id, Event, EventBody, PointsNews};
 use edgecart_domain::points::{Ledger, Origin, Row, RowKind};
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -74,6 +76,8 @@ struct Book {
     storage: Storage,
     env: Env,
     ledger: RefCell<Option<Ledger>>,
+    /// The ledger's name (`points:{store}:{member}`).
+    name: String,
 }
 
 /// An admin operation: its key, what it asked, and its audit entry's
@@ -92,6 +96,7 @@ impl DurableObject for PointsLedger {
             storage: state.storage(),
             env,
             ledger: RefCell::new(None),
+            name: state.id().name().unwrap_or_default(),
         });
         PointsLedger { state, inner }
     }
@@ -170,6 +175,14 @@ impl Book {
                     ],
                 )?;
             }
+            // Each row's news, in the same commit.
+            let news = self.news(&ledger, rows);
+            if !news.is_empty() {
+                let outbox_table = Tables::open(&self.storage, outbox::OUTBOX_SCHEMA)?;
+                for event in &news {
+                    outbox::add(&outbox_table, event, now_ms())?;
+                }
+            }
             Ok::<(), String>(())
         })();
         if let Err(e) = written {
@@ -183,7 +196,37 @@ impl Book {
         if let Some(at) = deadline {
             arm_by(&self.storage, at, now).await?;
         }
+        if !rows.is_empty() {
+            outbox::wake(&self.storage, now).await?;
+        }
         Ok(())
+    }
+
+    /// The `points.changed` events of `rows`, with the balance after them.
+    fn news(&self, ledger: &Ledger, rows: &[Row]) -> Vec<Event> {
+        let mut parts = self.name.splitn(3, ':').skip(1);
+        let (Some(store), Some(member)) = (parts.next(), parts.next()) else {
+            return Vec::new();
+        };
+        let now = now_ms();
+        let balance = ledger.balance(now);
+        rows.iter()
+            .map(|row| Event {
+                id: points_event_id(store, member, row.seq as i64),
+                store: Some(store.to_string()),
+                occurred_at_ms: row.at_ms,
+                body: EventBody::PointsChanged(PointsNews {
+                    member: member.to_string(),
+                    points: row.amount,
+                    reason: serde_json::to_value(row.kind)
+                        .ok()
+                        .and_then(|v| v.as_str().map(String::from))
+                        .unwrap_or_default(),
+                    available: balance.available,
+                    pending: balance.pending,
+                }),
+            })
+            .collect()
     }
 
     /// What an admin operation with `key` asked, if one was applied.
@@ -325,6 +368,13 @@ impl Book {
                 })
                 .await
             }
+            PointsCommand::OutboxAck(c) => {
+                answer(c, |c| async move {
+                    outbox::ack(&self.storage, &c.events)?;
+                    Ok(Ok(crate::protocol::points::OutboxAcked {}))
+                })
+                .await
+            }
         }
     }
 
@@ -441,7 +491,13 @@ impl Book {
         let mut ledger = self.load()?;
         let rows = settle(&mut ledger, now_ms());
         self.save(ledger, &rows, None).await?;
-        self.deliver().await
+        let source = Source {
+            class: SourceClass::Points,
+            name: self.name.clone(),
+        };
+        let forwarded = outbox::forward(&self.env, &self.storage, &source, now_ms()).await;
+        self.deliver().await?;
+        forwarded
     }
 }
 

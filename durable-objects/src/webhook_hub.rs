@@ -53,12 +53,22 @@ pub struct WebhookHub {
 
 struct Hub {
     storage: Storage,
+    /// The schedule's delays in percent (`WEBHOOK_RETRY_PERCENT`, 100 by
+    /// default; tests shorten it).
+    retry_percent: i64,
 }
 
 impl DurableObject for WebhookHub {
-    fn new(state: State, _env: Env) -> Self {
+    fn new(state: State, env: Env) -> Self {
+        let retry_percent = env
+            .var("WEBHOOK_RETRY_PERCENT")
+            .ok()
+            .and_then(|v| v.to_string().parse::<i64>().ok())
+            .filter(|p| (1..=100).contains(p))
+            .unwrap_or(100);
         let inner = Rc::new(Hub {
             storage: state.storage(),
+            retry_percent,
         });
         WebhookHub { state, inner }
     }
@@ -452,6 +462,7 @@ impl Hub {
             }
             Verdict::Retry => match retry_delay_ms(attempt, worker::js_sys::Math::random()) {
                 Some(delay) => {
+                    let delay = delay * self.retry_percent / 100;
                     log.outcome = "retry".into();
                     log.next_attempt_at_ms = Some(ended + delay);
                     tables.exec(

@@ -27,6 +27,7 @@ pub enum CatalogCommand {
     Audit(Audit),
     SetStorePrices(SetStorePrices),
     ListStorePrices(ListStorePrices),
+    OutboxAck(OutboxAck),
 }
 
 impl Protocol for CatalogCommand {
@@ -45,7 +46,10 @@ bind!(CatalogCommand {
     Audit => AuditPage,
     SetStorePrices => StorePricesWritten,
     ListStorePrices => StorePricePage,
+    OutboxAck => OutboxAcked,
 });
+
+super::outbox_ack!();
 
 /// Creates or replaces product `id`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

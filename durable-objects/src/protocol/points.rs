@@ -23,6 +23,7 @@ pub enum PointsCommand {
     Earn(Earn),
     Restore(Restore),
     Revoke(Revoke),
+    OutboxAck(OutboxAck),
 }
 
 impl Protocol for PointsCommand {
@@ -40,7 +41,10 @@ bind!(PointsCommand {
     Earn => Changed,
     Restore => Changed,
     Revoke => Changed,
+    OutboxAck => OutboxAcked,
 });
+
+super::outbox_ack!();
 
 /// The balance now, and up to `limit` history rows before row `before`
 /// (newest first; `None`: from the newest).

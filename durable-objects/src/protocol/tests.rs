@@ -158,6 +158,7 @@ fn catalog_writer_wire_format() {
             CatalogCommand::ListStorePrices(_) => {
                 answers_of::<catalog::ListStorePrices>("list_store_prices", a)
             }
+            CatalogCommand::OutboxAck(_) => answers_of::<catalog::OutboxAck>("outbox_ack", a),
         },
         Some("refusal"),
     );
@@ -324,6 +325,7 @@ fn points_ledger_wire_format() {
             PointsCommand::Earn(_) => answers_of::<points::Earn>("earn", a),
             PointsCommand::Restore(_) => answers_of::<points::Restore>("restore", a),
             PointsCommand::Revoke(_) => answers_of::<points::Revoke>("revoke", a),
+            PointsCommand::OutboxAck(_) => answers_of::<points::OutboxAck>("outbox_ack", a),
         },
         Some("refusal"),
     );
