@@ -25,6 +25,7 @@
 // worker could not be started.
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -369,6 +370,75 @@ async function benchCheckout(base, adminToken) {
     '',
   ].join('\n');
 }
+const WEBHOOKS_SECTION = '## Webhooks';
+
+/**
+ * Webhooks: the same checkouts on two fresh workers of their own, one whose
+ * store has no webhook endpoint and one whose store has an endpoint taking
+ * every event (a local receiver answering 204), in one run; and how many
+ * events the receiver got, and how soon after their change. Returns the
+ * section.
+ */
+async function benchWebhooks() {
+  const runs = [];
+  for (const hooked of [false, true]) {
+    const state = fs.mkdtempSync(path.join(STATE_PARENT, 'edgecart-bench-webhooks-'));
+    const token = randomSecret();
+    let w;
+    const got = [];
+    const sink = http.createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        got.push({ at: Date.now(), id: req.headers['webhook-id'] });
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise((r) => sink.listen(0, '127.0.0.1', r));
+    try {
+      w = await startDirectWorker({
+        port: await freePort(),
+        persistTo: state,
+        logFile: path.join(CACHE, `bench-webhooks-${hooked ? 'on' : 'off'}-worker.log`),
+        assets: false,
+        vars: { ADMIN_TOKENS: `bench:operator:${token}` },
+      });
+      await seedDemoCatalog(w.url, token, { size: 120 });
+      if (hooked) {
+        await adminFetch(w.url, token, 'POST', '/admin/v1/webhooks', JSON.stringify({ url: `http://127.0.0.1:${sink.address().port}/h` }));
+      }
+      const run = await checkoutRun(w.url, token);
+      // Deliveries still under way after the run.
+      const settleUntil = Date.now() + 30_000;
+      let last = -1;
+      while (got.length !== last && Date.now() < settleUntil) {
+        last = got.length;
+        await new Promise((r) => setTimeout(r, 2_000));
+      }
+      runs.push({ ...run, events: got.length });
+    } finally {
+      if (w) await w.stop();
+      await new Promise((r) => sink.close(r));
+      fs.rmSync(state, { recursive: true, force: true });
+    }
+  }
+  const [off, on] = runs;
+  log(`webhooks: off ${fmt(off.r.rps, 1)} req/s, on ${fmt(on.r.rps, 1)} req/s, ${on.events} deliveries`);
+  const row = (label, run) => [label, fmtInt(run.r.rps), fmt(run.r.p50, 2), fmt(run.r.p99, 2), fmt(run.r.rps / run.noop.rps, 3), fmtInt(run.events), flagOf(run.r)];
+  const table = markdownTable(
+    ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio vs its noop', 'deliveries', 'notes'],
+    [row('`checkout`, no webhook endpoint', off), row('`checkout`, an endpoint taking every event', on)],
+  );
+  return [
+    WEBHOOKS_SECTION,
+    '',
+    `Written by \`${ONLY.size === SECTIONS.length ? 'npm run bench' : `BENCH_ONLY=${[...ONLY].join(',')} npm run bench`}\` (scripts/bench.mjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC:`,
+    `the checkouts of the Checkout section (3 lines, test provider, holds fresh), each kind on a fresh worker of its own, one run; with an endpoint, every order's \`order.created\` and \`order.paid\`, and any stock news, are written to the order's outbox with the order, forwarded to the events queue by the order object's alarm, and delivered by the store's webhook object (a local receiver answering 204). Each ratio is against the noop of its own worker; the ratio of the two rows is ${fmt(on.r.rps / off.r.rps, 3)}.`,
+    '',
+    table,
+    '',
+  ].join('\n');
+}
+
 /**
  * Points: checkouts paid with points and card next to card-only checkouts
  * (the same 3-line carts, the test provider; members spread over
@@ -702,7 +772,7 @@ function envInt(name, fallback, min, max, pattern = /^(\d+)$/) {
 
 const DURATION_S = envInt('BENCH_DURATION', 10, 1, 300, /^(\d+)s?$/);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 8, 1, 256);
-const SECTIONS = ['reads', 'writes', 'stock', 'checkout', 'stores', 'points'];
+const SECTIONS = ['reads', 'writes', 'stock', 'checkout', 'stores', 'points', 'webhooks'];
 const ONLY = new Set((process.env.BENCH_ONLY || SECTIONS.join(',')).split(',').map((s) => s.trim()));
 for (const s of ONLY) {
   if (!SECTIONS.includes(s)) {
@@ -1097,6 +1167,11 @@ try {
     const points = await benchPoints(base, adminToken);
     writeReport(points, POINTS_SECTION);
     process.stdout.write(`\n${points}\n`);
+  }
+  if (ONLY.has('webhooks')) {
+    const webhooks = await benchWebhooks();
+    writeReport(webhooks, WEBHOOKS_SECTION);
+    process.stdout.write(`\n${webhooks}\n`);
   }
 } catch (e) {
   log(e.stack ?? e.message);
