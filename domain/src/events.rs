@@ -377,7 +377,10 @@ pub struct EndpointInput {
     /// The event types it takes (each one of the documented types, else
     /// 422 `unknown_event_type`); empty or absent: every type.
     #[serde(default)]
-    #[cfg_attr(feature = "openapi", schemars(length(max = 9)))]
+    #[cfg_attr(
+        feature = "openapi",
+        schemars(with = "Option<Vec<EventType>>", length(max = 9))
+    )]
     pub events: Option<Vec<String>>,
     /// Free text for the merchant, at most 200 characters.
     #[serde(default)]
@@ -386,6 +389,32 @@ pub struct EndpointInput {
     /// `false` disables it; `true` enables it again (also after a 410).
     #[serde(default)]
     pub enabled: Option<bool>,
+}
+
+/// An event type, as endpoints name them (for the OpenAPI document).
+#[cfg(feature = "openapi")]
+#[derive(schemars::JsonSchema)]
+#[schemars(rename = "WebhookEventType")]
+#[allow(dead_code)]
+pub enum EventType {
+    #[schemars(rename = "order.created")]
+    OrderCreated,
+    #[schemars(rename = "order.paid")]
+    OrderPaid,
+    #[schemars(rename = "order.fulfilled")]
+    OrderFulfilled,
+    #[schemars(rename = "order.cancelled")]
+    OrderCancelled,
+    #[schemars(rename = "order.refunded")]
+    OrderRefunded,
+    #[schemars(rename = "stock.low")]
+    StockLow,
+    #[schemars(rename = "stock.out_of_stock")]
+    StockOut,
+    #[schemars(rename = "catalog.published")]
+    CatalogPublished,
+    #[schemars(rename = "points.changed")]
+    PointsChanged,
 }
 
 /// A field of an endpoint input that breaks a rule.
