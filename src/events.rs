@@ -19,9 +19,32 @@ pub fn hub_name(store: &str) -> String {
     format!("webhooks:{store}")
 }
 
-/// Handles one batch of the `EVENTS` queue.
-pub async fn consume(batch: MessageBatch<Message>, env: &Env) -> worker::Result<()> {
-    let messages = batch.messages()?;
+/// One message of a batch: the raw message (to acknowledge or retry) and
+/// what it carries.
+struct Received {
+    raw: worker::Message<String>,
+    body: Message,
+}
+
+impl Received {
+    fn body(&self) -> &Message {
+        &self.body
+    }
+}
+
+/// Handles one batch of the `EVENTS` queue (each message the JSON text of
+/// a [`Message`]; one that is not is logged and dropped: no retry reads it).
+pub async fn consume(batch: MessageBatch<String>, env: &Env) -> worker::Result<()> {
+    let mut messages = Vec::new();
+    for raw in batch.messages()? {
+        match serde_json::from_str::<Message>(raw.body()) {
+            Ok(body) => messages.push(Received { raw, body }),
+            Err(e) => {
+                worker::console_error!("events: an unreadable message: {e}");
+                raw.ack();
+            }
+        }
+    }
     // The stores of shared events: the default store and every other one.
     let shared = messages.iter().any(|m| m.body().event.store.is_none());
     // Without the list of stores, shared events wait for the retry.
@@ -66,9 +89,9 @@ pub async fn consume(batch: MessageBatch<Message>, env: &Env) -> worker::Result<
             acks.entry((body.source.class, body.source.name.clone()))
                 .or_default()
                 .push(body.event.id.clone());
-            m.ack();
+            m.raw.ack();
         } else {
-            m.retry();
+            m.raw.retry();
         }
     }
     for ((class, name), events) in acks {

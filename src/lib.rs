@@ -58,10 +58,6 @@ async fn fetch(req: Request, env: Env, _ctx: Context) -> worker::Result<Response
 /// The events queue (`EVENTS`): events forwarded from the objects'
 /// outboxes, handed to the stores' webhook objects.
 #[event(queue)]
-async fn queue(
-    batch: MessageBatch<edgecart_durable_objects::outbox::Message>,
-    env: Env,
-    _ctx: Context,
-) -> worker::Result<()> {
+async fn queue(batch: MessageBatch<String>, env: Env, _ctx: Context) -> worker::Result<()> {
     events::consume(batch, &env).await
 }

@@ -40,7 +40,7 @@ pub enum SourceClass {
     Points,
 }
 
-/// A message of the `EVENTS` queue.
+/// A message of the `EVENTS` queue (sent as its JSON text).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Message {
@@ -83,10 +83,12 @@ pub(crate) async fn forward(
             let event: Event =
                 serde_json::from_str(&row.json).map_err(|e| format!("an outbox row: {e}"))?;
             ids.push(event.id.clone());
-            messages.push(Message {
+            // As JSON text: the queue's own encoding of structured values
+            // does not carry every serde shape (flattened enums).
+            messages.push(json(&Message {
                 source: source.clone(),
                 event,
-            });
+            })?);
         }
         let queue = env
             .queue("EVENTS")
