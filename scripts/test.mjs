@@ -103,8 +103,9 @@ try {
   stripe.setWebhook({ url: `${worker.url}/webhooks/stripe`, secret: STRIPE_WEBHOOK_SECRET });
   await seedDemoCatalog(worker.url, adminToken);
   log(`end-to-end tests against ${worker.url} (worker log: .cache/e2e-worker.log)`);
-  // The API's end-to-end tests, then the demo shop's in Chromium.
-  const files = ['e2e', 'browser'].flatMap((dir) =>
+  // The fakes' own proofs (the fake Stripe against Stripe's documented
+  // behaviour), the API's end-to-end tests, then the demo shop's in Chromium.
+  const files = ['fakes', 'e2e', 'browser'].flatMap((dir) =>
     fs
       .readdirSync(path.join(ROOT, 'tests', dir))
       .filter((f) => f.endsWith('.test.mjs'))

@@ -2,7 +2,7 @@
 // the PaymentIntents fake, through its HTTP API as the Worker would call it
 // and through its control API, with a webhook receiver of its own.
 //
-//   node --test tests/fakes/stripe.selftest.mjs
+//   node --test tests/fakes/stripe-fake.test.mjs (also a step of `npm test`)
 import assert from 'node:assert/strict';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
