@@ -19,7 +19,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { hs256 } from '../../scripts/lib.mjs';
-import { serve, stop, workerdOf } from './workers.mjs';
+import { call, must, pool, serve, stop, workerdOf } from './workers.mjs';
 import { startFakeStripe } from '../fakes/stripe.mjs';
 
 const TOKEN = 'checkout-crash-admin-token-0123456789';
@@ -51,57 +51,6 @@ const REFUND_WAIT_MS = 60_000;
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** One request; `body` is sent as is when it is a string. */
-async function call(url, method, route, body, { token, key, member: memberTok } = {}) {
-  const headers = {};
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (key) headers['Idempotency-Key'] = key;
-  if (memberTok) headers['Member-Token'] = memberTok;
-  const r = await fetch(url + route, {
-    method,
-    headers,
-    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await r.text();
-  let json = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    // not JSON: kept as text
-  }
-  return { status: r.status, text, json };
-}
-
-/** Like `call`, but a setup step: retried on a dropped connection, must answer `status`. */
-async function must(status, url, method, route, body, opts) {
-  for (let attempt = 1; ; attempt++) {
-    let r;
-    try {
-      r = await call(url, method, route, body, opts);
-    } catch (e) {
-      if (attempt >= 3) throw e;
-      await sleep(200);
-      continue;
-    }
-    assert.equal(r.status, status, `${method} ${route}: ${r.text}`);
-    return r.json;
-  }
-}
-
-/** Runs `fn` over `items`, at most `n` at a time. */
-async function pool(items, n, fn) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i], i);
-      }
-    }),
-  );
-}
 
 async function seed(url) {
   await must(201, url, 'PUT', '/admin/v1/categories/checkout-crash', { name: 'Checkout crash' }, { token: TOKEN });

@@ -15,7 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { Webhook } from 'standardwebhooks';
-import { serve, stop, workerdOf } from './workers.mjs';
+import { call, must, pool, serve, stop, workerdOf } from './workers.mjs';
 
 const TOKEN = 'events-crash-admin-token-0123456789';
 const CHECKOUTS = 300;
@@ -24,40 +24,6 @@ const SKU = 'EVCRASH-1';
 /** How long deliveries may take after the restart (unacknowledged events are sent again after 30 s). */
 const DELIVERY_DEADLINE_MS = 120_000;
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-async function call(url, method, route, body, { token, key } = {}) {
-  const headers = {};
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
-  if (token) headers.Authorization = `Bearer ${token}`;
-  if (key) headers['Idempotency-Key'] = key;
-  const r = await fetch(url + route, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(30_000) });
-  const text = await r.text();
-  let json = null;
-  try {
-    json = text ? JSON.parse(text) : null;
-  } catch {
-    // not JSON
-  }
-  return { status: r.status, text, json };
-}
-
-async function must(status, url, method, route, body, opts) {
-  const r = await call(url, method, route, body, opts);
-  assert.equal(r.status, status, `${method} ${route}: ${r.text}`);
-  return r.json;
-}
-
-async function pool(items, n, fn) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: Math.min(n, items.length) }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        await fn(items[i], i);
-      }
-    }),
-  );
-}
 
 describe('events survive a crash', () => {
   test(`SIGKILL workerd during ${CHECKOUTS} checkouts: every order's events are delivered after the restart`, async (t) => {
