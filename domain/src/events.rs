@@ -374,8 +374,9 @@ pub struct EndpointInput {
     /// characters (else 422 `invalid_url`).
     #[cfg_attr(feature = "openapi", schemars(length(min = 1, max = 2048), extend("examples" = ["https://merchant.example/hooks/edgecart"])))]
     pub url: Option<String>,
-    /// The event types it takes (each one of the documented types, else
-    /// 422 `unknown_event_type`); empty or absent: every type.
+    /// The event types it takes, each once (each one of the documented
+    /// types, else 422 `unknown_event_type`; named twice, 422
+    /// `duplicate_event_type`); empty or absent: every type.
     #[serde(default)]
     #[cfg_attr(
         feature = "openapi",
@@ -449,6 +450,14 @@ impl EndpointInput {
                     field: "events",
                     code: "unknown_event_type",
                     message: "Each event type must be one of the documented types.",
+                });
+            }
+            let distinct: std::collections::BTreeSet<&String> = events.iter().collect();
+            if distinct.len() != events.len() {
+                out.push(EndpointProblem {
+                    field: "events",
+                    code: "duplicate_event_type",
+                    message: "Name each event type once.",
                 });
             }
         }
@@ -610,6 +619,14 @@ mod tests {
         ] {
             assert_eq!(endpoint_url_ok(url), ok, "{url}");
         }
+        let twice = EndpointInput {
+            url: Some("https://x.example/h".into()),
+            events: Some(vec!["stock.low".into(), "stock.low".into()]),
+            description: None,
+            enabled: None,
+        };
+        let codes: Vec<&str> = twice.problems(true).iter().map(|p| p.code).collect();
+        assert_eq!(codes, ["duplicate_event_type"]);
         let input = EndpointInput {
             url: None,
             events: Some(vec!["order.lost".into()]),

@@ -4848,7 +4848,7 @@ pub fn operation(handler: Handler) -> Op {
                 ("413", Response::Shared("AdminPayloadTooLarge")),
                 ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
                 ("422", Response::Own(Resp {
-                    description: "`validation_failed`: every problem, each with its `field`: `url` (`required` when creating, `invalid_url`: not `https://`, or `http://` to 127.0.0.1 or localhost, or longer than 2048 characters), `events` (`unknown_event_type`), `description` (`invalid_length`: more than 200 characters).",
+                    description: "`validation_failed`: every problem, each with its `field`: `url` (`required` when creating, `invalid_url`: not `https://`, or `http://` to 127.0.0.1 or localhost, or longer than 2048 characters), `events` (`unknown_event_type`, `duplicate_event_type`), `description` (`invalid_length`: more than 200 characters).",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
@@ -4982,7 +4982,7 @@ pub fn operation(handler: Handler) -> Op {
                 ("413", Response::Shared("AdminPayloadTooLarge")),
                 ("415", Response::Shared("AdminUnsupportedMediaTypeJson")),
                 ("422", Response::Own(Resp {
-                    description: "`validation_failed`: every problem, each with its `field`: `url` (`required` when creating, `invalid_url`: not `https://`, or `http://` to 127.0.0.1 or localhost, or longer than 2048 characters), `events` (`unknown_event_type`), `description` (`invalid_length`: more than 200 characters).",
+                    description: "`validation_failed`: every problem, each with its `field`: `url` (`required` when creating, `invalid_url`: not `https://`, or `http://` to 127.0.0.1 or localhost, or longer than 2048 characters), `events` (`unknown_event_type`, `duplicate_event_type`), `description` (`invalid_length`: more than 200 characters).",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
