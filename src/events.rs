@@ -67,8 +67,13 @@ pub async fn consume(batch: MessageBatch<String>, env: &Env) -> worker::Result<(
             by_store.entry(store).or_default().push(event.clone());
         }
     }
-    for (store, events) in by_store {
-        let taken = send(env, &hub_name(&store), webhooks::Accept { events }).await;
+    let taken =
+        futures_util::future::join_all(by_store.into_iter().map(|(store, events)| async move {
+            let taken = send(env, &hub_name(&store), webhooks::Accept { events }).await;
+            (store, taken)
+        }))
+        .await;
+    for (store, taken) in taken {
         match taken {
             Ok(Ok(_)) => {}
             other => {
@@ -94,24 +99,30 @@ pub async fn consume(batch: MessageBatch<String>, env: &Env) -> worker::Result<(
             m.raw.retry();
         }
     }
-    for ((class, name), events) in acks {
-        // Best effort: a source not told sends the event again, and the
-        // webhook object takes each id in once.
-        let told = match class {
-            SourceClass::Order => send(env, &name, order::OutboxAck { events })
-                .await
-                .map(|_| ()),
-            SourceClass::Stock => send(env, &name, stock::OutboxAck { events })
-                .await
-                .map(|_| ()),
-            SourceClass::Catalog => send(env, &name, catalog::OutboxAck { events })
-                .await
-                .map(|_| ()),
-            SourceClass::Points => send(env, &name, points::OutboxAck { events })
-                .await
-                .map(|_| ()),
-        };
-        if let Err(e) = told {
+    // Each source told at once (best effort: a source not told sends the
+    // event again, and the webhook object takes each id in once).
+    let told = futures_util::future::join_all(acks.into_iter().map(
+        |((class, name), events)| async move {
+            let told = match class {
+                SourceClass::Order => send(env, &name, order::OutboxAck { events })
+                    .await
+                    .map(|_| ()),
+                SourceClass::Stock => send(env, &name, stock::OutboxAck { events })
+                    .await
+                    .map(|_| ()),
+                SourceClass::Catalog => send(env, &name, catalog::OutboxAck { events })
+                    .await
+                    .map(|_| ()),
+                SourceClass::Points => send(env, &name, points::OutboxAck { events })
+                    .await
+                    .map(|_| ()),
+            };
+            (name, told)
+        },
+    ))
+    .await;
+    for (name, result) in told {
+        if let Err(e) = result {
             worker::console_error!("acknowledging events of {name}: {e:?}");
         }
     }
