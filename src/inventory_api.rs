@@ -95,7 +95,7 @@ pub async fn availability(env: &Env, sku: &str) -> Result<ApiResponse> {
 }
 
 fn check_reason(reason: &str) -> Result<()> {
-    let n = reason.trim().chars().count();
+    let n = edgecart_domain::text::trim_blank(reason).chars().count();
     if n == 0 || n > REASON_MAX {
         return Err(ApiError::Validation {
             errors: vec![FieldProblem {

@@ -865,7 +865,7 @@ impl CatalogState {
                 "must be lowercase words of letters and digits joined by single hyphens",
             ));
         }
-        let name = input.name.trim().to_string();
+        let name = crate::text::trim_blank(&input.name).to_string();
         if name.is_empty() || name.chars().count() > limits::NAME_MAX {
             errors.push(field_error(
                 "name",

@@ -41,6 +41,30 @@ fn fold_char(c: char, out: &mut String) {
 }
 
 /// Lowercases and removes accents: "Crème Brûlée" → "creme brulee".
+/// `text` without leading and trailing whitespace as JSON Schema patterns
+/// (ECMAScript `\s`) count it: the OpenAPI document says a name must
+/// match `\S`, so what it calls blank is what is trimmed. (Rust's own
+/// `trim` also drops U+0085, which ECMAScript does not count, and keeps
+/// U+FEFF, which it does.)
+pub fn trim_blank(text: &str) -> &str {
+    text.trim_matches(is_ecma_whitespace)
+}
+
+/// Whether `c` is whitespace or a line terminator to ECMAScript (`\s`).
+pub fn is_ecma_whitespace(c: char) -> bool {
+    matches!(
+        c,
+        '\t' | '\n' | '\u{0B}' | '\u{0C}' | '\r' | ' ' | '\u{A0}' | '\u{1680}' | '\u{2000}'
+            ..='\u{200A}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202F}'
+                | '\u{205F}'
+                | '\u{3000}'
+                | '\u{FEFF}'
+    )
+}
+
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
@@ -100,6 +124,15 @@ pub fn is_stop_word(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn blank_is_what_json_schema_patterns_call_blank() {
+        assert_eq!(trim_blank("  Kitchen\u{3000}"), "Kitchen");
+        assert_eq!(trim_blank("\u{FEFF}x\u{FEFF}"), "x");
+        // NEL is not whitespace to ECMAScript's \s: a name of its own.
+        assert_eq!(trim_blank("\u{85}"), "\u{85}");
+        assert_eq!(trim_blank(" \t\r\n"), "");
+    }
 
     #[test]
     fn folds_case_and_accents() {
