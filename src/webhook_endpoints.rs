@@ -16,8 +16,10 @@ use edgecart_durable_objects::protocol::FieldProblem;
 use serde::{Deserialize, Serialize};
 use worker::Env;
 
-/// The largest body read.
-const BODY_MAX: usize = 4 * 1024;
+/// The largest body read: as every single admin write, 64 KiB, as the
+/// document says (`AdminPayloadTooLarge`); a schema-valid endpoint, its
+/// URL of 2048 characters escaped in JSON, can take some 25 KB.
+const BODY_MAX: usize = edgecart_domain::admin::MAX_ITEM_BYTES;
 /// Most log entries per page.
 const LOG_PAGE_MAX: u32 = 200;
 
