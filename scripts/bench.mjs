@@ -439,6 +439,66 @@ async function benchWebhooks() {
   ].join('\n');
 }
 
+const LIMITS_SECTION = '## Rate limits';
+
+/**
+ * The rate limiter's cost on the list route: `GET /v1/products` on the
+ * benchmark's worker (limits on, as wrangler.toml has them) next to a
+ * second worker with RATE_LIMITS=off and the same catalog, in interleaved
+ * rounds (each side its better round). Every request comes from an
+ * address of its own, so the limiter counts each and refuses none.
+ * Returns the section.
+ */
+async function benchLimits(base, adminToken) {
+  const state = fs.mkdtempSync(path.join(STATE_PARENT, 'edgecart-bench-nolimits-'));
+  const token = randomSecret();
+  let off;
+  try {
+    off = await startDirectWorker({
+      port: await freePort(),
+      persistTo: state,
+      logFile: path.join(CACHE, 'bench-nolimits-worker.log'),
+      assets: false,
+      vars: { ADMIN_TOKENS: `bench:operator:${token}`, RATE_LIMITS: 'off' },
+    });
+    await seedDemoCatalog(off.url, token);
+    const sides = { on: base, off: off.url };
+    for (const url of Object.values(sides)) {
+      await warmUp(`${url}/v1/products`);
+      await runWrk(`${url}/v1/products`, WARMUP_WRK_SECONDS, null);
+    }
+    const rounds = [];
+    for (let i = 0; i < 3; i++) {
+      const order = i % 2 === 0 ? ['on', 'off'] : ['off', 'on'];
+      const round = {};
+      for (const side of order) round[side] = parseWrk(await runWrk(`${sides[side]}/v1/products`, DURATION_S, null));
+      rounds.push(round);
+    }
+    const best = (side) => rounds.map((r) => r[side]).reduce((a, b) => (b.rps > a.rps ? b : a));
+    const on = best('on');
+    const without = best('off');
+    const ratio = on.rps / without.rps;
+    const limited = rounds.reduce((n, r) => n + r.on.non2xx, 0);
+    log(`limits: list with ${fmt(on.rps, 0)} req/s, without ${fmt(without.rps, 0)} req/s, ratio ${fmt(ratio, 3)}`);
+    const row = (label, r) => [label, fmtInt(r.rps), fmt(r.p50, 2), fmt(r.p99, 2), flagOf(r)];
+    return [
+      LIMITS_SECTION,
+      '',
+      `Written by \`${ONLY.size === SECTIONS.length ? 'npm run bench' : `BENCH_ONLY=${[...ONLY].join(',')} npm run bench`}\` (scripts/bench.mjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC:`,
+      `\`GET /v1/products\` (first page with facets, the demo catalog) on the benchmark's worker, whose reads count against \`LIMIT_READS\` per client (the platform's rate-limiting binding, as workerd runs it locally), and on a second worker with \`RATE_LIMITS=off\` and the same catalog; wrk \`-t${WRK_THREADS} -c${CONNECTIONS} -d${DURATION_S}s\`, each request from a client address of its own (so each is counted and none refused: ${fmtInt(limited)} non-2xx answers with limits), 3 interleaved rounds, each side its better round.`,
+      '',
+      markdownTable(['scenario', 'req/s', 'p50 ms', 'p99 ms', 'notes'], [row('list, rate limits on', on), row('list, rate limits off', without)]),
+      '',
+      `- The rate limiter's cost on the list route: ${fmt(ratio, 3)}× the list without it (target at least 0.95) — **${ratio >= 0.95 ? 'PASS' : 'FAIL'}**`,
+      `- Rounds (on / off req/s): ${rounds.map((r) => `${fmtInt(r.on.rps)} / ${fmtInt(r.off.rps)}`).join('; ')}`,
+      '',
+    ].join('\n');
+  } finally {
+    if (off) await off.stop();
+    fs.rmSync(state, { recursive: true, force: true });
+  }
+}
+
 /**
  * Points: checkouts paid with points and card next to card-only checkouts
  * (the same 3-line carts, the test provider; members spread over
@@ -772,7 +832,7 @@ function envInt(name, fallback, min, max, pattern = /^(\d+)$/) {
 
 const DURATION_S = envInt('BENCH_DURATION', 10, 1, 300, /^(\d+)s?$/);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 8, 1, 256);
-const SECTIONS = ['reads', 'writes', 'stock', 'checkout', 'stores', 'points', 'webhooks'];
+const SECTIONS = ['reads', 'writes', 'stock', 'checkout', 'stores', 'points', 'webhooks', 'limits'];
 const ONLY = new Set((process.env.BENCH_ONLY || SECTIONS.join(',')).split(',').map((s) => s.trim()));
 for (const s of ONLY) {
   if (!SECTIONS.includes(s)) {
@@ -783,10 +843,39 @@ for (const s of ONLY) {
 
 // ---------------------------------------------------------------- wrk ----
 
+/**
+ * `script` (or wrk's plain request, when there is none) with each request
+ * from a client address of its own (`CF-Connecting-IP` from 10.0.0.0/8),
+ * as many shoppers would send them: the Worker limits request rates per
+ * client address, and one wrk from 127.0.0.1 would be one client. Every
+ * run, the baselines' included, goes through it.
+ */
+function withClientAddresses(script) {
+  const file = path.join(CACHE, `addresses-${script ? path.basename(script) : 'plain.lua'}`);
+  fs.writeFileSync(
+    file,
+    [
+      '-- Written by scripts/bench.mjs: each request from a client address of its own.',
+      'local format = wrk.format',
+      'local n = math.random(0, 16777215)',
+      'wrk.format = function(method, path, headers, body)',
+      '  n = (n + 1) % 16777216',
+      '  local h = {}',
+      '  for k, v in pairs(headers or wrk.headers) do h[k] = v end',
+      '  h["CF-Connecting-IP"] = string.format("10.%d.%d.%d", math.floor(n / 65536) % 256, math.floor(n / 256) % 256, n % 256)',
+      '  return format(method, path, h, body)',
+      'end',
+      script ? `dofile(${JSON.stringify(script)})` : 'request = function() return wrk.format(nil, nil) end',
+      '',
+    ].join('\n'),
+  );
+  return file;
+}
+
 /** Runs wrk to completion (bounded by a hard timeout); resolves its stdout. */
 function runWrk(url, seconds, script) {
   const args = [`-t${WRK_THREADS}`, `-c${CONNECTIONS}`, `-d${seconds}s`, `--timeout`, WRK_TIMEOUT, '--latency'];
-  if (script) args.push('-s', script);
+  args.push('-s', withClientAddresses(script));
   args.push(url);
   return new Promise((resolve, reject) => {
     const child = spawn('wrk', args, { cwd: ROOT, env: offlineEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
@@ -1167,6 +1256,11 @@ try {
     const points = await benchPoints(base, adminToken);
     writeReport(points, POINTS_SECTION);
     process.stdout.write(`\n${points}\n`);
+  }
+  if (ONLY.has('limits')) {
+    const limits = await benchLimits(base, adminToken);
+    writeReport(limits, LIMITS_SECTION);
+    process.stdout.write(`\n${limits}\n`);
   }
   if (ONLY.has('webhooks')) {
     const webhooks = await benchWebhooks();

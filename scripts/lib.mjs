@@ -9,6 +9,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+// Every request a script sends with fetch comes from a client address of
+// its own (see the module): the Worker limits rates per client.
+import './client-addresses.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const TOOLS = path.join(ROOT, '.tools');

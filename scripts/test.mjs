@@ -13,6 +13,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { runContract, setupContract } from './contract.mjs';
 import {
   buildWorker,
@@ -114,6 +115,9 @@ try {
       .map((f) => path.join('tests', dir, f)),
   );
   const testEnv = {
+    // Each request the suites send comes from a client address of its own
+    // unless it names one (the Worker limits rates per client address).
+    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --import=${pathToFileURL(path.join(ROOT, 'scripts', 'client-addresses.mjs')).href}`.trim(),
     EDGECART_URL: worker.url,
     EDGECART_LOG: logFile,
     EDGECART_ADMIN_TOKEN: adminToken,

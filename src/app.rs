@@ -14,6 +14,7 @@ use crate::checkout_api;
 use crate::config::Config;
 use crate::http::{etag_matches, not_modified, ApiError, ApiResponse, Result};
 use crate::inventory_api;
+use crate::limits;
 use crate::routes::{
     self, Access, Caller, Handler, MethodSet, Operation, PathMatch, Resolved, Scope,
 };
@@ -194,6 +195,8 @@ pub async fn handle(mut req: Request, env: &Env) -> Response {
 /// the query (only the operation's parameters, each at most once), the
 /// caller its access let through, and the rest of the request.
 pub struct ApiRequest<'r> {
+    /// The client's key, for abuse controls (`limits`).
+    pub client: String,
     pub handler: Handler,
     pub path: PathMatch<'r>,
     pub query: Params<'static>,
@@ -326,6 +329,10 @@ async fn dispatch(
 ) -> Result<ApiResponse> {
     let incoming = Incoming { req };
     let authorization = incoming.header("Authorization");
+    // Who is asking, for the abuse controls: the address Cloudflare's edge
+    // saw (workerd fills in the caller's locally).
+    let rates_on = config(env).map_or(true, |c| c.rate_limits);
+    let client = limits::Client::of(incoming.header("CF-Connecting-IP").as_deref(), rates_on);
     let member_token = match operation.access {
         Access::Member => incoming.header("Member-Token"),
         _ => None,
@@ -343,23 +350,50 @@ async fn dispatch(
             || config(env),
         )
     };
+    // A token presented and refused is a failed sign-in: counted per
+    // client, and answered 429 once the client has failed too often.
+    let signed_in = |admitted: Result<Caller>| async {
+        match admitted {
+            Err(e @ ApiError::Unauthorized) if authorization.is_some() => {
+                Err(limits::sign_in_failed(env, &client, e).await)
+            }
+            other => other,
+        }
+    };
     let (caller, store, pairs) = match path.route.scope {
-        Scope::Shared => (admit(None)?, None, pairs),
+        Scope::Shared => (signed_in(admit(None)).await?, None, pairs),
         Scope::Store => {
             let staff = matches!(
                 operation.access,
                 Access::Viewer | Access::Admin | Access::Operator
             );
             if staff {
-                admit(None)?;
+                signed_in(admit(None)).await?;
             }
             let (selector, pairs) = take_selector(pairs)?;
             let store = resolve_store(env, &config(env)?, host, selector, now_ms, trace).await?;
-            (admit(Some(&store.id))?, Some(store), pairs)
+            (signed_in(admit(Some(&store.id))).await?, Some(store), pairs)
         }
     };
+    // Request rates, per client, cart and store, as the route's class says.
+    if let Some(limit) = limits::limit_of(operation.handler) {
+        let store_id = store.as_ref().map_or("shared", |s| s.id.as_str());
+        let cart = matches!(
+            operation.handler,
+            H::AddLine
+                | H::SetLine
+                | H::RemoveLine
+                | H::AddCoupon
+                | H::RemoveCoupons
+                | H::RemoveCoupon
+                | H::Checkout
+        )
+        .then(|| path.param("id"));
+        limits::admit(env, &client, limit, store_id, cart).await?;
+    }
     let query = operation.parse_query(pairs)?;
     let mut request = ApiRequest {
+        client: client.key,
         handler: operation.handler,
         path,
         query,
@@ -762,7 +796,11 @@ async fn carts(
                 },
             };
             let body = admin_api::small_json_body(body).await?;
-            checkout_api::checkout(ctx, id, token, key, &body, member, ttl).await
+            let declines = checkout_api::Declines {
+                client: &request.client,
+                policy: config.declines,
+            };
+            checkout_api::checkout(ctx, id, token, key, &body, member, ttl, declines).await
         }
         _ => Err(ApiError::RouteNotFound),
     }

@@ -316,9 +316,10 @@ pub struct CartContext<'a> {
 }
 
 /// Adds (`add`) or removes (`remove`, or all when both are `None`) a
-/// coupon of cart `id`. A code no promotion has is 404 `coupon_not_found`;
-/// one whose promotion does not apply to the cart now is 422
-/// `coupon_not_applicable` with the reason; the cart is then unchanged.
+/// coupon of cart `id`. A code that cannot go on the cart now, whether no
+/// promotion has it or its promotion does not apply, is one and the same
+/// 422 `coupon_not_applicable` ([`coupon_refused`]): codes cannot be told
+/// apart by probing. The cart is then unchanged.
 pub async fn change_coupons(
     ctx: &CartContext<'_>,
     id: &str,
@@ -340,10 +341,10 @@ pub async fn change_coupons(
 }
 
 /// Whether coupon `code` may go on `cart` now, as the domain decides it
-/// ([`coupon_applies`], with the store's published promotions): a code no
-/// promotion has is 404, one whose promotion does not apply is 422 with
-/// the reason. A cart that cannot take another coupon is left to the
-/// cart's object, which refuses it (422 `too_many_coupons`).
+/// ([`coupon_applies`], with the store's published promotions): any code
+/// that cannot is [`coupon_refused`], whatever the reason. A cart that
+/// cannot take another coupon is left to the cart's object, which refuses
+/// any code alike (422 `too_many_coupons`).
 async fn check_coupon(ctx: &CartContext<'_>, cart: &Cart, code: &str) -> Result<()> {
     let mut with = cart.clone();
     let fits = with.add_coupon(code, ctx.pricing.now_ms).is_ok();
@@ -369,18 +370,23 @@ async fn check_coupon(ctx: &CartContext<'_>, cart: &Cart, code: &str) -> Result<
     };
     match coupon_applies(&input, code).map_err(pricing_error)? {
         Ok(()) => Ok(()),
-        Err(CouponRefusal::Unknown) => Err(coupon_not_found()),
-        Err(CouponRefusal::NotApplicable { .. }) if !fits => Ok(()),
-        Err(CouponRefusal::NotApplicable { reason }) => Err(ApiError::Validation {
-            errors: vec![FieldProblem {
-                field: Some("code".into()),
-                code: "coupon_not_applicable".into(),
-                message: format!(
-                    "This coupon does not apply to the cart now ({}).",
-                    reason.code()
-                ),
-            }],
-        }),
+        Err(_) if !fits => Ok(()),
+        Err(CouponRefusal::Unknown | CouponRefusal::NotApplicable { .. }) => Err(coupon_refused()),
+    }
+}
+
+/// The one answer to a coupon code that cannot go on a cart: the same for a
+/// code no promotion has and for one whose promotion is inactive, not
+/// started, ended or does not fit the cart, so a card or coupon tester
+/// learns nothing from it. (Once a code is on a cart, its `status` and
+/// `reason` are shown: only a code that applied once gets there.)
+pub fn coupon_refused() -> ApiError {
+    ApiError::Validation {
+        errors: vec![FieldProblem {
+            field: Some("code".into()),
+            code: "coupon_not_applicable".into(),
+            message: "This code cannot be applied to this cart.".into(),
+        }],
     }
 }
 

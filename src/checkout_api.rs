@@ -15,8 +15,10 @@ use crate::cart_api::{
     CartContext,
 };
 use crate::http::{ApiError, ApiResponse, Result};
+use crate::limits;
 use crate::objects::{ask, order_not_found as order_missing, send, Refused};
 use crate::store_cache;
+use edgecart_domain::abuse::StrikePolicy;
 use edgecart_domain::cart::Cart;
 use edgecart_domain::checkout::ShortLine;
 use edgecart_domain::checkout::{
@@ -391,7 +393,30 @@ fn answered(reply: ObjectAnswer<cart::CheckoutRun>, dropped: ApiError) -> Result
     }
 }
 
+/// Whether a checkout's answer is a declined payment (a strike for card
+/// testing).
+fn declined(reply: &ObjectAnswer<cart::CheckoutRun>) -> bool {
+    matches!(
+        reply,
+        Ok(CheckoutReply::Answered {
+            answer: StoredAnswer::Typed {
+                answer: Answer::Refused {
+                    refusal: Refusal::PaymentDeclined { .. }
+                }
+            }
+        })
+    )
+}
+
+/// Card testing: who a checkout answers to, and how many declines block.
+pub struct Declines<'a> {
+    /// The client's key (`edgecart_domain::abuse::client_key`).
+    pub client: &'a str,
+    pub policy: StrikePolicy,
+}
+
 /// `POST /v1/carts/{id}/checkout`.
+#[allow(clippy::too_many_arguments)]
 pub async fn checkout(
     ctx: &CartContext<'_>,
     id: &str,
@@ -400,6 +425,7 @@ pub async fn checkout(
     body: &str,
     member: Option<String>,
     hold_ttl_ms: i64,
+    declines: Declines<'_>,
 ) -> Result<ApiResponse> {
     require_credentials(id, token.as_deref())?;
     let token = token.ok_or_else(not_found)?;
@@ -423,6 +449,15 @@ pub async fn checkout(
             idempotency::fingerprint(&[b"POST", id.as_bytes(), body.as_bytes(), m.as_bytes()])
         }
     };
+    // The client's, cart's and card's declines, read while the cart's
+    // object begins: a blocked checkout is finished without an answer
+    // before anything is held or charged.
+    let guards = limits::decline_keys(
+        &ctx.shop.id,
+        declines.client,
+        id,
+        input.payment.token.as_deref(),
+    );
     let attempt = crate::app::random_id()?;
     let begin = cart::CheckoutBegin {
         token,
@@ -450,12 +485,17 @@ pub async fn checkout(
             },
         )
     };
-    let (reply, read_now) = futures_util::future::join(send(ctx.env, &name, begin), async {
-        match copy {
-            Some(_) => None,
-            None => Some(read().await),
-        }
-    })
+    let check = limits::check_declines(ctx.env, &guards, declines.policy, now_ms);
+    let (reply, read_now, blocked) = futures_util::future::join3(
+        send(ctx.env, &name, begin),
+        async {
+            match copy {
+                Some(_) => None,
+                None => Some(read().await),
+            }
+        },
+        check,
+    )
     .await;
     let reply = reply?;
     let run = |plan: Option<Box<CheckoutPlan>>| cart::CheckoutRun {
@@ -483,6 +523,14 @@ pub async fn checkout(
             answered(reply, lost("dropped while resuming"))
         }
         Ok(CheckoutBeginReply::Start { cart }) => {
+            if let Err(too_many) = blocked {
+                // Not the key's answer: the record is dropped, and the same
+                // key may be sent again once the block is over.
+                if let Err(refusal) = send(ctx.env, &name, finish(None)).await? {
+                    return Err(refusal.error());
+                }
+                return Err(too_many);
+            }
             let store = match (read_now, copy) {
                 (Some(state), _) => {
                     if let Ok(s) = &state {
@@ -510,6 +558,9 @@ pub async fn checkout(
                 Ok(run) => send(ctx.env, &name, run).await?,
                 Err(finish) => send(ctx.env, &name, finish).await?,
             };
+            if declined(&reply) {
+                limits::record_decline(ctx.env, &guards, declines.policy).await;
+            }
             answered(reply, passing.unwrap_or_else(|| lost("dropped")))
         }
     }

@@ -132,6 +132,12 @@ pub struct Config {
     /// the new one both verify during a rotation); none: `POST
     /// /webhooks/stripe` answers 503 `misconfigured`.
     pub stripe_webhook_secrets: Vec<String>,
+    /// Whether request rates are limited (`RATE_LIMITS`, on unless `off`).
+    pub rate_limits: bool,
+    /// Card testing: declined payments per client, cart or card within a
+    /// window that block its checkouts (`DECLINE_LIMIT`, default 5;
+    /// `DECLINE_WINDOW_MS`, default an hour).
+    pub declines: edgecart_domain::abuse::StrikePolicy,
 }
 
 impl Config {
@@ -181,7 +187,30 @@ impl Config {
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect();
+        let rate_limits = match get("RATE_LIMITS").as_deref() {
+            None | Some("") | Some("on") => true,
+            Some("off") => false,
+            Some(other) => return Err(format!("RATE_LIMITS={other:?} is not on or off")),
+        };
+        let max = match get("DECLINE_LIMIT") {
+            None => 5,
+            Some(raw) => raw
+                .parse::<u32>()
+                .ok()
+                .filter(|n| (1..=1_000).contains(n))
+                .ok_or_else(|| format!("DECLINE_LIMIT={raw:?} is not 1 to 1000"))?,
+        };
+        let window_ms = match get("DECLINE_WINDOW_MS") {
+            None => 3_600_000,
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|ms| (1_000..=7 * 24 * 3_600_000).contains(ms))
+                .ok_or_else(|| format!("DECLINE_WINDOW_MS={raw:?} is not 1000 to 604800000"))?,
+        };
         Ok(Config {
+            rate_limits,
+            declines: edgecart_domain::abuse::StrikePolicy { max, window_ms },
             stripe_webhook_secrets,
             default_currency,
             pointer_ttl_ms,
@@ -203,6 +232,20 @@ mod tests {
         let c = Config::from_vars(|_| None).unwrap();
         assert_eq!(c.default_currency.as_str(), "USD");
         assert_eq!(c.pointer_ttl_ms, 1_000);
+        assert!(c.rate_limits);
+        assert_eq!((c.declines.max, c.declines.window_ms), (5, 3_600_000));
+        let off = Config::from_vars(|k| (k == "RATE_LIMITS").then(|| "off".to_string())).unwrap();
+        assert!(!off.rate_limits);
+        for (k, v) in [
+            ("RATE_LIMITS", "no"),
+            ("DECLINE_LIMIT", "0"),
+            ("DECLINE_WINDOW_MS", "5"),
+        ] {
+            assert!(
+                Config::from_vars(|n| (n == k).then(|| v.to_string())).is_err(),
+                "{k}={v}"
+            );
+        }
         let eur =
             Config::from_vars(|k| (k == "DEFAULT_CURRENCY").then(|| "eur".to_string())).unwrap();
         assert_eq!(eur.default_currency.as_str(), "EUR");

@@ -67,6 +67,14 @@ pub enum ApiError {
     /// 400: a provider's webhook whose signature does not verify; nothing
     /// changed.
     InvalidSignature { detail: String },
+    /// 429: the client, cart, card or store is over a limit
+    /// (`rate_limited`, `too_many_declines`); nothing was done. Answered
+    /// with `Retry-After`.
+    TooManyRequests {
+        code: &'static str,
+        retry_after_secs: u64,
+        detail: String,
+    },
 }
 
 impl ApiError {
@@ -98,6 +106,7 @@ impl ApiError {
             | ApiError::InsufficientPoints { .. } => 409,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType { .. } => 415,
+            ApiError::TooManyRequests { .. } => 429,
         }
     }
 
@@ -123,6 +132,7 @@ impl ApiError {
             ApiError::Misconfigured { .. } => "misconfigured",
             ApiError::TestPaymentsDisabled => "test_payments_disabled",
             ApiError::InvalidSignature { .. } => "invalid_signature",
+            ApiError::TooManyRequests { code, .. } => code,
         }
     }
 
@@ -148,6 +158,7 @@ impl ApiError {
             ApiError::InsufficientPoints { .. } => "Not enough points",
             ApiError::TestPaymentsDisabled => "Payments not configured",
             ApiError::InvalidSignature { .. } => "Invalid signature",
+            ApiError::TooManyRequests { .. } => "Too many requests",
         }
     }
 
@@ -176,6 +187,7 @@ impl ApiError {
             ApiError::MemberUnauthorized { detail, .. } => detail.clone(),
             ApiError::TestPaymentsDisabled => "This store pays with the test provider, which this deployment does not enable. Nothing was held or charged; the store's operator must configure a payment provider.".into(),
             ApiError::InvalidSignature { detail } => detail.clone(),
+            ApiError::TooManyRequests { detail, .. } => detail.clone(),
             ApiError::InvalidBody { detail, .. }
             | ApiError::NotFound { detail, .. }
             | ApiError::Conflict { detail, .. }
@@ -238,6 +250,9 @@ impl ApiError {
             ApiError::CatalogUnavailable { .. }
             | ApiError::Misconfigured { .. }
             | ApiError::StorageUnavailable { .. } => response.header("Retry-After", "5"),
+            ApiError::TooManyRequests {
+                retry_after_secs, ..
+            } => response.header("Retry-After", retry_after_secs.to_string()),
             ApiError::Unauthorized => {
                 response.header("WWW-Authenticate", "Bearer realm=\"edgecart-admin\"")
             }
@@ -363,7 +378,7 @@ pub struct Problem<'a> {
     /// `cart_empty` and `not_sold_in_currency`. 503: `catalog_unavailable`,
     /// `misconfigured`, `storage_unavailable`, `payment_unavailable` (checkout:
     /// the payment provider did not answer).
-    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["unknown_parameter", "duplicate_parameter", "unknown_currency", "query_too_long", "invalid_sort", "invalid_limit", "invalid_price", "invalid_price_range", "unknown_category", "invalid_in_stock", "invalid_cursor", "route_not_found", "product_not_found", "method_not_allowed", "catalog_unavailable", "misconfigured", "unauthorized", "forbidden", "invalid_json", "unknown_field", "missing_field", "invalid_type", "invalid_body", "validation_failed", "sku_not_found", "price_not_found", "last_price", "below_committed", "payload_too_large", "unsupported_media_type", "storage_unavailable", "cart_not_found", "line_not_found", "out_of_stock", "invalid_country", "invalid_region", "missing_destination", "unknown_shipping_method", "coupon_not_found", "promotion_not_found", "code_taken", "idempotency_key_required", "idempotency_in_progress", "checkout_in_progress", "total_changed", "cart_empty", "not_sold_in_currency", "coupon_unavailable", "payment_declined", "payment_unavailable", "order_not_found", "illegal_transition", "invalid_status", "invalid_time", "empty_batch", "too_many_items", "duplicate_sku", "invalid_idempotency_key", "store_not_found", "host_taken", "too_many_stores", "too_many_prices", "member_token_required", "invalid_member_token", "no_points_programme", "member_not_found", "dev_sign_in_off", "insufficient_points", "idempotency_key_reused", "payment_action_required", "payment_processing", "test_payments_disabled", "invalid_signature", "invalid_state", "webhook_not_found", "event_not_found", "too_many_webhooks", "unknown_event_type", "duplicate_event_type", "event_or_range"])))]
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["unknown_parameter", "duplicate_parameter", "unknown_currency", "query_too_long", "invalid_sort", "invalid_limit", "invalid_price", "invalid_price_range", "unknown_category", "invalid_in_stock", "invalid_cursor", "route_not_found", "product_not_found", "method_not_allowed", "catalog_unavailable", "misconfigured", "unauthorized", "forbidden", "invalid_json", "unknown_field", "missing_field", "invalid_type", "invalid_body", "validation_failed", "sku_not_found", "price_not_found", "last_price", "below_committed", "payload_too_large", "unsupported_media_type", "storage_unavailable", "cart_not_found", "line_not_found", "out_of_stock", "invalid_country", "invalid_region", "missing_destination", "unknown_shipping_method", "coupon_not_found", "promotion_not_found", "code_taken", "idempotency_key_required", "idempotency_in_progress", "checkout_in_progress", "total_changed", "cart_empty", "not_sold_in_currency", "coupon_unavailable", "payment_declined", "payment_unavailable", "order_not_found", "illegal_transition", "invalid_status", "invalid_time", "empty_batch", "too_many_items", "duplicate_sku", "invalid_idempotency_key", "store_not_found", "host_taken", "too_many_stores", "too_many_prices", "member_token_required", "invalid_member_token", "no_points_programme", "member_not_found", "dev_sign_in_off", "insufficient_points", "idempotency_key_reused", "payment_action_required", "payment_processing", "test_payments_disabled", "invalid_signature", "invalid_state", "webhook_not_found", "event_not_found", "too_many_webhooks", "unknown_event_type", "duplicate_event_type", "event_or_range", "rate_limited", "too_many_declines"])))]
     code: &'a str,
     /// The request's path and query string.
     #[cfg_attr(feature = "openapi", schemars(extend("format" = "uri-reference"), extend("examples" = ["/v1/products?limit=0"])))]

@@ -18,6 +18,7 @@ pub mod config;
 pub mod events;
 pub mod http;
 pub mod inventory_api;
+pub mod limits;
 pub mod members;
 pub mod objects;
 #[cfg(feature = "openapi")]

@@ -13,6 +13,7 @@
 //! codes, no headers). Time and randomness, when rules need them, are
 //! passed in as values. Everything here is tested natively with `cargo test`.
 
+pub mod abuse;
 pub mod admin;
 pub mod audit;
 pub mod cart;

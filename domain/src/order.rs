@@ -10,12 +10,15 @@
 //! | pending_payment | payment_captured | paid      | commit held stock to sold    |
 //! | pending_payment | payment_failed   | cancelled | release held stock           |
 //! | pending_payment | cancel           | cancelled | release held stock           |
-//! | paid            | fulfil           | fulfilled | —                            |
+//! | paid            | fulfil           | fulfilled | ship sold units              |
 //! | paid            | cancel           | cancelled | restock sold units, refund   |
 //! | paid            | refund           | refunded  | restock sold units, refund   |
 //! | fulfilled       | refund           | refunded  | refund (goods left the shop) |
 //!
-//! A refund after fulfilment does not restock: the goods are with the
+//! Shipping takes the order's units out of the SKU's stock: they leave
+//! `sold` (committed) and `on_hand` together, so on hand counts what is
+//! physically in the shop, as Shopify's on hand / committed / available
+//! do. A refund after fulfilment does not restock: the goods are with the
 //! shopper, and returned units come back through a stock adjustment.
 //!
 //! What this module must not do: move stock or money itself (it says what
@@ -147,6 +150,8 @@ pub struct Effects {
     pub release_stock: bool,
     /// Put the order's sold units back on sale.
     pub restock_sold: bool,
+    /// Take the order's sold units out of stock: they left the shop.
+    pub ship_sold: bool,
     /// Pay the shopper back.
     pub refund: bool,
 }
@@ -165,6 +170,10 @@ pub fn effects(from: OrderStatus, event: OrderEvent) -> Effects {
         },
         (S::PendingPayment, E::PaymentFailed | E::Cancel) => Effects {
             release_stock: true,
+            ..none
+        },
+        (S::Paid, E::Fulfil) => Effects {
+            ship_sold: true,
             ..none
         },
         (S::Paid, E::Cancel | E::Refund) => Effects {
@@ -707,6 +716,10 @@ mod tests {
             refund: true,
             ..none
         };
+        let ship = Effects {
+            ship_sold: true,
+            ..none
+        };
         // (from, event, Some(to) when legal, effects)
         let table: [(S, E, Option<S>, Effects); 25] = [
             (S::PendingPayment, E::PaymentCaptured, Some(S::Paid), commit),
@@ -721,7 +734,7 @@ mod tests {
             (S::PendingPayment, E::Refund, None, none),
             (S::Paid, E::PaymentCaptured, None, none),
             (S::Paid, E::PaymentFailed, None, none),
-            (S::Paid, E::Fulfil, Some(S::Fulfilled), none),
+            (S::Paid, E::Fulfil, Some(S::Fulfilled), ship),
             (S::Paid, E::Cancel, Some(S::Cancelled), restock_refund),
             (S::Paid, E::Refund, Some(S::Refunded), restock_refund),
             (S::Fulfilled, E::PaymentCaptured, None, none),

@@ -2,7 +2,10 @@
 //! by cart, and units sold, with the rules that move units between them.
 //!
 //! Invariant after every operation: available = on_hand − reserved − sold
-//! ≥ 0, where reserved counts only live holds. An operation that would break
+//! ≥ 0, where reserved counts only live holds. `sold` counts units sold and
+//! not shipped yet (Shopify's "committed"): shipping an order takes its
+//! units out of `sold` and `on_hand` together, so `on_hand` is what is
+//! physically in the shop and a stock count means just that. An operation that would break
 //! it is refused and changes nothing. Holds carry an expiry; every operation
 //! first expires the holds that are due, so availability never counts an
 //! expired hold, whether or not the alarm has fired yet.
@@ -182,6 +185,9 @@ pub enum StockOp {
     /// Sold units come back (an order cancelled or refunded before it
     /// shipped): sold drops by `quantity`.
     Restock { quantity: i64, reason: String },
+    /// Sold units leave the shop (an order fulfilled): sold and on hand
+    /// both drop by `quantity`.
+    Ship { quantity: i64, reason: String },
     /// Release the holds that are due (what the alarm does).
     Expire,
 }
@@ -216,26 +222,27 @@ pub struct Movement {
     /// released; `reserved_delta` is minus its quantity), `commit` (a cart's
     /// hold sold at checkout: `reserved_delta` −n, `sold_delta` +n), `restock`
     /// (sold units of a cancelled or refunded order put back on sale:
-    /// `sold_delta` −n), `expire` (a hold expired; `reserved_delta` is minus
-    /// its quantity).
-    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["set", "adjust", "hold", "extend", "release", "commit", "restock", "expire"])))]
+    /// `sold_delta` −n), `ship` (sold units of a fulfilled order left the
+    /// shop: `on_hand_delta` −n, `sold_delta` −n), `expire` (a hold expired;
+    /// `reserved_delta` is minus its quantity).
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["set", "adjust", "hold", "extend", "release", "commit", "restock", "ship", "expire"])))]
     pub kind: String,
     /// The cart whose hold moved (`hold`, `extend`, `release`, `commit`,
     /// `expire`); null for `set`, `adjust` and `restock`.
     pub cart: Option<String>,
-    /// Change of `on_hand` (non-zero only for `set` and `adjust`).
+    /// Change of `on_hand` (non-zero only for `set`, `adjust` and `ship`).
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = [5])))]
     pub on_hand_delta: i64,
     /// Change of `reserved`.
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = [0])))]
     pub reserved_delta: i64,
-    /// Change of `sold` (non-zero only for `commit`, positive, and `restock`,
-    /// negative).
+    /// Change of `sold` (non-zero only for `commit`, positive, and `restock`
+    /// and `ship`, negative).
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = [0])))]
     pub sold_delta: i64,
     /// The reason given with `set` (default `count`) and `adjust`, as sent;
     /// `order {order id}: cancel` or `order {order id}: refund` for `restock`;
-    /// null for the other kinds.
+    /// `order {order id}: fulfil` for `ship`; null for the other kinds.
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = ["delivery 42"])))]
     pub reason: Option<String>,
 }
@@ -293,6 +300,7 @@ enum Plan {
     Extend(i64),
     Commit(i64),
     Restock(i64),
+    Ship(i64),
     Nothing,
 }
 
@@ -391,6 +399,7 @@ impl StockLedger {
             StockOp::SetOnHand { quantity, .. }
             | StockOp::Hold { quantity, .. }
             | StockOp::Restock { quantity, .. }
+            | StockOp::Ship { quantity, .. }
             | StockOp::Commit { quantity, .. } => valid(*quantity),
             StockOp::Adjust { delta, .. } => valid(delta.saturating_abs()),
             _ => true,
@@ -478,6 +487,12 @@ impl StockLedger {
                 }
                 Plan::Restock(*quantity)
             }
+            StockOp::Ship { quantity, .. } => {
+                if !valid(*quantity) || *quantity == 0 || *quantity > self.sold {
+                    return Err(StockError::InvalidQuantity);
+                }
+                Plan::Ship(*quantity)
+            }
             StockOp::Expire => Plan::Nothing,
         };
         // Accepted: expire what is due, then apply the plan.
@@ -537,6 +552,11 @@ impl StockLedger {
             (Plan::Restock(q), StockOp::Restock { reason, .. }) => {
                 self.sold -= q;
                 moves.push(movement("restock", None, 0, 0, -q, Some(reason)));
+            }
+            (Plan::Ship(q), StockOp::Ship { reason, .. }) => {
+                self.sold -= q;
+                self.on_hand -= q;
+                moves.push(movement("ship", None, -q, 0, -q, Some(reason)));
             }
             (Plan::Commit(held), _) => {
                 let cart = cart.unwrap_or_default();
@@ -774,6 +794,46 @@ mod tests {
         );
     }
 
+    /// The case: 100 on hand, 60 sold and shipped, then a count of
+    /// 25 finds 25 on the shelf, and 25 are available.
+    #[test]
+    fn shipping_takes_sold_units_out_of_on_hand_so_a_count_means_the_shelf() {
+        let mut l = stocked(100);
+        l.apply(&hold("a", 60), T0).unwrap();
+        let commit = StockOp::Commit {
+            cart: "a".into(),
+            quantity: 60,
+        };
+        l.apply(&commit, T0).unwrap();
+        let ship = |quantity| StockOp::Ship {
+            quantity,
+            reason: "order o1: fulfil".into(),
+        };
+        assert_eq!(l.apply(&ship(61), T0), Err(StockError::InvalidQuantity));
+        assert_eq!(l.apply(&ship(0), T0), Err(StockError::InvalidQuantity));
+        let moves = l.apply(&ship(60), T0).unwrap();
+        assert_eq!(
+            moves,
+            vec![movement(
+                "ship",
+                None,
+                -60,
+                0,
+                -60,
+                Some("order o1: fulfil")
+            )]
+        );
+        assert_eq!((l.on_hand, l.sold, l.available()), (40, 0, 40));
+        let count = StockOp::SetOnHand {
+            quantity: 25,
+            reason: "count".into(),
+        };
+        l.apply(&count, T0).unwrap();
+        assert_eq!((l.on_hand, l.sold, l.available()), (25, 0, 25));
+        // Nothing left to ship, and shipped units are not restocked.
+        assert_eq!(l.apply(&ship(1), T0), Err(StockError::InvalidQuantity));
+    }
+
     #[test]
     fn on_hand_never_drops_below_reserved_plus_sold() {
         let mut l = stocked(10);
@@ -863,6 +923,10 @@ mod tests {
             (0i64..5).prop_map(|quantity| StockOp::Restock {
                 quantity,
                 reason: "cancel".into()
+            }),
+            (0i64..5).prop_map(|quantity| StockOp::Ship {
+                quantity,
+                reason: "fulfil".into()
             }),
             Just(StockOp::Expire),
         ];

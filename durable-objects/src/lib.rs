@@ -24,6 +24,9 @@
 //!   three days, every attempt logged). Objects that change state write
 //!   their events to an [`outbox`] in the same transaction; the events
 //!   queue carries them to the hub.
+//! - [`guard::Guard`]: one per (store, kind, key), the strikes an abuse
+//!   control counts against a client, a cart or a card (declined
+//!   payments), so the next attempt is refused before it is made.
 //!
 //! Objects stay thin: load state, call the pure rules in `edgecart-domain`,
 //! persist in one atomic block. They must not compute prices, validate
@@ -51,6 +54,7 @@ pub mod availability;
 pub mod cart_checkout;
 pub mod cart_object;
 pub mod catalog_writer;
+pub mod guard;
 mod object;
 pub mod order_object;
 pub mod outbox;

@@ -65,6 +65,10 @@ const PROVIDER_ACTOR: &str = "stripe";
 struct Owed {
     /// Sold units to give back (the event that caused it names the ops).
     restock: Option<String>,
+    /// Sold units to take out of stock: the order was fulfilled (absent
+    /// from rows written before shipping moved stock).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    ship: bool,
     refund: bool,
     index: bool,
     /// Entries for the store's audit trail, not acknowledged yet (absent
@@ -246,6 +250,7 @@ impl Orders {
         if effects.restock_sold || effects.release_stock {
             row.owed.restock = Some(format!("{event:?}").to_lowercase());
         }
+        row.owed.ship |= effects.ship_sold;
         // The card's part is refunded; an order the points paid in full
         // asked no provider.
         row.owed.refund |= effects.refund && row.order.card_amount() > 0;
@@ -355,6 +360,30 @@ impl Orders {
         Ok(Ok(order::OutboxAcked {}))
     }
 
+    /// Applies `op(quantity)` to the stock of each of `order`'s lines, once
+    /// per (order, `step`, SKU). A refusal is an answer (the ledger has no
+    /// such units: done); an unreachable object is the error, and the whole
+    /// step is owed again, its applied lines remembered by their op ids.
+    async fn move_stock(
+        &self,
+        order: &Order,
+        step: &str,
+        op: impl Fn(i64) -> StockOp,
+    ) -> Result<(), String> {
+        let results = join_all(order.lines.iter().map(|l| {
+            let command = stock::Apply {
+                op_id: stock_op_id(&order.id, step, &l.sku),
+                op: op(l.quantity),
+            };
+            send(&self.env, &l.sku, command)
+        }))
+        .await;
+        match results.into_iter().find_map(Result::err) {
+            None => Ok(()),
+            Some(e) => Err(e.to_string()),
+        }
+    }
+
     /// Carries out what `row`, the order as just stored under `token`, owes
     /// (and stores what is left); what fails stays owed, with the alarm set.
     async fn carry_out(&self, token: &str, row: &mut OrderRow) -> Result<(), String> {
@@ -362,20 +391,29 @@ impl Orders {
         let owed_before = row.owed.clone();
         let mut failures = Vec::new();
         if let Some(step) = row.owed.restock.clone() {
-            let results = join_all(row.order.lines.iter().map(|l| {
-                let command = stock::Apply {
-                    op_id: stock_op_id(&id, &format!("restock-{step}"), &l.sku),
-                    op: StockOp::Restock {
-                        quantity: l.quantity,
+            let done = self
+                .move_stock(&row.order, &format!("restock-{step}"), |quantity| {
+                    StockOp::Restock {
+                        quantity,
                         reason: format!("order {id}: {step}"),
-                    },
-                };
-                send(&self.env, &l.sku, command)
-            }))
-            .await;
-            match results.into_iter().find_map(Result::err) {
-                None => row.owed.restock = None,
-                Some(e) => failures.push(format!("restock: {e}")),
+                    }
+                })
+                .await;
+            match done {
+                Ok(()) => row.owed.restock = None,
+                Err(e) => failures.push(format!("restock: {e}")),
+            }
+        }
+        if row.owed.ship {
+            let done = self
+                .move_stock(&row.order, "ship", |quantity| StockOp::Ship {
+                    quantity,
+                    reason: format!("order {id}: fulfil"),
+                })
+                .await;
+            match done {
+                Ok(()) => row.owed.ship = false,
+                Err(e) => failures.push(format!("shipping: {e}")),
             }
         }
         if row.owed.refund {

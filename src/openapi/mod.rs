@@ -446,6 +446,21 @@ fn operation_value(route: &Route, op: &crate::routes::Operation) -> Value {
     let want_401 = want_401 || doc.headers.contains(&"CheckoutMemberToken");
     assert_eq!(has("401"), want_401, "{what}: 401 and its access disagree");
     assert_eq!(has("403"), want_403, "{what}: 403 and its access disagree");
+    // What the abuse controls imply: a rate-limited route's 429, and an
+    // admin route's for too many refused tokens.
+    let staff = matches!(op.access, Access::Viewer | Access::Admin | Access::Operator);
+    let too_many = match crate::limits::limit_of(op.handler) {
+        Some(_) if op.handler == crate::routes::Handler::Checkout => {
+            Some("CheckoutTooManyRequests")
+        }
+        Some(_) => Some("RateLimited"),
+        None if staff => Some("SignInRateLimited"),
+        None => None,
+    };
+    if let Some(name) = too_many {
+        assert!(!has("429"), "{what}: 429 is derived from the limits");
+        responses.insert("429".into(), reference("responses", name));
+    }
     m.insert("responses".into(), Value::Object(responses));
     Value::Object(m)
 }

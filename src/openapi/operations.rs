@@ -1698,7 +1698,7 @@ pub fn operation(handler: Handler) -> Op {
             id: "addCartCoupon",
             tag: "Carts",
             summary: "Add a coupon code to a cart",
-            description: "Adds a coupon code to the cart and answers 200 with the whole cart, where the code's promotion now applies (`coupons`, `discounts`). The code is case-insensitive and trimmed, and stored uppercase. It must be the code of one of the store's promotions, as the store's published copy has them (404 `coupon_not_found`; a promotion just created is found within about a second at the location that wrote it, within about 60 seconds elsewhere). Its promotion must apply to the cart now, priced as it would be with the code and without a destination (else 422 `validation_failed` with error code `coupon_not_applicable`, whose message names the reason: `inactive`, `not_started`, `expired`, `not_in_currency`, `below_minimum`, or `no_eligible_items` when nothing in the cart is left for it to discount, as in an empty cart); the cart is then unchanged. Usage limits are not checked here (carts are priced without redemption counts); they are enforced when an order redeems the promotion. A cart carries at most 5 codes (422 `too_many_coupons`). Adding a code the cart already carries changes nothing (the code is still checked as above). A coupon that applied when it was added may stop applying later (lines removed, the promotion ended or changed): it stays on the cart with `status: not_applicable` and the reason, and applies again once it can. Prices come only from the catalog: a body carrying a price or total key is refused (422 `client_price_refused`). While a checkout of the cart is running (from the moment its `Idempotency-Key` is accepted until it answers, or until the cart's alarm recovers a crashed one, about a minute later), the change is refused with 409 `checkout_in_progress` and the cart is unchanged. Order of checks: query parameters (400), the catalog (503), the id's shape and the presence of a token (404 `cart_not_found`), the body's media type (415), size (413), price keys (422) and JSON shape (400), the code (404 `coupon_not_found`), the token itself (404 `cart_not_found`), the limit of 5 codes (422 `too_many_coupons`), whether the promotion applies (422 `coupon_not_applicable`), a running checkout (409 `checkout_in_progress`), then the cart's and the SKUs' Durable Objects (503).",
+            description: "Adds a coupon code to the cart and answers 200 with the whole cart, where the code's promotion now applies (`coupons`, `discounts`). The code is case-insensitive and trimmed, and stored uppercase. It must be the code of one of the store's promotions, as the store's published copy has them (a promotion just created is found within about a second at the location that wrote it, within about 60 seconds elsewhere), and its promotion must apply to the cart now, priced as it would be with the code and without a destination: active, started, not ended, in the cart's currency, over its minimum, with something in the cart left for it to discount. Any code that cannot be applied, an unknown one included, gets one and the same answer, 422 `validation_failed` with error code `coupon_not_applicable` and the same message, so codes cannot be told apart by probing; the cart is then unchanged. Usage limits are not checked here (carts are priced without redemption counts); they are enforced when an order redeems the promotion. A cart carries at most 5 codes (422 `too_many_coupons`). Adding a code the cart already carries changes nothing (the code is still checked as above). A coupon that applied when it was added may stop applying later (lines removed, the promotion ended or changed): it stays on the cart with `status: not_applicable` and the reason, and applies again once it can. Prices come only from the catalog: a body carrying a price or total key is refused (422 `client_price_refused`). While a checkout of the cart is running (from the moment its `Idempotency-Key` is accepted until it answers, or until the cart's alarm recovers a crashed one, about a minute later), the change is refused with 409 `checkout_in_progress` and the cart is unchanged. Order of checks: query parameters (400), the catalog (503), the id's shape and the presence of a token (404 `cart_not_found`), the body's media type (415), size (413), price keys (422) and JSON shape (400), the token itself (404 `cart_not_found`), the limit of 5 codes (422 `too_many_coupons`, for any code), whether the code applies (422 `coupon_not_applicable`), a running checkout (409 `checkout_in_progress`), then the cart's and the SKUs' Durable Objects (503).",
             headers: &["XRequestId"],
             query: &[],
             body: Some(Body {
@@ -1813,19 +1813,10 @@ pub fn operation(handler: Handler) -> Op {
                 ],
                 })),
                 ("404", Response::Own(Resp {
-                    description: "Nothing was changed. Codes:\n\n- `coupon_not_found`: no promotion of the store has this code.\n- `cart_not_found`: no cart has this id, the id is malformed, or the token is missing or wrong.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id, the id is malformed, or the token is missing or wrong.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
-                        Example { name: "coupon_not_found", summary: None, value: r#"{
-  "type": "https://edgecart.dev/problems/coupon_not_found",
-  "title": "Not found",
-  "status": 404,
-  "detail": "No promotion has this coupon code (or this cart does not carry it).",
-  "code": "coupon_not_found",
-  "instance": "/v1/carts/crt_5f0c3a9b1e2d4c6a8b7f9e01/coupons",
-  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
-}"# },
                         Example { name: "cart_not_found", summary: None, value: r#"{
   "type": "https://edgecart.dev/problems/cart_not_found",
   "title": "Not found",
@@ -1858,7 +1849,7 @@ pub fn operation(handler: Handler) -> Op {
                 ("413", Response::Shared("CartPayloadTooLarge")),
                 ("415", Response::Shared("CartUnsupportedMediaTypeJson")),
                 ("422", Response::Own(Resp {
-                    description: "`validation_failed`: `errors` holds one problem. Codes: `coupon_not_applicable` (field `code`: the code's promotion does not apply to this cart now; the message names the reason, one of the `reason`s of `PromotionRefusal`), `too_many_coupons` (field `code`: the cart already carries 5 codes), `client_price_refused` (field: the price or total key sent). Nothing was changed.",
+                    description: "`validation_failed`: `errors` holds one problem. Codes: `coupon_not_applicable` (field `code`: the code cannot be applied to this cart now, whether no promotion has it or its promotion does not apply; the same answer and message for every such code), `too_many_coupons` (field `code`: the cart already carries 5 codes), `client_price_refused` (field: the price or total key sent). Nothing was changed.",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
@@ -1874,7 +1865,7 @@ pub fn operation(handler: Handler) -> Op {
     {
       "field": "code",
       "code": "coupon_not_applicable",
-      "message": "This coupon does not apply to the cart now (below_minimum)."
+      "message": "This code cannot be applied to this cart."
     }
   ]
 }"# },

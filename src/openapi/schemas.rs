@@ -325,8 +325,9 @@ checkout). Unreadable import lines: `invalid_json`, `unknown_field`,
 `line_too_long`, `invalid_utf8`, `too_many_lines` (the import has more
 than 100,000 lines; for carts the same code means too many different
 SKUs, as above). Cart coupons (422): `coupon_not_applicable` (field
-`code`: the code's promotion does not apply to this cart now; the
-message names the reason, as in the cart's `coupons[].reason`),
+`code`: the code cannot be applied to this cart now, whether no
+promotion has it or its promotion does not apply; one answer and one
+message for every such code, so probing tells codes apart by nothing),
 `too_many_coupons` (field `code`: the cart already carries 5 coupons).
 Cart reads (422): `shipping_not_available` (field `shipping_method`: the
 method does not ship to the destination country, or has no rate in the

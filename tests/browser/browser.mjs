@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { clientAddress } from '../../scripts/client-addresses.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SCREENSHOTS = path.join(ROOT, 'artifacts', 'screenshots');
@@ -35,11 +36,18 @@ export const PHONE = { width: 375, height: 740 };
 export const DESKTOP = { width: 1280, height: 900 };
 
 /**
- * A fresh browser context (own storage, like a new shopper) and page. The
+ * A fresh browser context (own storage and address, like a new shopper) and page. The
  * page's `errors` lists console errors and uncaught exceptions.
  */
 export async function shopper(browser, { viewport = DESKTOP, javaScript = true } = {}) {
-  const context = await browser.newContext({ viewport, javaScriptEnabled: javaScript, locale: 'en-US' });
+  // A shopper of their own: their own storage and their own address (the
+  // Worker limits rates per client address).
+  const context = await browser.newContext({
+    viewport,
+    javaScriptEnabled: javaScript,
+    locale: 'en-US',
+    extraHTTPHeaders: { 'CF-Connecting-IP': clientAddress() },
+  });
   context.setDefaultTimeout(15_000);
   const page = await context.newPage();
   page.errors = [];

@@ -323,4 +323,45 @@ describe('checkout', () => {
     assert.equal(adminRead.json.id, order.id);
     assertProblem(await admin('GET', '/admin/v1/orders?status=lost'), 400, 'invalid_status');
   });
+
+  test('fulfilment ships the units: 100 on hand, 60 fulfilled, a count of 25 leaves exactly 25 available', async () => {
+    const sku = (await api.product('prd_00058')).json.variants[0].sku;
+    const set = await admin('PUT', `/admin/v1/inventory/${sku}`, { on_hand: 100, reason: 'fulfilment test' });
+    assert.equal(set.status, 200, set.text);
+    const orders = [];
+    for (const quantity of [25, 20, 15]) {
+      const c = (await send('POST', '/v1/carts')).json;
+      const line = await send('POST', `/v1/carts/${c.id}/lines`, { sku, quantity }, { token: c.token });
+      assert.equal(line.status, 200, line.text);
+      const view = await send('GET', `/v1/carts/${c.id}?country=US&region=NY&shipping_method=standard`, undefined, { token: c.token });
+      const placed = await checkout(c, body({ total: view.json.grand_total }), key());
+      assert.equal(placed.status, 201, placed.text);
+      orders.push(placed.json.order.id);
+    }
+    const sold = await levels(sku);
+    assert.deepEqual([sold.on_hand, sold.sold, sold.available], [100, 60, 40]);
+    for (const id of orders) {
+      const r = await admin('POST', `/admin/v1/orders/${id}/fulfil`);
+      assert.equal(r.status, 200, r.text);
+    }
+    const shipped = await levels(sku);
+    assert.equal(shipped.on_hand, 40, 'the 60 shipped units left the shop');
+    assert.equal(shipped.sold, 0, 'nothing sold waits to ship');
+    assert.equal(shipped.available, 40);
+    const count = await admin('PUT', `/admin/v1/inventory/${sku}`, { on_hand: 25, reason: 'stocktake' });
+    assert.equal(count.status, 200, count.text);
+    const after = await levels(sku);
+    assert.deepEqual([after.on_hand, after.sold, after.available], [25, 0, 25]);
+    // A refund after shipping takes nothing back into stock.
+    assert.equal((await admin('POST', `/admin/v1/orders/${orders[0]}/refund`)).status, 200);
+    const refunded = await levels(sku);
+    assert.deepEqual([refunded.on_hand, refunded.available], [25, 25]);
+    const history = await admin('GET', `/admin/v1/inventory/${sku}/movements?limit=100`);
+    assert.equal(history.status, 200, history.text);
+    // This test's shipments (the SKU's stock is shared by every store the suite runs in).
+    const ships = history.json.items.filter((m) => m.kind === 'ship' && orders.some((id) => m.reason === `order ${id}: fulfil`));
+    assert.equal(ships.length, 3);
+    assert.ok(ships.every((m) => m.on_hand_delta === m.sold_delta));
+    assert.equal(ships.reduce((n, m) => n - m.on_hand_delta, 0), 60);
+  });
 });

@@ -215,10 +215,14 @@ describe('promotions and coupons', () => {
     assert.equal(add.json.discounts[0].id, 'fiver');
     // Adding it again changes nothing.
     assert.equal((await send('POST', `/v1/carts/${c.id}/coupons`, { code: 'FIVER' }, c.token)).json.coupons.length, 1);
-    assertProblem(await send('POST', `/v1/carts/${c.id}/coupons`, { code: 'NOPE-NOPE' }, c.token), 404, 'coupon_not_found');
+    // An unknown code and a known one that does not apply get one answer.
+    const unknown = await send('POST', `/v1/carts/${c.id}/coupons`, { code: 'NOPE-NOPE' }, c.token);
     const below = await send('POST', `/v1/carts/${c.id}/coupons`, { code: 'BIGSPENDER' }, c.token);
-    assertProblem(below, 422, 'validation_failed');
-    assert.equal(below.json.errors[0].code, 'coupon_not_applicable');
+    for (const r of [unknown, below]) {
+      assertProblem(r, 422, 'validation_failed');
+      assert.deepEqual(r.json.errors, [{ field: 'code', code: 'coupon_not_applicable', message: 'This code cannot be applied to this cart.' }]);
+    }
+    assert.equal(unknown.json.detail, below.json.detail);
     assertProblem(await send('POST', `/v1/carts/${c.id}/coupons`, { code: 'FIVER', colour: 1 }, c.token), 400, 'unknown_field');
     const priced = await send('POST', `/v1/carts/${c.id}/coupons`, { code: 'FIVER', amount: 1 }, c.token);
     assertProblem(priced, 422, 'validation_failed');

@@ -33,6 +33,7 @@ pub mod availability;
 pub mod cart;
 pub mod catalog;
 pub mod directory;
+pub mod guard;
 pub mod order;
 pub mod points;
 pub mod stock;

@@ -55,14 +55,17 @@ pub struct History {
 #[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"on_hand": 10, "reserved": 2, "sold": 1, "available": 7}])))]
 pub struct StockLevels {
     /// Units counted in stock, as set by `PUT /admin/v1/inventory/{sku}` and
-    /// changed by adjustments. Sales do not lower it (they raise `sold`), so it
-    /// never drops below `reserved + sold`.
+    /// changed by adjustments and shipments. Sales do not lower it (they raise
+    /// `sold`) until their order is fulfilled, which ships the units out of
+    /// both; it never drops below `reserved + sold`.
     #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = edgecart_domain::stock::MAX_QUANTITY), extend("examples" = [10])))]
     pub on_hand: i64,
     /// Units held by carts' holds that have not expired.
     #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = edgecart_domain::stock::MAX_QUANTITY), extend("examples" = [2])))]
     pub reserved: i64,
-    /// Units whose holds were committed by checkouts.
+    /// Units sold and not shipped yet (committed): checkouts' committed
+    /// holds, until their order is fulfilled (shipped: the units leave
+    /// `sold` and `on_hand` together), cancelled or refunded (back on sale).
     #[cfg_attr(feature = "openapi", schemars(range(min = 0, max = edgecart_domain::stock::MAX_QUANTITY), extend("examples" = [1])))]
     pub sold: i64,
     /// `on_hand − reserved − sold`: units that can still be held.

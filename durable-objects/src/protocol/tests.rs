@@ -10,6 +10,7 @@ use super::availability::AvailabilityCommand;
 use super::cart::{self, CartCommand, CheckoutBeginReply, CheckoutReply, LineChangeDto};
 use super::catalog::{self, CatalogCommand, WriteOutcome};
 use super::directory::{self, DirectoryCommand};
+use super::guard::{self, GuardCommand};
 use super::order::{self, OrderCommand};
 use super::points::{self, PointsCommand};
 use super::stock::{self, StockCommand};
@@ -195,6 +196,18 @@ fn availability_wire_format() {
         include_str!("fixtures/availability.json"),
         |command, a| match command {
             AvailabilityCommand::Changed(_) => answers_of::<availability::Changed>("changed", a),
+        },
+        None,
+    );
+}
+
+#[test]
+fn guard_wire_format() {
+    check_class::<GuardCommand>(
+        include_str!("fixtures/guard.json"),
+        |command, a| match command {
+            GuardCommand::Check(_) => answers_of::<guard::Check>("check", a),
+            GuardCommand::Strike(_) => answers_of::<guard::Strike>("strike", a),
         },
         None,
     );
