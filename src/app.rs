@@ -746,7 +746,8 @@ async fn carts(
             let input: cart_api::AddLineInput =
                 cart_api::parse_line_body(&admin_api::small_json_body(body).await?)?;
             let change = LineChangeDto::Add(input.quantity);
-            cart_api::change_line(ctx, id, token, op_id, &input.sku, change, ttl).await
+            let client = &request.client;
+            cart_api::change_line(ctx, id, token, op_id, &input.sku, change, ttl, client).await
         }
         H::SetLine | H::RemoveLine => {
             cart_api::require_credentials(id, token.as_deref())?;
@@ -758,7 +759,7 @@ async fn carts(
                 LineChangeDto::Remove
             };
             let sku = request.path.param("sku");
-            cart_api::change_line(ctx, id, token, op_id, sku, change, ttl).await
+            cart_api::change_line(ctx, id, token, op_id, sku, change, ttl, &request.client).await
         }
         H::AddCoupon => {
             cart_api::require_credentials(id, token.as_deref())?;

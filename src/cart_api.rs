@@ -282,6 +282,7 @@ pub async fn change_line(
     sku: &str,
     change: LineChangeDto,
     hold_ttl_ms: i64,
+    client: &str,
 ) -> Result<ApiResponse> {
     let (env, catalog, store) = (ctx.env, ctx.catalog, ctx.store);
     let token = token.filter(|_| is_cart_id(id)).ok_or_else(not_found)?;
@@ -295,6 +296,12 @@ pub async fn change_line(
         max_per_order: prices.as_ref().and_then(|p| p.max_per_order),
         prices: prices.map(|p| p.prices),
         hold_ttl_ms,
+        // The store's hold policy, from its published copy.
+        holds: Some(cart::HoldTerms {
+            holder: client.to_string(),
+            per_client: ctx.pricing.store.config.holds.per_client,
+            lifetime_ms: ctx.pricing.store.config.holds.lifetime_ms(),
+        }),
     };
     let changed = ask(env, &object_name(&ctx.shop.id, id), command).await?;
     Ok(ApiResponse::json(

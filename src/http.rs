@@ -55,6 +55,9 @@ pub enum ApiError {
     StorageUnavailable { cause: String },
     /// 409: not enough stock of `sku`; `available` is the most this cart could hold.
     OutOfStock { sku: String, available: i64 },
+    /// 409: the client's hold budget of `sku` leaves this cart at most
+    /// `available` units.
+    HoldLimit { sku: String, available: i64 },
     /// 401: a points route without a member token (`member_token_required`)
     /// or with one the store does not admit (`invalid_member_token`).
     MemberUnauthorized { code: &'static str, detail: String },
@@ -103,6 +106,7 @@ impl ApiError {
             ApiError::NotFound { .. } => 404,
             ApiError::Conflict { .. }
             | ApiError::OutOfStock { .. }
+            | ApiError::HoldLimit { .. }
             | ApiError::InsufficientPoints { .. } => 409,
             ApiError::PayloadTooLarge { .. } => 413,
             ApiError::UnsupportedMediaType { .. } => 415,
@@ -123,6 +127,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "unsupported_media_type",
             ApiError::StorageUnavailable { .. } => "storage_unavailable",
             ApiError::OutOfStock { .. } => "out_of_stock",
+            ApiError::HoldLimit { .. } => "hold_limit",
             ApiError::MemberUnauthorized { code, .. } => code,
             ApiError::InsufficientPoints { .. } => "insufficient_points",
             ApiError::RouteNotFound => "route_not_found",
@@ -154,6 +159,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType { .. } => "Unsupported media type",
             ApiError::StorageUnavailable { .. } => "Storage temporarily unavailable",
             ApiError::OutOfStock { .. } => "Out of stock",
+            ApiError::HoldLimit { .. } => "Hold limit reached",
             ApiError::MemberUnauthorized { .. } => "Member sign-in required",
             ApiError::InsufficientPoints { .. } => "Not enough points",
             ApiError::TestPaymentsDisabled => "Payments not configured",
@@ -178,6 +184,9 @@ impl ApiError {
             ApiError::OutOfStock { sku, available } => {
                 format!("Only {available} of {sku} can be held now; the cart is unchanged.")
             }
+            ApiError::HoldLimit { sku, available } => format!(
+                "Your carts already hold what one shopper may of {sku}: this cart can hold {available} now; the cart is unchanged."
+            ),
             ApiError::Validation { errors } => {
                 format!("{} problem(s); see `errors`.", errors.len())
             }
@@ -230,11 +239,12 @@ impl ApiError {
                 _ => None,
             },
             sku: match self {
-                ApiError::OutOfStock { sku, .. } => Some(sku),
+                ApiError::OutOfStock { sku, .. } | ApiError::HoldLimit { sku, .. } => Some(sku),
                 _ => None,
             },
             available: match self {
                 ApiError::OutOfStock { available, .. }
+                | ApiError::HoldLimit { available, .. }
                 | ApiError::InsufficientPoints { available } => Some(*available),
                 _ => None,
             },
@@ -378,7 +388,7 @@ pub struct Problem<'a> {
     /// `cart_empty` and `not_sold_in_currency`. 503: `catalog_unavailable`,
     /// `misconfigured`, `storage_unavailable`, `payment_unavailable` (checkout:
     /// the payment provider did not answer).
-    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["unknown_parameter", "duplicate_parameter", "unknown_currency", "query_too_long", "invalid_sort", "invalid_limit", "invalid_price", "invalid_price_range", "unknown_category", "invalid_in_stock", "invalid_cursor", "route_not_found", "product_not_found", "method_not_allowed", "catalog_unavailable", "misconfigured", "unauthorized", "forbidden", "invalid_json", "unknown_field", "missing_field", "invalid_type", "invalid_body", "validation_failed", "sku_not_found", "price_not_found", "last_price", "below_committed", "payload_too_large", "unsupported_media_type", "storage_unavailable", "cart_not_found", "line_not_found", "out_of_stock", "invalid_country", "invalid_region", "missing_destination", "unknown_shipping_method", "coupon_not_found", "promotion_not_found", "code_taken", "idempotency_key_required", "idempotency_in_progress", "checkout_in_progress", "total_changed", "cart_empty", "not_sold_in_currency", "coupon_unavailable", "payment_declined", "payment_unavailable", "order_not_found", "illegal_transition", "invalid_status", "invalid_time", "empty_batch", "too_many_items", "duplicate_sku", "invalid_idempotency_key", "store_not_found", "host_taken", "too_many_stores", "too_many_prices", "member_token_required", "invalid_member_token", "no_points_programme", "member_not_found", "dev_sign_in_off", "insufficient_points", "idempotency_key_reused", "payment_action_required", "payment_processing", "test_payments_disabled", "invalid_signature", "invalid_state", "webhook_not_found", "event_not_found", "too_many_webhooks", "unknown_event_type", "duplicate_event_type", "event_or_range", "rate_limited", "too_many_declines"])))]
+    #[cfg_attr(feature = "openapi", schemars(extend("enum" = ["unknown_parameter", "duplicate_parameter", "unknown_currency", "query_too_long", "invalid_sort", "invalid_limit", "invalid_price", "invalid_price_range", "unknown_category", "invalid_in_stock", "invalid_cursor", "route_not_found", "product_not_found", "method_not_allowed", "catalog_unavailable", "misconfigured", "unauthorized", "forbidden", "invalid_json", "unknown_field", "missing_field", "invalid_type", "invalid_body", "validation_failed", "sku_not_found", "price_not_found", "last_price", "below_committed", "payload_too_large", "unsupported_media_type", "storage_unavailable", "cart_not_found", "line_not_found", "out_of_stock", "invalid_country", "invalid_region", "missing_destination", "unknown_shipping_method", "coupon_not_found", "promotion_not_found", "code_taken", "idempotency_key_required", "idempotency_in_progress", "checkout_in_progress", "total_changed", "cart_empty", "not_sold_in_currency", "coupon_unavailable", "payment_declined", "payment_unavailable", "order_not_found", "illegal_transition", "invalid_status", "invalid_time", "empty_batch", "too_many_items", "duplicate_sku", "invalid_idempotency_key", "store_not_found", "host_taken", "too_many_stores", "too_many_prices", "member_token_required", "invalid_member_token", "no_points_programme", "member_not_found", "dev_sign_in_off", "insufficient_points", "idempotency_key_reused", "payment_action_required", "payment_processing", "test_payments_disabled", "invalid_signature", "invalid_state", "webhook_not_found", "event_not_found", "too_many_webhooks", "unknown_event_type", "duplicate_event_type", "event_or_range", "rate_limited", "too_many_declines", "hold_limit"])))]
     code: &'a str,
     /// The request's path and query string.
     #[cfg_attr(feature = "openapi", schemars(extend("format" = "uri-reference"), extend("examples" = ["/v1/products?limit=0"])))]

@@ -168,6 +168,7 @@ impl Refused for CartRefusal {
                 }],
             },
             CartRefusal::OutOfStock { sku, available } => ApiError::OutOfStock { sku, available },
+            CartRefusal::HoldLimit { sku, available } => ApiError::HoldLimit { sku, available },
             CartRefusal::CheckoutInProgress => ApiError::Conflict {
                 code: "checkout_in_progress".into(),
                 detail: "A checkout of this cart is running; its lines and coupons cannot change until it ends.".into(),
@@ -228,6 +229,11 @@ pub fn stock_error(e: StockError, field: &str) -> ApiError {
         StockError::OutOfStock { available } => ApiError::Conflict {
             code: "out_of_stock".into(),
             detail: format!("Only {available} available."),
+        },
+        // Only a cart's hold has a budget (and the cart maps it itself).
+        StockError::HoldLimit { available } => ApiError::Conflict {
+            code: "hold_limit".into(),
+            detail: format!("At most {available} more may be held by this client."),
         },
         StockError::InvalidQuantity => ApiError::Validation {
             errors: vec![FieldProblem {
@@ -476,6 +482,15 @@ mod tests {
                 .error(),
                 409,
                 "out_of_stock",
+            ),
+            (
+                CartRefusal::HoldLimit {
+                    sku: "A".into(),
+                    available: 0,
+                }
+                .error(),
+                409,
+                "hold_limit",
             ),
             (
                 CartRefusal::CheckoutInProgress.error(),

@@ -46,6 +46,11 @@ pub struct Cart {
     /// coupons cannot change until it ends.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checkout: Option<String>,
+    /// When the cart began holding stock (it held nothing live before): its
+    /// holds never outlast this plus the store's hold lifetime, however
+    /// active the cart (see [`Cart::hold_until`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holds_since_ms: Option<i64>,
 }
 
 /// Why a line change is refused. Nothing changed.
@@ -77,7 +82,23 @@ impl Cart {
             updated_at_ms: now_ms,
             coupons: Vec::new(),
             checkout: None,
+            holds_since_ms: None,
         }
+    }
+
+    /// Until when a line change at `now_ms` holds the cart's units: the hold
+    /// TTL from now, but never past `lifetime_ms` after the cart began
+    /// holding, so activity cannot keep units held for ever. A cart that
+    /// holds nothing live begins anew now (the TTL lets a held cart's lines
+    /// lapse only after a pause; the lifetime ends them all at once).
+    pub fn hold_until(&mut self, now_ms: i64, ttl_ms: i64, lifetime_ms: i64) -> i64 {
+        let holding = self.lines.iter().any(|l| l.hold_expires_at_ms > now_ms);
+        let since = match self.holds_since_ms {
+            Some(since) if holding && since + lifetime_ms > now_ms => since,
+            _ => now_ms,
+        };
+        self.holds_since_ms = Some(since);
+        (now_ms + ttl_ms).min(since + lifetime_ms)
     }
 
     /// Adds a (normalized) coupon code; adding one already there changes
@@ -283,6 +304,30 @@ pub fn price_cart(cart: &Cart, prices: &BTreeMap<String, BTreeMap<Currency, i64>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn activity_cannot_keep_units_held_past_the_lifetime() {
+        const MIN: i64 = 60_000;
+        let (ttl, life) = (15 * MIN, 60 * MIN);
+        let mut c = Cart::new("crt_1".into(), Currency::parse("USD").unwrap(), 0);
+        // A bot touching its cart every 5 minutes.
+        let mut until = c.hold_until(0, ttl, life);
+        c.set_line("A", 1, until, 0);
+        assert_eq!(until, 15 * MIN);
+        for minute in (5..=55).step_by(5) {
+            until = c.hold_until(minute * MIN, ttl, life);
+            c.set_line("A", 1, until, minute * MIN);
+            assert_eq!(until, ((minute + 15) * MIN).min(60 * MIN));
+        }
+        assert_eq!(
+            until,
+            60 * MIN,
+            "activity never moves the end past the lifetime"
+        );
+        // Once all lapsed, holding begins anew.
+        assert_eq!(c.hold_until(60 * MIN, ttl, life), 75 * MIN);
+        assert_eq!(c.holds_since_ms, Some(60 * MIN));
+    }
 
     fn usd() -> Currency {
         Currency::parse("USD").unwrap()

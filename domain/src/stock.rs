@@ -12,7 +12,12 @@
 //!
 //! Idempotency: every operation carries an id; [`StockLedger::apply_once`]
 //! remembers each id's outcome for [`OP_MEMORY_MS`] and answers a retry with
-//! the first outcome without applying anything again.
+//! the first outcome without applying anything again; but a refused hold,
+//! which changed nothing, is not remembered ([`remembers`]), so floods of
+//! refused adds cost a hot SKU no memory.
+//!
+//! Hoarding: a hold may carry a [`HoldBudget`], the units its holder (a
+//! client) may hold of the SKU across all its carts' live holds.
 
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -155,11 +160,22 @@ pub struct AdjustmentInput {
 /// Longest accepted adjustment reason, in characters.
 pub const REASON_MAX: usize = 200;
 
-/// Units one cart holds until `expires_at_ms`.
+/// Units one cart holds until `expires_at_ms`, for `holder` (the client
+/// that placed it, when the hold budget counts it).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Hold {
     pub quantity: i64,
     pub expires_at_ms: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holder: Option<String>,
+}
+
+/// The hold budget a hold is placed under: the units `holder` (a client's
+/// key) may hold of this SKU across all its carts' live holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldBudget {
+    pub holder: String,
+    pub units: i64,
 }
 
 /// A change to the ledger.
@@ -170,11 +186,15 @@ pub enum StockOp {
     SetOnHand { quantity: i64, reason: String },
     /// Received, damaged, returned…: on hand changes by `delta`.
     Adjust { delta: i64, reason: String },
-    /// The cart's hold becomes `quantity` (0 releases it), expiring at `expires_at_ms`.
+    /// The cart's hold becomes `quantity` (0 releases it), expiring at
+    /// `expires_at_ms`; under `budget`, the holder's live holds of this SKU
+    /// (this one included) may not exceed its units.
     Hold {
         cart: String,
         quantity: i64,
         expires_at_ms: i64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        budget: Option<HoldBudget>,
     },
     /// The cart's live hold now expires at `expires_at_ms`.
     Extend { cart: String, expires_at_ms: i64 },
@@ -204,6 +224,9 @@ pub enum StockError {
     QuantityMismatch { held: i64 },
     /// On hand would drop below what is reserved and sold.
     BelowCommitted { minimum: i64 },
+    /// The holder's hold budget: `available` is the most this cart could
+    /// hold of the SKU under it now.
+    HoldLimit { available: i64 },
     /// A quantity is negative, too large, or an expiry is not in the future.
     InvalidQuantity,
 }
@@ -271,6 +294,9 @@ pub struct StockLedger {
     reserved_total: i64,
     /// (expiry, cart) of every hold.
     by_expiry: BTreeSet<(i64, String)>,
+    /// Units held per holder, by all its holds (live or due): at most one
+    /// entry per hold, so bounded like the holds.
+    by_holder: BTreeMap<String, i64>,
 }
 
 fn movement(
@@ -295,7 +321,11 @@ fn movement(
 enum Plan {
     SetOnHand(i64),
     Adjust(i64),
-    Hold { quantity: i64, expires_at_ms: i64 },
+    Hold {
+        quantity: i64,
+        expires_at_ms: i64,
+        holder: Option<String>,
+    },
     Release,
     Extend(i64),
     Commit(i64),
@@ -340,6 +370,9 @@ impl StockLedger {
         self.drop_hold(&cart);
         self.reserved_total += hold.quantity;
         self.by_expiry.insert((hold.expires_at_ms, cart.clone()));
+        if let Some(holder) = &hold.holder {
+            *self.by_holder.entry(holder.clone()).or_default() += hold.quantity;
+        }
         self.holds.insert(cart, hold);
     }
 
@@ -348,7 +381,27 @@ impl StockLedger {
         self.reserved_total -= hold.quantity;
         self.by_expiry
             .remove(&(hold.expires_at_ms, cart.to_string()));
+        if let Some(holder) = &hold.holder {
+            if let Some(units) = self.by_holder.get_mut(holder) {
+                *units -= hold.quantity;
+                if *units <= 0 {
+                    self.by_holder.remove(holder);
+                }
+            }
+        }
         Some(hold)
+    }
+
+    /// Units `holder` holds by live holds at `now_ms`.
+    pub fn held_by(&self, holder: &str, now_ms: i64) -> i64 {
+        let all = self.by_holder.get(holder).copied().unwrap_or(0);
+        let due: i64 = self
+            .due(now_ms)
+            .iter()
+            .filter(|(cart, _)| self.holds[cart].holder.as_deref() == Some(holder))
+            .map(|(_, q)| q)
+            .sum();
+        all - due
     }
 
     /// Holds due at `now_ms` (expiry reached), with their quantities.
@@ -440,14 +493,32 @@ impl StockLedger {
                 cart,
                 quantity,
                 expires_at_ms,
+                budget,
             } => {
-                if !valid(*quantity) || *expires_at_ms <= now_ms {
+                if !valid(*quantity)
+                    || *expires_at_ms <= now_ms
+                    || budget.as_ref().is_some_and(|b| !valid(b.units))
+                {
                     return Err(StockError::InvalidQuantity);
                 }
-                let old = self.live(cart, now_ms).map_or(0, |h| h.quantity);
+                let live = self.live(cart, now_ms);
+                let old = live.map_or(0, |h| h.quantity);
                 let most = self.on_hand - minimum + old;
                 if *quantity > most {
                     return Err(StockError::OutOfStock { available: most });
+                }
+                if let Some(b) = budget {
+                    // What the holder's other live holds leave of its budget
+                    // (this cart's own hold, if the holder's, is replaced).
+                    let own = live
+                        .filter(|h| h.holder.as_deref() == Some(b.holder.as_str()))
+                        .map_or(0, |h| h.quantity);
+                    let left = (b.units - (self.held_by(&b.holder, now_ms) - own)).max(0);
+                    if *quantity > left {
+                        return Err(StockError::HoldLimit {
+                            available: left.min(most),
+                        });
+                    }
                 }
                 if *quantity == 0 && old == 0 {
                     Plan::Nothing
@@ -457,6 +528,7 @@ impl StockLedger {
                     Plan::Hold {
                         quantity: *quantity,
                         expires_at_ms: *expires_at_ms,
+                        holder: budget.as_ref().map(|b| b.holder.clone()),
                     }
                 }
             }
@@ -521,6 +593,7 @@ impl StockLedger {
                 Plan::Hold {
                     quantity,
                     expires_at_ms,
+                    holder,
                 },
                 _,
             ) => {
@@ -531,6 +604,7 @@ impl StockLedger {
                     Hold {
                         quantity,
                         expires_at_ms,
+                        holder,
                     },
                 );
                 moves.push(movement("hold", Some(cart), 0, quantity - old, 0, None));
@@ -584,15 +658,28 @@ impl StockLedger {
             return (seen.outcome.clone(), false);
         }
         let outcome = self.apply(op, now_ms);
-        ops.insert(
-            op_id.to_string(),
-            RememberedOp {
-                at_ms: now_ms,
-                outcome: outcome.clone(),
-            },
-        );
+        if remembers(op, &outcome) {
+            ops.insert(
+                op_id.to_string(),
+                RememberedOp {
+                    at_ms: now_ms,
+                    outcome: outcome.clone(),
+                },
+            );
+        }
         (outcome, true)
     }
+}
+
+/// Whether an operation's outcome is remembered for its id. A refused
+/// hold is not: it changed nothing, and a retry is a new request for units
+/// that is rightly decided against the stock then (a cart's own memory of
+/// its line changes keeps what it applied). So a flood of refused adds on a
+/// hot SKU leaves nothing behind, in memory or in storage. Every other
+/// outcome is (a refused commit, for one, must stay refused: the cart may
+/// hold again under the same id's cart).
+pub fn remembers(op: &StockOp, outcome: &Outcome) -> bool {
+    !matches!((op, outcome), (StockOp::Hold { .. }, Err(_)))
 }
 
 /// Forgets operation ids older than [`OP_MEMORY_MS`] (run it now and then,
@@ -614,6 +701,7 @@ mod tests {
             cart: cart.into(),
             quantity,
             expires_at_ms: T0 + TTL,
+            budget: None,
         }
     }
 
@@ -738,6 +826,7 @@ mod tests {
             cart: "b".into(),
             quantity: 2,
             expires_at_ms: T0 + 2 * TTL,
+            budget: None,
         };
         assert_eq!(l.available_at(T0 + TTL), 2, "a due hold no longer counts");
         let moves = l.apply(&later, T0 + TTL).unwrap();
@@ -792,6 +881,75 @@ mod tests {
             ),
             Err(StockError::NoHold)
         );
+    }
+
+    /// A flood of refused adds on a sold-out SKU leaves nothing to
+    /// remember: the memory of operation ids does not grow with it.
+    #[test]
+    fn refused_holds_are_not_remembered_so_a_flood_leaves_memory_as_it_was() {
+        let mut l = stocked(1);
+        let mut ops = BTreeMap::new();
+        let (first, _) = l.apply_once(&mut ops, "keep", &hold("a", 1), T0);
+        assert!(first.is_ok());
+        assert_eq!(ops.len(), 1);
+        for i in 0..20_000 {
+            let (outcome, _) = l.apply_once(
+                &mut ops,
+                &format!("flood-{i}"),
+                &hold(&format!("bot{i}"), 1),
+                T0,
+            );
+            assert_eq!(outcome, Err(StockError::OutOfStock { available: 0 }));
+        }
+        assert_eq!(ops.len(), 1, "20,000 refused adds remembered nothing");
+        // A refused commit stays refused for its id.
+        let commit = StockOp::Commit {
+            cart: "b".into(),
+            quantity: 1,
+        };
+        assert!(l.apply_once(&mut ops, "c1", &commit, T0).0.is_err());
+        assert_eq!(ops.len(), 2);
+    }
+
+    /// Hoarding: one client's carts together hold at most its budget of a
+    /// SKU; another client still gets units; a lapsed hold frees budget.
+    #[test]
+    fn a_hold_budget_caps_one_clients_units_across_carts() {
+        let mut l = stocked(100);
+        let budgeted = |cart: &str, quantity: i64, holder: &str, at: i64| StockOp::Hold {
+            cart: cart.into(),
+            quantity,
+            expires_at_ms: at + TTL,
+            budget: Some(HoldBudget {
+                holder: holder.into(),
+                units: 10,
+            }),
+        };
+        let mut held = 0;
+        for i in 0..50 {
+            match l.apply(&budgeted(&format!("bot{i}"), 2, "bot", T0), T0) {
+                Ok(_) => held += 2,
+                Err(e) => assert_eq!(e, StockError::HoldLimit { available: 0 }),
+            }
+        }
+        assert_eq!(held, 10);
+        assert_eq!(l.held_by("bot", T0), 10);
+        // A cart may grow its own hold only within what is left.
+        assert_eq!(
+            l.apply(&budgeted("bot0", 3, "bot", T0), T0),
+            Err(StockError::HoldLimit { available: 2 })
+        );
+        l.apply(&budgeted("bot0", 1, "bot", T0), T0).unwrap();
+        assert_eq!(l.held_by("bot", T0), 9);
+        // Another client holds what it likes.
+        l.apply(&budgeted("shopper", 5, "shopper", T0), T0).unwrap();
+        assert_eq!(l.available_at(T0), 100 - 9 - 5);
+        // Once the bot's holds lapse, its budget is free again.
+        let later = T0 + TTL;
+        assert_eq!(l.held_by("bot", later), 0);
+        l.apply(&budgeted("bot-new", 10, "bot", later), later)
+            .unwrap();
+        assert_eq!(l.held_by("bot", later), 10);
     }
 
     /// The case: 100 on hand, 60 sold and shipped, then a count of
@@ -886,10 +1044,14 @@ mod tests {
         let (again, applied) = l.apply_once(&mut ops, "op-1", &hold("a", 2), T0 + 5);
         assert_eq!((again, applied), (first, false));
         assert_eq!(l.reserved(), 2);
-        // A refused operation is remembered as refused too.
+        // A refused hold is not remembered: retried once the units are
+        // there, it is decided afresh (and then remembered).
         let (refused, _) = l.apply_once(&mut ops, "op-2", &hold("b", 2), T0);
+        assert_eq!(refused, Err(StockError::OutOfStock { available: 1 }));
+        assert!(!ops.contains_key("op-2"));
         l.apply(&hold("a", 0), T0).unwrap();
-        assert_eq!(l.apply_once(&mut ops, "op-2", &hold("b", 2), T0).0, refused);
+        let (held, applied) = l.apply_once(&mut ops, "op-2", &hold("b", 2), T0);
+        assert!(held.is_ok() && applied);
         // Ids are forgotten after a day.
         let (_, applied) = l.apply_once(&mut ops, "op-1", &StockOp::Expire, T0 + OP_MEMORY_MS + 1);
         assert!(applied, "an id a day old is a new operation");
@@ -909,11 +1071,21 @@ mod tests {
                 delta: d,
                 reason: "adj".into()
             }),
-            (cart.clone(), 0i64..8, 1i64..50).prop_map(|(cart, quantity, ttl)| StockOp::Hold {
-                cart,
-                quantity,
-                expires_at_ms: ttl
-            }),
+            (
+                cart.clone(),
+                0i64..8,
+                1i64..50,
+                prop::option::of((prop::sample::select(vec!["x", "y"]), 0i64..10))
+            )
+                .prop_map(|(cart, quantity, ttl, budget)| StockOp::Hold {
+                    cart,
+                    quantity,
+                    expires_at_ms: ttl,
+                    budget: budget.map(|(holder, units)| HoldBudget {
+                        holder: holder.into(),
+                        units
+                    }),
+                }),
             (cart.clone(), 1i64..50).prop_map(|(cart, ttl)| StockOp::Extend {
                 cart,
                 expires_at_ms: ttl
@@ -945,12 +1117,13 @@ mod tests {
                 now += step;
                 // Expiries in the generated ops are relative to now.
                 let op = match op {
-                    StockOp::Hold { cart, quantity, expires_at_ms } => StockOp::Hold { cart, quantity, expires_at_ms: now + expires_at_ms },
+                    StockOp::Hold { cart, quantity, expires_at_ms, budget } => StockOp::Hold { cart, quantity, expires_at_ms: now + expires_at_ms, budget },
                     StockOp::Extend { cart, expires_at_ms } => StockOp::Extend { cart, expires_at_ms: now + expires_at_ms },
                     other => other,
                 };
                 let before = l.clone();
-                match l.apply(&op, now) {
+                let outcome = l.apply(&op, now);
+                match outcome.clone() {
                     Ok(moves) => {
                         for m in moves {
                             on_hand += m.on_hand_delta;
@@ -967,6 +1140,17 @@ mod tests {
                 prop_assert!(l.available_at(now) >= l.available());
                 prop_assert_eq!((on_hand, sold), (l.on_hand(), l.sold()));
                 prop_assert_eq!(reserved, l.reserved());
+                // Each holder's count is the sum of its holds.
+                for holder in ["x", "y"] {
+                    let sum: i64 = l.holds().values().filter(|h| h.holder.as_deref() == Some(holder)).map(|h| h.quantity).sum();
+                    prop_assert_eq!(l.by_holder.get(holder).copied().unwrap_or(0), sum);
+                }
+                // An accepted budgeted hold leaves its holder within budget.
+                if let (Ok(_), StockOp::Hold { budget: Some(b), quantity, .. }) = (&outcome, &op) {
+                    if *quantity > 0 {
+                        prop_assert!(l.held_by(&b.holder, now) <= b.units);
+                    }
+                }
                 prop_assert!(sold >= 0 && reserved >= 0);
             }
         }

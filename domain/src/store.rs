@@ -188,7 +188,7 @@ impl PaymentSettings {
 /// country, and the `test` payment provider. Secrets are never part of it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
-#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"schema": 1, "tax": {"prices_include_tax": false, "rates": [{"country": "US", "region": "CA", "basis_points": 725}, {"country": "US", "region": "NY", "basis_points": 400}, {"country": "DE", "basis_points": 1900}]}, "shipping_methods": [{"id": "standard", "name": "Standard (3–5 days)", "countries": [], "rates": {"EUR": 449, "USD": 499}, "free_above": {"EUR": 4500, "USD": 5000}}, {"id": "express", "name": "Express (1–2 days)", "countries": ["US", "CA"], "rates": {"USD": 1499}}], "payment": {"provider": "stripe"}}])))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"schema": 1, "tax": {"prices_include_tax": false, "rates": [{"country": "US", "region": "CA", "basis_points": 725}, {"country": "US", "region": "NY", "basis_points": 400}, {"country": "DE", "basis_points": 1900}]}, "shipping_methods": [{"id": "standard", "name": "Standard (3–5 days)", "countries": [], "rates": {"EUR": 449, "USD": 499}, "free_above": {"EUR": 4500, "USD": 5000}}, {"id": "express", "name": "Express (1–2 days)", "countries": ["US", "CA"], "rates": {"USD": 1499}}], "payment": {"provider": "stripe"}, "holds": {"per_client": 99, "lifetime_minutes": 60}}])))]
 #[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// Version of the configuration record's format (1). Not part of the input.
@@ -202,6 +202,76 @@ pub struct StoreConfig {
     /// The store's points programme; absent when it has none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub points: Option<Programme>,
+    /// How the store's carts hold stock (absent in records written before
+    /// there was a policy: the defaults).
+    #[serde(default)]
+    pub holds: HoldPolicy,
+}
+
+/// How a store's carts hold stock, against hoarding: how many units of one
+/// SKU one client may hold across all its carts, and how long a cart may
+/// keep holding, however active it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"per_client": 99, "lifetime_minutes": 60}])))]
+#[serde(deny_unknown_fields)]
+pub struct HoldPolicy {
+    /// Units of one SKU one client (its address; an IPv6 client by its /64)
+    /// may hold across all its carts' live holds: 1 to 1000000000 (else 422
+    /// `invalid_quantity`, field `holds.per_client`); default 99, one line's
+    /// most. A line change past it is 409 `hold_limit` with `available`.
+    #[serde(default = "default_per_client")]
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 1000000000_i64), extend("format" = "int64", "default" = 99)))]
+    pub per_client: i64,
+    /// Minutes a cart keeps its units held from when it began holding them,
+    /// however active it is (the hold TTL ends holds sooner after a pause):
+    /// 1 to 1440 (else 422 `invalid_minutes`, field `holds.lifetime_minutes`);
+    /// default 60. A cart whose holds all ended begins anew.
+    #[serde(default = "default_lifetime_minutes")]
+    #[cfg_attr(feature = "openapi", schemars(range(min = 1, max = 1440), extend("default" = 60)))]
+    pub lifetime_minutes: i64,
+}
+
+fn default_per_client() -> i64 {
+    99
+}
+
+fn default_lifetime_minutes() -> i64 {
+    60
+}
+
+impl Default for HoldPolicy {
+    fn default() -> Self {
+        HoldPolicy {
+            per_client: default_per_client(),
+            lifetime_minutes: default_lifetime_minutes(),
+        }
+    }
+}
+
+impl HoldPolicy {
+    pub fn lifetime_ms(&self) -> i64 {
+        self.lifetime_minutes * 60_000
+    }
+
+    fn problems(&self) -> Vec<FieldError> {
+        let mut errors = Vec::new();
+        if !(1..=1_000_000_000).contains(&self.per_client) {
+            errors.push(problem(
+                "per_client",
+                "invalid_quantity",
+                "From 1 to 1000000000 units.",
+            ));
+        }
+        if !(1..=1440).contains(&self.lifetime_minutes) {
+            errors.push(problem(
+                "lifetime_minutes",
+                "invalid_minutes",
+                "From 1 to 1440 minutes.",
+            ));
+        }
+        errors
+    }
 }
 
 /// The body of `PUT /admin/v1/store`: the whole configuration, which replaces
@@ -226,7 +296,8 @@ pub struct StoreConfig {
 /// (`invalid_rate`), `points.category_multipliers` (`too_many`),
 /// `points.points_per_minor` (`missing_rate`), `points.pending_days` and
 /// `points.expiry_days` (`invalid_days`), `points.member_key`
-/// (`invalid_key`).
+/// (`invalid_key`), and for the hold policy `holds.per_client`
+/// (`invalid_quantity`) and `holds.lifetime_minutes` (`invalid_minutes`).
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"tax": {"prices_include_tax": false, "rates": [{"country": "US", "region": "CA", "basis_points": 725}, {"country": "US", "region": "NY", "basis_points": 400}, {"country": "DE", "basis_points": 1900}]}, "shipping_methods": [{"id": "standard", "name": "Standard (3–5 days)", "countries": [], "rates": {"EUR": 449, "USD": 499}, "free_above": {"EUR": 4500, "USD": 5000}}, {"id": "express", "name": "Express (1–2 days)", "countries": ["US", "CA"], "rates": {"USD": 1499}}], "payment": {"provider": "stripe"}}])))]
@@ -243,6 +314,10 @@ pub struct StoreConfigInput {
     /// worth); absent or null: none.
     #[serde(default)]
     pub points: Option<Programme>,
+    /// How carts hold stock; absent: the defaults (99 units per client and
+    /// SKU, 60 minutes).
+    #[serde(default)]
+    pub holds: HoldPolicy,
 }
 
 impl StoreConfig {
@@ -277,6 +352,7 @@ impl StoreConfig {
             ],
             payment: PaymentSettings::Test {},
             points: None,
+            holds: HoldPolicy::default(),
         }
     }
 
@@ -337,6 +413,7 @@ impl StoreConfigInput {
         if let Some(p) = &self.points {
             nested("points".into(), p.problems());
         }
+        nested("holds".into(), self.holds.problems());
         if errors.is_empty() {
             Ok(StoreConfig {
                 schema: STORE_SCHEMA,
@@ -344,6 +421,7 @@ impl StoreConfigInput {
                 shipping_methods: self.shipping_methods,
                 payment: self.payment,
                 points: self.points,
+                holds: self.holds,
             })
         } else {
             Err(errors)

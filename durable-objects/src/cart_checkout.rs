@@ -611,10 +611,13 @@ impl Carts {
         let order = &plan.order.id;
         let expires = now_ms() + plan.hold_ttl_ms;
         let holds = join_all(plan.lines_to_hold().map(|l| {
+            // The purchase itself: no hold budget (the cart's own holds,
+            // taken under it, are replaced).
             let op = StockOp::Hold {
                 cart: plan.order.cart_id.clone(),
                 quantity: l.quantity,
                 expires_at_ms: expires,
+                budget: None,
             };
             self.stock_op(&l.sku, stock_op_id(order, "hold", &l.sku), op)
         }))

@@ -21,7 +21,7 @@ use crate::protocol::send;
 use crate::protocol::stock::{self, Applied, StockLevels};
 use edgecart_domain::cart::{Cart, CartLine, LineChange};
 use edgecart_domain::secret::constant_time_eq;
-use edgecart_domain::stock::{StockError, StockOp};
+use edgecart_domain::stock::{HoldBudget, StockError, StockOp};
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
 use std::cell::RefCell;
@@ -288,6 +288,7 @@ impl Carts {
             prices,
             max_per_order,
             hold_ttl_ms,
+            holds,
         } = c;
         let Some((mut cart, ops)) = self.open(&token)? else {
             return Ok(Err(CartRefusal::NotFound));
@@ -325,11 +326,19 @@ impl Carts {
             Ok(t) => t,
             Err(error) => return Ok(Err(CartRefusal::Line { error })),
         };
-        let expires = now + hold_ttl_ms;
+        let expires = match &holds {
+            Some(terms) => cart.hold_until(now, hold_ttl_ms, terms.lifetime_ms),
+            None => now + hold_ttl_ms,
+        };
+        let budget = holds.as_ref().map(|terms| HoldBudget {
+            holder: terms.holder.clone(),
+            units: terms.per_client,
+        });
         let hold = StockOp::Hold {
             cart: cart.id.clone(),
             quantity: target,
             expires_at_ms: expires,
+            budget: budget.clone(),
         };
         let held = match self
             .stock(&sku, format!("{}:{op_id}", cart.id), hold)
@@ -339,6 +348,9 @@ impl Carts {
             Err(StockError::OutOfStock { available }) => {
                 return Ok(Err(CartRefusal::OutOfStock { sku, available }))
             }
+            Err(StockError::HoldLimit { available }) => {
+                return Ok(Err(CartRefusal::HoldLimit { sku, available }))
+            }
             Err(other) => return Err(format!("hold on {sku} refused: {other:?}")),
         };
         cart.set_line(&sku, target, expires, now);
@@ -346,7 +358,7 @@ impl Carts {
         let mut levels = vec![(sku.clone(), held.levels)];
         let due = cart.holds_to_refresh(&sku, now, hold_ttl_ms);
         if !due.is_empty() {
-            for (line, refreshed) in self.refresh(&cart.id, &op_id, due, expires).await {
+            for (line, refreshed) in self.refresh(&cart.id, &op_id, due, expires, budget).await {
                 if let Some((quantity, line_levels)) = refreshed {
                     cart.refreshed(&line, quantity, expires);
                     levels.push((line, line_levels));
@@ -382,7 +394,9 @@ impl Carts {
         op_id: &str,
         lines: Vec<CartLine>,
         expires: i64,
+        budget: Option<HoldBudget>,
     ) -> Vec<(String, Option<(i64, StockLevels)>)> {
+        let budget = &budget;
         join_all(lines.into_iter().map(|line| async move {
             let id = format!("{cart}:{op_id}:extend:{}", line.sku);
             let extend = StockOp::Extend {
@@ -396,6 +410,7 @@ impl Carts {
                         cart: cart.to_string(),
                         quantity: line.quantity,
                         expires_at_ms: expires,
+                        budget: budget.clone(),
                     };
                     match self.stock(&line.sku, format!("{id}:rehold"), hold).await {
                         Ok(Ok(r)) => Some((line.quantity, r.levels)),

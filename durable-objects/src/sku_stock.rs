@@ -24,7 +24,7 @@ use crate::protocol::stock::{
 };
 use edgecart_domain::events::{stock_event, stock_event_id, Event, EventBody, StockNews};
 use edgecart_domain::stock::{
-    forget_ops, Hold, Movement, RememberedOp, StockLedger, StockOp, OP_MEMORY_MS,
+    forget_ops, remembers, Hold, Movement, RememberedOp, StockLedger, StockOp, OP_MEMORY_MS,
 };
 use serde::Deserialize;
 use std::cell::{Cell, RefCell};
@@ -208,6 +208,12 @@ impl SkuStock {
             let (outcome, applied) = l.ledger.apply_once(&mut l.ops, &op_id, &op, now);
             (outcome, applied, before)
         };
+        // A refused hold is not remembered (`remembers`): it changed
+        // nothing and leaves no row, so a flood of them costs no storage.
+        if applied && !remembers(&op, &outcome) {
+            let levels = self.with_ledger(|l| levels(l, now));
+            return Ok(outcome.map(|_| Applied { applied, levels }));
+        }
         if applied {
             let moves = outcome.clone().unwrap_or_default();
             // The movement and its news (if it is news) commit together.
@@ -253,6 +259,9 @@ impl SkuStock {
             return Ok(());
         }
         let tables = Tables::open(&self.state.storage(), SCHEMA)?;
+        // The client a hold counts against (its budget); absent from holds
+        // placed before there were budgets.
+        tables.add_column("holds", "holder", "TEXT")?;
         #[derive(Deserialize)]
         struct Totals {
             on_hand: f64,
@@ -263,6 +272,7 @@ impl SkuStock {
             cart: String,
             quantity: f64,
             expires_at_ms: f64,
+            holder: Option<String>,
         }
         #[derive(Deserialize)]
         struct OpRow {
@@ -277,7 +287,7 @@ impl SkuStock {
         )?;
         let holds: Vec<HoldRow> = tables.rows(
             "loading holds",
-            "SELECT cart, quantity, expires_at_ms FROM holds",
+            "SELECT cart, quantity, expires_at_ms, holder FROM holds",
             Vec::new(),
         )?;
         let ops: Vec<OpRow> = tables.rows(
@@ -308,6 +318,7 @@ impl SkuStock {
                     Hold {
                         quantity: h.quantity as i64,
                         expires_at_ms: h.expires_at_ms as i64,
+                        holder: h.holder,
                     },
                 )
             })
@@ -379,8 +390,13 @@ impl SkuStock {
                 match ledger.hold(cart) {
                     Some(h) => sql.exec(
                         "saving hold",
-                        "INSERT OR REPLACE INTO holds (cart, quantity, expires_at_ms) VALUES (?, ?, ?)",
-                        vec![cart.as_str().into(), h.quantity.into(), h.expires_at_ms.into()],
+                        "INSERT OR REPLACE INTO holds (cart, quantity, expires_at_ms, holder) VALUES (?, ?, ?, ?)",
+                        vec![
+                            cart.as_str().into(),
+                            h.quantity.into(),
+                            h.expires_at_ms.into(),
+                            h.holder.clone().into(),
+                        ],
                     ),
                     None => sql.exec(
                         "saving hold",

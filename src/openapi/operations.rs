@@ -1241,7 +1241,7 @@ pub fn operation(handler: Handler) -> Op {
                 ],
                 })),
                 ("409", Response::Own(Resp {
-                    description: "Codes:\n\n- `out_of_stock`: fewer units are available than the line would hold. `sku` names the SKU and `available` is the most units of it this cart could hold now (what anyone could still add plus what this cart already holds). The cart and its holds are unchanged.\n- `checkout_in_progress`: a checkout of this cart is running; its lines and coupons cannot change until it ends (see `POST /v1/carts/{id}/checkout`). Retry once it has answered. The cart is unchanged.",
+                    description: "Codes:\n\n- `out_of_stock`: fewer units are available than the line would hold. `sku` names the SKU and `available` is the most units of it this cart could hold now (what anyone could still add plus what this cart already holds). The cart and its holds are unchanged.\n- `hold_limit`: this client's carts together already hold what one client may of this SKU (the store's `holds.per_client`, 99 by default, counted by the client's address). `sku` names the SKU and `available` is the most units of it this cart could hold under that limit now. The cart and its holds are unchanged.\n- `checkout_in_progress`: a checkout of this cart is running; its lines and coupons cannot change until it ends (see `POST /v1/carts/{id}/checkout`). Retry once it has answered. The cart is unchanged.",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
@@ -1491,7 +1491,7 @@ pub fn operation(handler: Handler) -> Op {
                 ],
                 })),
                 ("409", Response::Own(Resp {
-                    description: "Codes:\n\n- `out_of_stock`: fewer units are available than the line would hold. `sku` names the SKU and `available` is the most units of it this cart could hold now (what anyone could still add plus what this cart already holds). The cart and its holds are unchanged.\n- `checkout_in_progress`: a checkout of this cart is running; its lines and coupons cannot change until it ends (see `POST /v1/carts/{id}/checkout`). Retry once it has answered. The cart is unchanged.",
+                    description: "Codes:\n\n- `out_of_stock`: fewer units are available than the line would hold. `sku` names the SKU and `available` is the most units of it this cart could hold now (what anyone could still add plus what this cart already holds). The cart and its holds are unchanged.\n- `hold_limit`: this client's carts together already hold what one client may of this SKU (the store's `holds.per_client`, 99 by default, counted by the client's address). `sku` names the SKU and `available` is the most units of it this cart could hold under that limit now. The cart and its holds are unchanged.\n- `checkout_in_progress`: a checkout of this cart is running; its lines and coupons cannot change until it ends (see `POST /v1/carts/{id}/checkout`). Retry once it has answered. The cart is unchanged.",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
@@ -6108,6 +6108,10 @@ pub fn operation(handler: Handler) -> Op {
   ],
   "payment": {
     "provider": "stripe"
+  },
+  "holds": {
+    "per_client": 99,
+    "lifetime_minutes": 60
   }
 }"# },
                         Example { name: "default", summary: Some("A new store's default configuration"), value: r#"{
@@ -6142,6 +6146,10 @@ pub fn operation(handler: Handler) -> Op {
   ],
   "payment": {
     "provider": "test"
+  },
+  "holds": {
+    "per_client": 99,
+    "lifetime_minutes": 60
   }
 }"# },
                     ] },
@@ -6238,6 +6246,10 @@ pub fn operation(handler: Handler) -> Op {
   ],
   "payment": {
     "provider": "stripe"
+  },
+  "holds": {
+    "per_client": 99,
+    "lifetime_minutes": 60
   }
 }"# },
                     ] },

@@ -146,6 +146,51 @@ describe('abuse controls', () => {
     assertProblem(await other.send('POST', `/v1/carts/${c2.id}/coupons`, { code: 'NOPE-3' }, { token: c2.token }), 422, 'validation_failed');
   });
 
+  test('hoarding: 50 carts of one client hold at most its budget of a SKU; another client still buys', async () => {
+    // A store of its own, whose hold policy allows 10 units per client.
+    const store = `hoard${Date.now().toString(36)}`;
+    const made = await admin('PUT', `/admin/v1/stores/${store}`, { name: 'Hoard test', default_currency: 'USD', currencies: ['USD'] });
+    assert.ok([200, 201].includes(made.status), made.text);
+    const { schema: _schema, ...config } = (await admin('GET', `/admin/v1/store?store=${store}`)).json;
+    assert.deepEqual(config.holds, { per_client: 99, lifetime_minutes: 60 }, 'the default policy');
+    const put = await admin('PUT', `/admin/v1/store?store=${store}`, { ...config, holds: { per_client: 10, lifetime_minutes: 60 } });
+    assert.equal(put.status, 200, put.text);
+    await settle();
+    const limited = (await api.product('prd_00060')).json.variants[0].sku;
+    const set = await admin('PUT', `/admin/v1/inventory/${limited}`, { on_hand: 100, reason: 'limited release' });
+    assert.equal(set.status, 200, set.text);
+    const at = (path) => `${path}${path.includes('?') ? '&' : '?'}store=${store}`;
+    // The bot's 50 carts (made wherever), each asked to hold 2 units from the bot's address.
+    const carts = [];
+    for (let i = 0; i < 50; i++) {
+      const c = await sendJson('POST', at('/v1/carts'));
+      assert.equal(c.status, 201, c.text);
+      carts.push(c.json);
+    }
+    const bot = client(address());
+    const answers = [];
+    for (const c of carts) answers.push(await bot.send('POST', at(`/v1/carts/${c.id}/lines`), { sku: limited, quantity: 2 }, { token: c.token }));
+    const held = answers.filter((r) => r.status === 200).length * 2;
+    assert.equal(held, 10, 'the bot holds exactly its budget');
+    for (const r of answers.filter((x) => x.status !== 200)) {
+      assertProblem(r, 409, 'hold_limit');
+      assert.deepEqual([r.json.sku, r.json.available], [limited, 0]);
+    }
+    const levels = (await admin('GET', `/admin/v1/inventory/${limited}`)).json;
+    assert.equal(levels.reserved, 10);
+    assert.equal(levels.available, 90);
+    // A shopper at another address holds and buys.
+    const shopper = client(address());
+    const c = (await shopper.send('POST', at('/v1/carts'))).json;
+    assert.equal((await shopper.send('POST', at(`/v1/carts/${c.id}/lines`), { sku: limited, quantity: 3 }, { token: c.token })).status, 200);
+    const view = await shopper.send('GET', at(`/v1/carts/${c.id}?country=US&region=NY&shipping_method=standard`), undefined, { token: c.token });
+    const bought = await shopper.send('POST', at(`/v1/carts/${c.id}/checkout`), {
+      email: 'shopper@example.com', shipping_address: ADDRESS, shipping_method: 'standard',
+      payment: { method: 'card', token: 'tok_visa' }, expected_total: view.json.grand_total,
+    }, { token: c.token, key: key() });
+    assert.equal(bought.status, 201, bought.text);
+  });
+
   test('cart creation is limited per client; other clients are not', async () => {
     const bot = client(address());
     const answers = [];

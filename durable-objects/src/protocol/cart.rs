@@ -77,6 +77,21 @@ pub struct ChangeLine {
     pub prices: Option<BTreeMap<Currency, i64>>,
     pub max_per_order: Option<i64>,
     pub hold_ttl_ms: i64,
+    /// The store's hold policy and the client asking: the client's live
+    /// holds of the SKU across its carts stay within the policy's units,
+    /// and the cart's holds end by its lifetime (absent: no budget, no
+    /// lifetime, as before there were any).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub holds: Option<HoldTerms>,
+}
+
+/// What a line change's holds answer to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HoldTerms {
+    /// The client's key (`edgecart_domain::abuse::client_key`).
+    pub holder: String,
+    pub per_client: i64,
+    pub lifetime_ms: i64,
 }
 
 /// Adds a coupon code (`add`), or removes one (`remove`) or all (neither).
@@ -184,6 +199,9 @@ pub enum CartRefusal {
     NotSoldInCurrency { currency: Currency },
     /// The SKU has only `available` units this cart could hold.
     OutOfStock { sku: String, available: i64 },
+    /// The client's hold budget leaves this cart at most `available` units
+    /// of the SKU.
+    HoldLimit { sku: String, available: i64 },
     /// A checkout of this cart is running: lines and coupons are frozen.
     CheckoutInProgress,
     /// [`CheckoutBegin`]: the key was used for another request.

@@ -427,6 +427,11 @@ fn integers_past_2_pow_53_cross_exactly() {
         prices: None,
         max_per_order: None,
         hold_ttl_ms: i64::MAX,
+        holds: Some(cart::HoldTerms {
+            holder: "203.0.113.7".into(),
+            per_client: quantity,
+            lifetime_ms: 3_600_000,
+        }),
     };
     let text = encode_command(command.clone()).unwrap();
     assert!(text.contains("9007199254740993"), "{text}");
