@@ -20,7 +20,7 @@ use crate::protocol::cart::{self, CartCommand, CartRefusal, LineChangeDto, LineC
 use crate::protocol::send;
 use crate::protocol::stock::{self, Applied, StockLevels};
 use edgecart_domain::cart::{Cart, CartLine, LineChange};
-use edgecart_domain::secret::constant_time_eq;
+use edgecart_domain::secret::{stored_token, token_opens};
 use edgecart_domain::stock::{HoldBudget, StockError, StockOp};
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -202,7 +202,7 @@ impl Carts {
         };
         let written = Tables::opened(&self.storage).put_token_row("cart", "cart", token, &row);
         *self.loaded.borrow_mut() = written.is_ok().then(|| Loaded {
-            cart: Some((token.to_string(), row.cart)),
+            cart: Some((stored_token(token), row.cart)),
             ops: row.ops,
         });
         written
@@ -235,7 +235,7 @@ impl Carts {
     pub(crate) fn open(&self, token: &str) -> Result<Option<(Cart, OpTimes)>, String> {
         let Loaded { cart, ops } = self.load()?;
         Ok(cart
-            .filter(|(stored, _)| constant_time_eq(stored.as_bytes(), token.as_bytes()))
+            .filter(|(stored, _)| token_opens(stored, token))
             .map(|(_, cart)| (cart, ops)))
     }
 

@@ -10,6 +10,7 @@
 //! response that carries it has no meaning of its own.
 
 use crate::protocol::{Answer, Command, Envelope, EnvelopeOf, Failure, Protocol};
+use edgecart_domain::secret::stored_token;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::future::Future;
@@ -306,11 +307,12 @@ impl Tables {
         token: &str,
         value: &T,
     ) -> Result<(), String> {
+        // Only the token's digest is stored (`stored_token` keeps one).
         let query = format!("INSERT OR REPLACE INTO {table} (id, token, json) VALUES (1, ?, ?)");
         self.exec(
             &format!("saving the {what}"),
             &query,
-            vec![token.into(), json(value)?.into()],
+            vec![stored_token(token).into(), json(value)?.into()],
         )
     }
 }

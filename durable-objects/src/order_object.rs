@@ -25,7 +25,7 @@ use edgecart_domain::events::order_events;
 use edgecart_domain::member::ledger_name;
 use edgecart_domain::order::{Order, OrderEvent};
 use edgecart_domain::points::Programme;
-use edgecart_domain::secret::constant_time_eq;
+use edgecart_domain::secret::token_opens;
 use edgecart_domain::stock::StockOp;
 use edgecart_domain::store::PaymentSettings;
 use futures_util::future::join_all;
@@ -330,9 +330,9 @@ impl Orders {
     /// The order if `token` opens it (`None`: the admin API, already
     /// authorized by the Worker).
     fn open(&self, token: Option<&str>) -> Result<Option<(String, OrderRow)>, String> {
-        Ok(self.load()?.filter(|(stored, _)| {
-            token.is_none_or(|t| constant_time_eq(stored.as_bytes(), t.as_bytes()))
-        }))
+        Ok(self
+            .load()?
+            .filter(|(stored, _)| token.is_none_or(|t| token_opens(stored, t))))
     }
 
     /// Carries out what the stored order owes, and forwards its events
