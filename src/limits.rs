@@ -32,7 +32,8 @@ use worker::{console_error, Env};
 /// keeps the two in step).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Limit {
-    /// Catalog, cart, order and points reads, per client.
+    /// Reads that reach a Durable Object (a product's exact stock, a SKU's
+    /// availability, a cart, an order, a member's points), per client.
     Reads,
     /// Cart creation, per client.
     Carts,
@@ -103,14 +104,11 @@ impl Limit {
 pub fn limit_of(handler: Handler) -> Option<Limit> {
     use Handler as H;
     match handler {
-        H::ListProducts
-        | H::GetProduct
-        | H::ListCategories
-        | H::Availability
-        | H::GetCart
-        | H::GetOrder
-        | H::GetPoints
-        | H::OpenApi => Some(Limit::Reads),
+        // Reads that reach a Durable Object (exact stock, a cart, an order,
+        // a member's points).
+        H::GetProduct | H::Availability | H::GetCart | H::GetOrder | H::GetPoints => {
+            Some(Limit::Reads)
+        }
         H::CreateCart => Some(Limit::Carts),
         H::AddLine
         | H::SetLine
@@ -121,6 +119,11 @@ pub fn limit_of(handler: Handler) -> Option<Limit> {
         | H::DevMemberToken => Some(Limit::Lines),
         H::AddCoupon => Some(Limit::Coupons),
         H::Checkout => Some(Limit::Checkouts),
+        // Catalog listings and this document are served from KV and the
+        // isolate's cache and cost the origin nothing: floods of them are
+        // the CDN's to absorb (Cloudflare's own rate-limiting rules), and a
+        // counter on every one would cost more than it saves.
+        H::ListProducts | H::ListCategories | H::OpenApi => None,
         H::Health
         | H::StripeWebhook
         | H::PutProduct
@@ -359,6 +362,8 @@ mod tests {
                 (Limit::Store, "bank".to_string()),
             ]
         );
+        assert_eq!(limit_of(Handler::ListProducts), None);
+        assert_eq!(limit_of(Handler::GetCart), Some(Limit::Reads));
         assert_eq!(
             keys(Limit::Reads, "default", "unknown", Some("crt_1")),
             vec![(Limit::Reads, "default|unknown".to_string())]
