@@ -378,17 +378,7 @@ async fn dispatch(
     // Request rates, per client, cart and store, as the route's class says.
     if let Some(limit) = limits::limit_of(operation.handler) {
         let store_id = store.as_ref().map_or("shared", |s| s.id.as_str());
-        let cart = matches!(
-            operation.handler,
-            H::AddLine
-                | H::SetLine
-                | H::RemoveLine
-                | H::AddCoupon
-                | H::RemoveCoupons
-                | H::RemoveCoupon
-                | H::Checkout
-        )
-        .then(|| path.param("id"));
+        let cart = limits::names_cart(operation.handler).then(|| path.param("id"));
         limits::admit(env, &client, limit, store_id, cart).await?;
     }
     let query = operation.parse_query(pairs)?;

@@ -170,7 +170,23 @@ pub fn limit_of(handler: Handler) -> Option<Limit> {
     }
 }
 
-/// Who is asking, for the limits: the client key and the store.
+/// Whether a request of `handler` names a cart (its path's `id`), which it
+/// then also counts against.
+pub fn names_cart(handler: Handler) -> bool {
+    use Handler as H;
+    matches!(
+        handler,
+        H::AddLine
+            | H::SetLine
+            | H::RemoveLine
+            | H::AddCoupon
+            | H::RemoveCoupons
+            | H::RemoveCoupon
+            | H::Checkout
+    )
+}
+
+/// Who is asking, for the limits: the client key, and whether rates count.
 pub struct Client {
     pub key: String,
     /// Whether request rates are counted (`RATE_LIMITS` is not `off`).
@@ -268,12 +284,6 @@ pub async fn sign_in_failed(env: &Env, client: &Client, refusal: ApiError) -> Ap
     } else {
         refusal
     }
-}
-
-/// Card testing: how many declined payments within how long block a
-/// client, a cart or a card (`DECLINE_LIMIT`, `DECLINE_WINDOW_MS`).
-pub fn decline_policy(max: u32, window_ms: i64) -> StrikePolicy {
-    StrikePolicy { max, window_ms }
 }
 
 /// The strike counters a checkout answers to: its client's, its cart's and

@@ -210,11 +210,7 @@ impl SkuStock {
         };
         // A refused hold is not remembered (`remembers`): it changed
         // nothing and leaves no row, so a flood of them costs no storage.
-        if applied && !remembers(&op, &outcome) {
-            let levels = self.with_ledger(|l| levels(l, now));
-            return Ok(outcome.map(|_| Applied { applied, levels }));
-        }
-        if applied {
+        if applied && remembers(&op, &outcome) {
             let moves = outcome.clone().unwrap_or_default();
             // The movement and its news (if it is news) commit together.
             let news = self.stock_news(&op_id, before, now);
