@@ -366,7 +366,12 @@ async function benchCheckout(base, adminToken) {
     '(the test provider answers at once), the order object (which indexes the',
     'order in the store object), with two commits of the cart object (the',
     'recovery point before the charge, and the end); see the I/O budget in',
-    'domain/src/checkout/saga.rs. The issue targets a ratio of at least 0.08.',
+    'domain/src/checkout/saga.rs. Besides, the abuse controls: three rate-limit',
+    "counts (client, cart, store) before it, and alongside the begin a read of",
+    "the decline guards of the client, the cart and the card (three Durable",
+    "Objects; in this benchmark each request's client address and each cart",
+    "are new, so two of them are new objects for every checkout). The issue",
+    'targets a ratio of at least 0.08.',
     '',
   ].join('\n');
 }
