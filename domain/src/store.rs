@@ -437,9 +437,45 @@ fn problem(field: &str, code: &'static str, message: impl Into<String>) -> Field
     }
 }
 
+/// How often a promotion has been redeemed so far: by anyone, and by the
+/// customer who is redeeming it now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RedemptionCounts {
+    pub total: u32,
+    pub customer: u32,
+}
+
+/// Whether a customer may redeem every promotion of `promotions` (each with
+/// its counts so far) in one order: all of them, or none with the first
+/// refusal. The rule a store's object applies to the counts it keeps in
+/// rows, reading only the counts of the promotions at hand.
+pub fn admit_redemption(
+    promotions: &[(&Promotion, RedemptionCounts)],
+) -> Result<(), RedemptionRefused> {
+    for (p, counts) in promotions {
+        let refusal = if p.usage_limit.is_some_and(|limit| counts.total >= limit) {
+            PromotionRefusal::UsageLimitReached
+        } else if p
+            .per_customer_limit
+            .is_some_and(|limit| counts.customer >= limit)
+        {
+            PromotionRefusal::CustomerLimitReached
+        } else {
+            continue;
+        };
+        return Err(RedemptionRefused {
+            promotion: p.id.clone(),
+            refusal,
+        });
+    }
+    Ok(())
+}
+
 /// Who redeemed what: the counts that enforce usage limits, and each
 /// order's redemptions, so redeeming is idempotent per order and can be
-/// undone when the order does not happen.
+/// undone when the order does not happen. The in-memory model of what a
+/// store's object keeps in rows (and how rows written before the counts
+/// existed are counted once).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Redemptions {
     /// Promotion id → redemptions by anyone.
@@ -492,24 +528,17 @@ impl Redemptions {
             return Ok(());
         }
         let customer = &customer_key(customer);
-        for p in promotions {
-            if p.usage_limit
-                .is_some_and(|limit| self.count(&p.id) >= limit)
-            {
-                return Err(RedemptionRefused {
-                    promotion: p.id.clone(),
-                    refusal: PromotionRefusal::UsageLimitReached,
-                });
-            }
-            if p.per_customer_limit
-                .is_some_and(|limit| self.customer_count(&p.id, customer) >= limit)
-            {
-                return Err(RedemptionRefused {
-                    promotion: p.id.clone(),
-                    refusal: PromotionRefusal::CustomerLimitReached,
-                });
-            }
-        }
+        let counted: Vec<_> = promotions
+            .iter()
+            .map(|p| {
+                let counts = RedemptionCounts {
+                    total: self.count(&p.id),
+                    customer: self.customer_count(&p.id, customer),
+                };
+                (*p, counts)
+            })
+            .collect();
+        admit_redemption(&counted)?;
         for p in promotions {
             *self.by_promotion.entry(p.id.clone()).or_default() += 1;
             *self
@@ -657,6 +686,41 @@ mod tests {
         let copy = state(vec![coupon("five", Some(2), None)]).for_copy();
         assert_eq!(copy.promotions[0].customer_redemptions, 0);
         assert_eq!(copy.promotions[0].redemptions, 3);
+    }
+
+    #[test]
+    fn admitting_reads_only_the_counts_of_the_promotions_at_hand() {
+        let capped = coupon("capped", Some(3), Some(2));
+        let open = coupon("open", None, None);
+        let counts = |total, customer| RedemptionCounts { total, customer };
+        assert_eq!(admit_redemption(&[]), Ok(()));
+        assert_eq!(
+            admit_redemption(&[(&open, counts(u32::MAX, u32::MAX)), (&capped, counts(2, 1))]),
+            Ok(())
+        );
+        let refused = admit_redemption(&[(&open, counts(0, 0)), (&capped, counts(3, 0))]);
+        assert_eq!(
+            refused,
+            Err(RedemptionRefused {
+                promotion: "capped".into(),
+                refusal: PromotionRefusal::UsageLimitReached
+            })
+        );
+        let refused = admit_redemption(&[(&capped, counts(2, 2))]).unwrap_err();
+        assert_eq!(refused.refusal, PromotionRefusal::CustomerLimitReached);
+        // The counts the model keeps are the counts admitted by the rule.
+        let mut r = Redemptions::default();
+        assert_eq!(r.redeem("ord_1", "a@x.io", &[&capped]), Ok(()));
+        assert_eq!(r.redeem("ord_2", "A+1@x.io", &[&capped]), Ok(()));
+        let at = RedemptionCounts {
+            total: r.count("capped"),
+            customer: r.customer_count("capped", "a@x.io"),
+        };
+        assert_eq!(at, counts(2, 2));
+        assert_eq!(
+            r.redeem("ord_3", "a@x.io", &[&capped]),
+            admit_redemption(&[(&capped, at)])
+        );
     }
 
     #[test]

@@ -8,6 +8,16 @@
 //! limit holds under concurrency: the object applies one command at a
 //! time (`blockConcurrencyWhile`).
 //!
+//! Redemptions live in rows: one per order (`redemptions`: its customer and
+//! promotions, so redeeming is once per order and can be given back), and
+//! the counts that enforce usage limits (`redemption_counts` per promotion,
+//! `customer_redemptions` per promotion and customer), updated in the same
+//! synchronous block as the order's row. A checkout reads only the counts
+//! of the promotions at hand; the object keeps only the configuration and
+//! the promotions in memory, so what a command costs does not grow with the
+//! store's history. Rows written before the counts existed are counted once
+//! when the object first opens its tables (`counted` records that).
+//!
 //! The audit trail (table `audit`): a configuration or promotion write
 //! that changes something records its entry (`edgecart_domain::audit`
 //! decides what changed) in the same synchronous block as the change, so
@@ -28,7 +38,10 @@ use crate::protocol::store::{
 use edgecart_domain::admin::Change;
 use edgecart_domain::audit;
 use edgecart_domain::promotion::Promotion;
-use edgecart_domain::store::{store_key, Redemptions, StoreConfig, StoreSnapshot, STORE_SCHEMA};
+use edgecart_domain::store::{
+    admit_redemption, customer_key, store_key, RedemptionCounts, Redemptions, StoreConfig,
+    StoreSnapshot, STORE_SCHEMA,
+};
 use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -39,6 +52,9 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS config (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS promotions (id TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS redemptions (order_id TEXT PRIMARY KEY, customer TEXT NOT NULL, promotions TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS redemption_counts (promotion TEXT PRIMARY KEY, count INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS customer_redemptions (promotion TEXT NOT NULL, customer TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (promotion, customer));
+CREATE TABLE IF NOT EXISTS counted (id INTEGER PRIMARY KEY CHECK (id = 1));
 CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_ms INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS orders_by_time ON orders (created_ms, id);
 CREATE TABLE IF NOT EXISTS stuck_checkouts (order_id TEXT PRIMARY KEY, since_ms INTEGER NOT NULL, json TEXT NOT NULL);
@@ -58,14 +74,34 @@ struct Store {
     storage: Storage,
     env: Env,
     name: String,
-    loaded: RefCell<Option<Loaded>>,
+    loaded: RefCell<Option<Rc<Loaded>>>,
 }
 
+/// What the object keeps in memory: small, whatever the store's history.
 #[derive(Clone)]
 struct Loaded {
     config: StoreConfig,
     promotions: BTreeMap<String, Promotion>,
-    redemptions: Redemptions,
+}
+
+/// A redemption's row: the order's customer (keyed) and its promotions.
+#[derive(Deserialize)]
+struct RedemptionRow {
+    order_id: String,
+    customer: String,
+    promotions: String,
+}
+
+impl RedemptionRow {
+    fn promotions(&self) -> Result<Vec<String>, String> {
+        serde_json::from_str(&self.promotions).map_err(|e| format!("stored redemption: {e}"))
+    }
+}
+
+#[derive(Deserialize)]
+struct CountRow {
+    promotion: String,
+    count: u32,
 }
 
 impl DurableObject for StoreObject {
@@ -90,17 +126,12 @@ impl DurableObject for StoreObject {
 }
 
 impl Store {
-    fn load(&self) -> Result<Loaded, String> {
+    fn load(&self) -> Result<Rc<Loaded>, String> {
         if let Some(l) = self.loaded.borrow().as_ref() {
             return Ok(l.clone());
         }
         let tables = Tables::open(&self.storage, SCHEMA)?;
-        #[derive(Deserialize)]
-        struct RedemptionRow {
-            order_id: String,
-            customer: String,
-            promotions: String,
-        }
+        count_redemptions(&tables)?;
         let config = tables
             .document("config", "SELECT json FROM config WHERE id = 1", Vec::new())?
             .unwrap_or_else(StoreConfig::default_config);
@@ -110,23 +141,64 @@ impl Store {
         {
             promotions.insert(p.id.clone(), p);
         }
-        let mut redemptions = Redemptions::default();
-        for row in tables.rows::<RedemptionRow>(
-            "loading redemptions",
-            "SELECT order_id, customer, promotions FROM redemptions",
-            Vec::new(),
-        )? {
-            let ids: Vec<String> = serde_json::from_str(&row.promotions)
-                .map_err(|e| format!("stored redemption: {e}"))?;
-            redemptions.restore(&row.order_id, &row.customer, ids);
-        }
-        let loaded = Loaded {
-            config,
-            promotions,
-            redemptions,
-        };
+        let loaded = Rc::new(Loaded { config, promotions });
         *self.loaded.borrow_mut() = Some(loaded.clone());
         Ok(loaded)
+    }
+
+    /// `promotion`'s redemption counts so far, by anyone and by `customer`
+    /// (keyed).
+    fn counts(
+        &self,
+        sql: &Tables,
+        promotion: &str,
+        customer: &str,
+    ) -> Result<RedemptionCounts, String> {
+        let one = |query: &str, bindings: Vec<worker::SqlStorageValue>| {
+            sql.rows::<CountRow>("reading redemption counts", query, bindings)
+                .map(|rows| rows.first().map_or(0, |r| r.count))
+        };
+        Ok(RedemptionCounts {
+            total: one(
+                "SELECT promotion, count FROM redemption_counts WHERE promotion = ?",
+                vec![promotion.into()],
+            )?,
+            customer: one(
+                "SELECT promotion, count FROM customer_redemptions WHERE promotion = ? AND customer = ?",
+                vec![promotion.into(), customer.into()],
+            )?,
+        })
+    }
+
+    /// The store's state for a reader: configuration, promotions and their
+    /// counts (by `customer` too when named).
+    fn state(&self, l: &Loaded, customer: Option<&str>) -> Result<StoreState, String> {
+        let sql = Tables::opened(&self.storage);
+        let totals = count_map(sql.rows(
+            "reading redemption counts",
+            "SELECT promotion, count FROM redemption_counts",
+            Vec::new(),
+        )?);
+        let mine = match customer {
+            Some(c) => count_map(sql.rows(
+                "reading a customer's redemption counts",
+                "SELECT promotion, count FROM customer_redemptions WHERE customer = ?",
+                vec![customer_key(c).into()],
+            )?),
+            None => BTreeMap::new(),
+        };
+        Ok(StoreState {
+            config: l.config.clone(),
+            promotions: l
+                .promotions
+                .values()
+                .map(|p| PromotionState {
+                    promotion: p.clone(),
+                    redemptions: totals.get(&p.id).copied().unwrap_or(0),
+                    customer_redemptions: mine.get(&p.id).copied().unwrap_or(0),
+                })
+                .collect(),
+        })
     }
 
     async fn handle(&self, command: StoreCommand) -> Encoded {
@@ -148,14 +220,15 @@ impl Store {
     }
 
     async fn get(&self, protocol::Get { customer }: protocol::Get) -> Handled<protocol::Get> {
-        Ok(Ok(state(&self.load()?, customer.as_deref())))
+        let l = self.load()?;
+        Ok(Ok(self.state(&l, customer.as_deref())?))
     }
 
     async fn put_config(
         &self,
         protocol::PutConfig { actor, config }: protocol::PutConfig,
     ) -> Handled<protocol::PutConfig> {
-        let mut l = self.load()?;
+        let mut l = (*self.load()?).clone();
         let change = audit::config_set(&self.name, &l.config, &config);
         // One synchronous block: the configuration and its entry commit together.
         let sql = Tables::opened(&self.storage);
@@ -167,14 +240,14 @@ impl Store {
         self.audited(&sql, &actor, change.as_ref())?;
         l.config = config;
         self.published(&l).await?;
-        Ok(Ok(state(&l, None)))
+        Ok(Ok(self.state(&l, None)?))
     }
 
     async fn put_promotion(
         &self,
         protocol::PutPromotion { actor, promotion }: protocol::PutPromotion,
     ) -> Handled<protocol::PutPromotion> {
-        let mut l = self.load()?;
+        let mut l = (*self.load()?).clone();
         if let Some(code) = &promotion.code {
             let taken = l
                 .promotions
@@ -207,7 +280,7 @@ impl Store {
         &self,
         protocol::DeletePromotion { actor, id }: protocol::DeletePromotion,
     ) -> Handled<protocol::DeletePromotion> {
-        let mut l = self.load()?;
+        let mut l = (*self.load()?).clone();
         let Some(deleted) = l.promotions.remove(&id) else {
             return Ok(Err(StoreRefusal::UnknownPromotion));
         };
@@ -230,23 +303,36 @@ impl Store {
             promotions,
         }: protocol::Redeem,
     ) -> Handled<protocol::Redeem> {
-        let mut l = self.load()?;
-        let mut found = Vec::with_capacity(promotions.len());
+        let l = self.load()?;
+        let sql = Tables::opened(&self.storage);
+        if redemption(&sql, &order)?.is_some() {
+            // Redeeming an order again changes nothing: the first stands.
+            return Ok(Ok(protocol::Redeemed {}));
+        }
+        let customer = customer_key(&customer);
+        let mut counted = Vec::with_capacity(promotions.len());
         for id in &promotions {
             match l.promotions.get(id) {
-                Some(p) => found.push(p),
+                Some(p) => counted.push((p, self.counts(&sql, id, &customer)?)),
                 None => return Ok(Err(StoreRefusal::UnknownPromotion)),
             }
         }
-        if let Err(refused) = l.redemptions.redeem(&order, &customer, &found) {
+        if let Err(refused) = admit_redemption(&counted) {
             return Ok(Err(StoreRefusal::RedemptionRefused { refused }));
         }
-        Tables::opened(&self.storage).exec(
+        // One synchronous block: the order's row and the counts commit together.
+        sql.exec(
             "saving redemption",
-            "INSERT OR IGNORE INTO redemptions (order_id, customer, promotions) VALUES (?, ?, ?)",
-            vec![order.into(), customer.into(), json(&promotions)?.into()],
+            "INSERT INTO redemptions (order_id, customer, promotions) VALUES (?, ?, ?)",
+            vec![
+                order.into(),
+                customer.as_str().into(),
+                json(&promotions)?.into(),
+            ],
         )?;
-        *self.loaded.borrow_mut() = Some(l);
+        for id in &promotions {
+            count(&sql, id, &customer, false)?;
+        }
         Ok(Ok(protocol::Redeemed {}))
     }
 
@@ -400,21 +486,28 @@ impl Store {
         &self,
         protocol::Release { order }: protocol::Release,
     ) -> Handled<protocol::Release> {
-        let mut l = self.load()?;
-        l.redemptions.release(&order);
-        Tables::opened(&self.storage).exec(
-            "saving redemption",
-            "DELETE FROM redemptions WHERE order_id = ?",
-            vec![order.into()],
-        )?;
-        *self.loaded.borrow_mut() = Some(l);
+        self.load()?;
+        let sql = Tables::opened(&self.storage);
+        // Releasing twice changes nothing: the row is gone after the first.
+        if let Some(row) = redemption(&sql, &order)? {
+            // Rows written before customers were keyed count under the key.
+            let customer = customer_key(&row.customer);
+            for id in &row.promotions()? {
+                count(&sql, id, &customer, true)?;
+            }
+            sql.exec(
+                "releasing redemption",
+                "DELETE FROM redemptions WHERE order_id = ?",
+                vec![order.into()],
+            )?;
+        }
         Ok(Ok(protocol::Released {}))
     }
 
     /// Keeps the changed configuration or promotions and publishes the
     /// display copy. A failure is reported; the next write publishes again.
     async fn published(&self, l: &Loaded) -> Result<(), String> {
-        *self.loaded.borrow_mut() = Some(l.clone());
+        *self.loaded.borrow_mut() = Some(Rc::new(l.clone()));
         self.publish(l).await
     }
 
@@ -455,18 +548,85 @@ fn insert_entry(sql: &Tables, key: Option<&str>, record: &AuditRecord) -> Result
     )
 }
 
-fn state(l: &Loaded, customer: Option<&str>) -> StoreState {
-    StoreState {
-        config: l.config.clone(),
-        promotions: l
-            .promotions
-            .values()
-            .map(|p| PromotionState {
-                promotion: p.clone(),
-                redemptions: l.redemptions.count(&p.id),
-                customer_redemptions: customer
-                    .map_or(0, |c| l.redemptions.customer_count(&p.id, c)),
-            })
-            .collect(),
+/// `order`'s redemption row, if it redeemed anything.
+fn redemption(sql: &Tables, order: &str) -> Result<Option<RedemptionRow>, String> {
+    Ok(sql
+        .rows(
+            "reading a redemption",
+            "SELECT order_id, customer, promotions FROM redemptions WHERE order_id = ?",
+            vec![order.into()],
+        )?
+        .into_iter()
+        .next())
+}
+
+/// Counts one more redemption of `promotion` by `customer` (keyed), or
+/// one less when `released` (a count never goes below 0).
+fn count(sql: &Tables, promotion: &str, customer: &str, released: bool) -> Result<(), String> {
+    let (total, by_customer) = if released {
+        (
+            "UPDATE redemption_counts SET count = MAX(count - 1, 0) WHERE promotion = ?",
+            "UPDATE customer_redemptions SET count = MAX(count - 1, 0) WHERE promotion = ? AND customer = ?",
+        )
+    } else {
+        (
+            "INSERT INTO redemption_counts (promotion, count) VALUES (?, 1) \
+             ON CONFLICT (promotion) DO UPDATE SET count = count + 1",
+            "INSERT INTO customer_redemptions (promotion, customer, count) VALUES (?, ?, 1) \
+             ON CONFLICT (promotion, customer) DO UPDATE SET count = count + 1",
+        )
+    };
+    sql.exec("counting a redemption", total, vec![promotion.into()])?;
+    sql.exec(
+        "counting a customer's redemption",
+        by_customer,
+        vec![promotion.into(), customer.into()],
+    )
+}
+
+fn count_map(rows: Vec<CountRow>) -> BTreeMap<String, u32> {
+    rows.into_iter().map(|r| (r.promotion, r.count)).collect()
+}
+
+/// Counts the redemption rows written before the counts existed, once
+/// (the domain's model restores them, keyed as a redemption is now); in
+/// the caller's synchronous block, so the counts and `counted` commit
+/// together.
+fn count_redemptions(sql: &Tables) -> Result<(), String> {
+    let done: Vec<serde::de::IgnoredAny> =
+        sql.rows("reading counted", "SELECT id FROM counted", Vec::new())?;
+    if !done.is_empty() {
+        return Ok(());
     }
+    let mut model = Redemptions::default();
+    for row in sql.rows::<RedemptionRow>(
+        "loading redemptions",
+        "SELECT order_id, customer, promotions FROM redemptions",
+        Vec::new(),
+    )? {
+        model.restore(&row.order_id, &row.customer, row.promotions()?);
+    }
+    for (promotion, n) in &model.by_promotion {
+        sql.exec(
+            "counting redemptions",
+            "INSERT OR REPLACE INTO redemption_counts (promotion, count) VALUES (?, ?)",
+            vec![promotion.as_str().into(), i64::from(*n).into()],
+        )?;
+    }
+    for ((promotion, customer), n) in &model.by_customer {
+        sql.exec(
+            "counting a customer's redemptions",
+            "INSERT OR REPLACE INTO customer_redemptions (promotion, customer, count) VALUES (?, ?, ?)",
+            vec![
+                promotion.as_str().into(),
+                customer.as_str().into(),
+                i64::from(*n).into(),
+            ],
+        )?;
+    }
+    sql.exec(
+        "marking redemptions counted",
+        "INSERT INTO counted (id) VALUES (1)",
+        Vec::new(),
+    )
 }
