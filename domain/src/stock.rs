@@ -10,11 +10,12 @@
 //! first expires the holds that are due, so availability never counts an
 //! expired hold, whether or not the alarm has fired yet.
 //!
-//! Idempotency: every operation carries an id; [`StockLedger::apply_once`]
-//! remembers each id's outcome for [`OP_MEMORY_MS`] and answers a retry with
-//! the first outcome without applying anything again; but a refused hold,
+//! Idempotency: every operation carries an id; its object remembers each
+//! id's outcome for [`OP_MEMORY_MS`] (in storage, read back by id, never all
+//! in memory), and [`StockLedger::apply_once`] answers a retry with the
+//! first outcome without applying anything again; but a refused hold,
 //! which changed nothing, is not remembered ([`remembers`]), so floods of
-//! refused adds cost a hot SKU no memory.
+//! refused adds cost a hot SKU nothing.
 //!
 //! Hoarding: a hold may carry a [`HoldBudget`], the units its holder (a
 //! client) may hold of the SKU across all its carts' live holds.
@@ -644,30 +645,21 @@ impl StockLedger {
         Ok(moves)
     }
 
-    /// Applies `op` unless `op_id` was applied in the last [`OP_MEMORY_MS`],
-    /// in which case the first outcome is returned and nothing changes.
-    /// `ops` is the memory of applied ids; [`forget_ops`] prunes it.
+    /// Applies `op` unless its id was applied in the last [`OP_MEMORY_MS`]
+    /// (`seen`: what the id did then, as its object remembers it), in which
+    /// case the first outcome is returned and nothing changes. Answers the
+    /// outcome and whether `op` was applied now; an applied operation is
+    /// remembered by its id when [`remembers`] says so.
     pub fn apply_once(
         &mut self,
-        ops: &mut BTreeMap<String, RememberedOp>,
-        op_id: &str,
+        seen: Option<&RememberedOp>,
         op: &StockOp,
         now_ms: i64,
     ) -> (Outcome, bool) {
-        if let Some(seen) = ops.get(op_id).filter(|r| now_ms - r.at_ms < OP_MEMORY_MS) {
+        if let Some(seen) = seen.filter(|r| r.fresh_at(now_ms)) {
             return (seen.outcome.clone(), false);
         }
-        let outcome = self.apply(op, now_ms);
-        if remembers(op, &outcome) {
-            ops.insert(
-                op_id.to_string(),
-                RememberedOp {
-                    at_ms: now_ms,
-                    outcome: outcome.clone(),
-                },
-            );
-        }
-        (outcome, true)
+        (self.apply(op, now_ms), true)
     }
 }
 
@@ -682,10 +674,12 @@ pub fn remembers(op: &StockOp, outcome: &Outcome) -> bool {
     !matches!((op, outcome), (StockOp::Hold { .. }, Err(_)))
 }
 
-/// Forgets operation ids older than [`OP_MEMORY_MS`] (run it now and then,
-/// not on every operation: it scans them all).
-pub fn forget_ops(ops: &mut BTreeMap<String, RememberedOp>, now_ms: i64) {
-    ops.retain(|_, r| now_ms - r.at_ms < OP_MEMORY_MS);
+impl RememberedOp {
+    /// Whether the operation is still remembered at `now_ms` (younger than
+    /// [`OP_MEMORY_MS`]); older ids are new operations.
+    pub fn fresh_at(&self, now_ms: i64) -> bool {
+        now_ms - self.at_ms < OP_MEMORY_MS
+    }
 }
 
 #[cfg(test)]
@@ -883,17 +877,39 @@ mod tests {
         );
     }
 
+    /// What a SKU's object does with an operation: looks its id up among
+    /// those it remembers, applies it once, remembers it if it must.
+    fn once(
+        l: &mut StockLedger,
+        ops: &mut BTreeMap<String, RememberedOp>,
+        id: &str,
+        op: &StockOp,
+        now: i64,
+    ) -> (Outcome, bool) {
+        let (outcome, applied) = l.apply_once(ops.get(id), op, now);
+        if applied && remembers(op, &outcome) {
+            let at_ms = now;
+            let remembered = RememberedOp {
+                at_ms,
+                outcome: outcome.clone(),
+            };
+            ops.insert(id.to_string(), remembered);
+        }
+        (outcome, applied)
+    }
+
     /// A flood of refused adds on a sold-out SKU leaves nothing to
     /// remember: the memory of operation ids does not grow with it.
     #[test]
     fn refused_holds_are_not_remembered_so_a_flood_leaves_memory_as_it_was() {
         let mut l = stocked(1);
         let mut ops = BTreeMap::new();
-        let (first, _) = l.apply_once(&mut ops, "keep", &hold("a", 1), T0);
+        let (first, _) = once(&mut l, &mut ops, "keep", &hold("a", 1), T0);
         assert!(first.is_ok());
         assert_eq!(ops.len(), 1);
         for i in 0..20_000 {
-            let (outcome, _) = l.apply_once(
+            let (outcome, _) = once(
+                &mut l,
                 &mut ops,
                 &format!("flood-{i}"),
                 &hold(&format!("bot{i}"), 1),
@@ -907,7 +923,7 @@ mod tests {
             cart: "b".into(),
             quantity: 1,
         };
-        assert!(l.apply_once(&mut ops, "c1", &commit, T0).0.is_err());
+        assert!(once(&mut l, &mut ops, "c1", &commit, T0).0.is_err());
         assert_eq!(ops.len(), 2);
     }
 
@@ -1039,25 +1055,30 @@ mod tests {
     fn a_retried_operation_id_is_applied_once() {
         let mut l = stocked(3);
         let mut ops = BTreeMap::new();
-        let (first, applied) = l.apply_once(&mut ops, "op-1", &hold("a", 2), T0);
+        let (first, applied) = once(&mut l, &mut ops, "op-1", &hold("a", 2), T0);
         assert!(first.is_ok() && applied);
-        let (again, applied) = l.apply_once(&mut ops, "op-1", &hold("a", 2), T0 + 5);
+        let (again, applied) = once(&mut l, &mut ops, "op-1", &hold("a", 2), T0 + 5);
         assert_eq!((again, applied), (first, false));
         assert_eq!(l.reserved(), 2);
         // A refused hold is not remembered: retried once the units are
         // there, it is decided afresh (and then remembered).
-        let (refused, _) = l.apply_once(&mut ops, "op-2", &hold("b", 2), T0);
+        let (refused, _) = once(&mut l, &mut ops, "op-2", &hold("b", 2), T0);
         assert_eq!(refused, Err(StockError::OutOfStock { available: 1 }));
         assert!(!ops.contains_key("op-2"));
         l.apply(&hold("a", 0), T0).unwrap();
-        let (held, applied) = l.apply_once(&mut ops, "op-2", &hold("b", 2), T0);
+        let (held, applied) = once(&mut l, &mut ops, "op-2", &hold("b", 2), T0);
         assert!(held.is_ok() && applied);
         // Ids are forgotten after a day.
-        let (_, applied) = l.apply_once(&mut ops, "op-1", &StockOp::Expire, T0 + OP_MEMORY_MS + 1);
+        let (_, applied) = once(
+            &mut l,
+            &mut ops,
+            "op-1",
+            &StockOp::Expire,
+            T0 + OP_MEMORY_MS + 1,
+        );
         assert!(applied, "an id a day old is a new operation");
-        forget_ops(&mut ops, T0 + OP_MEMORY_MS + 10);
-        assert!(!ops.contains_key("op-2"));
-        assert!(ops.contains_key("op-1"));
+        assert!(ops["op-1"].fresh_at(T0 + OP_MEMORY_MS + 10));
+        assert!(!ops["op-2"].fresh_at(T0 + OP_MEMORY_MS + 10));
     }
 
     fn arb_op() -> impl Strategy<Value = (StockOp, i64)> {

@@ -1,6 +1,10 @@
 //! `SkuStock`: one Durable Object per SKU, holding its stock ledger in
 //! SQLite (totals, live holds by cart, the movement history and the
-//! operation ids applied in the last 24 h).
+//! operation ids applied in the last 24 h). Its memory holds the ledger
+//! (totals and one entry per live hold) and nothing else: an operation's
+//! id is looked up in storage (by primary key, or by the movement rows it
+//! wrote), so the memory does not grow with the traffic, and a refused
+//! hold leaves nothing at all.
 //!
 //! A command loads the ledger (once per object instance), calls the domain
 //! (`StockLedger::apply_once`), and writes the changed rows in one
@@ -24,11 +28,10 @@ use crate::protocol::stock::{
 };
 use edgecart_domain::events::{stock_event, stock_event_id, Event, EventBody, StockNews};
 use edgecart_domain::stock::{
-    forget_ops, remembers, Hold, Movement, RememberedOp, StockLedger, StockOp, OP_MEMORY_MS,
+    remembers, Hold, Movement, RememberedOp, StockLedger, StockOp, OP_MEMORY_MS,
 };
 use serde::Deserialize;
 use std::cell::{Cell, RefCell};
-use std::collections::BTreeMap;
 use worker::{console_error, durable_object, DurableObject, Env, Request, Response, State};
 
 const SCHEMA: &str = "
@@ -38,6 +41,7 @@ CREATE TABLE IF NOT EXISTS movements (
   seq INTEGER PRIMARY KEY AUTOINCREMENT, at_ms INTEGER NOT NULL, op_id TEXT NOT NULL, kind TEXT NOT NULL,
   cart TEXT, on_hand_delta INTEGER NOT NULL, reserved_delta INTEGER NOT NULL, sold_delta INTEGER NOT NULL, reason TEXT);
 CREATE INDEX IF NOT EXISTS movements_at ON movements (at_ms);
+CREATE INDEX IF NOT EXISTS movements_op ON movements (op_id);
 CREATE TABLE IF NOT EXISTS ops (op_id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL, outcome TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS reported (id INTEGER PRIMARY KEY CHECK (id = 1), in_stock INTEGER NOT NULL);
 ";
@@ -56,16 +60,8 @@ pub struct SkuStock {
     alarm_at_ms: Cell<Option<i64>>,
 }
 
-/// A stored movement with the operation that made it.
-struct RecordedMovement {
-    at_ms: i64,
-    op_id: String,
-    movement: Movement,
-}
-
 struct Loaded {
     ledger: StockLedger,
-    ops: BTreeMap<String, RememberedOp>,
     /// What the publisher last acknowledged: units available or not (a SKU
     /// never reported counts as not, like a SKU missing from the snapshot).
     reported_in_stock: bool,
@@ -200,12 +196,13 @@ impl SkuStock {
     /// Applies an operation once (by its id) and persists what it moved.
     async fn apply(&self, Apply { op_id, op }: Apply, now: i64) -> Handled<Apply> {
         self.load()?;
+        let seen = self.remembered(&op_id)?;
         let unsold = |l: &StockLedger| l.on_hand() - l.sold();
         let (outcome, applied, before) = {
             let mut guard = self.loaded.borrow_mut();
             let l = guard.as_mut().ok_or("not loaded")?;
             let before = unsold(&l.ledger);
-            let (outcome, applied) = l.ledger.apply_once(&mut l.ops, &op_id, &op, now);
+            let (outcome, applied) = l.ledger.apply_once(seen.as_ref(), &op, now);
             (outcome, applied, before)
         };
         // A refused hold is not remembered (`remembers`): it changed
@@ -270,12 +267,6 @@ impl SkuStock {
             expires_at_ms: f64,
             holder: Option<String>,
         }
-        #[derive(Deserialize)]
-        struct OpRow {
-            op_id: String,
-            at_ms: f64,
-            outcome: String,
-        }
         let totals: Vec<Totals> = tables.rows(
             "loading ledger",
             "SELECT on_hand, sold FROM ledger WHERE id = 1",
@@ -284,11 +275,6 @@ impl SkuStock {
         let holds: Vec<HoldRow> = tables.rows(
             "loading holds",
             "SELECT cart, quantity, expires_at_ms, holder FROM holds",
-            Vec::new(),
-        )?;
-        let ops: Vec<OpRow> = tables.rows(
-            "loading ops",
-            "SELECT op_id, at_ms, outcome FROM ops",
             Vec::new(),
         )?;
         #[derive(Deserialize)]
@@ -320,38 +306,8 @@ impl SkuStock {
             })
             .collect();
         let ledger = StockLedger::from_parts(on_hand, sold, holds);
-        let mut ops: BTreeMap<String, RememberedOp> = ops
-            .into_iter()
-            .filter_map(|o| {
-                let outcome = serde_json::from_str(&o.outcome).ok()?;
-                Some((
-                    o.op_id,
-                    RememberedOp {
-                        at_ms: o.at_ms as i64,
-                        outcome,
-                    },
-                ))
-            })
-            .collect();
-        // An operation that moved stock is remembered by its movement rows
-        // (same op id, in order); the alarm's expiries are not operations.
-        let since = now_ms() - OP_MEMORY_MS;
-        for entry in self.movements_since(since)? {
-            if entry.op_id == "alarm" {
-                continue;
-            }
-            let at_ms = entry.at_ms;
-            let remembered = ops.entry(entry.op_id).or_insert(RememberedOp {
-                at_ms,
-                outcome: Ok(Vec::new()),
-            });
-            if let Ok(moves) = &mut remembered.outcome {
-                moves.push(entry.movement);
-            }
-        }
         *self.loaded.borrow_mut() = Some(Loaded {
             ledger,
-            ops,
             reported_in_stock,
         });
         Ok(())
@@ -433,11 +389,51 @@ impl SkuStock {
             "forgetting operation ids",
             "DELETE FROM ops WHERE at_ms < ?",
             vec![(now - OP_MEMORY_MS).into()],
-        )?;
-        if let Some(l) = self.loaded.borrow_mut().as_mut() {
-            forget_ops(&mut l.ops, now);
+        )
+    }
+
+    /// What operation `op_id` did, if this object remembers it: its own row
+    /// (a refusal, or a success that moved nothing), or the movement rows
+    /// it wrote, in order. One lookup by key either way; whether it is
+    /// still fresh is the domain's to say.
+    fn remembered(&self, op_id: &str) -> Result<Option<RememberedOp>, String> {
+        #[derive(Deserialize)]
+        struct OpRow {
+            at_ms: f64,
+            outcome: String,
         }
-        Ok(())
+        let own: Vec<OpRow> = Tables::opened(&self.state.storage()).rows(
+            "reading an operation id",
+            "SELECT at_ms, outcome FROM ops WHERE op_id = ?",
+            vec![op_id.into()],
+        )?;
+        if let Some(row) = own.into_iter().next() {
+            let outcome = serde_json::from_str(&row.outcome)
+                .map_err(|e| format!("stored operation {op_id}: {e}"))?;
+            return Ok(Some(RememberedOp {
+                at_ms: row.at_ms as i64,
+                outcome,
+            }));
+        }
+        // The alarm's expiries are not operations.
+        if op_id == "alarm" {
+            return Ok(None);
+        }
+        let rows = self.movement_rows(MovementQuery::Op(op_id))?;
+        let Some(at_ms) = rows.last().map(|r| r.at_ms as i64) else {
+            return Ok(None);
+        };
+        // An id used again after it was forgotten wrote rows of its own:
+        // the latest application is the one remembered.
+        let moves = rows
+            .into_iter()
+            .filter(|r| r.at_ms as i64 == at_ms)
+            .map(MovementRow::movement)
+            .collect();
+        Ok(Some(RememberedOp {
+            at_ms,
+            outcome: Ok(moves),
+        }))
     }
 
     /// Makes sure the alarm fires by the next expiry (or for the daily
@@ -511,26 +507,12 @@ impl SkuStock {
                 format!("SELECT {COLUMNS} FROM movements WHERE seq > ? ORDER BY seq LIMIT ?"),
                 vec![(after as i64).into(), i64::from(limit).into()],
             ),
-            MovementQuery::Since(ms) => (
-                format!("SELECT {COLUMNS} FROM movements WHERE at_ms >= ? ORDER BY seq"),
-                vec![ms.into()],
+            MovementQuery::Op(op_id) => (
+                format!("SELECT {COLUMNS} FROM movements WHERE op_id = ? ORDER BY seq"),
+                vec![op_id.into()],
             ),
         };
         Tables::opened(&self.state.storage()).rows("reading movements", &sql, bindings)
-    }
-
-    /// Movements recorded at or after `since_ms`, oldest first, with their
-    /// op ids and times (the memory of applied operations).
-    fn movements_since(&self, since_ms: i64) -> Result<Vec<RecordedMovement>, String> {
-        Ok(self
-            .movement_rows(MovementQuery::Since(since_ms))?
-            .into_iter()
-            .map(|r| RecordedMovement {
-                at_ms: r.at_ms as i64,
-                op_id: r.op_id.clone(),
-                movement: r.movement(),
-            })
-            .collect())
     }
 
     fn history(&self, after: u64, limit: u32) -> Result<Vec<MovementEntry>, String> {
@@ -547,9 +529,13 @@ impl SkuStock {
     }
 }
 
-enum MovementQuery {
-    After { after: u64, limit: u32 },
-    Since(i64),
+enum MovementQuery<'a> {
+    After {
+        after: u64,
+        limit: u32,
+    },
+    /// The movements an operation wrote.
+    Op(&'a str),
 }
 
 /// One row of the `movements` table.
