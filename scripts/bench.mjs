@@ -18,7 +18,8 @@
 // Environment: BENCH_DURATION (seconds per wrk run, e.g. `10` or `10s`;
 // default 10), BENCH_CONNECTIONS (wrk connections, default 8), BENCH_ONLY
 // (comma-separated sections to run: reads, writes, stock, checkout, stores,
-// points; default all).
+// points, webhooks, limits, coupons; default all), BENCH_COUPON_ORDERS
+// (orders placed between the coupon section's two runs, default 20,000).
 //
 // Exit status: 0 when the benchmark ran (even if a target is missed: this is
 // a report, not a test); non-zero when wrk is missing after setup or the
@@ -275,11 +276,13 @@ const CHECKOUT_WARMUP = 200;
  * new Idempotency-Key, next to the no-op route in the same run. `settleMs`:
  * how long to wait between preparing the carts and checking them out;
  * `points`: paid with POINTS_PER_CHECKOUT points and the card for the rest,
- * by the bench members in turn (the store needs `pointsProgramme`).
- * Returns the wrk results.
+ * by the bench members in turn (the store needs `pointsProgramme`);
+ * `coupon`: every other cart redeems that code; `prefix`: names the carts'
+ * keys and emails (one per run on a worker). Returns the wrk results.
  */
-async function checkoutRun(base, adminToken, { settleMs = 0, points = false } = {}) {
-  const prepared = await prepareCheckoutCarts(base, adminToken, CHECKOUT_WARMUP + CHECKOUT_CARTS, points ? 'bench-points' : 'bench');
+async function checkoutRun(base, adminToken, { settleMs = 0, points = false, coupon, prefix } = {}) {
+  const name = prefix ?? (points ? 'bench-points' : 'bench');
+  const prepared = await prepareCheckoutCarts(base, adminToken, CHECKOUT_WARMUP + CHECKOUT_CARTS, name, { coupon });
   const { skus } = prepared;
   if (points) {
     const tokens = await pointsMembers(base, adminToken);
@@ -302,7 +305,7 @@ async function checkoutRun(base, adminToken, { settleMs = 0, points = false } = 
     const r = await fetch(`${base}/v1/carts/${c.id}/checkout`, { method: 'POST', headers, body: c.body });
     if (r.status !== 201) throw new Error(`warm-up checkout of ${c.id}: ${r.status} ${await r.text()}`);
   });
-  const file = checkoutScript(points ? 'bench-checkout-points' : 'bench-checkout', carts);
+  const file = checkoutScript(`${name}-checkout`, carts);
   const noop = parseWrk(await runWrk(`${base}/health`, CHECKOUT_SECONDS, null));
   const r = parseWrk(await runWrk(`${base}/v1/carts`, CHECKOUT_SECONDS, file));
   log(`checkout${points ? ', points + card' : ''}: ${fmt(r.rps, 1)} req/s, p50 ${fmt(r.p50, 2)} ms, p99 ${fmt(r.p99, 2)} ms, non-2xx ${r.non2xx}`);
@@ -375,6 +378,140 @@ async function benchCheckout(base, adminToken) {
     '',
   ].join('\n');
 }
+const COUPONS_SECTION = '## Coupon history';
+// Orders (half of them redeeming the coupon) placed between the two measured runs.
+const COUPON_HISTORY = envInt('BENCH_COUPON_ORDERS', 20_000, 0, 1_000_000);
+const COUPON_CODE = 'BENCHTEN';
+
+/**
+ * Places `count` orders at `base`, every other one redeeming COUPON_CODE,
+ * CONNECTIONS at a time: a cart of one line, its view, its checkout. A
+ * 503 (local workerd refuses new objects while too many are open: its
+ * process-wide SQLite memory) or a 429 is retried under the same
+ * Idempotency-Key after a pause. Returns how many were retried.
+ */
+async function placeCouponOrders(base, skus, count, prefix) {
+  const address = { name: 'Bench Shopper', line1: '1 Main St', city: 'Springfield', postal_code: '12345', country: 'US' };
+  const deadline = Date.now() + 3_600_000;
+  let retried = 0;
+  let done = 0;
+  const again = async (what, fn) => {
+    for (let attempt = 1; ; attempt++) {
+      const r = await fn();
+      if (r.status !== 503 && r.status !== 429) return r;
+      if (attempt >= 60 || Date.now() > deadline) throw new Error(`${what}: ${r.status} ${await r.text()}`);
+      await r.arrayBuffer();
+      retried++;
+      await new Promise((res) => setTimeout(res, 1_000));
+    }
+  };
+  const expect = async (r, status, what) => {
+    if (r.status !== status) throw new Error(`${what}: ${r.status} ${await r.text()}`);
+    return r.json();
+  };
+  await inPool(Array.from({ length: count }, (_, i) => i), CONNECTIONS, async (i) => {
+    const c = await expect(await again('cart', () => fetch(`${base}/v1/carts`, { method: 'POST' })), 201, 'cart');
+    const auth = { Authorization: `Bearer ${c.token}`, 'Content-Type': 'application/json' };
+    const line = JSON.stringify({ sku: skus[i % skus.length], quantity: 1 });
+    await expect(await again('line', () => fetch(`${base}/v1/carts/${c.id}/lines`, { method: 'POST', headers: auth, body: line })), 200, 'line');
+    if (i % 2 === 0) {
+      const code = JSON.stringify({ code: COUPON_CODE });
+      await expect(await again('coupon', () => fetch(`${base}/v1/carts/${c.id}/coupons`, { method: 'POST', headers: auth, body: code })), 200, 'coupon');
+    }
+    const view = await expect(await again('view', () => fetch(`${base}/v1/carts/${c.id}?country=US&shipping_method=standard`, { headers: auth })), 200, 'view');
+    const body = JSON.stringify({
+      email: `${prefix}${i}@example.com`,
+      shipping_address: address,
+      shipping_method: 'standard',
+      payment: { method: 'card', token: 'tok_visa' },
+      expected_total: view.grand_total,
+    });
+    const headers = { ...auth, 'Idempotency-Key': `${prefix}-${i}` };
+    await expect(await again('checkout', () => fetch(`${base}/v1/carts/${c.id}/checkout`, { method: 'POST', headers, body })), 201, 'checkout');
+    if (++done % 1_000 === 0) log(`coupons: ${fmtInt(done)} of ${fmtInt(count)} orders placed`);
+  });
+  return retried;
+}
+
+/**
+ * Checkouts/s (every other one redeeming a coupon with a usage limit and a
+ * per-customer limit, so each such checkout reads and writes the store's
+ * redemption counts) on a fresh worker, then COUPON_HISTORY more such
+ * orders on the same worker, then the same measurement again. Returns the
+ * BENCHMARKS.md section.
+ */
+async function benchCoupons() {
+  const state = fs.mkdtempSync(path.join(STATE_PARENT, 'edgecart-bench-coupons-'));
+  const token = randomSecret();
+  let w;
+  try {
+    w = await startDirectWorker({
+      port: await freePort(),
+      persistTo: state,
+      logFile: path.join(CACHE, 'bench-coupons-worker.log'),
+      assets: false,
+      vars: { ADMIN_TOKENS: `bench:operator:${token}` },
+    });
+    await seedDemoCatalog(w.url, token, { size: 120 });
+    const promotion = {
+      code: COUPON_CODE,
+      description: 'Ten percent off, limited',
+      discount: { type: 'percentage', basis_points: 1000 },
+      target: { type: 'cart' },
+      usage_limit: 100_000_000,
+      per_customer_limit: 1_000,
+    };
+    await adminFetch(w.url, token, 'PUT', '/admin/v1/promotions/bench-ten', JSON.stringify(promotion));
+    // Store copies (carts', checkout's) are kept a second.
+    await new Promise((r) => setTimeout(r, 1_500));
+    const before = await checkoutRun(w.url, token, { coupon: COUPON_CODE, prefix: 'coupons-before' });
+    const skus = await (await fetch(`${w.url}/v1/products?limit=100&sort=newest`)).json();
+    const lineSkus = [];
+    for (const item of skus.items) {
+      const p = await (await fetch(`${w.url}/v1/products/${item.id}`)).json();
+      if (!p.max_per_order) lineSkus.push(p.variants[0].sku);
+      if (lineSkus.length === 30) break;
+    }
+    const t0 = performance.now();
+    const retried = await placeCouponOrders(w.url, lineSkus, COUPON_HISTORY, 'coupons-history');
+    const placedSeconds = since(t0) / 1000;
+    log(`coupons: ${fmtInt(COUPON_HISTORY)} orders in ${fmt(placedSeconds, 0)} s (${fmtInt(retried)} requests retried)`);
+    // Idle objects are evicted after 10 s: let the history's go first.
+    await new Promise((r) => setTimeout(r, 15_000));
+    const after = await checkoutRun(w.url, token, { coupon: COUPON_CODE, prefix: 'coupons-after' });
+    const promotions = await adminFetch(w.url, token, 'GET', '/admin/v1/promotions');
+    const redemptions = (promotions.items ?? promotions.promotions ?? []).find((p) => p.id === 'bench-ten')?.redemptions;
+    const row = (label, run) => [label, fmtInt(run.r.rps), fmt(run.r.p50, 2), fmt(run.r.p99, 2), fmt(run.r.rps / run.noop.rps, 3), flagOf(run.r)];
+    const noopRow = (label, run) => [label, fmtInt(run.noop.rps), fmt(run.noop.p50, 2), fmt(run.noop.p99, 2), '1.000', flagOf(run.noop)];
+    const table = markdownTable(
+      ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio vs noop', 'notes'],
+      [
+        noopRow('`noop` (`GET /health`), at the start', before),
+        row('`checkout`, half with the coupon, at the start', before),
+        noopRow(`\`noop\`, after ${fmtInt(COUPON_HISTORY)} more orders`, after),
+        row(`\`checkout\`, half with the coupon, after ${fmtInt(COUPON_HISTORY)} more orders`, after),
+      ],
+    );
+    const ratio = after.r.rps / before.r.rps;
+    const normalised = after.r.rps / after.noop.rps / (before.r.rps / before.noop.rps);
+    return [
+      COUPONS_SECTION,
+      '',
+      `Written by \`${ONLY.size === SECTIONS.length ? 'npm run bench' : `BENCH_ONLY=${[...ONLY].join(',')} npm run bench`}\` (scripts/bench.mjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, on a fresh worker of its own (120 products).`,
+      '',
+      `The promotion \`${COUPON_CODE}\` (10% off the cart) has a usage limit and a per-customer limit, so a checkout that redeems it reads and writes its counts in the store object. Each measured run: wrk \`-t${WRK_THREADS} -c${CONNECTIONS} -d${CHECKOUT_SECONDS}s\` over ${fmtInt(CHECKOUT_CARTS)} prepared 3-line carts (${CHECKOUT_WARMUP} more checked out first as a warm-up), every other one with the coupon, each with its own email and Idempotency-Key. Between the two runs, ${fmtInt(COUPON_HISTORY)} more orders (one line each, every other one with the coupon, each a new customer) were placed through the public API, ${CONNECTIONS} at a time, in ${fmt(placedSeconds, 0)} s (${fmtInt(retried)} requests retried after a 503 or 429: local workerd refuses new objects while too many are open). The coupon's redemptions at the end: ${redemptions === undefined ? 'n/a' : fmtInt(redemptions)}.`,
+      '',
+      table,
+      '',
+      `- Checkouts per second after ${fmtInt(COUPON_HISTORY)} more orders vs at the start: **${fmt(ratio, 2)}** (each against its own no-op: ${fmt(normalised, 2)}). Target: at least 0.9 — **${ratio >= 0.9 ? 'PASS' : 'FAIL'}**.`,
+      '',
+    ].join('\n');
+  } finally {
+    if (w) await w.stop();
+    fs.rmSync(state, { recursive: true, force: true });
+  }
+}
+
 const WEBHOOKS_SECTION = '## Webhooks';
 
 /**
@@ -851,7 +988,7 @@ function envInt(name, fallback, min, max, pattern = /^(\d+)$/) {
 
 const DURATION_S = envInt('BENCH_DURATION', 10, 1, 300, /^(\d+)s?$/);
 const CONNECTIONS = envInt('BENCH_CONNECTIONS', 8, 1, 256);
-const SECTIONS = ['reads', 'writes', 'stock', 'checkout', 'stores', 'points', 'webhooks', 'limits'];
+const SECTIONS = ['reads', 'writes', 'stock', 'checkout', 'stores', 'points', 'webhooks', 'limits', 'coupons'];
 const ONLY = new Set((process.env.BENCH_ONLY || SECTIONS.join(',')).split(',').map((s) => s.trim()));
 for (const s of ONLY) {
   if (!SECTIONS.includes(s)) {
@@ -1280,6 +1417,11 @@ try {
     const limits = await benchLimits(base, adminToken);
     writeReport(limits, LIMITS_SECTION);
     process.stdout.write(`\n${limits}\n`);
+  }
+  if (ONLY.has('coupons')) {
+    const coupons = await benchCoupons();
+    writeReport(coupons, COUPONS_SECTION);
+    process.stdout.write(`\n${coupons}\n`);
   }
   if (ONLY.has('webhooks')) {
     const webhooks = await benchWebhooks();

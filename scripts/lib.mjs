@@ -209,9 +209,10 @@ export function generateDemoCatalog({ size } = {}) {
  * the live catalog without a per-order limit get a huge on hand, and each
  * cart gets 3 lines over them (1 unit each), a US address and standard
  * shipping, priced as the shopper would see it. Returns the SKU count and,
- * per cart, its id, token, checkout body and an Idempotency-Key.
+ * per cart, its id, token, checkout body and an Idempotency-Key. With
+ * `coupon`, every other cart (the even ones) redeems that code.
  */
-export async function prepareCheckoutCarts(base, adminToken, count, keyPrefix = 'bench') {
+export async function prepareCheckoutCarts(base, adminToken, count, keyPrefix = 'bench', { coupon } = {}) {
   const list = await (await fetch(`${base}/v1/products?limit=100&sort=newest`)).json();
   const skus = [];
   for (const item of list.items) {
@@ -230,6 +231,10 @@ export async function prepareCheckoutCarts(base, adminToken, count, keyPrefix = 
       const sku = skus[(i * 3 + l) % skus.length];
       const r = await fetch(`${base}/v1/carts/${c.id}/lines`, { method: 'POST', headers: auth, body: JSON.stringify({ sku, quantity: 1 }) });
       if (r.status !== 200) throw new Error(`adding ${sku}: ${r.status} ${await r.text()}`);
+    }
+    if (coupon && i % 2 === 0) {
+      const r = await fetch(`${base}/v1/carts/${c.id}/coupons`, { method: 'POST', headers: auth, body: JSON.stringify({ code: coupon }) });
+      if (r.status !== 200) throw new Error(`applying ${coupon}: ${r.status} ${await r.text()}`);
     }
     const view = await (await fetch(`${base}/v1/carts/${c.id}?country=US&shipping_method=standard`, { headers: auth })).json();
     const body = JSON.stringify({
