@@ -631,8 +631,9 @@ pub(crate) fn sold_in(shop: &StoreProfile, currency: Currency) -> Result<Currenc
 }
 
 /// The `GET /v1/products/{id_or_slug}` body: the product's full record and
-/// the exact availability of every variant, read from the SKUs' stock
-/// objects in parallel (a variant whose object cannot answer shows `null`).
+/// the availability of every variant, at most a second old (this isolate's
+/// copy, else read from the SKUs' stock objects in parallel; a variant
+/// whose object cannot answer shows `null`).
 #[allow(clippy::too_many_arguments)]
 pub(crate) async fn product_response(
     env: &Env,
@@ -654,10 +655,11 @@ pub(crate) async fn product_response(
         .ok_or_else(|| ApiError::CatalogUnavailable {
             cause: format!("{} is missing from its shard", listing.id),
         })?;
+    let now_ms = Date::now().as_millis() as i64;
     let reads = record
         .variants
         .iter()
-        .map(|v| inventory_api::levels(env, &v.sku));
+        .map(|v| inventory_api::recent_levels(env, &v.sku, now_ms));
     let mut available = std::collections::BTreeMap::new();
     for (v, levels) in record.variants.iter().zip(join_all(reads).await) {
         match levels {

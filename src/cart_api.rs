@@ -304,6 +304,9 @@ pub async fn change_line(
         }),
     };
     let changed = ask(env, &object_name(&ctx.shop.id, id), command).await?;
+    for (sku, levels) in &changed.levels {
+        crate::stock_cache::wrote(sku, *levels, ctx.pricing.now_ms);
+    }
     Ok(ApiResponse::json(
         &render(ctx, &changed.cart, &changed.levels).await?,
     ))
@@ -768,12 +771,13 @@ pub async fn render(
         .collect();
     let totals = price_cart(cart, &price_lists);
     let (quote, coupons) = quote_cart_view(cart, &found, catalog, pricing)?;
-    // Exact availability of every line: the levels the cart object just
-    // saw, and one read per other SKU, all at once.
+    // Availability of every line: the levels the cart object just saw,
+    // and one read per other SKU (at most a second old), all at once.
+    let now_ms = pricing.now_ms;
     let levels = join_all(totals.lines.iter().map(|l| async move {
         match known.iter().find(|(sku, _)| *sku == l.sku) {
             Some((_, levels)) => Ok(*levels),
-            None => crate::inventory_api::levels(env, &l.sku).await,
+            None => crate::inventory_api::recent_levels(env, &l.sku, now_ms).await,
         }
     }))
     .await;

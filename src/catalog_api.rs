@@ -289,7 +289,7 @@ pub struct ListItem<'a> {
     /// `in_stock` filter, it may lag the exact stock by a few seconds at the
     /// location where the snapshot is written and by KV's propagation window
     /// (about 60 seconds) elsewhere; `GET /v1/inventory/{sku}` and the product
-    /// detail give exact availability.
+    /// detail give availability at most a second old.
     #[cfg_attr(feature = "openapi", schemars(extend("examples" = [true])))]
     in_stock: bool,
 }
@@ -554,7 +554,7 @@ pub struct Product<'a> {
 }
 
 /// Answers `GET /v1/products/{id_or_slug}` from the product's full record
-/// and the exact availability of its variants (SKU → units; absent when its
+/// and the availability of its variants (SKU → units; absent when its
 /// stock object could not answer).
 pub fn product_detail(
     catalog: &Catalog,

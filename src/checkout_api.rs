@@ -558,6 +558,11 @@ pub async fn checkout(
                 Ok(run) => send(ctx.env, &name, run).await?,
                 Err(finish) => send(ctx.env, &name, finish).await?,
             };
+            // Units were sold, or held again and given back: this
+            // isolate's copies of their levels are stale.
+            for line in &cart.lines {
+                crate::stock_cache::forget(&line.sku);
+            }
             if declined(&reply) {
                 limits::record_decline(ctx.env, &guards, declines.policy).await;
             }

@@ -1,4 +1,4 @@
-//! Stock endpoints: exact availability (`GET /v1/inventory/{sku}`) and the
+//! Stock endpoints: availability at most a second old (`GET /v1/inventory/{sku}`) and the
 //! admin inventory routes (set on hand, one SKU or a batch; adjustments;
 //! movement history), each a command to the SKU's stock object. A SKU must
 //! exist in the live catalog (its price shard names it).
@@ -8,6 +8,7 @@ use crate::catalog_store::CatalogStore;
 use crate::http::{ApiError, ApiResponse, Result};
 pub use crate::objects::stock_error;
 use crate::objects::{ask, send};
+use crate::stock_cache;
 use edgecart_domain::stock::{
     bulk_op_id, BulkRefusal, BulkSetOnHandInput, StockOp, BULK_MAX_ITEMS, REASON_MAX,
 };
@@ -16,7 +17,7 @@ use edgecart_durable_objects::protocol::stock::{self, Applied, MovementEntry, St
 use edgecart_durable_objects::protocol::FieldProblem;
 use futures_util::future::join_all;
 use serde::Serialize;
-use worker::Env;
+use worker::{Date, Env};
 
 const HISTORY_DEFAULT_PAGE: u32 = 50;
 const HISTORY_MAX_PAGE: u32 = 200;
@@ -64,8 +65,21 @@ pub async fn levels(env: &Env, sku: &str) -> Result<StockLevels> {
     ask(env, sku, stock::Snapshot {}).await
 }
 
-/// Exact availability of one SKU, as its stock Durable Object holds it at the
-/// moment of the request.
+/// `sku`'s stock levels at most [`crate::stock_cache::LEVELS_TTL_MS`] old
+/// at `now_ms`: this isolate's copy, or a read of the SKU's object (then
+/// kept). For what the public reads show; holds and admin reads are exact.
+pub async fn recent_levels(env: &Env, sku: &str, now_ms: i64) -> Result<StockLevels> {
+    if let Some(levels) = stock_cache::fresh(sku, now_ms) {
+        return Ok(levels);
+    }
+    let began = stock_cache::begin();
+    let levels = levels(env, sku).await?;
+    stock_cache::remember(sku, levels, began, now_ms);
+    Ok(levels)
+}
+
+/// Availability of one SKU, as its stock Durable Object held it at most a
+/// second before the request.
 #[derive(Serialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"sku": "KTL-1-STEEL", "available": 7, "in_stock": true}])))]
@@ -82,9 +96,10 @@ pub struct InventoryAvailability<'a> {
     in_stock: bool,
 }
 
-/// Answers `GET /v1/inventory/{sku}`: exact, never cached.
+/// Answers `GET /v1/inventory/{sku}`: at most a second old (this
+/// isolate's copy of the levels), never cached by HTTP caches.
 pub async fn availability(env: &Env, sku: &str) -> Result<ApiResponse> {
-    let levels = levels(env, sku).await?;
+    let levels = recent_levels(env, sku, Date::now().as_millis() as i64).await?;
     let mut r = ApiResponse::json(&InventoryAvailability {
         sku,
         available: levels.available,
@@ -121,9 +136,11 @@ async fn apply_op(
         check_reason(reason)?;
     }
     edgecart_domain::stock::StockLedger::check_op(&op).map_err(|e| stock_error(e, field))?;
-    send(env, sku, stock::Apply { op_id, op })
+    let applied = send(env, sku, stock::Apply { op_id, op })
         .await?
-        .map_err(|e| stock_error(e, field))
+        .map_err(|e| stock_error(e, field))?;
+    stock_cache::wrote(sku, applied.levels, Date::now().as_millis() as i64);
+    Ok(applied)
 }
 
 /// The answer to an accepted stock write: the SKU's levels after it (the

@@ -27,6 +27,7 @@ pub mod points_api;
 pub mod routes;
 pub mod shop_html;
 pub mod shop_pages;
+pub mod stock_cache;
 pub mod store_api;
 pub mod store_cache;
 pub mod store_prices_api;
