@@ -474,7 +474,9 @@ export async function stopGroup(child) {
  * layout `wrangler dev --persist-to` uses). Unlike `wrangler dev` there is no
  * proxy in front and no rebuild on source changes: benchmarks measure the
  * Worker itself; `assets: false` also leaves out the static-assets router in
- * front of it. `inspectorPort`: also serve the V8 inspector there (the
+ * front of it. The state is wrangler dev's too: `npm start` seeds
+ * through this, then serves the same state with wrangler dev.
+ * `inspectorPort`: also serve the V8 inspector there (the
  * checkout profiler). With {@link LOCAL_VARS} unless `vars` say otherwise.
  * Returns { url, stop }.
  */
@@ -482,11 +484,17 @@ export async function startDirectWorker({ port, persistTo, logFile, assets = tru
   const vars = { ...LOCAL_VARS, ...own };
   const { Miniflare } = await import('miniflare');
   const { unstable_getMiniflareWorkerOptions } = await import('wrangler');
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, 'wrangler.toml'));
+  const config = path.join(ROOT, 'wrangler.toml');
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
   if (!assets) delete workerOptions.assets;
+  // The Worker's name, as wrangler dev gives it: Durable Objects are stored
+  // under `{name}-{class}`, so a state seeded here is the one `npm start`
+  // then serves with wrangler dev (without it, `-{class}`: other objects).
+  const name = fs.readFileSync(config, 'utf8').match(/^name\s*=\s*"([^"]+)"/m)?.[1];
   const out = logFile ? fs.createWriteStream(logFile, { flags: 'a' }) : process.stderr;
   const mf = new Miniflare({
     ...workerOptions,
+    name,
     modules: true,
     scriptPath: path.join(ROOT, 'build', 'index.js'),
     modulesRoot: path.join(ROOT, 'build'),
