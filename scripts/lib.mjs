@@ -266,7 +266,11 @@ export function randomSecret() {
 /**
  * Calls the admin API; throws with the problem's detail on failure. Only
  * for idempotent calls (PUTs, imports, stock writes with an Idempotency-Key
- * in `headers`): a dropped connection is retried.
+ * in `headers`): a dropped connection is retried. Each call has a
+ * connection of its own (`Connection: close`): workerd closes a kept-alive
+ * connection after a long request (a stock batch of 200 new objects takes
+ * seconds) or after 5 s idle, and a pooled one reused at that moment fails
+ * with ECONNRESET or "other side closed".
  */
 export async function adminFetch(url, token, method, route, body, contentType = 'application/json', headers = {}) {
   for (let attempt = 1; ; attempt++) {
@@ -274,7 +278,7 @@ export async function adminFetch(url, token, method, route, body, contentType = 
     try {
       r = await fetch(`${url}${route}`, {
         method,
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType, ...headers },
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType, Connection: 'close', ...headers },
         body,
         signal: AbortSignal.timeout(600_000),
       });
