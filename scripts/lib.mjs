@@ -297,6 +297,16 @@ export async function adminFetch(url, token, method, route, body, contentType = 
 /** Items per `POST /admin/v1/inventory` request (the route's maximum), and requests in flight. */
 const STOCK_BATCH = 200;
 const STOCK_BATCHES_IN_FLIGHT = 2;
+/**
+ * At most STOCK_OPEN_BUDGET SKUs are sent within any STOCK_OPEN_WINDOW_MS:
+ * each opens its SQLite-backed stock object, which local workerd keeps open
+ * until it has been idle about 10 s, and past about 2,400 open objects (its
+ * process-wide SQLite memory limit) it refuses new ones with SQLITE_NOMEM,
+ * whoever asks (a shopper's cart too). Half of that, counted over the idle
+ * time plus a batch's own time, leaves the rest to everything else.
+ */
+const STOCK_OPEN_BUDGET = 1200;
+const STOCK_OPEN_WINDOW_MS = 15_000;
 /** Attempts per batch while items fail with `storage_unavailable` (or it is lost), and the first pause between them. */
 const STOCK_ATTEMPTS = 12;
 const STOCK_RETRY_MS = 1000;
@@ -305,13 +315,21 @@ const STOCK_RETRY_MS = 1000;
  * Sets the demo stock counts (`[{sku, on_hand}]`) through the admin API's
  * batch route: batches of 200, a few in flight at once, each with its own
  * Idempotency-Key (`{keyPrefix}:{batch number}`), so a retried batch
- * applies nothing twice. Items that fail with `storage_unavailable` are sent
+ * applies nothing twice, and paced so that the stock objects it opens stay
+ * well under local workerd's limit (`openBudget` SKUs per `openWindowMs`).
+ * Items that fail with `storage_unavailable` are sent
  * again under the same key after a pause (local workerd refuses new SQLite
  * objects while too many are open, until idle ones are evicted), and so is
  * a whole batch answered 5xx or lost; an item refused otherwise, or a 4xx,
- * throws. Returns { skus, ms, retries }.
+ * throws. Returns { skus, ms, retries } (`retries`: batches sent again).
  */
-export async function seedDemoStock(url, token, counts, keyPrefix, { inFlight = STOCK_BATCHES_IN_FLIGHT } = {}) {
+export async function seedDemoStock(
+  url,
+  token,
+  counts,
+  keyPrefix,
+  { inFlight = STOCK_BATCHES_IN_FLIGHT, openBudget = STOCK_OPEN_BUDGET, openWindowMs = STOCK_OPEN_WINDOW_MS } = {},
+) {
   const started = Date.now();
   const batches = [];
   for (let i = 0; i < counts.length; i += STOCK_BATCH) batches.push(counts.slice(i, i + STOCK_BATCH));
@@ -319,10 +337,25 @@ export async function seedDemoStock(url, token, counts, keyPrefix, { inFlight = 
   let retries = 0;
   let pausedUntil = 0;
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  // When each request was sent and how many SKUs it named (the window's).
+  const opened = [];
+  const admit = async (n) => {
+    for (;;) {
+      const now = Date.now();
+      while (opened.length > 0 && opened[0].at <= now - openWindowMs) opened.shift();
+      const open = opened.reduce((sum, o) => sum + o.n, 0);
+      if (open + n <= openBudget || opened.length === 0) {
+        opened.push({ at: now, n });
+        return;
+      }
+      await sleep(opened[0].at + openWindowMs - now);
+    }
+  };
   const send = async (n) => {
     let items = batches[n].map(({ sku, on_hand }) => ({ sku, on_hand, reason: 'demo stock' }));
     for (let attempt = 1; ; attempt++) {
       await sleep(Math.max(0, pausedUntil - Date.now()));
+      await admit(items.length);
       const pause = () => {
         retries++;
         // Every batch in flight waits, so that idle stock objects can be evicted.
