@@ -271,7 +271,11 @@ export function randomSecret() {
 /**
  * Calls the admin API; throws with the problem's detail on failure. Only
  * for idempotent calls (PUTs, imports, stock writes with an Idempotency-Key
- * in `headers`): a dropped connection is retried.
+ * in `headers`): a dropped connection is retried. Each call has a
+ * connection of its own (`Connection: close`): workerd closes a kept-alive
+ * connection after a long request (a stock batch of 200 new objects takes
+ * seconds) or after 5 s idle, and a pooled one reused at that moment fails
+ * with ECONNRESET or "other side closed".
  */
 export async function adminFetch(url, token, method, route, body, contentType = 'application/json', headers = {}) {
   for (let attempt = 1; ; attempt++) {
@@ -279,7 +283,7 @@ export async function adminFetch(url, token, method, route, body, contentType = 
     try {
       r = await fetch(`${url}${route}`, {
         method,
-        headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType, ...headers },
+        headers: { Authorization: `Bearer ${token}`, 'Content-Type': contentType, Connection: 'close', ...headers },
         body,
         signal: AbortSignal.timeout(600_000),
       });
@@ -298,6 +302,16 @@ export async function adminFetch(url, token, method, route, body, contentType = 
 /** Items per `POST /admin/v1/inventory` request (the route's maximum), and requests in flight. */
 const STOCK_BATCH = 200;
 const STOCK_BATCHES_IN_FLIGHT = 2;
+/**
+ * At most STOCK_OPEN_BUDGET SKUs are sent within any STOCK_OPEN_WINDOW_MS:
+ * each opens its SQLite-backed stock object, which local workerd keeps open
+ * until it has been idle about 10 s, and past about 2,400 open objects (its
+ * process-wide SQLite memory limit) it refuses new ones with SQLITE_NOMEM,
+ * whoever asks (a shopper's cart too). Half of that, counted over the idle
+ * time plus a batch's own time, leaves the rest to everything else.
+ */
+const STOCK_OPEN_BUDGET = 1200;
+const STOCK_OPEN_WINDOW_MS = 15_000;
 /** Attempts per batch while items fail with `storage_unavailable` (or it is lost), and the first pause between them. */
 const STOCK_ATTEMPTS = 12;
 const STOCK_RETRY_MS = 1000;
@@ -306,13 +320,21 @@ const STOCK_RETRY_MS = 1000;
  * Sets the demo stock counts (`[{sku, on_hand}]`) through the admin API's
  * batch route: batches of 200, a few in flight at once, each with its own
  * Idempotency-Key (`{keyPrefix}:{batch number}`), so a retried batch
- * applies nothing twice. Items that fail with `storage_unavailable` are sent
+ * applies nothing twice, and paced so that the stock objects it opens stay
+ * well under local workerd's limit (`openBudget` SKUs per `openWindowMs`).
+ * Items that fail with `storage_unavailable` are sent
  * again under the same key after a pause (local workerd refuses new SQLite
  * objects while too many are open, until idle ones are evicted), and so is
  * a whole batch answered 5xx or lost; an item refused otherwise, or a 4xx,
- * throws. Returns { skus, ms, retries }.
+ * throws. Returns { skus, ms, retries } (`retries`: batches sent again).
  */
-export async function seedDemoStock(url, token, counts, keyPrefix, { inFlight = STOCK_BATCHES_IN_FLIGHT } = {}) {
+export async function seedDemoStock(
+  url,
+  token,
+  counts,
+  keyPrefix,
+  { inFlight = STOCK_BATCHES_IN_FLIGHT, openBudget = STOCK_OPEN_BUDGET, openWindowMs = STOCK_OPEN_WINDOW_MS } = {},
+) {
   const started = Date.now();
   const batches = [];
   for (let i = 0; i < counts.length; i += STOCK_BATCH) batches.push(counts.slice(i, i + STOCK_BATCH));
@@ -320,10 +342,25 @@ export async function seedDemoStock(url, token, counts, keyPrefix, { inFlight = 
   let retries = 0;
   let pausedUntil = 0;
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  // When each request was sent and how many SKUs it named (the window's).
+  const opened = [];
+  const admit = async (n) => {
+    for (;;) {
+      const now = Date.now();
+      while (opened.length > 0 && opened[0].at <= now - openWindowMs) opened.shift();
+      const open = opened.reduce((sum, o) => sum + o.n, 0);
+      if (open + n <= openBudget || opened.length === 0) {
+        opened.push({ at: now, n });
+        return;
+      }
+      await sleep(opened[0].at + openWindowMs - now);
+    }
+  };
   const send = async (n) => {
     let items = batches[n].map(({ sku, on_hand }) => ({ sku, on_hand, reason: 'demo stock' }));
     for (let attempt = 1; ; attempt++) {
       await sleep(Math.max(0, pausedUntil - Date.now()));
+      await admit(items.length);
       const pause = () => {
         retries++;
         // Every batch in flight waits, so that idle stock objects can be evicted.
@@ -479,7 +516,9 @@ export async function stopGroup(child) {
  * layout `wrangler dev --persist-to` uses). Unlike `wrangler dev` there is no
  * proxy in front and no rebuild on source changes: benchmarks measure the
  * Worker itself; `assets: false` also leaves out the static-assets router in
- * front of it. `inspectorPort`: also serve the V8 inspector there (the
+ * front of it. The state is wrangler dev's too: `npm start` seeds
+ * through this, then serves the same state with wrangler dev.
+ * `inspectorPort`: also serve the V8 inspector there (the
  * checkout profiler). With {@link LOCAL_VARS} unless `vars` say otherwise.
  * Returns { url, stop }.
  */
@@ -487,11 +526,17 @@ export async function startDirectWorker({ port, persistTo, logFile, assets = tru
   const vars = { ...LOCAL_VARS, ...own };
   const { Miniflare } = await import('miniflare');
   const { unstable_getMiniflareWorkerOptions } = await import('wrangler');
-  const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, 'wrangler.toml'));
+  const config = path.join(ROOT, 'wrangler.toml');
+  const { workerOptions } = unstable_getMiniflareWorkerOptions(config);
   if (!assets) delete workerOptions.assets;
+  // The Worker's name, as wrangler dev gives it: Durable Objects are stored
+  // under `{name}-{class}`, so a state seeded here is the one `npm start`
+  // then serves with wrangler dev (without it, `-{class}`: other objects).
+  const name = fs.readFileSync(config, 'utf8').match(/^name\s*=\s*"([^"]+)"/m)?.[1];
   const out = logFile ? fs.createWriteStream(logFile, { flags: 'a' }) : process.stderr;
   const mf = new Miniflare({
     ...workerOptions,
+    name,
     modules: true,
     scriptPath: path.join(ROOT, 'build', 'index.js'),
     modulesRoot: path.join(ROOT, 'build'),

@@ -2,9 +2,31 @@
 // stock counts on first start, and serve the API and demo shop on 127.0.0.1
 // (with the development member sign-in on: DEV_MEMBER_SIGN_IN).
 // PORT overrides the port (default 8787).
+//
+// The first start seeds on a private worker (workerd straight through
+// Miniflare, on a free port of 127.0.0.1 that nothing else is told about),
+// then serves the seeded state with `wrangler dev`: the shop's port opens,
+// and /health answers there, only once the shop is usable, and the 63
+// batch requests of the stock seeding never cross wrangler dev's proxy,
+// which drops POSTs whose connection to the Worker breaks and answers them
+// 503 "Your worker restarted mid-request" (it never restarted).
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { adminFetch, buildWorker, generateDemoCatalog, log, randomSecret, ROOT, seedDemoCatalog, seedDemoStock, setup, startWorker } from './lib.mjs';
+import {
+  adminFetch,
+  buildWorker,
+  CACHE,
+  freePort,
+  generateDemoCatalog,
+  log,
+  randomSecret,
+  ROOT,
+  seedDemoCatalog,
+  seedDemoStock,
+  setup,
+  startWorker,
+} from './lib.mjs';
 
 /**
  * The local operator token: ADMIN_TOKENS in .dev.vars (ignored by git),
@@ -62,9 +84,8 @@ setup();
 buildWorker();
 const token = localAdminToken();
 localMemberSecret();
-// The development sign-in (POST /v1/points/dev-token) is for this local
-// worker only: wrangler.toml leaves it off.
-const worker = await startWorker({ port, persistTo, vars: { DEV_MEMBER_SIGN_IN: 'on' } });
+/** Written into the state folder once the demo stock and coupon are set. */
+const marker = path.join(persistTo, 'edgecart-demo-shop.json');
 
 /**
  * The demo's stock counts and coupon, once per local state: a marker in the
@@ -72,16 +93,17 @@ const worker = await startWorker({ port, persistTo, vars: { DEV_MEMBER_SIGN_IN: 
  * counting (or a state seeded before demo stock existed) finishes the job
  * on the next start.
  */
-async function seedDemoShop(catalogVersion) {
-  const marker = path.join(persistTo, 'edgecart-demo-shop.json');
+async function seedDemoShop(url, catalogVersion) {
   if (fs.existsSync(marker)) return;
-  const counts = JSON.parse(fs.readFileSync(generateDemoCatalog().stock, 'utf8'));
-  log(`setting the demo stock of ${counts.length} SKUs through POST /admin/v1/inventory (once; about two minutes)`);
-  const stock = await seedDemoStock(worker.url, token, counts, `demo-stock:${catalogVersion}`);
-  log(`set the stock of ${stock.skus} SKUs in ${(stock.ms / 1000).toFixed(1)} s`);
+  const files = generateDemoCatalog();
+  const counts = JSON.parse(fs.readFileSync(files.stock, 'utf8'));
+  log(`setting the demo stock of ${counts.length} SKUs through POST /admin/v1/inventory (once; about three minutes)`);
+  const stock = await seedDemoStock(url, token, counts, `demo-stock:${catalogVersion}`);
+  log(`set the stock of ${stock.skus} SKUs in ${(stock.ms / 1000).toFixed(1)} s (${stock.retries} batches sent again)`);
+  await stockSnapshotPublished(url, files, counts);
   // A coupon to try in the demo shop's cart.
   await adminFetch(
-    worker.url,
+    url,
     token,
     'PUT',
     '/admin/v1/promotions/welcome10',
@@ -102,9 +124,9 @@ async function seedDemoShop(catalogVersion) {
  */
 const BANK_HOST = 'bank.localhost';
 const BANK_CATEGORIES = ['coffee-tea', 'kitchen', 'audio'];
-async function seedRewardsStore() {
+async function seedRewardsStore(url) {
   await adminFetch(
-    worker.url,
+    url,
     token,
     'PUT',
     '/admin/v1/stores/bank',
@@ -134,7 +156,7 @@ async function seedRewardsStore() {
   }
   let changed = 0;
   for (let i = 0; i < prices.length; i += 1000) {
-    const r = await adminFetch(worker.url, token, 'POST', '/admin/v1/store/prices?store=bank', JSON.stringify({ prices: prices.slice(i, i + 1000) }));
+    const r = await adminFetch(url, token, 'POST', '/admin/v1/store/prices?store=bank', JSON.stringify({ prices: prices.slice(i, i + 1000) }));
     changed += r.changed;
   }
   if (changed > 0) log(`set ${changed} prices of the rewards store's own (GBP)`);
@@ -158,8 +180,8 @@ const BANK_PROGRAMME = {
 };
 const GBP_SHIPPING = { standard: { rate: 399, free_above: 4000 }, express: { rate: 1199 } };
 const DEMO_MEMBER = 'demo-member';
-async function rewardsProgramme() {
-  const { schema, ...config } = await adminFetch(worker.url, token, 'GET', `/admin/v1/store?store=${MEMBER_STORE}`);
+async function rewardsProgramme(url) {
+  const { schema, ...config } = await adminFetch(url, token, 'GET', `/admin/v1/store?store=${MEMBER_STORE}`);
   const shipping_methods = config.shipping_methods.map((m) => {
     const gbp = GBP_SHIPPING[m.id];
     if (!gbp || m.rates.GBP !== undefined) return m;
@@ -168,13 +190,13 @@ async function rewardsProgramme() {
   });
   const next = { ...config, shipping_methods, points: { ...BANK_PROGRAMME, ...config.points } };
   if (JSON.stringify(next) !== JSON.stringify(config)) {
-    await adminFetch(worker.url, token, 'PUT', `/admin/v1/store?store=${MEMBER_STORE}`, JSON.stringify(next));
+    await adminFetch(url, token, 'PUT', `/admin/v1/store?store=${MEMBER_STORE}`, JSON.stringify(next));
     log(`the rewards store's points programme: ${JSON.stringify(next.points)}`);
     // Other isolates' copies of the store catch up within a second.
     await new Promise((r) => setTimeout(r, 1200));
   }
   const granted = await adminFetch(
-    worker.url,
+    url,
     token,
     'POST',
     `/admin/v1/members/${DEMO_MEMBER}/points/grants?store=${MEMBER_STORE}`,
@@ -185,29 +207,137 @@ async function rewardsProgramme() {
   if (!granted.replayed) log(`granted ${DEMO_MEMBER} 50,000 points at the rewards store`);
 }
 
-let report;
-try {
-  report = await seedDemoCatalog(worker.url, token);
+/**
+ * Waits (at most a minute) until the listing's in_stock filter counts every
+ * demo product that has units: the availability publisher re-reads each
+ * SKU whose stock was set, a few hundred at a time, and the shop opens
+ * after it has finished rather than while it still opens stock objects.
+ */
+async function stockSnapshotPublished(url, files, counts) {
+  const onHand = new Map(counts.map((c) => [c.sku, c.on_hand]));
+  let expected = 0;
+  for (const line of fs.readFileSync(files.products, 'utf8').split('\n')) {
+    if (line.trim() && JSON.parse(line).variants.some((v) => (onHand.get(v.sku) ?? 0) > 0)) expected++;
+  }
+  const until = Date.now() + 60_000;
+  let total = null;
+  while (Date.now() < until) {
+    try {
+      const r = await fetch(`${url}/v1/products?in_stock=true&limit=1`, { signal: AbortSignal.timeout(10_000) });
+      if (r.ok) total = (await r.json()).total;
+    } catch {
+      // asked again below
+    }
+    if (total === expected) return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  log(`the listing's stock snapshot counts ${total} products in stock, not yet ${expected}; it catches up while the shop runs`);
+}
+
+/** Seeds everything the demo needs on the worker at `url` (each step is skipped when done). */
+async function seed(url, { stock }) {
+  const report = await seedDemoCatalog(url, token);
   if (report) log(`seeded ${report.created} products (catalog ${report.catalog_version})`);
+  if (stock) {
+    try {
+      await seedDemoShop(url, report?.catalog_version ?? 'existing');
+    } catch (e) {
+      // The shop runs anyway; the next start tries again.
+      log(`the demo stock and coupon could not be set: ${e.message.slice(0, 300)}`);
+    }
+  }
+  try {
+    await seedRewardsStore(url);
+  } catch (e) {
+    log(`the rewards store could not be set: ${e.message.slice(0, 300)}`);
+  }
+  try {
+    await rewardsProgramme(url);
+  } catch (e) {
+    log(`the rewards store's points programme or the demo member's points could not be set: ${e.message.slice(0, 300)}`);
+  }
+}
+
+/**
+ * The private worker the first start seeds through: scripts/serve-direct.mjs
+ * (workerd through Miniflare) on a free port, in a process of its own (the
+ * wrangler module it loads installs SIGINT and SIGTERM handlers that exit at
+ * once, which here would leave `wrangler dev` running). Returns { url, stop }.
+ */
+async function startSeeder() {
+  const args = [path.join(ROOT, 'scripts', 'serve-direct.mjs'), '--port', String(await freePort()), '--persist-to', persistTo];
+  args.push('--log-file', path.join(CACHE, 'seed-worker.log'), '--var', 'DEV_MEMBER_SIGN_IN=on');
+  const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const kill = () => child.kill('SIGKILL');
+  process.on('exit', kill);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGTERM');
+      const timer = setTimeout(kill, 10_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    process.off('exit', kill);
+  };
+  try {
+    const url = await new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the seeding worker did not start within 120 s')), 120_000);
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        const m = out.match(/READY (\S+)/);
+        if (m) {
+          clearTimeout(timer);
+          resolve(m[1]);
+        }
+      });
+      exited.then((code) => reject(new Error(`the seeding worker exited with ${code}`)));
+    });
+    return { url, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+/**
+ * Checks that wrangler dev serves the stock the private worker set (both
+ * must store the Durable Objects under the same names): the first demo SKU
+ * with units has its count.
+ */
+async function servesSeededStock(url) {
+  if (!fs.existsSync(marker)) return;
+  const counts = JSON.parse(fs.readFileSync(generateDemoCatalog().stock, 'utf8'));
+  const { sku, on_hand } = counts.find((c) => c.on_hand > 0);
+  const r = await fetch(`${url}/v1/inventory/${sku}`, { signal: AbortSignal.timeout(30_000) });
+  const available = r.ok ? (await r.json()).available : `HTTP ${r.status}`;
+  if (available !== on_hand) {
+    throw new Error(`wrangler dev does not serve the seeded stock: ${sku} has ${available} available, seeded ${on_hand}`);
+  }
+}
+
+const firstStart = !fs.existsSync(marker);
+if (firstStart) {
+  const started = Date.now();
+  log(`seeding the demo shop on a private worker first; http://127.0.0.1:${port} opens when it is done (worker log: .cache/seed-worker.log)`);
+  const seeder = await startSeeder();
+  try {
+    await seed(seeder.url, { stock: true });
+  } finally {
+    await seeder.stop();
+  }
+  log(`seeded in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+}
+// The development sign-in (POST /v1/points/dev-token) is for this local
+// worker only: wrangler.toml leaves it off.
+const worker = await startWorker({ port, persistTo, vars: { DEV_MEMBER_SIGN_IN: 'on' } });
+try {
+  if (firstStart) await servesSeededStock(worker.url);
+  else await seed(worker.url, { stock: false });
 } catch (e) {
   await worker.stop();
   throw e;
-}
-try {
-  await seedDemoShop(report?.catalog_version ?? 'existing');
-} catch (e) {
-  // The shop runs anyway; the next start tries again.
-  log(`the demo stock and coupon could not be set: ${e.message.slice(0, 300)}`);
-}
-try {
-  await seedRewardsStore();
-} catch (e) {
-  log(`the rewards store could not be set: ${e.message.slice(0, 300)}`);
-}
-try {
-  await rewardsProgramme();
-} catch (e) {
-  log(`the rewards store's points programme or the demo member's points could not be set: ${e.message.slice(0, 300)}`);
 }
 const bankUrl = worker.url.replace('127.0.0.1', BANK_HOST);
 console.log(
