@@ -217,6 +217,22 @@ impl Tables {
         )
     }
 
+    /// Whether `table` exists (without creating it: an object that only
+    /// looked stores nothing).
+    pub(crate) fn has_table(&self, table: &str) -> Result<bool, String> {
+        #[derive(Deserialize)]
+        struct Column {
+            #[allow(dead_code)]
+            name: String,
+        }
+        let columns: Vec<Column> = self.rows(
+            &format!("looking for table {table}"),
+            &format!("PRAGMA table_info({table})"),
+            Vec::new(),
+        )?;
+        Ok(!columns.is_empty())
+    }
+
     /// The tables, already created in this instance.
     pub(crate) fn opened(storage: &Storage) -> Self {
         Tables(storage.sql())
