@@ -27,7 +27,7 @@
 //! cart create no table.
 
 use crate::cart_checkout::Attempt;
-use crate::object::{answer, arm_by, serially, serve, Encoded, Handled, Tables};
+use crate::object::{answer, arm_by, delete_everything, serially, serve, Encoded, Handled, Tables};
 use crate::protocol::cart::{self, CartCommand, CartRefusal, LineChangeDto, LineChanged};
 use crate::protocol::send;
 use crate::protocol::stock::{self, Applied, StockLevels};
@@ -391,14 +391,9 @@ impl Carts {
                 ),
             }
         }
-        self.storage
-            .delete_all()
+        delete_everything(&self.storage)
             .await
-            .map_err(|e| format!("deleting cart {}: {e}", cart.id))?;
-        self.storage
-            .delete_alarm()
-            .await
-            .map_err(|e| format!("deleting the alarm of cart {}: {e}", cart.id))?;
+            .map_err(|e| format!("cart {}: {e}", cart.id))?;
         *self.loaded.borrow_mut() = None;
         self.checkouts_ready.set(false);
         self.idle_armed.set(false);

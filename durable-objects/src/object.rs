@@ -1,8 +1,8 @@
 //! The scaffold every object class stands on, so each one only handles its
 //! commands: reading a command and answering it ([`serve`], [`answer`]),
 //! running commands one at a time ([`serially`]), alarms ([`alarm_done`],
-//! [`alarm_serially`], [`arm_in`], [`arm_by`], [`arm_unless_set`]) and
-//! SQLite rows ([`Tables`]).
+//! [`alarm_serially`], [`arm_in`], [`arm_by`], [`arm_unless_set`]),
+//! SQLite rows ([`Tables`]) and deleting it all ([`delete_everything`]).
 //!
 //! An object's answer is always an [`Envelope`]: the reply, the class's
 //! refusal, or a [`Failure`] (a command it could not read, or could not
@@ -166,6 +166,19 @@ pub(crate) async fn arm_unless_set(storage: &Storage, in_ms: i64) -> Result<(), 
         None => arm_in(storage, in_ms).await,
         Some(_) => Ok(()),
     }
+}
+
+/// Deletes every row of the object and its alarm: its storage is as a new
+/// object's (an idle cart's end).
+pub(crate) async fn delete_everything(storage: &Storage) -> Result<(), String> {
+    storage
+        .delete_all()
+        .await
+        .map_err(|e| format!("deleting the storage: {e}"))?;
+    storage
+        .delete_alarm()
+        .await
+        .map_err(|e| format!("deleting the alarm: {e}"))
 }
 
 /// Serializes a stored value (a row's JSON).
