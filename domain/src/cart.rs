@@ -1,7 +1,14 @@
 //! Carts: lines of SKUs and quantities, their limits, and the totals a cart
 //! shows. Prices always come from the catalog's price lists, never from the
 //! client; holding stock for the lines is the stock ledger's job.
+//!
+//! Idle carts (see [`idle`]): a cart with no activity for the idle period
+//! expires ([`Cart::idle_expiry`]) and its object deletes it, but never
+//! while one of its checkouts is open, and not before the replay window of
+//! its last finished checkout has passed.
 
+use crate::checkout::Checkout;
+use crate::idempotency::{IdempotencyState, RETENTION_MS};
 use crate::money::{Currency, Money};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -14,6 +21,84 @@ pub mod limits {
     pub const MAX_LINE_QUANTITY: i64 = 99;
     /// Coupon codes on one cart.
     pub const MAX_COUPONS: usize = 5;
+}
+
+/// How long a cart lives without activity (documented in README.md,
+/// ARCHITECTURE.md and the OpenAPI description of carts).
+pub mod idle {
+    const DAY_MS: i64 = 24 * 60 * 60 * 1000;
+    /// The idle period unless the operator sets `CART_IDLE_MS`: 30 days.
+    /// A shopper comes back to a cart over weeks (a pay day, a gift list);
+    /// a month outlasts those visits, while a deployment's abandoned
+    /// carts, each one object with its rows, do not pile up for ever.
+    pub const DEFAULT_MS: i64 = 30 * DAY_MS;
+    /// The shortest idle period an operator may set (a second: tests).
+    pub const MIN_MS: i64 = 1_000;
+    /// The longest (ten years: beyond it, an alarm time is meaningless).
+    pub const MAX_MS: i64 = 3_650 * DAY_MS;
+    /// A read records its activity only once the recorded one is older
+    /// than this share of the period (1/30: a day, for 30 days), so reads
+    /// cost a write at most that often.
+    pub const READ_GRAIN_DIVISOR: i64 = 30;
+
+    /// The idle period `CART_IDLE_MS` sets (`raw`: its text): whole
+    /// milliseconds from [`MIN_MS`] to [`MAX_MS`], else [`DEFAULT_MS`].
+    pub fn period(raw: Option<&str>) -> i64 {
+        raw.and_then(|v| v.trim().parse::<i64>().ok())
+            .filter(|ms| (MIN_MS..=MAX_MS).contains(ms))
+            .unwrap_or(DEFAULT_MS)
+    }
+}
+
+/// One of a cart's checkouts, as idle expiry sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckoutSeen {
+    /// Not finished: in progress, awaiting the shopper or the provider,
+    /// being verified or refunded, stuck. Payment may be pending and its
+    /// recovery points live in the cart's object.
+    Open,
+    /// Its answer was stored at `at_ms`; a retry with its key replays it
+    /// for [`RETENTION_MS`] after that.
+    Finished { at_ms: i64 },
+}
+
+impl CheckoutSeen {
+    /// What a stored (or running) checkout record is.
+    pub fn of(c: &Checkout) -> Self {
+        match c.record.state {
+            IdempotencyState::InProgress { .. } => CheckoutSeen::Open,
+            IdempotencyState::Completed {
+                completed_at_ms, ..
+            } => CheckoutSeen::Finished {
+                at_ms: completed_at_ms,
+            },
+        }
+    }
+}
+
+/// When an idle cart expires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Expiry {
+    /// Never while a checkout of the cart is open (its own alarm keeps
+    /// carrying it on; the cart's deadline is decided again once it ends).
+    WhileCheckoutOpen,
+    /// At this instant, unless activity comes first.
+    At(i64),
+}
+
+impl Expiry {
+    /// Whether the cart has expired at `now_ms` (and may be deleted).
+    pub fn due(self, now_ms: i64) -> bool {
+        matches!(self, Expiry::At(at) if now_ms >= at)
+    }
+
+    /// When the cart's object should wake to look again, if ever.
+    pub fn wake_at(self) -> Option<i64> {
+        match self {
+            Expiry::At(at) => Some(at),
+            Expiry::WhileCheckoutOpen => None,
+        }
+    }
 }
 
 /// One line: units of one SKU, held in its stock ledger until
@@ -51,6 +136,11 @@ pub struct Cart {
     /// active the cart (see [`Cart::hold_until`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub holds_since_ms: Option<i64>,
+    /// When a read or a checkout last recorded the shopper's activity
+    /// (line and coupon changes count through `updated_at_ms`); see
+    /// [`Cart::last_active_ms`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seen_at_ms: Option<i64>,
 }
 
 /// Why a line change is refused. Nothing changed.
@@ -83,7 +173,61 @@ impl Cart {
             coupons: Vec::new(),
             checkout: None,
             holds_since_ms: None,
+            seen_at_ms: None,
         }
+    }
+
+    /// The cart's last activity: its creation, its last line or coupon
+    /// change, or the last read or checkout that was recorded.
+    pub fn last_active_ms(&self) -> i64 {
+        self.updated_at_ms
+            .max(self.created_at_ms)
+            .max(self.seen_at_ms.unwrap_or(i64::MIN))
+    }
+
+    /// A read (or a checkout's begin) at `now_ms` counts as activity: true
+    /// when it must be stored, which is once the recorded activity is
+    /// older than `idle_ms /` [`idle::READ_GRAIN_DIVISOR`] (so a cart only
+    /// read expires at the earliest that much before a full period after
+    /// its last read). Writes need nothing: they move `updated_at_ms`.
+    pub fn seen(&mut self, now_ms: i64, idle_ms: i64) -> bool {
+        let grain = (idle_ms / idle::READ_GRAIN_DIVISOR).max(1);
+        if now_ms - self.last_active_ms() < grain {
+            return false;
+        }
+        self.seen_at_ms = Some(now_ms);
+        true
+    }
+
+    /// When the cart expires for idleness, given the idle period and every
+    /// checkout of the cart (stored, or running in its object): `idle_ms`
+    /// after its last activity, but never while a checkout is open, and
+    /// not before the last finished checkout's answer stops being replayed
+    /// ([`RETENTION_MS`] after it was stored: a retry with its
+    /// `Idempotency-Key` must still find the same order).
+    pub fn idle_expiry(
+        &self,
+        idle_ms: i64,
+        checkouts: impl IntoIterator<Item = CheckoutSeen>,
+    ) -> Expiry {
+        let mut at = self.last_active_ms().saturating_add(idle_ms);
+        for c in checkouts {
+            match c {
+                CheckoutSeen::Open => return Expiry::WhileCheckoutOpen,
+                CheckoutSeen::Finished { at_ms } => at = at.max(at_ms + RETENTION_MS),
+            }
+        }
+        Expiry::At(at)
+    }
+
+    /// The SKUs whose holds the cart still counts as live at `now_ms`
+    /// (what an expired cart gives back before it is deleted).
+    pub fn live_holds(&self, now_ms: i64) -> Vec<&str> {
+        self.lines
+            .iter()
+            .filter(|l| l.hold_expires_at_ms > now_ms)
+            .map(|l| l.sku.as_str())
+            .collect()
     }
 
     /// Until when a line change at `now_ms` holds the cart's units: the hold
@@ -455,6 +599,127 @@ mod tests {
         let c: Cart = serde_json::from_str(stored).unwrap();
         assert_eq!(c.lines[0].hold_expires_at_ms, 0);
         assert_eq!(c.holds_to_refresh("B", 0, 10).len(), 1);
+    }
+
+    const DAY: i64 = 24 * 60 * 60 * 1000;
+
+    #[test]
+    fn an_idle_cart_expires_its_period_after_its_last_write() {
+        let idle = 30 * DAY;
+        let mut c = Cart::new("crt_1".into(), usd(), 0);
+        assert_eq!(c.idle_expiry(idle, []), Expiry::At(30 * DAY));
+        assert!(!c.idle_expiry(idle, []).due(30 * DAY - 1));
+        assert!(c.idle_expiry(idle, []).due(30 * DAY));
+        // Line and coupon changes push it, each to a full period.
+        c.set_line("A", 1, 0, 10 * DAY);
+        assert_eq!(c.idle_expiry(idle, []), Expiry::At(40 * DAY));
+        c.add_coupon("SAVE10", 12 * DAY).unwrap();
+        assert_eq!(c.idle_expiry(idle, []).wake_at(), Some(42 * DAY));
+        // Refreshed holds and holds given back are not the shopper's activity.
+        c.refreshed("A", 1, 13 * DAY);
+        c.holds_given_back(["A"], 14 * DAY);
+        assert_eq!(c.idle_expiry(idle, []), Expiry::At(42 * DAY));
+    }
+
+    #[test]
+    fn reads_push_the_deadline_but_are_stored_at_most_once_per_grain() {
+        let idle = 30 * DAY;
+        let mut c = Cart::new("crt_1".into(), usd(), 0);
+        // Within a day (1/30 of the period) of the last activity: nothing to store.
+        assert!(!c.seen(DAY - 1, idle));
+        assert_eq!(c.idle_expiry(idle, []), Expiry::At(30 * DAY));
+        assert!(c.seen(DAY, idle));
+        assert_eq!(c.seen_at_ms, Some(DAY));
+        assert_eq!(c.idle_expiry(idle, []), Expiry::At(31 * DAY));
+        // A cart only read lives at least 29/30 of a period after its last read.
+        assert!(!c.seen(2 * DAY - 1, idle));
+        assert!(c.idle_expiry(idle, []).wake_at().unwrap() >= 2 * DAY - 1 + idle - idle / 30);
+        // A write after a read counts from the write.
+        c.set_line("A", 1, 0, 5 * DAY);
+        assert_eq!(c.last_active_ms(), 5 * DAY);
+        // A period of a few milliseconds still records reads.
+        let mut tiny = Cart::new("crt_2".into(), usd(), 0);
+        assert!(tiny.seen(1, 10));
+    }
+
+    fn record(state: &str) -> Checkout {
+        let json = format!(
+            r#"{{"record":{{"key":"k","fingerprint":"f","state":{state},"created_at_ms":5}},"attempt":"a","plan":null,"step":{{"step":"planned"}}}}"#
+        );
+        serde_json::from_str(&json).unwrap()
+    }
+
+    #[test]
+    fn a_cart_with_an_open_checkout_never_expires() {
+        let c = Cart::new("crt_1".into(), usd(), 0);
+        let open = CheckoutSeen::of(&record(r#"{"state":"in_progress","started_at_ms":5}"#));
+        assert_eq!(open, CheckoutSeen::Open);
+        let done = CheckoutSeen::Finished { at_ms: 1 };
+        for checkouts in [vec![open], vec![done, open], vec![open, done]] {
+            let expiry = c.idle_expiry(1_000, checkouts);
+            assert_eq!(expiry, Expiry::WhileCheckoutOpen);
+            assert!(!expiry.due(i64::MAX), "however long it waits");
+            assert_eq!(expiry.wake_at(), None);
+        }
+    }
+
+    #[test]
+    fn a_checked_out_cart_expires_only_after_its_answer_stops_being_replayed() {
+        let finished =
+            record(r#"{"state":"completed","status":201,"body":"{}","completed_at_ms":7000}"#);
+        let seen = CheckoutSeen::of(&finished);
+        assert_eq!(seen, CheckoutSeen::Finished { at_ms: 7_000 });
+        let c = Cart::new("crt_1".into(), usd(), 0);
+        // A short period waits for the replay window (a retry with the key
+        // must still answer the same order) ...
+        assert_eq!(
+            c.idle_expiry(1_000, [seen]),
+            Expiry::At(7_000 + RETENTION_MS)
+        );
+        // ... a long one outlasts it anyway.
+        assert_eq!(c.idle_expiry(30 * DAY, [seen]), Expiry::At(30 * DAY));
+        // The latest finished checkout counts.
+        let later = CheckoutSeen::Finished { at_ms: 9_000 };
+        assert_eq!(
+            c.idle_expiry(1_000, [seen, later]),
+            Expiry::At(9_000 + RETENTION_MS)
+        );
+    }
+
+    #[test]
+    fn the_idle_period_is_read_from_its_variable_or_defaults() {
+        assert_eq!(idle::DEFAULT_MS, 2_592_000_000);
+        assert_eq!(idle::period(None), idle::DEFAULT_MS);
+        assert_eq!(idle::period(Some("6000")), 6_000);
+        assert_eq!(idle::period(Some(" 86400000 ")), DAY);
+        for bad in ["", "soon", "999", "-5", "1.5e3", "999999999999999999"] {
+            assert_eq!(idle::period(Some(bad)), idle::DEFAULT_MS, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn an_expired_cart_gives_back_only_the_holds_still_live() {
+        let mut c = Cart::new("crt_1".into(), usd(), 0);
+        c.set_line("A", 1, 100, 0);
+        c.set_line("B", 1, 500, 0);
+        assert_eq!(c.live_holds(99), ["A", "B"]);
+        assert_eq!(c.live_holds(100), ["B"]);
+        assert!(c.live_holds(500).is_empty());
+    }
+
+    #[test]
+    fn carts_stored_before_activity_was_recorded_count_their_last_write() {
+        let stored = r#"{"id":"crt_1","currency":"USD","lines":[],"holds_expire_at_ms":null,"created_at_ms":3,"updated_at_ms":8,"coupons":[]}"#;
+        let mut c: Cart = serde_json::from_str(stored).unwrap();
+        assert_eq!(c.seen_at_ms, None);
+        assert_eq!(c.last_active_ms(), 8);
+        assert_eq!(c.idle_expiry(100, []), Expiry::At(108));
+        // Written back without a read, it keeps its shape.
+        assert_eq!(serde_json::to_string(&c).unwrap(), stored);
+        assert!(c.seen(50, 100));
+        assert!(serde_json::to_string(&c)
+            .unwrap()
+            .ends_with(r#""seen_at_ms":50}"#));
     }
 
     #[test]

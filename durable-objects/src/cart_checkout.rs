@@ -29,6 +29,7 @@ use crate::protocol::cart::{self, CartRefusal, CheckoutBeginReply, CheckoutReply
 use crate::protocol::points::{self, PointsRefusal};
 use crate::protocol::store::{self, StoreRefusal};
 use crate::protocol::{order, send};
+use edgecart_domain::cart::CheckoutSeen;
 use edgecart_domain::checkout::saga::start;
 use edgecart_domain::checkout::{
     stock_op_id, transition, Answer, Checkout, CheckoutPlan, Effect, Outcome, Refusal, ShortLine,
@@ -106,6 +107,33 @@ impl Carts {
         Ok(tables)
     }
 
+    /// Whether the checkouts table exists (a cart that never began a
+    /// checkout has none, and an alarm does not create it).
+    pub(crate) fn has_checkouts(&self) -> Result<bool, String> {
+        Ok(self.checkouts_ready.get() || Tables::opened(&self.storage).has_table("checkouts")?)
+    }
+
+    /// Every checkout of the cart as idle expiry sees it: the stored
+    /// records and the attempts of this instance (begun ones are open even
+    /// before their first recovery point).
+    pub(crate) fn checkouts_seen(&self) -> Result<Vec<CheckoutSeen>, String> {
+        let mut seen: Vec<CheckoutSeen> = self
+            .attempts
+            .borrow()
+            .values()
+            .map(|a| CheckoutSeen::of(&a.checkout))
+            .collect();
+        if self.has_checkouts()? {
+            let stored: Vec<Checkout> = self.checkouts_table()?.documents(
+                "checkout",
+                "SELECT json FROM checkouts",
+                Vec::new(),
+            )?;
+            seen.extend(stored.iter().map(CheckoutSeen::of));
+        }
+        Ok(seen)
+    }
+
     /// The stored record of checkout `key`.
     fn stored_checkout(&self, key: &str) -> Result<Option<Checkout>, String> {
         self.checkouts_table()?.document(
@@ -175,7 +203,7 @@ impl Carts {
 
     /// Drops begun attempts whose Worker never sent the plan within the
     /// lease (it died, or gave up): nothing was taken for them.
-    fn sweep(&self, now: i64) -> Result<(), String> {
+    pub(crate) fn sweep(&self, now: i64) -> Result<(), String> {
         let gone: Vec<(String, String)> = self
             .attempts
             .borrow()
@@ -229,9 +257,10 @@ impl Carts {
     ) -> Handled<cart::CheckoutBegin> {
         let now = now_ms();
         self.sweep(now)?;
-        let Some((cart, _)) = self.open(token)? else {
+        let Some((mut cart, _)) = self.open(token)? else {
             return Ok(Err(CartRefusal::NotFound));
         };
+        self.seen(token, &mut cart, now)?;
         let existing = self.checkout(key)?;
         let record = existing.as_ref().map(|(c, _)| &c.record);
         match idempotency::begin(record, key, fingerprint, now, lease_ms) {
@@ -1025,6 +1054,11 @@ impl Carts {
         event: &str,
     ) -> Handled<cart::PaymentChanged> {
         let now = now_ms();
+        if self.load()?.cart.is_none() {
+            // A deleted (or unknown) cart: no checkout to carry on, and
+            // nothing is stored for the event.
+            return Ok(Ok(cart::Noted { checkout: false }));
+        }
         let tables = self.checkouts_table()?;
         #[derive(serde::Deserialize)]
         struct Seen {

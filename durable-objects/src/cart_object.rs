@@ -13,13 +13,25 @@
 //! The object keeps the cart, its token and its recent operation ids in
 //! memory after the first command (SQLite stays the record: every change is
 //! written before the reply, and a failed write drops the memory copy).
+//!
+//! Idle carts: the object's alarm is armed by the cart's idle deadline
+//! (`Cart::idle_expiry`, with the idle period `CART_IDLE_MS`) as well as by
+//! its checkouts' deadlines, whichever comes first. A cart is armed when it
+//! is created, and once per instance by its first command (carts created
+//! before idle expiry existed, or whose alarm was lost). Activity only
+//! moves the deadline later, so it re-arms nothing: an alarm that finds the
+//! cart active again sets itself to the new deadline. One that finds it
+//! expired gives back the holds it still counts as live, then deletes all
+//! the object's storage and its alarm. An object without a cart stores
+//! nothing: reads, checkouts and provider events of a deleted (or unknown)
+//! cart create no table.
 
 use crate::cart_checkout::Attempt;
-use crate::object::{answer, serially, serve, Encoded, Handled, Tables};
+use crate::object::{answer, arm_by, delete_everything, serially, serve, Encoded, Handled, Tables};
 use crate::protocol::cart::{self, CartCommand, CartRefusal, LineChangeDto, LineChanged};
 use crate::protocol::send;
 use crate::protocol::stock::{self, Applied, StockLevels};
-use edgecart_domain::cart::{Cart, CartLine, LineChange};
+use edgecart_domain::cart::{idle, Cart, CartLine, Expiry, LineChange};
 use edgecart_domain::secret::{stored_token, token_opens};
 use edgecart_domain::stock::{HoldBudget, StockError, StockOp};
 use futures_util::future::join_all;
@@ -55,6 +67,9 @@ pub(crate) struct Carts {
     pub(crate) runs: std::cell::Cell<u64>,
     /// The stored cart, once read (`None` until the first command).
     loaded: RefCell<Option<Loaded>>,
+    /// Whether this instance made sure the alarm is armed by the cart's
+    /// idle deadline.
+    idle_armed: std::cell::Cell<bool>,
 }
 
 /// Operation id → when it was applied.
@@ -88,6 +103,7 @@ impl DurableObject for CartObject {
             attempts: RefCell::new(BTreeMap::new()),
             checkouts_ready: std::cell::Cell::new(false),
             runs: std::cell::Cell::new(0),
+            idle_armed: std::cell::Cell::new(false),
         });
         CartObject { state, inner }
     }
@@ -119,14 +135,19 @@ impl DurableObject for CartObject {
 
     async fn alarm(&self) -> worker::Result<Response> {
         let carts = self.inner.clone();
-        crate::object::alarm_serially(&self.state, async move { carts.checkout_alarm().await })
-            .await
+        crate::object::alarm_serially(&self.state, async move { carts.alarm().await }).await
     }
 }
 
 impl Carts {
     async fn dispatch(&self, command: CartCommand) -> Encoded {
         let now = now_ms();
+        let encoded = self.handle(command, now).await;
+        self.arm_idle_once(now).await;
+        encoded
+    }
+
+    async fn handle(&self, command: CartCommand, now: i64) -> Encoded {
         match command {
             CartCommand::CheckoutBegin(c) => {
                 answer(c, |c| async move {
@@ -155,7 +176,7 @@ impl Carts {
                 .await
             }
             CartCommand::Create(c) => answer(c, |c| self.create(c, now)).await,
-            CartCommand::Get(c) => answer(c, |c| self.get(c)).await,
+            CartCommand::Get(c) => answer(c, |c| self.get(c, now)).await,
             CartCommand::Coupon(c) => answer(c, |c| self.coupon(c, now)).await,
             CartCommand::ChangeLine(c) => answer(c, |c| self.change_line(c, now)).await,
         }
@@ -166,8 +187,13 @@ impl Carts {
         if let Some(l) = self.loaded.borrow().as_ref() {
             return Ok(l.clone());
         }
-        let tables = Tables::open(&self.storage, SCHEMA)?;
-        let (cart, ops) = match tables.token_row::<CartRow>("cart", "cart")? {
+        // Looking creates nothing: only `Create` makes the table.
+        let tables = Tables::opened(&self.storage);
+        let row = match tables.has_table("cart")? {
+            true => tables.token_row::<CartRow>("cart", "cart")?,
+            false => None,
+        };
+        let (cart, ops) = match row {
             None => (None, OpTimes::new()),
             Some((token, row)) => (Some((token, row.cart)), row.ops),
         };
@@ -244,15 +270,139 @@ impl Carts {
             return Ok(Err(CartRefusal::Exists));
         }
         let cart = Cart::new(c.id, c.currency, now);
+        Tables::open(&self.storage, SCHEMA)?;
         self.save(&c.token, &cart, None)?;
+        // The first deadline: the alarm is never missing for a new cart.
+        self.arm_idle(&cart, now).await?;
+        self.idle_armed.set(true);
         Ok(Ok(cart))
     }
 
-    async fn get(&self, c: cart::Get) -> Handled<cart::Get> {
-        Ok(match self.open(&c.token)? {
-            Some((cart, _)) => Ok(cart),
-            None => Err(CartRefusal::NotFound),
-        })
+    async fn get(&self, c: cart::Get, now: i64) -> Handled<cart::Get> {
+        let Some((mut cart, _)) = self.open(&c.token)? else {
+            return Ok(Err(CartRefusal::NotFound));
+        };
+        self.seen(&c.token, &mut cart, now)?;
+        Ok(Ok(cart))
+    }
+
+    /// The idle period of this deployment (`CART_IDLE_MS`, else 30 days).
+    pub(crate) fn idle_ms(&self) -> i64 {
+        let raw = self.env.var("CART_IDLE_MS").ok().map(|v| v.to_string());
+        idle::period(raw.as_deref())
+    }
+
+    /// A read (or a checkout's begin) of `cart` at `now` is activity: it is
+    /// stored when the domain says it is due (at most once per 1/30 of the
+    /// idle period). Not while an attempt runs a checkout here: the row in
+    /// memory may then hold what only its next recovery point may store
+    /// (and an open checkout keeps the cart anyway).
+    pub(crate) fn seen(&self, token: &str, cart: &mut Cart, now: i64) -> Result<(), String> {
+        if self.attempts.borrow().is_empty() && cart.seen(now, self.idle_ms()) {
+            self.save(token, cart, None)?;
+        }
+        Ok(())
+    }
+
+    /// When the stored cart expires for idleness (`None`: no cart).
+    fn idle_expiry(&self) -> Result<Option<(Cart, Expiry)>, String> {
+        let Some((_, cart)) = self.load()?.cart else {
+            return Ok(None);
+        };
+        let expiry = cart.idle_expiry(self.idle_ms(), self.checkouts_seen()?);
+        Ok(Some((cart, expiry)))
+    }
+
+    /// Makes sure the alarm fires by `cart`'s idle deadline (an earlier
+    /// alarm, a checkout's, is kept).
+    async fn arm_idle(&self, cart: &Cart, now: i64) -> Result<(), String> {
+        let expiry = cart.idle_expiry(self.idle_ms(), self.checkouts_seen()?);
+        match expiry.wake_at() {
+            Some(at) => arm_by(&self.storage, at, now).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Once per instance, with its first command on a cart: arms the alarm
+    /// by the idle deadline (a failure is logged and tried again by the
+    /// next command).
+    async fn arm_idle_once(&self, now: i64) {
+        if self.idle_armed.get() {
+            return;
+        }
+        let cart = match self.load() {
+            Ok(Loaded {
+                cart: Some((_, cart)),
+                ..
+            }) => cart,
+            Ok(_) => return,
+            Err(e) => return worker::console_error!("cart idle alarm: {e}"),
+        };
+        match self.arm_idle(&cart, now).await {
+            Ok(()) => self.idle_armed.set(true),
+            Err(e) => worker::console_error!("cart {} idle alarm: {e}", cart.id),
+        }
+    }
+
+    /// The alarm: the checkouts' work first (carrying on, stuck lists,
+    /// retention), then the cart's idleness: an expired cart is deleted,
+    /// any other wakes the object again by its deadline (or, while a
+    /// checkout is open, looks again after a lease).
+    async fn alarm(&self) -> Result<(), String> {
+        if self.load()?.cart.is_none() {
+            // Nothing stored: nothing to carry on or delete.
+            return Ok(());
+        }
+        if self.has_checkouts()? {
+            self.checkout_alarm().await?;
+        }
+        let now = now_ms();
+        // Begun attempts whose Worker never came back hold nothing.
+        self.sweep(now)?;
+        let Some((cart, expiry)) = self.idle_expiry()? else {
+            return Ok(());
+        };
+        if !expiry.due(now) {
+            let at = expiry
+                .wake_at()
+                .unwrap_or(now + crate::cart_checkout::lease_ms(&self.env) + 1_000);
+            return arm_by(&self.storage, at, now).await;
+        }
+        self.delete_idle(&cart, now).await
+    }
+
+    /// Deletes expired `cart`: gives back the holds it still counts as live
+    /// (they lapse by themselves too; an unreachable SKU object fails the
+    /// alarm, which the runtime retries), then every row and the alarm.
+    async fn delete_idle(&self, cart: &Cart, now: i64) -> Result<(), String> {
+        let releases = join_all(cart.live_holds(now).into_iter().map(|sku| {
+            let release = StockOp::Release {
+                cart: cart.id.clone(),
+            };
+            self.stock(sku, format!("{}:idle:{sku}", cart.id), release)
+        }))
+        .await;
+        for released in releases {
+            match released? {
+                Ok(_) | Err(StockError::NoHold) => {}
+                Err(other) => worker::console_error!(
+                    "cart {}: releasing a hold before deletion: {other:?}",
+                    cart.id
+                ),
+            }
+        }
+        delete_everything(&self.storage)
+            .await
+            .map_err(|e| format!("cart {}: {e}", cart.id))?;
+        *self.loaded.borrow_mut() = None;
+        self.checkouts_ready.set(false);
+        self.idle_armed.set(false);
+        worker::console_log!(
+            "cart {} idle since {}: deleted",
+            cart.id,
+            crate::object::rfc3339(cart.last_active_ms())
+        );
+        Ok(())
     }
 
     async fn coupon(

@@ -1,8 +1,8 @@
 //! The scaffold every object class stands on, so each one only handles its
 //! commands: reading a command and answering it ([`serve`], [`answer`]),
 //! running commands one at a time ([`serially`]), alarms ([`alarm_done`],
-//! [`alarm_serially`], [`arm_in`], [`arm_by`], [`arm_unless_set`]) and
-//! SQLite rows ([`Tables`]).
+//! [`alarm_serially`], [`arm_in`], [`arm_by`], [`arm_unless_set`]),
+//! SQLite rows ([`Tables`]) and deleting it all ([`delete_everything`]).
 //!
 //! An object's answer is always an [`Envelope`]: the reply, the class's
 //! refusal, or a [`Failure`] (a command it could not read, or could not
@@ -168,6 +168,19 @@ pub(crate) async fn arm_unless_set(storage: &Storage, in_ms: i64) -> Result<(), 
     }
 }
 
+/// Deletes every row of the object and its alarm: its storage is as a new
+/// object's (an idle cart's end).
+pub(crate) async fn delete_everything(storage: &Storage) -> Result<(), String> {
+    storage
+        .delete_all()
+        .await
+        .map_err(|e| format!("deleting the storage: {e}"))?;
+    storage
+        .delete_alarm()
+        .await
+        .map_err(|e| format!("deleting the alarm: {e}"))
+}
+
 /// Serializes a stored value (a row's JSON).
 pub(crate) fn json<T: Serialize>(value: &T) -> Result<String, String> {
     serde_json::to_string(value).map_err(|e| e.to_string())
@@ -215,6 +228,22 @@ impl Tables {
             &format!("ALTER TABLE {table} ADD COLUMN {column} {declaration}"),
             Vec::new(),
         )
+    }
+
+    /// Whether `table` exists (without creating it: an object that only
+    /// looked stores nothing).
+    pub(crate) fn has_table(&self, table: &str) -> Result<bool, String> {
+        #[derive(Deserialize)]
+        struct Column {
+            #[allow(dead_code)]
+            name: String,
+        }
+        let columns: Vec<Column> = self.rows(
+            &format!("looking for table {table}"),
+            &format!("PRAGMA table_info({table})"),
+            Vec::new(),
+        )?;
+        Ok(!columns.is_empty())
     }
 
     /// The tables, already created in this instance.

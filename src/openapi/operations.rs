@@ -594,7 +594,7 @@ pub fn operation(handler: Handler) -> Op {
             id: "createCart",
             tag: "Carts",
             summary: "Create a cart",
-            description: "Creates an empty cart and answers 201 with its id (`crt_` and 24 hex digits), its secret `token` (48 hex digits, shown only in this answer) and the cart. Send the token as `Authorization: Bearer <token>` on every other cart operation; it is the only way to open the cart. Needs no authentication. The optional JSON body chooses the cart's currency, which must be one the catalog is priced in (400 `unknown_currency`, `param: currency`); without it, or with an empty body, the cart takes the store's default currency, as the `currency` query parameter of catalog reads does. The body's `Content-Type` is not checked. Unknown fields are 400 `unknown_field`; a price or total key is 422 `client_price_refused`. A new cart holds nothing, so an abandoned one costs nothing. Not idempotent: each request creates a new cart. Order of checks: query parameters (400), the catalog (503), the body's size (413), price keys (422), JSON shape (400), the currency (400), then the cart's Durable Object (503).",
+            description: "Creates an empty cart and answers 201 with its id (`crt_` and 24 hex digits), its secret `token` (48 hex digits, shown only in this answer) and the cart. Send the token as `Authorization: Bearer <token>` on every other cart operation; it is the only way to open the cart. Needs no authentication. The optional JSON body chooses the cart's currency, which must be one the catalog is priced in (400 `unknown_currency`, `param: currency`); without it, or with an empty body, the cart takes the store's default currency, as the `currency` query parameter of catalog reads does. The body's `Content-Type` is not checked. Unknown fields are 400 `unknown_field`; a price or total key is 422 `client_price_refused`. A new cart holds nothing, so an abandoned one costs nothing; a cart without activity for `CART_IDLE_MS` (30 days by default) is deleted (see *Lifetime* under *Carts* in the API description). Not idempotent: each request creates a new cart. Order of checks: query parameters (400), the catalog (503), the body's size (413), price keys (422), JSON shape (400), the currency (400), then the cart's Durable Object (503).",
             headers: &["XRequestId"],
             query: &[],
             body: Some(Body {
@@ -721,7 +721,7 @@ pub fn operation(handler: Handler) -> Op {
             id: "getCart",
             tag: "Carts",
             summary: "Get a cart",
-            description: "Returns the cart with its lines priced from the live catalog's price lists in the cart's currency, the store's promotions applied (every automatic one it is eligible for, and those of the coupon codes it carries), its totals, and each line's stock `available` (at most a second old; the lines a change just held, as of that change). The optional query parameters say where the cart would ship: with `country` (and optionally `region`) each line shows its tax at the destination's rate and `tax_total` their sum; `shipping_options` lists every shipping method the shopper can pick for that country in the cart's currency, each priced for this cart (free above its threshold counts), to build a method picker from; with `shipping_method` too, `shipping` shows what that method costs (the same amount as its option). Without a destination there is no tax, no shipping and no shipping options. Nothing about the destination is stored: each read may name another one. Discounts, tax and shipping follow the store's published configuration and promotions (see the API description: about a second behind a change at the location that wrote it, up to about 60 seconds elsewhere). Needs the cart's token (`Authorization: Bearer <token>`): a missing or wrong token, or an unknown or malformed id, answers 404 `cart_not_found` (never 401 or 403, so carts cannot be enumerated). Reading a cart changes nothing: it does not extend its holds. Never cached (`Cache-Control: no-store`, no `ETag`). HEAD answers like GET, without a body. Accepts only the query parameters `country`, `region` and `shipping_method`. Order of checks: query parameters (400), the catalog (503), the id and token (404), the shipping method (400 `unknown_shipping_method`, then 422 `shipping_not_available`), then the cart's and the SKUs' Durable Objects (503).",
+            description: "Returns the cart with its lines priced from the live catalog's price lists in the cart's currency, the store's promotions applied (every automatic one it is eligible for, and those of the coupon codes it carries), its totals, and each line's stock `available` (at most a second old; the lines a change just held, as of that change). The optional query parameters say where the cart would ship: with `country` (and optionally `region`) each line shows its tax at the destination's rate and `tax_total` their sum; `shipping_options` lists every shipping method the shopper can pick for that country in the cart's currency, each priced for this cart (free above its threshold counts), to build a method picker from; with `shipping_method` too, `shipping` shows what that method costs (the same amount as its option). Without a destination there is no tax, no shipping and no shipping options. Nothing about the destination is stored: each read may name another one. Discounts, tax and shipping follow the store's published configuration and promotions (see the API description: about a second behind a change at the location that wrote it, up to about 60 seconds elsewhere). Needs the cart's token (`Authorization: Bearer <token>`): a missing or wrong token, or an unknown or malformed id, answers 404 `cart_not_found` (never 401 or 403, so carts cannot be enumerated). Reading a cart does not extend its holds; it counts as activity that keeps the cart from being deleted as idle (recorded at most once per thirtieth of `CART_IDLE_MS`, see *Lifetime* under *Carts* in the API description). Never cached (`Cache-Control: no-store`, no `ETag`). HEAD answers like GET, without a body. Accepts only the query parameters `country`, `region` and `shipping_method`. Order of checks: query parameters (400), the catalog (503), the id and token (404), the shipping method (400 `unknown_shipping_method`, then 422 `shipping_not_available`), then the cart's and the SKUs' Durable Objects (503).",
             headers: &["XRequestId"],
             query: &[
                 QueryDoc::Ref("CartCountry"),
@@ -1058,7 +1058,7 @@ pub fn operation(handler: Handler) -> Op {
                 ],
                 })),
                 ("404", Response::Own(Resp {
-                    description: "Codes:\n\n- `cart_not_found`: no cart has this id, the id is malformed, or the `Authorization` header is missing or does not carry this cart's token.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    description: "Codes:\n\n- `cart_not_found`: no cart has this id (it may have been deleted after `CART_IDLE_MS` without activity), the id is malformed, or the `Authorization` header is missing or does not carry this cart's token.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
@@ -1215,7 +1215,7 @@ pub fn operation(handler: Handler) -> Op {
                 ],
                 })),
                 ("404", Response::Own(Resp {
-                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id, the id is malformed, or the token is missing or wrong.\n- `sku_not_found`: no variant of the live catalog version has this SKU (checked against the catalog version this edge holds).\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id (it may have been deleted after `CART_IDLE_MS` without activity), the id is malformed, or the token is missing or wrong.\n- `sku_not_found`: no variant of the live catalog version has this SKU (checked against the catalog version this edge holds).\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
@@ -1465,7 +1465,7 @@ pub fn operation(handler: Handler) -> Op {
                 ],
                 })),
                 ("404", Response::Own(Resp {
-                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id, the id is malformed, or the token is missing or wrong.\n- `line_not_found`: the cart has no line for this SKU.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id (it may have been deleted after `CART_IDLE_MS` without activity), the id is malformed, or the token is missing or wrong.\n- `line_not_found`: the cart has no line for this SKU.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
@@ -1649,7 +1649,7 @@ pub fn operation(handler: Handler) -> Op {
                 ],
                 })),
                 ("404", Response::Own(Resp {
-                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id, the id is malformed, or the token is missing or wrong.\n- `line_not_found`: the cart has no line for this SKU.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id (it may have been deleted after `CART_IDLE_MS` without activity), the id is malformed, or the token is missing or wrong.\n- `line_not_found`: the cart has no line for this SKU.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
@@ -1813,7 +1813,7 @@ pub fn operation(handler: Handler) -> Op {
                 ],
                 })),
                 ("404", Response::Own(Resp {
-                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id, the id is malformed, or the token is missing or wrong.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id (it may have been deleted after `CART_IDLE_MS` without activity), the id is malformed, or the token is missing or wrong.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
@@ -2005,7 +2005,7 @@ pub fn operation(handler: Handler) -> Op {
                 ],
                 })),
                 ("404", Response::Own(Resp {
-                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id, the id is malformed, or the token is missing or wrong.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id (it may have been deleted after `CART_IDLE_MS` without activity), the id is malformed, or the token is missing or wrong.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
@@ -2139,7 +2139,7 @@ pub fn operation(handler: Handler) -> Op {
                 ],
                 })),
                 ("404", Response::Own(Resp {
-                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id, the id is malformed, or the token is missing or wrong.\n- `coupon_not_found`: the cart does not carry this code.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    description: "Nothing was changed. Codes:\n\n- `cart_not_found`: no cart has this id (it may have been deleted after `CART_IDLE_MS` without activity), the id is malformed, or the token is missing or wrong.\n- `coupon_not_found`: the cart does not carry this code.\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
@@ -2383,7 +2383,7 @@ pub fn operation(handler: Handler) -> Op {
                 ],
                 })),
                 ("404", Response::Own(Resp {
-                    description: "Nothing was done. Codes:\n\n- `cart_not_found`: no cart has this id, the id is malformed, or the token is missing or wrong (also for a retry of a stored answer).\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
+                    description: "Nothing was done. Codes:\n\n- `cart_not_found`: no cart has this id (it may have been deleted after `CART_IDLE_MS` without activity), the id is malformed, or the token is missing or wrong (also for a retry of a stored answer).\n- `route_not_found`: the path has an empty or an extra segment; no route matches it.",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Cart"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("CheckoutProblem"), examples: &[
