@@ -209,7 +209,8 @@ export function generateDemoCatalog({ size } = {}) {
  * the live catalog without a per-order limit get a huge on hand, and each
  * cart gets 3 lines over them (1 unit each), a US address and standard
  * shipping, priced as the shopper would see it. Returns the SKU count and,
- * per cart, its id, token, checkout body and an Idempotency-Key. With
+ * per cart, its id, token, checkout body and an Idempotency-Key (and the
+ * SKUs, `skuList`). With
  * `coupon`, every other cart (the even ones) redeems that code.
  */
 export async function prepareCheckoutCarts(base, adminToken, count, keyPrefix = 'bench', { coupon } = {}) {
@@ -250,7 +251,7 @@ export async function prepareCheckoutCarts(base, adminToken, count, keyPrefix = 
   for (let i = 0; i < count; i += 25) {
     carts.push(...(await Promise.all(Array.from({ length: Math.min(25, count - i) }, (_, j) => make(i + j)))));
   }
-  return { skus: skus.length, carts };
+  return { skus: skus.length, skuList: skus, carts };
 }
 
 /**
@@ -417,6 +418,30 @@ export async function seedDemoCatalog(url, token, opts = {}) {
   const report = await adminFetch(url, token, 'POST', '/admin/v1/catalog/import', fs.readFileSync(files.products), 'application/x-ndjson');
   if (report.rejected > 0) throw new Error(`the demo import rejected ${report.rejected} lines: ${JSON.stringify(report.errors.slice(0, 3))}`);
   return report;
+}
+
+/**
+ * The URL a scripts/serve-direct.mjs `child` prints once it answers
+ * (`READY <url>` on its stdout); rejects when it exits first or `timeoutMs`
+ * pass (`what` names it in the error).
+ */
+export function readyUrl(child, what, timeoutMs) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what} did not start within ${timeoutMs / 1000} s`)), timeoutMs);
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/READY (\S+)/);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`${what} exited with ${code}`));
+    });
+  });
 }
 
 /** A TCP port that was free on 127.0.0.1 a moment ago. */

@@ -21,6 +21,7 @@ import {
   generateDemoCatalog,
   log,
   randomSecret,
+  readyUrl,
   ROOT,
   seedDemoCatalog,
   seedDemoStock,
@@ -281,19 +282,7 @@ async function startSeeder() {
     process.off('exit', kill);
   };
   try {
-    const url = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('the seeding worker did not start within 120 s')), 120_000);
-      let out = '';
-      child.stdout.on('data', (d) => {
-        out += d;
-        const m = out.match(/READY (\S+)/);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]);
-        }
-      });
-      exited.then((code) => reject(new Error(`the seeding worker exited with ${code}`)));
-    });
+    const url = await readyUrl(child, 'the seeding worker', 120_000);
     return { url, stop };
   } catch (e) {
     await stop();

@@ -17,7 +17,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { serve, stop, workerdOf } from './workers.mjs';
+import { call, serve, stop, workerdOf } from './workers.mjs';
 
 const TOKEN = 'flood-test-admin-token-0123456789';
 const SKU = 'FLOOD-1';
@@ -31,19 +31,6 @@ const IN_FLIGHT = 16;
  * size); a leak of more than 13 KiB per request fails it.
  */
 const FLOOD_RSS_BOUND = 256 * 1024 * 1024;
-
-async function call(url, method, route, body, token) {
-  const headers = { 'Content-Type': 'application/json' };
-  if (token) headers.Authorization = `Bearer ${token}`;
-  const r = await fetch(url + route, {
-    method,
-    headers,
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(30_000),
-  });
-  const text = await r.text();
-  return { status: r.status, json: text ? JSON.parse(text) : null };
-}
 
 /** Resident memory of `pids`, in bytes (from /proc). */
 function rssOf(pids) {
@@ -67,7 +54,7 @@ async function flood(url, carts, count) {
   await Promise.all(Array.from({ length: IN_FLIGHT }, async () => {
     while (next < count) {
       const c = carts[next++ % carts.length];
-      const r = await call(url, 'POST', `/v1/carts/${c.id}/lines`, { sku: SKU, quantity: 1 }, c.token);
+      const r = await call(url, 'POST', `/v1/carts/${c.id}/lines`, { sku: SKU, quantity: 1 }, { token: c.token });
       const what = `${r.status} ${r.json?.code ?? ''}`.trim();
       seen.set(what, (seen.get(what) ?? 0) + 1);
     }
@@ -81,18 +68,18 @@ describe('a flood of refused adds', () => {
     const server = await serve(state, { ADMIN_TOKENS: `flood:operator:${TOKEN}`, RATE_LIMITS: 'off', CART_HOLD_TTL_MS: '3600000' });
     try {
       const url = server.url;
-      assert.equal((await call(url, 'PUT', '/admin/v1/categories/flood', { name: 'Flood' }, TOKEN)).status, 201);
+      assert.equal((await call(url, 'PUT', '/admin/v1/categories/flood', { name: 'Flood' }, { token: TOKEN })).status, 201);
       const product = { id: 'prd_flood1', slug: 'flood-item', name: 'Flood Item', category: 'flood', variants: [{ sku: SKU, name: 'One', prices: { USD: 500 } }] };
-      assert.equal((await call(url, 'PUT', '/admin/v1/products/prd_flood1', product, TOKEN)).status, 201);
-      assert.equal((await call(url, 'PUT', `/admin/v1/inventory/${SKU}`, { on_hand: 1 }, TOKEN)).status, 200);
+      assert.equal((await call(url, 'PUT', '/admin/v1/products/prd_flood1', product, { token: TOKEN })).status, 201);
+      assert.equal((await call(url, 'PUT', `/admin/v1/inventory/${SKU}`, { on_hand: 1 }, { token: TOKEN })).status, 200);
       // The one unit is held: every add after it is refused.
       const holder = (await call(url, 'POST', '/v1/carts')).json;
-      assert.equal((await call(url, 'POST', `/v1/carts/${holder.id}/lines`, { sku: SKU, quantity: 1 }, holder.token)).status, 200);
+      assert.equal((await call(url, 'POST', `/v1/carts/${holder.id}/lines`, { sku: SKU, quantity: 1 }, { token: holder.token })).status, 200);
       const carts = [];
       for (let i = 0; i < CARTS; i++) carts.push((await call(url, 'POST', '/v1/carts')).json);
       const pids = workerdOf(server.child.pid);
       assert.ok(pids.length > 0, 'found the workerd process');
-      const history = async () => (await call(url, 'GET', `/admin/v1/inventory/${SKU}/movements?limit=200`, undefined, TOKEN)).json;
+      const history = async () => (await call(url, 'GET', `/admin/v1/inventory/${SKU}/movements?limit=200`, undefined, { token: TOKEN })).json;
       const before = await history();
 
       const warm = await flood(url, carts, WARM_UP);
@@ -112,9 +99,9 @@ describe('a flood of refused adds', () => {
       assert.deepEqual(after.levels, before.levels);
       assert.deepEqual([after.levels.reserved, after.levels.available], [1, 0]);
       // The object still serves shoppers: the unit released, another cart holds it.
-      assert.equal((await call(url, 'DELETE', `/v1/carts/${holder.id}/lines/${SKU}`, undefined, holder.token)).status, 200);
+      assert.equal((await call(url, 'DELETE', `/v1/carts/${holder.id}/lines/${SKU}`, undefined, { token: holder.token })).status, 200);
       const buyer = (await call(url, 'POST', '/v1/carts')).json;
-      assert.equal((await call(url, 'POST', `/v1/carts/${buyer.id}/lines`, { sku: SKU, quantity: 1 }, buyer.token)).status, 200);
+      assert.equal((await call(url, 'POST', `/v1/carts/${buyer.id}/lines`, { sku: SKU, quantity: 1 }, { token: buyer.token })).status, 200);
     } finally {
       await stop(server.child);
       fs.rmSync(state, { recursive: true, force: true });
