@@ -475,6 +475,41 @@ async function placeCouponOrders(base, skus, count, prefix) {
   return retried;
 }
 
+/** CPU time (clock ticks) of the workerd processes this benchmark started. */
+function workerdTicks() {
+  const ps = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  let ticks = 0;
+  for (const [pid, comm] of ps.stdout.split('\n').map((l) => l.trim().split(/\s+/))) {
+    if (!pid || !comm?.includes('workerd')) continue;
+    try {
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks;
+}
+
+/**
+ * Waits at least `minMs` (idle objects are evicted after 10 s), then until
+ * the workerd processes use under a tenth of a core over 5 s (work left
+ * behind, such as the queue consumer delivering events, done), at most
+ * `maxMs` in all. Returns the seconds waited.
+ */
+async function untilQuiet(minMs, maxMs) {
+  const t0 = Date.now();
+  const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+  await sleep(minMs);
+  const hz = 100; // clock ticks per second (Linux's USER_HZ)
+  while (Date.now() - t0 < maxMs) {
+    const before = workerdTicks();
+    await sleep(5_000);
+    if ((workerdTicks() - before) / hz / 5 < 0.1) break;
+  }
+  return (Date.now() - t0) / 1000;
+}
+
 /**
  * Checkouts/s (every other one redeeming a coupon with a usage limit and a
  * per-customer limit, so each such checkout reads and writes the store's
@@ -501,8 +536,9 @@ async function benchCoupons() {
     const retried = await placeCouponOrders(url, before.skuList, COUPON_HISTORY, 'coupons-history');
     const placedSeconds = since(t0) / 1000;
     log(`coupons: ${fmtInt(COUPON_HISTORY)} orders in ${fmt(placedSeconds, 0)} s (${fmtInt(retried)} requests retried)`);
-    // Idle objects are evicted after 10 s: let the history's go first.
-    await new Promise((r) => setTimeout(r, 15_000));
+    // The history's objects evicted and its events delivered first.
+    const quiet = await untilQuiet(15_000, 900_000);
+    log(`coupons: the worker went quiet after ${fmt(quiet, 0)} s`);
     const after = await checkoutRun(url, token, { coupon: COUPON_CODE, prefix: 'coupons-after' });
     const promotions = await adminFetch(url, token, 'GET', '/admin/v1/promotions');
     const redemptions = (promotions.items ?? promotions.promotions ?? []).find((p) => p.id === 'bench-ten')?.redemptions;
@@ -515,18 +551,21 @@ async function benchCoupons() {
         checkoutRow(`\`checkout\`, half with the coupon, after ${fmtInt(COUPON_HISTORY)} more orders`, after),
       ],
     );
-    const ratio = after.r.rps / before.r.rps;
-    const normalised = after.r.rps / after.noop.rps / (before.r.rps / before.noop.rps);
+    // Checkouts that placed an order per second: a refused request (a 503
+    // of local workerd's SQLite memory) is fast and is no checkout.
+    const placed = (run) => run.r.rps * (1 - run.r.non2xx / run.r.requests);
+    const ratio = placed(after) / placed(before);
+    const normalised = placed(after) / after.noop.rps / (placed(before) / before.noop.rps);
     return [
       COUPONS_SECTION,
       '',
       `Written by \`${ONLY.size === SECTIONS.length ? 'npm run bench' : `BENCH_ONLY=${[...ONLY].join(',')} npm run bench`}\` (scripts/bench.mjs) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC, on a fresh worker of its own (120 products).`,
       '',
-      `The promotion \`${COUPON_CODE}\` (10% off the cart) has a usage limit and a per-customer limit, so a checkout that redeems it reads and writes its counts in the store object. Each measured run: wrk \`-t${WRK_THREADS} -c${CONNECTIONS} -d${CHECKOUT_SECONDS}s\` over ${fmtInt(CHECKOUT_CARTS)} prepared 3-line carts (${CHECKOUT_WARMUP} more checked out first as a warm-up), every other one with the coupon, each with its own email and Idempotency-Key. Between the two runs, ${fmtInt(COUPON_HISTORY)} more orders (one line each, every other one with the coupon, each a new customer) were placed through the public API, ${CONNECTIONS} at a time, in ${fmt(placedSeconds, 0)} s (${fmtInt(retried)} requests retried after a 503 or 429: local workerd refuses new objects while too many are open). The coupon's redemptions at the end: ${redemptions === undefined ? 'n/a' : fmtInt(redemptions)}.`,
+      `The promotion \`${COUPON_CODE}\` (10% off the cart) has a usage limit and a per-customer limit, so a checkout that redeems it reads and writes its counts in the store object. Each measured run: wrk \`-t${WRK_THREADS} -c${CONNECTIONS} -d${CHECKOUT_SECONDS}s\` over ${fmtInt(CHECKOUT_CARTS)} prepared 3-line carts (${CHECKOUT_WARMUP} more checked out first as a warm-up), every other one with the coupon, each with its own email and Idempotency-Key. Between the two runs, ${fmtInt(COUPON_HISTORY)} more orders (one line each, every other one with the coupon, each a new customer) were placed through the public API, ${CONNECTIONS} at a time, in ${fmt(placedSeconds, 0)} s (${fmtInt(retried)} requests retried after a 503 or 429: local workerd refuses new objects while too many are open); the second run began once the worker was quiet again, ${fmt(quiet, 0)} s later (its idle objects evicted, its queue consumer done delivering the history's events). The coupon's redemptions at the end: ${redemptions === undefined ? 'n/a' : fmtInt(redemptions)}.`,
       '',
       table,
       '',
-      `- Checkouts per second after ${fmtInt(COUPON_HISTORY)} more orders vs at the start: **${fmt(ratio, 2)}** (each against its own no-op: ${fmt(normalised, 2)}). Target: at least 0.9 — **${ratio >= 0.9 ? 'PASS' : 'FAIL'}**.`,
+      `- Orders placed per second (answers 201; req/s above counts every answer) after ${fmtInt(COUPON_HISTORY)} more orders vs at the start: ${fmt(placed(after), 1)} vs ${fmt(placed(before), 1)}, **${fmt(ratio, 2)}** (each against its own no-op: ${fmt(normalised, 2)}). Target: at least 0.9 — **${ratio >= 0.9 ? 'PASS' : 'FAIL'}**.`,
       '',
     ].join('\n');
   });

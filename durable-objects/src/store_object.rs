@@ -13,7 +13,8 @@
 //! the counts that enforce usage limits (`redemption_counts` per promotion,
 //! `customer_redemptions` per promotion and customer), updated in the same
 //! synchronous block as the order's row. A checkout reads only the counts
-//! of the promotions at hand; the object keeps only the configuration and
+//! of the promotions at hand (and a customer's counts by the key's prefix:
+//! the customer comes first); the object keeps only the configuration and
 //! the promotions in memory, so what a command costs does not grow with the
 //! store's history. Rows written before the counts existed are counted once
 //! when the object first opens its tables (`counted` records that).
@@ -53,7 +54,7 @@ CREATE TABLE IF NOT EXISTS config (id INTEGER PRIMARY KEY CHECK (id = 1), json T
 CREATE TABLE IF NOT EXISTS promotions (id TEXT PRIMARY KEY, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS redemptions (order_id TEXT PRIMARY KEY, customer TEXT NOT NULL, promotions TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS redemption_counts (promotion TEXT PRIMARY KEY, count INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS customer_redemptions (promotion TEXT NOT NULL, customer TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (promotion, customer));
+CREATE TABLE IF NOT EXISTS customer_redemptions (customer TEXT NOT NULL, promotion TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (customer, promotion));
 CREATE TABLE IF NOT EXISTS counted (id INTEGER PRIMARY KEY CHECK (id = 1));
 CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_ms INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS orders_by_time ON orders (created_ms, id);
@@ -573,7 +574,7 @@ fn count(sql: &Tables, promotion: &str, customer: &str, released: bool) -> Resul
             "INSERT INTO redemption_counts (promotion, count) VALUES (?, 1) \
              ON CONFLICT (promotion) DO UPDATE SET count = count + 1",
             "INSERT INTO customer_redemptions (promotion, customer, count) VALUES (?, ?, 1) \
-             ON CONFLICT (promotion, customer) DO UPDATE SET count = count + 1",
+             ON CONFLICT (customer, promotion) DO UPDATE SET count = count + 1",
         )
     };
     sql.exec("counting a redemption", total, vec![promotion.into()])?;
