@@ -566,6 +566,7 @@ async function benchCoupons() {
       table,
       '',
       `- Orders placed per second (answers 201; req/s above counts every answer) after ${fmtInt(COUPON_HISTORY)} more orders vs at the start: ${fmt(placed(after), 1)} vs ${fmt(placed(before), 1)}, **${fmt(ratio, 2)}** (each against its own no-op: ${fmt(normalised, 2)}). Target: at least 0.9 — **${ratio >= 0.9 ? 'PASS' : 'FAIL'}**.`,
+      `- Refused answers in the measured runs: ${fmtInt(before.r.non2xx)} at the start, ${fmtInt(after.r.non2xx)} after. In the worker's log these are 503 \`storage_unavailable\` answers whose cause is local workerd's SQLITE_NOMEM: one process holds every object's SQLite memory under one limit (see README), and a new cart, order or guard object is refused until idle ones are evicted.`,
       '',
     ].join('\n');
   });
