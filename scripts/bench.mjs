@@ -554,7 +554,7 @@ async function benchCoupons() {
     // without what it left in local workerd's process-wide SQLite memory.
     const fresh = await restart();
     const restarted = await checkoutRun(fresh, token, { coupon: COUPON_CODE, prefix: 'coupons-restarted' });
-    const promotions = await adminFetch(url, token, 'GET', '/admin/v1/promotions');
+    const promotions = await adminFetch(fresh, token, 'GET', '/admin/v1/promotions');
     const redemptions = (promotions.items ?? promotions.promotions ?? []).find((p) => p.id === 'bench-ten')?.redemptions;
     const table = markdownTable(
       ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio vs noop', 'notes'],
