@@ -28,7 +28,8 @@ pub const LEVELS_TTL_MS: i64 = 1_000;
 pub const MAX_SKUS: usize = 10_000;
 
 struct Copy {
-    levels: StockLevels,
+    /// `None`: the SKU changed without this isolate seeing how.
+    levels: Option<StockLevels>,
     /// When the levels were true (no earlier than).
     at_ms: i64,
     /// The write that made them, if a write did (see [`begin`]).
@@ -59,7 +60,7 @@ pub fn fresh(sku: &str, now_ms: i64) -> Option<StockLevels> {
             .by_sku
             .get(sku)
             .filter(|copy| (0..LEVELS_TTL_MS).contains(&(now_ms - copy.at_ms)))
-            .map(|copy| copy.levels)
+            .and_then(|copy| copy.levels)
     })
 }
 
@@ -71,7 +72,7 @@ pub fn remember(sku: &str, levels: StockLevels, began: u64, at_ms: i64) {
         if c.by_sku.get(sku).is_some_and(|copy| copy.written > began) {
             return;
         }
-        keep(&mut c, sku, levels, at_ms, 0);
+        keep(&mut c, sku, Some(levels), at_ms, 0);
     });
 }
 
@@ -81,7 +82,7 @@ pub fn wrote(sku: &str, levels: StockLevels, at_ms: i64) {
         let mut c = c.borrow_mut();
         c.writes += 1;
         let written = c.writes;
-        keep(&mut c, sku, levels, at_ms, written);
+        keep(&mut c, sku, Some(levels), at_ms, written);
     });
 }
 
@@ -91,19 +92,13 @@ pub fn forget(sku: &str) {
         let mut c = c.borrow_mut();
         c.writes += 1;
         let written = c.writes;
-        // A marker no read older than this write may replace, and no read
-        // answers from (it is already stale).
-        let stale = StockLevels {
-            on_hand: 0,
-            reserved: 0,
-            sold: 0,
-            available: 0,
-        };
-        keep(&mut c, sku, stale, i64::MIN / 2, written);
+        // No levels: no read answers from it, and no read older than this
+        // change may replace it.
+        keep(&mut c, sku, None, 0, written);
     });
 }
 
-fn keep(c: &mut Copies, sku: &str, levels: StockLevels, at_ms: i64, written: u64) {
+fn keep(c: &mut Copies, sku: &str, levels: Option<StockLevels>, at_ms: i64, written: u64) {
     if c.by_sku.len() >= MAX_SKUS && !c.by_sku.contains_key(sku) {
         let newest = c
             .by_sku
@@ -112,7 +107,7 @@ fn keep(c: &mut Copies, sku: &str, levels: StockLevels, at_ms: i64, written: u64
             .max()
             .unwrap_or(at_ms);
         c.by_sku
-            .retain(|_, copy| newest - copy.at_ms < LEVELS_TTL_MS && copy.at_ms > i64::MIN / 2);
+            .retain(|_, copy| copy.levels.is_some() && newest - copy.at_ms < LEVELS_TTL_MS);
         if c.by_sku.len() >= MAX_SKUS {
             c.by_sku.clear();
         }
