@@ -33,6 +33,7 @@ pub mod points;
 pub mod pricing;
 pub mod promotion;
 pub mod records;
+pub mod reports;
 pub mod search;
 pub mod secret;
 pub mod shipping;
