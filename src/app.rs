@@ -523,6 +523,10 @@ async fn dispatch(
             let config = config(env)?;
             store_api::handle_stores(&mut request, env, &config, now_ms).await
         }
+        H::SalesReport | H::BestSellersReport | H::PointsReport | H::LowStockReport => {
+            let config = config(env)?;
+            crate::reports_api::handle(&request, env, &config, now_ms).await
+        }
         H::GetPoints | H::DevMemberToken | H::AdminGetPoints | H::GrantPoints | H::AdjustPoints => {
             let config = config(env)?;
             let shop = request.store()?.id.clone();

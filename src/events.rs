@@ -1,16 +1,20 @@
 //! The events queue's consumer: events the objects forwarded from their
 //! outboxes reach the webhook object of each store they concern (a
 //! store's own events its store; shared ones, stock and catalog, every
-//! store), which takes each id in once and delivers it. Once every store
-//! concerned took a message's event in, the object it came from is told
-//! (`OutboxAck`), and the message is acknowledged; otherwise it is retried
-//! (and the object sends it again should the queue lose it).
+//! store), which takes each id in once and delivers it; a store's own
+//! events (orders, points) also reach its reports object, which keeps the
+//! store's figures from them. Once every store concerned took a message's
+//! event in (both objects, for a store's own event), the object it came
+//! from is told (`OutboxAck`), and the message is acknowledged; otherwise
+//! it is retried (and the object sends it again should the queue lose it).
 
 use crate::objects::send;
 use edgecart_domain::events::Event;
 use edgecart_domain::stores::DEFAULT_STORE;
 use edgecart_durable_objects::outbox::{Message, SourceClass};
-use edgecart_durable_objects::protocol::{catalog, directory, order, points, stock, webhooks};
+use edgecart_durable_objects::protocol::{
+    catalog, directory, order, points, reports, stock, webhooks,
+};
 use std::collections::BTreeMap;
 use worker::{Env, MessageBatch, MessageExt};
 
@@ -69,17 +73,43 @@ pub async fn consume(batch: MessageBatch<String>, env: &Env) -> worker::Result<(
     }
     let taken =
         futures_util::future::join_all(by_store.into_iter().map(|(store, events)| async move {
-            let taken = send(env, &hub_name(&store), webhooks::Accept { events }).await;
-            (store, taken)
+            // The store's own events (orders, points) feed its reports.
+            let own: Vec<Event> = events
+                .iter()
+                .filter(|e| e.store.as_deref() == Some(store.as_str()))
+                .cloned()
+                .collect();
+            let hub_name = hub_name(&store);
+            let hub = send(env, &hub_name, webhooks::Accept { events });
+            let figures = async {
+                if own.is_empty() {
+                    return Ok(Ok(reports::Taken {
+                        orders: 0,
+                        points: 0,
+                    }));
+                }
+                send(env, &reports::name(&store), reports::Accept { events: own }).await
+            };
+            let (hub, figures) = futures_util::future::join(hub, figures).await;
+            (
+                store,
+                hub.map(|r| r.map(|_| ())),
+                figures.map(|r| r.map(|_| ())),
+            )
         }))
         .await;
-    for (store, taken) in taken {
-        match taken {
-            Ok(Ok(_)) => {}
-            other => {
-                worker::console_error!("events for store {store}: {other:?}");
-                failed_stores.push(store);
-            }
+    for (store, hub, figures) in taken {
+        let mut failed = false;
+        if !matches!(hub, Ok(Ok(()))) {
+            worker::console_error!("events for store {store}: {hub:?}");
+            failed = true;
+        }
+        if !matches!(figures, Ok(Ok(()))) {
+            worker::console_error!("events for the reports of store {store}: {figures:?}");
+            failed = true;
+        }
+        if failed {
+            failed_stores.push(store);
         }
     }
     // A message is done when every store it concerns took it in.

@@ -24,6 +24,7 @@ pub mod objects;
 #[cfg(feature = "openapi")]
 pub mod openapi;
 pub mod points_api;
+pub mod reports_api;
 pub mod routes;
 pub mod shop_html;
 pub mod shop_pages;
@@ -43,8 +44,10 @@ pub use edgecart_durable_objects::cart_object::CartObject;
 pub use edgecart_durable_objects::catalog_writer::CatalogWriter;
 pub use edgecart_durable_objects::order_object::OrderObject;
 pub use edgecart_durable_objects::points_ledger::PointsLedger;
+pub use edgecart_durable_objects::reports::Reports;
 pub use edgecart_durable_objects::sku_stock::SkuStock;
 pub use edgecart_durable_objects::store_object::StoreObject;
+
 pub use edgecart_durable_objects::webhook_hub::WebhookHub;
 
 #[event(start)]

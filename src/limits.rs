@@ -138,6 +138,10 @@ pub fn limit_of(handler: Handler) -> Option<Limit> {
         | H::SetOnHand
         | H::AdjustStock
         | H::ListMovements
+        | H::SalesReport
+        | H::BestSellersReport
+        | H::PointsReport
+        | H::LowStockReport
         | H::ListOrders
         | H::AdminGetOrder
         | H::FulfilOrder

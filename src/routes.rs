@@ -15,6 +15,7 @@ use crate::catalog_api::{Params, DETAIL_PARAMS, LIST_PARAMS};
 use crate::checkout_api::{CHECKOUT_LIST_PARAMS, ORDER_LIST_PARAMS};
 use crate::config::{Config, Role};
 use crate::http::{ApiError, Result};
+use crate::reports_api::{BEST_SELLER_PARAMS, LOW_STOCK_PARAMS, POINTS_PARAMS, SALES_PARAMS};
 use std::fmt;
 use Access::{Admin, Holder, Member, Operator, Public, Viewer};
 use Handler as H;
@@ -200,6 +201,10 @@ pub enum Handler {
     RotateWebhook,
     ListWebhookDeliveries,
     ReplayWebhook,
+    SalesReport,
+    BestSellersReport,
+    PointsReport,
+    LowStockReport,
 }
 
 /// One operation: a method on a path.
@@ -303,6 +308,7 @@ pub const ROUTES: &[Route] = &[
                                                      op(Put,    H::SetOnHand,        Operator, NONE)]),
     shared("/admin/v1/inventory/{sku}/adjustments", &[op(Post,  H::AdjustStock,      Operator, NONE)]),
     shared("/admin/v1/inventory/{sku}/movements",  &[op(Get,    H::ListMovements,    Viewer, PAGE_PARAMS)]),
+    shared("/admin/v1/reports/low-stock",          &[op(Get,    H::LowStockReport,   Viewer, LOW_STOCK_PARAMS)]),
     // Admin: the stores (operators only).
     shared("/admin/v1/stores",                     &[op(Get,    H::ListStores,       Operator, NONE)]),
     shared("/admin/v1/stores/{store_id}",          &[op(Get,    H::GetStoreProfile,  Operator, NONE),
@@ -340,6 +346,10 @@ pub const ROUTES: &[Route] = &[
     // Admin: the store's audit trail (its configuration, promotions, order
     // actions and profile).
     route("/admin/v1/store/audit",                 &[op(Get,    H::ListStoreAudit,   Viewer, PAGE_PARAMS)]),
+    // Admin: the store's reports, from figures kept as orders and points change.
+    route("/admin/v1/reports/sales",               &[op(Get,    H::SalesReport,      Viewer, SALES_PARAMS)]),
+    route("/admin/v1/reports/best-sellers",        &[op(Get,    H::BestSellersReport, Viewer, BEST_SELLER_PARAMS)]),
+    route("/admin/v1/reports/points",              &[op(Get,    H::PointsReport,     Viewer, POINTS_PARAMS)]),
 ];
 
 /// Most `{name}` segments in one path pattern.

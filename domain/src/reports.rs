@@ -312,6 +312,16 @@ pub fn points_figures(reason: &str, points: i64) -> PointsFigures {
     }
 }
 
+/// What a SKU tells the low-stock list about its unsold units (on hand −
+/// sold): `Some(unsold)` while at or below the low mark, `None` above it.
+/// A SKU reports whenever this differs from what it last reported: on
+/// crossing the mark, either way (so replenishment leaves the list), and
+/// on each change while low (at most a few, near the mark), never while
+/// stock moves above it.
+pub fn low_stock(unsold: i64, low_mark: i64) -> Option<i64> {
+    (unsold <= low_mark).then_some(unsold)
+}
+
 /// How a report's buckets are cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]

@@ -10,9 +10,17 @@
 //! A crash anywhere leaves the SKUs dirty and the alarm armed: the next
 //! run redoes the work, and publishing is idempotent. It must not decide
 //! availability itself: the ledgers are the truth, this is a lagging copy.
+//!
+//! The same re-read keeps the low-stock list (`low`): SKU objects also
+//! report crossing the low mark (`STOCK_LOW_MARK`) in either direction, so
+//! a SKU enters the list when its unsold units fall to the mark and leaves
+//! it when they are replenished above, from its exact levels, without
+//! anything ever reading every SKU.
 
 use crate::object::{alarm_done, answer, arm_unless_set, json, now_ms, serve, Tables};
-use crate::protocol::availability::{AvailabilityCommand, Changed, Noted};
+use crate::protocol::availability::{
+    AvailabilityCommand, Changed, LowList, LowStock, LowStockList, Noted,
+};
 use crate::protocol::send;
 use crate::protocol::stock::Snapshot;
 use edgecart_domain::records::{
@@ -26,6 +34,8 @@ const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS skus (sku TEXT PRIMARY KEY, in_stock INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS dirty (sku TEXT PRIMARY KEY);
 CREATE TABLE IF NOT EXISTS published (id INTEGER PRIMARY KEY CHECK (id = 1), version TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS low (sku TEXT PRIMARY KEY, on_hand INTEGER NOT NULL, sold INTEGER NOT NULL, unsold INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS low_by_unsold ON low (unsold, sku);
 ";
 /// How long reports gather before a publication (KV allows one write per
 /// second to a key: the pointer is written at most once per run).
@@ -39,17 +49,26 @@ const READ_PARALLELISM: usize = 50;
 pub struct AvailabilityPublisher {
     state: State,
     env: Env,
+    /// The low mark (`STOCK_LOW_MARK`, 5 by default), as the SKU objects
+    /// read it.
+    low_mark: i64,
 }
 
 impl DurableObject for AvailabilityPublisher {
     fn new(state: State, env: Env) -> Self {
-        AvailabilityPublisher { state, env }
+        let low_mark = crate::sku_stock::low_mark(&env);
+        AvailabilityPublisher {
+            state,
+            env,
+            low_mark,
+        }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
         serve(req, |command: AvailabilityCommand| async move {
             match command {
                 AvailabilityCommand::Changed(c) => answer(c, |c| self.changed(c)).await,
+                AvailabilityCommand::LowList(c) => answer(c, |c| self.low_list(c)).await,
             }
         })
         .await
@@ -71,6 +90,35 @@ impl AvailabilityPublisher {
         )?;
         arm_unless_set(&self.state.storage(), GATHER_MS).await?;
         Ok(Ok(Noted {}))
+    }
+
+    /// The low-stock list: by unsold units, then SKU.
+    async fn low_list(&self, LowList { limit }: LowList) -> crate::object::Handled<LowList> {
+        let tables = Tables::open(&self.state.storage(), SCHEMA)?;
+        #[derive(Deserialize)]
+        struct Row {
+            sku: String,
+            on_hand: f64,
+            sold: f64,
+            unsold: f64,
+        }
+        let rows: Vec<Row> = tables.rows(
+            "reading low stock",
+            "SELECT sku, on_hand, sold, unsold FROM low ORDER BY unsold, sku LIMIT ?",
+            vec![i64::from(limit).into()],
+        )?;
+        Ok(Ok(LowStockList {
+            low_mark: self.low_mark,
+            items: rows
+                .into_iter()
+                .map(|r| LowStock {
+                    sku: r.sku,
+                    on_hand: r.on_hand as i64,
+                    sold: r.sold as i64,
+                    unsold: r.unsold as i64,
+                })
+                .collect(),
+        }))
     }
 
     /// Re-reads up to [`BATCH`] dirty SKUs, records their flags, publishes
@@ -106,6 +154,25 @@ impl AvailabilityPublisher {
                     "INSERT OR REPLACE INTO skus (sku, in_stock) VALUES (?, ?)",
                     vec![sku.as_str().into(), i64::from(levels.available > 0).into()],
                 )?;
+                let unsold = levels.on_hand - levels.sold;
+                if unsold <= self.low_mark {
+                    tables.exec(
+                        &recording,
+                        "INSERT OR REPLACE INTO low (sku, on_hand, sold, unsold) VALUES (?, ?, ?, ?)",
+                        vec![
+                            sku.as_str().into(),
+                            levels.on_hand.into(),
+                            levels.sold.into(),
+                            unsold.into(),
+                        ],
+                    )?;
+                } else {
+                    tables.exec(
+                        &recording,
+                        "DELETE FROM low WHERE sku = ?",
+                        vec![sku.as_str().into()],
+                    )?;
+                }
                 tables.exec(
                     &recording,
                     "DELETE FROM dirty WHERE sku = ?",

@@ -61,6 +61,7 @@ pub mod outbox;
 pub mod payment;
 pub mod points_ledger;
 pub mod protocol;
+pub mod reports;
 pub mod sku_stock;
 pub mod store_directory;
 pub mod store_object;

@@ -18,6 +18,10 @@
 //! and records what it reported. Until a report is acknowledged the alarm
 //! stays armed within [`REPORT_RETRY_MS`], so a crash or an unreachable
 //! publisher delays the snapshot but never leaves it wrong for good.
+//! The same report goes out when the SKU's unsold units cross the low
+//! mark, either way, or change while at or below it
+//! (`edgecart_domain::reports::low_stock`): the publisher keeps the
+//! low-stock list from it. Stock moving above the mark reports nothing.
 
 use crate::object::{alarm_done, answer, json, now_ms, rfc3339, serve, Encoded, Handled, Tables};
 use crate::outbox::{self, Source, SourceClass};
@@ -27,6 +31,7 @@ use crate::protocol::stock::{
     Applied, Apply, HistoryPage, MovementEntry, Snapshot, StockCommand, StockLevels,
 };
 use edgecart_domain::events::{stock_event, stock_event_id, Event, EventBody, StockNews};
+use edgecart_domain::reports::low_stock;
 use edgecart_domain::stock::{
     remembers, Hold, Movement, RememberedOp, StockLedger, StockOp, OP_MEMORY_MS,
 };
@@ -58,6 +63,8 @@ pub struct SkuStock {
     forgot_at_ms: Cell<i64>,
     /// When this instance last set the alarm to fire (`None`: not known).
     alarm_at_ms: Cell<Option<i64>>,
+    /// The low mark (`STOCK_LOW_MARK`), read once.
+    low_mark: i64,
 }
 
 struct Loaded {
@@ -65,6 +72,18 @@ struct Loaded {
     /// What the publisher last acknowledged: units available or not (a SKU
     /// never reported counts as not, like a SKU missing from the snapshot).
     reported_in_stock: bool,
+    /// What it last acknowledged of the unsold units: `Some` while at or
+    /// below the low mark (`None`: above, or never reported).
+    reported_low: Option<i64>,
+}
+
+/// The low mark (`STOCK_LOW_MARK`, 5 by default).
+pub fn low_mark(env: &Env) -> i64 {
+    env.var("STOCK_LOW_MARK")
+        .ok()
+        .and_then(|v| v.to_string().parse::<i64>().ok())
+        .filter(|m| *m >= 0)
+        .unwrap_or(5)
 }
 
 fn levels(ledger: &StockLedger, now: i64) -> StockLevels {
@@ -78,9 +97,11 @@ fn levels(ledger: &StockLedger, now: i64) -> StockLevels {
 
 impl DurableObject for SkuStock {
     fn new(state: State, env: Env) -> Self {
+        let low_mark = low_mark(&env);
         SkuStock {
             state,
             env,
+            low_mark,
             loaded: RefCell::new(None),
             forgot_at_ms: Cell::new(0),
             alarm_at_ms: Cell::new(None),
@@ -108,13 +129,7 @@ impl SkuStock {
     /// The event a change from `before` unsold units to now makes, if it
     /// crossed the low mark (`STOCK_LOW_MARK`, 5 by default) or reached 0.
     fn stock_news(&self, op_id: &str, before: i64, now: i64) -> Option<Event> {
-        let low_mark = self
-            .env
-            .var("STOCK_LOW_MARK")
-            .ok()
-            .and_then(|v| v.to_string().parse::<i64>().ok())
-            .filter(|m| *m >= 0)
-            .unwrap_or(5);
+        let low_mark = self.low_mark;
         let guard = self.loaded.borrow();
         let ledger = &guard.as_ref()?.ledger;
         let after = ledger.on_hand() - ledger.sold();
@@ -277,18 +292,24 @@ impl SkuStock {
             "SELECT cart, quantity, expires_at_ms, holder FROM holds",
             Vec::new(),
         )?;
+        // What was reported of the low mark; absent from rows reported
+        // before there was a low-stock list.
+        tables.add_column("reported", "low_unsold", "INTEGER")?;
         #[derive(Deserialize)]
         struct ReportedRow {
             in_stock: f64,
+            low_unsold: Option<f64>,
         }
-        let reported_in_stock = tables
-            .rows::<ReportedRow>(
-                "loading reported availability",
-                "SELECT in_stock FROM reported WHERE id = 1",
-                Vec::new(),
-            )?
+        let reported = tables.rows::<ReportedRow>(
+            "loading reported availability",
+            "SELECT in_stock, low_unsold FROM reported WHERE id = 1",
+            Vec::new(),
+        )?;
+        let reported_in_stock = reported.first().is_some_and(|r| r.in_stock > 0.0);
+        let reported_low = reported
             .first()
-            .is_some_and(|r| r.in_stock > 0.0);
+            .and_then(|r| r.low_unsold)
+            .map(|u| u as i64);
         let (on_hand, sold) = totals
             .first()
             .map_or((0, 0), |t| (t.on_hand as i64, t.sold as i64));
@@ -309,6 +330,7 @@ impl SkuStock {
         *self.loaded.borrow_mut() = Some(Loaded {
             ledger,
             reported_in_stock,
+            reported_low,
         });
         Ok(())
     }
@@ -457,13 +479,16 @@ impl SkuStock {
         Ok(())
     }
 
-    /// True when availability (none or some) differs from what the
-    /// publisher last acknowledged.
+    /// True when availability (none or some), or the unsold units as the
+    /// low-stock list sees them, differ from what the publisher last
+    /// acknowledged.
     fn unreported_flip(&self, now: i64) -> bool {
+        let low_mark = self.low_mark;
         let guard = self.loaded.borrow();
-        guard
-            .as_ref()
-            .is_some_and(|l| (l.ledger.available_at(now) > 0) != l.reported_in_stock)
+        guard.as_ref().is_some_and(|l| {
+            (l.ledger.available_at(now) > 0) != l.reported_in_stock
+                || low_stock(l.ledger.on_hand() - l.ledger.sold(), low_mark) != l.reported_low
+        })
     }
 
     /// Reports a flip of availability to the publisher and records the
@@ -473,6 +498,8 @@ impl SkuStock {
             return;
         }
         let in_stock = self.with_ledger(|l| l.available_at(now) > 0);
+        let low_mark = self.low_mark;
+        let low = self.with_ledger(|l| low_stock(l.on_hand() - l.sold(), low_mark));
         let Some(sku) = self.state.id().name() else {
             console_error!("SkuStock without a name cannot report its availability");
             return;
@@ -484,13 +511,14 @@ impl SkuStock {
         }
         let saved = Tables::opened(&self.state.storage()).exec(
             "recording the availability report",
-            "INSERT OR REPLACE INTO reported (id, in_stock) VALUES (1, ?)",
-            vec![i64::from(in_stock).into()],
+            "INSERT OR REPLACE INTO reported (id, in_stock, low_unsold) VALUES (1, ?, ?)",
+            vec![i64::from(in_stock).into(), low.into()],
         );
         match saved {
             Ok(_) => {
                 if let Some(l) = self.loaded.borrow_mut().as_mut() {
                     l.reported_in_stock = in_stock;
+                    l.reported_low = low;
                 }
             }
             Err(e) => console_error!("recording the availability report of {sku}: {e}"),

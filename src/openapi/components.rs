@@ -536,6 +536,23 @@ pub const RESPONSES: &[(&str, Resp)] = &[
         ] },
     ],
     }),
+    ("ReportsServiceUnavailable", Resp {
+        description: "Retry after `Retry-After` seconds. Codes:\n\n- `storage_unavailable`: the store's reports object (for low stock, the availability publisher) could not be reached or failed; the cause is logged, never shown.\n- `misconfigured`: the Worker's configuration is invalid, e.g. a malformed `ADMIN_TOKENS` secret.",
+        headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin")), ("Retry-After", Hdr::Ref("Retry-After"))],
+        content: &[
+        Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+            Example { name: "storage_unavailable", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/storage_unavailable",
+  "title": "Storage temporarily unavailable",
+  "status": 503,
+  "detail": "Please retry shortly.",
+  "code": "storage_unavailable",
+  "instance": "/admin/v1/reports/sales",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+        ] },
+    ],
+    }),
     ("AdminInventoryServiceUnavailable", Resp {
         description: "Retry after `Retry-After` seconds. Codes:\n\n- `storage_unavailable`: the SKU's stock Durable Object could not be reached or failed; the cause is logged, never shown. A write may nonetheless have been applied: retry it with the same `Idempotency-Key`, which answers `applied: false` if it had been (without a key, check the movement history before repeating an adjustment).\n- `catalog_unavailable`: the live catalog, which decides whether the SKU exists, could not be read; nothing was changed.\n- `misconfigured`: the Worker's configuration is invalid, e.g. a malformed `ADMIN_TOKENS` secret.",
         headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin")), ("Retry-After", Hdr::Ref("Retry-After"))],

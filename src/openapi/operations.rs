@@ -4683,6 +4683,340 @@ pub fn operation(handler: Handler) -> Op {
                 ("503", Response::Shared("AdminOrderServiceUnavailable")),
             ],
         },
+        Handler::SalesReport => Op {
+            id: "getSalesReport",
+            tag: "Admin",
+            summary: "Sales per day or hour",
+            description: "The store's sales per day or hour (UTC) over a range of days: per bucket and currency with activity, the orders placed in it that were paid (`orders`; an order counts in the bucket of its placement, in its currency), their grand totals (`revenue`, minor units, the part paid in points included), units (`items`) and points spent (`points_redeemed`); `refunds` and `refunded` count those among them paid back since (refunded, or cancelled after payment) and their grand totals. Orders never paid (pending, or cancelled before payment) count nowhere. `totals` sums the range per currency, with `average_order_value` = revenue / orders rounded half up. The figures are kept by the store's reports object (one Durable Object per store), fed by the store's order and points events through the events queue (usually within seconds of a change); each order counts once, by its latest state, however often or in whatever order its events arrive, so a report reads only the hourly rows of its range, never the orders. Never cached (`Cache-Control: no-store`). Order of checks: the token (401), query parameters (400: unknown or repeated, then `granularity`, `from`, `to`, `currency`), then the reports object (503). Allowed to roles `admin` and `viewer`.",
+            headers: &["XRequestId"],
+            query: &[
+                QueryDoc::Inline(Param {
+                    name: "from",
+                    place: Place::Query,
+                    required: false,
+                    description: "The first day of the range (UTC, inclusive), `YYYY-MM-DD`, else 400 `invalid_date`. Default: 29 days before `to`.",
+                    schema: r#"{"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "to",
+                    place: Place::Query,
+                    required: false,
+                    description: "The last day of the range (UTC, inclusive), `YYYY-MM-DD`, else 400 `invalid_date`. Default: 29 days after `from` (at most today), or today. `from` after `to` is 400 `invalid_date_range`, as is a range longer than 366 days (31 by hour).",
+                    schema: r#"{"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "granularity",
+                    place: Place::Query,
+                    required: false,
+                    description: "`day` (default) or `hour`: the buckets' length, else 400 `invalid_granularity`.",
+                    schema: r#"{"anyOf": [{"type": "string", "enum": ["day", "hour"], "default": "day"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "currency",
+                    place: Place::Query,
+                    required: false,
+                    description: "Only orders in this currency: a three-letter ISO 4217 code, case-insensitive, of a currency the shop knows (AUD, CAD, CHF, EUR, GBP, JPY, USD), else 400 `unknown_currency`. Default: every currency.",
+                    schema: r#"{"anyOf": [{"type": "string", "pattern": "^[A-Za-z]{3}$"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+            ],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The report.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("SalesReport"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "store": "default",
+  "from": "2026-11-07",
+  "to": "2026-12-06",
+  "granularity": "day",
+  "time_zone": "UTC",
+  "buckets": [
+    {"start": "2026-12-06T00:00:00Z", "currency": "USD", "orders": 3, "revenue": 12345, "items": 7, "refunds": 1, "refunded": 2500, "points_redeemed": 0}
+  ],
+  "totals": [
+    {"currency": "USD", "orders": 3, "revenue": 12345, "items": 7, "refunds": 1, "refunded": 2500, "points_redeemed": 0, "average_order_value": 4115}
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `from`, `to`, `granularity`, `currency`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_granularity`: `granularity` is not `day` or `hour`.\n- `invalid_date`: `from` or `to` is not a date `YYYY-MM-DD`.\n- `invalid_date_range`: `from` is after `to`, or the range is longer than 366 days (31 by hour).\n- `unknown_currency`: `currency` is not a currency code the shop knows.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_granularity", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_granularity",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "granularity must be day or hour.",
+  "code": "invalid_granularity",
+  "instance": "/admin/v1/reports/sales?granularity=week",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "granularity"
+}"# },
+                        Example { name: "invalid_date", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_date",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "from must be a date YYYY-MM-DD (UTC).",
+  "code": "invalid_date",
+  "instance": "/admin/v1/reports/sales?from=yesterday",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "from"
+}"# },
+                        Example { name: "invalid_date_range", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_date_range",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "from must not be after to.",
+  "code": "invalid_date_range",
+  "instance": "/admin/v1/reports/sales?from=2026-12-06&to=2026-12-01",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "from"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("503", Response::Shared("ReportsServiceUnavailable")),
+            ],
+        },
+        Handler::BestSellersReport => Op {
+            id: "getBestSellersReport",
+            tag: "Admin",
+            summary: "Best sellers",
+            description: "The store's best-selling SKUs over a range of days (UTC): units and revenue (the lines' totals, minor units) per SKU and currency in paid orders that were not paid back, placed in the range; sorted by units, descending, then revenue, descending, then SKU. `title` is the product's name in the live catalog (null for a SKU that left it). The figures are kept by the store's reports object (one Durable Object per store), fed by the store's order and points events through the events queue (usually within seconds of a change); each order counts once, by its latest state, however often or in whatever order its events arrive, so a report reads only the hourly rows of its range, never the orders. Never cached (`Cache-Control: no-store`). Order of checks: the token (401), query parameters (400: unknown or repeated, then `limit`, `from`, `to`, `currency`), then the reports object (503). Allowed to roles `admin` and `viewer`.",
+            headers: &["XRequestId"],
+            query: &[
+                QueryDoc::Inline(Param {
+                    name: "from",
+                    place: Place::Query,
+                    required: false,
+                    description: "The first day of the range (UTC, inclusive), `YYYY-MM-DD`, else 400 `invalid_date`. Default: 29 days before `to`.",
+                    schema: r#"{"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "to",
+                    place: Place::Query,
+                    required: false,
+                    description: "The last day of the range (UTC, inclusive), `YYYY-MM-DD`, else 400 `invalid_date`. Default: 29 days after `from` (at most today), or today. `from` after `to` is 400 `invalid_date_range`, as is a range longer than 366 days (31 by hour).",
+                    schema: r#"{"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "currency",
+                    place: Place::Query,
+                    required: false,
+                    description: "Only orders in this currency: a three-letter ISO 4217 code, case-insensitive, of a currency the shop knows (AUD, CAD, CHF, EUR, GBP, JPY, USD), else 400 `unknown_currency`. Default: every currency.",
+                    schema: r#"{"anyOf": [{"type": "string", "pattern": "^[A-Za-z]{3}$"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "limit",
+                    place: Place::Query,
+                    required: false,
+                    description: "How many: an integer from 1 to 100 written with digits only (default 10), else 400 `invalid_limit`.",
+                    schema: r#"{"anyOf": [{"type": "integer", "minimum": 1, "maximum": 100, "default": 10}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+            ],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The report.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("BestSellerReport"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "store": "default",
+  "from": "2026-11-07",
+  "to": "2026-12-06",
+  "items": [
+    {"sku": "KTL-1-STEEL", "title": "Stovetop Kettle", "currency": "USD", "units": 12, "revenue": 28950}
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `from`, `to`, `currency`, `limit`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_limit`: `limit` is not an integer from 1 to 100 written with digits only.\n- `invalid_date`: `from` or `to` is not a date `YYYY-MM-DD`.\n- `invalid_date_range`: `from` is after `to`, or the range is longer than 366 days (31 by hour).\n- `unknown_currency`: `currency` is not a currency code the shop knows.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_limit", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_limit",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "limit must be an integer from 1 to 100.",
+  "code": "invalid_limit",
+  "instance": "/admin/v1/reports/best-sellers?limit=0",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "limit"
+}"# },
+                        Example { name: "invalid_date", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_date",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "from must be a date YYYY-MM-DD (UTC).",
+  "code": "invalid_date",
+  "instance": "/admin/v1/reports/sales?from=yesterday",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "from"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("503", Response::Shared("ReportsServiceUnavailable")),
+            ],
+        },
+        Handler::PointsReport => Op {
+            id: "getPointsReport",
+            tag: "Admin",
+            summary: "Points issued, redeemed and expired",
+            description: "The points of the store's programme per day or hour (UTC) over a range of days, from every member's ledger changes: `issued` (grants, earnings and adjustments, either way, less earnings taken back when their order was cancelled or refunded), `redeemed` (points orders spent, less those restored on cancel or refund) and `expired` (points that lapsed); issued − redeemed − expired is what the members' points changed by. Each change counts once (by its event id) in the bucket it happened in. Only buckets with activity are listed. The figures are kept by the store's reports object, fed by the members' points events through the events queue. Never cached (`Cache-Control: no-store`). Order of checks: the token (401), query parameters (400: unknown or repeated, then `granularity`, `from`, `to`), then the reports object (503). Allowed to roles `admin` and `viewer`.",
+            headers: &["XRequestId"],
+            query: &[
+                QueryDoc::Inline(Param {
+                    name: "from",
+                    place: Place::Query,
+                    required: false,
+                    description: "The first day of the range (UTC, inclusive), `YYYY-MM-DD`, else 400 `invalid_date`. Default: 29 days before `to`.",
+                    schema: r#"{"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "to",
+                    place: Place::Query,
+                    required: false,
+                    description: "The last day of the range (UTC, inclusive), `YYYY-MM-DD`, else 400 `invalid_date`. Default: 29 days after `from` (at most today), or today. `from` after `to` is 400 `invalid_date_range`, as is a range longer than 366 days (31 by hour).",
+                    schema: r#"{"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+                QueryDoc::Inline(Param {
+                    name: "granularity",
+                    place: Place::Query,
+                    required: false,
+                    description: "`day` (default) or `hour`: the buckets' length, else 400 `invalid_granularity`.",
+                    schema: r#"{"anyOf": [{"type": "string", "enum": ["day", "hour"], "default": "day"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+            ],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The report.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("PointsReport"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "store": "default",
+  "from": "2026-11-07",
+  "to": "2026-12-06",
+  "granularity": "day",
+  "time_zone": "UTC",
+  "buckets": [
+    {"start": "2026-12-06T00:00:00Z", "issued": 5040, "redeemed": 2000, "expired": 0}
+  ],
+  "totals": {"issued": 5040, "redeemed": 2000, "expired": 0}
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `from`, `to`, `granularity`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_granularity`: `granularity` is not `day` or `hour`.\n- `invalid_date`: `from` or `to` is not a date `YYYY-MM-DD`.\n- `invalid_date_range`: `from` is after `to`, or the range is longer than 366 days (31 by hour).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_granularity", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_granularity",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "granularity must be day or hour.",
+  "code": "invalid_granularity",
+  "instance": "/admin/v1/reports/sales?granularity=week",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "granularity"
+}"# },
+                        Example { name: "invalid_date_range", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_date_range",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "from must not be after to.",
+  "code": "invalid_date_range",
+  "instance": "/admin/v1/reports/sales?from=2026-12-06&to=2026-12-01",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "from"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("503", Response::Shared("ReportsServiceUnavailable")),
+            ],
+        },
+        Handler::LowStockReport => Op {
+            id: "getLowStockReport",
+            tag: "Admin",
+            summary: "SKUs low on stock",
+            description: "The shared stock's SKUs whose unsold units (on hand − sold; cart holds not counted) are at or below the low mark (`STOCK_LOW_MARK`, 5 by default), by unsold units, ascending, then SKU. Kept by the availability publisher: each SKU's object reports when its unsold units cross the mark, either way, or change while at or below it, and the publisher re-reads the SKU's exact levels within seconds; a SKU replenished above the mark leaves the list. `unsold` is exact as of that re-read; `on_hand` and `sold` as of the last change of `unsold` (shipping an order moves both, not `unsold`). No SKU is read to answer. Never cached (`Cache-Control: no-store`). Order of checks: the token (401), query parameters (400), then the publisher (503). Allowed to roles `admin` and `viewer` of any store (stock is shared).",
+            headers: &["XRequestId"],
+            query: &[
+                QueryDoc::Inline(Param {
+                    name: "limit",
+                    place: Place::Query,
+                    required: false,
+                    description: "How many: an integer from 1 to 500 written with digits only (default 100), else 400 `invalid_limit`.",
+                    schema: r#"{"anyOf": [{"type": "integer", "minimum": 1, "maximum": 500, "default": 100}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
+                    examples: &[],
+                }),
+            ],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The report.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("LowStockReport"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "low_mark": 5,
+  "items": [
+    {"sku": "KTL-1-STEEL", "on_hand": 12, "sold": 9, "unsold": 3}
+  ]
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `limit`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_limit`: `limit` is not an integer from 1 to 500 written with digits only.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "invalid_limit", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/invalid_limit",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "limit must be an integer from 1 to 500.",
+  "code": "invalid_limit",
+  "instance": "/admin/v1/reports/low-stock?limit=1000",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "limit"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("503", Response::Shared("ReportsServiceUnavailable")),
+            ],
+        },
         Handler::StripeWebhook => Op {
             id: "stripeWebhook",
             tag: "Webhooks",

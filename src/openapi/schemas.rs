@@ -213,6 +213,10 @@ fn outputs(g: &mut SchemaGenerator) {
     add::<edgecart_durable_objects::protocol::webhooks::EndpointView>(g);
     add::<crate::webhook_endpoints::EndpointList>(g);
     add::<crate::webhook_endpoints::AttemptPage>(g);
+    add::<crate::reports_api::SalesReport>(g);
+    add::<crate::reports_api::BestSellerReport>(g);
+    add::<crate::reports_api::PointsReport>(g);
+    add::<crate::reports_api::LowStockReport>(g);
     add::<crate::webhook_endpoints::ReplayResult>(g);
     add::<crate::webhook_endpoints::WebhookDeleted>(g);
 }

@@ -322,3 +322,26 @@ fn ranges_default_to_thirty_days_and_refuse_bad_dates() {
     )
     .is_ok());
 }
+
+#[test]
+fn skus_tell_the_low_stock_list_when_they_cross_the_mark_either_way() {
+    let reports = |levels: &[i64]| {
+        let mut told = None;
+        let mut n = 0;
+        for u in levels {
+            let now = low_stock(*u, 5);
+            if now != told {
+                told = now;
+                n += 1;
+            }
+        }
+        (n, told)
+    };
+    // Selling down from 100 to 6: nothing to tell.
+    assert_eq!(reports(&[100, 50, 7, 6]), (0, None));
+    // Down to the mark and below, then replenished: enters, follows, leaves.
+    assert_eq!(reports(&[6, 5, 4, 4, 0]), (3, Some(0)));
+    assert_eq!(reports(&[6, 3, 40]), (2, None));
+    assert_eq!(low_stock(5, 5), Some(5));
+    assert_eq!(low_stock(6, 5), None);
+}

@@ -36,6 +36,7 @@ pub mod directory;
 pub mod guard;
 pub mod order;
 pub mod points;
+pub mod reports;
 pub mod stock;
 pub mod store;
 #[cfg(test)]

@@ -13,6 +13,7 @@ use super::directory::{self, DirectoryCommand};
 use super::guard::{self, GuardCommand};
 use super::order::{self, OrderCommand};
 use super::points::{self, PointsCommand};
+use super::reports::{self, ReportsCommand};
 use super::stock::{self, StockCommand};
 use super::store::{self, OrderSummary, PromotionSaved, StoreCommand};
 use super::webhooks::{self, WebhookCommand};
@@ -196,6 +197,7 @@ fn availability_wire_format() {
         include_str!("fixtures/availability.json"),
         |command, a| match command {
             AvailabilityCommand::Changed(_) => answers_of::<availability::Changed>("changed", a),
+            AvailabilityCommand::LowList(_) => answers_of::<availability::LowList>("low_list", a),
         },
         None,
     );
@@ -482,6 +484,20 @@ fn webhooks_wire_format() {
             WebhookCommand::Replay(_) => answers_of::<webhooks::Replay>("replay", a),
         },
         Some("refusal"),
+    );
+}
+
+#[test]
+fn reports_wire_format() {
+    check_class::<ReportsCommand>(
+        include_str!("fixtures/reports.json"),
+        |command, a| match command {
+            ReportsCommand::Accept(_) => answers_of::<reports::Accept>("accept", a),
+            ReportsCommand::Sales(_) => answers_of::<reports::Sales>("sales", a),
+            ReportsCommand::BestSellers(_) => answers_of::<reports::BestSellers>("best_sellers", a),
+            ReportsCommand::Points(_) => answers_of::<reports::Points>("points", a),
+        },
+        None,
     );
 }
 
