@@ -140,6 +140,10 @@ describe('OpenAPI', () => {
     ['get', '/admin/v1/members/{member}/points', '/admin/v1/members/m-1001/points'],
     ['post', '/admin/v1/members/{member}/points/grants', '/admin/v1/members/m-1001/points/grants'],
     ['post', '/admin/v1/members/{member}/points/adjustments', '/admin/v1/members/m-1001/points/adjustments'],
+    ['get', '/admin/v1/reports/sales', '/admin/v1/reports/sales'],
+    ['get', '/admin/v1/reports/best-sellers', '/admin/v1/reports/best-sellers'],
+    ['get', '/admin/v1/reports/points', '/admin/v1/reports/points'],
+    ['get', '/admin/v1/reports/low-stock', '/admin/v1/reports/low-stock'],
   ];
   // Cart routes: creation answers 201; the others 404 without the cart's token.
   const CART = [

@@ -42,7 +42,7 @@ async function fetchOnce(url, init) {
  * the shared catalog and stock, the stores) take no selector.
  */
 export const STORE = process.env.EDGECART_STORE;
-const SHARED = /^\/(health|openapi\.json)(\?|$)|^\/admin\/v1\/(products|prices|categories|catalog|inventory|audit|stores)(\/|\?|$)/;
+const SHARED = /^\/(health|openapi\.json)(\?|$)|^\/admin\/v1\/(products|prices|categories|catalog|inventory|audit|stores|reports\/low-stock)(\/|\?|$)/;
 
 /** `path` in the store the tests run in. */
 export function inStore(path) {
