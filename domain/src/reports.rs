@@ -396,8 +396,9 @@ pub enum RangeError {
     TooLong { max_days: i64 },
 }
 
-/// Reads `from` and `to` (`YYYY-MM-DD`, UTC): each defaults from the
-/// other, and both to the [`DEFAULT_DAYS`] ending `today`.
+/// Reads `from` and `to` (`YYYY-MM-DD`, UTC, from 1970 on): each
+/// defaults from the other, and both to the [`DEFAULT_DAYS`] ending
+/// `today` (a default never reaches before 1970).
 pub fn range(
     from: Option<&str>,
     to: Option<&str>,
@@ -415,6 +416,7 @@ pub fn range(
             });
         ok.then(|| NaiveDate::parse_from_str(raw, "%Y-%m-%d").ok())
             .flatten()
+            .filter(|d| *d >= NaiveDate::default())
             .ok_or(RangeError::NotADate { from: is_from })
     };
     let span = Duration::days(DEFAULT_DAYS - 1);
@@ -430,6 +432,7 @@ pub fn range(
         }
         (None, None) => (today.checked_sub_signed(span).unwrap_or(today), today),
     };
+    let from = from.max(NaiveDate::default());
     if from > to {
         return Err(RangeError::Reversed);
     }

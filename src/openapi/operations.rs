@@ -4694,7 +4694,7 @@ pub fn operation(handler: Handler) -> Op {
                     name: "from",
                     place: Place::Query,
                     required: false,
-                    description: "The first day of the range (UTC, inclusive), `YYYY-MM-DD`, else 400 `invalid_date`. Default: 29 days before `to`.",
+                    description: "The first day of the range (UTC, inclusive), `YYYY-MM-DD` from 1970-01-01 on, else 400 `invalid_date`. Default: 29 days before `to` (not before 1970-01-01).",
                     schema: r#"{"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
                     examples: &[],
                 }),
@@ -4702,7 +4702,7 @@ pub fn operation(handler: Handler) -> Op {
                     name: "to",
                     place: Place::Query,
                     required: false,
-                    description: "The last day of the range (UTC, inclusive), `YYYY-MM-DD`, else 400 `invalid_date`. Default: 29 days after `from` (at most today), or today. `from` after `to` is 400 `invalid_date_range`, as is a range longer than 366 days (31 by hour).",
+                    description: "The last day of the range (UTC, inclusive), `YYYY-MM-DD` from 1970-01-01 on, else 400 `invalid_date`. Default: 29 days after `from` (at most today), or today. `from` after `to` is 400 `invalid_date_range`, as is a range longer than 366 days (31 by hour).",
                     schema: r#"{"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
                     examples: &[],
                 }),
@@ -4747,7 +4747,7 @@ pub fn operation(handler: Handler) -> Op {
                 ],
                 })),
                 ("400", Response::Own(Resp {
-                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `from`, `to`, `granularity`, `currency`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_granularity`: `granularity` is not `day` or `hour`.\n- `invalid_date`: `from` or `to` is not a date `YYYY-MM-DD`.\n- `invalid_date_range`: `from` is after `to`, or the range is longer than 366 days (31 by hour).\n- `unknown_currency`: `currency` is not a currency code the shop knows.",
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `from`, `to`, `granularity`, `currency`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_granularity`: `granularity` is not `day` or `hour`.\n- `invalid_date`: `from` or `to` is not a date `YYYY-MM-DD` from 1970-01-01 on.\n- `invalid_date_range`: `from` is after `to`, or the range is longer than 366 days (31 by hour).\n- `unknown_currency`: `currency` is not a currency code the shop knows.",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
@@ -4799,7 +4799,7 @@ pub fn operation(handler: Handler) -> Op {
                     name: "from",
                     place: Place::Query,
                     required: false,
-                    description: "The first day of the range (UTC, inclusive), `YYYY-MM-DD`, else 400 `invalid_date`. Default: 29 days before `to`.",
+                    description: "The first day of the range (UTC, inclusive), `YYYY-MM-DD` from 1970-01-01 on, else 400 `invalid_date`. Default: 29 days before `to` (not before 1970-01-01).",
                     schema: r#"{"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
                     examples: &[],
                 }),
@@ -4807,7 +4807,7 @@ pub fn operation(handler: Handler) -> Op {
                     name: "to",
                     place: Place::Query,
                     required: false,
-                    description: "The last day of the range (UTC, inclusive), `YYYY-MM-DD`, else 400 `invalid_date`. Default: 29 days after `from` (at most today), or today. `from` after `to` is 400 `invalid_date_range`, as is a range longer than 366 days (31 by hour).",
+                    description: "The last day of the range (UTC, inclusive), `YYYY-MM-DD` from 1970-01-01 on, else 400 `invalid_date`. Default: 29 days after `from` (at most today), or today. `from` after `to` is 400 `invalid_date_range`, as is a range longer than 366 days (31 by hour).",
                     schema: r#"{"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
                     examples: &[],
                 }),
@@ -4847,7 +4847,7 @@ pub fn operation(handler: Handler) -> Op {
                 ],
                 })),
                 ("400", Response::Own(Resp {
-                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `from`, `to`, `currency`, `limit`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_limit`: `limit` is not an integer from 1 to 100 written with digits only.\n- `invalid_date`: `from` or `to` is not a date `YYYY-MM-DD`.\n- `invalid_date_range`: `from` is after `to`, or the range is longer than 366 days (31 by hour).\n- `unknown_currency`: `currency` is not a currency code the shop knows.",
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `from`, `to`, `currency`, `limit`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_limit`: `limit` is not an integer from 1 to 100 written with digits only.\n- `invalid_date`: `from` or `to` is not a date `YYYY-MM-DD` from 1970-01-01 on.\n- `invalid_date_range`: `from` is after `to`, or the range is longer than 366 days (31 by hour).\n- `unknown_currency`: `currency` is not a currency code the shop knows.",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
@@ -4889,7 +4889,7 @@ pub fn operation(handler: Handler) -> Op {
                     name: "from",
                     place: Place::Query,
                     required: false,
-                    description: "The first day of the range (UTC, inclusive), `YYYY-MM-DD`, else 400 `invalid_date`. Default: 29 days before `to`.",
+                    description: "The first day of the range (UTC, inclusive), `YYYY-MM-DD` from 1970-01-01 on, else 400 `invalid_date`. Default: 29 days before `to` (not before 1970-01-01).",
                     schema: r#"{"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
                     examples: &[],
                 }),
@@ -4897,7 +4897,7 @@ pub fn operation(handler: Handler) -> Op {
                     name: "to",
                     place: Place::Query,
                     required: false,
-                    description: "The last day of the range (UTC, inclusive), `YYYY-MM-DD`, else 400 `invalid_date`. Default: 29 days after `from` (at most today), or today. `from` after `to` is 400 `invalid_date_range`, as is a range longer than 366 days (31 by hour).",
+                    description: "The last day of the range (UTC, inclusive), `YYYY-MM-DD` from 1970-01-01 on, else 400 `invalid_date`. Default: 29 days after `from` (at most today), or today. `from` after `to` is 400 `invalid_date_range`, as is a range longer than 366 days (31 by hour).",
                     schema: r#"{"anyOf": [{"type": "string", "format": "date"}, {"type": "string", "maxLength": 0, "description": "An empty value counts as absent."}]}"#,
                     examples: &[],
                 }),
@@ -4932,7 +4932,7 @@ pub fn operation(handler: Handler) -> Op {
                 ],
                 })),
                 ("400", Response::Own(Resp {
-                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `from`, `to`, `granularity`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_granularity`: `granularity` is not `day` or `hour`.\n- `invalid_date`: `from` or `to` is not a date `YYYY-MM-DD`.\n- `invalid_date_range`: `from` is after `to`, or the range is longer than 366 days (31 by hour).",
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts `from`, `to`, `granularity`).\n- `duplicate_parameter`: a parameter is given more than once.\n- `invalid_granularity`: `granularity` is not `day` or `hour`.\n- `invalid_date`: `from` or `to` is not a date `YYYY-MM-DD` from 1970-01-01 on.\n- `invalid_date_range`: `from` is after `to`, or the range is longer than 366 days (31 by hour).",
                     headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
                     content: &[
                     Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
