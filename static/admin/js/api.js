@@ -94,35 +94,16 @@ export async function api(method, path, { body, raw, type, store = false, query 
 }
 
 /**
- * Signs in with `token`: finds its role and store by asking the API what it
- * allows (the API has no "who am I" route). An operator may list the
- * stores; any other token is a store's, of `storeHint` (default
- * `default`), which it must be able to read; a store's token is an admin
- * if a store write is refused for a missing order (404) rather than for
- * its role (403). No state changes either way.
+ * Signs in with `token`: `GET /admin/v1/session` names its role and store
+ * (401 for a token the Worker does not know); an operator also reads the
+ * store list (`GET /admin/v1/stores`) for the store selector.
  */
-export async function signIn(token, storeHint) {
-  try {
-    const list = await api('GET', '/admin/v1/stores', { token });
-    const stores = list.items.map((st) => st.id);
-    const store = storeHint && stores.includes(storeHint) ? storeHint : stores.includes('default') ? 'default' : stores[0];
-    return { token, role: 'operator', store, stores };
-  } catch (e) {
-    if (e.status !== 403) throw e;
-  }
-  const store = storeHint || 'default';
-  await api('GET', '/admin/v1/store', { token, query: { store } }).catch((e) => {
-    if (e.status === 403) e.detail = `This token is not one of the store “${store}”: name its store. (${e.detail})`;
-    throw e;
-  });
-  let role = 'admin';
-  try {
-    await api('POST', '/admin/v1/orders/ord_signin_probe/fulfil', { token, query: { store } });
-  } catch (e) {
-    if (e.status === 403) role = 'viewer';
-    else if (e.status !== 404) throw e;
-  }
-  return { token, role, store, stores: [store] };
+export async function signIn(token) {
+  const who = await api('GET', '/admin/v1/session', { token });
+  if (who.role !== 'operator') return { token, label: who.label, role: who.role, store: who.store, stores: [who.store] };
+  const stores = (await api('GET', '/admin/v1/stores', { token })).items.map((st) => st.id);
+  const store = stores.includes('default') ? 'default' : stores[0];
+  return { token, label: who.label, role: 'operator', store, stores };
 }
 
 /** Every page of a cursor-paged listing (`items`, `next_cursor`), up to `max` items. */

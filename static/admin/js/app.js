@@ -22,9 +22,8 @@ function signInPage(main) {
     'form',
     { class: 'card signin', id: 'signin' },
     h('h1', {}, 'Sign in'),
-    h('p', { class: 'muted' }, 'Use an admin token of this deployment (ADMIN_TOKENS). It is kept for this tab only.'),
+    h('p', { class: 'muted' }, 'Use an admin token of this deployment (ADMIN_TOKENS): an operator\'s, or a store admin\'s or viewer\'s. It is kept for this tab only.'),
     field('Admin token', { name: 'token', type: 'password', required: true, autocomplete: 'off', id: 'token' }),
-    field('Store', { name: 'store', id: 'signin-store', placeholder: 'default', pattern: '[a-z0-9][a-z0-9\\-]{0,31}' }, "A store's token: the store it belongs to (empty: default). Operators may leave it empty."),
     h('button', { type: 'submit', class: 'primary' }, 'Sign in'),
     out,
   );
@@ -33,7 +32,7 @@ function signInPage(main) {
     const data = new FormData(form);
     busy(form.querySelector('button'), async () => {
       try {
-        saveSession(await signIn(String(data.get('token')).trim(), String(data.get('store')).trim()));
+        saveSession(await signIn(String(data.get('token')).trim()));
         // The page asked for before signing in, else the dashboard.
         if (!location.hash || location.hash === '#/') location.hash = '#/dashboard';
         route();

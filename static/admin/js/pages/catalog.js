@@ -86,7 +86,7 @@ function importer() {
           bar.value = done;
           status.textContent = `${number(done)} of ${number(total)} lines sent`;
         });
-        out.replaceChildren(
+        out.replaceChildren(h('div', {},
           h('p', { class: r.rejected ? 'error' : 'ok', id: 'import-summary' },
             `${number(r.received)} lines: ${number(r.created)} created, ${number(r.updated)} updated, ${number(r.unchanged)} unchanged, ${number(r.rejected)} rejected.`),
           r.errors.length
@@ -94,7 +94,7 @@ function importer() {
                 h('li', { 'data-line': e.line }, h('strong', {}, `Line ${e.line}: `), e.errors.map((x) => `${x.field ? `${x.field}: ` : ''}${x.message} (${x.code})`).join('; '))))
             : null,
           r.errors_truncated ? h('p', {}, 'More lines were rejected than listed.') : null,
-        );
+        ));
       } catch (e) {
         status.textContent += ' — stopped.';
         out.replaceChildren(h('p', {}, 'The import stopped; lines sent before were applied. Re-import the file (applied lines count as unchanged).'), errorBox(e));
