@@ -83,6 +83,8 @@ let browser;
 let product;
 let orders = [];
 let reportBefore;
+/** Products the import test created (deleted at the end). */
+const imported = [];
 
 before(async () => {
   const list = (await call('GET', '/v1/products?q=kettle&limit=50')).json;
@@ -115,6 +117,8 @@ before(async () => {
 
 after(async () => {
   await browser?.close();
+  // The shared catalog stays as the other suites expect it.
+  for (const id of imported) await call('DELETE', `/admin/v1/products/${id}`);
 });
 
 /** Signs in at /admin with `token`, opening the page `start` (an operator then picks `store`); returns the page. */
@@ -277,25 +281,30 @@ describe('back office', () => {
     await page.fill('#catalog-q', 'kettle');
     await page.click('#catalog-search button[type=submit]');
     await page.locator('#catalog-results table').waitFor();
-    // 250 lines, sent in two chunks: the bad one is line 240 of the file (line 40 of the second chunk).
+    // 7 lines sent 3 at a time: the bad one is line 5 of the file (line 2 of the second chunk).
     const lines = [];
-    for (let i = 1; i <= 250; i++) {
+    for (let i = 1; i <= 7; i++) {
       const id = `bo${STARTED % 100000}n${i}`;
-      lines.push(i === 240
+      if (i !== 5) imported.push(`prd_${id}`);
+      lines.push(i === 5
         ? '{"id": "prd_broken", "name": '
         : JSON.stringify({ id: `prd_${id}`, slug: `back-office-${id}`, name: `Back office ${i}`, category: 'kitchen', variants: [{ sku: `BO-${id}`.toUpperCase(), name: 'One', prices: { USD: 1000 + i } }] }));
     }
     await page.setInputFiles('#import-file', { name: 'products.ndjson', mimeType: 'application/x-ndjson', buffer: Buffer.from(`${lines.join('\n')}\n`) });
+    await page.fill('#import-chunk', '3');
+    const sent = [];
+    page.on('request', (r) => r.url().includes('/admin/v1/catalog/import') && sent.push(r.postData()));
     await page.click('#import button[type=submit]');
     await page.locator('#import-summary').waitFor({ timeout: 60_000 });
-    assert.match(await page.textContent('#import-summary'), /^250 lines: 249 created, 0 updated, 0 unchanged, 1 rejected\.$/);
+    assert.equal(sent.length, 3, 'three requests of at most 3 lines');
+    assert.match(await page.textContent('#import-summary'), /^7 lines: 6 created, 0 updated, 0 unchanged, 1 rejected\.$/);
     const errs = page.locator('#import-errors li');
     assert.equal(await errs.count(), 1);
-    assert.equal(await errs.first().getAttribute('data-line'), '240');
-    assert.match(await errs.first().textContent(), /^Line 240: .*invalid_json/);
+    assert.equal(await errs.first().getAttribute('data-line'), '5');
+    assert.match(await errs.first().textContent(), /^Line 5: .*invalid_json/);
     assert.doesNotMatch(await page.textContent('#import-report'), /\bnull\b/);
-    assert.equal(await page.getAttribute('#import-progress', 'value'), '250');
-    assert.equal(await page.getAttribute('#import-progress', 'max'), '250');
+    assert.equal(await page.getAttribute('#import-progress', 'value'), '7');
+    assert.equal(await page.getAttribute('#import-progress', 'max'), '7');
     await screenshot(page, 'admin-catalog');
     // A product's page and editor.
     await go(page, `#/catalog/${product.id}`);

@@ -11,7 +11,7 @@
 import { api, can, session } from '../api.js';
 import { busy, errorBox, field, h, jsonEditor, money, notice, number, table } from '../ui.js';
 
-/** Lines per import request. */
+/** Lines per import request, unless the form says otherwise. */
 export const CHUNK_LINES = 200;
 
 /**
@@ -67,8 +67,9 @@ function importer() {
     'form',
     { class: 'card', id: 'import' },
     h('h2', {}, 'Import products (NDJSON)'),
-    h('p', { class: 'muted' }, `One product per line, as PUT /admin/v1/products/{id} takes it. Sent ${CHUNK_LINES} lines at a time; valid lines are applied, rejected lines change nothing.`),
+    h('p', { class: 'muted' }, 'One product per line, as PUT /admin/v1/products/{id} takes it, sent a chunk of lines at a time; valid lines are applied, rejected lines change nothing.'),
     field('NDJSON file', { type: 'file', name: 'file', id: 'import-file', accept: '.ndjson,.jsonl,application/x-ndjson,application/jsonl', required: true }),
+    field('Lines per request', { type: 'number', name: 'chunk', id: 'import-chunk', min: 1, max: 100000, step: 1, value: CHUNK_LINES }, 'The progress bar advances after each request.'),
     h('button', { type: 'submit', class: 'primary' }, 'Import'),
     bar,
     status,
@@ -81,11 +82,12 @@ function importer() {
     busy(form.querySelector('button'), async () => {
       out.replaceChildren();
       try {
+        const size = Math.max(1, Math.floor(Number(form.querySelector('#import-chunk').value)) || CHUNK_LINES);
         const r = await importNdjson(await file.text(), (done, total) => {
           bar.max = Math.max(total, 1);
           bar.value = done;
           status.textContent = `${number(done)} of ${number(total)} lines sent`;
-        });
+        }, size);
         out.replaceChildren(h('div', {},
           h('p', { class: r.rejected ? 'error' : 'ok', id: 'import-summary' },
             `${number(r.received)} lines: ${number(r.created)} created, ${number(r.updated)} updated, ${number(r.unchanged)} unchanged, ${number(r.rejected)} rejected.`),
