@@ -74,6 +74,51 @@ pub fn authorize<'c>(
     }
 }
 
+/// What an admin token may do, as `GET /admin/v1/session` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub enum SessionRole {
+    /// Every store, the stores themselves, the shared catalog and stock.
+    Operator,
+    /// Every admin route of its store; reads of the shared catalog and stock.
+    Admin,
+    /// The read-only admin routes of its store and of the shared catalog and stock.
+    Viewer,
+}
+
+/// The answer of `GET /admin/v1/session`: who the presented token is, so a
+/// back office can shape its UI (the API still decides every call).
+#[derive(Debug, Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub struct AdminSession {
+    /// The token's label: the actor its writes are recorded under.
+    pub label: String,
+    pub role: SessionRole,
+    /// The store an admin or viewer token belongs to; null for an operator.
+    pub store: Option<String>,
+}
+
+/// `GET /admin/v1/session`: the presented token's label, role and store.
+/// The dispatcher has admitted it (any valid token); nothing is read but
+/// the configuration.
+pub fn session(config: &Config, authorization: Option<&str>) -> Result<ApiResponse> {
+    let token = authorize(config, authorization, Role::Viewer, None)?;
+    Ok(ApiResponse::json(&session_of(token)))
+}
+
+fn session_of(token: &AdminToken) -> AdminSession {
+    AdminSession {
+        label: token.label.clone(),
+        role: match token.role {
+            Role::Operator => SessionRole::Operator,
+            Role::Admin => SessionRole::Admin,
+            Role::Viewer => SessionRole::Viewer,
+        },
+        store: token.store.clone(),
+    }
+}
+
 /// One line of an NDJSON body, numbered from 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line {

@@ -519,6 +519,7 @@ async fn dispatch(
         H::ListStorePrices | H::SetStorePrices => {
             store_prices_api::handle(&mut request, env, now_ms).await
         }
+        H::Session => admin_api::session(&config(env)?, authorization.as_deref()),
         H::ListStores | H::GetStoreProfile | H::PutStoreProfile => {
             let config = config(env)?;
             store_api::handle_stores(&mut request, env, &config, now_ms).await

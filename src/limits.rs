@@ -163,6 +163,7 @@ pub fn limit_of(handler: Handler) -> Option<Limit> {
         | H::GrantPoints
         | H::AdjustPoints
         | H::ListCheckouts
+        | H::Session
         | H::ListWebhooks
         | H::CreateWebhook
         | H::GetWebhook

@@ -164,6 +164,7 @@ pub enum Handler {
     PutCategory,
     ImportCatalog,
     ListAudit,
+    Session,
     SetOnHandBatch,
     GetStock,
     SetOnHand,
@@ -302,6 +303,8 @@ pub const ROUTES: &[Route] = &[
     shared("/admin/v1/categories/{slug}",          &[op(Put,    H::PutCategory,      Operator, NONE)]),
     shared("/admin/v1/catalog/import",             &[op(Post,   H::ImportCatalog,    Operator, NONE)]),
     shared("/admin/v1/audit",                      &[op(Get,    H::ListAudit,        Viewer, PAGE_PARAMS)]),
+    // Admin: who the presented token is (label, role, store).
+    shared("/admin/v1/session",                    &[op(Get,    H::Session,          Viewer, NONE)]),
     // Admin: the shared stock.
     shared("/admin/v1/inventory",                  &[op(Post,   H::SetOnHandBatch,   Operator, NONE)]),
     shared("/admin/v1/inventory/{sku}",            &[op(Get,    H::GetStock,         Viewer, NONE),

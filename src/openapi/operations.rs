@@ -3763,6 +3763,63 @@ pub fn operation(handler: Handler) -> Op {
                 ("503", Response::Shared("AdminServiceUnavailable")),
             ],
         },
+        Handler::Session => Op {
+            id: "getAdminSession",
+            tag: "Admin",
+            summary: "Who the admin token is",
+            description: "Answers the presented admin token's `label` (the actor its writes are recorded under), `role` (`operator`, `admin` or `viewer`) and `store` (the store an admin or viewer token belongs to; null for an operator), so that a back office can sign in with a token and shape its UI: which store to show, whether to offer writes. It only describes the token: every other route still checks the token itself. Any valid admin token may call it. Reads nothing but the Worker's configuration. Accepts no query parameters. Never cached (`Cache-Control: no-store`).",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The token's label, role and store.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("AdminSession"), examples: &[
+                        Example { name: "operator", summary: Some("An operator's token"), value: r#"{"label": "ops", "role": "operator", "store": null}"# },
+                        Example { name: "viewer", summary: Some("A viewer of the store bank"), value: r#"{"label": "bank-look", "role": "viewer", "store": "bank"}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused; `param` names it. Codes:\n\n- `unknown_parameter`: a parameter this route does not accept (it accepts none).\n- `duplicate_parameter`: a parameter is given more than once.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"store\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/session?store=bank",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "store"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("503", Response::Own(Resp {
+                    description: "`misconfigured`: the Worker's `ADMIN_TOKENS` is invalid; the cause is logged, never shown. Retry after `Retry-After` seconds.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin")), ("Retry-After", Hdr::Ref("Retry-After"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "misconfigured", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/misconfigured",
+  "title": "Service misconfigured",
+  "status": 503,
+  "detail": "Please retry shortly.",
+  "code": "misconfigured",
+  "instance": "/admin/v1/session",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+            ],
+        },
         Handler::ListStoreAudit => Op {
             id: "listStoreAudit",
             tag: "Admin",

@@ -198,6 +198,7 @@ fn outputs(g: &mut SchemaGenerator) {
     add::<crate::checkout_api::CheckoutResult<'static>>(g);
     add::<crate::checkout_api::CheckoutProblem<'static>>(g);
     add::<crate::app::Health>(g);
+    add::<crate::admin_api::AdminSession>(g);
     add::<edgecart_domain::checkout::ShortLine>(g);
     add::<edgecart_domain::points::Programme>(g);
     add::<edgecart_domain::points::RowKind>(g);

@@ -50,6 +50,7 @@ describe('admin authentication', () => {
     ['PUT', '/admin/v1/categories/books', '{"name":"Hacked"}'],
     ['POST', '/admin/v1/catalog/import', '{}\n'],
     ['GET', '/admin/v1/audit', undefined],
+    ['GET', '/admin/v1/session', undefined],
   ];
 
   test('no token or a wrong token is 401 on every admin route, and nothing changes', async () => {
@@ -79,6 +80,24 @@ describe('admin authentication', () => {
       else assertProblem(res, 403, 'forbidden');
     }
     assertProblem(await api.product('prd_e2e999'), 404, 'product_not_found');
+  });
+});
+
+describe('admin session', () => {
+  test('GET /admin/v1/session names the token: label, role and store', async () => {
+    const cases = [
+      [ADMIN, { label: 'e2e', role: 'operator', store: null }],
+      [VIEWER, { label: 'e2e-viewer', role: 'viewer', store: 'default' }],
+      [process.env.EDGECART_STORE_ADMIN_TOKEN, { label: 'e2e-shop', role: 'admin', store: 'default' }],
+      [process.env.EDGECART_BANK_ADMIN_TOKEN, { label: 'e2e-bank', role: 'admin', store: 'bank' }],
+    ];
+    for (const [token, want] of cases) {
+      const res = await admin('GET', '/admin/v1/session', undefined, { token });
+      assert.equal(res.status, 200, res.text);
+      assert.deepEqual(res.json, want);
+      assert.equal(res.headers.get('cache-control'), 'no-store');
+    }
+    assertProblem(await admin('GET', '/admin/v1/session?store=bank'), 400, 'unknown_parameter');
   });
 });
 

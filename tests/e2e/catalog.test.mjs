@@ -106,6 +106,7 @@ describe('OpenAPI', () => {
     ['put', '/admin/v1/categories/{slug}', '/admin/v1/categories/kitchen'],
     ['post', '/admin/v1/catalog/import', '/admin/v1/catalog/import'],
     ['get', '/admin/v1/audit', '/admin/v1/audit'],
+    ['get', '/admin/v1/session', '/admin/v1/session'],
     ['post', '/admin/v1/inventory', '/admin/v1/inventory'],
     ['get', '/admin/v1/inventory/{sku}', '/admin/v1/inventory/BK-00001-1'],
     ['put', '/admin/v1/inventory/{sku}', '/admin/v1/inventory/BK-00001-1'],
