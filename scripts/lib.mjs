@@ -577,7 +577,15 @@ export async function startDirectWorker({ port, persistTo, logFile, assets = tru
     },
   });
   const url = (await mf.ready).href.replace(/\/$/, '');
-  return { url, stop: () => mf.dispose() };
+  return {
+    url,
+    stop: () => mf.dispose(),
+    /** The object `name` of Durable Object binding `binding`: its stub (for benchmarks that fill an object as its callers would). */
+    object: async (binding, name) => {
+      const ns = await mf.getDurableObjectNamespace(binding);
+      return ns.get(ns.idFromName(name));
+    },
+  };
 }
 
 /**

@@ -1,6 +1,7 @@
 // Dashboard: today and the last 30 days (revenue, orders, average order
 // value, points redeemed) and charts of orders and revenue per day, of the
-// selected store, from the Reports API (GET /admin/v1/reports/sales,
+// selected store (and, for an operator of several stores, each store's
+// 30 days and orders per day side by side), from the Reports API (GET /admin/v1/reports/sales,
 // /best-sellers, /points). An error from the API (404 route_not_found on a
 // Worker without reports) is shown with its detail.
 import { api, session } from '../api.js';
@@ -88,4 +89,61 @@ export async function render(main) {
   } catch (e) {
     slot.replaceChildren(h('p', {}, 'The reports could not be read.'), errorBox(e));
   }
+  if (s.role === 'operator' && s.stores.length > 1) main.append(await everyStore(s.stores, from, to));
+}
+
+/** At most this many stores side by side (the store picker reaches the rest). */
+const STORES_SHOWN = 12;
+
+/**
+ * The operator's comparison: each store's last 30 days (orders, revenue and
+ * average order value per currency) and its orders per day, one small chart
+ * per store, from each store's own sales report (`store=`). A store whose
+ * report fails shows its error; the others still show.
+ */
+async function everyStore(stores, from, to) {
+  const shown = stores.slice(0, STORES_SHOWN);
+  const reports = await Promise.all(
+    shown.map((id) =>
+      api('GET', '/admin/v1/reports/sales', { query: { from, to, granularity: 'day', store: id } }).then(
+        (report) => ({ id, report }),
+        (error) => ({ id, error }),
+      ),
+    ),
+  );
+  const rows = reports.flatMap(({ id, report }) =>
+    report ? (report.totals.length ? report.totals : [{ currency: '', orders: 0, revenue: 0, average_order_value: 0 }]).map((t) => ({ id, ...t })) : [],
+  );
+  return h(
+    'section',
+    { id: 'every-store', 'aria-labelledby': 'every-store-title' },
+    h('h2', { id: 'every-store-title' }, 'Every store, last 30 days'),
+    stores.length > shown.length ? h('p', { class: 'muted' }, `The first ${shown.length} of ${stores.length} stores; pick another in the store selector.`) : '',
+    table(
+      'Every store, last 30 days',
+      [
+        { label: 'Store', get: (r) => r.id },
+        { label: 'Currency', get: (r) => r.currency || '–' },
+        { label: 'Orders', num: true, get: (r) => number(r.orders) },
+        { label: 'Revenue', num: true, get: (r) => (r.currency ? money(r.revenue, r.currency) : '–') },
+        { label: 'Average order value', num: true, get: (r) => (r.currency ? money(r.average_order_value, r.currency) : '–') },
+      ],
+      rows,
+      'No store has a report.',
+    ),
+    h(
+      'div',
+      { class: 'charts' },
+      reports.map(({ id, report, error }) =>
+        h(
+          'figure',
+          { 'data-store': id },
+          h('figcaption', {}, `Orders per day · ${id}`),
+          report
+            ? barChart({ name: `store-orders-${id}`, title: `Orders per day in the store ${id}`, points: perDay(report, 'orders'), format: (v) => number(Math.round(v)) })
+            : errorBox(error),
+        ),
+      ),
+    ),
+  );
 }
