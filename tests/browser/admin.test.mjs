@@ -273,8 +273,14 @@ describe('back office', () => {
   test('inventory: set and adjust stock, the movements and the low-stock list', async () => {
     const sku = product.variants[0].sku;
     const { context, page } = await signedIn(ADMIN);
+    // The low-stock list as the API has it: its rows, or that none is low.
+    const low = await call('GET', '/admin/v1/reports/low-stock?limit=100');
+    assert.equal(low.status, 200, low.text);
     await go(page, '#/inventory');
-    await page.locator('#low-stock :is(table, .error, p:not(.muted))').first().waitFor();
+    await page.waitForFunction(() => !/Loading/.test(document.querySelector('#low-stock')?.textContent ?? 'Loading'));
+    assert.equal(await page.locator('#low-stock .error').count(), 0);
+    if (low.json.items.length) assert.equal(await page.locator('#low-stock tbody tr').count(), low.json.items.length);
+    else await page.locator('#low-stock p', { hasText: 'No SKU is low.' }).waitFor();
     await screenshot(page, 'admin-inventory');
     await page.fill('#sku', sku);
     await page.click('#sku-lookup button[type=submit]');
@@ -360,7 +366,8 @@ describe('back office', () => {
     // No button that writes anywhere on these pages.
     assert.equal(await page.locator('main button.primary, main button.danger').count(), 0);
     await screenshot(page, 'admin-viewer');
-    assert.deepEqual(page.errors, []);
+    // The default store has no points programme: its member lookup answers 404, shown with its detail.
+    assert.deepEqual(unexpected(page.errors, [404]), []);
     await context.close();
   });
 
