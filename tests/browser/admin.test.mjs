@@ -306,7 +306,8 @@ describe('back office', () => {
     const sku = product.variants[0].sku;
     const { context, page } = await signedIn(ADMIN);
     await go(page, '#/inventory');
-    await page.locator('#low-stock :is(table, .error, p:not(.muted))').first().waitFor();
+    // Loaded: a table, an error, or (no SKU is low when this file runs alone) the empty list.
+    await page.waitForFunction(() => !/Loading/.test(document.querySelector('#low-stock')?.textContent ?? 'Loading'));
     await screenshot(page, 'admin-inventory');
     await page.fill('#sku', sku);
     await page.click('#sku-lookup button[type=submit]');
@@ -369,6 +370,9 @@ describe('back office', () => {
 
   test('a viewer gets a read-only back office: no write buttons', async () => {
     assert.ok(VIEWER, 'EDGECART_VIEWER_TOKEN');
+    // The viewer's store (the default one) has a points programme only when
+    // another suite gave it one; without, its points page answers 404.
+    const programme = (await call('GET', '/admin/v1/store')).json?.points;
     const { context, page } = await signedIn(VIEWER, { start: '#/dashboard' });
     assert.equal(await page.textContent('#role'), 'Viewer (read only)');
     const paid = orders[1];
@@ -392,7 +396,7 @@ describe('back office', () => {
     // No button that writes anywhere on these pages.
     assert.equal(await page.locator('main button.primary, main button.danger').count(), 0);
     await screenshot(page, 'admin-viewer');
-    assert.deepEqual(page.errors, []);
+    assert.deepEqual(programme ? page.errors : unexpected(page.errors, [404]), []);
     await context.close();
   });
 
