@@ -448,6 +448,14 @@ pub async fn handle(
             return inventory_api::apply(env, sku, op_id, op, "delta").await;
         }
         H::ImportCatalog => return import(body, env, &actor, now_ms).await,
+        H::AdminGetProduct => {
+            let id = path.param("id").to_string();
+            let stored = ask(env, NAME, catalog::GetProduct { id }).await?;
+            let product = stored
+                .product
+                .ok_or_else(|| objects::missing_error(edgecart_domain::admin::Missing::Product))?;
+            return Ok(ApiResponse::json(&product));
+        }
         H::PutProduct => {
             let command = catalog::UpsertProduct {
                 actor,

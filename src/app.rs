@@ -494,7 +494,8 @@ async fn dispatch(
             let actor = request.caller.label();
             checkout_api::transition(env, store, id, None, actor, event).await
         }
-        H::PutProduct
+        H::AdminGetProduct
+        | H::PutProduct
         | H::DeleteProduct
         | H::PutPrice
         | H::DeletePrice

@@ -126,6 +126,7 @@ pub fn limit_of(handler: Handler) -> Option<Limit> {
         H::ListProducts | H::ListCategories | H::OpenApi => None,
         H::Health
         | H::StripeWebhook
+        | H::AdminGetProduct
         | H::PutProduct
         | H::DeleteProduct
         | H::PutPrice

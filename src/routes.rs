@@ -157,6 +157,7 @@ pub enum Handler {
     Checkout,
     GetOrder,
     CancelOrder,
+    AdminGetProduct,
     PutProduct,
     DeleteProduct,
     PutPrice,
@@ -296,7 +297,8 @@ pub const ROUTES: &[Route] = &[
     route("/v1/orders/{id}",                       &[op(Get,    H::GetOrder,         Holder, NONE)]),
     route("/v1/orders/{id}/cancel",                &[op(Post,   H::CancelOrder,      Holder, NONE)]),
     // Admin: the shared catalog and its audit trail.
-    shared("/admin/v1/products/{id}",              &[op(Put,    H::PutProduct,       Operator, NONE),
+    shared("/admin/v1/products/{id}",              &[op(Get,    H::AdminGetProduct,  Viewer, NONE),
+                                                     op(Put,    H::PutProduct,       Operator, NONE),
                                                      op(Delete, H::DeleteProduct,    Operator, NONE)]),
     shared("/admin/v1/prices/{sku}/{currency}",    &[op(Put,    H::PutPrice,         Operator, NONE),
                                                      op(Delete, H::DeletePrice,      Operator, NONE)]),
@@ -631,6 +633,21 @@ mod tests {
                 Ok((H::GetProduct, vec!["prd_00001"])),
             ),
             (
+                "GET",
+                "/admin/v1/products/prd_1",
+                Ok((H::AdminGetProduct, vec!["prd_1"])),
+            ),
+            (
+                "HEAD",
+                "/admin/v1/products/prd_1",
+                Ok((H::AdminGetProduct, vec!["prd_1"])),
+            ),
+            (
+                "PUT",
+                "/admin/v1/products/prd_1",
+                Ok((H::PutProduct, vec!["prd_1"])),
+            ),
+            (
                 "PUT",
                 "/admin/v1/prices/KTL-1/USD",
                 Ok((H::PutPrice, vec!["KTL-1", "USD"])),
@@ -737,6 +754,11 @@ mod tests {
                 "/admin/v1/promotions/p1",
                 not_allowed("GET, HEAD, PUT, DELETE, OPTIONS"),
             ),
+            (
+                "POST",
+                "/admin/v1/products/prd_1",
+                not_allowed("GET, HEAD, PUT, DELETE, OPTIONS"),
+            ),
         ];
         for (method, path, want) in table {
             assert_eq!(serve(method, path), want, "{method} {path}");
@@ -773,7 +795,7 @@ mod tests {
             ("/v1/carts/{id}/lines/{sku}", "PATCH, DELETE, OPTIONS"),
             ("/v1/carts/{id}/coupons", "POST, DELETE, OPTIONS"),
             ("/v1/carts/{id}/coupons/{code}", "DELETE, OPTIONS"),
-            ("/admin/v1/products/{id}", "PUT, DELETE, OPTIONS"),
+            ("/admin/v1/products/{id}", "GET, HEAD, PUT, DELETE, OPTIONS"),
             ("/admin/v1/categories/{slug}", "PUT, OPTIONS"),
             ("/admin/v1/inventory/{sku}", "GET, HEAD, PUT, OPTIONS"),
             ("/admin/v1/store", "GET, HEAD, PUT, OPTIONS"),

@@ -25,7 +25,9 @@ pub const MAX_ITEM_BYTES: usize = 64 * 1024;
 /// `unknown_field`, no mass assignment); a missing required field is 400
 /// `missing_field` and a wrong JSON type 400 `invalid_type`, each naming the
 /// field. Rule violations are 422 `validation_failed` (on an import line, a
-/// rejected line) listing every problem found.
+/// rejected line) listing every problem found. The stored product (`GET
+/// /admin/v1/products/{id}`) without its `schema` is one, which sent back
+/// unedited changes nothing.
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[cfg_attr(feature = "openapi", schemars(extend("examples" = [{"id": "prd_kettle1", "slug": "stovetop-kettle", "name": "Stovetop Kettle", "description": "A 1.7 l kettle for gas and induction hobs.", "category": "kitchen", "tags": ["tea", "induction"], "position": 10, "images": [{"url": "/img/kitchen.svg", "alt": "Stovetop Kettle"}], "variants": [{"sku": "KTL-1-STEEL", "name": "Steel", "options": {"finish": "Steel"}, "prices": {"USD": 2500, "EUR": 2300}}]}])))]
@@ -1283,6 +1285,44 @@ mod tests {
         assert_eq!(c.fields, ["name"]);
         assert_eq!(c.before.unwrap()["name"], "Kettle");
         assert_eq!(c.after.unwrap()["name"], "Tea Kettle");
+    }
+
+    /// The stored record (`GET /admin/v1/products/{id}`) without `schema`
+    /// is a `ProductInput`, and sending it back changes nothing: a back
+    /// office edits the stored product, losing no field it does not show.
+    #[test]
+    fn a_stored_product_without_its_schema_is_an_input_that_changes_nothing() {
+        let full = r#"{"id":"prd_3","slug":"full-kettle","name":" Full Kettle ","category":"kitchen",
+            "description":"Every field set.","tags":["tea","induction"],"position":41,
+            "created_at":"2026-03-14T09:26:53Z","max_per_order":3,
+            "images":[{"url":"/img/kitchen.svg","alt":"Full Kettle"}],
+            "variants":[{"sku":"KTL-3-A","name":"A","options":{"finish":"Steel"},"prices":{"usd":2500,"EUR":2300.0}},
+                        {"sku":"KTL-3-B","name":"B","prices":{"JPY":400}}]}"#;
+        for body in [KETTLE, KETTLES, full] {
+            let mut s = with_kettles();
+            s.upsert_product(input(body), NOW).unwrap();
+            let id = input(body).id;
+            s.set_store_prices("bank", &[own(&input(body).variants[0].sku, "USD", Some(1))])
+                .unwrap();
+            let stored = s.product(&id).unwrap().clone();
+            let mut sent = serde_json::to_value(&stored).unwrap();
+            sent.as_object_mut().unwrap().remove("schema");
+            let back: ProductInput = input(&sent.to_string());
+            assert_eq!(
+                s.upsert_product(back, "2027-01-01T00:00:00Z").unwrap(),
+                Applied::Unchanged,
+                "{sent}"
+            );
+            assert_eq!(s.product(&id), Some(&stored));
+        }
+        // `schema` itself is not an input field.
+        let mut with_schema = serde_json::to_value(with_kettles().product("prd_1")).unwrap();
+        with_schema["id"] = json!("prd_1");
+        let refused = parse_input::<ProductInput>(&with_schema.to_string()).unwrap_err();
+        assert_eq!(
+            (refused.code, refused.field.as_deref()),
+            ("unknown_field", Some("schema"))
+        );
     }
 
     #[test]

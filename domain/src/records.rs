@@ -85,7 +85,9 @@ pub struct StorePriceRecord {
 }
 
 /// A product as the catalog writer stores it, after defaults are applied: the
-/// record behind `GET /v1/products/{id_or_slug}`.
+/// record behind `GET /v1/products/{id_or_slug}`, read as it is by `GET
+/// /admin/v1/products/{id}` (base prices, whatever the store). Without
+/// `schema` it is a `ProductInput` that changes nothing when sent back.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]

@@ -21,7 +21,7 @@ use crate::object::{
 use crate::outbox::{self, Source, SourceClass};
 use crate::protocol::catalog::{
     self as protocol, AuditEntry, AuditPage, CatalogCommand, CatalogRefusal, Imported, Published,
-    RejectedLine, StorePricePage, StorePricesWritten, WriteOutcome, Written,
+    RejectedLine, StorePricePage, StorePricesWritten, StoredProduct, WriteOutcome, Written,
 };
 use crate::protocol::FieldProblem;
 use edgecart_domain::admin::{
@@ -300,6 +300,14 @@ impl Writer {
                         })))
                     },
                 )
+                .await
+            }
+            CatalogCommand::GetProduct(c) => {
+                answer(c, |protocol::GetProduct { id }| async move {
+                    Ok(Ok(StoredProduct {
+                        product: self.apply(|s| s.product(&id).cloned()),
+                    }))
+                })
                 .await
             }
             CatalogCommand::Audit(c) => {

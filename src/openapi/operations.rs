@@ -2943,11 +2943,101 @@ pub fn operation(handler: Handler) -> Op {
                 })),
             ],
         },
+        Handler::AdminGetProduct => Op {
+            id: "getStoredProduct",
+            tag: "Admin",
+            summary: "Read a product as stored",
+            description: "Returns product `{id}` exactly as the catalog writer Durable Object stores it (a `ProductRecord`, the same `product` a write answers with): the shared catalog's own record, with `position`, `created_at`, `max_per_order` and each variant's base prices in every currency. Unlike `GET /v1/products/{id_or_slug}`, which shows one store's view (that store's own prices in place of base prices, one currency, availability), it is the same whatever the store; a store's own prices are listed by `GET /admin/v1/store/prices`. The body without `schema` is a valid `ProductInput`: sending it back unchanged with `PUT /admin/v1/products/{id}` answers `unchanged`, so a back office edits this record, never the public view. Read from the catalog writer itself, not from KV: it reflects every write acknowledged before it, at every edge. Reading changes nothing and records nothing in the audit trail. Never cached (`Cache-Control: no-store`, no `ETag`). HEAD answers like GET, without a body. Accepts no query parameters. Order of checks: the token (401), query parameters (400), the product (404), then the catalog writer (503). Allowed to roles `admin` and `viewer` of any store: the catalog is shared by every store.",
+            headers: &["XRequestId"],
+            query: &[],
+            body: None,
+            responses: &[
+                ("200", Response::Own(Resp {
+                    description: "The product as stored.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/json", schema: Named("ProductRecord"), examples: &[
+                        Example { name: "example", summary: None, value: r#"{
+  "schema": 1,
+  "id": "prd_kettle1",
+  "slug": "stovetop-kettle",
+  "name": "Stovetop Kettle",
+  "description": "A 1.7 l kettle for gas and induction hobs.",
+  "category": "kitchen",
+  "tags": [
+    "tea",
+    "induction"
+  ],
+  "position": 10,
+  "created_at": "2026-11-21T12:00:00.000Z",
+  "images": [
+    {
+      "url": "/img/kitchen.svg",
+      "alt": "Stovetop Kettle"
+    }
+  ],
+  "variants": [
+    {
+      "sku": "KTL-1-STEEL",
+      "name": "Steel",
+      "options": {
+        "finish": "Steel"
+      },
+      "prices": {
+        "EUR": 2300,
+        "USD": 2500
+      }
+    }
+  ],
+  "max_per_order": 3
+}"# },
+                    ] },
+                ],
+                })),
+                ("400", Response::Own(Resp {
+                    description: "A query parameter is refused (this route accepts none); `param` names it. Codes: `unknown_parameter`, `duplicate_parameter`.",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "unknown_parameter", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/unknown_parameter",
+  "title": "Invalid request parameter",
+  "status": 400,
+  "detail": "Unknown query parameter \"store\"; this route accepts: none.",
+  "code": "unknown_parameter",
+  "instance": "/admin/v1/products/prd_kettle1?store=bank",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e",
+  "param": "store"
+}"# },
+                    ] },
+                ],
+                })),
+                ("401", Response::Shared("AdminUnauthorized")),
+                ("404", Response::Own(Resp {
+                    description: "`product_not_found`: no product has this id (an id, not a slug: the path is matched exactly).",
+                    headers: &[("Cache-Control", Hdr::Ref("Cache-Control-Admin"))],
+                    content: &[
+                    Content { media: "application/problem+json", schema: Named("Problem"), examples: &[
+                        Example { name: "product_not_found", summary: None, value: r#"{
+  "type": "https://edgecart.dev/problems/product_not_found",
+  "title": "Not found",
+  "status": 404,
+  "detail": "No product has this id.",
+  "code": "product_not_found",
+  "instance": "/admin/v1/products/prd_kettle1",
+  "request_id": "4f1c9a0b2d3e4f5a6b7c8d9e"
+}"# },
+                    ] },
+                ],
+                })),
+                ("503", Response::Shared("AdminServiceUnavailable")),
+            ],
+        },
         Handler::PutProduct => Op {
             id: "upsertProduct",
             tag: "Admin",
             summary: "Create or replace a product",
-            description: "Creates product `{id}` or replaces it entirely with the body, a `ProductInput` whose `id` must equal `{id}`. Answers 201 `created` for a new product, 200 `updated` when the stored product differed and 200 `unchanged` when it was identical (nothing written, audited or published; sending the same body again is safe). `created_at` may be left out: a replaced product keeps its stored timestamp, a new one is stamped with the time of the write. The response carries the stored product. The write is serialized with every other admin write through the catalog writer Durable Object, committed atomically with its audit-trail entry, and published as a new catalog version before the answer: the edge that handled it sees it on its next read, other edges within KV's propagation window (about 60 seconds). All-or-nothing: a refused body changes nothing. Requires role `admin`.",
+            description: "Creates product `{id}` or replaces it entirely with the body, a `ProductInput` whose `id` must equal `{id}`. Answers 201 `created` for a new product, 200 `updated` when the stored product differed and 200 `unchanged` when it was identical (nothing written, audited or published; sending the same body again is safe). `created_at` may be left out: a replaced product keeps its stored timestamp, a new one is stamped with the time of the write. Every other field left out takes its default, so to change part of a product, start from `GET /admin/v1/products/{id}` (the stored product: without `schema`, a body that changes nothing), not from the public view `GET /v1/products/{id_or_slug}`, which shows one store's prices in place of the base prices and has no `position`. The response carries the stored product. The write is serialized with every other admin write through the catalog writer Durable Object, committed atomically with its audit-trail entry, and published as a new catalog version before the answer: the edge that handled it sees it on its next read, other edges within KV's propagation window (about 60 seconds). All-or-nothing: a refused body changes nothing. Requires role `admin`.",
             headers: &["XRequestId"],
             query: &[],
             body: Some(Body {

@@ -43,6 +43,7 @@ after(async () => {
 
 describe('admin authentication', () => {
   const routes = [
+    ['GET', '/admin/v1/products/prd_00001', undefined],
     ['PUT', '/admin/v1/products/prd_e2e999', JSON.stringify(product(999))],
     ['DELETE', '/admin/v1/products/prd_00001', undefined],
     ['PUT', '/admin/v1/prices/BK-00001-1/USD', '{"amount":1}'],
@@ -273,6 +274,75 @@ describe('admin writes', () => {
       const p = await api.product(`prd_e2e${100 + i}`);
       assert.equal(p.json.variants[0].price.amount, 7000 + i);
     }
+  });
+});
+
+describe('a product as stored', () => {
+  // The back office edits a product from this read: the public view shows a
+  // store's own prices in place of the base ones and has no `position`, so a
+  // body built from it would overwrite both.
+  test('GET /admin/v1/products/{id} answers the stored record (base prices, position), and sent back without schema it changes nothing', async () => {
+    const p = product(7, {
+      position: 42,
+      max_per_order: 4,
+      variants: [
+        { sku: 'E2E-7-A', name: 'Standard', options: { size: 'M' }, prices: { USD: 1007, EUR: 907 } },
+        { sku: 'E2E-7-B', name: 'Large', prices: { USD: 1507, EUR: 1407 } },
+      ],
+    });
+    const put = await putProduct(p);
+    assert.equal(put.status, 201, put.text);
+    // The store sells E2E-7-A at a price of its own.
+    const own = await admin('POST', '/admin/v1/store/prices', JSON.stringify({ prices: [{ sku: 'E2E-7-A', currency: 'USD', amount: 555 }] }));
+    assert.equal(own.status, 200, own.text);
+    const shown = await api.product('prd_e2e7', { currency: 'USD' });
+    assert.equal(shown.status, 200, shown.text);
+    assert.equal(shown.json.variants[0].price.amount, 555, 'the public view shows the store\'s price');
+    assert.equal(shown.json.position, undefined);
+
+    const res = await admin('GET', '/admin/v1/products/prd_e2e7');
+    assert.equal(res.status, 200, res.text);
+    assert.equal(res.headers.get('cache-control'), 'no-store');
+    assert.equal(res.headers.get('etag'), null);
+    assert.deepEqual(res.json, put.json.product, 'the product a write answers with');
+    assert.equal(res.json.schema, 1);
+    assert.equal(res.json.position, 42);
+    assert.equal(res.json.max_per_order, 4);
+    assert.deepEqual(res.json.variants.map((v) => [v.sku, v.prices]), [
+      ['E2E-7-A', { EUR: 907, USD: 1007 }],
+      ['E2E-7-B', { EUR: 1407, USD: 1507 }],
+    ]);
+
+    // The round trip is lossless: GET, drop `schema`, PUT answers `unchanged`.
+    const { schema, ...body } = res.json;
+    const back = await admin('PUT', '/admin/v1/products/prd_e2e7', JSON.stringify(body));
+    assert.equal(back.status, 200, back.text);
+    assert.equal(back.json.outcome, 'unchanged');
+    assert.deepEqual((await admin('GET', '/admin/v1/products/prd_e2e7')).json, res.json);
+    assert.equal((await api.product('prd_e2e7', { currency: 'USD' })).json.variants[0].price.amount, 555);
+    // `schema` itself is not an input field.
+    assertProblem(await admin('PUT', '/admin/v1/products/prd_e2e7', JSON.stringify(res.json)), 400, 'unknown_field');
+
+    const head = await admin('HEAD', '/admin/v1/products/prd_e2e7');
+    assert.equal(head.status, 200);
+    assert.equal(head.text, '');
+    // Every admin or viewer token reads the shared catalog; none but a valid one.
+    for (const token of [VIEWER, process.env.EDGECART_STORE_ADMIN_TOKEN, process.env.EDGECART_BANK_ADMIN_TOKEN]) {
+      const r = await admin('GET', '/admin/v1/products/prd_e2e7', undefined, { token });
+      assert.equal(r.status, 200, r.text);
+      assert.deepEqual(r.json, res.json);
+    }
+    for (const token of [null, `${ADMIN}x`]) {
+      assertProblem(await admin('GET', '/admin/v1/products/prd_e2e7', undefined, { token }), 401, 'unauthorized');
+    }
+    // An id, exactly: no product, or a slug, is 404; the route takes no store.
+    assertProblem(await admin('GET', '/admin/v1/products/prd_e2e999'), 404, 'product_not_found');
+    assertProblem(await admin('GET', `/admin/v1/products/${p.slug}`), 404, 'product_not_found');
+    assertProblem(await admin('GET', '/admin/v1/products/prd_e2e7?store=default'), 400, 'unknown_parameter');
+    // Deleted, it is gone at once (read from the writer, not from KV).
+    assert.equal((await admin('DELETE', '/admin/v1/products/prd_e2e7')).json.outcome, 'deleted');
+    created.delete('prd_e2e7');
+    assertProblem(await admin('GET', '/admin/v1/products/prd_e2e7'), 404, 'product_not_found');
   });
 });
 

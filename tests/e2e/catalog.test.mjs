@@ -99,6 +99,7 @@ describe('OpenAPI', () => {
   ];
   // Admin routes answer 401 without a token: served, and guarded.
   const ADMIN = [
+    ['get', '/admin/v1/products/{id}', '/admin/v1/products/prd_1'],
     ['put', '/admin/v1/products/{id}', '/admin/v1/products/prd_1'],
     ['delete', '/admin/v1/products/{id}', '/admin/v1/products/prd_1'],
     ['put', '/admin/v1/prices/{sku}/{currency}', '/admin/v1/prices/SKU-1/USD'],

@@ -117,6 +117,7 @@ describe('methods', () => {
       ['PURGE', '/v1/products/prd_00001', 'GET, HEAD, OPTIONS'],
       ['MKCOL', '/admin/v1/store', 'GET, HEAD, PUT, OPTIONS'],
       ['UNLOCK', '/admin/v1/promotions/save10', 'GET, HEAD, PUT, DELETE, OPTIONS'],
+      ['PURGE', '/admin/v1/products/prd_00001', 'GET, HEAD, PUT, DELETE, OPTIONS'],
       ['REPORT', '/v1/carts/crt_000000000000000000000000/lines/BK-00001-1', 'PATCH, DELETE, OPTIONS'],
     ]) {
       assertNotAllowed(await raw(method, path), allowed, `${method} ${path}`);
@@ -174,7 +175,7 @@ describe('methods', () => {
       ['/v1/carts/{id}/coupons', 'POST, DELETE, OPTIONS'],
       ['/v1/carts/{id}/coupons/{code}', 'DELETE, OPTIONS'],
       ['/v1/orders/{id}/cancel', 'POST, OPTIONS'],
-      ['/admin/v1/products/{id}', 'PUT, DELETE, OPTIONS'],
+      ['/admin/v1/products/{id}', 'GET, HEAD, PUT, DELETE, OPTIONS'],
       ['/admin/v1/inventory', 'POST, OPTIONS'],
       ['/admin/v1/inventory/{sku}', 'GET, HEAD, PUT, OPTIONS'],
       ['/admin/v1/promotions/{id}', 'GET, HEAD, PUT, DELETE, OPTIONS'],

@@ -27,6 +27,7 @@ pub enum CatalogCommand {
     Audit(Audit),
     SetStorePrices(SetStorePrices),
     ListStorePrices(ListStorePrices),
+    GetProduct(GetProduct),
     OutboxAck(OutboxAck),
 }
 
@@ -46,6 +47,7 @@ bind!(CatalogCommand {
     Audit => AuditPage,
     SetStorePrices => StorePricesWritten,
     ListStorePrices => StorePricePage,
+    GetProduct => StoredProduct,
     OutboxAck => OutboxAcked,
 });
 
@@ -127,6 +129,21 @@ pub struct ListStorePrices {
     pub store: String,
     pub after: Option<String>,
     pub limit: u32,
+}
+
+/// Reads product `id` as the writer stores it: the shared catalog's own
+/// record (base prices, `position`, `created_at`), not any store's view of
+/// it. Changes nothing.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetProduct {
+    pub id: String,
+}
+
+/// Product `id` as stored, the record a product write answers with; `None`
+/// when the catalog has no such product.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredProduct {
+    pub product: Option<ProductRecord>,
 }
 
 /// What a store price batch did.

@@ -160,6 +160,7 @@ fn catalog_writer_wire_format() {
             CatalogCommand::ListStorePrices(_) => {
                 answers_of::<catalog::ListStorePrices>("list_store_prices", a)
             }
+            CatalogCommand::GetProduct(_) => answers_of::<catalog::GetProduct>("get_product", a),
             CatalogCommand::OutboxAck(_) => answers_of::<catalog::OutboxAck>("outbox_ack", a),
         },
         Some("refusal"),

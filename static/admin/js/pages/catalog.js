@@ -1,6 +1,7 @@
 // Catalog: search through the store's public catalog API (GET
-// /v1/products?q=…&store=…, exactly what shoppers see), edit a product
-// (PUT /admin/v1/products/{id}), its shared prices per currency (PUT
+// /v1/products?q=…&store=…, exactly what shoppers see), edit a product as
+// stored (GET, then PUT /admin/v1/products/{id}: never from the public view,
+// whose prices are the store's), its shared prices per currency (PUT
 // /admin/v1/prices/{sku}/{currency}) and the store's own prices (GET/POST
 // /admin/v1/store/prices), and import an NDJSON file (POST
 // /admin/v1/catalog/import). The import sends the file in chunks of lines
@@ -15,27 +16,14 @@ import { busy, errorBox, field, h, jsonEditor, money, notice, number, table } fr
 export const CHUNK_LINES = 200;
 
 /**
- * The product as a `ProductInput` from its public view: variants' prices
- * become `{currency: amount}`, the category its slug.
+ * The stored product (GET /admin/v1/products/{id}) as a `ProductInput`: the
+ * record without its `schema`. Sent back unedited it changes nothing; it
+ * keeps the base prices and `position`, which the public view (one store's
+ * prices, no `position`) would lose.
  */
-function toInput(p) {
-  return {
-    id: p.id,
-    slug: p.slug,
-    name: p.name,
-    category: p.category?.slug ?? p.category,
-    description: p.description ?? '',
-    tags: p.tags ?? [],
-    images: p.images ?? [],
-    max_per_order: p.max_per_order ?? null,
-    created_at: p.created_at ?? null,
-    variants: (p.variants ?? []).map((v) => ({
-      sku: v.sku,
-      name: v.name,
-      options: v.options ?? {},
-      prices: Object.fromEntries((v.prices ?? []).map((x) => [x.currency, x.amount])),
-    })),
-  };
+function toInput(stored) {
+  const { schema, ...input } = stored;
+  return input;
 }
 
 /**
@@ -230,7 +218,16 @@ async function product(main, id) {
       }
     });
   });
-  const editor = jsonEditor('Product (ProductInput JSON)', toInput(p), 20);
+  // The editor starts from the product as stored (base prices, position),
+  // not from the public view above, which shows this store's prices.
+  let stored;
+  try {
+    stored = await api('GET', `/admin/v1/products/${encodeURIComponent(p.id)}`);
+  } catch (e) {
+    main.append(h('h2', {}, 'Shared price'), priceForm, h('h2', {}, 'Edit'), errorBox(e));
+    return;
+  }
+  const editor = jsonEditor('Product as stored (ProductInput JSON: base prices, not this store\'s)', toInput(stored), 20);
   editor.querySelector('textarea').id = 'product-json';
   const out = h('div', { id: 'product-result' });
   const save = h('button', { type: 'button', class: 'primary', id: 'save-product' }, 'Save product');
@@ -238,8 +235,10 @@ async function product(main, id) {
     busy(save, async () => {
       try {
         const body = editor.read();
-        await api('PUT', `/admin/v1/products/${encodeURIComponent(p.id)}`, { body });
-        out.replaceChildren(h('p', { class: 'ok' }, 'Saved. Other edges see it within about a minute.'));
+        const r = await api('PUT', `/admin/v1/products/${encodeURIComponent(p.id)}`, { body });
+        out.replaceChildren(h('p', { class: 'ok', 'data-outcome': r.outcome }, r.outcome === 'unchanged'
+          ? 'Saved: nothing changed.'
+          : `Saved (${r.outcome}). Other edges see it within about a minute.`));
       } catch (e) {
         out.replaceChildren(errorBox(e instanceof SyntaxError ? { detail: `Not valid JSON: ${e.message}` } : e));
       }
