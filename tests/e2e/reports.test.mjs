@@ -7,8 +7,8 @@
 // (bad parameters, another store's token) and the shared low-stock list,
 // which a SKU enters at the low mark and leaves when replenished.
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
-import { api, assertProblem, sendJson } from './client.mjs';
+import { after, before, describe, test } from 'node:test';
+import { assertProblem, sendJson } from './client.mjs';
 import { OPERATOR, at, cartAt, checkout, es256, grant, history, newMember, p256, pointsStore, refund } from './points.mjs';
 
 const STORE = 'reports';
@@ -19,6 +19,9 @@ const CARD = { method: 'card', token: 'tok_visa' };
 
 let key;
 let skus;
+/** This run's own products (deleted afterwards), and the run's mark in their ids. */
+const products = [];
+const RUN = Date.now() % 1_000_000;
 /** Every order this test placed, by id. */
 const placed = [];
 /** Every member this test gave points. */
@@ -59,16 +62,29 @@ before(async () => {
     { unit: 'points', earn_per_unit: 10, category_multipliers: {}, points_per_minor: { USD: 1 }, pending_days: 0, expiry_days: 365, member_key: key.jwk },
     { provider: 'test' },
   );
+  // Products of this run's own (copies of a catalog product as stored, one
+  // variant each): the other suites' sales and stock never touch them.
+  const { schema, ...base } = (await get('/admin/v1/products/prd_00091')).json;
+  assert.equal(schema, 1);
   skus = [];
-  for (const id of ['prd_00091', 'prd_00092', 'prd_00093']) {
-    const p = await api.product(id);
-    assert.equal(p.status, 200, p.text);
-    skus.push(p.json.variants[0].sku);
+  for (const n of [1, 2, 3]) {
+    const id = `prd_rpt${RUN}${n}`;
+    const sku = `RPT-${RUN}-${n}`;
+    const variant = { ...base.variants[0], sku, name: `Reports ${n}`, options: {} };
+    const r = await sendJson('PUT', `/admin/v1/products/${id}`, { ...base, id, slug: `reports-${RUN}-${n}`, name: `Reports test product ${n}`, variants: [variant] }, { token: OPERATOR });
+    assert.equal(r.status, 201, r.text);
+    products.push(id);
+    skus.push(sku);
   }
   for (const sku of skus.slice(0, 2)) {
     const r = await sendJson('PUT', `/admin/v1/inventory/${sku}`, { on_hand: 1000, reason: 'reports tests' }, { token: OPERATOR });
     assert.equal(r.status, 200, r.text);
   }
+});
+
+after(async () => {
+  // The shared catalog stays as the other suites expect it.
+  for (const id of products) await sendJson('DELETE', `/admin/v1/products/${id}`, undefined, { token: OPERATOR });
 });
 
 /** What the orders' own records say the sales report must be (the rule of the contract). */
