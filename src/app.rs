@@ -287,12 +287,25 @@ impl Incoming<'_> {
         }
     }
 
-    /// The body if it is at most `max` bytes (`Ok(None)` if longer),
-    /// read chunk by chunk and abandoned at the first byte past `max`, so
-    /// a body without `Content-Length` is never held whole before its size
-    /// is known. A request without a body has an empty one.
+    /// The body if it is at most `max` bytes (`Ok(None)` if longer). A
+    /// body whose `Content-Length` is declared is that long (HTTP framing):
+    /// one over `max` is refused unread, one within it read in one call.
+    /// Any other is read chunk by chunk and abandoned at the first byte
+    /// past `max`, so a body without `Content-Length` is never held whole
+    /// before its size is known. A request without a body has an empty one.
     pub async fn bytes_at_most(&mut self, max: usize) -> worker::Result<Option<Vec<u8>>> {
         use futures_util::StreamExt;
+        match self
+            .header("Content-Length")
+            .map(|l| l.trim().parse::<usize>())
+        {
+            Some(Ok(n)) if n > max => return Ok(None),
+            Some(Ok(_)) => {
+                let body = self.req.bytes().await?;
+                return Ok((body.len() <= max).then_some(body));
+            }
+            _ => {}
+        }
         let Ok(mut stream) = self.req.stream() else {
             return Ok(Some(Vec::new()));
         };

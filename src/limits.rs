@@ -292,17 +292,26 @@ pub async fn sign_in_failed(env: &Env, client: &Client, refusal: ApiError) -> Ap
     }
 }
 
+/// A strike counter: the guard object keeping `key`'s strikes, and the key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclineKey {
+    pub object: String,
+    pub key: String,
+}
+
 /// The strike counters a checkout answers to: its client's, its cart's and
-/// its card's (the provider's payment token; absent for points).
-pub fn decline_keys(store: &str, client: &str, cart: &str, card: Option<&str>) -> Vec<String> {
-    let mut names = vec![
-        guard::name(store, "client", client),
-        guard::name(store, "cart", cart),
-    ];
+/// its card's (the provider's payment token; absent for points). Kinds are
+/// kept apart: a cart id can never count as a client.
+pub fn decline_keys(store: &str, client: &str, cart: &str, card: Option<&str>) -> Vec<DeclineKey> {
+    let key = |kind: &str, key: &str| DeclineKey {
+        object: guard::name(store, kind, key),
+        key: key.to_string(),
+    };
+    let mut keys = vec![key("client", client), key("cart", cart)];
     if let Some(card) = card.filter(|c| !c.is_empty()) {
-        names.push(guard::name(store, "card", card));
+        keys.push(key("card", card));
     }
-    names
+    keys
 }
 
 /// Refuses a checkout (429 `too_many_declines`) while any of its counters
@@ -310,20 +319,30 @@ pub fn decline_keys(store: &str, client: &str, cart: &str, card: Option<&str>) -
 /// be read lets it through (and logs): the provider still decides.
 pub async fn check_declines(
     env: &Env,
-    names: &[String],
+    keys: &[DeclineKey],
     policy: StrikePolicy,
     now_ms: i64,
 ) -> Result<()> {
-    let verdicts = join_all(names.iter().map(|name| send(env, name, Check { policy }))).await;
+    let verdicts = join_all(keys.iter().map(|k| {
+        send(
+            env,
+            &k.object,
+            Check {
+                key: k.key.clone(),
+                policy,
+            },
+        )
+    }))
+    .await;
     let mut until = None::<i64>;
-    for (name, verdict) in names.iter().zip(verdicts) {
+    for (k, verdict) in keys.iter().zip(verdicts) {
         match verdict {
             Ok(Ok(Verdict {
                 blocked_until_ms: Some(at),
                 ..
             })) => until = Some(until.map_or(at, |u| u.max(at))),
             Ok(_) => {}
-            Err(e) => console_error!("decline guard {name}: {e}"),
+            Err(e) => console_error!("decline guard {}: {e}", k.object),
         }
     }
     match until {
@@ -337,11 +356,21 @@ pub async fn check_declines(
 }
 
 /// Records a declined payment against each counter (at once).
-pub async fn record_decline(env: &Env, names: &[String], policy: StrikePolicy) {
-    let recorded = join_all(names.iter().map(|name| send(env, name, Strike { policy }))).await;
-    for (name, r) in names.iter().zip(recorded) {
+pub async fn record_decline(env: &Env, keys: &[DeclineKey], policy: StrikePolicy) {
+    let recorded = join_all(keys.iter().map(|k| {
+        send(
+            env,
+            &k.object,
+            Strike {
+                key: k.key.clone(),
+                policy,
+            },
+        )
+    }))
+    .await;
+    for (k, r) in keys.iter().zip(recorded) {
         if let Err(e) = r {
-            console_error!("decline guard {name}: {e}");
+            console_error!("decline guard {}: {e}", k.object);
         }
     }
 }
@@ -395,13 +424,25 @@ mod tests {
 
     #[test]
     fn a_checkout_answers_to_its_client_cart_and_card() {
+        let keys = decline_keys("default", "10.0.0.1", "crt_1", Some("tok_visa"));
+        let kinds: Vec<(&str, &str)> = keys
+            .iter()
+            .map(|k| (k.object.rsplit_once(':').unwrap().0, k.key.as_str()))
+            .collect();
         assert_eq!(
-            decline_keys("default", "10.0.0.1", "crt_1", Some("tok_visa")),
+            kinds,
             [
-                "default:client:10.0.0.1",
-                "default:cart:crt_1",
-                "default:card:tok_visa"
+                ("default:client", "10.0.0.1"),
+                ("default:cart", "crt_1"),
+                ("default:card", "tok_visa")
             ]
+        );
+        assert_eq!(
+            keys[0].object,
+            format!(
+                "default:client:{:02}",
+                edgecart_domain::abuse::strike_shard("10.0.0.1")
+            )
         );
         assert_eq!(decline_keys("default", "10.0.0.1", "crt_1", None).len(), 2);
     }

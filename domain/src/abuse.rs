@@ -107,6 +107,23 @@ impl Strikes {
     }
 }
 
+/// How many objects keep one store's strikes of one kind: every key's
+/// strikes live in exactly one of them ([`strike_shard`]), so a check is
+/// exact, and a checkout never creates an object for a new client or cart.
+pub const STRIKE_SHARDS: u32 = 16;
+
+/// The shard keeping `key`'s strikes: a fixed hash (FNV-1a), so every
+/// isolate, everywhere, finds a key in the same shard.
+pub fn strike_shard(key: &str) -> u32 {
+    (crate::records::fnv1a64(key.as_bytes()) % u64::from(STRIKE_SHARDS)) as u32
+}
+
+/// When a row of `strikes` may be deleted: once its newest strike left the
+/// window, nothing in it counts. `None` for no strikes.
+pub fn spent_at(strikes: &Strikes, policy: StrikePolicy) -> Option<i64> {
+    strikes.at_ms.back().map(|newest| newest + policy.window_ms)
+}
+
 /// Seconds to tell a client to wait (`Retry-After`) until `until_ms`: at
 /// least 1, rounded up.
 pub fn retry_after_secs(now_ms: i64, until_ms: i64) -> u64 {
@@ -123,6 +140,29 @@ mod tests {
         max: 3,
         window_ms: 60_000,
     };
+
+    #[test]
+    fn a_key_always_lives_in_the_same_shard_and_keys_spread_over_all() {
+        assert_eq!(strike_shard("203.0.113.7"), strike_shard("203.0.113.7"));
+        let mut seen = std::collections::BTreeSet::new();
+        for i in 0..1_000 {
+            let shard = strike_shard(&format!("10.0.{}.{}", i / 256, i % 256));
+            assert!(shard < STRIKE_SHARDS);
+            seen.insert(shard);
+        }
+        assert_eq!(seen.len() as u32, STRIKE_SHARDS);
+    }
+
+    #[test]
+    fn a_row_is_spent_a_window_after_its_newest_strike() {
+        let mut s = Strikes::default();
+        assert_eq!(spent_at(&s, POLICY), None);
+        s.record(1_000, POLICY);
+        s.record(5_000, POLICY);
+        assert_eq!(spent_at(&s, POLICY), Some(65_000));
+        assert!(!s.is_spent(64_999, POLICY));
+        assert!(s.is_spent(65_000, POLICY));
+    }
 
     #[test]
     fn a_client_is_its_ipv4_address_or_its_ipv6_network() {

@@ -43,6 +43,10 @@ use futures_util::future::join_all;
 
 pub(crate) const CHECKOUT_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS checkouts (key TEXT PRIMARY KEY, json TEXT NOT NULL, updated_ms INTEGER NOT NULL);
+";
+/// The provider's events a cart acted on: made by the first one (rare), not
+/// by every cart's first checkout.
+const PROVIDER_EVENTS_SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS provider_events (id TEXT PRIMARY KEY, at_ms INTEGER NOT NULL);
 ";
 /// How long a provider's event id is remembered: Stripe retries a webhook
@@ -944,11 +948,13 @@ impl Carts {
         for c in old.iter().filter(|c| c.record.response().is_some()) {
             self.delete_checkout(&c.record.key)?;
         }
-        tables.exec(
-            "forgetting provider events",
-            "DELETE FROM provider_events WHERE at_ms < ?",
-            vec![(now - EVENTS_KEPT_MS).into()],
-        )?;
+        if tables.has_table("provider_events")? {
+            tables.exec(
+                "forgetting provider events",
+                "DELETE FROM provider_events WHERE at_ms < ?",
+                vec![(now - EVENTS_KEPT_MS).into()],
+            )?;
+        }
         let checkouts: Vec<Checkout> =
             tables.documents("checkout", "SELECT json FROM checkouts", Vec::new())?;
         let mut next: Option<i64> = None;
@@ -1060,12 +1066,13 @@ impl Carts {
             return Ok(Ok(cart::Noted { checkout: false }));
         }
         let tables = self.checkouts_table()?;
+        let events = Tables::open(&self.storage, PROVIDER_EVENTS_SCHEMA)?;
         #[derive(serde::Deserialize)]
         struct Seen {
             #[allow(dead_code)]
             id: String,
         }
-        let seen: Vec<Seen> = tables.rows(
+        let seen: Vec<Seen> = events.rows(
             "provider event",
             "SELECT id FROM provider_events WHERE id = ?",
             vec![event.into()],
@@ -1089,7 +1096,7 @@ impl Carts {
         };
         // Noted once acted on: an event whose run failed is acted on when
         // the provider delivers it again.
-        self.checkouts_table()?.exec(
+        events.exec(
             "noting a provider event",
             "INSERT OR IGNORE INTO provider_events (id, at_ms) VALUES (?, ?)",
             vec![event.into(), now.into()],

@@ -1,49 +1,52 @@
-//! `Guard`: one per (store, kind, key), the strikes an abuse control counts
-//! against that key (declined payments of a client, a cart or a card), so
-//! the next attempt can be refused before it is made.
+//! `Guard`: one per (store, kind, shard), the strikes an abuse control
+//! counts against the keys of that shard (declined payments of clients,
+//! carts or cards), so the next attempt of a key can be refused before it
+//! is made.
 //!
-//! It keeps one row, the domain's `Strikes` (at most the policy's `max`
-//! times: bounded whatever the traffic), written before the answer. An
-//! alarm at the end of the window deletes the row once nothing in it
-//! counts, so a key that stops striking leaves nothing behind. The rules
-//! (when a key is blocked, until when) are `edgecart_domain::abuse`'s.
+//! Each key that struck has one row, the domain's `Strikes` (at most the
+//! policy's `max` times), written before the answer, with when it is
+//! spent. Nothing is kept in memory: the rows are bounded by the keys that
+//! struck within a window, and each command reads one row by its key. The
+//! alarm, armed for the soonest spent row, deletes the spent ones, so keys
+//! that stop striking leave nothing behind. A key is in one shard only
+//! (`edgecart_domain::abuse::strike_shard`), so counts are exact; a new
+//! key costs a row, not an object. The rules (when a key is blocked, until
+//! when) are `edgecart_domain::abuse`'s.
 
-use crate::object::{alarm_serially, answer, arm_in, now_ms, serve, Handled, Tables};
+use crate::object::{alarm_serially, answer, arm_by, now_ms, serve, Handled, Tables};
 use crate::protocol::guard::{Check, GuardCommand, Strike, Verdict};
-use edgecart_domain::abuse::{StrikePolicy, Strikes};
-use serde::{Deserialize, Serialize};
+use edgecart_domain::abuse::{spent_at, StrikePolicy, Strikes};
+use serde::Deserialize;
+use std::cell::Cell;
 use worker::{durable_object, DurableObject, Env, Request, Response, State};
 
 const SCHEMA: &str = "
-CREATE TABLE IF NOT EXISTS strikes (id INTEGER PRIMARY KEY CHECK (id = 1), json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS key_strikes (key TEXT PRIMARY KEY, json TEXT NOT NULL, spent_at_ms INTEGER NOT NULL);
+CREATE INDEX IF NOT EXISTS key_strikes_spent ON key_strikes (spent_at_ms);
 ";
-
-/// The stored row: the strikes and the policy they were counted under (the
-/// alarm needs it to know when they are spent).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-struct Row {
-    strikes: Strikes,
-    policy: Option<StrikePolicy>,
-}
 
 #[durable_object]
 pub struct Guard {
     state: State,
+    /// Whether this instance created (or found) the table.
+    ready: Cell<bool>,
 }
 
 impl DurableObject for Guard {
     fn new(state: State, _env: Env) -> Self {
-        Guard { state }
+        Guard {
+            state,
+            ready: Cell::new(false),
+        }
     }
 
     async fn fetch(&self, req: Request) -> worker::Result<Response> {
         // Each command reads and writes its row in one synchronous block:
         // no other command interleaves.
-        let storage = self.state.storage();
         serve(req, |command: GuardCommand| async move {
             match command {
-                GuardCommand::Check(c) => answer(c, |c| check(&storage, c)).await,
-                GuardCommand::Strike(c) => answer(c, |c| strike(&storage, c)).await,
+                GuardCommand::Check(c) => answer(c, |c| self.check(c)).await,
+                GuardCommand::Strike(c) => answer(c, |c| self.strike(c)).await,
             }
         })
         .await
@@ -55,58 +58,81 @@ impl DurableObject for Guard {
     }
 }
 
-fn load(tables: &Tables) -> Result<Row, String> {
-    Ok(tables
-        .document::<Row>(
-            "strikes",
-            "SELECT json FROM strikes WHERE id = 1",
-            Vec::new(),
-        )?
-        .unwrap_or_default())
-}
+impl Guard {
+    fn tables(&self) -> Result<Tables, String> {
+        let storage = self.state.storage();
+        if self.ready.get() {
+            return Ok(Tables::opened(&storage));
+        }
+        let tables = Tables::open(&storage, SCHEMA)?;
+        self.ready.set(true);
+        Ok(tables)
+    }
 
-fn verdict(row: &Row, now: i64, policy: StrikePolicy) -> Verdict {
-    Verdict {
-        strikes: row.strikes.count(now, policy) as u32,
-        blocked_until_ms: row.strikes.blocked_until(now, policy),
+    fn load(tables: &Tables, key: &str) -> Result<Strikes, String> {
+        Ok(tables
+            .document::<Strikes>(
+                "strikes",
+                "SELECT json FROM key_strikes WHERE key = ?",
+                vec![key.into()],
+            )?
+            .unwrap_or_default())
+    }
+
+    async fn check(&self, Check { key, policy }: Check) -> Handled<Check> {
+        let strikes = Self::load(&self.tables()?, &key)?;
+        Ok(Ok(verdict(&strikes, now_ms(), policy)))
+    }
+
+    async fn strike(&self, Strike { key, policy }: Strike) -> Handled<Strike> {
+        let tables = self.tables()?;
+        let now = now_ms();
+        let mut strikes = Self::load(&tables, &key)?;
+        strikes.record(now, policy);
+        let spent = spent_at(&strikes, policy).unwrap_or(now);
+        tables.exec(
+            "recording the strike",
+            "INSERT OR REPLACE INTO key_strikes (key, json, spent_at_ms) VALUES (?, ?, ?)",
+            vec![
+                key.as_str().into(),
+                crate::object::json(&strikes)?.into(),
+                spent.into(),
+            ],
+        )?;
+        // The row is looked at again once it is spent.
+        arm_by(&self.state.storage(), spent, now).await?;
+        Ok(Ok(verdict(&strikes, now, policy)))
     }
 }
 
-/// Reads only: a key that never struck (nearly every one a checkout asks
-/// about) has no table, and a check creates none, so it writes nothing.
-async fn check(storage: &worker::Storage, Check { policy }: Check) -> Handled<Check> {
-    let tables = Tables::opened(storage);
-    let row = load(&tables).unwrap_or_default();
-    Ok(Ok(verdict(&row, now_ms(), policy)))
-}
-
-async fn strike(storage: &worker::Storage, Strike { policy }: Strike) -> Handled<Strike> {
-    let tables = Tables::open(storage, SCHEMA)?;
-    let now = now_ms();
-    let mut row = load(&tables)?;
-    row.strikes.record(now, policy);
-    row.policy = Some(policy);
-    let json = crate::object::json(&row)?;
-    tables.exec(
-        "recording the strike",
-        "INSERT OR REPLACE INTO strikes (id, json) VALUES (1, ?)",
-        vec![json.into()],
-    )?;
-    // The row is looked at again when this strike leaves the window.
-    arm_in(storage, policy.window_ms).await?;
-    Ok(Ok(verdict(&row, now, policy)))
-}
-
-/// Deletes the row once nothing in it counts (each strike arms the alarm
-/// for when it leaves the window, so normally all have); otherwise looks
-/// again a window later.
+/// Deletes the spent rows, and arms the alarm for the soonest of the
+/// others.
 async fn sweep(storage: &worker::Storage) -> Result<(), String> {
     let tables = Tables::open(storage, SCHEMA)?;
-    let row = load(&tables)?;
-    match row.policy {
-        Some(policy) if !row.strikes.is_spent(now_ms(), policy) => {
-            arm_in(storage, policy.window_ms).await
-        }
-        _ => tables.exec("forgetting the strikes", "DELETE FROM strikes", Vec::new()),
+    let now = now_ms();
+    tables.exec(
+        "forgetting spent strikes",
+        "DELETE FROM key_strikes WHERE spent_at_ms <= ?",
+        vec![now.into()],
+    )?;
+    #[derive(Deserialize)]
+    struct Next {
+        at: Option<i64>,
+    }
+    let next: Vec<Next> = tables.rows(
+        "the next spent strikes",
+        "SELECT MIN(spent_at_ms) AS at FROM key_strikes",
+        Vec::new(),
+    )?;
+    match next.first().and_then(|n| n.at) {
+        Some(at) => arm_by(storage, at, now).await,
+        None => Ok(()),
+    }
+}
+
+fn verdict(strikes: &Strikes, now: i64, policy: StrikePolicy) -> Verdict {
+    Verdict {
+        strikes: strikes.count(now, policy) as u32,
+        blocked_until_ms: strikes.blocked_until(now, policy),
     }
 }

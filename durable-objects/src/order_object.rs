@@ -93,7 +93,7 @@ pub struct OrderObject {
 struct Orders {
     state_storage: worker::Storage,
     env: Env,
-    /// The table exists (created once per instance, not per command).
+    /// The tables exist (created once per instance, not per command).
     schema_ready: std::cell::Cell<bool>,
 }
 
@@ -129,6 +129,7 @@ impl Orders {
             Tables::opened(&self.state_storage)
         } else {
             let tables = Tables::open(&self.state_storage, SCHEMA)?;
+            Tables::open(&self.state_storage, outbox::OUTBOX_SCHEMA)?;
             self.schema_ready.set(true);
             tables
         };
@@ -143,7 +144,8 @@ impl Orders {
     /// in the outbox: one commit (no await between the writes).
     fn save_with_events(&self, token: &str, row: &OrderRow, from: usize) -> Result<(), String> {
         self.save(token, row)?;
-        let tables = Tables::open(&self.state_storage, outbox::OUTBOX_SCHEMA)?;
+        // The outbox table was made with the order's (`load`).
+        let tables = Tables::opened(&self.state_storage);
         let now = now_ms();
         for event in order_events(&row.order, from) {
             outbox::add(&tables, &event, now)?;
@@ -356,7 +358,18 @@ impl Orders {
         &self,
         order::OutboxAck { events }: order::OutboxAck,
     ) -> Handled<order::OutboxAck> {
-        outbox::ack(&self.state_storage, &events)?;
+        // An alarm that only waits for these acknowledgements (nothing
+        // left to send, nothing owed) would wake the object for nothing.
+        if outbox::ack(&self.state_storage, &events)?
+            && self
+                .load()?
+                .is_some_and(|(_, row)| row.owed == Owed::default())
+        {
+            self.state_storage
+                .delete_alarm()
+                .await
+                .map_err(|e| format!("dropping the alarm: {e}"))?;
+        }
         Ok(Ok(order::OutboxAcked {}))
     }
 

@@ -127,8 +127,9 @@ pub(crate) async fn wake(storage: &Storage, now: i64) -> Result<(), String> {
 }
 
 /// The consumer's acknowledgement: the webhook objects took these events
-/// in; their rows go.
-pub(crate) fn ack(storage: &Storage, ids: &[String]) -> Result<(), String> {
+/// in; their rows go. Answers whether the outbox is empty now (its owner
+/// may then drop an alarm that only waited for acknowledgements).
+pub(crate) fn ack(storage: &Storage, ids: &[String]) -> Result<bool, String> {
     let tables = Tables::open(storage, OUTBOX_SCHEMA)?;
     for id in ids {
         tables.exec(
@@ -137,5 +138,14 @@ pub(crate) fn ack(storage: &Storage, ids: &[String]) -> Result<(), String> {
             vec![id.as_str().into()],
         )?;
     }
-    Ok(())
+    #[derive(Deserialize)]
+    struct Left {
+        n: i64,
+    }
+    let left: Vec<Left> = tables.rows(
+        "counting the outbox",
+        "SELECT COUNT(*) AS n FROM outbox",
+        Vec::new(),
+    )?;
+    Ok(left.first().is_none_or(|l| l.n == 0))
 }

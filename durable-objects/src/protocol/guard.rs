@@ -1,15 +1,20 @@
-//! The strike counters of abuse controls: one object per (store, kind,
-//! key), e.g. the declined payments of one client, cart or card (see
-//! `edgecart_domain::abuse`). Named by [`name`].
+//! The strike counters of abuse controls, e.g. the declined payments of
+//! clients, carts or cards (see `edgecart_domain::abuse`): a store's keys of
+//! one kind spread over `STRIKE_SHARDS` objects, each key in one of them.
+//! Named by [`name`].
 
 use super::{bind, Never, Protocol};
 use edgecart_domain::abuse::StrikePolicy;
 use serde::{Deserialize, Serialize};
 
 /// The object keeping the strikes of `key` (a client key, a cart id, a
-/// card's token) of `kind` (`client`, `cart`, `card`) in `store`.
+/// card's token) of `kind` (`client`, `cart`, `card`) in `store`: the
+/// key's shard, so that a new key is a row, never a new object.
 pub fn name(store: &str, kind: &str, key: &str) -> String {
-    format!("{store}:{kind}:{key}")
+    format!(
+        "{store}:{kind}:{:02}",
+        edgecart_domain::abuse::strike_shard(key)
+    )
 }
 
 /// A command to a strike counter.
@@ -30,15 +35,17 @@ bind!(GuardCommand {
     Strike => Verdict,
 });
 
-/// Whether attempts are refused now, under `policy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Whether attempts of `key` are refused now, under `policy`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Check {
+    pub key: String,
     pub policy: StrikePolicy,
 }
 
-/// Records a strike now, under `policy`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// Records a strike of `key` now, under `policy`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Strike {
+    pub key: String,
     pub policy: StrikePolicy,
 }
 
