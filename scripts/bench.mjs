@@ -447,8 +447,10 @@ async function placeCouponOrders(base, skus, count, prefix) {
   const totals = new Map();
   const again = async (what, fn) => {
     for (let attempt = 1; ; attempt++) {
-      const r = await fn();
-      if (r.status !== 503 && r.status !== 429) return r;
+      // A connection the worker dropped is retried like a 503 (the same
+      // Idempotency-Key); a worker that stays down fails the run.
+      const r = await fn().catch((e) => ({ status: 0, text: async () => e.message, arrayBuffer: async () => {} }));
+      if (r.status !== 503 && r.status !== 429 && r.status !== 0) return r;
       if (attempt >= 60 || Date.now() > deadline) throw new Error(`${what}: ${r.status} ${await r.text()}`);
       await r.arrayBuffer();
       retried++;

@@ -23,7 +23,7 @@
 //! abandons one that cannot have (its coupons and holds given back).
 
 use crate::cart_object::{now_ms, Carts};
-use crate::object::{arm_by, Handled, Tables};
+use crate::object::{arm_by, arm_in, Handled, Tables};
 use crate::payment::{self, ChargeOutcome, ForOrder, RefundOutcome};
 use crate::protocol::cart::{self, CartRefusal, CheckoutBeginReply, CheckoutReply};
 use crate::protocol::points::{self, PointsRefusal};
@@ -401,8 +401,29 @@ impl Carts {
         let outcome = start(&c.step, true, now_ms());
         let reply = self.run_saga(c, durable, outcome).await;
         self.end_attempt(key, attempt)?;
+        if reply.is_ok() {
+            self.alarm_after_checkout().await?;
+        }
         // Taken over by a later attempt with the key: that one answers.
         Ok(reply?.ok_or(CartRefusal::KeyInProgress))
+    }
+
+    /// Once no checkout of the cart is open (stored or running here), the
+    /// alarm has nothing to do before the cart's idle deadline: the one a
+    /// recovery point armed a lease ahead is moved there, so the object is
+    /// not woken a lease after every checkout for nothing. While one is
+    /// open, the alarm stays as it is.
+    async fn alarm_after_checkout(&self) -> Result<(), String> {
+        let Some((_, cart)) = self.load()?.cart else {
+            return Ok(());
+        };
+        match cart
+            .idle_expiry(self.idle_ms(), self.checkouts_seen()?)
+            .wake_at()
+        {
+            Some(at) => arm_in(&self.storage, at - now_ms()).await,
+            None => Ok(()),
+        }
     }
 
     /// Whether `attempt` still runs checkout `key` (a later attempt with
