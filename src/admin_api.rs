@@ -340,12 +340,7 @@ pub async fn json_body(req: &mut Incoming<'_>, max: usize) -> Result<String> {
     let too_large = || ApiError::PayloadTooLarge {
         detail: format!("The body may be at most {max} bytes."),
     };
-    let declared = req
-        .header("Content-Length")
-        .and_then(|l| l.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > max) {
-        return Err(too_large());
-    }
+    // A declared length over `max` is refused unread by `bytes_at_most`.
     let bytes = req
         .bytes_at_most(max)
         .await

@@ -402,7 +402,11 @@ impl Carts {
         let reply = self.run_saga(c, durable, outcome).await;
         self.end_attempt(key, attempt)?;
         if reply.is_ok() {
-            self.alarm_after_checkout().await?;
+            // The checkout's answer stands: an alarm not moved only wakes
+            // the object once for nothing.
+            if let Err(e) = self.alarm_after_checkout().await {
+                worker::console_error!("checkout {key}: moving the alarm: {e}");
+            }
         }
         // Taken over by a later attempt with the key: that one answers.
         Ok(reply?.ok_or(CartRefusal::KeyInProgress))
