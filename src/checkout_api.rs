@@ -396,16 +396,7 @@ fn answered(reply: ObjectAnswer<cart::CheckoutRun>, dropped: ApiError) -> Result
 /// Whether a checkout's answer is a declined payment (a strike for card
 /// testing).
 fn declined(reply: &ObjectAnswer<cart::CheckoutRun>) -> bool {
-    matches!(
-        reply,
-        Ok(CheckoutReply::Answered {
-            answer: StoredAnswer::Typed {
-                answer: Answer::Refused {
-                    refusal: Refusal::PaymentDeclined { .. }
-                }
-            }
-        })
-    )
+    reply.as_ref().is_ok_and(CheckoutReply::is_declined)
 }
 
 /// Card testing: who a checkout answers to, and how many declines block.
@@ -449,13 +440,12 @@ pub async fn checkout(
             idempotency::fingerprint(&[b"POST", id.as_bytes(), body.as_bytes(), m.as_bytes()])
         }
     };
-    // The client's, cart's and card's declines, read while the cart's
-    // object begins: a blocked checkout is finished without an answer
-    // before anything is held or charged.
+    // The client's and card's declines, read while the cart's object
+    // begins (which refuses a cart blocked by its own): a blocked checkout
+    // is finished without an answer before anything is held or charged.
     let guards = limits::decline_keys(
         &ctx.shop.id,
         declines.client,
-        id,
         input.payment.token.as_deref(),
     );
     let attempt = crate::app::random_id()?;
@@ -465,6 +455,7 @@ pub async fn checkout(
         fingerprint,
         attempt: attempt.clone(),
         lease_ms: edgecart_durable_objects::cart_checkout::lease_ms(ctx.env),
+        declines: declines.policy,
     };
     // The store's state is read while the cart's object begins (a
     // checkout that starts needs both, and the two objects are apart),

@@ -299,15 +299,17 @@ pub struct DeclineKey {
     pub key: String,
 }
 
-/// The strike counters a checkout answers to: its client's, its cart's and
-/// its card's (the provider's payment token; absent for points). Kinds are
-/// kept apart: a cart id can never count as a client.
-pub fn decline_keys(store: &str, client: &str, cart: &str, card: Option<&str>) -> Vec<DeclineKey> {
+/// The guard objects' strike counters a checkout answers to: its client's
+/// and its card's (the provider's payment token; absent for points). Kinds
+/// are kept apart: a card token can never count as a client. The cart's
+/// own count lives in the cart's object, which refuses a blocked cart's
+/// checkout as it begins (`CartRefusal::TooManyDeclines`).
+pub fn decline_keys(store: &str, client: &str, card: Option<&str>) -> Vec<DeclineKey> {
     let key = |kind: &str, key: &str| DeclineKey {
         object: guard::name(store, kind, key),
         key: key.to_string(),
     };
-    let mut keys = vec![key("client", client), key("cart", cart)];
+    let mut keys = vec![key("client", client)];
     if let Some(card) = card.filter(|c| !c.is_empty()) {
         keys.push(key("card", card));
     }
@@ -347,11 +349,17 @@ pub async fn check_declines(
     }
     match until {
         None => Ok(()),
-        Some(at) => Err(ApiError::TooManyRequests {
-            code: "too_many_declines",
-            retry_after_secs: retry_after_secs(now_ms, at),
-            detail: "Too many declined payments; retry after the time in Retry-After.".into(),
-        }),
+        Some(at) => Err(too_many_declines(retry_after_secs(now_ms, at))),
+    }
+}
+
+/// 429 `too_many_declines`: a client, cart or card blocked for card
+/// testing, for `retry_after_secs`.
+pub fn too_many_declines(retry_after_secs: u64) -> ApiError {
+    ApiError::TooManyRequests {
+        code: "too_many_declines",
+        retry_after_secs,
+        detail: "Too many declined payments; retry after the time in Retry-After.".into(),
     }
 }
 
@@ -423,19 +431,15 @@ mod tests {
     }
 
     #[test]
-    fn a_checkout_answers_to_its_client_cart_and_card() {
-        let keys = decline_keys("default", "10.0.0.1", "crt_1", Some("tok_visa"));
+    fn a_checkout_answers_to_its_client_and_card() {
+        let keys = decline_keys("default", "10.0.0.1", Some("tok_visa"));
         let kinds: Vec<(&str, &str)> = keys
             .iter()
             .map(|k| (k.object.rsplit_once(':').unwrap().0, k.key.as_str()))
             .collect();
         assert_eq!(
             kinds,
-            [
-                ("default:client", "10.0.0.1"),
-                ("default:cart", "crt_1"),
-                ("default:card", "tok_visa")
-            ]
+            [("default:client", "10.0.0.1"), ("default:card", "tok_visa")]
         );
         assert_eq!(
             keys[0].object,
@@ -444,6 +448,6 @@ mod tests {
                 edgecart_domain::abuse::strike_shard("10.0.0.1")
             )
         );
-        assert_eq!(decline_keys("default", "10.0.0.1", "crt_1", None).len(), 2);
+        assert_eq!(decline_keys("default", "10.0.0.1", None).len(), 1);
     }
 }

@@ -185,6 +185,9 @@ impl Refused for CartRefusal {
                 code: "checkout_in_progress".into(),
                 detail: "Another checkout of this cart is running.".into(),
             },
+            CartRefusal::TooManyDeclines { retry_after_secs } => {
+                crate::limits::too_many_declines(retry_after_secs)
+            }
             CartRefusal::Line { error } => match error {
                 CartError::InvalidQuantity => invalid(
                     "invalid_quantity",

@@ -59,6 +59,11 @@ pub struct Strikes {
 }
 
 impl Strikes {
+    /// Whether no strike was ever kept.
+    pub fn is_empty(&self) -> bool {
+        self.at_ms.is_empty()
+    }
+
     /// Records a strike at `now_ms`, forgetting those that no longer count.
     pub fn record(&mut self, now_ms: i64, policy: StrikePolicy) {
         self.forget(now_ms, policy);

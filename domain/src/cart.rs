@@ -7,6 +7,7 @@
 //! while one of its checkouts is open, and not before the replay window of
 //! its last finished checkout has passed.
 
+use crate::abuse::Strikes;
 use crate::checkout::Checkout;
 use crate::idempotency::{IdempotencyState, RETENTION_MS};
 use crate::money::{Currency, Money};
@@ -74,6 +75,22 @@ impl CheckoutSeen {
             },
         }
     }
+
+    /// What a stored checkout record is, from the two fields of its JSON
+    /// that say so ([`CheckoutSeen::STATE_PATH`] and
+    /// [`CheckoutSeen::COMPLETED_PATH`]), so a store can answer without
+    /// reading every record with its plan.
+    pub fn stored(state: Option<&str>, completed_at_ms: Option<i64>) -> Self {
+        match (state, completed_at_ms) {
+            (Some("completed"), Some(at_ms)) => CheckoutSeen::Finished { at_ms },
+            _ => CheckoutSeen::Open,
+        }
+    }
+
+    /// The JSON path of a stored [`Checkout`]'s idempotency state tag.
+    pub const STATE_PATH: &'static str = "$.record.state.state";
+    /// The JSON path of when a stored [`Checkout`] finished.
+    pub const COMPLETED_PATH: &'static str = "$.record.state.completed_at_ms";
 }
 
 /// When an idle cart expires.
@@ -141,6 +158,10 @@ pub struct Cart {
     /// [`Cart::last_active_ms`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seen_at_ms: Option<i64>,
+    /// The declined payments of the cart's checkouts (card testing: the
+    /// cart's own count, kept with it rather than in a guard object).
+    #[serde(default, skip_serializing_if = "Strikes::is_empty")]
+    pub declines: Strikes,
 }
 
 /// Why a line change is refused. Nothing changed.
@@ -174,6 +195,7 @@ impl Cart {
             checkout: None,
             holds_since_ms: None,
             seen_at_ms: None,
+            declines: Strikes::default(),
         }
     }
 
@@ -647,6 +669,36 @@ mod tests {
             r#"{{"record":{{"key":"k","fingerprint":"f","state":{state},"created_at_ms":5}},"attempt":"a","plan":null,"step":{{"step":"planned"}}}}"#
         );
         serde_json::from_str(&json).unwrap()
+    }
+
+    /// The value at a `$.a.b` path of a JSON document.
+    fn at_path<'a>(v: &'a serde_json::Value, path: &str) -> &'a serde_json::Value {
+        path.trim_start_matches("$.")
+            .split('.')
+            .fold(v, |v, k| &v[k])
+    }
+
+    #[test]
+    fn a_stored_checkout_is_seen_from_two_fields_of_its_json() {
+        for (state, seen) in [
+            (
+                r#"{"state":"in_progress","started_at_ms":5}"#,
+                CheckoutSeen::Open,
+            ),
+            (
+                r#"{"state":"completed","status":201,"body":"{}","completed_at_ms":7000}"#,
+                CheckoutSeen::Finished { at_ms: 7000 },
+            ),
+        ] {
+            let c = record(state);
+            let json = serde_json::to_value(&c).unwrap();
+            let from_fields = CheckoutSeen::stored(
+                at_path(&json, CheckoutSeen::STATE_PATH).as_str(),
+                at_path(&json, CheckoutSeen::COMPLETED_PATH).as_i64(),
+            );
+            assert_eq!(from_fields, CheckoutSeen::of(&c));
+            assert_eq!(from_fields, seen);
+        }
     }
 
     #[test]

@@ -29,6 +29,7 @@ use crate::protocol::cart::{self, CartRefusal, CheckoutBeginReply, CheckoutReply
 use crate::protocol::points::{self, PointsRefusal};
 use crate::protocol::store::{self, StoreRefusal};
 use crate::protocol::{order, send};
+use edgecart_domain::abuse::{retry_after_secs, StrikePolicy};
 use edgecart_domain::cart::CheckoutSeen;
 use edgecart_domain::checkout::saga::start;
 use edgecart_domain::checkout::{
@@ -84,6 +85,9 @@ pub(crate) struct Attempt {
     /// retry with the key takes it over at once (it stops before its next
     /// effect), as nobody waits for its answer.
     own: bool,
+    /// The Worker's decline policy for the cart's own count (absent for a
+    /// run of the object's own: nobody is told, nothing is counted).
+    declines: Option<StrikePolicy>,
 }
 
 /// When an in-progress record's attempt started.
@@ -128,12 +132,25 @@ impl Carts {
             .map(|a| CheckoutSeen::of(&a.checkout))
             .collect();
         if self.has_checkouts()? {
-            let stored: Vec<Checkout> = self.checkouts_table()?.documents(
-                "checkout",
-                "SELECT json FROM checkouts",
-                Vec::new(),
+            // Only what idle expiry reads of each record (its state, and
+            // when it finished), not the records with their plans.
+            #[derive(serde::Deserialize)]
+            struct Seen {
+                state: Option<String>,
+                completed_at_ms: Option<f64>,
+            }
+            let stored: Vec<Seen> = self.checkouts_table()?.rows(
+                "reading the checkouts' states",
+                "SELECT json_extract(json, ?) AS state, json_extract(json, ?) AS completed_at_ms \
+                 FROM checkouts",
+                vec![
+                    CheckoutSeen::STATE_PATH.into(),
+                    CheckoutSeen::COMPLETED_PATH.into(),
+                ],
             )?;
-            seen.extend(stored.iter().map(CheckoutSeen::of));
+            seen.extend(stored.into_iter().map(|s| {
+                CheckoutSeen::stored(s.state.as_deref(), s.completed_at_ms.map(|at| at as i64))
+            }));
         }
         Ok(seen)
     }
@@ -253,12 +270,16 @@ impl Carts {
 
     pub(crate) async fn checkout_begin(
         &self,
-        token: &str,
-        key: &str,
-        fingerprint: &str,
-        attempt: &str,
-        lease_ms: i64,
+        cart::CheckoutBegin {
+            token,
+            key,
+            fingerprint,
+            attempt,
+            lease_ms,
+            declines,
+        }: cart::CheckoutBegin,
     ) -> Handled<cart::CheckoutBegin> {
+        let (token, key, fingerprint, attempt) = (&*token, &*key, &*fingerprint, &*attempt);
         let now = now_ms();
         self.sweep(now)?;
         let Some((mut cart, _)) = self.open(token)? else {
@@ -292,6 +313,15 @@ impl Carts {
         // A crashed attempt that planned already is resumed, not restarted.
         let record = IdempotencyRecord::in_progress(key, fingerprint, now);
         let resume = existing.filter(|(c, _)| c.record.response().is_none() && c.plan.is_some());
+        // Card testing on this cart: a new checkout waits out the block (a
+        // replay or a resumed one was not refused before and is not now).
+        if resume.is_none() {
+            if let Some(until) = cart.declines.blocked_until(now, declines) {
+                return Ok(Err(CartRefusal::TooManyDeclines {
+                    retry_after_secs: retry_after_secs(now, until),
+                }));
+            }
+        }
         let (checkout, durable) = match resume {
             Some((c, durable)) => (
                 Checkout {
@@ -327,6 +357,7 @@ impl Carts {
                 durable,
                 running: false,
                 own: false,
+                declines: Some(declines),
             },
         );
         Ok(Ok(if resumed {
@@ -394,12 +425,21 @@ impl Carts {
             c.plan = plan;
             c.step = Step::Planned;
         }
-        if let Some(a) = self.attempts.borrow_mut().get_mut(key) {
+        let declines = self.attempts.borrow_mut().get_mut(key).and_then(|a| {
             a.running = true;
             a.checkout = c.clone();
-        }
+            a.declines
+        });
         let outcome = start(&c.step, true, now_ms());
         let reply = self.run_saga(c, durable, outcome).await;
+        // A declined payment counts against the cart, in the commit that
+        // stored its answer (no await since).
+        if let (Some(policy), Ok(Some(answer))) = (declines, &reply) {
+            if answer.is_declined() {
+                self.edit_cart(|cart| cart.declines.record(now_ms(), policy))?;
+                self.write_cart()?;
+            }
+        }
         self.end_attempt(key, attempt)?;
         if reply.is_ok() {
             // The checkout's answer stands: an alarm not moved only wakes
@@ -457,6 +497,7 @@ impl Carts {
                 durable: true,
                 running: true,
                 own: true,
+                declines: None,
             },
         );
         Some(c)

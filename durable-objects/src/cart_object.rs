@@ -150,11 +150,7 @@ impl Carts {
     async fn handle(&self, command: CartCommand, now: i64) -> Encoded {
         match command {
             CartCommand::CheckoutBegin(c) => {
-                answer(c, |c| async move {
-                    self.checkout_begin(&c.token, &c.key, &c.fingerprint, &c.attempt, c.lease_ms)
-                        .await
-                })
-                .await
+                answer(c, |c| async move { self.checkout_begin(c).await }).await
             }
             CartCommand::CheckoutFinish(c) => {
                 answer(c, |c| async move {

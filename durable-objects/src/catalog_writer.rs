@@ -320,7 +320,10 @@ impl Writer {
             }
             CatalogCommand::OutboxAck(c) => {
                 answer(c, |c| async move {
-                    outbox::ack(&self.storage, &c.events)?;
+                    outbox::ack(
+                        &Tables::open(&self.storage, outbox::OUTBOX_SCHEMA)?,
+                        &c.events,
+                    )?;
                     Ok(Ok(protocol::OutboxAcked {}))
                 })
                 .await

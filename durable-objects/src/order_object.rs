@@ -95,6 +95,10 @@ struct Orders {
     env: Env,
     /// The tables exist (created once per instance, not per command).
     schema_ready: std::cell::Cell<bool>,
+    /// The row as last read or written by this instance (every write goes
+    /// through [`Orders::save`]), so an acknowledgement or an alarm does
+    /// not read and parse the whole order again.
+    row: std::cell::RefCell<Option<(String, OrderRow)>>,
 }
 
 use crate::object::now_ms;
@@ -105,6 +109,7 @@ impl DurableObject for OrderObject {
             state_storage: state.storage(),
             env,
             schema_ready: std::cell::Cell::new(false),
+            row: std::cell::RefCell::new(None),
         });
         OrderObject { state, inner }
     }
@@ -124,33 +129,65 @@ impl DurableObject for OrderObject {
 }
 
 impl Orders {
+    /// The order's tables (and the outbox's), created once per instance.
+    fn tables(&self) -> Result<Tables, String> {
+        if self.schema_ready.get() {
+            return Ok(Tables::opened(&self.state_storage));
+        }
+        let tables = Tables::open(&self.state_storage, SCHEMA)?;
+        Tables::open(&self.state_storage, outbox::OUTBOX_SCHEMA)?;
+        self.schema_ready.set(true);
+        Ok(tables)
+    }
+
     fn load(&self) -> Result<Option<(String, OrderRow)>, String> {
-        let tables = if self.schema_ready.get() {
-            Tables::opened(&self.state_storage)
-        } else {
-            let tables = Tables::open(&self.state_storage, SCHEMA)?;
-            Tables::open(&self.state_storage, outbox::OUTBOX_SCHEMA)?;
-            self.schema_ready.set(true);
-            tables
-        };
-        tables.token_row("orders", "order")
+        if let Some(row) = self.row.borrow().as_ref() {
+            return Ok(Some(row.clone()));
+        }
+        let loaded: Option<(String, OrderRow)> = self.tables()?.token_row("orders", "order")?;
+        self.row.borrow_mut().clone_from(&loaded);
+        Ok(loaded)
     }
 
     fn save(&self, token: &str, row: &OrderRow) -> Result<(), String> {
-        Tables::opened(&self.state_storage).put_token_row("orders", "order", token, row)
+        // Dropped first: a write that fails leaves nothing stale behind.
+        self.row.borrow_mut().take();
+        self.tables()?
+            .put_token_row("orders", "order", token, row)?;
+        *self.row.borrow_mut() = Some((token.to_string(), row.clone()));
+        Ok(())
     }
 
     /// Saves the row with the events of its history from position `from`
-    /// in the outbox: one commit (no await between the writes).
-    fn save_with_events(&self, token: &str, row: &OrderRow, from: usize) -> Result<(), String> {
+    /// in the outbox, and arms the alarm that sends them again should they
+    /// go unacknowledged: one commit (no await between the writes). Returns
+    /// the events, for [`Orders::publish`].
+    async fn save_with_events(
+        &self,
+        token: &str,
+        row: &OrderRow,
+        from: usize,
+    ) -> Result<Vec<edgecart_domain::events::Event>, String> {
         self.save(token, row)?;
-        // The outbox table was made with the order's (`load`).
-        let tables = Tables::opened(&self.state_storage);
+        let tables = self.tables()?;
         let now = now_ms();
-        for event in order_events(&row.order, from) {
-            outbox::add(&tables, &event, now)?;
+        let events = order_events(&row.order, from);
+        for event in &events {
+            outbox::add(&tables, event, now)?;
         }
-        Ok(())
+        if !events.is_empty() {
+            outbox::arm_resend(&self.state_storage, now).await?;
+        }
+        Ok(events)
+    }
+
+    /// Sends the events just committed to the queue at once (not from an
+    /// alarm: one wake-up less per change). Should the queue not take
+    /// them, the alarm [`Orders::save_with_events`] armed sends them again.
+    async fn publish(&self, row: &OrderRow, events: Vec<edgecart_domain::events::Event>) {
+        if let Err(e) = outbox::send(&self.env, &Self::source(row), events).await {
+            console_error!("order {}: events left for the alarm: {e}", row.order.id);
+        }
     }
 
     /// Where this order's events come from.
@@ -195,8 +232,8 @@ impl Orders {
             },
             events: Default::default(),
         };
-        self.save_with_events(&token, &row, 0)?;
-        outbox::wake(&self.state_storage, now_ms()).await?;
+        let events = self.save_with_events(&token, &row, 0).await?;
+        self.publish(&row, events).await;
         self.carry_out(&token, &mut row).await?;
         Ok(Ok(Box::new(row.order)))
     }
@@ -228,8 +265,8 @@ impl Orders {
             return Ok(Err(illegal));
         }
         // The change, what it owes and its event commit together.
-        self.save_with_events(&stored_token, &row, from)?;
-        outbox::wake(&self.state_storage, now_ms()).await?;
+        let events = self.save_with_events(&stored_token, &row, from).await?;
+        self.publish(&row, events).await;
         if let Err(e) = self.carry_out(&stored_token, &mut row).await {
             console_error!("order {}: effects pending: {e}", row.order.id);
         }
@@ -321,8 +358,8 @@ impl Orders {
                 }
             }
         }
-        self.save_with_events(&token, &row, from)?;
-        outbox::wake(&self.state_storage, now).await?;
+        let events = self.save_with_events(&token, &row, from).await?;
+        self.publish(&row, events).await;
         if let Err(e) = self.carry_out(&token, &mut row).await {
             console_error!("order {id}: effects pending: {e}");
         }
@@ -360,7 +397,7 @@ impl Orders {
     ) -> Handled<order::OutboxAck> {
         // An alarm that only waits for these acknowledgements (nothing
         // left to send, nothing owed) would wake the object for nothing.
-        if outbox::ack(&self.state_storage, &events)?
+        if outbox::ack(&self.tables()?, &events)?
             && self
                 .load()?
                 .is_some_and(|(_, row)| row.owed == Owed::default())
@@ -514,7 +551,9 @@ impl Orders {
                 ..Owed::default()
             }
             && row.owed == Owed::default();
-        if !only_indexed {
+        // Nothing carried out (an alarm that only forwarded events): the
+        // stored row is the row.
+        if !only_indexed && row.owed != owed_before {
             self.save(token, row)?;
         }
         if failures.is_empty() {

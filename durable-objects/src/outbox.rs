@@ -77,26 +77,12 @@ pub(crate) async fn forward(
         vec![(now - RESEND_MS).into(), BATCH.into()],
     )?;
     if !due.is_empty() {
-        let mut messages = Vec::with_capacity(due.len());
-        let mut ids = Vec::with_capacity(due.len());
-        for row in &due {
-            let event: Event =
-                serde_json::from_str(&row.json).map_err(|e| format!("an outbox row: {e}"))?;
-            ids.push(event.id.clone());
-            // As JSON text: the queue's own encoding of structured values
-            // does not carry every serde shape (flattened enums).
-            messages.push(json(&Message {
-                source: source.clone(),
-                event,
-            })?);
-        }
-        let queue = env
-            .queue("EVENTS")
-            .map_err(|e| format!("the EVENTS queue binding: {e}"))?;
-        queue
-            .send_batch(messages)
-            .await
-            .map_err(|e| format!("sending events to the queue: {e}"))?;
+        let events = due
+            .iter()
+            .map(|row| serde_json::from_str(&row.json).map_err(|e| format!("an outbox row: {e}")))
+            .collect::<Result<Vec<Event>, String>>()?;
+        let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+        send(env, source, events).await?;
         for id in &ids {
             tables.exec(
                 "noting an event sent",
@@ -121,16 +107,43 @@ pub(crate) async fn forward(
     Ok(())
 }
 
+/// Sends `events` from `source` to the `EVENTS` queue, in one batch.
+pub(crate) async fn send(env: &Env, source: &Source, events: Vec<Event>) -> Result<(), String> {
+    let messages = events
+        .into_iter()
+        .map(|event| {
+            // As JSON text: the queue's own encoding of structured values
+            // does not carry every serde shape (flattened enums).
+            json(&Message {
+                source: source.clone(),
+                event,
+            })
+        })
+        .collect::<Result<Vec<String>, String>>()?;
+    env.queue("EVENTS")
+        .map_err(|e| format!("the EVENTS queue binding: {e}"))?
+        .send_batch(messages)
+        .await
+        .map_err(|e| format!("sending events to the queue: {e}"))
+}
+
 /// Arms the alarm now, so an event just written is forwarded at once.
 pub(crate) async fn wake(storage: &Storage, now: i64) -> Result<(), String> {
     arm_by(storage, now, now).await
 }
 
+/// Arms the alarm [`RESEND_MS`] from now (or keeps an earlier one), for an
+/// owner that sends the events it just wrote itself ([`send`]): should
+/// they go unacknowledged, or never leave, the alarm's [`forward`] sends
+/// them again (a row never marked sent counts as due).
+pub(crate) async fn arm_resend(storage: &Storage, now: i64) -> Result<(), String> {
+    arm_by(storage, now + RESEND_MS, now).await
+}
+
 /// The consumer's acknowledgement: the webhook objects took these events
 /// in; their rows go. Answers whether the outbox is empty now (its owner
 /// may then drop an alarm that only waited for acknowledgements).
-pub(crate) fn ack(storage: &Storage, ids: &[String]) -> Result<bool, String> {
-    let tables = Tables::open(storage, OUTBOX_SCHEMA)?;
+pub(crate) fn ack(tables: &Tables, ids: &[String]) -> Result<bool, String> {
     for id in ids {
         tables.exec(
             "acknowledging an event",

@@ -370,7 +370,10 @@ impl Book {
             }
             PointsCommand::OutboxAck(c) => {
                 answer(c, |c| async move {
-                    outbox::ack(&self.storage, &c.events)?;
+                    outbox::ack(
+                        &Tables::open(&self.storage, outbox::OUTBOX_SCHEMA)?,
+                        &c.events,
+                    )?;
                     Ok(Ok(crate::protocol::points::OutboxAcked {}))
                 })
                 .await

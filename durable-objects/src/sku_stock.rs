@@ -200,7 +200,10 @@ impl SkuStock {
             }
             StockCommand::OutboxAck(c) => {
                 answer(c, |c| async move {
-                    outbox::ack(&self.state.storage(), &c.events)?;
+                    outbox::ack(
+                        &Tables::open(&self.state.storage(), outbox::OUTBOX_SCHEMA)?,
+                        &c.events,
+                    )?;
                     Ok(Ok(crate::protocol::stock::OutboxAcked {}))
                 })
                 .await

@@ -5,6 +5,7 @@
 
 use super::{bind, Protocol};
 use crate::protocol::stock::StockLevels;
+use edgecart_domain::abuse::StrikePolicy;
 use edgecart_domain::cart::{Cart, CartError};
 use edgecart_domain::checkout::{CheckoutPlan, Refusal as CheckoutRefusal, StoredAnswer};
 use edgecart_domain::money::Currency;
@@ -111,6 +112,9 @@ pub struct CheckoutBegin {
     pub fingerprint: String,
     pub attempt: String,
     pub lease_ms: i64,
+    /// How many declined payments block the cart's checkouts: the cart
+    /// counts its own (the client's and the card's are the Worker's).
+    pub declines: StrikePolicy,
 }
 
 /// Ends checkout `key` with a refusal decided before any plan (the total
@@ -183,6 +187,23 @@ pub enum CheckoutReply {
     Dropped,
 }
 
+impl CheckoutReply {
+    /// Whether the answer is a declined payment (what counts as a strike
+    /// against the cart, the client and the card).
+    pub fn is_declined(&self) -> bool {
+        matches!(
+            self,
+            CheckoutReply::Answered {
+                answer: StoredAnswer::Typed {
+                    answer: edgecart_domain::checkout::Answer::Refused {
+                        refusal: CheckoutRefusal::PaymentDeclined { .. }
+                    }
+                }
+            }
+        )
+    }
+}
+
 /// Why a cart refused a command. Nothing changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "refusal", rename_all = "snake_case")]
@@ -210,4 +231,7 @@ pub enum CartRefusal {
     KeyInProgress,
     /// [`CheckoutBegin`]: another checkout (another key) of this cart runs.
     CartBusy,
+    /// [`CheckoutBegin`]: the cart's checkouts were declined too often;
+    /// a new one may begin in `retry_after_secs`.
+    TooManyDeclines { retry_after_secs: u64 },
 }
