@@ -41,23 +41,19 @@ try {
 
   const targets = await (await fetch(`http://127.0.0.1:${inspectorPort}/json/list`)).json();
   log(`targets: ${targets.map((t) => t.title || t.id).join(', ')}`);
-  // Every isolate of the process is sampled (the Worker's, and the
-  // runtime's own: entry, queues, KV, cache), as they share its thread.
-  const sessions = await Promise.all(targets.map(async (target) => {
-    const ws = new WebSocket(target.webSocketDebuggerUrl);
-    await new Promise((r) => ws.once('open', r));
-    let id = 0;
-    const pending = new Map();
-    ws.on('message', (m) => {
-      const msg = JSON.parse(m);
-      if (msg.id && pending.has(msg.id)) { pending.get(msg.id)(msg); pending.delete(msg.id); }
-    });
-    const send = (method, params = {}) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, method, params })); });
-    await send('Profiler.enable');
-    await send('Profiler.setSamplingInterval', { interval: 200 });
-    await send('Profiler.start');
-    return { title: target.title || target.id, ws, send };
-  }));
+  const target = targets.find((t) => /edgecart|core:user/.test(t.title ?? t.id)) ?? targets[0];
+  const ws = new WebSocket(target.webSocketDebuggerUrl);
+  await new Promise((r) => ws.once('open', r));
+  let id = 0;
+  const pending = new Map();
+  ws.on('message', (m) => {
+    const msg = JSON.parse(m);
+    if (msg.id && pending.has(msg.id)) { pending.get(msg.id)(msg); pending.delete(msg.id); }
+  });
+  const send = (method, params = {}) => new Promise((r) => { const i = ++id; pending.set(i, r); ws.send(JSON.stringify({ id: i, method, params })); });
+  await send('Profiler.enable');
+  await send('Profiler.setSamplingInterval', { interval: 200 });
+  await send('Profiler.start');
   const t0 = performance.now();
   let next = 0;
   let ok = 0;
@@ -70,24 +66,10 @@ try {
     }
   }));
   const secs = (performance.now() - t0) / 1000;
-  const profiles = await Promise.all(sessions.map(async (t) => ({ title: t.title, profile: (await t.send('Profiler.stop')).result.profile })));
-  for (const t of sessions) t.ws.close();
-  // Busy time per isolate (all but idle), then the Worker's functions.
-  const busy = (p) => {
-    const idle = new Set(p.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
-    return p.samples.reduce((s, n, i) => s + (idle.has(n) ? 0 : p.timeDeltas[i] ?? 0), 0) / 1000;
-  };
-  for (const t of profiles) {
-    // Samples in the isolate's own functions (not idle, and not (program):
-    // the thread running another isolate, or the runtime itself).
-    const own = (p) => {
-      const skip = new Set(p.nodes.filter((n) => ['(idle)', '(program)'].includes(n.callFrame.functionName)).map((n) => n.id));
-      return p.samples.reduce((s, n, i) => s + (skip.has(n) ? 0 : p.timeDeltas[i] ?? 0), 0) / 1000;
-    };
-    log(`${t.title}: ${own(t.profile).toFixed(0)} ms in its code (${(own(t.profile) / Math.max(ok, 1)).toFixed(2)} ms per checkout), ${busy(t.profile).toFixed(0)} ms not idle`);
-    fs.writeFileSync(path.join(ROOT, '.cache', `checkout-${t.title.replace(/[^a-z0-9]+/gi, '_')}.cpuprofile`), JSON.stringify(t.profile));
-  }
-  const profile = (profiles.find((t) => /edgecart|core:user/.test(t.title)) ?? profiles[0]).profile;
+  const { result } = await send('Profiler.stop');
+  log(`${ok}/${carts.length} checkouts in ${secs.toFixed(2)} s: ${(ok / secs).toFixed(1)}/s`);
+  const profile = result.profile;
+  fs.writeFileSync(path.join(ROOT, '.cache', 'checkout.cpuprofile'), JSON.stringify(profile));
   const dt = new Map();
   const nodes = new Map(profile.nodes.map((n) => [n.id, n]));
   for (let i = 0; i < profile.samples.length; i++) {
@@ -104,6 +86,7 @@ try {
   }
   const top = [...self].sort((a, b) => b[1] - a[1]).slice(0, Number(process.env.TOP || 45));
   for (const [k, t] of top) console.log(`${((100 * t) / total).toFixed(1).padStart(5)}%  ${(t / 1000).toFixed(0).padStart(6)} ms  ${k}`);
+  ws.close();
 } finally {
   await worker.stop();
   fs.rmSync(state, { recursive: true, force: true });
