@@ -66,21 +66,28 @@ async function quiet(pids, maxMs = 120_000) {
     last = now;
   }
 }
-async function measure(pids, label, count, requests) {
-  await quiet(pids);
+async function measure(pids, label, count, requests, { wait = true } = {}) {
+  if (wait) await quiet(pids);
   const before = cpuMs(pids);
   const t0 = performance.now();
   let next = 0;
   let ok = 0;
+  const took = [];
   await Promise.all(Array.from({ length: CONC }, async () => {
     while (next < requests.length) {
       const r = requests[next++];
+      const began = performance.now();
       const res = await fetch(r.url, r.init);
       await res.text();
+      took.push([performance.now() - began, began - t0]);
       if (res.ok) ok++;
     }
   }));
   const secs = (performance.now() - t0) / 1000;
+  took.sort((a, b) => a[0] - b[0]);
+  const at = (q) => took[Math.min(took.length - 1, Math.floor(q * took.length))][0].toFixed(1);
+  const slowest = took.slice(-5).map(([ms, start]) => `${ms.toFixed(0)} ms at ${(start / 1000).toFixed(2)} s`);
+  log(`${label}: latency p50 ${at(0.5)} ms, p99 ${at(0.99)} ms; slowest: ${slowest.join(', ')}`);
   await quiet(pids);
   const used = cpuMs(pids) - before;
   log(`${label}: ${ok}/${count} ok in ${secs.toFixed(2)} s (${(ok / secs).toFixed(1)}/s); workerd CPU ${(used / count).toFixed(2)} ms each`);
@@ -100,7 +107,7 @@ try {
   }));
   await measure(pids, 'warm-up checkout', 200, all.slice(0, 200));
   const noop = await measure(pids, 'noop', NOOPS, Array.from({ length: NOOPS }, () => ({ url: `${base}/health`, init: {} })));
-  const checkout = await measure(pids, 'checkout', CARTS, all.slice(200));
+  const checkout = await measure(pids, 'checkout', CARTS, all.slice(200), { wait: !process.env.NO_QUIET });
   log(`CPU ratio noop/checkout: ${(noop / checkout).toFixed(3)}`);
 } finally {
   await worker.stop();

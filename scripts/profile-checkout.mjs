@@ -66,6 +66,8 @@ try {
     }
   }));
   const secs = (performance.now() - t0) / 1000;
+  // TAIL_MS: keep sampling after the last checkout (the queued events, acknowledgements and alarms it left).
+  await new Promise((r) => setTimeout(r, Number(process.env.TAIL_MS || 0)));
   const { result } = await send('Profiler.stop');
   log(`${ok}/${carts.length} checkouts in ${secs.toFixed(2)} s: ${(ok / secs).toFixed(1)}/s`);
   const profile = result.profile;

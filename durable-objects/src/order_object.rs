@@ -182,12 +182,24 @@ impl Orders {
     }
 
     /// Sends the events just committed to the queue at once (not from an
-    /// alarm: one wake-up less per change). Should the queue not take
+    /// alarm: one wake-up less per change) while `row`'s owed effects are
+    /// carried out (neither waits for the other). Should the queue not take
     /// them, the alarm [`Orders::save_with_events`] armed sends them again.
-    async fn publish(&self, row: &OrderRow, events: Vec<edgecart_domain::events::Event>) {
-        if let Err(e) = outbox::send(&self.env, &Self::source(row), events).await {
-            console_error!("order {}: events left for the alarm: {e}", row.order.id);
-        }
+    async fn publish_and_carry_out(
+        &self,
+        token: &str,
+        row: &mut OrderRow,
+        events: Vec<edgecart_domain::events::Event>,
+    ) -> Result<(), String> {
+        let (source, id) = (Self::source(row), row.order.id.clone());
+        let publish = async {
+            if let Err(e) = outbox::send(&self.env, &source, events).await {
+                console_error!("order {id}: events left for the alarm: {e}");
+            }
+        };
+        futures_util::future::join(publish, self.carry_out(token, row))
+            .await
+            .1
     }
 
     /// Where this order's events come from.
@@ -233,8 +245,7 @@ impl Orders {
             events: Default::default(),
         };
         let events = self.save_with_events(&token, &row, 0).await?;
-        self.publish(&row, events).await;
-        self.carry_out(&token, &mut row).await?;
+        self.publish_and_carry_out(&token, &mut row, events).await?;
         Ok(Ok(Box::new(row.order)))
     }
 
@@ -266,8 +277,8 @@ impl Orders {
         }
         // The change, what it owes and its event commit together.
         let events = self.save_with_events(&stored_token, &row, from).await?;
-        self.publish(&row, events).await;
-        if let Err(e) = self.carry_out(&stored_token, &mut row).await {
+        let done = self.publish_and_carry_out(&stored_token, &mut row, events);
+        if let Err(e) = done.await {
             console_error!("order {}: effects pending: {e}", row.order.id);
         }
         Ok(Ok(Box::new(row.order)))
@@ -359,8 +370,7 @@ impl Orders {
             }
         }
         let events = self.save_with_events(&token, &row, from).await?;
-        self.publish(&row, events).await;
-        if let Err(e) = self.carry_out(&token, &mut row).await {
+        if let Err(e) = self.publish_and_carry_out(&token, &mut row, events).await {
             console_error!("order {id}: effects pending: {e}");
         }
         Ok(Ok(Box::new(row.order)))
