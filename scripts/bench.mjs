@@ -29,24 +29,7 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  adminFetch,
-  buildWorker,
-  CACHE,
-  freePort,
-  generateDemoCatalog,
-  hs256,
-  log,
-  offlineEnv,
-  output,
-  prepareCheckoutCarts,
-  randomSecret,
-  ROOT,
-  seedDemoCatalog,
-  setup,
-  startDirectWorker,
-  writeBenchmarkSection,
-} from './lib.mjs';
+import { adminFetch, buildWorker, CACHE, freePort, generateDemoCatalog, hs256, log, offlineEnv, output, prepareCheckoutCarts, randomSecret, ROOT, seedDemoCatalog, setup, startDirectWorker, workerdCpuMs, writeBenchmarkSection } from './lib.mjs';
 
 const TARGETS = [
   { scenario: 'list', min: 0.6, label: 'list ≥ 0.60 × noop' },
@@ -491,22 +474,6 @@ async function placeCouponOrders(base, skus, count, prefix) {
   return retried;
 }
 
-/** CPU time (clock ticks) of the workerd processes this benchmark started. */
-function workerdTicks() {
-  const ps = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
-  let ticks = 0;
-  for (const [pid, comm] of ps.stdout.split('\n').map((l) => l.trim().split(/\s+/))) {
-    if (!pid || !comm?.includes('workerd')) continue;
-    try {
-      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone
-    }
-  }
-  return ticks;
-}
-
 /**
  * Waits at least `minMs` (idle objects are evicted after 10 s), then until
  * the workerd processes use under a tenth of a core over 5 s (work left
@@ -517,11 +484,10 @@ async function untilQuiet(minMs, maxMs) {
   const t0 = Date.now();
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
   await sleep(minMs);
-  const hz = 100; // clock ticks per second (Linux's USER_HZ)
   while (Date.now() - t0 < maxMs) {
-    const before = workerdTicks();
+    const before = workerdCpuMs();
     await sleep(5_000);
-    if ((workerdTicks() - before) / hz / 5 < 0.1) break;
+    if ((workerdCpuMs() - before) / 1000 / 5 < 0.1) break;
   }
   return (Date.now() - t0) / 1000;
 }

@@ -589,6 +589,27 @@ export async function startDirectWorker({ port, persistTo, logFile, assets = tru
 }
 
 /**
+ * CPU time (milliseconds of user and system time) the workerd processes this
+ * process started (its children, as `startDirectWorker` starts them) have
+ * used so far, read from /proc.
+ */
+export function workerdCpuMs() {
+  const hz = 100; // clock ticks per second (Linux's USER_HZ)
+  const ps = spawnSync('ps', ['-o', 'pid=,comm=', '--ppid', String(process.pid)], { encoding: 'utf8' });
+  let ticks = 0;
+  for (const [pid, comm] of ps.stdout.split('\n').map((l) => l.trim().split(/\s+/))) {
+    if (!pid || !comm?.includes('workerd')) continue;
+    try {
+      const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return (ticks * 1000) / hz;
+}
+
+/**
  * Replaces the section of BENCHMARKS.md headed `title` with `section` (or
  * appends it), keeping every other section.
  */

@@ -161,7 +161,7 @@ impl Orders {
     /// Saves the row with the events of its history from position `from`
     /// in the outbox, and arms the alarm that sends them again should they
     /// go unacknowledged: one commit (no await between the writes). Returns
-    /// the events, for [`Orders::publish`].
+    /// the events, for [`Orders::publish_and_carry_out`].
     async fn save_with_events(
         &self,
         token: &str,
