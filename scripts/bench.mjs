@@ -29,7 +29,25 @@ import fs from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { adminFetch, buildWorker, CACHE, freePort, generateDemoCatalog, hs256, log, offlineEnv, output, prepareCheckoutCarts, randomSecret, ROOT, seedDemoCatalog, setup, startDirectWorker, workerdCpuMs, writeBenchmarkSection } from './lib.mjs';
+import {
+  adminFetch,
+  buildWorker,
+  CACHE,
+  freePort,
+  generateDemoCatalog,
+  hs256,
+  log,
+  offlineEnv,
+  output,
+  prepareCheckoutCarts,
+  randomSecret,
+  ROOT,
+  seedDemoCatalog,
+  setup,
+  startDirectWorker,
+  workerdCpuMs,
+  writeBenchmarkSection,
+} from './lib.mjs';
 
 const TARGETS = [
   { scenario: 'list', min: 0.6, label: 'list ≥ 0.60 × noop' },
