@@ -3,17 +3,19 @@
 //! store's own events its store; shared ones, stock and catalog, every
 //! store), which takes each id in once and delivers it; a store's own
 //! events (orders, points) also reach its reports object, which keeps the
-//! store's figures from them. Once every store concerned took a message's
-//! event in (both objects, for a store's own event), the object it came
+//! store's figures from them, and its orders' reach the store object's
+//! order index (one command per batch, each order as its latest event has
+//! it). Once every store concerned took a message's event in (each of
+//! those objects, for a store's own event), the object it came
 //! from is told (`OutboxAck`), and the message is acknowledged; otherwise
 //! it is retried (and the object sends it again should the queue lose it).
 
 use crate::objects::send;
-use edgecart_domain::events::Event;
+use edgecart_domain::events::{latest_orders, Event};
 use edgecart_domain::stores::DEFAULT_STORE;
 use edgecart_durable_objects::outbox::{Message, SourceClass};
 use edgecart_durable_objects::protocol::{
-    catalog, directory, order, points, reports, stock, webhooks,
+    catalog, directory, order, points, reports, stock, store, webhooks,
 };
 use std::collections::BTreeMap;
 use worker::{Env, MessageBatch, MessageExt};
@@ -79,8 +81,18 @@ pub async fn consume(batch: MessageBatch<String>, env: &Env) -> worker::Result<(
                 .filter(|e| e.store.as_deref() == Some(store.as_str()))
                 .cloned()
                 .collect();
+            let orders: Vec<store::IndexedOrder> = latest_orders(&own)
+                .into_iter()
+                .map(store::IndexedOrder::of)
+                .collect();
             let hub_name = hub_name(&store);
             let hub = send(env, &hub_name, webhooks::Accept { events });
+            let index = async {
+                if orders.is_empty() {
+                    return Ok(Ok(store::Indexed {}));
+                }
+                send(env, &store, store::IndexOrders { orders }).await
+            };
             let figures = async {
                 if own.is_empty() {
                     return Ok(Ok(reports::Taken {
@@ -90,18 +102,23 @@ pub async fn consume(batch: MessageBatch<String>, env: &Env) -> worker::Result<(
                 }
                 send(env, &reports::name(&store), reports::Accept { events: own }).await
             };
-            let (hub, figures) = futures_util::future::join(hub, figures).await;
+            let (hub, index, figures) = futures_util::future::join3(hub, index, figures).await;
             (
                 store,
                 hub.map(|r| r.map(|_| ())),
+                index.map(|r| r.map(|_| ())),
                 figures.map(|r| r.map(|_| ())),
             )
         }))
         .await;
-    for (store, hub, figures) in taken {
+    for (store, hub, index, figures) in taken {
         let mut failed = false;
         if !matches!(hub, Ok(Ok(()))) {
             worker::console_error!("events for store {store}: {hub:?}");
+            failed = true;
+        }
+        if !matches!(index, Ok(Ok(()))) {
+            worker::console_error!("events for the order index of store {store}: {index:?}");
             failed = true;
         }
         if !matches!(figures, Ok(Ok(()))) {

@@ -136,6 +136,22 @@ impl EventBody {
             EventBody::PointsChanged(_) => "points.changed",
         }
     }
+
+    /// The order an order's event carries (as it was when the event was
+    /// made: every event of one change carries the order after it).
+    pub fn order(&self) -> Option<&Order> {
+        match self {
+            EventBody::OrderCreated(o)
+            | EventBody::OrderPaid(o)
+            | EventBody::OrderFulfilled(o)
+            | EventBody::OrderCancelled(o)
+            | EventBody::OrderRefunded(o) => Some(o),
+            EventBody::StockLow(_)
+            | EventBody::StockOut(_)
+            | EventBody::CatalogPublished(_)
+            | EventBody::PointsChanged(_) => None,
+        }
+    }
 }
 
 /// A SKU's stock, when it became news.
@@ -170,6 +186,21 @@ pub struct PointsNews {
     pub reason: String,
     pub available: i64,
     pub pending: i64,
+}
+
+/// The orders `events` carry, each once, as the latest of its events has
+/// it (the longest history: an order's history only grows), in the order
+/// they first appear: what a store's order index takes from a batch.
+pub fn latest_orders<'a>(events: impl IntoIterator<Item = &'a Event>) -> Vec<&'a Order> {
+    let mut latest: Vec<&Order> = Vec::new();
+    for order in events.into_iter().filter_map(|e| e.body.order()) {
+        match latest.iter_mut().find(|o| o.id == order.id) {
+            Some(seen) if seen.history.len() < order.history.len() => *seen = order,
+            Some(_) => {}
+            None => latest.push(order),
+        }
+    }
+    latest
 }
 
 /// The id of an order's event: the order and the position, in its
@@ -573,6 +604,48 @@ mod tests {
         assert_eq!(stock_event(10, 0, 5), Some("stock.out_of_stock"));
         assert_eq!(stock_event(0, 0, 5), None);
         assert_eq!(stock_event(4, 9, 5), None, "restocked");
+    }
+
+    #[test]
+    fn an_index_takes_each_order_once_as_its_latest_event_has_it() {
+        use crate::order::{OrderEvent, OrderStatus};
+        let mut order = crate::order::tests::order();
+        order.apply(OrderEvent::PaymentCaptured, 2_000).unwrap();
+        let mut cancelled = order.clone();
+        cancelled
+            .apply(OrderEvent::Cancel, 3_000)
+            .expect("a paid order may be cancelled");
+        let mut other = order.clone();
+        other.id = "ord_other".into();
+        let stock = Event {
+            id: "evt_stock".into(),
+            store: None,
+            occurred_at_ms: 0,
+            body: EventBody::StockOut(StockNews {
+                sku: "A".into(),
+                on_hand: 0,
+                sold: 0,
+                unsold: 0,
+                low_mark: 0,
+            }),
+        };
+        let placed = order_events(&order, 0);
+        let moved = order_events(&cancelled, order.history.len());
+        // The later change first (a retried message may come after it).
+        let batch: Vec<Event> = moved
+            .iter()
+            .chain(&placed)
+            .chain(&order_events(&other, 0))
+            .chain([&stock])
+            .cloned()
+            .collect();
+        let latest = latest_orders(&batch);
+        assert_eq!(latest.len(), 2);
+        assert_eq!(latest[0].status, OrderStatus::Cancelled);
+        assert_eq!(latest[1].id, "ord_other");
+        assert!(latest_orders(&placed)
+            .iter()
+            .all(|o| o.status == order.status));
     }
 
     #[test]

@@ -688,7 +688,7 @@ pub fn parse_email(input: &str) -> Result<String, EmailError> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::admin::parse_input;
     use crate::money::Money;
@@ -831,7 +831,8 @@ mod tests {
         }
     }
 
-    fn order() -> Order {
+    /// A placed order (pending payment) of the default store.
+    pub(crate) fn order() -> Order {
         Order::from_quote(
             OrderDetails {
                 id: "ord_1".into(),

@@ -5,19 +5,21 @@
 //! unknown order.
 //!
 //! Status changes follow the domain's state machine
-//! (`edgecart_domain::order`). A change and the effects it owes (restock
-//! the sold units, refund the payment, update the store's order index,
-//! record the action in the store's audit trail) are written in one commit
-//! first, then carried out idempotently (stock operation ids and the
-//! provider's idempotency key derive from the order id, the audit entry's
-//! key from the order id and the change's place in its history); what
-//! fails stays owed and the alarm retries it.
+//! (`edgecart_domain::order`). A change, its events and the effects it
+//! owes (restock the sold units, refund the payment, record the action in
+//! the store's audit trail) are written in one commit first, then carried
+//! out idempotently (stock operation ids and the provider's idempotency key
+//! derive from the order id, the audit entry's key from the order id and
+//! the change's place in its history); what fails stays owed and the alarm
+//! retries it. The store's order index follows the order's events (the
+//! events queue's consumer feeds it), so recording an order asks no other
+//! object.
 
 use crate::object::{alarm_serially, answer, rfc3339, serially, serve, Encoded, Handled, Tables};
 use crate::outbox::{self, Source, SourceClass};
 use crate::payment::{self, RefundOutcome};
 use crate::protocol::order::{self, OrderCommand, OrderRefusal};
-use crate::protocol::store::{self, AuditRecord, OrderSummary, PendingEntry};
+use crate::protocol::store::{self, AuditRecord, PendingEntry};
 use crate::protocol::{points, send, stock};
 use edgecart_domain::audit;
 use edgecart_domain::checkout::stock_op_id;
@@ -70,6 +72,9 @@ struct Owed {
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     ship: bool,
     refund: bool,
+    /// The store's order index to update: owed by rows written before the
+    /// index was fed by the events queue (the order's events feed it now).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     index: bool,
     /// Entries for the store's audit trail, not acknowledged yet (absent
     /// from rows written before there were any).
@@ -238,7 +243,6 @@ impl Orders {
             settings,
             programme,
             owed: Owed {
-                index: true,
                 earn,
                 ..Owed::default()
             },
@@ -304,7 +308,6 @@ impl Orders {
         // The card's part is refunded; an order the points paid in full
         // asked no provider.
         row.owed.refund |= effects.refund && row.order.card_amount() > 0;
-        row.owed.index = true;
         if row.order.points.is_some() && matches!(event, OrderEvent::Cancel | OrderEvent::Refund) {
             // Points not yet earned never will be; what was earned or
             // spent is settled with the member's ledger.
@@ -532,15 +535,8 @@ impl Orders {
             }
         }
         if row.owed.index {
-            let summary = OrderSummary {
-                id: id.clone(),
-                status: row.order.status,
-                created_at_ms: row.order.created_at_ms,
-                email: row.order.email.clone(),
-                currency: row.order.currency,
-                grand_total: row.order.totals.grand_total,
-            };
-            match send(&self.env, &row.order.store, store::IndexOrder { summary }).await {
+            let orders = vec![store::IndexedOrder::of(&row.order)];
+            match send(&self.env, &row.order.store, store::IndexOrders { orders }).await {
                 Ok(_) => row.owed.index = false,
                 Err(e) => failures.push(format!("index: {e}")),
             }
@@ -552,18 +548,9 @@ impl Orders {
                 Err(e) => failures.push(format!("audit: {e}")),
             }
         }
-        // An index written is not worth a write of its own: a stale
-        // `index` flag only makes a later settling write the same summary
-        // again (the index is keyed by order id).
-        let only_indexed = owed_before
-            == Owed {
-                index: true,
-                ..Owed::default()
-            }
-            && row.owed == Owed::default();
         // Nothing carried out (an alarm that only forwarded events): the
         // stored row is the row.
-        if !only_indexed && row.owed != owed_before {
+        if row.owed != owed_before {
             self.save(token, row)?;
         }
         if failures.is_empty() {

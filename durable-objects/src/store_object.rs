@@ -19,6 +19,11 @@
 //! store's history. Rows written before the counts existed are counted once
 //! when the object first opens its tables (`counted` records that).
 //!
+//! The order index (table `orders`: a summary of each order of the store,
+//! for the admin API's list) is fed by the events queue's consumer, one
+//! command per batch of the store's order events: it follows the orders
+//! within about a batch's time (a second), and no checkout waits for it.
+//!
 //! The audit trail (table `audit`): a configuration or promotion write
 //! that changes something records its entry (`edgecart_domain::audit`
 //! decides what changed) in the same synchronous block as the change, so
@@ -56,7 +61,7 @@ CREATE TABLE IF NOT EXISTS redemptions (order_id TEXT PRIMARY KEY, customer TEXT
 CREATE TABLE IF NOT EXISTS redemption_counts (promotion TEXT PRIMARY KEY, count INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS customer_redemptions (customer TEXT NOT NULL, promotion TEXT NOT NULL, count INTEGER NOT NULL, PRIMARY KEY (customer, promotion));
 CREATE TABLE IF NOT EXISTS counted (id INTEGER PRIMARY KEY CHECK (id = 1));
-CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_ms INTEGER NOT NULL, json TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS orders (id TEXT PRIMARY KEY, status TEXT NOT NULL, created_ms INTEGER NOT NULL, json TEXT NOT NULL, version INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS orders_by_time ON orders (created_ms, id);
 CREATE TABLE IF NOT EXISTS stuck_checkouts (order_id TEXT PRIMARY KEY, since_ms INTEGER NOT NULL, json TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS audit (
@@ -64,6 +69,11 @@ CREATE TABLE IF NOT EXISTS audit (
   at TEXT NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL, target TEXT NOT NULL,
   fields TEXT NOT NULL, before TEXT, after TEXT);
 ";
+
+/// Columns added to `SCHEMA`'s tables since objects first created them:
+/// table, column, declaration. `version`: which version of its order an
+/// index row comes from (rows from before it count as the oldest).
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("orders", "version", "INTEGER NOT NULL DEFAULT 0")];
 
 #[durable_object]
 pub struct StoreObject {
@@ -132,6 +142,9 @@ impl Store {
             return Ok(l.clone());
         }
         let tables = Tables::open(&self.storage, SCHEMA)?;
+        for (table, column, declaration) in ADDED_COLUMNS {
+            tables.add_column(table, column, declaration)?;
+        }
         count_redemptions(&tables)?;
         let config = tables
             .document("config", "SELECT json FROM config WHERE id = 1", Vec::new())?
@@ -210,7 +223,7 @@ impl Store {
             StoreCommand::DeletePromotion(c) => answer(c, |c| self.delete_promotion(c)).await,
             StoreCommand::Redeem(c) => answer(c, |c| self.redeem(c)).await,
             StoreCommand::Release(c) => answer(c, |c| self.release(c)).await,
-            StoreCommand::IndexOrder(c) => answer(c, |c| self.index_order(c)).await,
+            StoreCommand::IndexOrders(c) => answer(c, |c| self.index_orders(c)).await,
             StoreCommand::ListOrders(c) => answer(c, |c| self.list_orders(c)).await,
             StoreCommand::RecordAudit(c) => answer(c, |c| self.record_audit(c)).await,
             StoreCommand::Audit(c) => answer(c, |c| self.audit(c)).await,
@@ -380,25 +393,34 @@ impl Store {
         Ok(Ok(protocol::StuckPage { checkouts }))
     }
 
-    async fn index_order(
+    async fn index_orders(
         &self,
-        protocol::IndexOrder { summary }: protocol::IndexOrder,
-    ) -> Handled<protocol::IndexOrder> {
+        protocol::IndexOrders { orders }: protocol::IndexOrders,
+    ) -> Handled<protocol::IndexOrders> {
         self.load()?;
-        let status = serde_json::to_value(summary.status)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_string))
-            .unwrap_or_default();
-        Tables::opened(&self.storage).exec(
-            "saving order index",
-            "INSERT OR REPLACE INTO orders (id, status, created_ms, json) VALUES (?, ?, ?, ?)",
-            vec![
-                summary.id.as_str().into(),
-                status.into(),
-                summary.created_at_ms.into(),
-                json(&summary)?.into(),
-            ],
-        )?;
+        let sql = Tables::opened(&self.storage);
+        // One commit for the batch; a row from a later version of its
+        // order stays.
+        for protocol::IndexedOrder { summary, version } in &orders {
+            let status = serde_json::to_value(summary.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            sql.exec(
+                "saving order index",
+                "INSERT INTO orders (id, status, created_ms, json, version) VALUES (?, ?, ?, ?, ?) \
+                 ON CONFLICT (id) DO UPDATE SET status = excluded.status, \
+                 created_ms = excluded.created_ms, json = excluded.json, version = excluded.version \
+                 WHERE excluded.version >= orders.version",
+                vec![
+                    summary.id.as_str().into(),
+                    status.into(),
+                    summary.created_at_ms.into(),
+                    json(summary)?.into(),
+                    i64::from(*version).into(),
+                ],
+            )?;
+        }
         Ok(Ok(protocol::Indexed {}))
     }
 

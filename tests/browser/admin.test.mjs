@@ -94,6 +94,12 @@ before(async () => {
   assert.equal(stock.status, 200, stock.text);
   reportBefore = await salesReport();
   for (const q of [1, 2, 3]) orders.push(await placeOrder(sku, q, `backoffice-${STARTED}-${q}@example.com`));
+  // The order list follows the orders' events: the pages below read it once it has them.
+  for (let i = 0; i < 60; i++) {
+    const listed = (await call('GET', '/admin/v1/orders?limit=200')).json.items;
+    if (orders.every((mine) => listed.some((o) => o.id === mine.id))) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
   // A store with a points programme, and a member with a balance.
   const created = await call('PUT', `/admin/v1/stores/${STORE}`, { name: 'Back Office Rewards', default_currency: 'USD', currencies: ['USD'], skin: { name: 'Back Office Rewards', colours: { accent: '#6b21a8' }, hero: 'Spend your points.', footer: '' } });
   assert.ok([200, 201].includes(created.status), created.text);

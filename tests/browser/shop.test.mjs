@@ -5,6 +5,7 @@
 // JavaScript, no console errors. Screenshots go to artifacts/screenshots/.
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { settled } from '../settled.mjs';
 import { DESKTOP, PHONE, fillAddress, launch, screenshot, settle, shopper } from './browser.mjs';
 
 const BASE = process.env.EDGECART_URL;
@@ -26,8 +27,12 @@ let first;
 let second;
 let browser;
 
-/** Orders placed since the tests started with `email` (through the admin API). */
+/** Orders placed since the tests started with `email` (through the admin API, once its index caught up). */
 async function ordersFor(email) {
+  return settled(() => listedFor(email));
+}
+
+async function listedFor(email) {
   const found = [];
   let cursor = '';
   for (let i = 0; i < 20; i++) {

@@ -2,6 +2,7 @@
 // from holds to payment to order; exactly the total the shopper saw.
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
+import { settled } from '../settled.mjs';
 import { api, assertProblem, sendJson as send } from './client.mjs';
 
 const ADMIN = process.env.EDGECART_ADMIN_TOKEN;
@@ -300,8 +301,12 @@ describe('checkout', () => {
     assert.equal(refunded.json.status, 'refunded');
     assert.deepEqual(refunded.json.history.map((h) => h.status), ['pending_payment', 'paid', 'fulfilled', 'refunded']);
 
-    const list = await admin('GET', '/admin/v1/orders?limit=200');
-    assert.equal(list.status, 200, list.text);
+    // The index follows the orders' events: read once it caught up.
+    const list = await settled(async () => {
+      const r = await admin('GET', '/admin/v1/orders?limit=200');
+      assert.equal(r.status, 200, r.text);
+      return { json: r.json };
+    });
     const byId = new Map(list.json.items.map((o) => [o.id, o]));
     assert.equal(byId.get(order.id)?.status, 'cancelled');
     assert.equal(byId.get(second.id)?.status, 'refunded');

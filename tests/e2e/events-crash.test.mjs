@@ -6,7 +6,8 @@
 // checkout retried with its own key until it answers. Then every order
 // that exists has its order.created and order.paid delivered at least
 // once, each under its stable webhook-id, verified by the standardwebhooks
-// package. Needs a built Worker (`node scripts/build.mjs`).
+// package, and the store's order index (fed by the same events) lists
+// every order as paid. Needs a built Worker (`node scripts/build.mjs`).
 import assert from 'node:assert/strict';
 import { randomInt } from 'node:crypto';
 import fs from 'node:fs';
@@ -114,6 +115,26 @@ describe('events survive a crash', () => {
         assert.equal(payload.id, r.headers['webhook-id']);
       }
       t.diagnostic(`${requests.length} requests for ${want.length} events`);
+      // The store's order index is fed by the same events: it lists every
+      // order, paid, however the kill fell.
+      const indexed = async () => {
+        const listed = new Map();
+        let cursor;
+        for (let i = 0; i < 20; i++) {
+          const page = await must(200, server.url, 'GET', `/admin/v1/orders?limit=200${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`, undefined, { token: TOKEN });
+          for (const o of page.items) listed.set(o.id, o.status);
+          cursor = page.next_cursor;
+          if (!cursor) break;
+        }
+        return listed;
+      };
+      let listed = await indexed();
+      while ([...orders].some((o) => listed.get(o) !== 'paid') && Date.now() < until) {
+        await sleep(500);
+        listed = await indexed();
+      }
+      const unlisted = [...orders].filter((o) => listed.get(o) !== 'paid');
+      assert.deepEqual(unlisted.slice(0, 5), [], `${unlisted.length} of ${orders.size} orders not in the index as paid`);
     } finally {
       await stop(server.child);
       await new Promise((r) => sink.close(r));

@@ -14,6 +14,7 @@ import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { startFakeStripe } from '../fakes/stripe.mjs';
 import { api, assertProblem, auditTrail, BASE, sendJson, stripe } from './client.mjs';
+import { settled as settledList } from '../settled.mjs';
 import { serve, stop as stopWorker } from './workers.mjs';
 
 const OPERATOR = process.env.EDGECART_ADMIN_TOKEN;
@@ -97,12 +98,19 @@ async function piFor(order) {
   return found;
 }
 
+/** The store's order list, once its index caught up with the orders' events. */
+async function orderList() {
+  return settledList(async () => {
+    const r = await admin('GET', '/admin/v1/orders?limit=200');
+    assert.equal(r.status, 200, r.text);
+    return r.json.items;
+  });
+}
+
 /** The store's orders of cart `c` (the admin list has no cart filter: by email and amount). */
 async function ordersOf(c) {
-  const r = await admin('GET', '/admin/v1/orders?limit=200');
-  assert.equal(r.status, 200, r.text);
   const out = [];
-  for (const o of r.json.items) {
+  for (const o of await orderList()) {
     const full = (await admin('GET', `/admin/v1/orders/${o.id}`)).json;
     if (full.cart_id === c.id) out.push(full);
   }
@@ -476,7 +484,7 @@ describe('payments: the books balance', () => {
     assert.ok(intents.length >= 15, `${intents.length} payments`);
     const refunded = new Map();
     for (const r of await stripe.refunds()) refunded.set(r.payment_intent, (refunded.get(r.payment_intent) ?? 0) + r.amount);
-    const orders = (await admin('GET', '/admin/v1/orders?limit=200')).json.items;
+    const orders = await orderList();
     const byReference = new Map();
     for (const o of orders) {
       const full = (await admin('GET', `/admin/v1/orders/${o.id}`)).json;
@@ -591,7 +599,7 @@ describe('payments: a worker of its own (test provider off, a 3 s lease)', () =>
     await own.useProvider({ provider: 'stripe' });
     const c = await own.cartOf();
     const levels = async () => (await own.call('GET', '/admin/v1/inventory/TP-1', undefined, own.token)).json;
-    const orders = async () => (await own.call('GET', '/admin/v1/orders', undefined, own.token)).json.items.length;
+    const orders = async () => (await settledList(async () => (await own.call('GET', '/admin/v1/orders', undefined, own.token)).json.items)).length;
     const [levelsBefore, ordersBefore] = [await levels(), await orders()];
     // The first attempt's charge is taken at once but answered 10 s later.
     own.fake.setMode('slow');

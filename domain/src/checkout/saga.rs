@@ -122,8 +122,11 @@
 //! | cart → member's ledger (hold, spend)     | 2 with points, else 0 | the same     |
 //! | cart → payment provider (charge; none when points pay it all) | 1 | 1             |
 //! | cart → order object (record)             | 1                  | 1               |
-//! | order object → store object (index)      | 1                  | 1               |
 //! | commits in the cart's object             | 2                  | 3               |
+//!
+//! The order object asks no other object to record the order: the store's
+//! order index, its reports and its webhooks follow the order's events,
+//! which the events queue's consumer hands over in batches.
 //!
 //! The store's `Get` is skipped when the Worker's copy of the store's
 //! state, read less than a second before, may plan the cart: no coupon on

@@ -57,8 +57,8 @@ pub struct Get {
 
 /// Moves the order on `event` (shopper: only `cancel`, with the token;
 /// admin: `token: None`) and carries out its effects (restock, refund,
-/// the store's order index, and the entry of the store's audit trail that
-/// records `actor`'s action).
+/// and the entry of the store's audit trail that records `actor`'s
+/// action); its events update the store's order index.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transition {
     pub token: Option<String>,

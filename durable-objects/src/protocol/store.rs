@@ -23,7 +23,7 @@ pub enum StoreCommand {
     DeletePromotion(DeletePromotion),
     Redeem(Redeem),
     Release(Release),
-    IndexOrder(IndexOrder),
+    IndexOrders(IndexOrders),
     ListOrders(ListOrders),
     RecordAudit(RecordAudit),
     Audit(Audit),
@@ -44,7 +44,7 @@ bind!(StoreCommand {
     DeletePromotion => Deleted,
     Redeem => Redeemed,
     Release => Released,
-    IndexOrder => Indexed,
+    IndexOrders => Indexed,
     ListOrders => OrderPage,
     RecordAudit => Recorded,
     Audit => AuditPage,
@@ -98,10 +98,37 @@ pub struct Release {
     pub order: String,
 }
 
-/// Records (or updates) an order in the store's order index.
+/// Records (or updates) orders in the store's order index: each entry
+/// replaces the order's row unless that row came from a later version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IndexOrder {
+pub struct IndexOrders {
+    pub orders: Vec<IndexedOrder>,
+}
+
+/// An order as the index keeps it, and which version of the order it
+/// comes from (the length of its history, which only grows): entries may
+/// arrive out of order, and an older one never replaces a newer one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexedOrder {
     pub summary: OrderSummary,
+    pub version: u32,
+}
+
+impl IndexedOrder {
+    /// `order`'s entry, as it is now.
+    pub fn of(order: &edgecart_domain::order::Order) -> Self {
+        IndexedOrder {
+            summary: OrderSummary {
+                id: order.id.clone(),
+                status: order.status,
+                created_at_ms: order.created_at_ms,
+                email: order.email.clone(),
+                currency: order.currency,
+                grand_total: order.totals.grand_total,
+            },
+            version: u32::try_from(order.history.len()).unwrap_or(u32::MAX),
+        }
+    }
 }
 
 /// Orders by creation time, newest first: with `status`, created in

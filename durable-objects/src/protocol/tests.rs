@@ -269,7 +269,7 @@ fn store_wire_format() {
             }
             StoreCommand::Redeem(_) => answers_of::<store::Redeem>("redeem", a),
             StoreCommand::Release(_) => answers_of::<store::Release>("release", a),
-            StoreCommand::IndexOrder(_) => answers_of::<store::IndexOrder>("index_order", a),
+            StoreCommand::IndexOrders(_) => answers_of::<store::IndexOrders>("index_orders", a),
             StoreCommand::ListOrders(_) => answers_of::<store::ListOrders>("list_orders", a),
             StoreCommand::RecordAudit(_) => answers_of::<store::RecordAudit>("record_audit", a),
             StoreCommand::Audit(_) => answers_of::<store::Audit>("audit", a),
