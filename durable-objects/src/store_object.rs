@@ -43,6 +43,7 @@ use crate::protocol::store::{
 };
 use edgecart_domain::admin::Change;
 use edgecart_domain::audit;
+use edgecart_domain::order::OrderStatus;
 use edgecart_domain::promotion::Promotion;
 use edgecart_domain::store::{
     admit_redemption, customer_key, store_key, RedemptionCounts, Redemptions, StoreConfig,
@@ -74,6 +75,13 @@ CREATE TABLE IF NOT EXISTS audit (
 /// table, column, declaration. `version`: which version of its order an
 /// index row comes from (rows from before it count as the oldest).
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[("orders", "version", "INTEGER NOT NULL DEFAULT 0")];
+
+/// How the index's `status` column names a status: its API name.
+fn status_column(status: OrderStatus) -> Option<String> {
+    serde_json::to_value(status)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+}
 
 #[durable_object]
 pub struct StoreObject {
@@ -402,10 +410,7 @@ impl Store {
         // One commit for the batch; a row from a later version of its
         // order stays.
         for protocol::IndexedOrder { summary, version } in &orders {
-            let status = serde_json::to_value(summary.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default();
+            let status = status_column(summary.status).unwrap_or_default();
             sql.exec(
                 "saving order index",
                 "INSERT INTO orders (id, status, created_ms, json, version) VALUES (?, ?, ?, ?, ?) \
@@ -435,9 +440,7 @@ impl Store {
         }: protocol::ListOrders,
     ) -> Handled<protocol::ListOrders> {
         self.load()?;
-        let status = status
-            .and_then(|s| serde_json::to_value(s).ok())
-            .and_then(|v| v.as_str().map(str::to_string));
+        let status = status.and_then(status_column);
         // The largest integer JavaScript holds exactly: later than any order.
         const LATEST: i64 = (1 << 53) - 1;
         let (before_ms, before_id) = before.unwrap_or((LATEST, String::new()));
